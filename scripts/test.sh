@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command: installs and builds whatever is missing, then runs every suite:
+# doctest (native and under node), CLI tests, node tests of the wasm module, the Chromium
+# end-to-end test, and a short libFuzzer run of the ONNX reader.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export NODE_PATH=/usr/share/nodejs
+if [ "${CI:-}" = true ]; then
+  # CI must fail, not skip, when something is missing.
+  [ -x /usr/bin/chromium ] || { echo "error: /usr/bin/chromium is missing" >&2; exit 1; }
+fi
+status=0
+for preset in native wasm fuzz; do
+  echo "== $preset =="
+  cmake --workflow --preset "$preset" || status=1
+done
+exit $status

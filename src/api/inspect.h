@@ -1,0 +1,69 @@
+// `inspect`: what a model is made of. The same function serves `quantmix inspect` (cli/) and the
+// browser (wasm/bindings.cpp), so both print the same numbers.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace qm::api {
+
+/// Contents of external data files given with a model, keyed by the location the model names.
+using ExternalFiles = std::map<std::string, std::shared_ptr<const std::string>>;
+
+/// `--input-shape NAME=1x3x224x224` values: input name -> dims (fixes dynamic dimensions).
+using InputShapes = std::map<std::string, std::vector<int64_t>>;
+
+/// Parses "NAME=1x3x224x224" (Error(InvalidArgument) naming the flag value on failure).
+std::pair<std::string, std::vector<int64_t>> parse_input_shape(const std::string& spec);
+
+/// One dimension as shown to users: a number, or a symbol/`?` where it is unknown.
+struct DimInfo {
+  std::optional<int64_t> value;
+  std::string symbol;  ///< dim_param name, or empty
+};
+
+struct ValueSummary {
+  std::string name;
+  std::string dtype;                 ///< ONNX spelling, e.g. "float"
+  std::optional<std::vector<DimInfo>> shape;  ///< nullopt: rank unknown
+};
+
+struct LayerSummary {
+  std::string name;                  ///< ONNX node name, or the generated stable name
+  std::string op;
+  std::vector<int64_t> weight_shape; ///< empty if the weight is not a constant
+  std::optional<int64_t> macs;       ///< per sample; nullopt where a shape is unknown
+};
+
+struct InspectReport {
+  std::string file;
+  int64_t ir_version = 0;
+  std::string producer;              ///< producer_name + " " + producer_version
+  std::vector<ValueSummary> inputs;  ///< graph inputs that are not initializers
+  std::vector<ValueSummary> outputs;
+  std::vector<std::pair<std::string, int64_t>> opsets;  ///< domain ("" = ai.onnx) -> version
+  std::vector<std::pair<std::string, int64_t>> ops;     ///< op type -> count, by first occurrence
+  int64_t params = 0;                ///< elements in float initializers and Constant tensors
+  std::optional<int64_t> macs;       ///< total per sample; nullopt if any layer is unknown
+  std::vector<LayerSummary> layers;  ///< Conv, ConvTranspose, Gemm, MatMul in graph order
+  std::vector<std::string> unsupported;  ///< op types quantmix cannot run, each once
+  std::vector<std::string> warnings;     ///< e.g. "shape of 'x' unknown: pass --input-shape"
+};
+
+/// Reads, validates and shape-infers a model and summarises it. Throws qm::Error on bad input.
+InspectReport inspect_model(std::shared_ptr<const std::string> model_bytes,
+                            const std::string& file_name, const ExternalFiles& external,
+                            const InputShapes& input_shapes);
+
+/// The report as JSON with the keys of ../shared/spec/cli.md (`inputs`, `outputs`, `opsets`,
+/// `ops`, `params`, `macs`, `layers` {name, op, weight_shape, macs}, `unsupported`, ...).
+std::string inspect_to_json(const InspectReport& report);
+
+/// The report as the human-readable text `quantmix inspect` prints.
+std::string inspect_to_text(const InspectReport& report);
+
+}  // namespace qm::api

@@ -1,0 +1,46 @@
+// A static file server for the app, on 127.0.0.1 only. Usage: node tools/serve.mjs DIR [PORT]
+// With --isolate it sends COOP/COEP so the page is cross-origin isolated (wasm threads).
+import { createServer } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+
+const MIME = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
+  '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json',
+  '.onnx': 'application/octet-stream', '.npy': 'application/octet-stream',
+  '.png': 'image/png', '.jpg': 'image/jpeg', '.svg': 'image/svg+xml', '.txt': 'text/plain',
+};
+
+export function serve(dir, port = 0, { isolate = false, log = null } = {}) {
+  const root = resolve(dir);
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
+    let file = normalize(join(root, path));
+    if (file !== root && !file.startsWith(root + sep)) { res.writeHead(403).end(); return; }
+    try {
+      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
+      const body = await readFile(file);
+      const headers = { 'Content-Type': MIME[extname(file)] || 'application/octet-stream',
+                        'Cache-Control': 'no-cache' };
+      if (isolate) {
+        headers['Cross-Origin-Opener-Policy'] = 'same-origin';
+        headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
+      }
+      res.writeHead(200, headers).end(body);
+      if (log) log(req.method, path, 200);
+    } catch {
+      res.writeHead(404).end('not found');
+      if (log) log(req.method, path, 404);
+    }
+  });
+  return new Promise((ok) => server.listen(port, '127.0.0.1', () => ok(server)));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = process.argv.slice(2);
+  const isolate = args.includes('--isolate');
+  const [dir, port] = args.filter((a) => !a.startsWith('--'));
+  if (!dir) { console.error('usage: node tools/serve.mjs DIR [PORT] [--isolate]'); process.exit(2); }
+  const server = await serve(dir, Number(port ?? 8080), { isolate });
+  console.log(`quantmix is at http://127.0.0.1:${server.address().port}/  (Ctrl-C to stop)`);
+}
