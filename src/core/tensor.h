@@ -1,0 +1,83 @@
+// A runtime tensor: element type, dense row-major shape, and a reference-counted 64-byte aligned
+// buffer. Copies share the buffer (cheap); clone() makes a deep copy. Used by ops/ and graph/ for
+// execution; kernels/ never see Tensor, only contiguous spans.
+#pragma once
+
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+
+namespace qm {
+
+using Shape = std::vector<int64_t>;
+
+/// Number of elements of a shape (1 for a scalar).
+int64_t shape_numel(const Shape& shape);
+
+/// "[1, 3, 224, 224]".
+std::string shape_to_string(const Shape& shape);
+
+class Tensor {
+ public:
+  static constexpr size_t kAlignment = 64;
+
+  Tensor() = default;
+  /// A zero-filled tensor. Sub-byte types (int4/uint4) are stored one element per byte.
+  Tensor(DataType dtype, Shape shape);
+
+  DataType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  int64_t rank() const { return static_cast<int64_t>(shape_.size()); }
+  int64_t numel() const { return numel_; }
+  size_t nbytes() const { return nbytes_; }
+  bool empty() const { return numel_ == 0; }
+
+  /// Typed access; asserts (programmer error) that T matches dtype().
+  template <class T> T* data();
+  template <class T> const T* data() const;
+  void* raw() { return buf_.get(); }
+  const void* raw() const { return buf_.get(); }
+
+  /// Same buffer, new shape with the same element count (asserted).
+  Tensor reshaped(Shape shape) const;
+  /// Deep copy.
+  Tensor clone() const;
+
+ private:
+  DataType dtype_ = DataType::Undefined;
+  Shape shape_;
+  int64_t numel_ = 0;
+  size_t nbytes_ = 0;
+  std::shared_ptr<uint8_t> buf_;
+};
+
+/// Bytes per element in a Tensor's buffer (int4/uint4 take one byte; string/undefined: 0).
+size_t tensor_element_size(DataType dtype);
+
+/// The DataType whose buffer elements are C++ type T (float -> Float, int64_t -> Int64, ...).
+template <class T> constexpr DataType dtype_of();
+template <> constexpr DataType dtype_of<float>() { return DataType::Float; }
+template <> constexpr DataType dtype_of<double>() { return DataType::Double; }
+template <> constexpr DataType dtype_of<int64_t>() { return DataType::Int64; }
+template <> constexpr DataType dtype_of<int32_t>() { return DataType::Int32; }
+template <> constexpr DataType dtype_of<int16_t>() { return DataType::Int16; }
+template <> constexpr DataType dtype_of<uint16_t>() { return DataType::Uint16; }
+template <> constexpr DataType dtype_of<int8_t>() { return DataType::Int8; }
+template <> constexpr DataType dtype_of<uint8_t>() { return DataType::Uint8; }
+template <> constexpr DataType dtype_of<bool>() { return DataType::Bool; }
+
+template <class T> T* Tensor::data() {
+  assert(dtype_ == dtype_of<T>() || (sizeof(T) == 1 && tensor_element_size(dtype_) == 1) ||
+         (sizeof(T) == 2 && tensor_element_size(dtype_) == 2));
+  return reinterpret_cast<T*>(buf_.get());
+}
+template <class T> const T* Tensor::data() const {
+  return const_cast<Tensor*>(this)->data<T>();
+}
+
+}  // namespace qm
