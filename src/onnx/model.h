@@ -54,6 +54,8 @@ class Bytes {
   const char* data() const { return view_.data(); }
   size_t size() const { return view_.size(); }
   bool empty() const { return view_.empty(); }
+  /// A view of `count` bytes from `pos` that shares this buffer's owner (pos + count <= size()).
+  Bytes substr(size_t pos, size_t count) const { return Bytes(owner_, view_.substr(pos, count)); }
 
  private:
   std::shared_ptr<const std::string> owner_;
