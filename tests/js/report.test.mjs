@@ -1,0 +1,128 @@
+// Unit tests of the summary view: web/views/report.js (report JSON -> rows) and
+// web/views/summary.js rendered into a fake document.
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { layerRows, modelMeta, normalizeReport, opBars, summaryCards, valueRows, hasDynamicInputs }
+  from '../../web/views/report.js';
+import { renderSummary } from '../../web/views/summary.js';
+import { createDocument } from './fake_dom.mjs';
+
+// A report written by hand in the JSON layout of api::inspect_to_json (spec/cli.md keys).
+const REPORT = {
+  file: 'tiny.onnx',
+  ir_version: 8,
+  producer: 'pytorch 2.1',
+  inputs: [{ name: 'x', dtype: 'float', shape: [1, 3, 'H', 'W'] }],
+  outputs: [{ name: 'y', dtype: 'float', shape: null }],
+  opsets: { '': 17, 'com.microsoft': 1 },
+  ops: { Conv: 2, Relu: 3, MyOp: 1, Gemm: 1 },
+  params: 1234567,
+  macs: null,
+  layers: [
+    { name: 'conv1', op: 'Conv', weight_shape: [8, 3, 3, 3], macs: 3000 },
+    { name: 'conv2', op: 'Conv', weight_shape: [8, 8, 3, 3], macs: null },
+    { name: 'fc', op: 'Gemm', weight_shape: [10, 8], macs: 1000 },
+    { name: 'mm', op: 'MatMul', weight_shape: [], macs: 0 },
+  ],
+  unsupported: ['MyOp'],
+  warnings: ["shape of 'x' unknown: pass --input-shape"],
+};
+
+test('report: normalizes the JSON (string or object)', () => {
+  const r = normalizeReport(JSON.stringify(REPORT));
+  assert.equal(r.file, 'tiny.onnx');
+  assert.equal(r.irVersion, 8);
+  assert.deepEqual(r.opsets, [{ domain: 'ai.onnx', version: 17 }, { domain: 'com.microsoft', version: 1 }]);
+  assert.deepEqual(r.ops.map((o) => o.op), ['Conv', 'Relu', 'MyOp', 'Gemm']);
+  assert.equal(r.macs, null);
+  assert.deepEqual(r.inputs[0].shape, [1, 3, 'H', 'W']);
+  assert.equal(r.outputs[0].shape, null);
+  assert.deepEqual(r.layers[0].weightShape, [8, 3, 3, 3]);
+});
+
+test('report: accepts the alternative encodings of opsets, ops and dims', () => {
+  const r = normalizeReport({
+    opsets: [['', 13], { domain: 'ai.onnx.ml', version: 3 }],
+    ops: [['Add', 2], { op: 'Mul', count: 1 }],
+    inputs: [{ name: 'x', dtype: 'int64', shape: [{ value: 1 }, { symbol: 'seq' }, {}] }],
+  });
+  assert.deepEqual(r.opsets, [{ domain: 'ai.onnx', version: 13 }, { domain: 'ai.onnx.ml', version: 3 }]);
+  assert.deepEqual(r.ops, [{ op: 'Add', count: 2 }, { op: 'Mul', count: 1 }]);
+  assert.deepEqual(r.inputs[0].shape, [1, 'seq', null]);
+  assert.deepEqual(r.layers, []);
+  assert.equal(r.params, null);
+});
+
+test('report: layer rows share the known MACs when the total is unknown', () => {
+  const rows = layerRows(normalizeReport(REPORT));
+  assert.deepEqual(rows.map((r) => r.index), [1, 2, 3, 4]);
+  assert.deepEqual(rows.map((r) => r.weightShape), ['8×3×3×3', '8×8×3×3', '10×8', '—']);
+  assert.deepEqual(rows.map((r) => r.macs), ['3.00 K', '—', '1.00 K', '0']);
+  assert.deepEqual(rows.map((r) => r.share), [0.75, null, 0.25, 0]);
+  assert.deepEqual(rows.map((r) => r.shareText), ['75.0%', '—', '25.0%', '0%']);
+});
+
+test('report: layer shares use the reported total when there is one', () => {
+  const rows = layerRows(normalizeReport({ ...REPORT, macs: 8000, layers: REPORT.layers.slice(0, 1) }));
+  assert.equal(rows[0].share, 3000 / 8000);
+});
+
+test('report: op bars sorted by count, ties in graph order, unsupported flagged', () => {
+  const bars = opBars(normalizeReport(REPORT));
+  assert.deepEqual(bars.map((b) => b.op), ['Relu', 'Conv', 'MyOp', 'Gemm']);
+  assert.deepEqual(bars.map((b) => b.fraction), [1, 2 / 3, 1 / 3, 1 / 3]);
+  assert.deepEqual(bars.filter((b) => b.unsupported).map((b) => b.op), ['MyOp']);
+});
+
+test('report: headline cards and model line', () => {
+  const r = normalizeReport(REPORT);
+  const cards = Object.fromEntries(summaryCards(r).map((c) => [c.id, c]));
+  assert.equal(cards.params.value, '1.23 M');
+  assert.equal(cards.params.exact, 1234567);
+  assert.match(cards.params.detail, /^1,234,567 · 4\.71 MiB as float32$/);
+  assert.equal(cards.macs.value, '—');
+  assert.equal(cards.macs.detail, '1 layer with unknown shapes');
+  assert.equal(cards.layers.value, '4');
+  assert.equal(cards.layers.detail, '2 Conv · 1 Gemm · 1 MatMul');
+  assert.equal(cards.nodes.value, '7');
+  assert.deepEqual(modelMeta(r, 2048), ['pytorch 2.1', 'IR 8', 'opset ai.onnx 17 · com.microsoft 1', '2.00 KiB']);
+  assert.ok(hasDynamicInputs(r));
+  assert.deepEqual(valueRows(r.outputs), [{ name: 'y', dtype: 'float', shape: 'unknown rank', dynamic: true }]);
+});
+
+test('summary: renders stats, tables, histogram and callouts into a document', () => {
+  const doc = createDocument();
+  const { element, shapeForm, shapeInput } = renderSummary(doc, normalizeReport(REPORT),
+    { fileBytes: 4096, shapesText: 'x=1x3x8x8' });
+  assert.equal(element.byId('model-name').textContent, 'tiny.onnx');
+  const stats = Object.fromEntries(element.byClass('stat').map((s) => [s.dataset.stat, s.dataset.value]));
+  assert.deepEqual(stats, { params: '1234567', macs: '', layers: '4', nodes: '7' });
+  const rows = element.byId('layer-table').byTag('tbody')[0].byTag('tr');
+  assert.deepEqual(rows.map((tr) => tr.dataset.layer), ['conv1', 'conv2', 'fc', 'mm']);
+  assert.equal(rows[0].byClass('share-fill')[0].style.getPropertyValue('width'), '75.0%');
+  const unsupported = element.byId('op-histogram').findAll((e) => e.dataset.op === 'MyOp')[0];
+  assert.ok(unsupported.classList.contains('unsupported'));
+  const callouts = element.byClass('callout').map((c) => c.dataset.kind);
+  assert.deepEqual(callouts, ['unsupported', 'warnings']);
+  assert.match(element.byClass('callout-warning')[0].textContent, /shape of 'x' unknown/);
+  assert.equal(shapeForm.tagName, 'FORM');
+  assert.equal(shapeInput.value, 'x=1x3x8x8');
+  assert.equal(shapeInput.getAttribute('placeholder'), 'x=1x3xHxW');
+  assert.ok(element.byId('shapes-card').classList.contains('card-attention'));
+});
+
+test('summary: names from the model are text, never markup', () => {
+  const evil = '<img src=x onerror=alert(1)>';
+  const doc = createDocument();
+  const { element } = renderSummary(doc, normalizeReport({
+    file: evil, layers: [{ name: evil, op: 'Conv', weight_shape: [1], macs: 1 }], macs: 1,
+  }));
+  assert.equal(element.byId('model-name').textContent, evil);
+  assert.equal(element.findAll((e) => e.tagName === 'IMG').length, 0);
+});
+
+test('summary: a model without weighted layers says so', () => {
+  const { element } = renderSummary(createDocument(), normalizeReport({ ops: { Add: 1 }, params: 0, macs: 0 }));
+  assert.equal(element.byId('layer-table'), null);
+  assert.match(element.byClass('empty-table')[0].textContent, /no Conv, ConvTranspose, Gemm or MatMul/);
+});

@@ -1,0 +1,107 @@
+// The only wrapper around the WebAssembly module (quantmix.mjs, built from wasm/bindings.cpp).
+// It loads the module, turns {ok: false} results into a thrown ModelError, normalises typed
+// arrays, and restarts the module if it ever traps. Runs in the worker (web/worker.js) and in
+// node for the tests (pass wasmBinary there: the ES6 build cannot read files under node).
+
+/** A model or argument the engine rejected; `kind` is e.g. "invalid model" or "unsupported". */
+export class ModelError extends Error {
+  constructor(message, kind = 'error') {
+    super(message);
+    this.name = 'ModelError';
+    this.kind = kind;
+  }
+}
+
+/** Any bytes-like value as a Uint8Array view (no copy; the one copy happens in the binding). */
+export function asBytes(data, what = 'data') {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new ModelError(`${what}: expected bytes (ArrayBuffer or typed array), got ${typeof data}`, 'invalid argument');
+}
+
+/** name -> bytes, from a Map, a plain object, or an array of {name, bytes}. */
+function externalMap(files) {
+  const out = new Map();
+  if (!files) return out;
+  const entries = files instanceof Map ? files.entries()
+    : Array.isArray(files) ? files.map((f) => [f.name, f.bytes]) : Object.entries(files);
+  for (const [name, bytes] of entries) out.set(name, asBytes(bytes, `external data file '${name}'`));
+  return out;
+}
+
+export class Engine {
+  /** Use loadEngine(); `factory` is the module's default export, `options` its settings. */
+  constructor(factory, options, module) {
+    this.factory = factory;
+    this.options = options;
+    this.module = module;
+  }
+
+  /** The module's version string. */
+  version() {
+    return this.call((m) => m.version());
+  }
+
+  /**
+   * Inspects a model. `inputShapes`: "x=1x3x224x224; y=..." or {x: [1, 3, 224, 224]}.
+   * Returns the parsed report object; throws ModelError for anything wrong with the input.
+   */
+  async inspect(modelBytes, fileName, externalFiles = null, inputShapes = '') {
+    const bytes = asBytes(modelBytes, fileName);
+    const external = externalMap(externalFiles);
+    const result = await this.callAsync((m) => m.inspect(bytes, String(fileName), external,
+      inputShapes ?? ''));
+    return JSON.parse(this.unwrap(result));
+  }
+
+  unwrap(result) {
+    if (!result.ok) throw new ModelError(result.error || 'unknown error', result.kind || 'error');
+    return result.value;
+  }
+
+  call(fn) {
+    if (!this.module) throw new ModelError('the engine was restarted after a crash: try again', 'internal error');
+    try {
+      return fn(this.module);
+    } catch (e) {
+      throw this.crashed(e);
+    }
+  }
+
+  /** Like call(), but re-instantiates the module first if an earlier call trapped. */
+  async callAsync(fn) {
+    if (!this.module) this.module = await this.factory({ ...this.options });
+    try {
+      return fn(this.module);
+    } catch (e) {
+      throw this.crashed(e);
+    }
+  }
+
+  /**
+   * A trap (WebAssembly.RuntimeError, e.g. out of memory in an abort) leaves the instance
+   * unusable: drop it so the next call starts a fresh one, and report the cause readably.
+   */
+  crashed(e) {
+    if (e instanceof ModelError) return e;
+    this.module = null;
+    const what = e instanceof WebAssembly.RuntimeError ? 'the WebAssembly engine crashed' : 'internal error';
+    return new ModelError(`${what}: ${e?.message ?? e}. The engine has been restarted.`, 'internal error');
+  }
+}
+
+/**
+ * Loads the module. options: {moduleUrl (default ./quantmix.mjs next to this file),
+ * wasmBinary (bytes of quantmix.wasm; required under node)}.
+ */
+export async function loadEngine({ moduleUrl = null, wasmBinary = null } = {}) {
+  const url = moduleUrl ?? new URL('./quantmix.mjs', import.meta.url).href;
+  const { default: factory } = await import(url);
+  const options = wasmBinary ? { wasmBinary } : {};
+  // Keep the module's own stdout/stderr out of the page console unless something is wrong.
+  options.print = () => {};
+  options.printErr = (text) => console.warn(`quantmix: ${text}`);
+  const module = await factory({ ...options });
+  return new Engine(factory, options, module);
+}
