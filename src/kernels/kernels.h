@@ -1,0 +1,21 @@
+// The compute kernels: everything ops/ calls to do arithmetic. Contiguous spans plus a params
+// struct; no Tensor, broadcasting, strides or threading (those live in ops/, the XNNPACK split).
+// Names are <dtype>_<op>[_<variant>]. Each SIMD kernel (qm::kernels, xsimd, compile-time arch)
+// has a scalar reference with the same signature in qm::kernels::ref (kernels/ref/*.h) that
+// defines its semantics and is what the tests compare against.
+//
+//   kernels/gemm.h  f32_gemm, f32_gemm_pack_a/_pack_b, f32_gemm_packed_a/_packed_b
+#pragma once
+
+#include <cstddef>
+
+#include "kernels/gemm.h"
+
+namespace qm::kernels {
+
+/// Float lanes per SIMD vector in this build (4: SSE / wasm SIMD128, 8: AVX2, 16: AVX-512).
+size_t f32_simd_lanes();
+/// The xsimd architecture the kernels were compiled for, e.g. "fma3+avx2" or "sse4.2".
+const char* simd_arch_name();
+
+}  // namespace qm::kernels
