@@ -1,0 +1,58 @@
+#include "graph/macs.h"
+
+#include "ops/gemm.h"
+
+namespace qm::graph {
+namespace {
+
+std::optional<int64_t> mul(std::optional<int64_t> a, std::optional<int64_t> b) {
+  if (!a || !b) return std::nullopt;
+  if (*a != 0 && *b > INT64_MAX / *a) return std::nullopt;
+  return *a * *b;
+}
+
+const ops::TensorInfo* input_info(const Node& n, const ValueInfos& infos, size_t i) {
+  if (i >= n.inputs.size() || n.inputs[i] == kNoValue) return nullptr;
+  return &infos[static_cast<size_t>(n.inputs[i])];
+}
+
+std::optional<int64_t> dims_product(const ops::TensorInfo* t, size_t from) {
+  if (!t || !t->shape || t->shape->size() < from) return std::nullopt;
+  return ops::product(ops::Dims(t->shape->begin() + static_cast<std::ptrdiff_t>(from), t->shape->end()));
+}
+
+std::optional<int64_t> dim(const ops::TensorInfo* t, size_t i) {
+  if (!t || !t->shape || i >= t->shape->size()) return std::nullopt;
+  return (*t->shape)[i].value;
+}
+
+}  // namespace
+
+bool is_layer_op(const Node& n) {
+  if (!n.domain.empty()) return false;
+  const std::string& t = n.op_type();
+  return t == "Conv" || t == "ConvTranspose" || t == "Gemm" || t == "MatMul";
+}
+
+std::optional<int64_t> node_macs(const Graph& g, const Node& n, const ValueInfos& infos) {
+  (void)g;
+  if (!is_layer_op(n) || !n.supported()) return std::nullopt;
+  const std::string& t = n.op_type();
+  const ops::TensorInfo* x = input_info(n, infos, 0);
+  const ops::TensorInfo* w = input_info(n, infos, 1);
+  const ops::TensorInfo* y = n.outputs.empty() || n.outputs[0] == kNoValue
+                                 ? nullptr : &infos[static_cast<size_t>(n.outputs[0])];
+  if (t == "Conv") return mul(dims_product(y, 0), dims_product(w, 1));
+  if (t == "ConvTranspose") return mul(dims_product(x, 0), dims_product(w, 1));
+  if (t == "Gemm") {
+    const auto* a = static_cast<const ops::GemmAttrs*>(n.attrs.get());
+    const bool ta = a && a->trans_a, tb = a && a->trans_b;
+    auto m = dim(x, ta ? 1 : 0), k = dim(x, ta ? 0 : 1), nn = dim(w, tb ? 0 : 1);
+    return mul(mul(m, k), nn);
+  }
+  // MatMul: output elements × K (a 1-D A is [K]).
+  if (!x || !x->shape || x->shape->empty()) return std::nullopt;
+  return mul(dims_product(y, 0), x->shape->back().value);
+}
+
+}  // namespace qm::graph

@@ -1,0 +1,25 @@
+// Multiply-accumulate counts of the layers quantmix quantizes (Conv, ConvTranspose, Gemm, MatMul),
+// from inferred shapes (spec amp.md §5):
+//   Conv          = output elements × (C_in / group) × prod(kernel)     (= out × prod(W.shape[1:]))
+//   ConvTranspose = input elements × (C_out / group) × prod(kernel)     (= in × prod(W.shape[1:]))
+//   Gemm          = M × N × K
+//   MatMul        = output elements × K   (every batch and token dimension counts)
+// These are totals over the whole tensors; divide by the batch size for "per sample".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "graph/graph.h"
+#include "graph/shape_inference.h"
+
+namespace qm::graph {
+
+/// True for Conv, ConvTranspose, Gemm and MatMul in the default domain.
+bool is_layer_op(const Node& n);
+
+/// MACs of layer `n` for its whole input tensors; nullopt if a dimension it needs is unknown or
+/// `n` is not a layer op.
+std::optional<int64_t> node_macs(const Graph& g, const Node& n, const ValueInfos& infos);
+
+}  // namespace qm::graph

@@ -1,0 +1,159 @@
+// Constants: Constant (every value_* attribute), ConstantOfShape, Range. Their contents are
+// tracked when small, so shape computations that start from them fold.
+#include <cmath>
+
+#include "core/error.h"
+#include "onnx/tensor_data.h"
+#include "ops/op_util.h"
+
+namespace qm::ops {
+namespace {
+using namespace detail;
+
+struct ConstantAttrs : OpAttrs {
+  const onnx::Tensor* tensor = nullptr;  ///< `value` (or ConstantOfShape's value), in the model
+  TensorInfo info;                       ///< what the attribute says: dtype, shape, contents
+};
+
+ConstantAttrs parse_constant(const ParseContext& p) {
+  static const char* const kNames[] = {"value", "value_float", "value_floats", "value_int",
+                                       "value_ints", "value_string", "value_strings", "sparse_value"};
+  ConstantAttrs a;
+  int found = 0;
+  for (const char* n : kNames) found += p.has(n) ? 1 : 0;
+  if (found == 0 && p.opset() >= 1)
+    p.fail("missing required attribute 'value' (or one of value_float, value_floats, value_int, "
+           "value_ints, value_string, value_strings, sparse_value)");
+  if (found > 1) p.fail("has more than one value attribute (expected exactly one)");
+  try {
+    if (const onnx::Tensor* t = p.get_tensor("value")) {
+      a.tensor = t;
+      a.info = info_from_tensor(*t);
+    } else if (p.has("value_float")) {
+      a.info = TensorInfo(DataType::Float, Dims{});
+      a.info.floats = std::vector<double>{p.get_float("value_float", 0.0f)};
+    } else if (p.has("value_floats")) {
+      std::vector<float> v = p.get_floats("value_floats");
+      a.info = TensorInfo(DataType::Float, Dims{static_cast<int64_t>(v.size())});
+      set_floats(a.info, std::vector<double>(v.begin(), v.end()));
+    } else if (p.has("value_int")) {
+      a.info = int_tensor_info(DataType::Int64, Dims{p.get_int("value_int", 0)}, true);
+    } else if (p.has("value_ints")) {
+      std::vector<int64_t> v = p.get_ints("value_ints");
+      a.info = TensorInfo(DataType::Int64, Dims{static_cast<int64_t>(v.size())});
+      set_ints(a.info, Dims(v.begin(), v.end()));
+    } else if (p.has("value_string")) {
+      a.info = TensorInfo(DataType::String, Dims{});
+    } else if (p.has("value_strings")) {
+      const onnx::Attribute* s = p.find("value_strings");
+      a.info = TensorInfo(DataType::String, Dims{static_cast<int64_t>(s->strings.size())});
+    } else if (const onnx::Attribute* s = p.find("sparse_value")) {
+      if (!s->sparse_tensor) p.fail_attr("sparse_value", "holds no sparse tensor");
+      Dims dims(s->sparse_tensor->dims.begin(), s->sparse_tensor->dims.end());
+      a.info = TensorInfo(static_cast<DataType>(s->sparse_tensor->values.data_type), dims);
+    }
+  } catch (const Error& e) {
+    throw with_context(e, "node '" + p.name() + "' (Constant)");
+  }
+  return a;
+}
+
+ConstantAttrs parse_constant_of_shape(const ParseContext& p) {
+  ConstantAttrs a;
+  a.info = TensorInfo(DataType::Float, Dims{1});
+  a.info.floats = std::vector<double>{0.0};
+  if (const onnx::Tensor* t = p.get_tensor("value")) {
+    a.tensor = t;
+    try {
+      a.info = info_from_tensor(*t);
+    } catch (const Error& e) {
+      throw with_context(e, "node '" + p.name() + "' (ConstantOfShape), attribute 'value'");
+    }
+    auto n = a.info.num_elements();
+    if (!n || *n != 1) p.fail_attr("value", "expected a one-element tensor, got shape " + a.info.shape_string());
+  }
+  return a;
+}
+
+std::vector<TensorInfo> infer_constant_of_shape(const ConstantAttrs& a, const InferContext& c) {
+  const TensorInfo& s = c.in(0);
+  const DataType dtype = a.info.dtype;
+  check_rank(c, s, 1, "shape");
+  if (!s.ints) {
+    auto ss = s.static_shape();
+    if (ss && ss->size() == 1) return one(make_info(dtype, Dims(static_cast<size_t>((*ss)[0]))));
+    return one(unknown_info(dtype));
+  }
+  for (const Dim& d : *s.ints)
+    if (d.known() && *d.value < 0) c.fail("shape " + dims_to_string(*s.ints) + " has a negative dimension");
+  TensorInfo t(dtype, *s.ints);
+  if (auto n = t.num_elements()) {
+    if (a.info.ints && !a.info.ints->empty() && *n <= static_cast<int64_t>(kMaxFoldElements))
+      set_ints(t, Dims(static_cast<size_t>(*n), (*a.info.ints)[0]));
+    else if (a.info.floats && !a.info.floats->empty() && *n <= static_cast<int64_t>(kMaxFloatFoldElements))
+      set_floats(t, std::vector<double>(static_cast<size_t>(*n), (*a.info.floats)[0]));
+  }
+  return one(std::move(t));
+}
+
+std::vector<TensorInfo> infer_range(const InferContext& c) {
+  const DataType dtype = c.in(0).dtype;
+  for (size_t i = 0; i < 3; ++i) {
+    const TensorInfo& t = c.in(i);
+    if (t.has_rank() && !(t.rank() == 0 || (t.rank() == 1 && (*t.shape)[0].is(1))))
+      c.fail("input " + std::to_string(i) + " must be a scalar (got shape " + t.shape_string() + ")");
+  }
+  auto start = known_numbers(c.input(0)), limit = known_numbers(c.input(1)), delta = known_numbers(c.input(2));
+  if (!start || !limit || !delta || start->size() != 1 || limit->size() != 1 || delta->size() != 1)
+    return one(make_info(dtype, Dims{Dim()}));
+  const double s = (*start)[0], l = (*limit)[0], d = (*delta)[0];
+  if (d == 0) c.fail("delta must not be 0");
+  const double count = std::max(std::ceil((l - s) / d), 0.0);
+  if (!(count < 9.0e18)) c.fail("range is too long");
+  const int64_t n = static_cast<int64_t>(count);
+  TensorInfo t(dtype, Dims{n});
+  if (tracks_ints(dtype)) {
+    auto si = c.in(0).known_ints(), di = c.in(2).known_ints();
+    if (si && di && n <= static_cast<int64_t>(kMaxFoldElements)) {
+      Dims v;
+      for (int64_t i = 0; i < n; ++i) v.push_back((*si)[0] + i * (*di)[0]);
+      set_ints(t, std::move(v));
+    }
+  } else if (n <= static_cast<int64_t>(kMaxFloatFoldElements)) {
+    std::vector<double> v;
+    for (int64_t i = 0; i < n; ++i) v.push_back(s + static_cast<double>(i) * d);
+    set_floats(t, std::move(v));
+  }
+  return one(std::move(t));
+}
+
+}  // namespace
+
+void register_constant(OpRegistry& reg) {
+  {
+    OpDef d;
+    d.op_type = "Constant";
+    d.min_inputs = d.max_inputs = 0;
+    d.parse = typed_parse<ConstantAttrs>(parse_constant);
+    d.infer = typed_infer<ConstantAttrs>([](const ConstantAttrs& a, const InferContext&) { return one(a.info); });
+    reg.add(std::move(d));
+  }
+  {
+    OpDef d;
+    d.op_type = "ConstantOfShape";
+    d.since = 9;
+    d.parse = typed_parse<ConstantAttrs>(parse_constant_of_shape);
+    d.infer = typed_infer<ConstantAttrs>(infer_constant_of_shape);
+    reg.add(std::move(d));
+  }
+  {
+    OpDef d;
+    d.op_type = "Range";
+    d.since = 11;
+    d.min_inputs = d.max_inputs = 3;
+    d.infer = [](const OpAttrs*, const InferContext& c) { return infer_range(c); };
+    reg.add(std::move(d));
+  }
+}
+
+}  // namespace qm::ops
