@@ -151,8 +151,8 @@ T load(const char* p) {
 
 /// Visits every element of a numeric tensor as a double (exact for all integer types up to
 /// 2^53; int64/uint64 go through `as_int` to keep full precision).
-template <class OnFloat, class OnInt>
-void for_each_element(const Tensor& t, OnFloat on_float, OnInt on_int) {
+template <class OnCount, class OnFloat, class OnInt>
+void for_each_element(const Tensor& t, OnCount on_count, OnFloat on_float, OnInt on_int) {
   if (t.is_external())
     throw Error(ErrorKind::InvalidModel,
                 quoted_name(t) + ": its data is in an external file that was not loaded");
@@ -163,6 +163,7 @@ void for_each_element(const Tensor& t, OnFloat on_float, OnInt on_int) {
     throw Error(ErrorKind::Unsupported,
                 quoted_name(t) + ": cannot convert " + type_and_dims(t) + " to numbers");
   int64_t n = tensor_num_elements(t);
+  on_count(n);  // only now: n is backed by a payload of matching size
   auto small_int = [&](int64_t v) {
     switch (d) {
       case DataType::Float16: on_float(half_to_float(static_cast<uint16_t>(v))); break;
@@ -287,18 +288,17 @@ void validate_tensor_payload(const Tensor& t) {
 
 std::vector<float> tensor_to_floats(const Tensor& t) {
   std::vector<float> out;
-  out.reserve(static_cast<size_t>(t.is_external() ? 0 : tensor_num_elements(t)));
   for_each_element(
-      t, [&](double v) { out.push_back(static_cast<float>(v)); },
+      t, [&](int64_t n) { out.reserve(static_cast<size_t>(n)); },
+      [&](double v) { out.push_back(static_cast<float>(v)); },
       [&](int64_t v) { out.push_back(static_cast<float>(v)); });
   return out;
 }
 
 std::vector<int64_t> tensor_to_int64s(const Tensor& t) {
   std::vector<int64_t> out;
-  out.reserve(static_cast<size_t>(t.is_external() ? 0 : tensor_num_elements(t)));
   for_each_element(
-      t,
+      t, [&](int64_t n) { out.reserve(static_cast<size_t>(n)); },
       [&](double v) {
         // Truncate toward zero; NaN becomes 0 and out-of-range values saturate.
         constexpr double kLimit = 9223372036854775807.0;
