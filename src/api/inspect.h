@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "onnx/model.h"
+
 namespace qm::api {
 
 /// Contents of external data files given with a model, keyed by the location the model names.
@@ -47,7 +49,9 @@ struct InspectReport {
   std::vector<ValueSummary> outputs;
   std::vector<std::pair<std::string, int64_t>> opsets;  ///< domain ("" = ai.onnx) -> version
   std::vector<std::pair<std::string, int64_t>> ops;     ///< op type -> count, by first occurrence
-  int64_t params = 0;                ///< elements in float initializers and Constant tensors
+                                                        ///< ("domain.Op" outside ai.onnx)
+  int64_t params = 0;                ///< elements in float initializers and float Constant tensors
+  std::optional<int64_t> batch;      ///< the first input's leading dim if known (MACs divided by it)
   std::optional<int64_t> macs;       ///< total per sample; nullopt if any layer is unknown
   std::vector<LayerSummary> layers;  ///< Conv, ConvTranspose, Gemm, MatMul in graph order
   std::vector<std::string> unsupported;  ///< op types quantmix cannot run, each once
@@ -58,6 +62,11 @@ struct InspectReport {
 InspectReport inspect_model(std::shared_ptr<const std::string> model_bytes,
                             const std::string& file_name, const ExternalFiles& external,
                             const InputShapes& input_shapes);
+
+/// Same, for a model already read (external data, if any, already loaded: tensors still stored
+/// externally only lose their contents, not their shapes). `model` is only read.
+InspectReport inspect_loaded_model(const onnx::Model& model, const std::string& file_name,
+                                   const InputShapes& input_shapes);
 
 /// The report as JSON with the keys of ../shared/spec/cli.md (`inputs`, `outputs`, `opsets`,
 /// `ops`, `params`, `macs`, `layers` {name, op, weight_shape, macs}, `unsupported`, ...).

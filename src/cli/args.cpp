@@ -1,0 +1,75 @@
+#include <algorithm>
+
+#include "cli/commands.h"
+
+namespace qm::cli {
+
+bool ParsedArgs::has(const std::string& flag) const {
+  if (std::find(switches.begin(), switches.end(), flag) != switches.end()) return true;
+  for (const auto& kv : values)
+    if (kv.first == flag) return true;
+  return false;
+}
+
+std::vector<std::string> ParsedArgs::all(const std::string& flag) const {
+  std::vector<std::string> out;
+  for (const auto& kv : values)
+    if (kv.first == flag) out.push_back(kv.second);
+  return out;
+}
+
+std::string ParsedArgs::get(const std::string& flag) const {
+  std::string v;
+  for (const auto& kv : values)
+    if (kv.first == flag) v = kv.second;
+  return v;
+}
+
+ParsedArgs parse_args(const std::string& command, const std::vector<std::string>& args,
+                      const std::vector<std::string>& value_flags,
+                      const std::vector<std::string>& switch_flags) {
+  auto known = [](const std::vector<std::string>& list, const std::string& f) {
+    return std::find(list.begin(), list.end(), f) != list.end();
+  };
+  ParsedArgs p;
+  bool only_positional = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (only_positional || a.size() < 2 || a[0] != '-') {
+      p.positional.push_back(a);
+      continue;
+    }
+    if (a == "--") {
+      only_positional = true;
+      continue;
+    }
+    if (a == "-h" || a == "--help") {
+      p.help = true;
+      continue;
+    }
+    std::string flag = a, value;
+    bool inline_value = false;
+    const size_t eq = a.find('=');
+    if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      flag = a.substr(0, eq);
+      value = a.substr(eq + 1);
+      inline_value = true;
+    }
+    if (known(value_flags, flag)) {
+      if (!inline_value) {
+        if (i + 1 >= args.size())
+          throw UsageError("flag '" + flag + "' needs a value (see quantmix " + command + " --help)");
+        value = args[++i];
+      }
+      p.values.emplace_back(flag, value);
+    } else if (known(switch_flags, flag)) {
+      if (inline_value) throw UsageError("flag '" + flag + "' takes no value (see quantmix " + command + " --help)");
+      p.switches.push_back(flag);
+    } else {
+      throw UsageError("unknown flag '" + a + "' (see quantmix " + command + " --help)");
+    }
+  }
+  return p;
+}
+
+}  // namespace qm::cli

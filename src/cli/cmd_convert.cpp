@@ -1,0 +1,40 @@
+#include <iostream>
+
+#include "cli/commands.h"
+#include "onnx/model_reader.h"
+#include "onnx/model_writer.h"
+
+namespace qm::cli {
+
+std::string convert_help() {
+  return "usage: quantmix convert MODEL.onnx --out OUT.onnx\n"
+         "\n"
+         "Reads MODEL and writes it back unchanged; external data files beside MODEL are inlined,\n"
+         "so OUT is self-contained. Fields quantmix does not interpret are kept byte for byte.\n";
+}
+
+int run_convert(const std::vector<std::string>& args) {
+  ParsedArgs p = parse_args("convert", args, {"--out"}, {});
+  if (p.help) {
+    std::cout << convert_help();
+    return 0;
+  }
+  if (p.positional.empty()) throw UsageError("convert needs a MODEL.onnx argument (see quantmix convert --help)");
+  if (p.positional.size() > 1)
+    throw UsageError("unexpected argument '" + p.positional[1] + "' (see quantmix convert --help)");
+  if (!p.has("--out")) throw UsageError("convert needs --out OUT.onnx (see quantmix convert --help)");
+  const std::string& path = p.positional[0];
+  const std::string out = p.get("--out");
+  if (out.empty()) throw UsageError("flag '--out' needs a file name");
+
+  onnx::Model model = onnx::read_model_file(path);
+  if (onnx::has_external_data(model)) {
+    const size_t slash = path.find_last_of('/');
+    const std::string folder = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+    onnx::load_external_data(model, onnx::external_data_from_folder(folder), path);
+  }
+  onnx::write_model_file(model, out);
+  return 0;
+}
+
+}  // namespace qm::cli
