@@ -3,7 +3,7 @@
 import { classifyFiles } from './files.js';
 import { InputShapeError, parseInputShapes } from './input_shapes.js';
 import { clear } from './views/dom.js';
-import { normalizeReport } from './views/report.js';
+import { normalizeReport, webWording } from './views/report.js';
 import { renderSummary } from './views/summary.js';
 import { WorkerClient } from './worker_protocol.js';
 
@@ -95,7 +95,7 @@ async function inspectLoaded({ newModel }) {
   } catch (e) {
     if (request !== state.requests) return;
     const title = newModel ? `Could not open ${model.name}` : `Could not re-inspect ${model.name}`;
-    showError(title, e?.message ?? String(e));
+    showError(title, webWording(e?.message ?? String(e)));
     if (newModel) showEmpty();
     ui.app.dataset.state = 'error';
   } finally {

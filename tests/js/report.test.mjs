@@ -2,7 +2,7 @@
 // web/views/summary.js rendered into a fake document.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { layerRows, modelMeta, normalizeReport, opBars, summaryCards, valueRows, hasDynamicInputs }
+import { layerRows, modelMeta, normalizeReport, opBars, summaryCards, valueRows, hasDynamicInputs, webWording }
   from '../../web/views/report.js';
 import { renderSummary } from '../../web/views/summary.js';
 import { createDocument } from './fake_dom.mjs';
@@ -125,4 +125,21 @@ test('summary: a model without weighted layers says so', () => {
   const { element } = renderSummary(createDocument(), normalizeReport({ ops: { Add: 1 }, params: 0, macs: 0 }));
   assert.equal(element.byId('layer-table'), null);
   assert.match(element.byClass('empty-table')[0].textContent, /no Conv, ConvTranspose, Gemm or MatMul/);
+});
+
+test('report: the MACs card says when a model batch was divided out', () => {
+  const card = (r) => summaryCards(normalizeReport(r)).find((c) => c.id === 'macs');
+  assert.equal(card({ macs: 5000, batch: 1 }).detail, '5,000');
+  assert.equal(card({ macs: 5000, batch: null }).detail, '5,000');
+  assert.equal(card({ macs: 5000, batch: 8 }).detail, '5,000 · model batch 8 divided out');
+});
+
+test('report: CLI advice in core messages is reworded for the page', () => {
+  assert.equal(webWording("MACs unknown for 'c1': input shapes are not fully known; pass --input-shape x=1x3xHxW with numbers in place of the symbols"),
+    "MACs unknown for 'c1': input shapes are not fully known; set Input shapes to x=1x3xHxW with numbers in place of the symbols");
+  assert.equal(webWording("--input-shape 'image=': no dimensions after '='"), "Input shape 'image=': no dimensions after '='");
+  assert.equal(webWording("--input-shape nope=1x2: 'nope' is not an input of m.onnx"), "Input shape 'nope=1x2': 'nope' is not an input of m.onnx");
+  assert.equal(webWording("m.onnx: 'w' stores its data in 'm.onnx.data', which was not given — put it beside the model"),
+    "m.onnx: 'w' stores its data in 'm.onnx.data', which was not given — select it together with the model");
+  assert.equal(webWording('reading m.onnx: truncated at byte 4'), 'reading m.onnx: truncated at byte 4');
 });

@@ -58,6 +58,7 @@ export function normalizeReport(json) {
       .map(({ key, n }) => ({ domain: key === '' ? DEFAULT_DOMAIN : key, version: n })),
     ops: normalizePairs(r.ops, 'op', 'count').map(({ key, n }) => ({ op: key, count: n })),
     params: numberOrNull(r.params),
+    batch: numberOrNull(r.batch),
     macs: numberOrNull(r.macs),
     layers: (r.layers ?? []).map((l) => ({
       name: String(l.name ?? ''),
@@ -68,6 +69,19 @@ export function normalizeReport(json) {
     unsupported: (r.unsupported ?? []).map(String),
     warnings: (r.warnings ?? []).map(String),
   };
+}
+
+/**
+ * The core's messages are shared with the CLI and speak of its flags; on the page the same
+ * advice points at the page's controls instead. Only these known phrases are rewritten.
+ */
+export function webWording(message) {
+  return String(message)
+    .replace(/pass --input-shape (\S+)/g, 'set Input shapes to $1')
+    .replace(/pass --input-shape\b/g, 'set Input shapes')
+    .replace(/--input-shape '([^']*)'/g, "Input shape '$1'")
+    .replace(/--input-shape (\S+):/g, "Input shape '$1':")
+    .replace(/put it beside the model/g, 'select it together with the model');
 }
 
 /** "ai.onnx 13 · com.microsoft 1" */
@@ -97,7 +111,8 @@ export function summaryCards(report) {
       detail: report.params === null ? 'unknown'
         : `${formatInteger(report.params)} · ${formatBytes(report.params * 4)} as float32` },
     { id: 'macs', label: 'MACs per sample', value: formatCount(report.macs), exact: report.macs,
-      detail: report.macs !== null ? formatInteger(report.macs)
+      detail: report.macs !== null
+        ? formatInteger(report.macs) + (report.batch > 1 ? ` · model batch ${report.batch} divided out` : '')
         : unknownLayers ? `${unknownLayers} layer${unknownLayers > 1 ? 's' : ''} with unknown shapes`
           : 'unknown' },
     { id: 'layers', label: 'Weighted layers', value: String(report.layers.length),

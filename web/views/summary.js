@@ -3,7 +3,7 @@
 // with the document passed in; holds no state (the app wires the form's events).
 import { formatInteger } from '../format.js';
 import { h } from './dom.js';
-import { hasDynamicInputs, layerRows, modelMeta, opBars, summaryCards, valueRows } from './report.js';
+import { hasDynamicInputs, layerRows, modelMeta, opBars, summaryCards, valueRows, webWording } from './report.js';
 import { inputShapeTemplate } from '../input_shapes.js';
 
 function card(doc, title, props, ...children) {
@@ -27,7 +27,7 @@ function callouts(doc, report) {
   if (report.warnings.length) {
     out.push(h(doc, 'div', { class: 'callout callout-warning', role: 'note', dataset: { kind: 'warnings' } },
       h(doc, 'strong', null, report.warnings.length > 1 ? 'Warnings' : 'Warning'),
-      h(doc, 'ul', null, report.warnings.map((w) => h(doc, 'li', null, w)))));
+      h(doc, 'ul', null, report.warnings.map((w) => h(doc, 'li', null, webWording(w))))));
   }
   return out;
 }
@@ -67,14 +67,19 @@ function shapeForm(doc, report, shapesText) {
   input.value = shapesText ?? '';
   const button = h(doc, 'button', { class: 'btn btn-secondary', type: 'submit' }, 'Re-inspect');
   const form = h(doc, 'form', { class: 'shape-form', id: 'shape-form' }, input, button);
-  const hint = dynamic
-    ? 'Some input dimensions are unknown. Fix them to compute shapes and MACs, e.g. '
-    : 'All input shapes are static. Override them to see the cost at another size, e.g. ';
+  let hint;
+  if (shapesText) {
+    hint = h(doc, 'p', { class: 'hint' },
+      'The summary uses these shapes. Empty the field and re-inspect to go back to the model’s own.');
+  } else {
+    hint = h(doc, 'p', { class: 'hint' }, dynamic
+      ? 'Some input dimensions are unknown. Fix them to compute shapes and MACs, e.g. '
+      : 'All input shapes are static. Override them to see the cost at another size, e.g. ',
+    h(doc, 'code', null, template || 'x=1x3x224x224'), '. Separate inputs with “;”.');
+  }
   return {
     element: card(doc, 'Input shapes', { id: 'shapes-card', class: dynamic ? 'card card-attention' : 'card' },
-      form,
-      h(doc, 'p', { class: 'hint' }, hint, h(doc, 'code', null, template || 'x=1x3x224x224'),
-        '. Separate inputs with “;”.')),
+      form, hint),
     form, input,
   };
 }
