@@ -7,6 +7,7 @@
 //
 //   QUANTMIX_BIN=build/native/quantmix node --test tests/ops/backend_node.test.mjs
 //   node tests/ops/backend_node.test.mjs --engine=ort        # the same cases through ONNX Runtime
+//   node tests/ops/backend_node.test.mjs --engine=ort --selfcheck  # ... and a perturbed copy must fail
 //   node tests/ops/backend_node.test.mjs --suggest-allowlist # print the structural skips found
 //   options (or env): --filter=RE (QM_OPS_FILTER), --jobs=N, --keep, --bin=PATH; the test data
 //   directory is QM_ONNX_NODE_TESTS (default /usr/share/libonnx-testdata/data/node)

@@ -20,7 +20,11 @@ export const RUN_TIMEOUT_MS = 60_000;
 /** The output file name rule of `quantmix run` (cli.md). */
 export function sanitize(name) { return name.replace(/[^A-Za-z0-9._-]/g, '_'); }
 
-/** Options from argv (--engine=ort|quantmix, --perturb, --filter=RE, --corpus=DIR, --jobs=N, --keep) and env. */
+/**
+ * Options from argv and env: --engine=ort|quantmix (QM_OPS_ENGINE), --perturb (QM_OPS_PERTURB=1:
+ * compare perturbed engine outputs, every case must fail), --selfcheck (each output must match and
+ * a perturbed copy must not, in one pass), --filter=RE, --corpus=DIR, --jobs=N, --keep, --bin=PATH.
+ */
 export function parseOptions(argv = process.argv.slice(2), env = process.env) {
   const opt = {
     engine: env.QM_OPS_ENGINE || 'quantmix',
@@ -37,6 +41,7 @@ export function parseOptions(argv = process.argv.slice(2), env = process.env) {
     const [, k, v] = m;
     if (k === 'engine') opt.engine = v;
     else if (k === 'perturb') opt.perturb = true;
+    else if (k === 'selfcheck') opt.perturb = 'both';
     else if (k === 'filter') opt.filter = new RegExp(v);
     else if (k === 'corpus') opt.corpus = v;
     else if (k === 'jobs') opt.jobs = Number(v);
@@ -51,10 +56,17 @@ export function parseOptions(argv = process.argv.slice(2), env = process.env) {
   return opt;
 }
 
+/** How the CLI says that the `run` sub-command itself does not exist (not: that a flag is unknown). */
+const NOT_IMPLEMENTED = [
+  /(unknown|unrecognized|invalid|unsupported|no such) (sub-?)?command:? ['"`]?run\b/i,
+  /['"`]run['"`] is not (available|implemented|supported)/i,
+];
+
 /**
  * Is `quantmix run` implemented? Runs `BIN run --help`:
  *   exit 0 and the usage names --output-dir          -> 'available' (the tests run in full)
- *   non-zero exit and the CLI says the command is unknown -> 'unavailable' (the tests skip)
+ *   non-zero exit and the CLI says the command 'run' is unknown or not available
+ *                                                    -> 'unavailable' (the tests skip)
  *   anything else (crash, exit 0 without usage, no binary) -> 'broken' (the tests fail)
  * So once `run` exists the tests cannot skip silently.
  */
@@ -69,7 +81,7 @@ export function probeQuantmixRun(bin) {
     return { state: 'broken', message: `${bin} run --help exited 0 but its usage does not mention --output-dir ` +
       `(a placeholder binary? unknown sub-commands must exit 2 with "error: unknown command"): ${JSON.stringify(oneLine)}` };
   }
-  if (r.status !== null && /unknown|unrecognized|not recognized|invalid (sub-?)?command|no such (sub-?)?command/i.test(text)) {
+  if (r.status !== null && r.status !== 0 && NOT_IMPLEMENTED.some((re) => re.test(text))) {
     return { state: 'unavailable', message: `${SKIP_MESSAGE} (${bin} run --help exited ${r.status}: ${oneLine})` };
   }
   return { state: 'broken', message: `${bin} run --help exited ${r.status ?? r.signal}: ${JSON.stringify(oneLine)}` };
@@ -131,7 +143,8 @@ export function perturbArray(arr) {
 
 /**
  * Runs an engine on one case and compares every output with the expected one.
- * @param {object} c  {dir, inputs: [{name, file}], outputs: [{name, expected: arr|path, compare}]}
+ * @param {object} c  {model, inputs: [{name, file}], outputs: [{name, expected: arr|path, compare}]}
+ * @param {{perturb: boolean|'both', keep: boolean}} opts
  * @returns {Promise<{status: 'pass'|'fail', detail: string}>}
  */
 export async function runAndCompare(engine, c, { perturb = false, keep = false } = {}) {
@@ -148,9 +161,17 @@ export async function runAndCompare(engine, c, { perturb = false, keep = false }
       }
       let actual;
       try { actual = readNpy(file); } catch (err) { problems.push(`output '${o.name}': ${err.message}`); continue; }
-      if (perturb) actual = perturbArray(actual);
       const expected = typeof o.expected === 'string' ? readNpy(o.expected) : o.expected;
-      const cmp = compareArrays(expected, actual, o.compare);
+      if (perturb === 'both') {
+        // Self-check in one pass: the output must match, and a perturbed copy must not.
+        const plain = compareArrays(expected, actual, o.compare);
+        if (!plain.ok) problems.push(`output '${o.name}': ${plain.detail}`);
+        if (compareArrays(expected, perturbArray(actual), o.compare).ok) {
+          problems.push(`output '${o.name}': a perturbed copy passed the comparison (blind check)`);
+        }
+        continue;
+      }
+      const cmp = compareArrays(expected, perturb ? perturbArray(actual) : actual, o.compare);
       if (!cmp.ok) problems.push(`output '${o.name}': ${cmp.detail}`);
     }
     if (problems.length) return { status: 'fail', detail: problems.join('; ') + (keep ? ` [outputs kept in ${outDir}]` : '') };

@@ -4,6 +4,7 @@
 //   QUANTMIX_BIN=build/native/quantmix QM_BUILD_DIR=build/native node --test tests/ops/run_ops.test.mjs
 //   node tests/ops/run_ops.test.mjs --engine=ort            # self-check: ORT as the engine, must pass
 //   node tests/ops/run_ops.test.mjs --engine=ort --perturb  # self-check: every case must FAIL
+//   node tests/ops/run_ops.test.mjs --engine=ort --selfcheck  # both at once: match, and a perturbed copy must not
 //   options (or env): --filter=RE (QM_OPS_FILTER), --corpus=DIR (QM_OPS_CORPUS), --jobs=N (QM_OPS_JOBS),
 //                     --keep (QM_OPS_KEEP=1: keep the engine outputs of failing cases), --bin=PATH
 //
@@ -38,7 +39,8 @@ if (blocked?.skip) {
   const results = await runCases(cases, engine, opt);
   const seconds = (performance.now() - t0) / 1000;
   const ran = results.filter((r) => r.status !== 'skip');
-  const mode = opt.perturb ? ' [perturbed outputs: every case must fail]' : '';
+  const mode = opt.perturb === 'both' ? ' [self-check: outputs must match, perturbed copies must not]'
+    : opt.perturb ? ' [perturbed outputs: every case must fail]' : '';
   console.log(`op oracle: engine ${engine.name}${mode}, ${results.length} cases in ${seconds.toFixed(1)} s\n` +
     summaryTable(results));
   for (const r of results.filter((x) => x.status === 'skip')) console.log(`skip ${r.name}: ${r.detail}`);
@@ -52,7 +54,7 @@ if (blocked?.skip) {
   for (const op of ops) {
     test(`${op}`, () => {
       const mine = results.filter((r) => r.op === op && r.status !== 'skip');
-      if (opt.perturb) {
+      if (opt.perturb === true) {
         // The comparison must notice a perturbed output in every case.
         const blind = mine.filter((r) => r.status === 'pass').map((r) => r.name);
         assert.deepEqual(blind, [], 'perturbed outputs passed the comparison');
