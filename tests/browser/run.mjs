@@ -257,6 +257,22 @@ try {
     t.deepEqual(offOrigin, [], 'no request left 127.0.0.1');
     t.ok(requests.length > 5, `requests were recorded (${requests.length})`);
   });
+  // The page's Content-Security-Policy itself refuses off-origin requests (198.51.100.1 is a
+  // documentation address: nothing real could answer, and the route above aborts it anyway).
+  await t.step('CSP blocks off-origin requests', async () => {
+    const before = requests.length;
+    const outcome = await page.evaluate(async () => {
+      try {
+        await fetch('http://198.51.100.1/leak');
+        return 'fetched';
+      } catch {
+        return 'blocked';
+      }
+    });
+    t.equal(outcome, 'blocked', 'CSP: fetch to another origin fails');
+    t.ok(!requests.slice(before).some((u) => u.includes('198.51.100.1')),
+      'CSP: the request never reached the network');
+  });
 } finally {
   await context.close();
   server.close();
