@@ -1,0 +1,95 @@
+// Bad inputs and bad usage (shared/spec/cli.md "Exit status"): every corrupt or invalid model in
+// tests/cli/bad_inputs.json gives exit 1 and exactly one stderr line `error: ...` naming the file,
+// node or byte offset, never a signal; bad usage (unknown flag, missing argument) gives exit 2.
+// An unknown op is not an error for inspect (checked in inspect.test.mjs).
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { MODELS, corpusIndex, describe, qm, tempDir } from './helpers.mjs';
+
+const table = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'bad_inputs.json'), 'utf8'));
+const index = corpusIndex();
+const GOOD = join(MODELS, 'conv_same_upper.onnx');
+
+/** Exit 1, one stderr line starting `error:`, no crash. Returns the line. */
+function assertCleanError(r) {
+  assert.equal(r.signal, null, `killed by a signal: ${describe(r)}`);
+  assert.equal(r.status, 1, `exit status: ${describe(r)}`);
+  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+  assert.equal(lines.length, 1, `stderr must be exactly one line: ${describe(r)}`);
+  assert.match(lines[0], /^error: /, `stderr must start with "error: ": ${describe(r)}`);
+  return lines[0];
+}
+
+test('bad_inputs.json covers every generated bad file', () => {
+  const listed = table.cases.map((c) => basename(c.file)).sort();
+  assert.deepEqual(listed, [...index.bad].sort());
+});
+
+for (const c of table.cases) {
+  test(`inspect ${c.file}: one clean error line`, () => {
+    for (const extra of [[], ['--json']]) {
+      const r = qm(['inspect', join(MODELS, c.file), ...extra]);
+      const line = assertCleanError(r);
+      for (const s of c.contains) assert.ok(line.includes(s), `error line lacks "${s}": ${line}`);
+      for (const m of c.matches) assert.match(line, new RegExp(m, 'i'), `error line: ${line}`);
+      assert.equal(r.stdout.includes('error:'), false, 'the error goes to stderr only');
+    }
+  });
+  test(`convert ${c.file}: ${c.convert === 'error' ? 'one clean error line' : 'no crash'}`, () => {
+    const tmp = tempDir();
+    try {
+      const r = qm(['convert', join(MODELS, c.file), '--out', join(tmp.dir, 'out.onnx')]);
+      if (c.convert === 'error' || r.status !== 0) {
+        const line = assertCleanError(r);
+        if (c.convert === 'error') {
+          for (const s of c.contains) assert.ok(line.includes(s), `error line lacks "${s}": ${line}`);
+        }
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
+}
+
+test('inspect of a missing file: exit 1 naming the path', () => {
+  const path = join(MODELS, 'does_not_exist.onnx');
+  const line = assertCleanError(qm(['inspect', path]));
+  assert.ok(line.includes('does_not_exist.onnx'), line);
+});
+
+test('--input-shape for an input the model does not have: exit 1 naming it', () => {
+  const line = assertCleanError(qm(['inspect', GOOD, '--input-shape', 'no_such_input=1x3x17x17']));
+  assert.ok(line.includes('no_such_input'), line);
+});
+
+test('malformed --input-shape value: exit 1 naming the flag value', () => {
+  for (const v of ['x=1xAx17x17', 'x', 'x=', 'x=1x-3x17x17']) {
+    const r = qm(['inspect', GOOD, '--input-shape', v]);
+    const line = assertCleanError(r);
+    assert.ok(line.includes('--input-shape') || line.includes(v), `${v}: ${line}`);
+  }
+});
+
+const USAGE = [
+  [],
+  ['frobnicate'],
+  ['inspect'],
+  ['inspect', GOOD, '--no-such-flag'],
+  ['inspect', GOOD, '--input-shape'],
+  ['inspect', GOOD, 'extra_positional.onnx'],
+  ['convert', GOOD],
+  ['convert', GOOD, '--out'],
+  ['convert', '--out', '/tmp/x.onnx'],
+];
+for (const args of USAGE) {
+  test(`bad usage exits 2: quantmix ${args.join(' ')}`, () => {
+    const r = qm(args);
+    assert.equal(r.signal, null, describe(r));
+    assert.equal(r.status, 2, describe(r));
+    assert.ok(r.stderr.trim().length > 0, `bad usage must say something on stderr: ${describe(r)}`);
+  });
+}
