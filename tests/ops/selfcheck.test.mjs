@@ -21,10 +21,11 @@ const CLI_CASES = '^(Conv_k3_bias_o1|Constant_value_ints_o13|Equal_bool_o13|Resh
   'Split_num_outputs_uneven_o18|Identity_output_name_sanitized_o13|DequantizeLinear_int16_per_tensor_o21)$';
 
 function node(args, env = {}) {
-  const r = spawnSync(process.execPath, args, {
-    encoding: 'utf8', cwd: REPO, timeout: 600_000,
-    env: { ...process.env, QM_OPS_CORPUS: corpus, NODE_TEST_CONTEXT: '', ...env },
-  });
+  // Run the test file as a plain script: without NODE_TEST_CONTEXT (set by `node --test` for its
+  // children) it reports in TAP on stdout and sets its exit status.
+  const childEnv = { ...process.env, QM_OPS_CORPUS: corpus, ...env };
+  delete childEnv.NODE_TEST_CONTEXT;
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: REPO, timeout: 600_000, env: childEnv });
   return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 

@@ -240,7 +240,7 @@ def norm_cases(B):
                   N('BatchNormalization', ['x', 's', 'bias', 'mean', 'var'], ['y'], **attrs),
                   [('x', r.normal(*xs, scale=2.0) + 0.5)],
                   inits=[('s', r.normal(c)), ('bias', r.normal(c)), ('mean', r.normal(c)), ('var', r.uniform(0.5, 2, c))],
-                  compare='elementwise')
+                  compare='accumulate')  # folded (x*a + c) vs unfolded formulas differ by cancellation
     for opset in (6, 22):
         for v, xs, eps in (('4d', [2, 3, 4, 5], None), ('3d', [2, 3, 9], None), ('eps1e-2', [1, 2, 3, 3], 1e-2)):
             if opset == 22 and v != '4d':
