@@ -199,7 +199,7 @@ TEST_CASE("inspect/json: keys, nulls for unknown values, symbols as strings") {
   CHECK(has(j, R"("batch": null)"));
   CHECK(has(j, R"("unsupported": [])"));
   const std::string t = qm::api::inspect_to_text(inspect(b));
-  CHECK(has(t, "MACs       8 per sample"));
+  CHECK(has(t, "MACs         8 per sample"));
 }
 
 TEST_CASE("core/json: escaping, invalid UTF-8, numbers, nesting") {

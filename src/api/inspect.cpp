@@ -419,19 +419,21 @@ std::string inspect_to_json(const InspectReport& r) {
 
 std::string inspect_to_text(const InspectReport& r) {
   std::string o;
-  auto line = [&](const std::string& label, const std::string& text) { o += pad(label, 11) + text + "\n"; };
+  auto line = [&](const std::string& label, const std::string& text) { o += pad(label, 13) + text + "\n"; };
   line("model", r.file);
   line("ir", std::to_string(r.ir_version) + (r.producer.empty() ? "" : "  (producer: " + r.producer + ")"));
   std::vector<std::string> opsets;
   for (const auto& [d, v] : r.opsets) opsets.push_back((d.empty() ? "ai.onnx" : d) + " " + std::to_string(v));
   line("opsets", join(opsets, ", "));
 
-  auto io = [&](const char* label, const std::vector<ValueSummary>& vs) {
-    size_t wn = 0, wt = 0;
-    for (const auto& v : vs) {
+  size_t wn = 0, wt = 0;  // one column width for inputs and outputs
+  for (const auto* vs : {&r.inputs, &r.outputs}) {
+    for (const auto& v : *vs) {
       wn = std::max(wn, v.name.size());
       wt = std::max(wt, v.dtype.size());
     }
+  }
+  auto io = [&](const char* label, const std::vector<ValueSummary>& vs) {
     if (vs.empty()) line(label, "(none)");
     for (size_t i = 0; i < vs.size(); ++i)
       line(i == 0 ? label : "", pad(vs[i].name, wn) + "  " + pad(vs[i].dtype, wt) + "  " + shape_text(vs[i].shape));
