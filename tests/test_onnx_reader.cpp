@@ -355,6 +355,8 @@ TEST_CASE("onnx/reader: malformed inputs are rejected with the file, byte offset
        "m.onnx: truncated protobuf at byte 2 — a field runs past the end of its message"},
       {"huge declared length", varint_field(1, 8) + "\x3a\xff\xff\xff\xff\x0f",
        "m.onnx: truncated protobuf at byte 2 — a field runs past the end of its message"},
+      {"length over 2^32", varint_field(1, 8) + "\x3a\x85\x80\x80\x80\x10" + bytes_field(2, "abc"),
+       "m.onnx: truncated protobuf at byte 2 — a field runs past the end of its message"},
       {"truncated varint", std::string("\x08\x80", 2), "m.onnx: truncated protobuf at byte 0 — a field runs past "
                                                        "the end of its message"},
       {"varint too long", "\x08" + std::string(11, '\xff'), "m.onnx: malformed protobuf at byte 0 — varint longer "
@@ -371,7 +373,7 @@ TEST_CASE("onnx/reader: malformed inputs are rejected with the file, byte offset
        "multiple of the element size"},
   };
   for (const Case& c : cases) {
-    CAPTURE(c.what);
+    CAPTURE(std::string(c.what));
     CHECK(read_error(c.bytes) == c.message);
   }
   try {
@@ -455,7 +457,8 @@ TEST_CASE("onnx/reader: file errors") {
   { std::ofstream(big, std::ios::binary | std::ios::trunc); }
   std::error_code ec;
   fs::resize_file(big, kMaxModelBytes + 1, ec);
-  if (!ec) {
+  // Under node (NODERAWFS) resize_file reports success but leaves the file empty.
+  if (!ec && fs::file_size(big, ec) == kMaxModelBytes + 1) {
     std::string msg = error_of([&] { read_model_file(big.string()); });
     CHECK(msg == big.string() + ": file of 2147483648 bytes is over the 2 GiB protobuf limit");
   } else {

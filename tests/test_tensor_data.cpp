@@ -270,7 +270,7 @@ TEST_CASE("onnx/tensor_data: payload checks name the tensor and the mismatch") {
       {"undefined", undefined, "tensor 'u': data_type is undefined (0) but the tensor holds data"},
   };
   for (const Case& c : cases) {
-    CAPTURE(c.what);
+    CAPTURE(std::string(c.what));
     CHECK(error_of([&] { validate_tensor_payload(c.t); }) == c.message);
   }
   Tensor complex = typed_tensor(DataType::Complex64, {1});

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <protozero/exception.hpp>
 #include <protozero/pbf_reader.hpp>
+#include <protozero/varint.hpp>
 #include <utility>
 
 #include "core/error.h"
@@ -105,7 +106,21 @@ class Reader {
 
   bool next(pbf_reader& m) {
     field_start_ = m.data().data();
-    return m.next();
+    if (!m.next()) return false;
+    if (m.wire_type() == WT::length_delimited) check_length(m);
+    return true;
+  }
+
+  /// protozero 1.7.1 reads lengths as uint32 and compares them as ptrdiff_t: on wasm32 a length
+  /// of 2^31 or more passes its bounds check and moves the read pointer out of the buffer, and
+  /// on 64-bit hosts a length of 2^32 + n is taken as n. So every length is checked here first,
+  /// decoded with protozero's own varint decoder, before protozero skips over it.
+  static void check_length(const pbf_reader& m) {
+    protozero::data_view rest = m.data();
+    const char* p = rest.data();
+    const char* end = rest.data() + rest.size();
+    uint64_t len = protozero::decode_varint(&p, end);
+    if (len > static_cast<uint64_t>(end - p)) throw protozero::end_of_buffer_exception{};
   }
 
   void expect(const pbf_reader& m, WT wt, const char* field) const {
