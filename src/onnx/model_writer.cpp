@@ -293,6 +293,15 @@ class Writer {
 
 std::string write_model(const Model& model) {
   std::string out;
+  // Large models are mostly initializer payload: reserving it up front saves the copies of
+  // repeated string growth.
+  if (model.graph) {
+    size_t payload = 0;
+    for (const Tensor& t : model.graph->initializer)
+      payload += t.raw_data.size() + 4 * t.float_data.size() + 4 * t.int32_data.size() +
+                 8 * (t.int64_data.size() + t.double_data.size() + t.uint64_data.size());
+    out.reserve(payload + (size_t{1} << 16));
+  }
   {
     W w(out);
     Writer(out).model(w, model);
