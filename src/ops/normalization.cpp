@@ -2,7 +2,11 @@
 // Softmax, LogSoftmax. All keep the input's shape; extra outputs (running statistics, mean,
 // inverse std-dev) get their own shapes.
 #include "core/error.h"
+#include <cmath>
+#include <limits>
+
 #include "ops/op_util.h"
+#include "ops/run_util.h"
 
 namespace qm::ops {
 namespace {
@@ -13,6 +17,8 @@ struct NormAttrs : OpAttrs {
   float momentum = 0.9f;
   bool training_mode = false;  ///< BatchNormalization: outputs batch statistics
   int64_t axis = -1;           ///< LayerNormalization
+  float alpha = 1e-4f, beta = 0.75f, bias = 1.0f;  ///< LRN
+  int64_t size = 1;                                ///< LRN
 };
 
 std::vector<TensorInfo> infer_batch_norm(const NormAttrs&, const InferContext& c) {
@@ -66,6 +72,192 @@ std::vector<TensorInfo> infer_softmax(const SoftmaxAttrs& a, const InferContext&
   return same_as_input(c);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Execution (float32; statistics accumulated in double so the order of summation matters less).
+
+void run_batch_norm(const NormAttrs& a, RunContext& c) {
+  if (a.training_mode) c.unsupported("training-mode BatchNormalization is not supported (inference only)");
+  const Tensor& x = c.in(0);
+  detail::require_float(c, x, "input X");
+  const int64_t N = x.rank() >= 1 ? x.shape()[0] : 1;
+  const int64_t C = x.rank() >= 2 ? x.shape()[1] : 1;
+  const int64_t inner = (N * C) ? x.numel() / (N * C) : 0;
+  std::vector<std::vector<double>> p(4);
+  for (size_t i = 0; i < 4; ++i) p[i] = detail::numbers_of(c, c.in(i + 1), "parameter");
+  // Per channel, or (opset < 9, spatial = 0) per element of C x spatial.
+  const int64_t per = static_cast<int64_t>(p[0].size());
+  if (per != C && per != C * inner) c.fail("parameters hold " + std::to_string(per) + " values for " + std::to_string(C) + " channels");
+  for (size_t i = 1; i < 4; ++i)
+    if (static_cast<int64_t>(p[i].size()) != per) c.fail("parameters have different sizes");
+  std::vector<float> mul(static_cast<size_t>(per)), add(static_cast<size_t>(per));
+  for (int64_t j = 0; j < per; ++j) {
+    const size_t u = static_cast<size_t>(j);
+    const float s = static_cast<float>(p[0][u] / std::sqrt(p[3][u] + static_cast<double>(a.epsilon)));
+    mul[u] = s;
+    add[u] = static_cast<float>(p[1][u] - p[2][u] * s);
+  }
+  Tensor& y = c.alloc(0, DataType::Float, x.shape());
+  const float* px = x.data<float>();
+  float* py = y.data<float>();
+  detail::parallel_items(c, N * C, inner, [&](int64_t b0, int64_t b1) {
+    for (int64_t i = b0; i < b1; ++i) {
+      const int64_t ch = i % C;
+      const float* xi = px + i * inner;
+      float* yi = py + i * inner;
+      if (per == C) {
+        const float m = mul[static_cast<size_t>(ch)], d = add[static_cast<size_t>(ch)];
+        for (int64_t j = 0; j < inner; ++j) yi[j] = xi[j] * m + d;
+      } else {
+        const float* m = mul.data() + ch * inner;
+        const float* d = add.data() + ch * inner;
+        for (int64_t j = 0; j < inner; ++j) yi[j] = xi[j] * m[j] + d[j];
+      }
+    }
+  });
+}
+
+/// Looks up a parameter (scale/bias of LayerNormalization) broadcast over `n` trailing values.
+const float* param_block(RunContext& c, const Tensor* t, int64_t n, const char* what) {
+  if (!t) return nullptr;
+  detail::require_float(c, *t, what);
+  if (t->numel() != n && t->numel() != 1)
+    c.fail(std::string(what) + " shape " + shape_to_string(t->shape()) + " does not match the normalized size " + std::to_string(n));
+  return t->data<float>();
+}
+
+void run_layer_norm(const NormAttrs& a, RunContext& c) {
+  const Tensor& x = c.in(0);
+  detail::require_float(c, x, "input X");
+  const int64_t axis = detail::norm_axis(c, a.axis, x.rank());
+  int64_t outer = 1, n = 1;
+  for (int64_t i = 0; i < x.rank(); ++i) (i < axis ? outer : n) *= x.shape()[static_cast<size_t>(i)];
+  const float* scale = param_block(c, c.input(1), n, "scale");
+  const float* bias = param_block(c, c.input(2), n, "bias");
+  const bool scale1 = c.input(1) && c.input(1)->numel() == 1 && n != 1;
+  const bool bias1 = c.input(2) && c.input(2)->numel() == 1 && n != 1;
+  Tensor& y = c.alloc(0, DataType::Float, x.shape());
+  Shape ss = x.shape();
+  for (size_t i = static_cast<size_t>(axis); i < ss.size(); ++i) ss[i] = 1;
+  float* pm = c.num_outputs() > 1 ? c.alloc(1, DataType::Float, ss).data<float>() : nullptr;
+  float* pi = c.num_outputs() > 2 ? c.alloc(2, DataType::Float, ss).data<float>() : nullptr;
+  const float* px = x.data<float>();
+  float* py = y.data<float>();
+  detail::parallel_items(c, outer, n * 4, [&](int64_t b0, int64_t b1) {
+    for (int64_t r = b0; r < b1; ++r) {
+      const float* xr = px + r * n;
+      float* yr = py + r * n;
+      double s = 0;
+      for (int64_t j = 0; j < n; ++j) s += xr[j];
+      const double mean = s / static_cast<double>(n);
+      double v = 0;
+      for (int64_t j = 0; j < n; ++j) v += (xr[j] - mean) * (xr[j] - mean);
+      const double inv = 1.0 / std::sqrt(v / static_cast<double>(n) + a.epsilon);
+      const float fm = static_cast<float>(mean), fi = static_cast<float>(inv);
+      for (int64_t j = 0; j < n; ++j) {
+        float t = (xr[j] - fm) * fi;
+        if (scale) t *= scale[scale1 ? 0 : j];
+        if (bias) t += bias[bias1 ? 0 : j];
+        yr[j] = t;
+      }
+      if (pm) pm[r] = fm;
+      if (pi) pi[r] = fi;
+    }
+  });
+}
+
+void run_instance_norm(const NormAttrs& a, RunContext& c) {
+  const Tensor& x = c.in(0);
+  detail::require_float(c, x, "input X");
+  if (x.rank() < 3) c.fail("input must have rank >= 3");
+  const int64_t N = x.shape()[0], C = x.shape()[1], n = x.numel() / std::max<int64_t>(1, N * C);
+  const Tensor &sc = c.in(1), &bi = c.in(2);
+  if (sc.numel() != C || bi.numel() != C) c.fail("scale and B must hold " + std::to_string(C) + " values");
+  detail::require_float(c, sc, "scale");
+  detail::require_float(c, bi, "B");
+  Tensor& y = c.alloc(0, DataType::Float, x.shape());
+  const float* px = x.data<float>();
+  float* py = y.data<float>();
+  detail::parallel_items(c, N * C, n * 4, [&](int64_t b0, int64_t b1) {
+    for (int64_t r = b0; r < b1; ++r) {
+      const float* xr = px + r * n;
+      float* yr = py + r * n;
+      double s = 0;
+      for (int64_t j = 0; j < n; ++j) s += xr[j];
+      const double mean = s / static_cast<double>(n);
+      double v = 0;
+      for (int64_t j = 0; j < n; ++j) v += (xr[j] - mean) * (xr[j] - mean);
+      const double inv = 1.0 / std::sqrt(v / static_cast<double>(n) + a.epsilon);
+      const float m = static_cast<float>(inv * sc.data<float>()[r % C]);
+      const float d = static_cast<float>(bi.data<float>()[r % C] - mean * inv * sc.data<float>()[r % C]);
+      for (int64_t j = 0; j < n; ++j) yr[j] = xr[j] * m + d;
+    }
+  });
+}
+
+void run_lrn(const NormAttrs& a, RunContext& c) {
+  const Tensor& x = c.in(0);
+  detail::require_float(c, x, "input X");
+  if (x.rank() < 2) c.fail("input must have rank >= 2");
+  const int64_t N = x.shape()[0], C = x.shape()[1], n = x.numel() / std::max<int64_t>(1, N * C);
+  Tensor& y = c.alloc(0, DataType::Float, x.shape());
+  const float* px = x.data<float>();
+  float* py = y.data<float>();
+  const int64_t lo = (a.size - 1) / 2, hi = a.size - 1 - lo;
+  for (int64_t b = 0; b < N; ++b)
+    for (int64_t ch = 0; ch < C; ++ch)
+      for (int64_t j = 0; j < n; ++j) {
+        double s = 0;
+        for (int64_t k = std::max<int64_t>(0, ch - lo); k <= std::min(C - 1, ch + hi); ++k) {
+          const float v = px[(b * C + k) * n + j];
+          s += static_cast<double>(v) * v;
+        }
+        const int64_t i = (b * C + ch) * n + j;
+        py[i] = static_cast<float>(px[i] / std::pow(a.bias + a.alpha / static_cast<double>(a.size) * s, static_cast<double>(a.beta)));
+      }
+}
+
+void run_softmax(const SoftmaxAttrs& a, RunContext& c) {
+  const Tensor& x = c.in(0);
+  detail::require_float(c, x, "input");
+  const bool log = c.op_type() == "LogSoftmax";
+  Tensor& y = c.alloc(0, DataType::Float, x.shape());
+  if (x.numel() == 0) return;
+  const int64_t r = std::max<int64_t>(1, x.rank());
+  const int64_t axis = x.rank() == 0 ? 0 : detail::norm_axis(c, a.axis, r);
+  int64_t outer = 1, d = 1, inner = 1;
+  for (int64_t i = 0; i < x.rank(); ++i) {
+    const int64_t s = x.shape()[static_cast<size_t>(i)];
+    if (i < axis) outer *= s;
+    else if (i == axis || c.opset() < 13) d *= s;
+    else inner *= s;
+  }
+  const float* px = x.data<float>();
+  float* py = y.data<float>();
+  // TODO(kernels): f32_softmax from kernels/ once it lands.
+  detail::parallel_items(c, outer * inner, d * 8, [&](int64_t b0, int64_t b1) {
+    for (int64_t q = b0; q < b1; ++q) {
+      const int64_t o = q / inner, i = q % inner;
+      const float* xr = px + o * d * inner + i;
+      float* yr = py + o * d * inner + i;
+      float m = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < d; ++j) m = std::max(m, xr[j * inner]);
+      double s = 0;
+      for (int64_t j = 0; j < d; ++j) {
+        const float e = std::exp(xr[j * inner] - m);
+        if (!log) yr[j * inner] = e;
+        s += e;
+      }
+      if (log) {
+        const float ls = static_cast<float>(std::log(s));
+        for (int64_t j = 0; j < d; ++j) yr[j * inner] = xr[j * inner] - m - ls;
+      } else {
+        const float inv = static_cast<float>(1.0 / s);
+        for (int64_t j = 0; j < d; ++j) yr[j * inner] *= inv;
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void register_normalization(OpRegistry& reg) {
@@ -83,6 +275,7 @@ void register_normalization(OpRegistry& reg) {
       return a;
     });
     d.infer = typed_infer<NormAttrs>(infer_batch_norm);
+    d.run = typed_run<NormAttrs>(run_batch_norm);
     reg.add(std::move(d));
   }
   {
@@ -99,6 +292,7 @@ void register_normalization(OpRegistry& reg) {
       return a;
     });
     d.infer = typed_infer<NormAttrs>(infer_layer_norm);
+    d.run = typed_run<NormAttrs>(run_layer_norm);
     reg.add(std::move(d));
   }
   {
@@ -111,6 +305,7 @@ void register_normalization(OpRegistry& reg) {
       return a;
     });
     d.infer = [](const OpAttrs*, const InferContext& c) { return same_as_input(c); };
+    d.run = typed_run<NormAttrs>(run_instance_norm);
     reg.add(std::move(d));
   }
   {
@@ -119,9 +314,15 @@ void register_normalization(OpRegistry& reg) {
     d.parse = typed_parse<NormAttrs>([](const ParseContext& p) {
       const int64_t size = p.require_int("size");
       if (size < 1) p.fail_attr("size", "expected a value >= 1, got " + std::to_string(size));
-      return NormAttrs();
+      NormAttrs a;
+      a.size = size;
+      a.alpha = p.get_float("alpha", 1e-4f);
+      a.beta = p.get_float("beta", 0.75f);
+      a.bias = p.get_float("bias", 1.0f);
+      return a;
     });
     d.infer = [](const OpAttrs*, const InferContext& c) { return same_as_input(c); };
+    d.run = typed_run<NormAttrs>(run_lrn);
     reg.add(std::move(d));
   }
   for (const char* name : {"Softmax", "LogSoftmax"}) {
@@ -134,6 +335,7 @@ void register_normalization(OpRegistry& reg) {
       return a;
     });
     d.infer = typed_infer<SoftmaxAttrs>(infer_softmax);
+    d.run = typed_run<SoftmaxAttrs>(run_softmax);
     reg.add(std::move(d));
   }
 }

@@ -1,9 +1,13 @@
 // Reductions: ReduceMean/Sum/Max/Min/Prod/L1/L2/LogSum/LogSumExp/SumSquare (axes an attribute
 // until opset 12 for ReduceSum and 17 for the others, an input after), ArgMax, ArgMin.
+#include <cmath>
+#include <limits>
 #include <set>
+#include <type_traits>
 
 #include "core/error.h"
 #include "ops/op_util.h"
+#include "ops/run_util.h"
 
 namespace qm::ops {
 namespace {
@@ -47,6 +51,143 @@ std::vector<TensorInfo> infer_reduce(const ReduceAttrs& a, const InferContext& c
   return one(make_info(dtype, std::move(out)));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Execution: the input is walked once in row-major order with an odometer; each element lands
+// in its output slot (reduced dims have output stride 0). Sums accumulate in double (int64 for
+// integer types).
+
+template <class T>
+void reduce_typed(RunContext& c, const Tensor& x, const std::vector<bool>& red, Tensor& y) {
+  const std::string& op = c.op_type();
+  const int64_t r = x.rank();
+  Shape full_out = x.shape();
+  for (int64_t i = 0; i < r; ++i)
+    if (red[static_cast<size_t>(i)]) full_out[static_cast<size_t>(i)] = 1;
+  const std::vector<int64_t> ost = detail::strides_of(full_out);
+  std::vector<int64_t> step(static_cast<size_t>(r));
+  for (int64_t i = 0; i < r; ++i) step[static_cast<size_t>(i)] = red[static_cast<size_t>(i)] ? 0 : ost[static_cast<size_t>(i)];
+  const int64_t nout = y.numel();
+  const int64_t count = nout ? x.numel() / nout : 0;
+  using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+  const bool is_max = op == "ReduceMax", is_min = op == "ReduceMin";
+  const T* px = x.data<T>();
+  T* py = y.data<T>();
+  auto walk = [&](auto&& f) {
+    std::vector<int64_t> idx(static_cast<size_t>(r), 0);
+    int64_t o = 0;
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      f(o, px[i]);
+      for (int64_t d = r - 1; d >= 0; --d) {
+        const size_t u = static_cast<size_t>(d);
+        o += step[u];
+        if (++idx[u] < x.shape()[u]) break;
+        o -= step[u] * idx[u];
+        idx[u] = 0;
+      }
+    }
+  };
+  if (is_max || is_min) {
+    std::vector<T> acc(static_cast<size_t>(nout), is_max ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max());
+    if constexpr (std::is_floating_point_v<T>)
+      std::fill(acc.begin(), acc.end(), is_max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity());
+    walk([&](int64_t o, T v) {
+      T& a = acc[static_cast<size_t>(o)];
+      if constexpr (std::is_floating_point_v<T>) {
+        if (std::isnan(v)) { a = v; return; }
+        if (std::isnan(a)) return;
+      }
+      if (is_max ? v > a : v < a) a = v;
+    });
+    std::copy(acc.begin(), acc.end(), py);
+    return;
+  }
+  std::vector<Acc> acc(static_cast<size_t>(nout), op == "ReduceProd" ? Acc(1) : Acc(0));
+  std::vector<T> mx;
+  if (op == "ReduceLogSumExp") {
+    mx.assign(static_cast<size_t>(nout), std::numeric_limits<T>::lowest());
+    walk([&](int64_t o, T v) { mx[static_cast<size_t>(o)] = std::max(mx[static_cast<size_t>(o)], v); });
+  }
+  if (op == "ReduceSum" || op == "ReduceMean" || op == "ReduceLogSum") walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] += v; });
+  else if (op == "ReduceProd") walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] *= v; });
+  else if (op == "ReduceL1") walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] += v < 0 ? -v : v; });
+  else if (op == "ReduceL2" || op == "ReduceSumSquare") walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] += static_cast<Acc>(v) * v; });
+  else if (op == "ReduceLogSumExp")
+    walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] += static_cast<Acc>(std::exp(static_cast<double>(v - mx[static_cast<size_t>(o)]))); });
+  for (int64_t i = 0; i < nout; ++i) {
+    Acc a = acc[static_cast<size_t>(i)];
+    double v = static_cast<double>(a);
+    if (op == "ReduceMean") v = count ? v / static_cast<double>(count) : std::nan("");
+    else if (op == "ReduceL2") v = std::sqrt(v);
+    else if (op == "ReduceLogSum") v = std::log(v);
+    else if (op == "ReduceLogSumExp") v = std::log(v) + static_cast<double>(mx[static_cast<size_t>(i)]);
+    if constexpr (std::is_integral_v<T>) {
+      if (op == "ReduceMean") py[i] = static_cast<T>(count ? a / count : 0);
+      else py[i] = static_cast<T>(op == "ReduceL2" || op == "ReduceLogSum" || op == "ReduceLogSumExp" ? static_cast<Acc>(v) : a);
+    } else {
+      py[i] = static_cast<T>(v);
+    }
+  }
+}
+
+void run_reduce(const ReduceAttrs& a, RunContext& c) {
+  const Tensor& x = c.in(0);
+  const int64_t r = x.rank();
+  std::vector<int64_t> axes = a.axes;
+  if (a.axes_from_input && c.input(1)) axes = detail::ints_of(c, *c.input(1), "axes");
+  if (a.arg) {
+    const int64_t axis = detail::norm_axis(c, a.axes.empty() ? 0 : a.axes[0], std::max<int64_t>(r, 1));
+    Shape ys = x.shape();
+    if (r > 0) {
+      if (a.keepdims) ys[static_cast<size_t>(axis)] = 1;
+      else ys.erase(ys.begin() + axis);
+    }
+    Tensor& y = c.alloc(0, DataType::Int64, ys);
+    int64_t outer = 1, d = r > 0 ? x.shape()[static_cast<size_t>(axis)] : 1, inner = 1;
+    for (int64_t i = 0; i < r; ++i) {
+      if (i < axis) outer *= x.shape()[static_cast<size_t>(i)];
+      else if (i > axis) inner *= x.shape()[static_cast<size_t>(i)];
+    }
+    if (d == 0 && y.numel() > 0) c.fail("cannot take ArgMax/ArgMin over an empty axis");
+    const bool is_max = c.op_type() == "ArgMax";
+    int64_t* py = y.data<int64_t>();
+    detail::dispatch_numeric(x.dtype(), c, [&](auto tag) {
+      using T = decltype(tag);
+      const T* px = x.data<T>();
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i = 0; i < inner; ++i) {
+          const T* p = px + o * d * inner + i;
+          int64_t best = 0;
+          for (int64_t j = 1; j < d; ++j) {
+            const T v = p[j * inner], b = p[best * inner];
+            const bool better = is_max ? (a.select_last_index ? v >= b : v > b) : (a.select_last_index ? v <= b : v < b);
+            if (better) best = j;
+          }
+          py[o * inner + i] = best;
+        }
+    });
+    return;
+  }
+  std::vector<bool> red(static_cast<size_t>(r), false);
+  if (axes.empty()) {
+    if (a.noop_with_empty_axes) {
+      c.set(0, x);
+      return;
+    }
+    red.assign(static_cast<size_t>(r), true);
+  }
+  for (int64_t ax : axes) red[static_cast<size_t>(detail::norm_axis(c, ax, r, "reduction axis"))] = true;
+  Shape ys;
+  for (int64_t i = 0; i < r; ++i) {
+    if (!red[static_cast<size_t>(i)]) ys.push_back(x.shape()[static_cast<size_t>(i)]);
+    else if (a.keepdims) ys.push_back(1);
+  }
+  Tensor& y = c.alloc(0, x.dtype(), ys);
+  detail::dispatch_numeric(x.dtype(), c, [&](auto tag) {
+    using T = decltype(tag);
+    reduce_typed<T>(c, x, red, y);
+  });
+}
+
 void add_reduce(OpRegistry& reg, const char* name, int input_since) {
   OpDef d;
   d.op_type = name;
@@ -58,6 +199,7 @@ void add_reduce(OpRegistry& reg, const char* name, int input_since) {
     return a;
   });
   d.infer = typed_infer<ReduceAttrs>(infer_reduce);
+  d.run = typed_run<ReduceAttrs>(run_reduce);
   reg.add(d);
   d.since = input_since;
   d.until = kLatestOpset;
@@ -91,6 +233,7 @@ void register_reduce(OpRegistry& reg) {
       return a;
     });
     d.infer = typed_infer<ReduceAttrs>(infer_reduce);
+    d.run = typed_run<ReduceAttrs>(run_reduce);
     reg.add(std::move(d));
   }
 }

@@ -3,6 +3,7 @@
 #include <cassert>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
 
 namespace qm::ops {
 namespace {
@@ -188,6 +189,40 @@ const OpRegistry& default_registry() {
     return r;
   }();
   return reg;
+}
+
+}  // namespace qm::ops
+
+// ---------------------------------------------------------------------------------------------
+// RunContext
+
+namespace qm::ops {
+
+const Tensor& RunContext::in(size_t i) const {
+  const Tensor* t = input(i);
+  if (!t) fail("input " + std::to_string(i) + " is missing");
+  return *t;
+}
+
+Tensor& RunContext::alloc(size_t i, DataType dtype, Shape shape) {
+  for (int64_t d : shape)
+    if (d < 0) fail("output " + std::to_string(i) + " would have a negative dimension " + shape_to_string(shape));
+  (*outputs_)[i] = Tensor(dtype, std::move(shape));
+  return (*outputs_)[i];
+}
+
+ThreadPool& RunContext::pool() const {
+  if (pool_) return *pool_;
+  static ThreadPool single(1);
+  return single;
+}
+
+void RunContext::fail(const std::string& reason) const {
+  throw Error(ErrorKind::InvalidArgument, "node '" + node_name_ + "' (" + op_type_ + "): " + reason);
+}
+
+void RunContext::unsupported(const std::string& reason) const {
+  throw Error(ErrorKind::Unsupported, "node '" + node_name_ + "' (" + op_type_ + "): " + reason);
 }
 
 }  // namespace qm::ops

@@ -6,7 +6,9 @@
 //                                      or ill-typed attribute fails early, naming node and attribute;
 //   infer(Attrs, InferContext) -> outputs   dtype + shape (+ contents of small integer tensors),
 //                                      without running anything.
-// A later issue adds a third step, `run`, to OpDef (the FP32 engine), next to these two.
+//   run(Attrs, RunContext)             computes the outputs from actual input tensors (the FP32
+//                                      engine); output shapes come from the actual inputs, so one
+//                                      prepared graph runs any batch size.
 //
 // Registration is explicit: each op family has one `register_<family>(OpRegistry&)` function,
 // called from register_all_ops() in registry.cpp (no static self-registration). Ops absent from
@@ -30,8 +32,13 @@
 #include <utility>
 #include <vector>
 
+#include "core/tensor.h"
 #include "onnx/model.h"
 #include "ops/tensor_info.h"
+
+namespace qm {
+class ThreadPool;
+}
 
 namespace qm::ops {
 
@@ -110,8 +117,64 @@ class InferContext {
   size_t num_outputs_;
 };
 
+/// Per-node state an op may keep across runs (e.g. weights packed for the GEMM kernel). The
+/// executor owns one slot per node and clears it when a constant input changes.
+struct OpCache {
+  virtual ~OpCache() = default;
+};
+
+/// What run() sees: the input tensors (nullptr for omitted optional inputs), which of them are
+/// constant (fixed for the life of the prepared graph, so derived data may be cached), the output
+/// slots to fill, the thread pool, and the node's identity for error messages.
+class RunContext {
+ public:
+  RunContext(const std::string& node_name, const std::string& op_type, int64_t opset,
+             std::vector<const Tensor*> inputs, std::vector<Tensor>* outputs, ThreadPool* pool,
+             std::unique_ptr<OpCache>* cache = nullptr, std::vector<bool> constant = {})
+      : node_name_(node_name), op_type_(op_type), opset_(opset), inputs_(std::move(inputs)),
+        outputs_(outputs), pool_(pool), cache_(cache), constant_(std::move(constant)) {}
+
+  size_t num_inputs() const { return inputs_.size(); }
+  /// Input i, or nullptr if absent or omitted.
+  const Tensor* input(size_t i) const { return i < inputs_.size() ? inputs_[i] : nullptr; }
+  /// Input i; fails naming the node if it is missing.
+  const Tensor& in(size_t i) const;
+  /// True if input i is fixed across runs (an initializer or folded constant).
+  bool is_constant(size_t i) const { return i < constant_.size() && constant_[i]; }
+  size_t num_outputs() const { return outputs_->size(); }
+  /// Allocates output i with this type and shape (zero-filled) and returns it.
+  Tensor& alloc(size_t i, DataType dtype, Shape shape);
+  /// Sets output i to an existing tensor (e.g. a reshaped view of an input: no copy).
+  void set(size_t i, Tensor t) { (*outputs_)[i] = std::move(t); }
+  Tensor& out(size_t i) { return (*outputs_)[i]; }
+  /// The thread pool (never null: a one-thread pool when the caller gave none).
+  ThreadPool& pool() const;
+  /// The node's cache slot (null when the caller keeps none).
+  std::unique_ptr<OpCache>* cache() const { return cache_; }
+  int64_t opset() const { return opset_; }
+  const std::string& node_name() const { return node_name_; }
+  const std::string& op_type() const { return op_type_; }
+
+  /// Throws Error(InvalidArgument): "node '<name>' (<op>): <reason>" (bad runtime input).
+  [[noreturn]] void fail(const std::string& reason) const;
+  /// Throws Error(Unsupported): "node '<name>' (<op>): <reason>" (a case the engine lacks).
+  [[noreturn]] void unsupported(const std::string& reason) const;
+
+ private:
+  const std::string& node_name_;
+  const std::string& op_type_;
+  int64_t opset_;
+  std::vector<const Tensor*> inputs_;
+  std::vector<Tensor>* outputs_;
+  ThreadPool* pool_;
+  std::unique_ptr<OpCache>* cache_;
+  std::vector<bool> constant_;
+};
+
 using ParseFn = std::function<std::shared_ptr<const OpAttrs>(const ParseContext&)>;
 using InferFn = std::function<std::vector<TensorInfo>(const OpAttrs*, const InferContext&)>;
+/// Fills ctx's outputs from its inputs. Throws qm::Error naming the node on bad inputs.
+using RunFn = std::function<void(const OpAttrs*, RunContext&)>;
 
 constexpr int kLatestOpset = INT_MAX;
 constexpr int kVariadic = INT_MAX;
@@ -126,7 +189,7 @@ struct OpDef {
   int min_outputs = 1, max_outputs = 1;
   ParseFn parse;  ///< may be empty: the op has no attributes that matter
   InferFn infer;
-  // The FP32 engine (a later issue) adds: RunFn run;
+  RunFn run;      ///< may be empty: the op is known to inspect but cannot run yet
 };
 
 /// Typed convenience: parse returns an A, infer receives a const A&.
@@ -141,6 +204,11 @@ InferFn typed_infer(std::function<std::vector<TensorInfo>(const A&, const InferC
   return [f = std::move(f)](const OpAttrs* a, const InferContext& c) {
     return f(*static_cast<const A*>(a), c);
   };
+}
+
+template <class A>
+RunFn typed_run(std::function<void(const A&, RunContext&)> f) {
+  return [f = std::move(f)](const OpAttrs* a, RunContext& c) { f(*static_cast<const A*>(a), c); };
 }
 
 class OpRegistry {

@@ -1,0 +1,98 @@
+#include "api/session.h"
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "onnx/model_reader.h"
+
+namespace qm::api {
+
+Session::Session(onnx::Model model, const SessionOptions& options)
+    : model_(std::make_unique<onnx::Model>(std::move(model))) {
+  if (!model_->graph) throw Error(ErrorKind::InvalidModel, "model has no graph");
+  graph_ = std::make_unique<graph::Graph>(*model_);
+  for (graph::ValueId v : graph_->inputs()) {
+    const graph::Value& val = graph_->value(v);
+    IoSpec s;
+    s.name = val.name;
+    ops::TensorInfo info = ops::info_from_type(val.declared && val.declared->type ? &*val.declared->type : nullptr);
+    s.dtype = info.dtype;
+    s.shape = info.shape;
+    auto it = options.input_shapes.find(s.name);
+    if (it != options.input_shapes.end()) s.shape = it->second;
+    inputs_.push_back(std::move(s));
+  }
+  for (const auto& kv : options.input_shapes)
+    if (input_index(kv.first) < 0) throw Error(ErrorKind::InvalidArgument, "--input-shape: the model has no input '" + kv.first + "'");
+  for (graph::ValueId v : graph_->outputs()) {
+    const graph::Value& val = graph_->value(v);
+    IoSpec s;
+    s.name = val.name;
+    ops::TensorInfo info = ops::info_from_type(val.declared && val.declared->type ? &*val.declared->type : nullptr);
+    s.dtype = info.dtype;
+    s.shape = info.shape;
+    outputs_.push_back(std::move(s));
+  }
+  plan_ = std::make_unique<graph::Plan>(*graph_, options.prepare);
+  pool_ = std::make_unique<ThreadPool>(options.threads);
+  executor_ = std::make_unique<graph::Executor>(*plan_, pool_.get());
+}
+
+Session::~Session() = default;
+
+std::unique_ptr<Session> Session::load(const std::string& path, const SessionOptions& options) {
+  onnx::Model model = onnx::read_model_file(path);
+  if (onnx::has_external_data(model)) {
+    const size_t slash = path.find_last_of('/');
+    const std::string folder = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+    onnx::load_external_data(model, onnx::external_data_from_folder(folder), path);
+  }
+  try {
+    return std::make_unique<Session>(std::move(model), options);
+  } catch (const Error& e) {
+    throw with_context(e, path);
+  }
+}
+
+size_t Session::threads() const { return pool_->size(); }
+
+int Session::input_index(const std::string& name) const {
+  for (size_t i = 0; i < inputs_.size(); ++i)
+    if (inputs_[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+Tensor Session::conform_input(size_t i, Tensor t, const std::string& source) const {
+  const IoSpec& s = inputs_[i];
+  const std::string where = "input '" + s.name + "' from " + source;
+  if (s.dtype != DataType::Undefined && t.dtype() != s.dtype) {
+    if (s.dtype == DataType::Float && t.dtype() == DataType::Double) {
+      Tensor f(DataType::Float, t.shape());
+      for (int64_t k = 0; k < t.numel(); ++k) f.data<float>()[k] = static_cast<float>(t.data<double>()[k]);
+      t = std::move(f);
+    } else {
+      throw Error(ErrorKind::InvalidArgument, where + ": expected element type " + std::string(dtype_name(s.dtype)) +
+                                                  ", got " + std::string(dtype_name(t.dtype())));
+    }
+  }
+  if (!s.shape) return t;
+  const ops::Dims& d = *s.shape;
+  auto matches = [&](const Shape& sh) {
+    if (sh.size() != d.size()) return false;
+    for (size_t k = 0; k < d.size(); ++k)
+      if (d[k].known() && *d[k].value != sh[k]) return false;
+    return true;
+  };
+  if (matches(t.shape())) return t;
+  if (t.rank() + 1 == static_cast<int64_t>(d.size()) && !d.empty() && (!d[0].known() || d[0].is(1))) {
+    Shape sh = t.shape();
+    sh.insert(sh.begin(), 1);
+    if (matches(sh)) return t.reshaped(sh);
+  }
+  throw Error(ErrorKind::InvalidArgument, where + ": expected shape " + ops::dims_to_string(d) + ", got " + shape_to_string(t.shape()));
+}
+
+std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs, const graph::ValueHook& hook) {
+  return executor_->run(inputs, hook);
+}
+
+}  // namespace qm::api

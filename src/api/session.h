@@ -1,0 +1,71 @@
+// A plain C++ facade over the FP32 engine: load a model once, run it many times. Used by the CLI
+// (`quantmix run`) and, later, the wasm bindings. Owns the model, its validated graph, the
+// prepared plan, the executor (with its cached packed weights) and the thread pool.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "graph/executor.h"
+#include "graph/plan.h"
+#include "onnx/model.h"
+#include "ops/tensor_info.h"
+
+namespace qm {
+class ThreadPool;
+}
+
+namespace qm::api {
+
+struct SessionOptions {
+  size_t threads = 0;                       ///< 0: hardware concurrency (1 in wasm)
+  graph::PrepareOptions prepare;
+  std::map<std::string, ops::Dims> input_shapes;  ///< overrides of declared input shapes
+};
+
+/// A model input or output as declared.
+struct IoSpec {
+  std::string name;
+  DataType dtype = DataType::Undefined;
+  std::optional<ops::Dims> shape;  ///< nullopt: rank unknown
+};
+
+class Session {
+ public:
+  /// Takes the model; validates and prepares it. Throws qm::Error.
+  explicit Session(onnx::Model model, const SessionOptions& options = {});
+  /// Reads MODEL.onnx (external data from beside it) and prepares it.
+  static std::unique_ptr<Session> load(const std::string& path, const SessionOptions& options = {});
+  ~Session();
+
+  const std::vector<IoSpec>& inputs() const { return inputs_; }
+  const std::vector<IoSpec>& outputs() const { return outputs_; }
+  /// Index of the input called `name`, or -1.
+  int input_index(const std::string& name) const;
+
+  /// Checks `t` against input i and adapts it: float64 -> float32 for float inputs, a missing
+  /// leading batch dimension of 1 added. `source` names where it came from in errors:
+  /// "input 'image' from x.npy: expected shape [1, 1, 28, 28], got [28, 29]".
+  Tensor conform_input(size_t i, Tensor t, const std::string& source) const;
+
+  /// One forward pass; inputs in inputs() order (already conformed). Outputs in outputs() order.
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs, const graph::ValueHook& hook = {});
+
+  const graph::Graph& graph() const { return *graph_; }
+  const graph::Plan& plan() const { return *plan_; }
+  graph::Executor& executor() { return *executor_; }
+  size_t threads() const;
+
+ private:
+  std::unique_ptr<onnx::Model> model_;
+  std::unique_ptr<graph::Graph> graph_;
+  std::unique_ptr<graph::Plan> plan_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<graph::Executor> executor_;
+  std::vector<IoSpec> inputs_, outputs_;
+};
+
+}  // namespace qm::api

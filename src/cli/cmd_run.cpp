@@ -1,0 +1,191 @@
+// `quantmix run MODEL.onnx --input [NAME=]FILE ... [--output-dir DIR] [--repeat N] [--threads T]`
+// (cli.md): runs the model in the project's own FP32 engine and writes each output as
+// DIR/<sanitised output name>.npy.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "api/npy.h"
+#include "api/session.h"
+#include "cli/commands.h"
+#include "core/error.h"
+
+namespace qm::cli {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suf) {
+  if (s.size() < suf.size()) return false;
+  std::string t = s.substr(s.size() - suf.size());
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return t == suf;
+}
+
+std::string sanitize(const std::string& name) {
+  std::string s = name;
+  for (char& ch : s)
+    if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+      ch = '_';
+  return s;
+}
+
+void make_dirs(const std::string& dir) {
+  std::string cur;
+  for (size_t i = 0; i <= dir.size(); ++i) {
+    if (i == dir.size() || dir[i] == '/') {
+      if (!cur.empty()) {
+        struct stat st;
+        if (stat(cur.c_str(), &st) != 0) {
+          if (mkdir(cur.c_str(), 0777) != 0) throw Error(ErrorKind::Io, "cannot create output directory '" + cur + "'");
+        } else if (!S_ISDIR(st.st_mode)) {
+          throw Error(ErrorKind::Io, "--output-dir: '" + cur + "' is not a directory");
+        }
+      }
+    }
+    if (i < dir.size()) cur += dir[i];
+  }
+}
+
+size_t parse_count(const std::string& flag, const std::string& v, size_t min) {
+  size_t pos = 0;
+  long long n = -1;
+  try {
+    n = std::stoll(v, &pos);
+  } catch (...) {
+    pos = 0;
+  }
+  if (pos != v.size() || n < static_cast<long long>(min) || n > 1000000)
+    throw UsageError(flag + " needs an integer >= " + std::to_string(min) + ", got '" + v + "'");
+  return static_cast<size_t>(n);
+}
+
+}  // namespace
+
+std::string run_help() {
+  return "usage: quantmix run MODEL.onnx --input [NAME=]FILE ... [--output-dir DIR] [--repeat N]\n"
+         "                    [--threads T] [--input-shape NAME=DIMS]... [--preprocess SPEC]\n"
+         "\n"
+         "Runs the model in quantmix's own FP32 engine.\n"
+         "\n"
+         "  --input [NAME=]FILE      a sample: .npy (the tensor of input NAME, or of the single input;\n"
+         "                           the leading batch dimension of 1 may be left out) or .npz (one\n"
+         "                           array per input, keyed by input name); repeatable\n"
+         "  --output-dir DIR         write each output as DIR/<output name>.npy (characters outside\n"
+         "                           [A-Za-z0-9._-] replaced by _); without it, print a summary\n"
+         "  --repeat N               run N more forward passes and print run_ms=<median ms> on stderr\n"
+         "  --threads T              threads for the kernels (default: all cores)\n"
+         "  --input-shape NAME=DIMS  fix the declared shape of input NAME, e.g. x=4x3x224x224\n"
+         "  --preprocess SPEC        image preprocessing (images are not supported yet)\n";
+}
+
+int run_run(const std::vector<std::string>& args) {
+  ParsedArgs p = parse_args("run", args, {"--input", "--output-dir", "--repeat", "--threads", "--input-shape", "--preprocess", "--encodings"}, {});
+  if (p.help) {
+    std::cout << run_help();
+    return 0;
+  }
+  if (p.positional.empty()) throw UsageError("run needs a MODEL.onnx argument (see quantmix run --help)");
+  if (p.positional.size() > 1) throw UsageError("unexpected argument '" + p.positional[1] + "' (see quantmix run --help)");
+  if (p.has("--encodings")) throw Error(ErrorKind::Unsupported, "--encodings: the quantization simulation is not available yet");
+  const size_t repeat = p.has("--repeat") ? parse_count("--repeat", p.get("--repeat"), 0) : 0;
+  api::SessionOptions opt;
+  if (p.has("--threads")) opt.threads = parse_count("--threads", p.get("--threads"), 1);
+  for (const std::string& spec : p.all("--input-shape")) {
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("--input-shape expects NAME=DIMS (e.g. x=1x3x224x224), got '" + spec + "'");
+    ops::Dims dims;
+    std::string rest = spec.substr(eq + 1);
+    size_t q = 0;
+    while (q <= rest.size()) {
+      size_t e = rest.find_first_of("x,", q);
+      if (e == std::string::npos) e = rest.size();
+      const std::string tok = rest.substr(q, e - q);
+      if (tok.empty() || tok.find_first_not_of("0123456789") != std::string::npos)
+        throw UsageError("--input-shape: bad dimension '" + tok + "' in '" + spec + "'");
+      dims.push_back(static_cast<int64_t>(std::stoll(tok)));
+      q = e + 1;
+    }
+    opt.input_shapes[spec.substr(0, eq)] = dims;
+  }
+  const std::string& model_path = p.positional[0];
+  std::unique_ptr<api::Session> session = api::Session::load(model_path, opt);
+  const auto& specs = session->inputs();
+
+  // Gather inputs.
+  std::vector<Tensor> inputs(specs.size());
+  std::vector<bool> have(specs.size(), false);
+  auto assign = [&](int idx, Tensor t, const std::string& source) {
+    if (have[static_cast<size_t>(idx)]) throw Error(ErrorKind::InvalidArgument, "input '" + specs[static_cast<size_t>(idx)].name + "' is given twice (" + source + ")");
+    inputs[static_cast<size_t>(idx)] = session->conform_input(static_cast<size_t>(idx), std::move(t), source);
+    have[static_cast<size_t>(idx)] = true;
+  };
+  for (const std::string& arg : p.all("--input")) {
+    std::string name, file = arg;
+    const size_t eq = arg.find('=');
+    if (eq != std::string::npos && eq > 0 && session->input_index(arg.substr(0, eq)) >= 0) {
+      name = arg.substr(0, eq);
+      file = arg.substr(eq + 1);
+    } else if (eq != std::string::npos && eq > 0) {
+      struct stat st;
+      if (stat(arg.c_str(), &st) != 0)
+        throw Error(ErrorKind::InvalidArgument, "--input " + arg + ": the model has no input '" + arg.substr(0, eq) + "'");
+    }
+    if (ends_with(file, ".npz")) {
+      if (!name.empty()) throw Error(ErrorKind::InvalidArgument, "--input " + arg + ": a .npz holds arrays for every input; give it without NAME=");
+      for (auto& kv : api::read_npz(file)) {
+        const int idx = session->input_index(kv.first);
+        if (idx < 0) throw Error(ErrorKind::InvalidArgument, file + ": array '" + kv.first + "' matches no model input");
+        assign(idx, std::move(kv.second), file);
+      }
+      continue;
+    }
+    if (ends_with(file, ".png") || ends_with(file, ".jpg") || ends_with(file, ".jpeg") || ends_with(file, ".bmp"))
+      throw Error(ErrorKind::Unsupported, file + ": images not supported yet (give a .npy or .npz sample)");
+    if (!ends_with(file, ".npy")) {
+      struct stat st;
+      if (stat(file.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        throw Error(ErrorKind::InvalidArgument, "--input " + file + ": run takes one sample per input, not a directory");
+    }
+    int idx = 0;
+    if (name.empty()) {
+      if (specs.size() != 1)
+        throw Error(ErrorKind::InvalidArgument, "--input " + file + ": the model has " + std::to_string(specs.size()) +
+                                                    " inputs; name them (--input NAME=FILE)");
+    } else {
+      idx = session->input_index(name);
+    }
+    assign(idx, api::read_npy(file), file);
+  }
+  for (size_t i = 0; i < specs.size(); ++i)
+    if (!have[i]) throw Error(ErrorKind::InvalidArgument, "input '" + specs[i].name + "' is not given (--input " + specs[i].name + "=FILE.npy)");
+
+  std::vector<Tensor> outputs = session->run(inputs);
+  if (repeat > 0) {
+    std::vector<double> ms;
+    for (size_t r = 0; r < repeat; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      outputs = session->run(inputs);
+      const auto t1 = std::chrono::steady_clock::now();
+      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    const double med = ms.size() % 2 ? ms[ms.size() / 2] : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
+    std::fprintf(stderr, "run_ms=%.3f\n", med);
+  }
+  const auto& outs = session->outputs();
+  if (p.has("--output-dir")) {
+    const std::string dir = p.get("--output-dir");
+    make_dirs(dir);
+    for (size_t i = 0; i < outs.size(); ++i) api::write_npy(dir + "/" + sanitize(outs[i].name) + ".npy", outputs[i]);
+  } else {
+    for (size_t i = 0; i < outs.size(); ++i) {
+      const Tensor& t = outputs[i];
+      std::printf("%s: %s %s\n", outs[i].name.c_str(), std::string(dtype_name(t.dtype())).c_str(), shape_to_string(t.shape()).c_str());
+    }
+  }
+  return 0;
+}
+
+}  // namespace qm::cli

@@ -1,0 +1,74 @@
+// The FP32 interpreter over a Plan. Values live in slots indexed by ValueId; each step reads its
+// inputs (constants from the plan), runs its op, offers every output to the hook, and frees the
+// values whose last use it was (the plan's memory plan), so peak memory is the live set, not the
+// whole graph.
+//
+// Hooks: `hook(value, tensor)` is called for every graph input and every value a step produces,
+// in execution order; returning a tensor replaces the value for everything downstream (the
+// quantization simulation replaces activations with fake-quantized copies this way). run_from()
+// resumes at a step from cached values (e.g. those kept by an earlier run with `keep`), so a
+// change at one tensor recomputes only what follows it.
+//
+// Per-node caches (packed weights) persist across runs; one Executor runs one forward pass at a
+// time (not reentrant). Ops run on the given thread pool.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "core/tensor.h"
+#include "graph/plan.h"
+
+namespace qm {
+class ThreadPool;
+}
+
+namespace qm::graph {
+
+/// Observer at every value: return a tensor to replace it downstream, nullopt to keep it.
+using ValueHook = std::function<std::optional<Tensor>(ValueId, const Tensor&)>;
+
+/// Values by id (the tensors share buffers with the run, no copies).
+using ValueMap = std::map<ValueId, Tensor>;
+
+/// Memory statistics of the last run.
+struct RunStats {
+  size_t peak_live_values = 0;  ///< largest number of run-time values held at once
+  size_t peak_live_bytes = 0;   ///< their bytes (tensors sharing a buffer counted each)
+  size_t steps_run = 0;
+};
+
+class Executor {
+ public:
+  /// `plan` must outlive the executor; `pool` may be null (one thread).
+  explicit Executor(const Plan& plan, ThreadPool* pool = nullptr);
+  ~Executor();
+
+  /// Runs the whole plan. `inputs` holds one tensor per plan().inputs() entry, in order.
+  /// Returns the graph outputs in declaration order. If `keep` is given, every value produced
+  /// (after hooks) and every input is stored there too.
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs, const ValueHook& hook = {},
+                          ValueMap* keep = nullptr);
+
+  /// Runs steps [start, end) from `cached` values, which must hold plan().live_in(start).
+  /// Throws Error(InvalidArgument) naming a missing value.
+  std::vector<Tensor> run_from(size_t start, const ValueMap& cached, const ValueHook& hook = {},
+                               ValueMap* keep = nullptr);
+
+  const Plan& plan() const { return *plan_; }
+  const RunStats& stats() const { return stats_; }
+  /// Drops cached per-node data (packed weights), e.g. after constants changed.
+  void clear_caches();
+
+ private:
+  std::vector<Tensor> execute(size_t start, std::vector<Tensor>& slots, const ValueHook& hook, ValueMap* keep);
+
+  const Plan* plan_;
+  ThreadPool* pool_;
+  std::vector<std::unique_ptr<ops::OpCache>> caches_;
+  RunStats stats_;
+};
+
+}  // namespace qm::graph

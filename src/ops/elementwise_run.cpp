@@ -1,0 +1,433 @@
+// Elementwise execution. Float ops compute in float32 with libm (the vectorised kernels of
+// kernels/ replace these loops as they land); integer ops exist for the shape arithmetic and
+// comparisons that exporters emit. Broadcasting is split into contiguous inner blocks
+// (BroadcastIter) and the element range is spread over the thread pool.
+#include "ops/elementwise_run.h"
+
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "ops/run_util.h"
+
+namespace qm::ops::detail {
+namespace {
+
+/// Splits n output elements over the pool (only when large).
+template <class F>
+void par_elems(RunContext& c, int64_t n, F&& f) {
+  parallel_items(c, n, 1, [&](int64_t b, int64_t e) { f(b, e); });
+}
+
+template <class T, class F>
+void map_unary(RunContext& c, const Tensor& x, Tensor& y, F f) {
+  const T* px = x.data<T>();
+  T* py = y.data<T>();
+  par_elems(c, x.numel(), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) py[i] = f(px[i]);
+  });
+}
+
+float sigmoidf(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+
+}  // namespace
+
+void run_unary(RunContext& c) {
+  const Tensor& x = c.in(0);
+  const std::string& op = c.op_type();
+  if (op == "Not") {
+    if (x.dtype() != DataType::Bool) c.fail("input must be bool");
+    Tensor& y = c.alloc(0, DataType::Bool, x.shape());
+    map_unary<bool>(c, x, y, [](bool v) { return !v; });
+    return;
+  }
+  Tensor& y = c.alloc(0, x.dtype(), x.shape());
+  if (x.dtype() == DataType::Float || x.dtype() == DataType::Double) {
+    auto go = [&](auto tag) {
+      using T = decltype(tag);
+      // TODO(kernels): f32_exp/f32_tanh/f32_sigmoid/f32_erf etc. from kernels/ once they land.
+      if (op == "Neg") map_unary<T>(c, x, y, [](T v) { return -v; });
+      else if (op == "Abs") map_unary<T>(c, x, y, [](T v) { return std::fabs(v); });
+      else if (op == "Floor") map_unary<T>(c, x, y, [](T v) { return std::floor(v); });
+      else if (op == "Ceil") map_unary<T>(c, x, y, [](T v) { return std::ceil(v); });
+      else if (op == "Round") map_unary<T>(c, x, y, [](T v) { return std::nearbyint(v); });
+      else if (op == "Sqrt") map_unary<T>(c, x, y, [](T v) { return std::sqrt(v); });
+      else if (op == "Reciprocal") map_unary<T>(c, x, y, [](T v) { return T(1) / v; });
+      else if (op == "Relu") map_unary<T>(c, x, y, [](T v) { return v > 0 ? v : T(0); });
+      else if (op == "Exp") map_unary<T>(c, x, y, [](T v) { return std::exp(v); });
+      else if (op == "Log") map_unary<T>(c, x, y, [](T v) { return std::log(v); });
+      else if (op == "Sign") map_unary<T>(c, x, y, [](T v) { return T(v > 0 ? 1 : (v < 0 ? -1 : 0)); });
+      else if (op == "Erf") map_unary<T>(c, x, y, [](T v) { return std::erf(v); });
+      else if (op == "Tanh") map_unary<T>(c, x, y, [](T v) { return std::tanh(v); });
+      else if (op == "Sigmoid") map_unary<T>(c, x, y, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
+      else if (op == "HardSwish")
+        map_unary<T>(c, x, y, [](T v) { return v * std::max(T(0), std::min(T(1), v / T(6) + T(0.5))); });
+      else if (op == "Softplus")
+        map_unary<T>(c, x, y, [](T v) { return v > 0 ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v)); });
+      else if (op == "Softsign") map_unary<T>(c, x, y, [](T v) { return v / (T(1) + std::fabs(v)); });
+      else if (op == "Sin") map_unary<T>(c, x, y, [](T v) { return std::sin(v); });
+      else if (op == "Cos") map_unary<T>(c, x, y, [](T v) { return std::cos(v); });
+      else c.unsupported("unknown unary op");
+    };
+    if (x.dtype() == DataType::Float) go(float{});
+    else go(double{});
+    return;
+  }
+  dispatch_numeric(x.dtype(), c, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_integral_v<T>) {
+      if (op == "Neg") map_unary<T>(c, x, y, [](T v) { return static_cast<T>(-v); });
+      else if (op == "Abs") map_unary<T>(c, x, y, [](T v) { return static_cast<T>(v < 0 ? -v : v); });
+      else if (op == "Relu") map_unary<T>(c, x, y, [](T v) { return static_cast<T>(v > 0 ? v : 0); });
+      else if (op == "Sign") map_unary<T>(c, x, y, [](T v) { return static_cast<T>(v > 0 ? 1 : (v < 0 ? -1 : 0)); });
+      else if (op == "Floor" || op == "Ceil" || op == "Round") map_unary<T>(c, x, y, [](T v) { return v; });
+      else c.unsupported(op + " on " + std::string(dtype_name(x.dtype())) + " tensors is not supported");
+    }
+  });
+}
+
+void run_activation(RunContext& c, float alpha, float beta, float gamma, bool tanh_approx) {
+  const Tensor& x = c.in(0);
+  require_float(c, x, "input");
+  Tensor& y = c.alloc(0, x.dtype(), x.shape());
+  const std::string& op = c.op_type();
+  using T = float;
+  if (op == "LeakyRelu") map_unary<T>(c, x, y, [=](T v) { return v >= 0 ? v : alpha * v; });
+  else if (op == "Elu") map_unary<T>(c, x, y, [=](T v) { return v >= 0 ? v : alpha * (std::exp(v) - 1); });
+  else if (op == "Celu")
+    map_unary<T>(c, x, y, [=](T v) { return std::max(T(0), v) + std::min(T(0), alpha * (std::exp(v / alpha) - 1)); });
+  else if (op == "Selu")
+    map_unary<T>(c, x, y, [=](T v) { return v > 0 ? gamma * v : gamma * (alpha * std::exp(v) - alpha); });
+  else if (op == "HardSigmoid")
+    map_unary<T>(c, x, y, [=](T v) { return std::max(T(0), std::min(T(1), alpha * v + beta)); });
+  else if (op == "ThresholdedRelu") map_unary<T>(c, x, y, [=](T v) { return v > alpha ? v : T(0); });
+  else if (op == "Gelu") {
+    if (tanh_approx) {
+      const T k = std::sqrt(T(2) / T(M_PI));
+      map_unary<T>(c, x, y, [=](T v) { return T(0.5) * v * (T(1) + std::tanh(k * (v + T(0.044715) * v * v * v))); });
+    } else {
+      map_unary<T>(c, x, y, [](T v) { return T(0.5) * v * (T(1) + std::erf(v * T(M_SQRT1_2))); });
+    }
+  } else {
+    c.unsupported("unknown activation");
+  }
+  (void)sigmoidf;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binary
+
+namespace {
+
+enum class Bin { Add, Sub, Mul, Div, Pow, Mod, Max, Min, Sum, Mean, Equal, Less, Greater, LessOrEqual,
+                 GreaterOrEqual, And, Or, Xor };
+
+Bin bin_kind(const RunContext& c) {
+  static const std::pair<const char*, Bin> kNames[] = {
+      {"Add", Bin::Add}, {"Sub", Bin::Sub}, {"Mul", Bin::Mul}, {"Div", Bin::Div}, {"Pow", Bin::Pow},
+      {"Mod", Bin::Mod}, {"Max", Bin::Max}, {"Min", Bin::Min}, {"Sum", Bin::Sum}, {"Mean", Bin::Mean},
+      {"Equal", Bin::Equal}, {"Less", Bin::Less}, {"Greater", Bin::Greater},
+      {"LessOrEqual", Bin::LessOrEqual}, {"GreaterOrEqual", Bin::GreaterOrEqual}, {"And", Bin::And},
+      {"Or", Bin::Or}, {"Xor", Bin::Xor}};
+  for (const auto& kv : kNames)
+    if (c.op_type() == kv.first) return kv.second;
+  c.unsupported("unknown binary op");
+}
+
+bool is_pred(Bin k) { return k >= Bin::Equal; }
+
+/// out[i] = f(a[i], b[i]) over broadcast blocks, parallel over the element range.
+template <class T, class R, class F>
+void broadcast_apply(RunContext& c, const Tensor& a, const Tensor& b, Tensor& out, F f) {
+  BroadcastIter it(out.shape(), {&a.shape(), &b.shape()});
+  const T* pa = a.data<T>();
+  const T* pb = b.data<T>();
+  R* po = out.data<R>();
+  const int64_t inner = it.inner();
+  const int sa = it.step(0), sb = it.step(1);
+  par_elems(c, out.numel(), [&](int64_t begin, int64_t end) {
+    int64_t offs[2];
+    int64_t pos = begin;
+    while (pos < end) {
+      const int64_t o = pos / inner, i0 = pos % inner;
+      const int64_t i1 = std::min(inner, i0 + (end - pos));
+      it.offsets(o, offs);
+      const T* x = pa + offs[0];
+      const T* y = pb + offs[1];
+      R* z = po + o * inner;
+      if (sa && sb) {
+        for (int64_t i = i0; i < i1; ++i) z[i] = f(x[i], y[i]);
+      } else if (sa) {
+        const T yv = *y;
+        for (int64_t i = i0; i < i1; ++i) z[i] = f(x[i], yv);
+      } else if (sb) {
+        const T xv = *x;
+        for (int64_t i = i0; i < i1; ++i) z[i] = f(xv, y[i]);
+      } else {
+        const R v = f(*x, *y);
+        for (int64_t i = i0; i < i1; ++i) z[i] = v;
+      }
+      pos += i1 - i0;
+    }
+  });
+}
+
+template <class T>
+T floor_mod_t(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    T r = std::fmod(a, b);
+    if (r != 0 && ((r < 0) != (b < 0))) r += b;
+    return r;
+  } else {
+    T r = static_cast<T>(a % b);
+    if (r != 0 && ((r < 0) != (b < 0))) r = static_cast<T>(r + b);
+    return r;
+  }
+}
+
+/// One binary step: out = a (op) b, with out's shape the broadcast of both.
+void binary_step(RunContext& c, Bin k, bool fmod, const Tensor& a, const Tensor& b, Tensor& out) {
+  if (k == Bin::Pow && a.dtype() != b.dtype()) {
+    // Pow(X, Y) with Y of another numeric type: the exponent is converted (ONNX opset 12+).
+    const Tensor yb = cast_tensor(c, b, a.dtype());
+    binary_step(c, k, fmod, a, yb, out);
+    return;
+  }
+  if (a.dtype() != b.dtype())
+    c.fail("inputs have different element types (" + std::string(dtype_name(a.dtype())) + " and " +
+           std::string(dtype_name(b.dtype())) + ")");
+  if (k == Bin::And || k == Bin::Or || k == Bin::Xor) {
+    if (a.dtype() != DataType::Bool) c.fail("And/Or/Xor need bool inputs");
+    if (k == Bin::And) broadcast_apply<bool, bool>(c, a, b, out, [](bool x, bool y) { return x && y; });
+    else if (k == Bin::Or) broadcast_apply<bool, bool>(c, a, b, out, [](bool x, bool y) { return x || y; });
+    else broadcast_apply<bool, bool>(c, a, b, out, [](bool x, bool y) { return x != y; });
+    return;
+  }
+  dispatch_all(a.dtype(), c, [&](auto tag) {
+    using T = decltype(tag);
+    if (is_pred(k)) {
+      switch (k) {
+        case Bin::Equal: broadcast_apply<T, bool>(c, a, b, out, [](T x, T y) { return x == y; }); break;
+        case Bin::Less: broadcast_apply<T, bool>(c, a, b, out, [](T x, T y) { return x < y; }); break;
+        case Bin::Greater: broadcast_apply<T, bool>(c, a, b, out, [](T x, T y) { return x > y; }); break;
+        case Bin::LessOrEqual: broadcast_apply<T, bool>(c, a, b, out, [](T x, T y) { return x <= y; }); break;
+        default: broadcast_apply<T, bool>(c, a, b, out, [](T x, T y) { return x >= y; }); break;
+      }
+      return;
+    }
+    if constexpr (std::is_same_v<T, bool>) {
+      c.unsupported("arithmetic on bool tensors is not supported");
+    } else {
+      switch (k) {
+        case Bin::Add: case Bin::Sum: case Bin::Mean:
+          broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(x + y); }); break;
+        case Bin::Sub: broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(x - y); }); break;
+        case Bin::Mul: broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(x * y); }); break;
+        case Bin::Div:
+          if constexpr (std::is_integral_v<T>) {
+            const T* pb = b.data<T>();
+            for (int64_t i = 0; i < b.numel(); ++i)
+              if (pb[i] == 0) c.fail("integer division by zero");
+          }
+          broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(x / y); });
+          break;
+        case Bin::Pow:
+          broadcast_apply<T, T>(c, a, b, out, [](T x, T y) {
+            if constexpr (std::is_integral_v<T>)
+              return static_cast<T>(std::pow(static_cast<double>(x), static_cast<double>(y)));
+            else
+              return static_cast<T>(std::pow(x, y));
+          });
+          break;
+        case Bin::Mod:
+          if constexpr (std::is_integral_v<T>) {
+            const T* pb = b.data<T>();
+            for (int64_t i = 0; i < b.numel(); ++i)
+              if (pb[i] == 0) c.fail("integer modulo by zero");
+            if (fmod) broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(x % y); });
+            else broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return floor_mod_t<T>(x, y); });
+          } else {
+            if (fmod) broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(std::fmod(x, y)); });
+            else broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return floor_mod_t<T>(x, y); });
+          }
+          break;
+        case Bin::Max:
+          broadcast_apply<T, T>(c, a, b, out, [](T x, T y) {
+            if constexpr (std::is_floating_point_v<T>)
+              if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<T>::quiet_NaN();
+            return x > y ? x : y;
+          });
+          break;
+        case Bin::Min:
+          broadcast_apply<T, T>(c, a, b, out, [](T x, T y) {
+            if constexpr (std::is_floating_point_v<T>)
+              if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<T>::quiet_NaN();
+            return x < y ? x : y;
+          });
+          break;
+        default: break;
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void run_binary(RunContext& c, bool legacy, int64_t axis, bool fmod) {
+  const Bin k = bin_kind(c);
+  if (c.num_inputs() == 1) {
+    c.set(0, c.in(0).clone());
+    return;
+  }
+  Tensor acc = c.in(0);
+  for (size_t i = 1; i < c.num_inputs(); ++i) {
+    Tensor b = c.in(i);
+    if (legacy && b.rank() < acc.rank()) {
+      // Opset < 7: B's dims align with A's starting at `axis` (default: the trailing dims).
+      const int64_t r = acc.rank();
+      int64_t ax = axis < 0 ? axis + r : axis;
+      if (axis == 0 && b.rank() > 0 && b.rank() != r) ax = r - b.rank();
+      Shape s(static_cast<size_t>(r), 1);
+      for (int64_t d = 0; d < b.rank(); ++d) {
+        if (ax + d >= r) c.fail("legacy broadcast: B does not fit A at axis " + std::to_string(axis));
+        s[static_cast<size_t>(ax + d)] = b.shape()[static_cast<size_t>(d)];
+      }
+      b = b.reshaped(s);
+    }
+    const Shape out_shape = broadcast_shapes(c, {&acc.shape(), &b.shape()});
+    Tensor out(is_pred(k) ? DataType::Bool : acc.dtype(), out_shape);
+    binary_step(c, k, fmod, acc, b, out);
+    acc = std::move(out);
+  }
+  if (k == Bin::Mean) {
+    const float n = static_cast<float>(c.num_inputs());
+    if (acc.dtype() == DataType::Float) {
+      float* p = acc.data<float>();
+      for (int64_t i = 0; i < acc.numel(); ++i) p[i] /= n;
+    } else if (acc.dtype() == DataType::Double) {
+      double* p = acc.data<double>();
+      for (int64_t i = 0; i < acc.numel(); ++i) p[i] /= n;
+    } else {
+      c.unsupported("Mean of integer tensors is not supported");
+    }
+  }
+  c.set(0, std::move(acc));
+}
+
+void run_where(RunContext& c) {
+  const Tensor &cond = c.in(0), &x = c.in(1), &y = c.in(2);
+  if (cond.dtype() != DataType::Bool) c.fail("condition must be bool");
+  if (x.dtype() != y.dtype()) c.fail("X and Y have different element types");
+  const Shape s = broadcast_shapes(c, {&cond.shape(), &x.shape(), &y.shape()});
+  Tensor& out = c.alloc(0, x.dtype(), s);
+  BroadcastIter it(s, {&cond.shape(), &x.shape(), &y.shape()});
+  dispatch_all(x.dtype(), c, [&](auto tag) {
+    using T = decltype(tag);
+    const bool* pc = cond.data<bool>();
+    const T* px = x.data<T>();
+    const T* py = y.data<T>();
+    T* po = out.data<T>();
+    const int sc = it.step(0), sx = it.step(1), sy = it.step(2);
+    int64_t offs[3];
+    for (int64_t o = 0; o < it.outer(); ++o) {
+      it.offsets(o, offs);
+      T* z = po + o * it.inner();
+      for (int64_t i = 0; i < it.inner(); ++i)
+        z[i] = pc[offs[0] + i * sc] ? px[offs[1] + i * sx] : py[offs[2] + i * sy];
+    }
+  });
+}
+
+void run_clip(RunContext& c, std::optional<float> lo_attr, std::optional<float> hi_attr) {
+  const Tensor& x = c.in(0);
+  Tensor& y = c.alloc(0, x.dtype(), x.shape());
+  dispatch_numeric(x.dtype(), c, [&](auto tag) {
+    using T = decltype(tag);
+    T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
+    if (lo_attr) lo = static_cast<T>(*lo_attr);
+    if (hi_attr) hi = static_cast<T>(*hi_attr);
+    auto bound = [&](size_t i, T& v) {
+      const Tensor* t = c.input(i);
+      if (!t || t->numel() == 0) return;
+      if (t->numel() != 1) c.fail("min and max must be scalars");
+      if (t->dtype() != x.dtype()) c.fail("min/max type differs from the input's");
+      v = t->data<T>()[0];
+    };
+    bound(1, lo);
+    bound(2, hi);
+    map_unary<T>(c, x, y, [=](T v) {
+      if constexpr (std::is_floating_point_v<T>)
+        if (std::isnan(v)) return v;
+      return v < lo ? lo : (v > hi ? hi : v);
+    });
+  });
+}
+
+void run_prelu(RunContext& c) {
+  const Tensor &x = c.in(0), &slope = c.in(1);
+  Tensor s = slope;
+  if (c.opset() < 7 && slope.rank() == 1 && x.rank() >= 2 && slope.numel() == x.shape()[1] && slope.numel() != 1) {
+    Shape sh(static_cast<size_t>(x.rank() - 1), 1);
+    sh[0] = slope.numel();
+    s = slope.reshaped(sh);
+  }
+  const Shape out = broadcast_shapes(c, {&x.shape(), &s.shape()});
+  if (out != x.shape()) c.fail("slope shape " + shape_to_string(slope.shape()) + " does not broadcast to " + shape_to_string(x.shape()));
+  Tensor& y = c.alloc(0, x.dtype(), out);
+  dispatch_numeric(x.dtype(), c, [&](auto tag) {
+    using T = decltype(tag);
+    if (s.dtype() != x.dtype()) c.fail("slope type differs from the input's");
+    broadcast_apply<T, T>(c, x, s, y, [](T v, T a) { return v < 0 ? static_cast<T>(a * v) : v; });
+  });
+}
+
+Tensor cast_tensor(const RunContext& c, const Tensor& x, DataType to) {
+  if (x.dtype() == to) return x;
+  Tensor y(to, x.shape());
+  const int64_t n = x.numel();
+  dispatch_all(x.dtype(), c, [&](auto from_tag) {
+    using F = decltype(from_tag);
+    const F* px = x.data<F>();
+    dispatch_all(to, c, [&](auto to_tag) {
+      using T = decltype(to_tag);
+      T* py = y.data<T>();
+      for (int64_t i = 0; i < n; ++i) {
+        const F v = px[i];
+        if constexpr (std::is_same_v<T, bool>) {
+          py[i] = v != F(0);
+        } else if constexpr (std::is_floating_point_v<F> && std::is_integral_v<T>) {
+          // Truncation toward zero; out-of-range values wrap through int64 (no UB).
+          const double d = static_cast<double>(v);
+          int64_t w = 0;
+          if (std::isfinite(d) && std::fabs(d) < 9.2e18) w = static_cast<int64_t>(d);
+          else if (std::isfinite(d)) w = d < 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+          else if (!std::isnan(d)) w = d < 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+          else w = std::numeric_limits<int64_t>::min();
+          py[i] = static_cast<T>(w);
+        } else {
+          py[i] = static_cast<T>(v);
+        }
+      }
+    });
+  });
+  return y;
+}
+
+void run_cast(RunContext& c, DataType to) { c.set(0, cast_tensor(c, c.in(0), to)); }
+
+void run_identity(RunContext& c) {
+  const Tensor& x = c.in(0);
+  if (c.op_type() == "Dropout" && c.input(2)) {
+    const Tensor& t = *c.input(2);
+    if (t.numel() == 1 && number_at(t, 0) != 0)
+      c.unsupported("training_mode Dropout is not supported (inference only)");
+  }
+  c.set(0, x);
+  if (c.num_outputs() > 1) {
+    const DataType mt = c.opset() >= 10 ? DataType::Bool : x.dtype();
+    Tensor& m = c.alloc(1, mt, x.shape());
+    for (int64_t i = 0; i < m.numel(); ++i) set_number(m, i, 1.0);
+  }
+}
+
+}  // namespace qm::ops::detail

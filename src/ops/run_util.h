@@ -1,0 +1,108 @@
+// Helpers shared by the run() steps of the op family files (internal to src/ops/): element-type
+// dispatch, reading small integer inputs (shapes, axes), numpy broadcasting split into contiguous
+// inner blocks for the kernels, and turning ONNX tensors into runtime Tensors.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/tensor.h"
+#include "core/thread_pool.h"
+#include "onnx/model.h"
+#include "ops/registry.h"
+
+namespace qm::ops::detail {
+
+/// Calls f(T{}) with T the C++ element type of `t` (float, double, int64/32/16, uint16, int8,
+/// uint8, bool); fails through ctx for other types.
+template <class F>
+void dispatch_all(DataType t, const RunContext& ctx, F&& f) {
+  switch (t) {
+    case DataType::Float: f(float{}); return;
+    case DataType::Double: f(double{}); return;
+    case DataType::Int64: f(int64_t{}); return;
+    case DataType::Int32: f(int32_t{}); return;
+    case DataType::Int16: f(int16_t{}); return;
+    case DataType::Uint16: f(uint16_t{}); return;
+    case DataType::Int8: f(int8_t{}); return;
+    case DataType::Uint8: f(uint8_t{}); return;
+    case DataType::Bool: f(bool{}); return;
+    default: break;
+  }
+  ctx.unsupported(std::string("element type ") + std::string(dtype_name(t)) + " is not supported by the engine");
+}
+
+/// As dispatch_all without bool (arithmetic).
+template <class F>
+void dispatch_numeric(DataType t, const RunContext& ctx, F&& f) {
+  switch (t) {
+    case DataType::Float: f(float{}); return;
+    case DataType::Double: f(double{}); return;
+    case DataType::Int64: f(int64_t{}); return;
+    case DataType::Int32: f(int32_t{}); return;
+    case DataType::Int16: f(int16_t{}); return;
+    case DataType::Uint16: f(uint16_t{}); return;
+    case DataType::Int8: f(int8_t{}); return;
+    case DataType::Uint8: f(uint8_t{}); return;
+    case DataType::Bool: ctx.unsupported("arithmetic on bool tensors is not supported");
+    default: break;
+  }
+  ctx.unsupported(std::string("element type ") + std::string(dtype_name(t)) + " is not supported by the engine");
+}
+
+/// Requires a float32 tensor.
+void require_float(const RunContext& ctx, const Tensor& t, const char* what);
+
+/// Contents of an integer tensor (int64/int32/int16/int8/uint8/bool...) as int64.
+std::vector<int64_t> ints_of(const RunContext& ctx, const Tensor& t, const char* what);
+/// Contents of any numeric tensor as doubles.
+std::vector<double> numbers_of(const RunContext& ctx, const Tensor& t, const char* what);
+/// Element i of a numeric tensor as double.
+double number_at(const Tensor& t, int64_t i);
+/// Stores v (converted as a cast does) at element i.
+void set_number(Tensor& t, int64_t i, double v);
+
+/// Numpy broadcast of several shapes; fails through ctx.
+Shape broadcast_shapes(const RunContext& ctx, const std::vector<const Shape*>& shapes);
+
+/// Row-major strides (in elements) of a shape.
+std::vector<int64_t> strides_of(const Shape& s);
+
+/// Broadcasting of several inputs to `out`, split into an outer loop and a contiguous inner
+/// block: for each outer index o, input k's block starts at offset(k, o) and advances by step[k]
+/// (1: contiguous, 0: one value repeated) over `inner` elements of the output.
+class BroadcastIter {
+ public:
+  BroadcastIter(const Shape& out, const std::vector<const Shape*>& ins);
+  int64_t outer() const { return outer_; }
+  int64_t inner() const { return inner_; }
+  int step(size_t k) const { return steps_[k]; }
+  /// Fills offs[k] with each input's element offset at outer index o (output offset o*inner).
+  void offsets(int64_t o, int64_t* offs) const;
+
+ private:
+  int64_t outer_ = 1, inner_ = 1;
+  std::vector<int> steps_;
+  Shape outer_shape_;
+  std::vector<std::vector<int64_t>> outer_strides_;  ///< per input, over outer_shape_
+};
+
+/// Copies `n` elements of size `es` (byte-wise, any type).
+inline void copy_elems(void* dst, const void* src, size_t n, size_t es) { std::memcpy(dst, src, n * es); }
+
+/// A runtime Tensor with the contents of an ONNX tensor (float, double, integer and bool types;
+/// int4/uint4 unpacked one per byte). Error(Unsupported) for float16/bfloat16/string/complex;
+/// `what` names the tensor in messages.
+Tensor tensor_from_onnx(const onnx::Tensor& t);
+
+/// Normalises `axis` against `rank`, failing through ctx.
+int64_t norm_axis(const RunContext& ctx, int64_t axis, int64_t rank, const char* what = "axis");
+
+/// Splits [0, total) over the pool when total * cost_per_item is large enough to pay for it.
+void parallel_items(RunContext& ctx, int64_t total, int64_t cost_per_item,
+                    const std::function<void(int64_t, int64_t)>& fn);
+
+}  // namespace qm::ops::detail
