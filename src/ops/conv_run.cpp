@@ -314,15 +314,15 @@ void run_conv_transpose(const ConvAttrs& a, RunContext& c) {
     if (!a.output_shape.empty()) want = a.output_shape[a.output_shape.size() - k + i];
     else if (same) want = in[i] * stride[i];
     if (want >= 0) {
-      // As ONNX Runtime computes them (conv_transpose_attributes.h): SAME_UPPER puts the odd
-      // padding at the head.
+      // As the ONNX spec (and ONNX Runtime 1.30) computes them: SAME_UPPER puts the odd padding
+      // at the end; SAME_LOWER and an explicit output_shape put it at the beginning.
       const int64_t total = std::max<int64_t>(0, (in[i] - 1) * stride[i] + opad[i] + dk - want);
       if (a.window.auto_pad == AutoPad::SameUpper) {
-        pb[i] = total - total / 2;
-        pe[i] = total / 2;
-      } else {
         pb[i] = total / 2;
         pe[i] = total - total / 2;
+      } else {
+        pb[i] = total - total / 2;
+        pe[i] = total / 2;
       }
       out[i] = want;
     } else {
