@@ -4,11 +4,11 @@
 // An unknown op is not an error for inspect (checked in inspect.test.mjs).
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { MODELS, corpusIndex, describe, qm, tempDir } from './helpers.mjs';
+import { MODELS, corpusIndex, describe, mulberry32, qm, tempDir } from './helpers.mjs';
 
 const table = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'bad_inputs.json'), 'utf8'));
 const index = corpusIndex();
@@ -29,13 +29,33 @@ test('bad_inputs.json covers every generated bad file', () => {
   assert.deepEqual(listed, [...index.bad].sort());
 });
 
+/** A successful --json report must be sane: no negative dimension, MACs >= 0 or null. */
+function assertSaneReport(json, what) {
+  for (const v of [...(json.inputs ?? []), ...(json.outputs ?? [])]) {
+    for (const d of v.shape ?? []) {
+      const n = typeof d === 'object' && d !== null ? d.value : d;
+      assert.ok(typeof n !== 'number' || n >= 0, `${what}: '${v.name}' has a negative dimension: ${JSON.stringify(v.shape)}`);
+    }
+  }
+  assert.ok(json.macs === null || json.macs >= 0, `${what}: MACs ${json.macs}`);
+  for (const l of json.layers ?? []) {
+    assert.ok(l.macs === null || l.macs >= 0, `${what}: layer ${l.name} MACs ${l.macs}`);
+  }
+}
+
 for (const c of table.cases) {
-  test(`inspect ${c.file}: one clean error line`, () => {
+  test(`inspect ${c.file}: ${c.may_succeed ? 'success or ' : ''}one clean error line`, () => {
     for (const extra of [[], ['--json']]) {
       const r = qm(['inspect', join(MODELS, c.file), ...extra]);
+      if (c.may_succeed && r.status === 0 && r.signal === null) {
+        if (extra.length) assertSaneReport(JSON.parse(r.stdout), c.file);
+        continue;
+      }
       const line = assertCleanError(r);
       for (const s of c.contains) assert.ok(line.includes(s), `error line lacks "${s}": ${line}`);
-      for (const m of c.matches) assert.match(line, new RegExp(m, 'i'), `error line: ${line}`);
+      // `matches` look at the line without the file name (cycle.onnx must not satisfy /cycl/)
+      const rest = line.split(basename(c.file)).join('');
+      for (const m of c.matches) assert.match(rest, new RegExp(m, 'i'), `error line: ${line}`);
       assert.equal(r.stdout.includes('error:'), false, 'the error goes to stderr only');
     }
   });
@@ -54,6 +74,48 @@ for (const c of table.cases) {
     }
   });
 }
+
+test('MACs that overflow int64 are not printed as a number', () => {
+  // 8 x 1.5e9 x 1.5e9 x 27 MACs in the first layer > 2^63
+  const r = qm(['inspect', GOOD, '--json', '--input-shape', 'x=1x3x3000000000x3000000000']);
+  assert.equal(r.signal, null, describe(r));
+  if (r.status === 1) return void assertCleanError(r);
+  assert.equal(r.status, 0, describe(r));
+  const json = JSON.parse(r.stdout);
+  assert.equal(json.macs, null, 'total MACs overflow int64: must be unknown, not a wrapped number');
+  assert.ok(json.layers.every((l) => l.macs === null || l.macs >= 0), 'no negative layer MACs');
+});
+
+test('byte mutations and truncations of a valid model never crash', () => {
+  // Deterministic sweep over the tiny Gemm model (about 10 KB): every 13th truncation point and
+  // 150 random single-byte replacements. Each must exit 0 or give one clean `error:` line.
+  const src = readFileSync(join(MODELS, 'gemm.onnx'));
+  const tmp = tempDir();
+  try {
+    const rnd = mulberry32(4242);
+    const variants = [];
+    for (let cut = 0; cut < src.length; cut += 13) variants.push([`cut${cut}`, src.subarray(0, cut)]);
+    for (let i = 0; i < 150; i++) {
+      const b = Buffer.from(src);
+      const pos = Math.floor(rnd() * b.length);
+      b[pos] = Math.floor(rnd() * 256);
+      variants.push([`mut${i}_at${pos}`, b]);
+    }
+    const failures = [];
+    for (const [name, bytes] of variants) {
+      const f = join(tmp.dir, `${name}.onnx`);
+      writeFileSync(f, bytes);
+      const r = qm(['inspect', f, '--json']);
+      const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+      const clean = r.signal === null && (r.status === 0 ||
+        (r.status === 1 && lines.length === 1 && lines[0].startsWith('error: ')));
+      if (!clean) failures.push(describe(r));
+    }
+    assert.deepEqual(failures, [], `${failures.length} of ${variants.length} variants crashed or were unclean`);
+  } finally {
+    tmp.cleanup();
+  }
+});
 
 test('inspect of a missing file: exit 1 naming the path', () => {
   const path = join(MODELS, 'does_not_exist.onnx');

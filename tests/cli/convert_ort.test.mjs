@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
-  MODELS, compareOutputs, corpusIndex, describe, expected, ort, outputBytes, qm, randomFloat32,
+  MODELS, compareOutputs, corpusIndex, describe, expected, inspectJson, ort, outputBytes, qm, randomFloat32,
   session, sidecarFiles, tempDir, tensorFromBytes,
 } from './helpers.mjs';
 
@@ -53,6 +53,10 @@ for (const name of index.models) {
     try {
       const out = join(tmp.dir, exp.file);
       convert(model, out);
+      // The written model must still inspect to the oracle's numbers.
+      const re = inspectJson(out).json;
+      if (!exp.dynamic_batch) assert.equal(re.macs, exp.macs, 'MACs of the converted model');
+      assert.equal(re.params, exp.params, 'params of the converted model');
       const s1 = await session(model, exp.external_data ?? []);
       const r1 = outputBytes(await s1.run(feeds));
       await s1.release();

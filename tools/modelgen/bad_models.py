@@ -15,6 +15,12 @@ each error line must contain). Written into <out>/bad/:
   cycle.onnx                        two nodes that feed each other
   raw_size_mismatch.onnx            initializer raw_data length does not match its dims
   external_missing.onnx             weights in external data whose file was deleted
+  duplicate_output, huge_dims, negative_dims, conv_kernel_too_big, conv_stride_zero,
+  gemm_k_mismatch, matmul_k_mismatch, reshape_impossible, maxpool_missing_kernel,
+  split_sizes_wrong                 impossible graphs shape inference must reject
+  div/mod/add_int64_overflow, slice_extreme_values, resize_huge_scale, conv_huge_pads,
+  deep_nesting                      robustness: int64 edge cases in folded shape arithmetic,
+                                    100000 nested subgraphs; exit 0 or a clean exit 1
 (Models over 2 GiB are not generated: the reader rejects them by size before parsing.)
 """
 import os
@@ -174,12 +180,121 @@ def external_missing(out_dir):
     return ["external_missing"]
 
 
+def semantic_errors(out_dir):
+    """Well-formed protobuf, impossible graph: shape inference must reject it, naming the node."""
+    x = _vi("x", [1, 3, 4, 4])
+    ones = lambda shape, name: numpy_helper.from_array(np.ones(shape, np.float32), name)
+    i64 = lambda v, name: numpy_helper.from_array(np.array(v, np.int64), name)
+    t_huge = TensorProto(name="w_huge", data_type=TensorProto.FLOAT)
+    t_huge.dims.extend([1 << 62, 4])
+    t_neg = TensorProto(name="w_negative", data_type=TensorProto.FLOAT)
+    t_neg.dims.extend([-1, 3])
+    node = helper.make_node
+    models = {
+        "duplicate_output": _model(
+            [node("Relu", ["x"], ["y"], name="relu_first"),
+             node("Sigmoid", ["x"], ["y"], name="sigmoid_same_output")],
+            [x], [_vi("y", [1, 3, 4, 4])]),
+        "huge_dims": _model([node("Conv", ["x", "w_huge"], ["y"], name="conv_huge")],
+                            [x], [_vi("y", None)], [t_huge]),
+        "negative_dims": _model([node("MatMul", ["x", "w_negative"], ["y"], name="matmul_neg")],
+                                [x], [_vi("y", None)], [t_neg]),
+        "conv_kernel_too_big": _model(
+            [node("Conv", ["x", "w"], ["y"], name="conv_kernel_too_big")],
+            [x], [_vi("y", None)], [ones((8, 3, 7, 7), "w")]),
+        "conv_stride_zero": _model(
+            [node("Conv", ["x", "w"], ["y"], name="conv_stride_zero", strides=[0, 0])],
+            [x], [_vi("y", None)], [ones((8, 3, 3, 3), "w")]),
+        "gemm_k_mismatch": _model(
+            [node("Gemm", ["a", "b"], ["y"], name="gemm_k_mismatch", transB=1)],
+            [_vi("a", [1, 64])], [_vi("y", None)], [ones((32, 63), "b")]),
+        "matmul_k_mismatch": _model(
+            [node("MatMul", ["a", "b"], ["y"], name="matmul_k_mismatch")],
+            [_vi("a", [1, 5, 8])], [_vi("y", None)], [ones((7, 3), "b")]),
+        "reshape_impossible": _model(
+            [node("Reshape", ["x", "s"], ["y"], name="reshape_impossible")],
+            [x], [_vi("y", None)], [i64([5, -1], "s")]),
+        "maxpool_missing_kernel": _model(
+            [node("MaxPool", ["x"], ["y"], name="maxpool_no_kernel")], [x], [_vi("y", None)]),
+        "split_sizes_wrong": _model(
+            [node("Split", ["x", "sp"], ["y1", "y2"], name="split_sizes_wrong", axis=1)],
+            [x], [_vi("y1", None), _vi("y2", None)], [i64([2, 2], "sp")]),
+    }
+    for name, m in models.items():
+        onnx.save(m, os.path.join(out_dir, name + ".onnx"))
+    return list(models)
+
+
+def _varint(n):
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        if not n:
+            return out + bytes([b])
+        out += bytes([b | 0x80])
+
+
+def robustness(out_dir):
+    """Inputs that must never crash (exit 0 or a clean exit 1, see bad_inputs.json)."""
+    x = _vi("x", [1, 3, 4, 4])
+    i64 = lambda v, name: numpy_helper.from_array(np.array(v, np.int64), name)
+    node = helper.make_node
+    int_min = -(1 << 63)
+
+    def folded(op, a, b, name):
+        # op(a, b) on int64 constants feeds a Reshape's shape: quantmix folds it while inferring
+        return _model([node(op, ["a", "b"], ["s"], name=name),
+                       node("Reshape", ["x", "s"], ["y"], name="reshape_folded")],
+                      [x], [_vi("y", None)], [i64([a], "a"), i64([b], "b")])
+
+    models = {
+        "div_int64_overflow": folded("Div", int_min, -1, "div_int_min_by_minus_1"),
+        "mod_int64_overflow": folded("Mod", int_min, -1, "mod_int_min_by_minus_1"),
+        "add_int64_overflow": folded("Add", (1 << 63) - 1, 1, "add_int_max_plus_1"),
+        "slice_extreme_values": _model(
+            [node("Slice", ["x", "st", "en", "ax", "sp"], ["y"], name="slice_extreme")],
+            [x], [_vi("y", None)],
+            [i64([int_min], "st"), i64([(1 << 63) - 1], "en"), i64([1], "ax"),
+             i64([(1 << 63) - 1], "sp")]),
+        "resize_huge_scale": _model(
+            [node("Resize", ["x", "", "sc"], ["y"], name="resize_huge_scale")],
+            [x], [_vi("y", None)],
+            [numpy_helper.from_array(np.array([1, 1, 1e30, 1e30], np.float32), "sc")]),
+        "conv_huge_pads": _model(
+            [node("Conv", ["x", "w"], ["y"], name="conv_huge_pads", pads=[1 << 62] * 4)],
+            [x], [_vi("y", None)],
+            [numpy_helper.from_array(np.ones((8, 3, 3, 3), np.float32), "w")]),
+    }
+    for name, m in models.items():
+        onnx.save(m, os.path.join(out_dir, name + ".onnx"))
+    # 100000 nested If subgraphs (3 MB): a recursive reader without a depth limit overflows the
+    # stack. Built inside-out with precomputed lengths (linear time).
+    prefixes, glen = [], 0
+    for _ in range(100000):
+        attr_pre = (_varint(1 << 3 | 2) + _varint(11) + b"then_branch" + _varint(20 << 3)
+                    + _varint(5) + _varint(6 << 3 | 2) + _varint(glen))
+        attr_len = len(attr_pre) + glen
+        node_pre = _varint(4 << 3 | 2) + _varint(2) + b"If" + _varint(5 << 3 | 2) + \
+            _varint(attr_len) + attr_pre
+        node_len = len(node_pre) - len(attr_pre) + attr_len
+        g_pre = _varint(1 << 3 | 2) + _varint(node_len) + node_pre
+        glen = len(g_pre) - len(node_pre) + node_len
+        prefixes.append(g_pre)
+    graph = b"".join(reversed(prefixes))
+    opset = _varint(2 << 3) + _varint(13)
+    data = (_varint(1 << 3) + _varint(7) + _varint(7 << 3 | 2) + _varint(len(graph)) + graph
+            + _varint(8 << 3 | 2) + _varint(len(opset)) + opset)
+    with open(os.path.join(out_dir, "deep_nesting.onnx"), "wb") as f:
+        f.write(data)
+    return list(models) + ["deep_nesting"]
+
+
 def make_all(out_dir, log):
     bad_dir = os.path.join(out_dir, "bad")
     os.makedirs(bad_dir, exist_ok=True)
     names = []
     for make in (truncated, random_bytes, not_a_model, attribute_errors, graph_errors,
-                 external_missing):
+                 external_missing, semantic_errors, robustness):
         names += make(bad_dir)
     log(f"  bad/: {len(names)} files")
     return [n + ".onnx" for n in names]

@@ -207,7 +207,7 @@ def onnx_layers(model, dim_values=None):
 
 def value_summary(vi):
     tt = vi.type.tensor_type
-    dims = []
+    dims = [] if tt.HasField("shape") else None  # None: rank unknown
     for d in tt.shape.dim:
         dims.append(d.dim_value if d.HasField("dim_value") else (d.dim_param or None))
     return {"name": vi.name, "dtype": DTYPE_NAMES.get(tt.elem_type, str(tt.elem_type)),
