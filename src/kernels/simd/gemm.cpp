@@ -28,22 +28,28 @@ using simd::kLanes;
 // Register tile: kMR rows x kNV vectors. Accumulators (kMR * kNV) + kNV B vectors + one A
 // broadcast must fit the register file: 16 registers for SSE/AVX2, 32 for AVX-512. SIMD128 has
 // no FMA, so each step also needs a temporary product (measured best: see bench_kernels).
-#if defined(__wasm_simd128__)
+#if defined(QM_GEMM_MR) && defined(QM_GEMM_NV) && defined(QM_GEMM_KC)
+// Tuning experiments: bench_kernels builds with -DQM_GEMM_MR=... etc.
+constexpr size_t kMR = QM_GEMM_MR;
+constexpr size_t kNV = QM_GEMM_NV;
+constexpr size_t kKC = QM_GEMM_KC;
+#elif defined(__wasm_simd128__)
+// V8 maps v128 onto 16 xmm registers (one kept as scratch) and SIMD128 has no FMA, so a step
+// needs a temporary product: 4x8 (8 accumulators) measured best, ~25-30 GFLOP/s under node on
+// a 3 GHz Zen 3, ahead of 4x12 (spills), 6x8, 5x8 and level with 3x12 and 2x16.
 constexpr size_t kMR = 4;
-constexpr size_t kNV = 3;
+constexpr size_t kNV = 2;
 constexpr size_t kKC = 256;
 #elif defined(__AVX512F__)
 constexpr size_t kMR = 12;
 constexpr size_t kNV = 2;
 constexpr size_t kKC = 256;
-#elif defined(__AVX__)
-constexpr size_t kMR = 6;
-constexpr size_t kNV = 2;
-constexpr size_t kKC = 256;
 #else
+// AVX2 (16 ymm) and SSE (16 xmm): 12 accumulators + 2 B vectors + 1 broadcast. KC = 512
+// measured a few % ahead of 256/320/384 on Zen 3.
 constexpr size_t kMR = 6;
 constexpr size_t kNV = 2;
-constexpr size_t kKC = 256;
+constexpr size_t kKC = 512;
 #endif
 constexpr size_t kNR = kNV * kLanes;
 // A block of kMC x kKC floats (~120-190 KB) lives in L2; a B block of kKC x kNC in L3.
@@ -151,6 +157,9 @@ void micro_kernel(size_t kc, const float* __restrict a, const float* __restrict 
   for (size_t r = 0; r < MRv; ++r) {
     QM_UNROLL
     for (size_t v = 0; v < NV; ++v) acc[r][v] = Batch(0.0f);
+    // The tile of C is read (or written) only after the K loop: start fetching it now.
+    __builtin_prefetch(c + r * ldc);
+    __builtin_prefetch(c + r * ldc + NV * kLanes - 1);
   }
   if constexpr (MRv * NV < 4) {
     // Too few accumulators to hide the FMA latency (GEMV-like tiles): split K in two chains.
@@ -337,6 +346,9 @@ void gemm_blocked(size_t m0, size_t m1, size_t n0, size_t n1, size_t k, const Op
     const size_t nc = std::min(kNC, n1 - jc);
     for (size_t pc = 0; pc < k; pc += kc_max) {
       const size_t kc = std::min(kc_max, k - pc);
+      // An unpacked B is packed strip by strip just before the first A block uses it (so the
+      // freshly written strip is still in L1), and later A blocks reuse the packed block.
+      float* b_buf = nullptr;
       const float* bpanel;
       size_t b_stride;
       if (B.packed) {
@@ -344,9 +356,8 @@ void gemm_blocked(size_t m0, size_t m1, size_t n0, size_t n1, size_t k, const Op
         bpanel = B.packed + (jc / kNR) * k * kNR + pc * kNR;
         b_stride = k * kNR;
       } else {
-        float* buf = ws.b_block();
-        pack_b(B.data, B.ld, B.trans, pc, kc, jc, nc, buf, kc * kNR);
-        bpanel = buf;
+        b_buf = ws.b_block();
+        bpanel = b_buf;
         b_stride = kc * kNR;
       }
       Epilogue e = base;
@@ -371,6 +382,9 @@ void gemm_blocked(size_t m0, size_t m1, size_t n0, size_t n1, size_t k, const Op
           const size_t nv = div_up(nr, kLanes);
           const float* bp = bpanel + (jr / kNR) * b_stride;
           const size_t col = jc + jr;
+          if (b_buf && ic == m0) {
+            pack_b(B.data, B.ld, B.trans, pc, kc, col, nr, b_buf + (jr / kNR) * b_stride, b_stride);
+          }
           for (size_t ir = 0; ir < mc; ir += kMR) {
             const size_t mr = std::min(kMR, mc - ir);
             const size_t row = ic + ir;
@@ -616,9 +630,9 @@ PackedB f32_gemm_pack_b(size_t k, size_t n, const float* b, size_t ldb, bool tra
 void f32_gemm_packed_b(size_t m, const float* a, size_t lda, const PackedB& b, size_t n_begin,
                        size_t n_end, float* c, size_t ldc, const GemmParams& params) {
   assert(n_end <= b.cols() && n_begin <= n_end);
-  assert(b.nr() == 1 || (b.nr() == kNR && n_begin % kNR == 0));
   const size_t k = b.depth();
   if (m == 0 || n_begin == n_end) return;
+  assert(b.nr() == 1 || (b.nr() == kNR && n_begin % kNR == 0));
   if (k == 0) {
     GemmParams p = params;
     if (p.bias_kind == GemmBias::PerColumn) p.bias += n_begin;
@@ -636,9 +650,9 @@ void f32_gemm_packed_b(size_t m, const float* a, size_t lda, const PackedB& b, s
 void f32_gemm_packed_a(const PackedA& a, size_t m_begin, size_t m_end, size_t n, const float* b,
                        size_t ldb, float* c, size_t ldc, const GemmParams& params) {
   assert(m_end <= a.rows() && m_begin <= m_end);
-  assert(a.mr() == kMR && m_begin % kMR == 0);
   const size_t k = a.depth();
   if (n == 0 || m_begin == m_end) return;
+  assert(a.mr() == kMR && m_begin % kMR == 0);
   if (k == 0) {
     GemmParams p = params;
     if (p.bias_kind == GemmBias::PerRow) p.bias += m_begin;

@@ -1,0 +1,155 @@
+// Kernel micro-benchmarks (opt-in target, not built by default):
+//   cmake --build build/native --target bench_kernels && build/native/bench_kernels [filter]
+//   cmake --build build/wasm --target bench_kernels &&
+//     node --no-experimental-fetch --no-liftoff build/wasm/bench_kernels.js [filter]
+// Prints GFLOP/s (GEMM, conv) or GB/s-ish element rates (elementwise), best of several runs.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <time.h>
+#if defined(__EMSCRIPTEN__)
+#include <emscripten.h>
+#endif
+
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/kernels.h"
+
+namespace {
+
+using namespace qm::kernels;
+using Clock = std::chrono::steady_clock;
+
+std::vector<float> random_vector(size_t n, unsigned seed) {
+  std::vector<float> v(n);
+  uint32_t s = seed * 2654435761u + 1;
+  for (float& x : v) {
+    s = s * 1664525u + 1013904223u;
+    x = static_cast<float>(s >> 8) * (2.0f / 16777216.0f) - 1.0f;
+  }
+  return v;
+}
+
+// CPU time, so that other processes on a shared machine do not count: natively the thread's
+// CPU clock, under node the process's (V8's compiler threads are idle once tiered up).
+#if defined(__EMSCRIPTEN__)
+EM_JS(double, qm_process_cpu_seconds, (), {
+  const u = process.cpuUsage();
+  return (u.user + u.system) * 1e-6;
+});
+#endif
+double now_seconds() {
+#if defined(__EMSCRIPTEN__)
+  return qm_process_cpu_seconds();
+#else
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+#endif
+}
+
+// Seconds per call: repeats `fn` for at least `min_seconds` per trial, best of `trials` trials.
+double time_call(const std::function<void()>& fn, double min_seconds = 0.05, int trials = 15) {
+  fn();  // warm-up (and wasm tier-up trigger)
+  double best = 1e30;
+  for (int t = 0; t < trials; ++t) {
+    size_t reps = 0;
+    const double start = now_seconds();
+    double elapsed = 0.0;
+    do {
+      fn();
+      ++reps;
+      elapsed = now_seconds() - start;
+    } while (elapsed < min_seconds);
+    best = std::min(best, elapsed / reps);
+  }
+  return best;
+}
+
+bool wanted(const char* filter, const std::string& name) {
+  return !filter || name.find(filter) != std::string::npos;
+}
+
+// Register-only multiply-add loop with 12 independent accumulators: the machine's practical
+// f32 peak for this build (FMA natively; mul + add in wasm, which has no FMA).
+double peak_gflops() {
+  using B = xsimd::batch<float>;
+  constexpr int kAcc = 12;
+  const long iters = 2000000;
+  volatile float seed = 0.999f;
+  const B a(seed), b(seed * 1e-4f);
+  double best = 0.0;
+  for (int t = 0; t < 3; ++t) {
+    B acc[kAcc];
+    for (int i = 0; i < kAcc; ++i) acc[i] = B(i * 1e-3f);
+    const double start = now_seconds();
+    for (long it = 0; it < iters; ++it) {
+      for (int i = 0; i < kAcc; ++i) acc[i] = xsimd::fma(acc[i], a, b);
+    }
+    const double s = now_seconds() - start;
+    B sum(0.0f);
+    for (int i = 0; i < kAcc; ++i) sum += acc[i];
+    volatile float sink = xsimd::hadd(sum);
+    (void)sink;
+    best = std::max(best, 2.0 * kAcc * B::size * iters / s * 1e-9);
+  }
+  return best;
+}
+
+void bench_gemm(const char* filter) {
+  struct Shape {
+    size_t m, n, k;
+    const char* what;
+  };
+  const Shape shapes[] = {
+      {64, 3136, 576, "conv 3x3 64->64 @56x56"},
+      {256, 196, 2304, "conv 3x3 256->256 @14x14"},
+      {1000, 1, 1280, "classifier as GEMV"},
+      {512, 512, 512, "square"},
+      {1, 1000, 1280, "FC batch 1 (B^T weights)"},
+      {128, 784, 128, "conv 1x1 128->128 @28x28"},
+  };
+  for (const Shape& s : shapes) {
+    const std::string name = "gemm " + std::to_string(s.m) + "x" + std::to_string(s.n) + "x" +
+                             std::to_string(s.k);
+    if (!wanted(filter, name)) continue;
+    const bool fc = s.m == 1;  // FC: B is the [N, K] weight matrix, transposed
+    std::vector<float> a = random_vector(s.m * s.k, 1), b = random_vector(s.k * s.n, 2);
+    std::vector<float> c(s.m * s.n);
+    GemmParams p;
+    p.trans_b = fc;
+    const size_t ldb = fc ? s.k : s.n;
+    const double flops = 2.0 * s.m * s.n * s.k;
+    const double t_plain = time_call([&] {
+      f32_gemm(s.m, s.n, s.k, a.data(), s.k, b.data(), ldb, c.data(), s.n, p);
+    });
+    const PackedA pa = f32_gemm_pack_a(s.m, s.k, a.data(), s.k, false);
+    const double t_pa = time_call([&] {
+      f32_gemm_packed_a(pa, 0, s.m, s.n, b.data(), ldb, c.data(), s.n, p);
+    });
+    const PackedB pb = f32_gemm_pack_b(s.k, s.n, b.data(), ldb, fc);
+    const double t_pb = time_call([&] {
+      f32_gemm_packed_b(s.m, a.data(), s.k, pb, 0, s.n, c.data(), s.n, p);
+    });
+    std::printf("%-20s %-28s f32_gemm %6.1f  packed_a %6.1f  packed_b %6.1f GFLOP/s\n",
+                name.c_str(), s.what, flops / t_plain * 1e-9, flops / t_pa * 1e-9,
+                flops / t_pb * 1e-9);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* filter = argc > 1 ? argv[1] : nullptr;
+  std::printf("arch %s, %zu lanes, gemm tile %zux%zu\n", simd_arch_name(), f32_simd_lanes(),
+              f32_gemm_mr(), f32_gemm_nr());
+  std::printf("peak multiply-add loop: %.1f GFLOP/s\n", peak_gflops());
+  bench_gemm(filter);
+  return 0;
+}
