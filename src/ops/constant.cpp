@@ -81,7 +81,8 @@ std::vector<TensorInfo> infer_constant_of_shape(const ConstantAttrs& a, const In
   check_rank(c, s, 1, "shape");
   if (!s.ints) {
     auto ss = s.static_shape();
-    if (ss && ss->size() == 1) return one(make_info(dtype, Dims(static_cast<size_t>((*ss)[0]))));
+    if (ss && ss->size() == 1 && (*ss)[0] <= static_cast<int64_t>(kMaxRank))
+      return one(make_info(dtype, Dims(static_cast<size_t>((*ss)[0]))));
     return one(unknown_info(dtype));
   }
   for (const Dim& d : *s.ints)

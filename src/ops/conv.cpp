@@ -38,6 +38,7 @@ WindowAttrs parse_window(const ParseContext& p, bool kernel_required) {
   check_positive(p, "kernel_shape", a.kernel_shape, 1);
   check_positive(p, "strides", a.strides, 1);
   check_positive(p, "dilations", a.dilations, 1);
+  check_positive(p, "pads", a.pads, 0);
   if (kernel_required && a.kernel_shape.empty())
     p.fail_attr("kernel_shape", "expected at least 1 value, got 0");
   size_t k = a.kernel_shape.size();
@@ -77,6 +78,9 @@ int64_t div_ceil(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a
 Dim window_output_dim(const InferContext& c, const Dim& in, int64_t kernel, int64_t stride,
                       int64_t dilation, int64_t pad_begin, int64_t pad_end, AutoPad auto_pad,
                       bool ceil_mode) {
+  for (int64_t v : {kernel, stride, dilation, pad_begin, pad_end, in.value.value_or(0)})
+    if (v > kMaxDim || v < 0)
+      c.fail("window size, stride, dilation, padding or input size out of range (" + std::to_string(v) + ")");
   const int64_t dk = (kernel - 1) * dilation + 1;
   if (auto_pad == AutoPad::SameUpper || auto_pad == AutoPad::SameLower) {
     if (stride == 1) return in;  // keeps symbols too
@@ -198,6 +202,8 @@ std::vector<TensorInfo> infer_conv_transpose(const ConvAttrs& attrs, const Infer
       continue;
     }
     const int64_t s = a.strides[i];
+    for (int64_t v : {*kd.value, s, a.dilations[i], a.pads[i], a.pads[i + k], output_padding[i], *in.value})
+      if (v > kMaxDim || v < 0) c.fail("kernel, stride, dilation, padding or input size out of range (" + std::to_string(v) + ")");
     if (a.auto_pad == AutoPad::SameUpper || a.auto_pad == AutoPad::SameLower) {
       out.push_back(*in.value * s);
       continue;
@@ -248,7 +254,8 @@ ConvAttrs parse_conv(const ParseContext& p, bool transpose) {
   ConvAttrs a;
   a.window = parse_window(p, false);
   a.group = p.get_int("group", 1);
-  if (a.group < 1) p.fail_attr("group", "expected a value >= 1, got " + std::to_string(a.group));
+  if (a.group < 1 || a.group > kMaxDim)
+    p.fail_attr("group", "expected a value from 1 to 2^48, got " + std::to_string(a.group));
   if (transpose) {
     a.output_padding = p.get_ints("output_padding");
     a.output_shape = p.get_ints("output_shape");

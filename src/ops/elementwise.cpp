@@ -3,6 +3,7 @@
 // Integer contents are folded through the ops that torch's shape arithmetic uses (Add, Sub, Mul,
 // Div, Mod, Max, Min, Equal, Less, Greater, Not, Where, Cast, Neg, Abs, Identity); small float
 // contents are folded too (Resize scale computations: Cast -> Mul -> Floor).
+#include <climits>
 #include <cmath>
 #include <cctype>
 #include <cstring>
@@ -44,8 +45,8 @@ double f_relu(double x) { return x > 0 ? x : 0.0; }
 double f_exp(double x) { return std::exp(x); }
 double f_log(double x) { return std::log(x); }
 double f_sign(double x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }
-int64_t i_neg(int64_t x) { return -x; }
-int64_t i_abs(int64_t x) { return x < 0 ? -x : x; }
+int64_t i_neg(int64_t x) { return x == INT64_MIN ? x : -x; }  // wraps, as two's complement
+int64_t i_abs(int64_t x) { return x < 0 ? i_neg(x) : x; }
 int64_t i_relu(int64_t x) { return x > 0 ? x : 0; }
 int64_t i_not(int64_t x) { return x == 0 ? 1 : 0; }
 int64_t i_sign(int64_t x) { return x > 0 ? 1 : (x < 0 ? -1 : 0); }
@@ -124,19 +125,33 @@ Dim fold_int(BinKind k, const Dim& a, const Dim& b, bool fmod) {
   if (a.known() && b.known()) {
     const int64_t x = *a.value, y = *b.value;
     switch (k) {
-      case BinKind::Add: case BinKind::Sum: return x + y;
-      case BinKind::Sub: return x - y;
-      case BinKind::Mul: return x * y;
-      case BinKind::Div: return y == 0 ? Dim() : Dim(x / y);  // C++ truncation, as ONNX Runtime
-      case BinKind::Mod: return y == 0 ? Dim() : Dim(fmod ? x % y : floor_mod(x, y));
+      case BinKind::Add: case BinKind::Sum: {
+        auto r = checked_add(x, y);
+        return r ? Dim(*r) : Dim();
+      }
+      case BinKind::Sub: {
+        int64_t r;
+        return __builtin_sub_overflow(x, y, &r) ? Dim() : Dim(r);
+      }
+      case BinKind::Mul: {
+        auto r = checked_mul(x, y);
+        return r ? Dim(*r) : Dim();
+      }
+      // C++ truncation, as ONNX Runtime; INT64_MIN / -1 overflows.
+      case BinKind::Div: return y == 0 || (y == -1 && x == INT64_MIN) ? Dim() : Dim(x / y);
+      case BinKind::Mod:
+        return y == 0 || (y == -1 && x == INT64_MIN) ? Dim() : Dim(fmod ? x % y : floor_mod(x, y));
       case BinKind::Max: return std::max(x, y);
       case BinKind::Min: return std::min(x, y);
-      case BinKind::Mean: return (x + y) / 2;
+      case BinKind::Mean: {
+        auto r = checked_add(x, y);
+        return r ? Dim(*r / 2) : Dim();
+      }
       case BinKind::Pow: {
         if (y < 0 || y > 62) return Dim();
-        int64_t r = 1;
-        for (int64_t i = 0; i < y; ++i) r *= x;
-        return r;
+        std::optional<int64_t> r = 1;
+        for (int64_t i = 0; i < y && r; ++i) r = checked_mul(*r, x);
+        return r ? Dim(*r) : Dim();
       }
       case BinKind::Equal: return int64_t{x == y};
       case BinKind::Less: return int64_t{x < y};

@@ -52,7 +52,9 @@ Dim dim_product(const Dims& dims, size_t begin, size_t end) {
   for (size_t i = begin; i < end; ++i) {
     const Dim& d = dims[i];
     if (d.known()) {
-      known *= *d.value;
+      auto k = checked_mul(known, *d.value);
+      if (!k) return Dim();
+      known = *k;
     } else if (d.is_symbol() && !sym) {
       sym = &d;
     } else {

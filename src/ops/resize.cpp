@@ -30,10 +30,12 @@ bool given(const TensorInfo* t) {
   return !n || *n > 0;
 }
 
-Dim scaled(const Dim& in, double scale) {
+Dim scaled(const InferContext& c, const Dim& in, double scale) {
   if (scale == 1.0) return in;
   if (!in.known()) return Dim();
-  return static_cast<int64_t>(std::floor(static_cast<double>(*in.value) * scale));
+  const double v = std::floor(static_cast<double>(*in.value) * scale);
+  if (!(v >= 0 && v <= static_cast<double>(kMaxDim))) c.fail("scaled size out of range");
+  return static_cast<int64_t>(v);
 }
 
 std::vector<TensorInfo> infer_resize(const ResizeAttrs& a, const InferContext& c) {
@@ -61,6 +63,8 @@ std::vector<TensorInfo> infer_resize(const ResizeAttrs& a, const InferContext& c
     if (!sizes) return one(make_info(x.dtype, Dims(r)));
     if (sizes->size() != axes.size())
       c.fail("sizes " + ints_to_string(*sizes) + " has " + std::to_string(sizes->size()) + " values, expected " + std::to_string(axes.size()));
+    for (int64_t s : *sizes)
+      if (s < 0 || s > kMaxDim) c.fail("sizes " + ints_to_string(*sizes) + " out of range");
     if (a.keep_aspect_ratio_policy == "stretch") {
       for (size_t i = 0; i < axes.size(); ++i) out[static_cast<size_t>(axes[i])] = (*sizes)[i];
     } else {
@@ -69,13 +73,16 @@ std::vector<TensorInfo> infer_resize(const ResizeAttrs& a, const InferContext& c
       for (size_t i = 0; i < axes.size(); ++i) {
         const Dim& d = (*x.shape)[static_cast<size_t>(axes[i])];
         if (!d.known()) return one(make_info(x.dtype, Dims(r)));
+        if (*d.value == 0) return one(make_info(x.dtype, Dims(r)));
         const double s = static_cast<double>((*sizes)[i]) / static_cast<double>(*d.value);
         if (!scale) scale = s;
         else scale = a.keep_aspect_ratio_policy == "not_larger" ? std::min(*scale, s) : std::max(*scale, s);
       }
       for (int64_t ax : axes) {
         const Dim& d = (*x.shape)[static_cast<size_t>(ax)];
-        out[static_cast<size_t>(ax)] = static_cast<int64_t>(std::floor(static_cast<double>(*d.value) * *scale + 0.5));
+        const double v = std::floor(static_cast<double>(*d.value) * *scale + 0.5);
+        if (!(v >= 0 && v <= static_cast<double>(kMaxDim))) c.fail("scaled size out of range");
+        out[static_cast<size_t>(ax)] = static_cast<int64_t>(v);
       }
     }
     return one(make_info(x.dtype, std::move(out)));
@@ -90,7 +97,7 @@ std::vector<TensorInfo> infer_resize(const ResizeAttrs& a, const InferContext& c
   for (size_t i = 0; i < axes.size(); ++i) {
     if (!((*scales)[i] > 0)) c.fail("scales must be positive");
     Dim& d = out[static_cast<size_t>(axes[i])];
-    d = scaled(d, (*scales)[i]);
+    d = scaled(c, d, (*scales)[i]);
   }
   return one(make_info(x.dtype, std::move(out)));
 }

@@ -58,8 +58,11 @@ Dims reshape_dims(const InferContext& c, const std::optional<Dims>& in, Dims tar
     bool ok = true;
     for (size_t i = 0; i < d.size(); ++i) {
       if (i == skip) continue;
-      if (d[i].known()) known *= *d[i].value;
-      else if (d[i].is_symbol()) syms.insert(d[i].symbol);
+      if (d[i].known()) {
+        auto k = checked_mul(known, *d[i].value);
+        if (!k) return false;
+        known = *k;
+      } else if (d[i].is_symbol()) syms.insert(d[i].symbol);
       else ok = false;
     }
     return ok;
@@ -114,7 +117,8 @@ std::vector<TensorInfo> infer_reshape(const AxesAttrs& a, const InferContext& c)
     const TensorInfo& s = c.in(1);
     if (!s.ints) {
       auto ss = s.static_shape();
-      if (ss && ss->size() == 1) return one(make_info(x.dtype, Dims(static_cast<size_t>((*ss)[0]))));
+      if (ss && ss->size() == 1 && (*ss)[0] <= static_cast<int64_t>(kMaxRank))
+        return one(make_info(x.dtype, Dims(static_cast<size_t>((*ss)[0]))));
       return one(unknown_info(x.dtype));
     }
     check_rank(c, s, 1, "shape");
@@ -260,8 +264,13 @@ std::vector<TensorInfo> infer_concat(const AxesAttrs& a, const InferContext& c) 
     }
     first = false;
     const Dim& v = (*t.shape)[static_cast<size_t>(axis)];
-    if (v.known()) sum += *v.value;
-    else sum_known = false;
+    if (v.known() && sum_known) {
+      auto s2 = checked_add(sum, *v.value);
+      if (s2) sum = *s2;
+      else sum_known = false;
+    } else {
+      sum_known = false;
+    }
     if (!v.is(0)) {
       ++nonzero;
       single_nonzero = &v;
@@ -306,7 +315,9 @@ std::vector<TensorInfo> infer_split(const AxesAttrs& a, const InferContext& c) {
     for (size_t i = 0; i < n; ++i) {
       if ((*sizes)[i] < 0) c.fail("split sizes " + ints_to_string(*sizes) + " must not be negative");
       parts[i] = (*sizes)[i];
-      total += (*sizes)[i];
+      auto t = checked_add(total, (*sizes)[i]);
+      if (!t) c.fail("split sizes " + ints_to_string(*sizes) + " overflow");
+      total = *t;
     }
     if (dim.known() && total != *dim.value)
       c.fail("split sizes " + ints_to_string(*sizes) + " sum to " + std::to_string(total) + ", not the dimension size " + std::to_string(*dim.value));
@@ -344,6 +355,11 @@ struct SliceRange {
 
 /// Clamps a slice of a dimension of known size as ONNX specifies; returns the resulting length.
 int64_t clamp_slice(SliceRange& s, int64_t dim) {
+  if (dim == 0) {
+    s.start = s.end = 0;
+    s.step = 1;
+    return 0;
+  }
   int64_t start = s.start, end = s.end;
   if (start < 0) start += dim;
   if (end < 0) end += dim;
@@ -356,8 +372,9 @@ int64_t clamp_slice(SliceRange& s, int64_t dim) {
   }
   s.start = start;
   s.end = end;
-  if (s.step > 0) return end > start ? (end - start + s.step - 1) / s.step : 0;
-  return start > end ? (start - end - s.step - 1) / -s.step : 0;
+  // Lengths via division first: end - start and the step can be near INT64_MAX.
+  if (s.step > 0) return end > start ? (end - start - 1) / s.step + 1 : 0;
+  return start > end ? (start - end - 1) / (s.step == INT64_MIN ? INT64_MAX : -s.step) + 1 : 0;
 }
 
 std::vector<TensorInfo> infer_slice(const AxesAttrs& a, const InferContext& c) {
@@ -380,7 +397,10 @@ std::vector<TensorInfo> infer_slice(const AxesAttrs& a, const InferContext& c) {
     }
   }
   const bool bounds_known = starts && ends;
-  size_t count = starts ? starts->size() : (c.input(1) && c.input(1)->is_static() ? static_cast<size_t>((*c.input(1)->static_shape())[0]) : 0);
+  size_t count = 0;
+  if (starts) count = starts->size();
+  else if (auto ss = c.input(1) ? c.input(1)->static_shape() : std::nullopt; ss && ss->size() == 1)
+    count = static_cast<size_t>(std::min<int64_t>((*ss)[0], static_cast<int64_t>(x.rank())));
   if (!axes) {
     if (!bounds_known && count == 0) return one(make_info(x.dtype, Dims(static_cast<size_t>(r))));
     axes = std::vector<int64_t>();
@@ -485,10 +505,12 @@ std::vector<TensorInfo> infer_expand(const InferContext& c) {
   check_rank(c, s, 1, "shape");
   if (!s.ints) {
     auto ss = s.static_shape();
-    if (ss && ss->size() == 1 && x.has_rank())
+    if (ss && ss->size() == 1 && x.has_rank() && (*ss)[0] <= static_cast<int64_t>(kMaxRank))
       return one(make_info(x.dtype, Dims(std::max(static_cast<size_t>((*ss)[0]), x.rank()))));
     return one(unknown_info(x.dtype));
   }
+  for (const Dim& d : *s.ints)
+    if (d.known() && *d.value < 0) c.fail("shape " + dims_to_string(*s.ints) + " has a negative dimension");
   if (!x.has_rank()) return one(make_info(x.dtype, Dims(s.ints->size())));
   auto b = broadcast_dims(*x.shape, *s.ints);
   if (!b) c.fail("input shape " + x.shape_string() + " cannot be expanded to " + dims_to_string(*s.ints));
@@ -515,7 +537,8 @@ std::vector<TensorInfo> infer_tile(const InferContext& c) {
     const Dim& d = (*x.shape)[i];
     const int64_t k = (*reps)[i];
     if (k < 0) c.fail("repeats " + ints_to_string(*reps) + " must not be negative");
-    out.push_back(k == 1 ? d : (d.known() ? Dim(*d.value * k) : (k == 0 ? Dim(int64_t{0}) : Dim())));
+    std::optional<int64_t> v = d.known() ? checked_mul(*d.value, k) : std::nullopt;
+    out.push_back(k == 1 ? d : (v ? Dim(*v) : (k == 0 ? Dim(int64_t{0}) : Dim())));
   }
   return one(make_info(x.dtype, std::move(out)));
 }
@@ -546,7 +569,9 @@ std::vector<TensorInfo> infer_pad(const AxesAttrs& a, const InferContext& c) {
   for (size_t i = 0; i < k; ++i) {
     const size_t ax = static_cast<size_t>(axis_or_fail(c, axes[i], r));
     Dim& d = out[ax];
-    const int64_t add = (*pads)[i] + (*pads)[i + k];
+    auto sum = checked_add((*pads)[i], (*pads)[i + k]);
+    if (!sum || *sum > kMaxDim || *sum < -kMaxDim) c.fail("pads " + ints_to_string(*pads) + " out of range");
+    const int64_t add = *sum;
     if (add == 0) continue;
     if (!d.known()) {
       d = Dim();

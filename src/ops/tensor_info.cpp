@@ -130,12 +130,25 @@ std::optional<int64_t> normalize_axis(int64_t axis, int64_t rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
+std::optional<int64_t> checked_mul(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) return std::nullopt;
+  return r;
+}
+
+std::optional<int64_t> checked_add(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) return std::nullopt;
+  return r;
+}
+
 std::optional<int64_t> product(const Dims& dims) {
   int64_t p = 1;
   for (const Dim& d : dims) {
-    if (!d.known()) return std::nullopt;
-    if (*d.value != 0 && p > INT64_MAX / *d.value) return std::nullopt;  // overflow: unknown
-    p *= *d.value;
+    if (!d.known() || *d.value < 0) return std::nullopt;
+    auto q = checked_mul(p, *d.value);
+    if (!q) return std::nullopt;  // overflow: unknown
+    p = *q;
   }
   return p;
 }

@@ -49,6 +49,16 @@ using Dims = std::vector<Dim>;
 
 /// Integer tensors with at most this many elements have their contents tracked.
 constexpr size_t kMaxFoldElements = 4096;
+/// Ranks above this are treated as unknown (a guard against hostile models, not an ONNX limit).
+constexpr size_t kMaxRank = 1024;
+/// Dimensions above this make shape inference fail as out of range (2^48 elements is far beyond
+/// any real tensor and keeps every product of two sizes inside int64).
+constexpr int64_t kMaxDim = int64_t{1} << 48;
+
+/// a * b and a + b, or nullopt on int64 overflow.
+std::optional<int64_t> checked_mul(int64_t a, int64_t b);
+std::optional<int64_t> checked_add(int64_t a, int64_t b);
+
 /// Float tensors with at most this many elements have their contents tracked (scales, bounds).
 constexpr size_t kMaxFloatFoldElements = 256;
 
