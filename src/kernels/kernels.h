@@ -5,10 +5,12 @@
 // defines its semantics and is what the tests compare against.
 //
 //   kernels/gemm.h  f32_gemm, f32_gemm_pack_a/_pack_b, f32_gemm_packed_a/_packed_b
+//   kernels/conv.h  Conv2dShape, f32_im2col, f32_conv2d_packed (implicit im2col), f32_dwconv2d
 #pragma once
 
 #include <cstddef>
 
+#include "kernels/conv.h"
 #include "kernels/gemm.h"
 
 namespace qm::kernels {

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <utility>
 
+#include "kernels/simd/gemm_internal.h"
 #include "kernels/simd/simd.h"
 
 namespace qm::kernels {
@@ -332,6 +333,7 @@ struct Operand {
   size_t ld = 0;
   bool trans = false;
   const float* packed = nullptr;
+  const detail::BStripPacker* virtual_b = nullptr;  // B only: packs its own strips
 };
 
 // C rows [m0, m1) x columns [n0, n1) (absolute coordinates, c addresses C[0,0]). Pre-packed
@@ -383,7 +385,12 @@ void gemm_blocked(size_t m0, size_t m1, size_t n0, size_t n1, size_t k, const Op
           const float* bp = bpanel + (jr / kNR) * b_stride;
           const size_t col = jc + jr;
           if (b_buf && ic == m0) {
-            pack_b(B.data, B.ld, B.trans, pc, kc, col, nr, b_buf + (jr / kNR) * b_stride, b_stride);
+            float* dst = b_buf + (jr / kNR) * b_stride;
+            if (B.virtual_b) {
+              B.virtual_b->pack(pc, kc, col, nr, dst);
+            } else {
+              pack_b(B.data, B.ld, B.trans, pc, kc, col, nr, dst, b_stride);
+            }
           }
           for (size_t ir = 0; ir < mc; ir += kMR) {
             const size_t mr = std::min(kMR, mc - ir);
@@ -672,4 +679,23 @@ void f32_gemm_packed_a(const PackedA& a, size_t m_begin, size_t m_end, size_t n,
                Operand{b, ldb, params.trans_b, nullptr}, c, ldc, params);
 }
 
+namespace detail {
+
+void gemm_packed_a_virtual_b(const PackedA& a, size_t n_begin, size_t n_end,
+                             const BStripPacker& b, float* c, size_t ldc,
+                             const GemmParams& params) {
+  assert(a.mr() == kMR && n_begin <= n_end);
+  const size_t m = a.rows(), k = a.depth();
+  if (m == 0 || n_begin == n_end) return;
+  if (k == 0) {
+    GemmParams p = params;
+    if (p.bias_kind == GemmBias::PerColumn) p.bias += n_begin;
+    return bias_only(m, n_end - n_begin, c + n_begin, ldc, p);
+  }
+  Operand B;
+  B.virtual_b = &b;
+  gemm_blocked(0, m, n_begin, n_end, k, Operand{nullptr, 0, false, a.data()}, B, c, ldc, params);
+}
+
+}  // namespace detail
 }  // namespace qm::kernels
