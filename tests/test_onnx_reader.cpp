@@ -450,6 +450,8 @@ TEST_CASE("onnx/reader: file errors") {
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::Io);
   }
+  CHECK(error_of([] { read_model_file(QM_SOURCE_DIR); }) == std::string(QM_SOURCE_DIR) + ": is a folder, not a file");
+  CHECK(error_of([] { read_file_bytes(QM_SOURCE_DIR); }) == std::string(QM_SOURCE_DIR) + ": is a folder, not a file");
   // A sparse file just over the protobuf limit is refused from its size, before it is read.
   fs::path dir = fs::path(QM_TESTDATA_DIR) / "onnx_reader";
   fs::create_directories(dir);

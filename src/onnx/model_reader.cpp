@@ -1,6 +1,7 @@
 #include "onnx/model_reader.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <protozero/exception.hpp>
 #include <protozero/pbf_reader.hpp>
@@ -471,13 +472,29 @@ Model read_model(std::shared_ptr<const std::string> bytes, const std::string& fi
   return Reader(std::move(bytes), file_name).read();
 }
 
+namespace {
+
+/// ifstream opens a folder on Linux and reports a size of 2^63 - 1 for it.
+void reject_folder(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(ErrorKind::Io, path + ": is a folder, not a file");
+}
+
+}  // namespace
+
 std::shared_ptr<const std::string> read_file_bytes(const std::string& path) {
+  reject_folder(path);
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) throw Error(ErrorKind::Io, path + ": cannot open file");
   std::streamoff size = f.tellg();
   if (size < 0) throw Error(ErrorKind::Io, path + ": cannot determine the file size");
   auto data = std::make_shared<std::string>();
-  data->resize(static_cast<size_t>(size));
+  try {
+    data->resize(static_cast<size_t>(size));
+  } catch (const std::exception&) {  // bad_alloc / length_error: over the address space (wasm32)
+    throw Error(ErrorKind::Io, path + ": file of " + std::to_string(size) + " bytes does not fit in memory");
+  }
   f.seekg(0);
   if (size > 0 && !f.read(&(*data)[0], size))
     throw Error(ErrorKind::Io, path + ": read failed");
@@ -485,6 +502,7 @@ std::shared_ptr<const std::string> read_file_bytes(const std::string& path) {
 }
 
 Model read_model_file(const std::string& path) {
+  reject_folder(path);
   {
     std::ifstream f(path, std::ios::binary | std::ios::ate);
     if (!f) throw Error(ErrorKind::Io, path + ": cannot open file");
