@@ -174,6 +174,32 @@ TEST_CASE("graph/plan: BatchNormalization is folded into a single-consumer Conv,
   }
 }
 
+TEST_CASE("graph/plan: Relu and constant Clip fuse into Conv/Gemm; the result is the clamp of the product") {
+  test::ModelBuilder b(13);
+  b.input("x", {2, 3});
+  b.floats("w", {3, 2}, {1, -1, 2, -2, 3, -3});
+  b.floats("lo", {}, {-1.0f}).floats("hi", {}, {2.5f});
+  b.node("Gemm", {"x", "w"}, {"g"});
+  b.node("Clip", {"g", "lo", "hi"}, {"y"});
+  b.node("Gemm", {"x", "w"}, {"g2"});
+  b.node("Relu", {"g2"}, {"z"});
+  b.output("y").output("z");
+  b.build();
+  graph::Plan plan(b.graph());
+  CHECK(plan.fused_activations() == 2);
+  CHECK(plan.steps().size() == 2);
+  graph::Executor ex(plan);
+  const Tensor x = filled({2, 3}, -0.5f, 0.4f);
+  const std::vector<Tensor> out = ex.run({x});
+  for (int64_t r = 0; r < 2; ++r)
+    for (int64_t j = 0; j < 2; ++j) {
+      double g = 0;
+      for (int64_t k = 0; k < 3; ++k) g += x.data<float>()[r * 3 + k] * (j == 0 ? 1.0 : -1.0) * (k + 1);
+      CHECK(out[0].data<float>()[r * 2 + j] == doctest::Approx(std::min(std::max(g, -1.0), 2.5)).epsilon(kTol));
+      CHECK(out[1].data<float>()[r * 2 + j] == doctest::Approx(std::max(g, 0.0)).epsilon(kTol));
+    }
+}
+
 TEST_CASE("graph/plan: Identity/Dropout removed, constant subgraphs folded, unsupported ops named") {
   test::ModelBuilder b(13);
   b.input("x", {2, 3});

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "ops/conv.h"
+#include "ops/fused.h"
 #include "ops/gemm.h"
 #include "ops/run_util.h"
 
@@ -107,6 +108,7 @@ Plan::Plan(const Graph& g, const PrepareOptions& opt) : graph_(&g) {
   }
   for (ValueId v : g.outputs()) outputs_.push_back(resolve(v));
   if (opt.fold_batchnorm) fold_batchnorms();
+  if (opt.fuse_activations) fuse_activations();
   drop_dead_steps();
   plan_memory();
 }
@@ -226,6 +228,76 @@ void Plan::fold_batchnorms() {
     prod[static_cast<size_t>(bn.outputs[0])] = pi;
     erase[i] = true;
     ++folded_bn_;
+  }
+  std::vector<Step> kept;
+  for (size_t i = 0; i < steps_.size(); ++i)
+    if (!erase[i]) kept.push_back(std::move(steps_[i]));
+  steps_ = std::move(kept);
+}
+
+void Plan::fuse_activations() {
+  std::vector<int> uses(constants_.size(), 0);
+  for (const Step& s : steps_)
+    for (ValueId v : s.inputs)
+      if (v != kNoValue) ++uses[static_cast<size_t>(v)];
+  for (ValueId v : outputs_) ++uses[static_cast<size_t>(v)];
+  std::vector<int> prod(constants_.size(), -1);
+  for (size_t i = 0; i < steps_.size(); ++i)
+    for (ValueId v : steps_[i].outputs)
+      if (v != kNoValue) prod[static_cast<size_t>(v)] = static_cast<int>(i);
+  std::vector<bool> erase(steps_.size(), false);
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    Step& act = steps_[i];
+    const Node& an = graph_->node(act.node);
+    const std::string& aop = an.op_type();
+    if (!an.domain.empty() || (aop != "Relu" && aop != "Clip") || act.inputs.empty() || act.inputs[0] == kNoValue) continue;
+    ops::FusedClamp clamp;
+    if (aop == "Relu") {
+      clamp.lo = 0.0f;
+    } else if (an.opset < 11) {
+      for (const onnx::Attribute& at : an.proto->attribute) {
+        if (at.name == "min") clamp.lo = at.f;
+        if (at.name == "max") clamp.hi = at.f;
+      }
+    } else {
+      bool ok = true;
+      for (size_t k = 1; k < 3 && k < act.inputs.size(); ++k) {
+        if (act.inputs[k] == kNoValue) continue;
+        const Tensor* t = constant(act.inputs[k]);
+        if (!t || t->dtype() != DataType::Float || t->numel() != 1) {
+          ok = false;
+          break;
+        }
+        (k == 1 ? clamp.lo : clamp.hi) = t->data<float>()[0];
+      }
+      if (!ok) continue;
+    }
+    const ValueId x = act.inputs[0];
+    const int pi = prod[static_cast<size_t>(x)];
+    if (pi < 0 || uses[static_cast<size_t>(x)] != 1 || erase[static_cast<size_t>(pi)]) continue;
+    Step& p = steps_[static_cast<size_t>(pi)];
+    const Node& pn = graph_->node(p.node);
+    const std::string& pop = pn.op_type();
+    if (!pn.domain.empty() || p.outputs.size() != 1) continue;
+    if (pop == "Conv") {
+      if (dynamic_cast<const ops::ConvFusedAttrs*>(p.attrs.get())) continue;  // already fused
+      auto fa = std::make_shared<ops::ConvFusedAttrs>();
+      static_cast<ops::ConvAttrs&>(*fa) = *static_cast<const ops::ConvAttrs*>(p.attrs.get());
+      fa->clamp = clamp;
+      p.attrs = fa;
+    } else if (pop == "Gemm") {
+      if (dynamic_cast<const ops::GemmFusedAttrs*>(p.attrs.get())) continue;
+      auto fa = std::make_shared<ops::GemmFusedAttrs>();
+      static_cast<ops::GemmAttrs&>(*fa) = *static_cast<const ops::GemmAttrs*>(p.attrs.get());
+      fa->clamp = clamp;
+      p.attrs = fa;
+    } else {
+      continue;
+    }
+    p.outputs[0] = act.outputs[0];
+    prod[static_cast<size_t>(act.outputs[0])] = pi;
+    erase[i] = true;
+    ++fused_act_;
   }
   std::vector<Step> kept;
   for (size_t i = 0; i < steps_.size(); ++i)

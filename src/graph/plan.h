@@ -28,6 +28,9 @@ struct PrepareOptions {
   bool fold_constants = true;   ///< run constant subgraphs once at preparation
   bool fold_batchnorm = true;   ///< fold BatchNormalization into Conv/ConvTranspose/Gemm
   bool remove_identity = true;  ///< drop Identity and inference Dropout
+  /// Fuse a Relu, or a Clip with constant bounds, into the Conv/Gemm before it (when that
+  /// Conv/Gemm output has no other use): the pre-activation tensor then has no hook.
+  bool fuse_activations = true;
 };
 
 /// One op to execute.
@@ -70,10 +73,12 @@ class Plan {
   int folded_batchnorms() const { return folded_bn_; }
   int removed_identities() const { return removed_identity_; }
   int folded_nodes() const { return folded_nodes_; }
+  int fused_activations() const { return fused_act_; }
 
  private:
   ValueId add_constant(Tensor t);
   void fold_batchnorms();
+  void fuse_activations();
   void drop_dead_steps();
   void plan_memory();
 
@@ -83,7 +88,7 @@ class Plan {
   std::vector<ValueId> alias_;
   std::vector<ValueId> outputs_;
   std::vector<int> producer_;  // step index per value
-  int folded_bn_ = 0, removed_identity_ = 0, folded_nodes_ = 0;
+  int folded_bn_ = 0, removed_identity_ = 0, folded_nodes_ = 0, fused_act_ = 0;
 };
 
 }  // namespace qm::graph

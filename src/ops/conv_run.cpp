@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "kernels/gemm.h"
+#include "ops/fused.h"
 #include "ops/run_util.h"
 
 namespace qm::ops::detail {
@@ -214,13 +215,19 @@ void run_conv(const ConvAttrs& a, RunContext& c) {
   const float* pb = b ? b->data<float>() : nullptr;
   float* py = y.data<float>();
   if (y.numel() == 0) return;
+  FusedClamp clamp;
+  if (const auto* f = dynamic_cast<const ConvFusedAttrs*>(&a)) clamp = f->clamp;
 
   // Depthwise 2-D: direct loop over (n, channel) planes.
   if (cin == 1 && cout == 1 && w.k == 2) {
+    const bool clamped = clamp.lo > -std::numeric_limits<float>::infinity() || clamp.hi < std::numeric_limits<float>::infinity();
     parallel_items(c, N * M, P * kprod, [&](int64_t b0, int64_t b1) {
       for (int64_t i = b0; i < b1; ++i) {
         const int64_t ch = i % M;
-        depthwise_plane(px + i * inprod, pw + ch * kprod, pb ? pb[ch] : 0.0f, w, py + i * P);
+        float* yp = py + i * P;
+        depthwise_plane(px + i * inprod, pw + ch * kprod, pb ? pb[ch] : 0.0f, w, yp);
+        if (clamped)
+          for (int64_t j = 0; j < P; ++j) yp[j] = std::min(std::max(yp[j], clamp.lo), clamp.hi);
       }
     });
     return;
@@ -270,6 +277,8 @@ void run_conv(const ConvAttrs& a, RunContext& c) {
     const float* ximg = px + (n * C + g * cin) * inprod;
     float* yimg = py + (n * M + g * cout) * P;
     kernels::GemmParams gp;
+    gp.clamp_min = clamp.lo;
+    gp.clamp_max = clamp.hi;
     if (pb) {
       gp.bias_kind = kernels::GemmBias::PerRow;
       gp.bias = pb + g * cout;

@@ -355,10 +355,10 @@ void run_clip(RunContext& c, std::optional<float> lo_attr, std::optional<float> 
     };
     bound(1, lo);
     bound(2, hi);
+    // NaN fails both comparisons and passes through, as in ONNX Runtime.
     map_unary<T>(c, x, y, [=](T v) {
-      if constexpr (std::is_floating_point_v<T>)
-        if (std::isnan(v)) return v;
-      return v < lo ? lo : (v > hi ? hi : v);
+      v = v < lo ? lo : v;
+      return v > hi ? hi : v;
     });
   });
 }

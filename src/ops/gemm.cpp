@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "kernels/gemm.h"
+#include "ops/fused.h"
 #include "ops/op_util.h"
 #include "ops/run_util.h"
 
@@ -118,6 +119,10 @@ void run_gemm(const GemmAttrs& a, RunContext& c) {
   gp.alpha = a.alpha;
   gp.trans_a = a.trans_a;
   gp.trans_b = a.trans_b;
+  if (const auto* f = dynamic_cast<const GemmFusedAttrs*>(&a)) {
+    gp.clamp_min = f->clamp.lo;
+    gp.clamp_max = f->clamp.hi;
+  }
   std::vector<float> col_bias;
   if (C && C->numel() > 0 && a.beta != 0.0f) {
     detail::require_float(c, *C, "input C");
