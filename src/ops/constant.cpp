@@ -1,10 +1,13 @@
 // Constants: Constant (every value_* attribute), ConstantOfShape, Range. Their contents are
 // tracked when small, so shape computations that start from them fold.
 #include <cmath>
+#include <cstring>
+#include <optional>
 
 #include "core/error.h"
 #include "onnx/tensor_data.h"
 #include "ops/op_util.h"
+#include "ops/run_util.h"
 
 namespace qm::ops {
 namespace {
@@ -13,6 +16,8 @@ using namespace detail;
 struct ConstantAttrs : OpAttrs {
   const onnx::Tensor* tensor = nullptr;  ///< `value` (or ConstantOfShape's value), in the model
   TensorInfo info;                       ///< what the attribute says: dtype, shape, contents
+  std::optional<std::vector<float>> float_values;  ///< value_float(s), for run
+  std::optional<std::vector<int64_t>> int_values;  ///< value_int(s), for run
 };
 
 ConstantAttrs parse_constant(const ParseContext& p) {
@@ -32,16 +37,20 @@ ConstantAttrs parse_constant(const ParseContext& p) {
     } else if (p.has("value_float")) {
       a.info = TensorInfo(DataType::Float, Dims{});
       a.info.floats = std::vector<double>{p.get_float("value_float", 0.0f)};
+      a.float_values = std::vector<float>{p.get_float("value_float", 0.0f)};
     } else if (p.has("value_floats")) {
       std::vector<float> v = p.get_floats("value_floats");
       a.info = TensorInfo(DataType::Float, Dims{static_cast<int64_t>(v.size())});
       set_floats(a.info, std::vector<double>(v.begin(), v.end()));
+      a.float_values = v;
     } else if (p.has("value_int")) {
       a.info = int_tensor_info(DataType::Int64, Dims{p.get_int("value_int", 0)}, true);
+      a.int_values = std::vector<int64_t>{p.get_int("value_int", 0)};
     } else if (p.has("value_ints")) {
       std::vector<int64_t> v = p.get_ints("value_ints");
       a.info = TensorInfo(DataType::Int64, Dims{static_cast<int64_t>(v.size())});
       set_ints(a.info, Dims(v.begin(), v.end()));
+      a.int_values = v;
     } else if (p.has("value_string")) {
       a.info = TensorInfo(DataType::String, Dims{});
     } else if (p.has("value_strings")) {
@@ -128,6 +137,61 @@ std::vector<TensorInfo> infer_range(const InferContext& c) {
   return one(std::move(t));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Execution
+
+void run_constant(const ConstantAttrs& a, RunContext& c) {
+  if (a.tensor) {
+    c.set(0, detail::tensor_from_onnx(*a.tensor));
+    return;
+  }
+  const auto shape = a.info.static_shape();
+  if (!shape) c.unsupported("this kind of Constant value is not supported");
+  if (a.info.dtype == DataType::Float && a.float_values) {
+    Tensor& y = c.alloc(0, DataType::Float, *shape);
+    std::copy(a.float_values->begin(), a.float_values->end(), y.data<float>());
+  } else if (a.info.dtype == DataType::Int64 && a.int_values) {
+    Tensor& y = c.alloc(0, DataType::Int64, *shape);
+    std::copy(a.int_values->begin(), a.int_values->end(), y.data<int64_t>());
+  } else {
+    c.unsupported("Constant of type " + std::string(dtype_name(a.info.dtype)) + " is not supported by the engine");
+  }
+}
+
+void run_constant_of_shape(const ConstantAttrs& a, RunContext& c) {
+  const std::vector<int64_t> dims = detail::ints_of(c, c.in(0), "shape");
+  for (int64_t d : dims)
+    if (d < 0) c.fail("shape " + shape_to_string(dims) + " has a negative dimension");
+  Tensor value = a.tensor ? detail::tensor_from_onnx(*a.tensor) : Tensor(DataType::Float, {1});
+  if (value.numel() != 1) c.fail("value must hold one element");
+  Tensor& y = c.alloc(0, value.dtype(), Shape(dims.begin(), dims.end()));
+  const size_t es = tensor_element_size(value.dtype());
+  auto* py = static_cast<uint8_t*>(y.raw());
+  for (int64_t i = 0; i < y.numel(); ++i) std::memcpy(py + static_cast<size_t>(i) * es, value.raw(), es);
+}
+
+void run_range(RunContext& c) {
+  const Tensor &s = c.in(0), &l = c.in(1), &d = c.in(2);
+  if (s.numel() != 1 || l.numel() != 1 || d.numel() != 1) c.fail("start, limit and delta must be scalars");
+  if (s.dtype() != l.dtype() || s.dtype() != d.dtype()) c.fail("start, limit and delta must have the same type");
+  detail::dispatch_numeric(s.dtype(), c, [&](auto tag) {
+    using T = decltype(tag);
+    const T start = s.data<T>()[0], limit = l.data<T>()[0], delta = d.data<T>()[0];
+    if (delta == T(0)) c.fail("delta must not be 0");
+    const double count = std::ceil(static_cast<double>(limit - start) / static_cast<double>(delta));
+    if (!(count < 1e10)) c.fail("range is too long");
+    const int64_t n = std::max<int64_t>(0, static_cast<int64_t>(count));
+    Tensor& y = c.alloc(0, s.dtype(), {n});
+    T* py = y.data<T>();
+    // Accumulated like ONNX Runtime (value += delta), which matters for float ranges.
+    T v = start;
+    for (int64_t i = 0; i < n; ++i) {
+      py[i] = v;
+      v = static_cast<T>(v + delta);
+    }
+  });
+}
+
 }  // namespace
 
 void register_constant(OpRegistry& reg) {
@@ -137,6 +201,7 @@ void register_constant(OpRegistry& reg) {
     d.min_inputs = d.max_inputs = 0;
     d.parse = typed_parse<ConstantAttrs>(parse_constant);
     d.infer = typed_infer<ConstantAttrs>([](const ConstantAttrs& a, const InferContext&) { return one(a.info); });
+    d.run = typed_run<ConstantAttrs>(run_constant);
     reg.add(std::move(d));
   }
   {
@@ -145,6 +210,7 @@ void register_constant(OpRegistry& reg) {
     d.since = 9;
     d.parse = typed_parse<ConstantAttrs>(parse_constant_of_shape);
     d.infer = typed_infer<ConstantAttrs>(infer_constant_of_shape);
+    d.run = typed_run<ConstantAttrs>(run_constant_of_shape);
     reg.add(std::move(d));
   }
   {
@@ -153,6 +219,7 @@ void register_constant(OpRegistry& reg) {
     d.since = 11;
     d.min_inputs = d.max_inputs = 3;
     d.infer = [](const OpAttrs*, const InferContext& c) { return infer_range(c); };
+    d.run = [](const OpAttrs*, RunContext& c) { run_range(c); };
     reg.add(std::move(d));
   }
 }

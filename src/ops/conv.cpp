@@ -4,6 +4,7 @@
 #include "ops/conv.h"
 
 #include "core/error.h"
+#include "ops/conv_run.h"
 #include "ops/op_util.h"
 
 namespace qm::ops {
@@ -278,6 +279,7 @@ PoolAttrs parse_pool(const ParseContext& p, bool max_pool) {
 }  // namespace
 
 void register_conv(OpRegistry& reg) {
+  using namespace detail;
   {
     OpDef d;
     d.op_type = "Conv";
@@ -285,6 +287,7 @@ void register_conv(OpRegistry& reg) {
     d.max_inputs = 3;
     d.parse = typed_parse<ConvAttrs>([](const ParseContext& p) { return parse_conv(p, false); });
     d.infer = typed_infer<ConvAttrs>(infer_conv);
+    d.run = typed_run<ConvAttrs>(run_conv);
     reg.add(std::move(d));
   }
   {
@@ -294,6 +297,7 @@ void register_conv(OpRegistry& reg) {
     d.max_inputs = 3;
     d.parse = typed_parse<ConvAttrs>([](const ParseContext& p) { return parse_conv(p, true); });
     d.infer = typed_infer<ConvAttrs>(infer_conv_transpose);
+    d.run = typed_run<ConvAttrs>(run_conv_transpose);
     reg.add(std::move(d));
   }
   {
@@ -302,6 +306,7 @@ void register_conv(OpRegistry& reg) {
     d.max_outputs = 2;
     d.parse = typed_parse<PoolAttrs>([](const ParseContext& p) { return parse_pool(p, true); });
     d.infer = typed_infer<PoolAttrs>(infer_pool);
+    d.run = typed_run<PoolAttrs>(run_pool);
     reg.add(std::move(d));
   }
   {
@@ -309,12 +314,14 @@ void register_conv(OpRegistry& reg) {
     d.op_type = "AveragePool";
     d.parse = typed_parse<PoolAttrs>([](const ParseContext& p) { return parse_pool(p, false); });
     d.infer = typed_infer<PoolAttrs>(infer_pool);
+    d.run = typed_run<PoolAttrs>(run_pool);
     reg.add(std::move(d));
   }
   for (const char* name : {"GlobalAveragePool", "GlobalMaxPool"}) {
     OpDef d;
     d.op_type = name;
     d.infer = [](const OpAttrs*, const InferContext& c) { return infer_global_pool(c); };
+    d.run = [](const OpAttrs*, RunContext& c) { run_global_pool(c); };
     reg.add(std::move(d));
   }
 }

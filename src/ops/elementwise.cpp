@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "ops/elementwise_run.h"
 #include "ops/op_util.h"
 
 namespace qm::ops {
@@ -84,6 +85,7 @@ void add_unary(OpRegistry& reg, const UnaryOp& op) {
   d.op_type = op.name;
   d.since = op.since;
   d.infer = [&op](const OpAttrs*, const InferContext& c) { return infer_unary(op, c); };
+  d.run = [](const OpAttrs*, RunContext& c) { run_unary(c); };
   reg.add(std::move(d));
 }
 
@@ -95,6 +97,9 @@ void add_activation(OpRegistry& reg, const char* name, int since,
   d.since = since;
   d.parse = typed_parse<ActivationAttrs>(std::move(parse));
   d.infer = [](const OpAttrs*, const InferContext& c) { return same_as_input(c); };
+  d.run = typed_run<ActivationAttrs>([](const ActivationAttrs& a, RunContext& c) {
+    run_activation(c, a.alpha, a.beta, a.gamma, a.approximate == "tanh");
+  });
   reg.add(std::move(d));
 }
 
@@ -299,6 +304,9 @@ void add_binary(OpRegistry& reg, const char* name, BinKind kind, int since, bool
     return a;
   });
   d.infer = typed_infer<BinaryAttrs>(infer_binary);
+  d.run = typed_run<BinaryAttrs>([](const BinaryAttrs& a, RunContext& c) {
+    run_binary(c, a.legacy_broadcast, a.axis, a.fmod);
+  });
   reg.add(std::move(d));
 }
 
@@ -428,6 +436,7 @@ struct DropoutAttrs : OpAttrs {
 }  // namespace
 
 void register_elementwise(OpRegistry& reg) {
+  using namespace detail;
   for (const UnaryOp& op : kUnaryOps) add_unary(reg, op);
 
   add_activation(reg, "LeakyRelu", 1, [](const ParseContext& p) {
@@ -476,6 +485,7 @@ void register_elementwise(OpRegistry& reg) {
     d.domain = "com.microsoft";
     d.op_type = "Gelu";
     d.infer = [](const OpAttrs*, const InferContext& c) { return same_as_input(c); };
+    d.run = [](const OpAttrs*, RunContext& c) { run_activation(c, 0, 0, 0, false); };
     reg.add(std::move(d));
   }
 
@@ -506,6 +516,7 @@ void register_elementwise(OpRegistry& reg) {
     d.since = 9;
     d.min_inputs = d.max_inputs = 3;
     d.infer = [](const OpAttrs*, const InferContext& c) { return infer_where(c); };
+    d.run = [](const OpAttrs*, RunContext& c) { run_where(c); };
     reg.add(std::move(d));
   }
   {
@@ -519,6 +530,7 @@ void register_elementwise(OpRegistry& reg) {
       return a;
     });
     d.infer = typed_infer<ClipAttrs>(infer_clip);
+    d.run = typed_run<ClipAttrs>([](const ClipAttrs& a, RunContext& c) { run_clip(c, a.min, a.max); });
     reg.add(d);
     d.since = 11;
     d.until = kLatestOpset;
@@ -531,6 +543,7 @@ void register_elementwise(OpRegistry& reg) {
     d.op_type = "PRelu";
     d.min_inputs = d.max_inputs = 2;
     d.infer = [](const OpAttrs*, const InferContext& c) { return infer_prelu(c); };
+    d.run = [](const OpAttrs*, RunContext& c) { run_prelu(c); };
     reg.add(std::move(d));
   }
   {
@@ -557,6 +570,7 @@ void register_elementwise(OpRegistry& reg) {
     d.infer = typed_infer<CastAttrs>([](const CastAttrs& a, const InferContext& c) {
       return cast_info(c.in(0), a.to);
     });
+    d.run = typed_run<CastAttrs>([](const CastAttrs& a, RunContext& c) { run_cast(c, a.to); });
     reg.add(std::move(d));
   }
   {
@@ -565,12 +579,14 @@ void register_elementwise(OpRegistry& reg) {
     d.since = 15;
     d.min_inputs = d.max_inputs = 2;
     d.infer = [](const OpAttrs*, const InferContext& c) { return cast_info(c.in(0), c.in(1).dtype); };
+    d.run = [](const OpAttrs*, RunContext& c) { run_cast(c, c.in(1).dtype()); };
     reg.add(std::move(d));
   }
   {
     OpDef d;
     d.op_type = "Identity";
     d.infer = [](const OpAttrs*, const InferContext& c) { return infer_identity(c); };
+    d.run = [](const OpAttrs*, RunContext& c) { run_identity(c); };
     reg.add(std::move(d));
   }
   {
@@ -593,6 +609,7 @@ void register_elementwise(OpRegistry& reg) {
       return out;
     };
     d.infer = infer;
+    d.run = [](const OpAttrs*, RunContext& c) { run_identity(c); };
     reg.add(d);
     d.since = 12;
     d.until = kLatestOpset;

@@ -2,9 +2,11 @@
 // keep_aspect_ratio_policy) and Upsample (opset 7-8: scales attribute; 9: scales input).
 // Output sizes are floor(input * scale), or the given sizes.
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 #include "ops/op_util.h"
+#include "ops/run_util.h"
 
 namespace qm::ops {
 namespace {
@@ -19,6 +21,7 @@ struct ResizeAttrs : OpAttrs {
   std::vector<float> scales;  ///< Upsample opset 7-8
   float cubic_coeff_a = -0.75f;
   bool exclude_outside = false;
+  bool antialias = false;  ///< opset 18: widen linear/cubic filters when downsampling
   float extrapolation_value = 0.0f;
 };
 
@@ -117,8 +120,231 @@ ResizeAttrs parse_resize(const ParseContext& p) {
   a.axes = p.get_ints("axes");
   a.cubic_coeff_a = p.get_float("cubic_coeff_a", -0.75f);
   a.exclude_outside = p.get_int("exclude_outside", 0) != 0;
+  a.antialias = p.get_int("antialias", 0) != 0;
   a.extrapolation_value = p.get_float("extrapolation_value", 0.0f);
   return a;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Execution: each resized axis maps output index -> source coordinate (coordinate
+// transformation mode), then nearest picks one index per output position and linear/cubic
+// interpolate; linear and cubic are applied one axis at a time (separable), nearest in one
+// gather. Float coordinates are computed in float32 as ONNX Runtime does.
+
+float source_coord(const ResizeAttrs& a, const std::string& ctm, int64_t x, float scale, int64_t in, int64_t out) {
+  const float fx = static_cast<float>(x);
+  if (ctm == "half_pixel") return (fx + 0.5f) / scale - 0.5f;
+  if (ctm == "pytorch_half_pixel") return out > 1 ? (fx + 0.5f) / scale - 0.5f : 0.0f;
+  if (ctm == "align_corners") return out == 1 ? 0.0f : fx * static_cast<float>(in - 1) / static_cast<float>(out - 1);
+  if (ctm == "asymmetric") return fx / scale;
+  if (ctm == "tf_half_pixel_for_nn") return (fx + 0.5f) / scale;
+  if (ctm == "half_pixel_symmetric") {
+    const float adj = static_cast<float>(out) / (scale * static_cast<float>(in));
+    const float center = static_cast<float>(in) / 2.0f;
+    return center * (1.0f - adj) + (fx + 0.5f) / scale - 0.5f;
+  }
+  (void)a;
+  return fx / scale;
+}
+
+int64_t nearest_index(const std::string& mode, float v, bool downsample) {
+  if (mode == "simple") return downsample ? static_cast<int64_t>(std::ceil(v)) : static_cast<int64_t>(v);
+  if (mode == "floor") return static_cast<int64_t>(std::floor(v));
+  if (mode == "ceil") return static_cast<int64_t>(std::ceil(v));
+  if (mode == "round_prefer_ceil") return static_cast<int64_t>(std::round(v));
+  // round_prefer_floor
+  if (v == std::floor(v) + 0.5f) return static_cast<int64_t>(std::floor(v));
+  return static_cast<int64_t>(std::round(v));
+}
+
+void cubic_weights(float t, float A, float w[4]) {
+  auto f = [A](float s) {
+    s = std::fabs(s);
+    if (s <= 1) return ((A + 2) * s - (A + 3)) * s * s + 1;
+    if (s < 2) return ((A * s - 5 * A) * s + 8 * A) * s - 4 * A;
+    return 0.0f;
+  };
+  w[0] = f(t + 1);
+  w[1] = f(t);
+  w[2] = f(1 - t);
+  w[3] = f(2 - t);
+}
+
+void run_resize(const ResizeAttrs& a, RunContext& c) {
+  const Tensor& x = c.in(0);
+  detail::require_float(c, x, "input X");
+  const int64_t r = x.rank();
+  std::vector<int64_t> axes;
+  for (int64_t ax : a.axes) axes.push_back(detail::norm_axis(c, ax, r));
+  if (axes.empty())
+    for (int64_t i = 0; i < r; ++i) axes.push_back(i);
+  const bool legacy = c.op_type() == "Upsample" || c.opset() < 11;
+  std::vector<float> scales(static_cast<size_t>(r), 1.0f);
+  Shape os = x.shape();
+  auto given = [](const Tensor* t) { return t && t->numel() > 0; };
+  const Tensor* scales_in = nullptr;
+  const Tensor* sizes_in = nullptr;
+  std::vector<float> attr_scales;
+  if (c.op_type() == "Upsample" && c.opset() < 9) attr_scales = a.scales;
+  else if (legacy) scales_in = c.input(1);
+  else {
+    scales_in = given(c.input(2)) ? c.input(2) : nullptr;
+    sizes_in = given(c.input(3)) ? c.input(3) : nullptr;
+  }
+  if (a.coordinate_transformation_mode == "tf_crop_and_resize" && !legacy)
+    c.unsupported("coordinate_transformation_mode tf_crop_and_resize is not supported");
+  if (sizes_in) {
+    const std::vector<int64_t> sizes = detail::ints_of(c, *sizes_in, "sizes");
+    if (sizes.size() != axes.size()) c.fail("sizes has " + std::to_string(sizes.size()) + " values, expected " + std::to_string(axes.size()));
+    if (a.keep_aspect_ratio_policy == "stretch") {
+      for (size_t i = 0; i < axes.size(); ++i) {
+        const size_t ax = static_cast<size_t>(axes[i]);
+        os[ax] = sizes[i];
+        scales[ax] = static_cast<float>(sizes[i]) / static_cast<float>(x.shape()[ax]);
+      }
+    } else {
+      float s = a.keep_aspect_ratio_policy == "not_larger" ? std::numeric_limits<float>::max() : 0.0f;
+      for (size_t i = 0; i < axes.size(); ++i) {
+        const float q = static_cast<float>(sizes[i]) / static_cast<float>(x.shape()[static_cast<size_t>(axes[i])]);
+        s = a.keep_aspect_ratio_policy == "not_larger" ? std::min(s, q) : std::max(s, q);
+      }
+      for (int64_t ax : axes) {
+        os[static_cast<size_t>(ax)] = static_cast<int64_t>(std::round(s * static_cast<float>(x.shape()[static_cast<size_t>(ax)])));
+        scales[static_cast<size_t>(ax)] = s;
+      }
+    }
+  } else {
+    std::vector<double> sv;
+    if (!attr_scales.empty()) sv.assign(attr_scales.begin(), attr_scales.end());
+    else if (scales_in) sv = detail::numbers_of(c, *scales_in, "scales");
+    else c.fail("neither 'scales' nor 'sizes' is given");
+    if (sv.size() != axes.size()) c.fail("scales has " + std::to_string(sv.size()) + " values, expected " + std::to_string(axes.size()));
+    for (size_t i = 0; i < axes.size(); ++i) {
+      const size_t ax = static_cast<size_t>(axes[i]);
+      if (!(sv[i] > 0)) c.fail("scales must be positive");
+      scales[ax] = static_cast<float>(sv[i]);
+      os[ax] = static_cast<int64_t>(std::floor(static_cast<float>(x.shape()[ax]) * scales[ax]));
+    }
+  }
+  std::string mode = a.mode == "bilinear" ? "linear" : a.mode;
+  const std::string ctm = legacy ? "asymmetric" : a.coordinate_transformation_mode;
+  const std::string nmode = legacy ? "simple" : a.nearest_mode;
+
+  if (mode == "nearest") {
+    // One gather: per axis, the source index of each output index.
+    std::vector<std::vector<int64_t>> idx(static_cast<size_t>(r));
+    for (int64_t d = 0; d < r; ++d) {
+      const size_t u = static_cast<size_t>(d);
+      const int64_t in = x.shape()[u];
+      for (int64_t j = 0; j < os[u]; ++j) {
+        if (os[u] == in && scales[u] == 1.0f) {
+          idx[u].push_back(j);
+          continue;
+        }
+        const float v = source_coord(a, ctm, j, scales[u], in, os[u]);
+        idx[u].push_back(std::min(std::max<int64_t>(nearest_index(nmode, v, scales[u] < 1.0f), 0), in - 1));
+      }
+    }
+    Tensor& y = c.alloc(0, DataType::Float, os);
+    const std::vector<int64_t> st = detail::strides_of(x.shape());
+    const float* px = x.data<float>();
+    float* py = y.data<float>();
+    std::vector<int64_t> coord(static_cast<size_t>(r), 0);
+    for (int64_t j = 0; j < y.numel(); ++j) {
+      int64_t off = 0;
+      for (size_t d = 0; d < static_cast<size_t>(r); ++d) off += idx[d][static_cast<size_t>(coord[d])] * st[d];
+      py[j] = px[off];
+      for (int64_t d = r - 1; d >= 0; --d) {
+        if (++coord[static_cast<size_t>(d)] < os[static_cast<size_t>(d)]) break;
+        coord[static_cast<size_t>(d)] = 0;
+      }
+    }
+    return;
+  }
+  if (mode != "linear" && mode != "cubic") c.unsupported("mode " + a.mode + " is not supported");
+  Tensor cur = x;
+  for (int64_t d = 0; d < r; ++d) {
+    const size_t u = static_cast<size_t>(d);
+    const int64_t in = cur.shape()[u], out = os[u];
+    if (in == out && scales[u] == 1.0f && ctm != "tf_half_pixel_for_nn") continue;
+    Shape ns = cur.shape();
+    ns[u] = out;
+    Tensor next(DataType::Float, ns);
+    int64_t outer = 1, inner = 1;
+    for (int64_t k = 0; k < d; ++k) outer *= ns[static_cast<size_t>(k)];
+    for (int64_t k = d + 1; k < r; ++k) inner *= ns[static_cast<size_t>(k)];
+    // Per output index: the source indices and weights along this axis.
+    std::vector<std::vector<std::pair<int64_t, float>>> taps(static_cast<size_t>(out));
+    const bool aa = a.antialias;
+    for (int64_t j = 0; j < out; ++j) {
+      float v = source_coord(a, ctm, j, scales[u], in, out);
+      auto& tj = taps[static_cast<size_t>(j)];
+      if (aa) {
+        // Antialiased resize (Pillow's scheme, as ONNX Runtime): when downsampling the filter is
+        // stretched by 1/scale; taps outside the input fold onto the edge (or, with
+        // exclude_outside, drop); weights are renormalised.
+        const float rscale = scales[u], fscale = 1.0f / rscale;
+        const float half = mode == "linear" ? 1.0f : 2.0f;
+        const float support = fscale >= 1.0f ? half * fscale : half;
+        const float inv = fscale >= 1.0f ? 1.0f / fscale : 1.0f;
+        const int64_t window = static_cast<int64_t>(std::ceil(support)) * 2 + 1;
+        const float center = 0.5f + (fscale == 1.0f ? static_cast<float>(j) : v);
+        const int64_t lo = static_cast<int64_t>(std::floor(center - support + 0.5f));
+        int64_t hi = static_cast<int64_t>(std::floor(center + support + 0.5f));
+        hi = lo + std::min(std::max<int64_t>(hi - lo, 0), window);
+        const float A = a.cubic_coeff_a;
+        float total = 0;
+        for (int64_t p = lo; p < hi; ++p) {
+          if (a.exclude_outside && (p < 0 || p >= in)) continue;
+          const float t = std::fabs((static_cast<float>(p) - center + 0.5f) * inv);
+          float w;
+          if (mode == "linear") w = t < 1.0f ? 1.0f - t : 0.0f;
+          else w = t < 1.0f ? ((A + 2) * t - (A + 3)) * t * t + 1 : (t < 2.0f ? (((t - 5) * t + 8) * t - 4) * A : 0.0f);
+          tj.emplace_back(std::min(std::max<int64_t>(p, 0), in - 1), w);
+          total += w;
+        }
+        const float tinv = total == 0.0f ? 1.0f : 1.0f / total;
+        for (auto& pw : tj) pw.second *= tinv;
+      } else if (mode == "linear") {
+        v = std::max(0.0f, std::min(v, static_cast<float>(in - 1)));
+        const int64_t i0 = std::min(static_cast<int64_t>(v), in - 1);
+        const int64_t i1 = std::min(i0 + 1, in - 1);
+        const float w1 = v - static_cast<float>(i0);
+        tj.emplace_back(i0, 1.0f - w1);
+        tj.emplace_back(i1, w1);
+      } else {
+        const float fl = std::floor(v);
+        const int64_t base = static_cast<int64_t>(fl);
+        float ww[4];
+        cubic_weights(v - fl, a.cubic_coeff_a, ww);
+        float sum = 0;
+        for (int t = 0; t < 4; ++t) {
+          const int64_t p = base - 1 + t;
+          if (a.exclude_outside && (p < 0 || p >= in)) ww[t] = 0;
+          sum += ww[t];
+        }
+        for (int t = 0; t < 4; ++t)
+          tj.emplace_back(std::min(std::max<int64_t>(base - 1 + t, 0), in - 1), a.exclude_outside && sum != 0 ? ww[t] / sum : ww[t]);
+      }
+    }
+    const float* pc = cur.data<float>();
+    float* pn = next.data<float>();
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t j = 0; j < out; ++j) {
+        float* dst = pn + (o * out + j) * inner;
+        bool first = true;
+        for (const auto& pw : taps[static_cast<size_t>(j)]) {
+          const float w = pw.second;
+          const float* src = pc + (o * in + pw.first) * inner;
+          if (first) for (int64_t k = 0; k < inner; ++k) dst[k] = w * src[k];
+          else for (int64_t k = 0; k < inner; ++k) dst[k] += w * src[k];
+          first = false;
+        }
+      }
+    cur = std::move(next);
+  }
+  if (cur.raw() == x.raw()) cur = x.clone();
+  c.set(0, std::move(cur));
 }
 
 }  // namespace
@@ -132,6 +358,7 @@ void register_resize(OpRegistry& reg) {
     d.min_inputs = d.max_inputs = 2;
     d.parse = typed_parse<ResizeAttrs>(parse_resize);
     d.infer = typed_infer<ResizeAttrs>(infer_resize);
+    d.run = typed_run<ResizeAttrs>(run_resize);
     reg.add(d);
     d.since = 11;
     d.until = kLatestOpset;
@@ -152,6 +379,7 @@ void register_resize(OpRegistry& reg) {
       return a;
     });
     d.infer = typed_infer<ResizeAttrs>(infer_resize);
+    d.run = typed_run<ResizeAttrs>(run_resize);
     reg.add(d);
     d.since = 9;
     d.until = 9;

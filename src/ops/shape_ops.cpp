@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "ops/op_util.h"
+#include "ops/shape_ops_run.h"
 
 namespace qm::ops {
 namespace {
@@ -583,6 +584,28 @@ std::vector<TensorInfo> infer_pad(const AxesAttrs& a, const InferContext& c) {
   return one(make_info(x.dtype, std::move(out)));
 }
 
+/// The run step of a shape op registered as (name, since).
+RunFn shape_run(const std::string& name, int since) {
+  auto r = [](std::function<void(const AxesAttrs&, RunContext&)> f) { return typed_run<AxesAttrs>(std::move(f)); };
+  if (name == "Reshape")
+    return r([since](const AxesAttrs& a, RunContext& c) { run_reshape(c, a.allowzero, since < 5 ? &a.axes : nullptr); });
+  if (name == "Flatten") return r([](const AxesAttrs& a, RunContext& c) { run_flatten(c, a.axis); });
+  if (name == "Transpose") return r([](const AxesAttrs& a, RunContext& c) { run_transpose(c, a.axes, a.has_axes); });
+  if (name == "Squeeze") return r([since](const AxesAttrs& a, RunContext& c) { run_squeeze(c, a.axes, since >= 13); });
+  if (name == "Unsqueeze") return r([since](const AxesAttrs& a, RunContext& c) { run_unsqueeze(c, a.axes, since >= 13); });
+  if (name == "Concat") return r([](const AxesAttrs& a, RunContext& c) { run_concat(c, a.axis); });
+  if (name == "Split") return r([](const AxesAttrs& a, RunContext& c) { run_split(c, a.axis, a.split); });
+  if (name == "Slice") return r([](const AxesAttrs& a, RunContext& c) { run_slice(c, a.starts, a.ends, a.axes, a.has_axes); });
+  if (name == "Gather") return r([](const AxesAttrs& a, RunContext& c) { run_gather(c, a.axis); });
+  if (name == "GatherElements") return r([](const AxesAttrs& a, RunContext& c) { run_gather_elements(c, a.axis); });
+  if (name == "Shape") return r([](const AxesAttrs& a, RunContext& c) { run_shape(c, a.start, a.end); });
+  if (name == "Size") return r([](const AxesAttrs&, RunContext& c) { run_size(c); });
+  if (name == "Expand") return r([](const AxesAttrs&, RunContext& c) { run_expand(c); });
+  if (name == "Tile") return r([](const AxesAttrs&, RunContext& c) { run_tile(c); });
+  if (name == "Pad") return r([](const AxesAttrs& a, RunContext& c) { run_pad(c, a.mode, a.pads, a.value); });
+  return nullptr;
+}
+
 template <class F>
 void add(OpRegistry& reg, const char* name, int since, int until, int min_in, int max_in,
          F infer, std::function<AxesAttrs(const ParseContext&)> parse = nullptr, int min_out = 1,
@@ -598,6 +621,7 @@ void add(OpRegistry& reg, const char* name, int since, int until, int min_in, in
   if (parse) d.parse = typed_parse<AxesAttrs>(std::move(parse));
   else d.parse = [](const ParseContext&) { return std::make_shared<const AxesAttrs>(); };
   d.infer = typed_infer<AxesAttrs>(infer);
+  d.run = shape_run(name, since);
   reg.add(std::move(d));
 }
 
