@@ -120,6 +120,9 @@ std::vector<ConvCase> conv_cases() {
       {8, 1, 1, 13, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},   // 1x1 spatial (GEMV-like)
       {3, 14, 14, 8, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3},  // 7x7 s2 stem
       {4, 9, 9, 4, 3, 3, 3, 2, 1, 2, 1, 2, 0, 1},    // mixed strides/dilations
+      {3, 5, 70, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},   // wide rows, stride 2 (vector evens path)
+      {2, 4, 80, 3, 3, 3, 1, 2, 2, 2, 2, 2, 2, 2},   // wide rows, stride 2, dilation 2
+      {2, 3, 67, 3, 1, 5, 1, 3, 1, 1, 0, 2, 0, 2},   // wide rows, stride 3 (element-wise path)
   };
 }
 

@@ -143,6 +143,81 @@ void bench_gemm(const char* filter) {
   }
 }
 
+void bench_conv(const char* filter) {
+  struct Case {
+    size_t c, h, w, m, k, stride, pad;
+    const char* what;
+  };
+  const Case cases[] = {
+      {64, 56, 56, 64, 3, 1, 1, "ResNet 3x3 64->64 @56"},
+      {128, 56, 56, 128, 3, 2, 1, "ResNet 3x3 s2 128->128 @56"},
+      {256, 14, 14, 256, 3, 1, 1, "ResNet 3x3 256->256 @14"},
+      {3, 224, 224, 64, 7, 2, 3, "ResNet stem 7x7 s2"},
+      {64, 56, 56, 256, 1, 1, 0, "pointwise 64->256 @56"},
+  };
+  for (const Case& cs : cases) {
+    const std::string name = "conv " + std::to_string(cs.c) + "->" + std::to_string(cs.m) + " k" +
+                             std::to_string(cs.k) + "s" + std::to_string(cs.stride) + " @" +
+                             std::to_string(cs.h);
+    if (!wanted(filter, name)) continue;
+    Conv2dShape s;
+    s.in_channels = cs.c;
+    s.in_h = cs.h;
+    s.in_w = cs.w;
+    s.kernel_h = s.kernel_w = cs.k;
+    s.stride_h = s.stride_w = cs.stride;
+    s.pad_top = s.pad_left = cs.pad;
+    s.out_h = (cs.h + 2 * cs.pad - cs.k) / cs.stride + 1;
+    s.out_w = (cs.w + 2 * cs.pad - cs.k) / cs.stride + 1;
+    const size_t K = s.col_rows(), P = s.col_cols();
+    std::vector<float> x = random_vector(cs.c * cs.h * cs.w, 3), wt = random_vector(cs.m * K, 4);
+    std::vector<float> y(cs.m * P), col(K * P);
+    const PackedA pa = f32_gemm_pack_a(cs.m, K, wt.data(), K, false);
+    const double flops = 2.0 * cs.m * K * P;
+    const double t_implicit = time_call([&] {
+      f32_conv2d_packed(s, x.data(), pa, 0, P, y.data(), P, GemmParams{});
+    });
+    const double t_im2col = time_call([&] {
+      f32_im2col(s, x.data(), 0, P, col.data(), P);
+      f32_gemm_packed_a(pa, 0, cs.m, P, col.data(), P, y.data(), P, GemmParams{});
+    });
+    std::printf("%-24s %-28s implicit %6.1f  im2col+gemm %6.1f GFLOP/s\n", name.c_str(), cs.what,
+                flops / t_implicit * 1e-9, flops / t_im2col * 1e-9);
+  }
+}
+
+void bench_dwconv(const char* filter) {
+  struct Case {
+    size_t c, h, k, stride;
+    const char* what;
+  };
+  const Case cases[] = {
+      {32, 112, 3, 1, "MobileNetV2 dw 3x3 @112"},
+      {96, 112, 3, 2, "MobileNetV2 dw 3x3 s2 @112"},
+      {144, 56, 3, 1, "MobileNetV2 dw 3x3 @56"},
+      {960, 7, 3, 1, "MobileNetV2 dw 3x3 @7"},
+      {240, 14, 5, 1, "EfficientNet dw 5x5 @14"},
+  };
+  for (const Case& cs : cases) {
+    const std::string name = "dwconv " + std::to_string(cs.c) + " k" + std::to_string(cs.k) +
+                             "s" + std::to_string(cs.stride) + " @" + std::to_string(cs.h);
+    if (!wanted(filter, name)) continue;
+    Conv2dShape s;
+    s.in_channels = cs.c;
+    s.in_h = s.in_w = cs.h;
+    s.kernel_h = s.kernel_w = cs.k;
+    s.stride_h = s.stride_w = cs.stride;
+    s.pad_top = s.pad_left = cs.k / 2;
+    s.out_h = s.out_w = (cs.h + 2 * (cs.k / 2) - cs.k) / cs.stride + 1;
+    std::vector<float> x = random_vector(cs.c * cs.h * cs.h, 5), wt = random_vector(cs.c * cs.k * cs.k, 6);
+    std::vector<float> y(cs.c * s.out_h * s.out_w);
+    const double flops = 2.0 * cs.c * s.out_h * s.out_w * cs.k * cs.k;
+    const double t = time_call([&] { f32_dwconv2d(s, x.data(), wt.data(), y.data(), DepthwiseParams{}); });
+    std::printf("%-24s %-28s %6.1f GFLOP/s  %7.1f us\n", name.c_str(), cs.what, flops / t * 1e-9,
+                t * 1e6);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -151,5 +226,7 @@ int main(int argc, char** argv) {
               f32_gemm_mr(), f32_gemm_nr());
   std::printf("peak multiply-add loop: %.1f GFLOP/s\n", peak_gflops());
   bench_gemm(filter);
+  bench_conv(filter);
+  bench_dwconv(filter);
   return 0;
 }

@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <cassert>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "kernels/simd/gemm_internal.h"
 #include "kernels/simd/simd.h"
@@ -28,6 +30,57 @@ inline void zero_floats(size_t n, float* dst) {
   const Batch z(0.0f);
   for (; i + kLanes <= n; i += kLanes) z.store_unaligned(dst + i);
   for (; i < n; ++i) dst[i] = 0.0f;
+}
+
+// Lane permutations for deinterleave2 (index i of n lanes).
+struct EvensThenOdds {
+  static constexpr uint32_t get(size_t i, size_t n) {
+    return uint32_t(i < n / 2 ? 2 * i : 2 * (i - n / 2) + 1);
+  }
+};
+struct OddsThenEvens {
+  static constexpr uint32_t get(size_t i, size_t n) {
+    return uint32_t(i < n / 2 ? 2 * i + 1 : 2 * (i - n / 2));
+  }
+};
+struct SwapHalves {
+  static constexpr uint32_t get(size_t i, size_t n) {
+    return uint32_t(i < n / 2 ? i + n / 2 : i - n / 2);
+  }
+};
+struct LowHalf {
+  static constexpr bool get(size_t i, size_t n) { return i < n / 2; }
+};
+
+// even[t] = src[2t], odd[t] = src[2t + 1] for t < n: two vector loads, three lane permutes and
+// two blends per 2 * kLanes floats (the stride-2 column split of the depthwise conv).
+void deinterleave2(const float* src, size_t n, float* even, float* odd) {
+  using Index32 = xsimd::batch<uint32_t>;
+  constexpr auto eo = xsimd::make_batch_constant<Index32, EvensThenOdds>();
+  constexpr auto oe = xsimd::make_batch_constant<Index32, OddsThenEvens>();
+  constexpr auto swap = xsimd::make_batch_constant<Index32, SwapHalves>();
+  constexpr auto low = xsimd::make_batch_bool_constant<Batch, LowHalf>();
+  size_t t = 0;
+  for (; t + kLanes <= n; t += kLanes) {
+    const Batch a = xsimd::swizzle(Batch::load_unaligned(src + 2 * t), eo);
+    const Batch b = xsimd::swizzle(Batch::load_unaligned(src + 2 * t + kLanes), oe);
+    xsimd::select(low, a, b).store_unaligned(even + t);
+    xsimd::swizzle(xsimd::select(low, b, a), swap).store_unaligned(odd + t);
+  }
+  for (; t < n; ++t) {
+    even[t] = src[2 * t];
+    odd[t] = src[2 * t + 1];
+  }
+}
+
+// src[0], src[2], ..., src[2 * (kLanes - 1)] (reads 2 * kLanes floats).
+inline Batch load_evens(const float* src) {
+  using Index32 = xsimd::batch<uint32_t>;
+  constexpr auto eo = xsimd::make_batch_constant<Index32, EvensThenOdds>();
+  constexpr auto oe = xsimd::make_batch_constant<Index32, OddsThenEvens>();
+  constexpr auto low = xsimd::make_batch_bool_constant<Batch, LowHalf>();
+  return xsimd::select(low, xsimd::swizzle(Batch::load_unaligned(src), eo),
+                       xsimd::swizzle(Batch::load_unaligned(src + kLanes), oe));
 }
 
 // A range of consecutive output positions cut into pieces that stay within one output row.
@@ -103,12 +156,59 @@ class Im2colPacker final : public detail::BStripPacker {
   void pack(size_t p0, size_t kc, size_t j0, size_t nr, float* dst) const override {
     const size_t nr_max = f32_gemm_nr();
     const Runs runs(s_, j0, nr);
+    if (runs.count == 1 && nr == nr_max && (s_.stride_w == 1 || s_.stride_w == 2)) {
+      return pack_one_row(p0, kc, runs.runs[0], dst);
+    }
     const size_t kk = s_.kernel_h * s_.kernel_w;
     size_t c = p0 / kk, kh = (p0 % kk) / s_.kernel_w, kw = p0 % s_.kernel_w;
     for (size_t p = 0; p < kc; ++p) {
       float* d = dst + p * nr_max;
       fill_row(s_, input_, c, kh, kw, runs, d);
       for (size_t j = nr; j < nr_max; ++j) d[j] = 0.0f;
+      if (++kw == s_.kernel_w) {
+        kw = 0;
+        if (++kh == s_.kernel_h) {
+          kh = 0;
+          ++c;
+        }
+      }
+    }
+  }
+
+ private:
+  // The common case: a full strip within one output row, stride_w 1 or 2. Rows whose window lies
+  // inside the image are a few vector loads; only rows touching the padding go element-wise.
+  void pack_one_row(size_t p0, size_t kc, const Runs::Run& run, float* dst) const {
+    const size_t nr = f32_gemm_nr();
+    const Index H = Index(s_.in_h), W = Index(s_.in_w), sw = Index(s_.stride_w);
+    const Index span = (Index(nr) - 1) * sw + 1;  // input columns covered by the strip
+    const size_t kk = s_.kernel_h * s_.kernel_w;
+    size_t c = p0 / kk, kh = (p0 % kk) / s_.kernel_w, kw = p0 % s_.kernel_w;
+    for (size_t p = 0; p < kc; ++p) {
+      float* d = dst + p * nr;
+      const Index ih = run.ih0 + Index(kh * s_.dilation_h);
+      if (ih < 0 || ih >= H) {
+        zero_floats(nr, d);
+      } else {
+        const float* row = input_ + (c * s_.in_h + size_t(ih)) * s_.in_w;
+        const Index iw0 = run.iw0 + Index(kw * s_.dilation_w);
+        if (iw0 >= 0 && iw0 + span <= W) {
+          if (sw == 1) {
+            for (size_t j = 0; j < nr; j += kLanes) {
+              Batch::load_unaligned(row + iw0 + j).store_aligned(d + j);
+            }
+          } else if (iw0 + 2 * Index(nr) <= W) {
+            for (size_t j = 0; j < nr; j += kLanes) load_evens(row + iw0 + 2 * j).store_aligned(d + j);
+          } else {
+            for (size_t j = 0; j < nr; ++j) d[j] = row[iw0 + 2 * Index(j)];
+          }
+        } else {
+          for (size_t j = 0; j < nr; ++j) {
+            const Index iw = iw0 + Index(j) * sw;
+            d[j] = (iw >= 0 && iw < W) ? row[iw] : 0.0f;
+          }
+        }
+      }
       if (++kw == s_.kernel_w) {
         kw = 0;
         if (++kh == s_.kernel_h) {
@@ -130,6 +230,8 @@ struct PaddedPlane {
   size_t rows = 0, phases = 1, phase_width = 0;
   std::unique_ptr<float[]> storage;
   size_t capacity = 0;
+  std::vector<size_t> offsets;  // per tap, see f32_dwconv2d
+  std::vector<float> row_buffer;  // one padded row before the phase split
 
   float* ensure(size_t n) {
     if (capacity < n) {
@@ -153,6 +255,7 @@ void fill_padded(const Conv2dShape& s, const float* plane, PaddedPlane& pp) {
   // vectors.
   pp.phase_width = (pw_total + pp.phases - 1) / pp.phases + kLanes;
   float* data = pp.ensure(pp.rows * pp.phases * pp.phase_width);
+  if (pp.phases > 1) pp.row_buffer.resize(pp.phases * pp.phase_width);
   const Index H = Index(s.in_h), W = Index(s.in_w);
   for (size_t y = 0; y < pp.rows; ++y) {
     const Index ih = Index(y) - Index(s.pad_top);
@@ -162,50 +265,76 @@ void fill_padded(const Conv2dShape& s, const float* plane, PaddedPlane& pp) {
       continue;
     }
     const float* row = plane + ih * W;
-    if (pp.phases == 1) {
-      const Index lo = std::min<Index>(Index(s.pad_left), Index(pp.phase_width));
-      const Index hi = std::clamp<Index>(Index(s.pad_left) + W, lo, Index(pp.phase_width));
-      zero_floats(size_t(lo), out);
-      if (hi > lo) copy_floats(row + (lo - Index(s.pad_left)), size_t(hi - lo), out + lo);
-      zero_floats(pp.phase_width - size_t(hi), out + hi);
-    } else {
+    // The padded row: zeros, the input row, zeros (phase_width * phases wide).
+    const size_t width = pp.phase_width * pp.phases;
+    float* padded = pp.phases == 1 ? out : pp.row_buffer.data();
+    const Index lo = std::min<Index>(Index(s.pad_left), Index(width));
+    const Index hi = std::clamp<Index>(Index(s.pad_left) + W, lo, Index(width));
+    zero_floats(size_t(lo), padded);
+    if (hi > lo) copy_floats(row + (lo - Index(s.pad_left)), size_t(hi - lo), padded + lo);
+    zero_floats(width - size_t(hi), padded + hi);
+    if (pp.phases == 2) {
+      deinterleave2(padded, pp.phase_width, out, out + pp.phase_width);
+    } else if (pp.phases > 2) {
       for (size_t ph = 0; ph < pp.phases; ++ph) {
         float* o = out + ph * pp.phase_width;
-        for (size_t t = 0; t < pp.phase_width; ++t) {
-          const Index iw = Index(t * pp.phases + ph) - Index(s.pad_left);
-          o[t] = (iw >= 0 && iw < W) ? row[iw] : 0.0f;
-        }
+        for (size_t t = 0; t < pp.phase_width; ++t) o[t] = padded[t * pp.phases + ph];
       }
     }
   }
 }
 
-template <size_t V>
-inline void dw_vectors(const Conv2dShape& s, const PaddedPlane& pp, const float* w, size_t oh,
-                       size_t ow, float bias, const Batch& lo, const Batch& hi, bool clamp,
-                       float* out) {
-  Batch acc[V];
+// R output rows x V vectors of a depthwise conv: bias + sum over taps of w[t] * the padded
+// plane at row_r + offset[t]. R * V independent accumulators hide the FMA latency (a single
+// chain over 9 taps would be latency bound). Only the first `last_lanes` lanes of the last
+// vector are stored.
+template <size_t R, size_t V>
+void dw_tile(const float* row, size_t row_step, const size_t* offsets, const float* w,
+             size_t taps, float bias, const Batch& lo, const Batch& hi, bool clamp, float* out,
+             size_t out_step, size_t last_lanes) {
+  Batch acc[R][V];
   QM_UNROLL
-  for (size_t v = 0; v < V; ++v) acc[v] = Batch(bias);
-  for (size_t kh = 0; kh < s.kernel_h; ++kh) {
-    const size_t y = oh * s.stride_h + kh * s.dilation_h;
-    for (size_t kw = 0; kw < s.kernel_w; ++kw) {
-      const size_t x = kw * s.dilation_w;  // + ow * stride_w
-      const float* src = pp.row_phase(y, x % pp.phases) + x / pp.phases + ow;
-      const Batch wv(w[kh * s.kernel_w + kw]);
+  for (size_t r = 0; r < R; ++r) {
+    QM_UNROLL
+    for (size_t v = 0; v < V; ++v) acc[r][v] = Batch(bias);
+  }
+  for (size_t t = 0; t < taps; ++t) {
+    const float* src = row + offsets[t];
+    const Batch wv(w[t]);
+    QM_UNROLL
+    for (size_t r = 0; r < R; ++r) {
       QM_UNROLL
       for (size_t v = 0; v < V; ++v) {
-        acc[v] = xsimd::fma(wv, Batch::load_unaligned(src + v * kLanes), acc[v]);
+        acc[r][v] = xsimd::fma(wv, Batch::load_unaligned(src + r * row_step + v * kLanes), acc[r][v]);
       }
     }
   }
   QM_UNROLL
-  for (size_t v = 0; v < V; ++v) {
-    if (clamp) acc[v] = xsimd::min(xsimd::max(acc[v], lo), hi);
+  for (size_t r = 0; r < R; ++r) {
+    float* o = out + r * out_step;
+    QM_UNROLL
+    for (size_t v = 0; v < V; ++v) {
+      Batch x = acc[r][v];
+      if (clamp) x = xsimd::min(xsimd::max(x, lo), hi);
+      if (v + 1 < V || last_lanes == kLanes) {
+        x.store_unaligned(o + v * kLanes);
+      } else {
+        alignas(kBufferAlignment) float tail[kLanes];
+        x.store_aligned(tail);
+        for (size_t i = 0; i < last_lanes; ++i) o[v * kLanes + i] = tail[i];
+      }
+    }
   }
-  QM_UNROLL
-  for (size_t v = 0; v < V; ++v) acc[v].store_unaligned(out + v * kLanes);
 }
+
+using DwTile = void (*)(const float*, size_t, const size_t*, const float*, size_t, float,
+                        const Batch&, const Batch&, bool, float*, size_t, size_t);
+// kDwTiles[r][v - 1]: r = 0 -> 1 row, 1 -> 2 rows, 2 -> 4 rows.
+constexpr DwTile kDwTiles[3][4] = {
+    {dw_tile<1, 1>, dw_tile<1, 2>, dw_tile<1, 3>, dw_tile<1, 4>},
+    {dw_tile<2, 1>, dw_tile<2, 2>, dw_tile<2, 3>, dw_tile<2, 4>},
+    {dw_tile<4, 1>, dw_tile<4, 2>, dw_tile<4, 3>, dw_tile<4, 4>},
+};
 
 }  // namespace
 
@@ -251,24 +380,42 @@ void f32_dwconv2d(const Conv2dShape& s, const float* input, const float* weights
   const size_t taps = s.kernel_h * s.kernel_w;
   for (size_t c = 0; c < s.in_channels; ++c) {
     fill_padded(s, input + c * s.in_h * s.in_w, pp);
+    if (c == 0) {
+      // Offset of tap (kh, kw) from the start of an output row's first padded row/phase.
+      pp.offsets.resize(taps);
+      for (size_t kh = 0; kh < s.kernel_h; ++kh) {
+        for (size_t kw = 0; kw < s.kernel_w; ++kw) {
+          const size_t x = kw * s.dilation_w;
+          pp.offsets[kh * s.kernel_w + kw] =
+              (kh * s.dilation_h * pp.phases + x % pp.phases) * pp.phase_width + x / pp.phases;
+        }
+      }
+    }
+    const size_t* offsets = pp.offsets.data();
     const float* w = weights + c * taps;
     const float bias = params.bias ? params.bias[c] : 0.0f;
     float* out_plane = output + c * s.out_h * s.out_w;
-    for (size_t oh = 0; oh < s.out_h; ++oh) {
+    // Narrow planes take 4 rows per tile, wide ones 2 (8 accumulators either way).
+    const size_t rows_per_tile = s.out_w <= 2 * kLanes ? 4 : 2;
+    const size_t row_step = s.stride_h * pp.phases * pp.phase_width;
+    for (size_t oh = 0; oh < s.out_h;) {
+      const size_t rows = s.out_h - oh >= rows_per_tile ? rows_per_tile : 1;
+      const size_t r_index = rows == 4 ? 2 : rows == 2 ? 1 : 0;
+      const float* row = pp.row_phase(oh * s.stride_h, 0);
       float* out = out_plane + oh * s.out_w;
       size_t ow = 0;
       for (; ow + 4 * kLanes <= s.out_w; ow += 4 * kLanes) {
-        dw_vectors<4>(s, pp, w, oh, ow, bias, lo, hi, clamp, out + ow);
-      }
-      for (; ow + kLanes <= s.out_w; ow += kLanes) {
-        dw_vectors<1>(s, pp, w, oh, ow, bias, lo, hi, clamp, out + ow);
+        kDwTiles[r_index][3](row + ow, row_step, offsets, w, taps, bias, lo, hi, clamp, out + ow,
+                             s.out_w, kLanes);
       }
       if (ow < s.out_w) {
-        // The padded rows have a vector of slack, so compute a whole vector and keep a part.
-        alignas(kBufferAlignment) float tail[kLanes];
-        dw_vectors<1>(s, pp, w, oh, ow, bias, lo, hi, clamp, tail);
-        std::memcpy(out + ow, tail, (s.out_w - ow) * sizeof(float));
+        // 1-4 vectors, the last one possibly partial (the padded rows have a vector of slack).
+        const size_t rest = s.out_w - ow;
+        const size_t nv = (rest + kLanes - 1) / kLanes;
+        kDwTiles[r_index][nv - 1](row + ow, row_step, offsets, w, taps, bias, lo, hi, clamp,
+                                  out + ow, s.out_w, rest - (nv - 1) * kLanes);
       }
+      oh += rows;
     }
   }
 }
