@@ -1,14 +1,15 @@
 // Convolution and pooling execution. Conv lowers to GEMM: W[Cout/g, Cin/g*k] x col[Cin/g*k, P]
 // with the weight pre-packed once per group (kernels::f32_gemm_pack_a) when it is constant; the
 // output positions P are split over threads, each building its slice of the im2col matrix in a
-// thread-local buffer. 1x1/stride-1 convolutions skip im2col; depthwise 2-D convolutions use a
-// direct loop (TODO(kernels): f32_dwconv from kernels/ when it lands).
+// thread-local buffer (1-D/2-D: the kernels' implicit im2col, f32_conv2d_packed). 1x1/stride-1
+// convolutions skip im2col; depthwise 1-D/2-D convolutions use kernels::f32_dwconv2d.
 #include "ops/conv_run.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "kernels/conv.h"
 #include "kernels/gemm.h"
 #include "ops/fused.h"
 #include "ops/run_util.h"
@@ -153,34 +154,6 @@ void im2col(const float* x, const Window& w, int64_t cin, int64_t c0, int64_t c1
   }
 }
 
-/// Direct 2-D depthwise convolution of one channel plane.
-void depthwise_plane(const float* x, const float* wt, float bias, const Window& w, float* y) {
-  const int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
-  const int64_t KH = w.kernel[0], KW = w.kernel[1];
-  for (int64_t oh = 0; oh < OH; ++oh) {
-    float* yr = y + oh * OW;
-    std::fill(yr, yr + OW, bias);
-    for (int64_t kh = 0; kh < KH; ++kh) {
-      const int64_t ih = oh * w.stride[0] - w.pad_begin[0] + kh * w.dil[0];
-      if (ih < 0 || ih >= H) continue;
-      const float* xr = x + ih * W;
-      for (int64_t kw = 0; kw < KW; ++kw) {
-        const float wv = wt[kh * KW + kw];
-        const int64_t off = kw * w.dil[1] - w.pad_begin[1];
-        // ow range with 0 <= ow*s + off < W
-        int64_t lo = off >= 0 ? 0 : ceil_div(-off, w.stride[1]);
-        int64_t hi = W - off <= 0 ? 0 : std::min(OW, ceil_div(W - off, w.stride[1]));
-        if (w.stride[1] == 1) {
-          const float* xs = xr + off;
-          for (int64_t ow = lo; ow < hi; ++ow) yr[ow] += wv * xs[ow];
-        } else {
-          for (int64_t ow = lo; ow < hi; ++ow) yr[ow] += wv * xr[ow * w.stride[1] + off];
-        }
-      }
-    }
-  }
-}
-
 }  // namespace
 
 void run_conv(const ConvAttrs& a, RunContext& c) {
@@ -218,17 +191,40 @@ void run_conv(const ConvAttrs& a, RunContext& c) {
   FusedClamp clamp;
   if (const auto* f = dynamic_cast<const ConvFusedAttrs*>(&a)) clamp = f->clamp;
 
-  // Depthwise 2-D: direct loop over (n, channel) planes.
-  if (cin == 1 && cout == 1 && w.k == 2) {
-    const bool clamped = clamp.lo > -std::numeric_limits<float>::infinity() || clamp.hi < std::numeric_limits<float>::infinity();
-    parallel_items(c, N * M, P * kprod, [&](int64_t b0, int64_t b1) {
-      for (int64_t i = b0; i < b1; ++i) {
-        const int64_t ch = i % M;
-        float* yp = py + i * P;
-        depthwise_plane(px + i * inprod, pw + ch * kprod, pb ? pb[ch] : 0.0f, w, yp);
-        if (clamped)
-          for (int64_t j = 0; j < P; ++j) yp[j] = std::min(std::max(yp[j], clamp.lo), clamp.hi);
-      }
+  // 1-D and 2-D convolutions use the kernels' 2-D geometry (1-D as height 1).
+  kernels::Conv2dShape shape2d;
+  const bool two_d = w.k <= 2;
+  if (two_d) {
+    const size_t o = w.k == 2 ? 1 : 0;
+    shape2d.in_channels = static_cast<size_t>(cin);
+    shape2d.in_h = w.k == 2 ? static_cast<size_t>(w.in[0]) : 1;
+    shape2d.in_w = static_cast<size_t>(w.in[o]);
+    shape2d.out_h = w.k == 2 ? static_cast<size_t>(w.out[0]) : 1;
+    shape2d.out_w = static_cast<size_t>(w.out[o]);
+    shape2d.kernel_h = w.k == 2 ? static_cast<size_t>(w.kernel[0]) : 1;
+    shape2d.kernel_w = static_cast<size_t>(w.kernel[o]);
+    shape2d.stride_h = w.k == 2 ? static_cast<size_t>(w.stride[0]) : 1;
+    shape2d.stride_w = static_cast<size_t>(w.stride[o]);
+    shape2d.dilation_h = w.k == 2 ? static_cast<size_t>(w.dil[0]) : 1;
+    shape2d.dilation_w = static_cast<size_t>(w.dil[o]);
+    shape2d.pad_top = w.k == 2 ? static_cast<size_t>(w.pad_begin[0]) : 0;
+    shape2d.pad_left = static_cast<size_t>(w.pad_begin[o]);
+  }
+
+  // Depthwise: the direct kernel over channel ranges of each image.
+  if (cin == 1 && cout == 1 && two_d) {
+    const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(M, ceil_div(M, static_cast<int64_t>(c.pool().size()))));
+    const int64_t per_img = ceil_div(M, chunk);
+    c.pool().parallel_for(static_cast<size_t>(N * per_img), [&](size_t it) {
+      const int64_t n = static_cast<int64_t>(it) / per_img, c0 = (static_cast<int64_t>(it) % per_img) * chunk;
+      const int64_t c1 = std::min(M, c0 + chunk);
+      kernels::Conv2dShape s = shape2d;
+      s.in_channels = static_cast<size_t>(c1 - c0);
+      kernels::DepthwiseParams dp;
+      dp.bias = pb ? pb + c0 : nullptr;
+      dp.clamp_min = clamp.lo;
+      dp.clamp_max = clamp.hi;
+      kernels::f32_dwconv2d(s, px + (n * C + c0) * inprod, pw + c0 * kprod, py + (n * M + c0) * P, dp);
     });
     return;
   }
@@ -261,12 +257,19 @@ void run_conv(const ConvAttrs& a, RunContext& c) {
   // Work items: (image, group, column block). Column blocks are fixed-size so the partition
   // does not depend on the thread count beyond the pool's scheduling.
   const int64_t nr = static_cast<int64_t>(kernels::f32_gemm_nr());
-  int64_t block = std::max<int64_t>(nr, (4096 * 16) / std::max<int64_t>(1, K));  // col buffer ~256 KB
-  block = (block + nr - 1) / nr * nr;
   const size_t threads = c.pool().size();
   const int64_t per_img = N * G;
-  // Enough blocks to feed every thread.
-  while (block > nr && per_img * ceil_div(P, block) < static_cast<int64_t>(threads) * 2) block = std::max(nr, (block / 2 + nr - 1) / nr * nr);
+  int64_t block;
+  if (two_d || direct) {
+    // The kernels block for the cache themselves: split columns only to feed the threads.
+    const int64_t splits = per_img >= static_cast<int64_t>(threads) ? 1 : ceil_div(static_cast<int64_t>(threads), per_img);
+    block = std::max<int64_t>(nr, ceil_div(ceil_div(P, splits), nr) * nr);
+  } else {
+    block = std::max<int64_t>(nr, (4096 * 16) / std::max<int64_t>(1, K));  // col buffer ~256 KB
+    block = (block + nr - 1) / nr * nr;
+    // Enough blocks to feed every thread.
+    while (block > nr && per_img * ceil_div(P, block) < static_cast<int64_t>(threads) * 2) block = std::max(nr, (block / 2 + nr - 1) / nr * nr);
+  }
   const int64_t nblocks = ceil_div(P, block);
   const int64_t items = per_img * nblocks;
   c.pool().parallel_for(static_cast<size_t>(items), [&](size_t it) {
@@ -287,6 +290,12 @@ void run_conv(const ConvAttrs& a, RunContext& c) {
       kernels::f32_gemm_packed_a((*packed)[static_cast<size_t>(g)], 0, static_cast<size_t>(cout),
                                  static_cast<size_t>(c1 - c0), ximg + c0, static_cast<size_t>(P), yimg + c0,
                                  static_cast<size_t>(P), gp);
+      return;
+    }
+    if (two_d) {
+      // Implicit im2col: B strips packed straight from the image.
+      kernels::f32_conv2d_packed(shape2d, ximg, (*packed)[static_cast<size_t>(g)], static_cast<size_t>(c0),
+                                 static_cast<size_t>(c1), yimg, static_cast<size_t>(P), gp);
       return;
     }
     thread_local std::vector<float> col;
