@@ -2,6 +2,9 @@
 // (cli.md): runs the model in the project's own FP32 engine and writes each output as
 // DIR/<sanitised output name>.npy.
 #include <sys/stat.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -110,6 +113,12 @@ int run_run(const std::vector<std::string>& args) {
     opt.input_shapes[spec.substr(0, eq)] = dims;
   }
   const std::string& model_path = p.positional[0];
+#if defined(__GLIBC__)
+  // Activations are large, short-lived blocks: keep them in the heap instead of fresh mmaps so
+  // repeated forward passes reuse memory without page faults.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
   std::unique_ptr<api::Session> session = api::Session::load(model_path, opt);
   const auto& specs = session->inputs();
 
