@@ -127,16 +127,16 @@ TEST_CASE("inspect/input-shape: unknown name, wrong rank, malformed values") {
     }
     return {ErrorKind::kCount, ""};
   };
-  auto [k1, m1] = err({{"nope", {1, 3, 8, 8}}});
-  CHECK(k1 == ErrorKind::InvalidArgument);
-  CHECK(m1 == "--input-shape nope=1x3x8x8: 'nope' is not an input of m.onnx (inputs: 'x')");
-  auto [k2, m2] = err({{"x", {1, 3, 8}}});
-  CHECK(k2 == ErrorKind::InvalidArgument);
-  CHECK(has(m2, "input 'x' has rank 4"));
-  CHECK(has(m2, "got 3 dimensions"));
+  const auto e1 = err({{"nope", {1, 3, 8, 8}}});
+  CHECK(e1.first == ErrorKind::InvalidArgument);
+  CHECK(e1.second == "--input-shape nope=1x3x8x8: 'nope' is not an input of m.onnx (inputs: 'x')");
+  const auto e2 = err({{"x", {1, 3, 8}}});
+  CHECK(e2.first == ErrorKind::InvalidArgument);
+  CHECK(has(e2.second, "input 'x' has rank 4"));
+  CHECK(has(e2.second, "got 3 dimensions"));
   // An initializer is not an input even if listed as one.
-  auto [k3, m3] = err({{"w", {4, 3, 3, 3}}});
-  CHECK(k3 == ErrorKind::InvalidArgument);
+  const auto e3 = err({{"w", {4, 3, 3, 3}}});
+  CHECK(e3.first == ErrorKind::InvalidArgument);
 
   CHECK(qm::api::parse_input_shape("input=1x3x224x224") ==
         std::pair<std::string, std::vector<int64_t>>{"input", {1, 3, 224, 224}});
