@@ -196,6 +196,10 @@ void binary_step(RunContext& c, Bin k, bool fmod, const Tensor& a, const Tensor&
   if (a.dtype() != b.dtype())
     c.fail("inputs have different element types (" + std::string(dtype_name(a.dtype())) + " and " +
            std::string(dtype_name(b.dtype())) + ")");
+  if (!is_pred(k) && (a.dtype() == DataType::Int16 || a.dtype() == DataType::Uint16))
+    // 16-bit integers are quantized storage (Q/DQ) here, as in ONNX Runtime, which has no
+    // arithmetic kernels for them (the oracle could not check them).
+    c.unsupported(std::string("arithmetic on ") + std::string(dtype_name(a.dtype())) + " tensors is not supported");
   if (k == Bin::And || k == Bin::Or || k == Bin::Xor) {
     if (a.dtype() != DataType::Bool) c.fail("And/Or/Xor need bool inputs");
     if (k == Bin::And) broadcast_apply<bool, bool>(c, a, b, out, [](bool x, bool y) { return x && y; });
