@@ -99,14 +99,14 @@ def _torch_recorder_class():
 
 
 def torch_mac_records(module, example_inputs):
-    """Runs `module` eagerly on `example_inputs` (a tuple) and returns the recorded calls."""
+    """Runs `module` eagerly on `example_inputs` (a tuple); returns (recorded calls, output)."""
     import torch
     recorder = _torch_recorder_class()()
     # Grad enabled keeps nn.TransformerEncoderLayer off its fused inference fast path, so the
     # eager calls are the ones the exporter traces.
     with torch.enable_grad(), recorder:
-        module(*example_inputs)
-    return recorder.records
+        out = module(*example_inputs)
+    return recorder.records, out.detach()
 
 
 # ---------------------------------------------------------------------------------------------
