@@ -7,12 +7,15 @@
 //   kernels/gemm.h  f32_gemm, f32_gemm_pack_a/_pack_b, f32_gemm_packed_a/_packed_b
 //   kernels/conv.h  Conv2dShape, f32_im2col, f32_conv2d_packed (implicit im2col), f32_dwconv2d
 //   kernels/elementwise.h  f32_unary (UnaryOp), f32_binary[_scalar_rhs/_scalar_lhs] (BinaryOp)
+//   kernels/normalize.h  f32_[log_]softmax[_columns], f32_mean_var, f32_affine, f32_layer_norm,
+//                        f32_instance_norm, f32_reduce[_columns] (ReduceOp)
 #pragma once
 
 #include <cstddef>
 
 #include "kernels/conv.h"
 #include "kernels/elementwise.h"
+#include "kernels/normalize.h"
 #include "kernels/gemm.h"
 
 namespace qm::kernels {
