@@ -9,6 +9,7 @@
 //   kernels/elementwise.h  f32_unary (UnaryOp), f32_binary[_scalar_rhs/_scalar_lhs] (BinaryOp)
 //   kernels/normalize.h  f32_[log_]softmax[_columns], f32_mean_var, f32_affine, f32_layer_norm,
 //                        f32_instance_norm, f32_reduce[_columns] (ReduceOp)
+//   kernels/pool.h  f32_max_pool2d, f32_avg_pool2d (AvgPoolParams), f32_global_avg/max_pool
 #pragma once
 
 #include <cstddef>
@@ -16,6 +17,7 @@
 #include "kernels/conv.h"
 #include "kernels/elementwise.h"
 #include "kernels/normalize.h"
+#include "kernels/pool.h"
 #include "kernels/gemm.h"
 
 namespace qm::kernels {

@@ -11,77 +11,18 @@
 
 #include "kernels/simd/gemm_internal.h"
 #include "kernels/simd/simd.h"
+#include "kernels/simd/window.h"
 
 namespace qm::kernels {
 namespace {
 
 using simd::Batch;
 using simd::kLanes;
-using Index = std::ptrdiff_t;
-
-inline void copy_floats(const float* src, size_t n, float* dst) {
-  size_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) Batch::load_unaligned(src + i).store_unaligned(dst + i);
-  for (; i < n; ++i) dst[i] = src[i];
-}
-
-inline void zero_floats(size_t n, float* dst) {
-  size_t i = 0;
-  const Batch z(0.0f);
-  for (; i + kLanes <= n; i += kLanes) z.store_unaligned(dst + i);
-  for (; i < n; ++i) dst[i] = 0.0f;
-}
-
-// Lane permutations for deinterleave2 (index i of n lanes).
-struct EvensThenOdds {
-  static constexpr uint32_t get(size_t i, size_t n) {
-    return uint32_t(i < n / 2 ? 2 * i : 2 * (i - n / 2) + 1);
-  }
-};
-struct OddsThenEvens {
-  static constexpr uint32_t get(size_t i, size_t n) {
-    return uint32_t(i < n / 2 ? 2 * i + 1 : 2 * (i - n / 2));
-  }
-};
-struct SwapHalves {
-  static constexpr uint32_t get(size_t i, size_t n) {
-    return uint32_t(i < n / 2 ? i + n / 2 : i - n / 2);
-  }
-};
-struct LowHalf {
-  static constexpr bool get(size_t i, size_t n) { return i < n / 2; }
-};
-
-// even[t] = src[2t], odd[t] = src[2t + 1] for t < n: two vector loads, three lane permutes and
-// two blends per 2 * kLanes floats (the stride-2 column split of the depthwise conv).
-void deinterleave2(const float* src, size_t n, float* even, float* odd) {
-  using Index32 = xsimd::batch<uint32_t>;
-  constexpr auto eo = xsimd::make_batch_constant<Index32, EvensThenOdds>();
-  constexpr auto oe = xsimd::make_batch_constant<Index32, OddsThenEvens>();
-  constexpr auto swap = xsimd::make_batch_constant<Index32, SwapHalves>();
-  constexpr auto low = xsimd::make_batch_bool_constant<Batch, LowHalf>();
-  size_t t = 0;
-  for (; t + kLanes <= n; t += kLanes) {
-    const Batch a = xsimd::swizzle(Batch::load_unaligned(src + 2 * t), eo);
-    const Batch b = xsimd::swizzle(Batch::load_unaligned(src + 2 * t + kLanes), oe);
-    xsimd::select(low, a, b).store_unaligned(even + t);
-    xsimd::swizzle(xsimd::select(low, b, a), swap).store_unaligned(odd + t);
-  }
-  for (; t < n; ++t) {
-    even[t] = src[2 * t];
-    odd[t] = src[2 * t + 1];
-  }
-}
-
-// src[0], src[2], ..., src[2 * (kLanes - 1)] (reads 2 * kLanes floats).
-inline Batch load_evens(const float* src) {
-  using Index32 = xsimd::batch<uint32_t>;
-  constexpr auto eo = xsimd::make_batch_constant<Index32, EvensThenOdds>();
-  constexpr auto oe = xsimd::make_batch_constant<Index32, OddsThenEvens>();
-  constexpr auto low = xsimd::make_batch_bool_constant<Batch, LowHalf>();
-  return xsimd::select(low, xsimd::swizzle(Batch::load_unaligned(src), eo),
-                       xsimd::swizzle(Batch::load_unaligned(src + kLanes), oe));
-}
+using simd::Index;
+using simd::copy_floats;
+using simd::fill_floats;
+using simd::load_evens;
+using simd::zero_floats;
 
 // A range of consecutive output positions cut into pieces that stay within one output row.
 struct Runs {
@@ -224,66 +165,6 @@ class Im2colPacker final : public detail::BStripPacker {
   const float* input_;
 };
 
-// Depthwise: one plane, padded (and for stride_w > 1 split into stride_w column phases) into a
-// scratch buffer so that every tap of every output row is a contiguous, bounds-free vector load.
-struct PaddedPlane {
-  size_t rows = 0, phases = 1, phase_width = 0;
-  std::unique_ptr<float[]> storage;
-  size_t capacity = 0;
-  std::vector<size_t> offsets;  // per tap, see f32_dwconv2d
-  std::vector<float> row_buffer;  // one padded row before the phase split
-
-  float* ensure(size_t n) {
-    if (capacity < n) {
-      storage.reset(new float[n]);
-      capacity = n;
-    }
-    return storage.get();
-  }
-  // Element (y, x) of the padded plane lives at data[(y * phases + x % phases) * phase_width +
-  // x / phases].
-  const float* row_phase(size_t y, size_t phase) const {
-    return storage.get() + (y * phases + phase) * phase_width;
-  }
-};
-
-void fill_padded(const Conv2dShape& s, const float* plane, PaddedPlane& pp) {
-  const size_t pw_total = (s.out_w - 1) * s.stride_w + (s.kernel_w - 1) * s.dilation_w + 1;
-  pp.rows = (s.out_h - 1) * s.stride_h + (s.kernel_h - 1) * s.dilation_h + 1;
-  pp.phases = s.stride_w;
-  // Room for a full vector past the last needed element of a phase row: tails read whole
-  // vectors.
-  pp.phase_width = (pw_total + pp.phases - 1) / pp.phases + kLanes;
-  float* data = pp.ensure(pp.rows * pp.phases * pp.phase_width);
-  if (pp.phases > 1) pp.row_buffer.resize(pp.phases * pp.phase_width);
-  const Index H = Index(s.in_h), W = Index(s.in_w);
-  for (size_t y = 0; y < pp.rows; ++y) {
-    const Index ih = Index(y) - Index(s.pad_top);
-    float* out = data + y * pp.phases * pp.phase_width;
-    if (ih < 0 || ih >= H) {
-      zero_floats(pp.phases * pp.phase_width, out);
-      continue;
-    }
-    const float* row = plane + ih * W;
-    // The padded row: zeros, the input row, zeros (phase_width * phases wide).
-    const size_t width = pp.phase_width * pp.phases;
-    float* padded = pp.phases == 1 ? out : pp.row_buffer.data();
-    const Index lo = std::min<Index>(Index(s.pad_left), Index(width));
-    const Index hi = std::clamp<Index>(Index(s.pad_left) + W, lo, Index(width));
-    zero_floats(size_t(lo), padded);
-    if (hi > lo) copy_floats(row + (lo - Index(s.pad_left)), size_t(hi - lo), padded + lo);
-    zero_floats(width - size_t(hi), padded + hi);
-    if (pp.phases == 2) {
-      deinterleave2(padded, pp.phase_width, out, out + pp.phase_width);
-    } else if (pp.phases > 2) {
-      for (size_t ph = 0; ph < pp.phases; ++ph) {
-        float* o = out + ph * pp.phase_width;
-        for (size_t t = 0; t < pp.phase_width; ++t) o[t] = padded[t * pp.phases + ph];
-      }
-    }
-  }
-}
-
 // R output rows x V vectors of a depthwise conv: bias + sum over taps of w[t] * the padded
 // plane at row_r + offset[t]. R * V independent accumulators hide the FMA latency (a single
 // chain over 9 taps would be latency bound). Only the first `last_lanes` lanes of the last
@@ -373,24 +254,14 @@ void f32_conv2d_packed(const Conv2dShape& s, const float* input, const PackedA& 
 void f32_dwconv2d(const Conv2dShape& s, const float* input, const float* weights, float* output,
                   const DepthwiseParams& params) {
   if (s.out_h == 0 || s.out_w == 0) return;
-  thread_local PaddedPlane pp;
+  thread_local simd::PaddedPlane pp;
   const bool clamp = params.clamp_min > -std::numeric_limits<float>::infinity() ||
                      params.clamp_max < std::numeric_limits<float>::infinity();
   const Batch lo(params.clamp_min), hi(params.clamp_max);
   const size_t taps = s.kernel_h * s.kernel_w;
   for (size_t c = 0; c < s.in_channels; ++c) {
-    fill_padded(s, input + c * s.in_h * s.in_w, pp);
-    if (c == 0) {
-      // Offset of tap (kh, kw) from the start of an output row's first padded row/phase.
-      pp.offsets.resize(taps);
-      for (size_t kh = 0; kh < s.kernel_h; ++kh) {
-        for (size_t kw = 0; kw < s.kernel_w; ++kw) {
-          const size_t x = kw * s.dilation_w;
-          pp.offsets[kh * s.kernel_w + kw] =
-              (kh * s.dilation_h * pp.phases + x % pp.phases) * pp.phase_width + x / pp.phases;
-        }
-      }
-    }
+    simd::fill_padded(s, input + c * s.in_h * s.in_w, pp, 0.0f);
+    if (c == 0) simd::tap_offsets(s, pp, pp.offsets);
     const size_t* offsets = pp.offsets.data();
     const float* w = weights + c * taps;
     const float bias = params.bias ? params.bias[c] : 0.0f;
