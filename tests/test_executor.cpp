@@ -232,6 +232,14 @@ TEST_CASE("graph/plan: Identity/Dropout removed, constant subgraphs folded, unsu
   CHECK(msg.find("Frobnicate") != std::string::npos);
 }
 
+TEST_CASE("ops/registry: every registered op can run") {
+  std::vector<std::string> missing;
+  for (const ops::OpDef* d : ops::default_registry().entries())
+    if (!d->run) missing.push_back(d->domain + "." + d->op_type + "@" + std::to_string(d->since));
+  CHECK(missing.empty());
+  for (const std::string& m : missing) MESSAGE(m);
+}
+
 TEST_CASE("core/thread_pool: every index once, deterministic ranges, exceptions propagate") {
   for (size_t threads : {1, 2, 3}) {
     ThreadPool pool(threads);
