@@ -50,7 +50,7 @@ TEST_CASE("kernels/softmax: rows at edge sizes, large offsets, in place") {
   for (bool log : {false, true}) {
     for (size_t n : test::edge_sizes()) {
       for (float offset : {0.0f, 1000.0f, -50.0f}) {
-        INFO((log ? "log_softmax" : "softmax") << " n=" << n << " offset=" << offset);
+        INFO(std::string(log ? "log_softmax" : "softmax") << " n=" << n << " offset=" << offset);
         Rng rng(seed++);
         std::vector<float> x = rng.vector(n, offset - 10.0f, offset + 10.0f);
         const std::vector<double> e = softmax_oracle(x, n, 1, 0, log);
@@ -83,7 +83,7 @@ TEST_CASE("kernels/softmax: columns of a [rows, cols] block") {
   for (bool log : {false, true}) {
     for (size_t rows : {size_t(1), size_t(3), size_t(17)}) {
       for (size_t cols : test::edge_sizes()) {
-        INFO((log ? "log_softmax" : "softmax") << "_columns rows=" << rows << " cols=" << cols);
+        INFO(std::string(log ? "log_softmax" : "softmax") << "_columns rows=" << rows << " cols=" << cols);
         Rng rng(seed++);
         const std::vector<float> x = rng.vector(rows * cols, -8.0f, 8.0f);
         std::vector<float> y(rows * cols), yr(rows * cols), inplace = x;

@@ -10,12 +10,14 @@
 //   kernels/normalize.h  f32_[log_]softmax[_columns], f32_mean_var, f32_affine, f32_layer_norm,
 //                        f32_instance_norm, f32_reduce[_columns] (ReduceOp)
 //   kernels/pool.h  f32_max_pool2d, f32_avg_pool2d (AvgPoolParams), f32_global_avg/max_pool
+//   kernels/fake_quant.h  f32_fake_quant_per_tensor, f32_fake_quant_per_channel
 #pragma once
 
 #include <cstddef>
 
 #include "kernels/conv.h"
 #include "kernels/elementwise.h"
+#include "kernels/fake_quant.h"
 #include "kernels/normalize.h"
 #include "kernels/pool.h"
 #include "kernels/gemm.h"
