@@ -8,6 +8,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "kernels/elementwise.h"
 #include "ops/run_util.h"
 
 namespace qm::ops::detail {
@@ -28,7 +29,29 @@ void map_unary(RunContext& c, const Tensor& x, Tensor& y, F f) {
   });
 }
 
-float sigmoidf(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+/// y = op(x) with the vectorised kernel, element ranges split over the pool.
+void kernel_unary(RunContext& c, kernels::UnaryOp op, const Tensor& x, Tensor& y, kernels::UnaryParams p = {}) {
+  const float* px = x.data<float>();
+  float* py = y.data<float>();
+  par_elems(c, x.numel(), [&](int64_t b, int64_t e) {
+    kernels::f32_unary(op, px + b, py + b, static_cast<size_t>(e - b), p);
+  });
+}
+
+/// The kernel for a float unary op name, if there is one.
+bool unary_kernel_of(const std::string& op, kernels::UnaryOp& k) {
+  using U = kernels::UnaryOp;
+  static const std::pair<const char*, U> kMap[] = {
+      {"Neg", U::Neg}, {"Abs", U::Abs}, {"Sqrt", U::Sqrt}, {"Reciprocal", U::Reciprocal}, {"Relu", U::Relu},
+      {"Exp", U::Exp}, {"Log", U::Log}, {"Erf", U::Erf}, {"Tanh", U::Tanh}, {"Sigmoid", U::Sigmoid},
+      {"HardSwish", U::HardSwish}};
+  for (const auto& kv : kMap)
+    if (op == kv.first) {
+      k = kv.second;
+      return true;
+    }
+  return false;
+}
 
 }  // namespace
 
@@ -42,6 +65,11 @@ void run_unary(RunContext& c) {
     return;
   }
   Tensor& y = c.alloc(0, x.dtype(), x.shape());
+  kernels::UnaryOp uk;
+  if (x.dtype() == DataType::Float && unary_kernel_of(op, uk)) {
+    kernel_unary(c, uk, x, y);
+    return;
+  }
   if (x.dtype() == DataType::Float || x.dtype() == DataType::Double) {
     auto go = [&](auto tag) {
       using T = decltype(tag);
@@ -92,7 +120,12 @@ void run_activation(RunContext& c, float alpha, float beta, float gamma, bool ta
   Tensor& y = c.alloc(0, x.dtype(), x.shape());
   const std::string& op = c.op_type();
   using T = float;
-  if (op == "LeakyRelu") map_unary<T>(c, x, y, [=](T v) { return v >= 0 ? v : alpha * v; });
+  using U = kernels::UnaryOp;
+  if (op == "LeakyRelu") kernel_unary(c, U::LeakyRelu, x, y, {alpha, 0.0f});
+  else if (op == "Elu") kernel_unary(c, U::Elu, x, y, {alpha, 0.0f});
+  else if (op == "HardSigmoid") kernel_unary(c, U::HardSigmoid, x, y, {alpha, beta});
+  else if (op == "Gelu") kernel_unary(c, tanh_approx ? U::GeluTanh : U::GeluErf, x, y);
+  else if (op == "LeakyRelu") map_unary<T>(c, x, y, [=](T v) { return v >= 0 ? v : alpha * v; });
   else if (op == "Elu") map_unary<T>(c, x, y, [=](T v) { return v >= 0 ? v : alpha * (std::exp(v) - 1); });
   else if (op == "Celu")
     map_unary<T>(c, x, y, [=](T v) { return std::max(T(0), v) + std::min(T(0), alpha * (std::exp(v / alpha) - 1)); });
@@ -111,7 +144,6 @@ void run_activation(RunContext& c, float alpha, float beta, float gamma, bool ta
   } else {
     c.unsupported("unknown activation");
   }
-  (void)sigmoidf;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,6 +204,34 @@ void broadcast_apply(RunContext& c, const Tensor& a, const Tensor& b, Tensor& ou
   });
 }
 
+/// Float Add/Sub/Mul/Div over broadcast blocks with the vectorised kernels.
+void broadcast_kernel(RunContext& c, kernels::BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
+  BroadcastIter it(out.shape(), {&a.shape(), &b.shape()});
+  const float* pa = a.data<float>();
+  const float* pb = b.data<float>();
+  float* po = out.data<float>();
+  const int64_t inner = it.inner();
+  const int sa = it.step(0), sb = it.step(1);
+  par_elems(c, out.numel(), [&](int64_t begin, int64_t end) {
+    int64_t offs[2];
+    int64_t pos = begin;
+    while (pos < end) {
+      const int64_t o = pos / inner, i0 = pos % inner;
+      const int64_t i1 = std::min(inner, i0 + (end - pos));
+      const size_t n = static_cast<size_t>(i1 - i0);
+      it.offsets(o, offs);
+      const float* x = pa + offs[0] + (sa ? i0 : 0);
+      const float* y = pb + offs[1] + (sb ? i0 : 0);
+      float* z = po + o * inner + i0;
+      if (sa && sb) kernels::f32_binary(op, x, y, z, n);
+      else if (sa) kernels::f32_binary_scalar_rhs(op, x, *y, z, n);
+      else if (sb) kernels::f32_binary_scalar_lhs(op, *x, y, z, n);
+      else kernels::f32_binary_scalar_rhs(op, x, *y, z, 1), std::fill(z + 1, z + n, z[0]);
+      pos += i1 - i0;
+    }
+  });
+}
+
 template <class T>
 T floor_mod_t(T a, T b) {
   if constexpr (std::is_floating_point_v<T>) {
@@ -205,6 +265,13 @@ void binary_step(RunContext& c, Bin k, bool fmod, const Tensor& a, const Tensor&
     if (k == Bin::And) broadcast_apply<bool, bool>(c, a, b, out, [](bool x, bool y) { return x && y; });
     else if (k == Bin::Or) broadcast_apply<bool, bool>(c, a, b, out, [](bool x, bool y) { return x || y; });
     else broadcast_apply<bool, bool>(c, a, b, out, [](bool x, bool y) { return x != y; });
+    return;
+  }
+  if (a.dtype() == DataType::Float && (k == Bin::Add || k == Bin::Sum || k == Bin::Mean || k == Bin::Sub ||
+                                      k == Bin::Mul || k == Bin::Div)) {
+    using B = kernels::BinaryOp;
+    const B op = k == Bin::Sub ? B::Sub : k == Bin::Mul ? B::Mul : k == Bin::Div ? B::Div : B::Add;
+    broadcast_kernel(c, op, a, b, out);
     return;
   }
   dispatch_all(a.dtype(), c, [&](auto tag) {
