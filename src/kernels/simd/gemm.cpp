@@ -15,6 +15,7 @@
 #include <array>
 #include <cassert>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "kernels/simd/gemm_internal.h"
@@ -456,36 +457,121 @@ inline float dot(size_t k, const float* x, const float* y) {
   return s;
 }
 
-// out[i] = dot(mat[i * ld, +k), x) for i < m: four rows at a time share each load of x.
+// out[i] = dot(mat[i * ld, +k), x) for i < m: four rows at a time share each load of x, two
+// accumulators per row (8 independent chains hide the add/FMA latency).
 void mat_vec(size_t m, size_t k, const float* mat, size_t ld, const float* x, float* out) {
   size_t i = 0;
   for (; i + 4 <= m; i += 4) {
-    const float* r0 = mat + i * ld;
-    const float* r1 = r0 + ld;
-    const float* r2 = r1 + ld;
-    const float* r3 = r2 + ld;
-    Batch a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f);
+    const float* r[4] = {mat + i * ld, mat + (i + 1) * ld, mat + (i + 2) * ld, mat + (i + 3) * ld};
+    Batch a[4], b[4];
+    QM_UNROLL
+    for (size_t j = 0; j < 4; ++j) a[j] = b[j] = Batch(0.0f);
     size_t p = 0;
+    for (; p + 2 * kLanes <= k; p += 2 * kLanes) {
+      const Batch x0 = Batch::load_unaligned(x + p), x1 = Batch::load_unaligned(x + p + kLanes);
+      QM_UNROLL
+      for (size_t j = 0; j < 4; ++j) {
+        a[j] = xsimd::fma(Batch::load_unaligned(r[j] + p), x0, a[j]);
+        b[j] = xsimd::fma(Batch::load_unaligned(r[j] + p + kLanes), x1, b[j]);
+      }
+    }
     for (; p + kLanes <= k; p += kLanes) {
-      const Batch xv = Batch::load_unaligned(x + p);
-      a0 = xsimd::fma(Batch::load_unaligned(r0 + p), xv, a0);
-      a1 = xsimd::fma(Batch::load_unaligned(r1 + p), xv, a1);
-      a2 = xsimd::fma(Batch::load_unaligned(r2 + p), xv, a2);
-      a3 = xsimd::fma(Batch::load_unaligned(r3 + p), xv, a3);
+      const Batch x0 = Batch::load_unaligned(x + p);
+      QM_UNROLL
+      for (size_t j = 0; j < 4; ++j) a[j] = xsimd::fma(Batch::load_unaligned(r[j] + p), x0, a[j]);
     }
-    float s0 = xsimd::hadd(a0), s1 = xsimd::hadd(a1), s2 = xsimd::hadd(a2), s3 = xsimd::hadd(a3);
-    for (; p < k; ++p) {
-      s0 += r0[p] * x[p];
-      s1 += r1[p] * x[p];
-      s2 += r2[p] * x[p];
-      s3 += r3[p] * x[p];
+    for (size_t j = 0; j < 4; ++j) {
+      float sum = xsimd::hadd(a[j] + b[j]);
+      for (size_t q = p; q < k; ++q) sum += r[j][q] * x[q];
+      out[i + j] = sum;
     }
-    out[i] = s0;
-    out[i + 1] = s1;
-    out[i + 2] = s2;
-    out[i + 3] = s3;
   }
   for (; i < m; ++i) out[i] = dot(k, mat + i * ld, x);
+}
+
+// out[j - n_begin] = sum_k x[k] B[k, j] for columns [n_begin, n_end) of a PackedB (M == 1):
+// S strips at a time share each broadcast of x[k], with KU accumulator sets over alternating k.
+// No K blocking: x stays in L1. Measured: AVX2 2 strips x 2 sets; SIMD128 2 strips x 1 set
+// (23-25 GFLOP/s under node for 1x1000x1280; 4 or 8 strips were slower, 13-19).
+#if defined(__wasm_simd128__)
+constexpr size_t kGemvStrips = 2;
+constexpr size_t kGemvUnroll = 1;
+#else
+constexpr size_t kGemvStrips = 2;
+constexpr size_t kGemvUnroll = 2;
+#endif
+
+template <size_t S, size_t KU>
+void packed_b_gemv_strips(const float* base, size_t stride, size_t k, const float* x,
+                          float* tile) {
+  Batch acc[KU][S][kNV];
+  QM_UNROLL
+  for (size_t u = 0; u < KU; ++u) {
+    QM_UNROLL
+    for (size_t s = 0; s < S; ++s) {
+      QM_UNROLL
+      for (size_t v = 0; v < kNV; ++v) acc[u][s][v] = Batch(0.0f);
+    }
+  }
+  // Running pointers rather than base + s * stride + p * kNR: Emscripten compiles with loop
+  // strength reduction disabled (-mllvm -disable-lsr), so index arithmetic would stay in the loop.
+  const float* bp[S];
+  QM_UNROLL
+  for (size_t s = 0; s < S; ++s) bp[s] = base + s * stride;
+  const float* xe = x + k / KU * KU;
+  for (; x < xe; x += KU) {
+    QM_UNROLL
+    for (size_t u = 0; u < KU; ++u) {
+      const Batch xp(x[u]);
+      QM_UNROLL
+      for (size_t s = 0; s < S; ++s) {
+        QM_UNROLL
+        for (size_t v = 0; v < kNV; ++v) {
+          acc[u][s][v] = xsimd::fma(xp, Batch::load_aligned(bp[s] + u * kNR + v * kLanes),
+                                    acc[u][s][v]);
+        }
+      }
+    }
+    QM_UNROLL
+    for (size_t s = 0; s < S; ++s) bp[s] += KU * kNR;
+  }
+  if (k % KU) {
+    const Batch xp(x[0]);
+    QM_UNROLL
+    for (size_t s = 0; s < S; ++s) {
+      QM_UNROLL
+      for (size_t v = 0; v < kNV; ++v) {
+        acc[0][s][v] = xsimd::fma(xp, Batch::load_aligned(bp[s] + v * kLanes), acc[0][s][v]);
+      }
+    }
+  }
+  for (size_t s = 0; s < S; ++s) {
+    for (size_t v = 0; v < kNV; ++v) {
+      Batch sum = acc[0][s][v];
+      for (size_t u = 1; u < KU; ++u) sum += acc[u][s][v];
+      sum.store_aligned(tile + s * kNR + v * kLanes);
+    }
+  }
+}
+
+void packed_b_gemv(const PackedB& b, size_t n_begin, size_t n_end, const float* x, float* out) {
+  const size_t k = b.depth();
+  const size_t stride = k * kNR;
+  alignas(kBufferAlignment) float tile[kGemvStrips * kNR];
+  for (size_t j = n_begin; j < n_end;) {
+    const float* base = b.data() + (j / kNR) * stride;
+    size_t width;
+    if (j + kGemvStrips * kNR <= n_end) {
+      packed_b_gemv_strips<kGemvStrips, kGemvUnroll>(base, stride, k, x, tile);
+      width = kGemvStrips * kNR;
+    } else {
+      packed_b_gemv_strips<1, 2>(base, stride, k, x, tile);
+      width = kNR;
+    }
+    const size_t count = std::min(width, n_end - j);
+    std::copy(tile, tile + count, out + (j - n_begin));
+    j += width;
+  }
 }
 
 // Applies the full epilogue (one K block) to `len` GEMV results written to c[i * stride].
@@ -525,6 +611,45 @@ constexpr size_t kPeriod = kMR / gcd(kMR, kLanes) * kLanes;
 constexpr size_t kPeriodVectors = kPeriod / kLanes;
 
 // out[i - m_begin] = (A x)[i] for rows [m_begin, m_end) of a PackedA; m_begin % kMR == 0.
+// S strips at a time share each load of the expanded x; the strips' row sums land in sums[S][kMR].
+template <size_t S>
+void packed_a_gemv_strips(const float* strip0, size_t flat, const float* xr, float (*sums)[kMR]) {
+  const size_t full = flat / kPeriod * kPeriod;
+  Batch acc[S][kPeriodVectors];
+  QM_UNROLL
+  for (size_t s = 0; s < S; ++s) {
+    QM_UNROLL
+    for (size_t v = 0; v < kPeriodVectors; ++v) acc[s][v] = Batch(0.0f);
+  }
+  const float* sp[S];
+  QM_UNROLL
+  for (size_t s = 0; s < S; ++s) sp[s] = strip0 + s * flat;
+  const float* xp = xr;
+  for (const float* xe = xr + full; xp < xe; xp += kPeriod) {
+    QM_UNROLL
+    for (size_t v = 0; v < kPeriodVectors; ++v) {
+      const Batch xv = Batch::load_unaligned(xp + v * kLanes);
+      QM_UNROLL
+      for (size_t s = 0; s < S; ++s) {
+        acc[s][v] = xsimd::fma(Batch::load_unaligned(sp[s] + v * kLanes), xv, acc[s][v]);
+      }
+    }
+    QM_UNROLL
+    for (size_t s = 0; s < S; ++s) sp[s] += kPeriod;
+  }
+  for (size_t s = 0; s < S; ++s) {
+    alignas(kBufferAlignment) float lanes[kPeriod];
+    for (size_t v = 0; v < kPeriodVectors; ++v) acc[s][v].store_aligned(lanes + v * kLanes);
+    for (size_t r = 0; r < kMR; ++r) sums[s][r] = 0.0f;
+    for (size_t l = 0; l < kPeriod; ++l) sums[s][l % kMR] += lanes[l];
+    const float* st = strip0 + s * flat;
+    for (size_t i = full; i < flat; ++i) sums[s][i % kMR] += st[i] * xr[i];
+  }
+}
+
+// Strips per pass: enough accumulators (S * kPeriodVectors >= 4) and shared x loads.
+constexpr size_t kGemvAStrips = kPeriodVectors >= 2 ? 2 : 4;
+
 void packed_a_gemv(const PackedA& a, size_t m_begin, size_t m_end, const float* x, float* out) {
   const size_t k = a.depth();
   const size_t flat = k * kMR;
@@ -532,36 +657,19 @@ void packed_a_gemv(const PackedA& a, size_t m_begin, size_t m_end, const float* 
   for (size_t p = 0; p < k; ++p) {
     for (size_t r = 0; r < kMR; ++r) xr[p * kMR + r] = x[p];
   }
-  const size_t full = flat / kPeriod * kPeriod;
-  for (size_t row = m_begin; row < m_end; row += kMR) {
-    const float* s = a.data() + (row / kMR) * flat;
-    Batch acc0[kPeriodVectors], acc1[kPeriodVectors];
-    QM_UNROLL
-    for (size_t v = 0; v < kPeriodVectors; ++v) acc0[v] = acc1[v] = Batch(0.0f);
-    size_t i = 0;
-    for (; i + 2 * kPeriod <= full; i += 2 * kPeriod) {
-      QM_UNROLL
-      for (size_t v = 0; v < kPeriodVectors; ++v) {
-        const size_t o = i + v * kLanes;
-        acc0[v] = xsimd::fma(Batch::load_unaligned(s + o), Batch::load_unaligned(xr + o), acc0[v]);
-        acc1[v] = xsimd::fma(Batch::load_unaligned(s + o + kPeriod),
-                             Batch::load_unaligned(xr + o + kPeriod), acc1[v]);
-      }
+  float sums[kGemvAStrips][kMR];
+  for (size_t row = m_begin; row < m_end;) {
+    const float* strip = a.data() + (row / kMR) * flat;
+    size_t strips = 1;
+    if (m_end - row > (kGemvAStrips - 1) * kMR) {
+      packed_a_gemv_strips<kGemvAStrips>(strip, flat, xr, sums);
+      strips = kGemvAStrips;
+    } else {
+      packed_a_gemv_strips<1>(strip, flat, xr, sums);
     }
-    for (; i < full; i += kPeriod) {
-      QM_UNROLL
-      for (size_t v = 0; v < kPeriodVectors; ++v) {
-        const size_t o = i + v * kLanes;
-        acc0[v] = xsimd::fma(Batch::load_unaligned(s + o), Batch::load_unaligned(xr + o), acc0[v]);
-      }
+    for (size_t s = 0; s < strips; ++s) {
+      for (size_t r = 0; r < kMR && row < m_end; ++r, ++row) out[row - m_begin] = sums[s][r];
     }
-    alignas(kBufferAlignment) float lanes[kPeriod];
-    for (size_t v = 0; v < kPeriodVectors; ++v) (acc0[v] + acc1[v]).store_aligned(lanes + v * kLanes);
-    float sums[kMR] = {};
-    for (size_t l = 0; l < kPeriod; ++l) sums[l % kMR] += lanes[l];
-    for (; i < flat; ++i) sums[i % kMR] += s[i] * xr[i];
-    const size_t rows = std::min(kMR, m_end - row);
-    for (size_t r = 0; r < rows; ++r) out[row - m_begin + r] = sums[r];
   }
 }
 
@@ -649,6 +757,16 @@ void f32_gemm_packed_b(size_t m, const float* a, size_t lda, const PackedB& b, s
     float* out = workspace().scratch(1, m);
     gemv_column(m, k, a, lda, params.trans_a, b.data(), out);
     return store_vector(m, out, c, ldc, params, params.bias_kind == GemmBias::PerRow);
+  }
+  if (m == 1) {
+    Workspace& ws = workspace();
+    const float* x = params.trans_a ? contiguous(a, k, lda, ws.scratch(0, k)) : a;
+    float* out = ws.scratch(1, n_end - n_begin);
+    packed_b_gemv(b, n_begin, n_end, x, out);
+    GemmParams p = params;
+    if (p.bias_kind == GemmBias::PerColumn) p.bias += n_begin;
+    return store_vector(n_end - n_begin, out, c + n_begin, 1, p,
+                        p.bias_kind == GemmBias::PerColumn);
   }
   gemm_blocked(0, m, n_begin, n_end, k, Operand{a, lda, params.trans_a, nullptr},
                Operand{nullptr, 0, false, b.data()}, c, ldc, params);
