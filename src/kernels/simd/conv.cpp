@@ -196,7 +196,7 @@ void dw_tile(const float* row, size_t row_step, const size_t* offsets, const flo
     QM_UNROLL
     for (size_t v = 0; v < V; ++v) {
       Batch x = acc[r][v];
-      if (clamp) x = simd::vmin(simd::vmax(x, lo), hi);
+      if (clamp) x = xsimd::min(xsimd::max(x, lo), hi);
       if (v + 1 < V || last_lanes == kLanes) {
         x.store_unaligned(o + v * kLanes);
       } else {

@@ -49,9 +49,9 @@ void map2(const float* a, const float* b, float* y, size_t n, F f) {
   }
 }
 
-// a > b ? a : b and a < b ? a : b (maxps/minps), which the scalar references spell out.
-using simd::vmax;
-using simd::vmin;
+// a > b ? a : b and a < b ? a : b, spelled out so the scalar references can match them exactly.
+inline Batch vmax(const Batch& a, const Batch& b) { return xsimd::select(a > b, a, b); }
+inline Batch vmin(const Batch& a, const Batch& b) { return xsimd::select(a < b, a, b); }
 
 template <class F>
 void dispatch_binary(BinaryOp op, F run) {

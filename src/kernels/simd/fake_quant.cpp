@@ -18,7 +18,8 @@ using simd::kLanes;
 // (maxps(t, lo) then minps(t, hi)).
 inline Batch fake_quant(const Batch& x, const Batch& s, const Batch& lo, const Batch& hi) {
   Batch t = x / s;
-  t = simd::vmin(simd::vmax(t, lo), hi);
+  t = xsimd::select(t > lo, t, lo);
+  t = xsimd::select(t < hi, t, hi);
   // + 0: a quotient rounding to -0 must dequantise to +0, as the integer 0 does in ONNX.
   return (xsimd::nearbyint(t) + Batch(0.0f)) * s;
 }

@@ -129,7 +129,7 @@ inline void store_tile(Batch (&acc)[MRv][NV], float* c, size_t ldc, size_t n_val
         if (e.last) {
           if (e.row_bias) x += Batch(e.row_bias[r]);
           if (e.col_bias) x += Batch::load_unaligned(e.col_bias + v * kLanes);
-          if (e.clamp) x = simd::vmin(simd::vmax(x, lo), hi);
+          if (e.clamp) x = xsimd::min(xsimd::max(x, lo), hi);
         }
         x.store_unaligned(cr + v * kLanes);
       }

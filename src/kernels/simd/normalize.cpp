@@ -57,8 +57,8 @@ double sum_of(const float* x, size_t n, float fill, F f) {
   return total;
 }
 
-using simd::vmax;
-using simd::vmin;
+inline Batch vmax(const Batch& a, const Batch& b) { return xsimd::select(a > b, a, b); }
+inline Batch vmin(const Batch& a, const Batch& b) { return xsimd::select(a < b, a, b); }
 
 // Horizontal max/min/product of one vector.
 template <class F>

@@ -84,7 +84,7 @@ void f32_max_pool2d(const Conv2dShape& s, const float* x, float* y) {
     for (size_t oh = 0; oh < s.out_h; ++oh) {
       pool_row(sc.pp.row_phase(oh * s.stride_h, 0), sc.offsets.data(), taps, s.out_w, lowest,
                yc + oh * s.out_w,
-               [](const Batch& a, const Batch& v) { return simd::vmax(v, a); },
+               [](const Batch& a, const Batch& v) { return xsimd::select(v > a, v, a); },
                [](const Batch& a, size_t) { return a; });
     }
   }
