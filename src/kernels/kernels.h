@@ -18,9 +18,9 @@
 #include "kernels/conv.h"
 #include "kernels/elementwise.h"
 #include "kernels/fake_quant.h"
+#include "kernels/gemm.h"
 #include "kernels/normalize.h"
 #include "kernels/pool.h"
-#include "kernels/gemm.h"
 
 namespace qm::kernels {
 
