@@ -218,6 +218,60 @@ void bench_dwconv(const char* filter) {
   }
 }
 
+void bench_elementwise(const char* filter) {
+  const size_t n = 1 << 16;  // 256 KB: in L2, so the arithmetic rather than DRAM is measured
+  std::vector<float> x = random_vector(n, 7), y(n);
+  for (float& v : x) v *= 4.0f;
+  for (int o = 0; o < static_cast<int>(UnaryOp::kCount); ++o) {
+    const UnaryOp op = static_cast<UnaryOp>(o);
+    const std::string name = std::string("unary ") + unary_op_name(op);
+    if (!wanted(filter, name)) continue;
+    std::vector<float> in = x;
+    if (op == UnaryOp::Log || op == UnaryOp::Sqrt) {
+      for (float& v : in) v = std::fabs(v) + 0.01f;
+    }
+    const double t = time_call([&] { f32_unary(op, in.data(), y.data(), n, {0.1f, 0.5f}); });
+    std::printf("%-24s %6.3f ns/element\n", name.c_str(), t / n * 1e9);
+  }
+  if (wanted(filter, "binary Add")) {
+    std::vector<float> b = random_vector(n, 8);
+    const double t = time_call([&] { f32_binary(BinaryOp::Add, x.data(), b.data(), y.data(), n); });
+    std::printf("%-24s %6.3f ns/element\n", "binary Add", t / n * 1e9);
+  }
+  if (wanted(filter, "softmax 64x1000")) {
+    const double t = time_call([&] {
+      for (size_t r = 0; r < 64; ++r) f32_softmax(x.data() + r * 1000, y.data() + r * 1000, 1000);
+    });
+    std::printf("%-24s %8.1f us\n", "softmax 64x1000", t * 1e6);
+  }
+  if (wanted(filter, "layer_norm 128x768")) {
+    const double t = time_call([&] {
+      for (size_t r = 0; r < 128; ++r) {
+        f32_layer_norm(x.data() + r * 512, y.data() + r * 512, 512, LayerNormParams{});
+      }
+    });
+    std::printf("%-24s %8.1f us\n", "layer_norm 128x512", t * 1e6);
+  }
+  if (wanted(filter, "fake_quant")) {
+    const double t = time_call([&] {
+      f32_fake_quant_per_tensor(x.data(), y.data(), n, 0.03f, 3, -128, 127);
+    });
+    std::printf("%-24s %6.3f ns/element\n", "fake_quant per-tensor", t / n * 1e9);
+  }
+  if (wanted(filter, "max_pool")) {
+    Conv2dShape s;
+    s.in_channels = 64;
+    s.in_h = s.in_w = 112;
+    s.kernel_h = s.kernel_w = 3;
+    s.stride_h = s.stride_w = 2;
+    s.pad_top = s.pad_left = 1;
+    s.out_h = s.out_w = 56;
+    std::vector<float> in = random_vector(64 * 112 * 112, 9), out(64 * 56 * 56);
+    const double t = time_call([&] { f32_max_pool2d(s, in.data(), out.data()); });
+    std::printf("%-24s %8.1f us\n", "max_pool 3x3s2 64@112", t * 1e6);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -228,5 +282,6 @@ int main(int argc, char** argv) {
   bench_gemm(filter);
   bench_conv(filter);
   bench_dwconv(filter);
+  bench_elementwise(filter);
   return 0;
 }

@@ -31,7 +31,10 @@ inline Batch polynomial(const Batch& x, const float (&c)[N]) {
 /// e^x; overflows to +inf above ~88.72, underflows through the denormals to 0, NaN stays NaN.
 inline Batch exp(const Batch& x) {
   const Batch magic(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer in the low bits
-  const Batch xc = xsimd::min(xsimd::max(x, Batch(-104.0f)), Batch(89.0f));
+  // Operand order matters: maxps/minps return their second operand when either is NaN (and the
+  // wasm build emulates them the same way), so a NaN x survives the clamp and the arithmetic
+  // below without a separate isnan select.
+  const Batch xc = xsimd::min(Batch(89.0f), xsimd::max(Batch(-104.0f), x));
   const Batch t = xsimd::fma(xc, Batch(1.44269504088896341f), magic);
   const Batch n = t - magic;
   // r = x - n ln2 in two steps (Cody-Waite), |r| <= ln2 / 2.
@@ -44,9 +47,7 @@ inline Batch exp(const Batch& x) {
   const IntBatch ni = float_to_bits(t) - float_to_bits(magic);
   const IntBatch n1 = ni >> 1;
   const IntBatch n2 = ni - n1;
-  const Batch y = p * bits_to_float((n1 + IntBatch(127)) << 23) *
-                  bits_to_float((n2 + IntBatch(127)) << 23);
-  return xsimd::select(xsimd::isnan(x), x, y);
+  return p * bits_to_float((n1 + IntBatch(127)) << 23) * bits_to_float((n2 + IntBatch(127)) << 23);
 }
 
 /// Natural logarithm: -inf at 0, NaN below 0, +inf at +inf; denormals handled.
