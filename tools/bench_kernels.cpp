@@ -2,7 +2,8 @@
 //   cmake --build build/native --target bench_kernels && build/native/bench_kernels [filter]
 //   cmake --build build/wasm --target bench_kernels &&
 //     node --no-experimental-fetch --no-liftoff build/wasm/bench_kernels.js [filter]
-// Prints GFLOP/s (GEMM, conv) or GB/s-ish element rates (elementwise), best of several runs.
+// Prints GFLOP/s (GEMM, conv), ns per element or us per call, best of 15 runs of >= 50 ms of CPU
+// time (--wall: wall time, e.g. to compare with onnxruntime-web timed with performance.now()).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -44,7 +45,12 @@ EM_JS(double, qm_process_cpu_seconds, (), {
   return (u.user + u.system) * 1e-6;
 });
 #endif
+bool g_wall_clock = false;  // --wall: wall time everywhere (to compare with a wall-clock tool)
+
 double now_seconds() {
+  if (g_wall_clock) {
+    return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+  }
 #if defined(__EMSCRIPTEN__)
   return qm_process_cpu_seconds();
 #else
@@ -275,7 +281,14 @@ void bench_elementwise(const char* filter) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* filter = argc > 1 ? argv[1] : nullptr;
+  const char* filter = nullptr;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--wall") == 0) {
+      g_wall_clock = true;
+    } else {
+      filter = argv[i];
+    }
+  }
   std::printf("arch %s, %zu lanes, gemm tile %zux%zu\n", simd_arch_name(), f32_simd_lanes(),
               f32_gemm_mr(), f32_gemm_nr());
   std::printf("peak multiply-add loop: %.1f GFLOP/s\n", peak_gflops());
