@@ -1,0 +1,122 @@
+// `quantize`: the one entry point for post-training quantization, shared by the CLI
+// (`quantmix quantize`, cli.md) and the wasm bindings. From a float model and calibration samples
+// it produces the QDQ model (spec amp.md section 1), the AIMET-style encodings JSON, the
+// report.json of cli.md and the per-layer table.
+//
+// Two modes:
+//   - homogeneous: `bits` = "W8A8" (every weight at 8 bits, every activation at 8 bits), no search;
+//   - mixed precision: `bits` empty and candidates/profile/target set: the search of
+//     src/mixed_precision picks bits per quantizer group (amp.md sections 4-6).
+//
+// Errors are qm::Error (one line, naming the option, sample or node at fault). A progress callback
+// that returns false cancels: quantize() then throws qm::Error(InvalidArgument) whose message
+// starts with "cancelled".
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "onnx/model.h"
+#include "ops/tensor_info.h"
+
+namespace qm::api {
+
+/// A (weight bits, activation bits) pair, written "W8A16". 0 bits = not quantized.
+struct BitsPair {
+  int w = 8;
+  int a = 8;
+  bool operator==(const BitsPair& o) const { return w == o.w && a == o.a; }
+};
+
+/// Parses "W8A16" (case-insensitive; each width 2..16). Error(InvalidArgument) naming `what`
+/// (e.g. "--bits") and the text otherwise.
+BitsPair parse_bits(const std::string& text, const std::string& what = "bits");
+/// "W8A16".
+std::string bits_name(const BitsPair& b);
+
+struct QuantizeOptions {
+  /// Homogeneous configuration, e.g. "W8A8". Empty: mixed-precision search (below).
+  std::string bits;
+  /// Search: candidate pairs ("W4A8", ...); empty = the profile's.
+  std::vector<std::string> candidates;
+  /// Search: hardware profile, a built-in name ("generic", ...) or JSON text (the CLI reads a
+  /// FILE.json argument and passes its text). Empty = "generic".
+  std::string profile;
+  /// Search: "bops=0.5" | "size=0.5" | "sqnr=30" | "sqnr-drop=3". Empty = the search's default.
+  std::string target;
+  /// Use at most this many calibration samples (the first ones). 0 = all, capped at 64.
+  size_t max_samples = 0;
+  /// Weight range setting: "mse" (default) or "minmax".
+  std::string weight_range = "mse";
+  /// Activation range setting: "mse" (default), "minmax" or "percentile=99.99".
+  std::string act_range = "mse";
+  /// Search: recalibrate activation ranges on the partly quantized model (amp.md section 2).
+  bool recalibrate = false;
+  uint64_t seed = 0;
+  /// Kernel threads; 0 = hardware concurrency (1 in wasm).
+  size_t threads = 0;
+  /// Per-layer overrides applied after the homogeneous choice or the search: ONNX node name (as in
+  /// report layers[].name) -> "W4A8". Forces that layer's weight bits and its input activation
+  /// bits (the whole group after a search). The reported numbers and the export are of the
+  /// resulting configuration. An unknown layer name is Error(InvalidArgument) naming it.
+  std::map<std::string, std::string> layer_bits;
+  /// Overrides of declared input shapes (like `inspect --input-shape`).
+  std::map<std::string, ops::Dims> input_shapes;
+  /// The model's file name, written into report.json ("model.file"). Empty: "model.onnx".
+  std::string model_file;
+  /// SHA-256 (hex) of the model file for report.json; empty: computed from the bytes given to
+  /// quantize_bytes, or from the serialised model given to quantize.
+  std::string model_sha256;
+};
+
+/// Progress: `phase` ("calibration", "phase0", "phase1", "phase2", "phase3", "export", ...),
+/// `done` of `total` steps in that phase. Return false to cancel.
+using ProgressFn = std::function<bool(const std::string& phase, size_t done, size_t total)>;
+
+/// One calibration sample: one tensor per model input, in the model's input order. Tensors are
+/// conformed like `run` inputs (float64 -> float32, a missing leading batch dim of 1 added).
+using Sample = std::vector<Tensor>;
+
+/// One row of the chosen per-layer table (Conv, ConvTranspose, Gemm, MatMul with constant weight).
+struct LayerRow {
+  std::string name;          ///< ONNX node name (generated stable name where empty)
+  std::string op;            ///< op type
+  int64_t macs = 0;          ///< per sample
+  double macs_share = 0.0;   ///< macs / total macs of all layers
+  int w_bits = 0;            ///< 0: weight not quantized
+  int a_bits = 0;            ///< bits of the layer's input activation quantizer (0: none/off)
+  /// Search only: phase-1 SQNR (dB) of this layer's group at its chosen candidate.
+  std::optional<double> sensitivity_db;
+};
+
+struct QuantizeResult {
+  std::string model_bytes;     ///< the QDQ model (.onnx bytes)
+  std::string encodings_json;  ///< AIMET-style encodings of the chosen configuration
+  std::string report_json;     ///< report.json (cli.md keys)
+  std::vector<LayerRow> layers;
+  std::string config;          ///< "W8A8" when homogeneous, "mixed" after a search
+  double sqnr_db = 0.0;        ///< output SQNR of the chosen configuration on the samples
+  double rel_bops = 0.0;       ///< BOPs relative to W8A8 everywhere
+  double size_bytes = 0.0;     ///< weight bytes at the chosen bit-widths
+  size_t samples_used = 0;
+};
+
+/// Quantizes `model` with `samples` (at least one). Throws qm::Error.
+QuantizeResult quantize(onnx::Model model, const std::vector<Sample>& samples,
+                        const QuantizeOptions& options, const ProgressFn& progress = {});
+
+/// The same from the bytes of a .onnx file (no external data). report.json's sha256 is that of
+/// these bytes.
+QuantizeResult quantize_bytes(const std::string& model_bytes, const std::vector<Sample>& samples,
+                              const QuantizeOptions& options, const ProgressFn& progress = {});
+
+/// Lower-case hex SHA-256 of `data` (report.json "model.sha256").
+std::string sha256_hex(const std::string& data);
+
+}  // namespace qm::api

@@ -1,0 +1,406 @@
+#include "quant/export_qdq.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "core/error.h"
+#include "onnx/tensor_data.h"
+
+namespace qm::quant {
+namespace {
+
+constexpr const char* kMsDomain = "com.microsoft";
+
+onnx::Attribute int_attr(const std::string& name, int64_t v) {
+  onnx::Attribute a;
+  a.name = name;
+  a.i = v;
+  a.type = static_cast<int32_t>(onnx::AttributeType::Int);
+  a.wire.mark(1);
+  a.wire.mark(3);  // written even when 0 (axis=0), for readers that want it explicit
+  a.wire.mark(20);
+  return a;
+}
+
+onnx::Attribute float_attr(const std::string& name, float v) {
+  onnx::Attribute a;
+  a.name = name;
+  a.f = v;
+  a.type = static_cast<int32_t>(onnx::AttributeType::Float);
+  a.wire.mark(1);
+  a.wire.mark(2);
+  a.wire.mark(20);
+  return a;
+}
+
+onnx::Node make_node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
+                     const std::string& name, const std::string& domain) {
+  onnx::Node n;
+  n.op_type = op;
+  n.input = std::move(in);
+  n.output = std::move(out);
+  n.name = name;
+  n.domain = domain;
+  return n;
+}
+
+/// Channel layout of `shape` around `axis`: [outer, channels, inner].
+void split_axis(const Shape& shape, int axis, size_t& outer, size_t& channels, size_t& inner) {
+  outer = 1;
+  inner = 1;
+  channels = static_cast<size_t>(shape[static_cast<size_t>(axis)]);
+  for (int d = 0; d < axis; ++d) outer *= static_cast<size_t>(shape[static_cast<size_t>(d)]);
+  for (size_t d = static_cast<size_t>(axis) + 1; d < shape.size(); ++d) inner *= static_cast<size_t>(shape[d]);
+}
+
+/// Every tensor name a node of `g` (or of a subgraph, which may read outer names) reads.
+void collect_reads(const onnx::Graph& g, std::set<std::string>& used) {
+  for (const onnx::Node& n : g.node) {
+    for (const std::string& s : n.input)
+      if (!s.empty()) used.insert(s);
+    for (const onnx::Attribute& a : n.attribute) {
+      if (a.g) collect_reads(**a.g, used);
+      for (const onnx::Graph& sg : a.graphs) collect_reads(sg, used);
+    }
+  }
+}
+
+class Exporter {
+ public:
+  Exporter(const graph::Plan& plan, const ExportOptions& opt, ExportStats& st)
+      : plan_(plan), g_(plan.graph()), opt_(opt), st_(st), model_(g_.model()) {
+    if (!model_.graph) throw Error(ErrorKind::InvalidModel, "QDQ export: the model has no graph");
+    og_ = &*model_.graph;
+    opset_ = model_.opset_version("");
+    for (const graph::Value& v : g_.values()) names_.insert(v.name);
+    for (const onnx::Node& n : og_->node) {
+      names_.insert(n.name);
+      for (const std::string& s : n.output) names_.insert(s);
+    }
+    for (const onnx::Tensor& t : og_->initializer) names_.insert(t.name);
+    post_.resize(og_->node.size());
+    removed_.assign(og_->node.size(), false);
+  }
+
+  onnx::Model run(const std::vector<ExportQuantizer>& qs) {
+    fold_batchnorms();
+    for (const ExportQuantizer& q : qs)
+      if (q.kind == QuantizerKind::Weight) add_weight(q);
+    index_producers();
+    for (const ExportQuantizer& q : qs)
+      if (q.kind == QuantizerKind::Activation) add_activation(q);
+    assemble();
+    remove_dead();
+    if (uses_ms_) {
+      bool have = false;
+      for (const onnx::OperatorSetId& o : model_.opset_import) have |= o.domain == kMsDomain;
+      if (!have) {
+        onnx::OperatorSetId o;
+        o.domain = kMsDomain;
+        o.version = 1;
+        model_.opset_import.push_back(o);
+      }
+      st_.uses_com_microsoft = true;
+    }
+    return std::move(model_);
+  }
+
+ private:
+  std::string fresh(const std::string& base) {
+    std::string n = base;
+    for (int k = 1; names_.count(n); ++k) n = base + "_" + std::to_string(k);
+    names_.insert(n);
+    return n;
+  }
+
+  std::string add_initializer(onnx::Tensor t) {
+    const std::string name = t.name;
+    og_->initializer.push_back(std::move(t));
+    return name;
+  }
+
+  std::string float_initializer(const std::string& base, const Tensor& t) {
+    std::vector<float> v(t.data<float>(), t.data<float>() + t.numel());
+    return add_initializer(onnx::make_float_tensor(fresh(base), std::vector<int64_t>(t.shape().begin(), t.shape().end()), v));
+  }
+
+  /// Standard op where the opset has it for `dtype`, else com.microsoft (and remember to import it).
+  std::string qdq_domain(DataType dtype, bool per_axis) {
+    bool std_ok = opset_ >= 21;
+    if (!std_ok && (dtype == DataType::Int8 || dtype == DataType::Uint8)) std_ok = per_axis ? opset_ >= 13 : opset_ >= 10;
+    if (std_ok) return "";
+    uses_ms_ = true;
+    return kMsDomain;
+  }
+
+  // BatchNormalization nodes that the plan folded into the preceding Conv/ConvTranspose/Gemm: the
+  // layer's plan step reads new constants (ids past the graph's values) and now produces what the
+  // BatchNormalization produced.
+  void fold_batchnorms() {
+    const size_t nvalues = g_.values().size();
+    std::set<int> in_steps;
+    for (const graph::Step& s : plan_.steps()) in_steps.insert(s.node);
+    for (const graph::Step& s : plan_.steps()) {
+      const graph::Node& n = g_.node(s.node);
+      bool new_consts = false;
+      for (graph::ValueId v : s.inputs) new_consts |= v != graph::kNoValue && static_cast<size_t>(v) >= nvalues;
+      if (!new_consts) continue;
+      onnx::Node& on = og_->node[static_cast<size_t>(s.node)];
+      // Find the folded BatchNormalization: the only consumer of the layer's original output.
+      if (n.outputs.empty() || n.outputs[0] == graph::kNoValue) continue;
+      const graph::Value& y0 = g_.value(n.outputs[0]);
+      if (y0.consumers.size() != 1) throw Error(ErrorKind::Unsupported, "QDQ export: node '" + n.name + "' (" + n.op_type() + ") has folded constants but no single BatchNormalization consumer");
+      const int b = y0.consumers[0];
+      const graph::Node& bn = g_.node(b);
+      if (bn.op_type() != "BatchNormalization" || in_steps.count(b))
+        throw Error(ErrorKind::Unsupported, "QDQ export: node '" + n.name + "' (" + n.op_type() + ") has folded constants but '" + bn.name + "' is not a folded BatchNormalization");
+      on.output[0] = og_->node[static_cast<size_t>(b)].output[0];
+      removed_[static_cast<size_t>(b)] = true;
+      ++st_.batchnorms_folded;
+      for (size_t k = 0; k < s.inputs.size(); ++k) {
+        const graph::ValueId v = s.inputs[k];
+        if (v == graph::kNoValue || static_cast<size_t>(v) < nvalues) continue;
+        const Tensor* c = plan_.constant(v);
+        assert(c);
+        if (c->dtype() != DataType::Float) throw Error(ErrorKind::Unsupported, "QDQ export: folded constant of node '" + n.name + "' is not float");
+        if (on.input.size() <= k) on.input.resize(k + 1);
+        const std::string base = (k == 1 ? n.name + ".weight" : k == 2 ? n.name + ".bias" : n.name + ".in" + std::to_string(k)) + "_bnfolded";
+        on.input[k] = float_initializer(base, *c);
+      }
+      if (n.op_type() == "Gemm") {
+        bool set = false;
+        for (onnx::Attribute& a : on.attribute)
+          if (a.name == "beta") {
+            a = float_attr("beta", 1.0f);
+            set = true;
+          }
+        if (!set) on.attribute.push_back(float_attr("beta", 1.0f));
+      }
+    }
+  }
+
+  void add_weight(const ExportQuantizer& q) {
+    if (q.step < 0 || static_cast<size_t>(q.step) >= plan_.steps().size())
+      throw Error(ErrorKind::InvalidArgument, "QDQ export: weight quantizer has no layer step");
+    const graph::Step& s = plan_.steps()[static_cast<size_t>(q.step)];
+    const graph::Node& n = g_.node(s.node);
+    int k = -1;
+    for (size_t i = 0; i < s.inputs.size(); ++i)
+      if (s.inputs[i] == q.value) k = static_cast<int>(i);
+    const Tensor* w = plan_.constant(q.value);
+    if (k < 0 || !w) throw Error(ErrorKind::Unsupported, "QDQ export: node '" + n.name + "' (" + n.op_type() + ") does not read the quantized weight as a constant");
+    if (w->dtype() != DataType::Float) throw Error(ErrorKind::Unsupported, "QDQ export: weight of node '" + n.name + "' (" + n.op_type() + ") is not float");
+    const Encoding& e = q.encoding;
+    if (e.bits < 2 || e.bits > 16) throw Error(ErrorKind::InvalidArgument, "QDQ export: weight of node '" + n.name + "': bits must be 2..16, got " + std::to_string(e.bits));
+    const std::vector<int32_t> vals = quantize_weight_values(*w, e);
+    DataType dt = e.bits <= 8 ? DataType::Int8 : DataType::Int16;
+    if (e.bits <= 4 && (opset_ >= 21 || opt_.legacy_int4)) dt = DataType::Int4;
+    const bool per_axis = e.axis >= 0;
+    onnx::Node& on = og_->node[static_cast<size_t>(s.node)];
+    const std::string base = on.input[static_cast<size_t>(k)].empty() ? n.name + ".weight" : on.input[static_cast<size_t>(k)];
+    const std::vector<int64_t> dims(w->shape().begin(), w->shape().end());
+    const std::string qname = add_initializer(onnx::make_integer_tensor(fresh(base + "_quantized"), dt, dims, vals));
+    std::string sname;
+    if (per_axis) sname = add_initializer(onnx::make_float_tensor(fresh(base + "_scale"), {static_cast<int64_t>(e.scale.size())}, e.scale));
+    else sname = add_initializer(onnx::make_float_tensor(fresh(base + "_scale"), {}, {e.scale.at(0)}));
+    const std::string out = fresh(base + "_dequantized");
+    onnx::Node dq = make_node("DequantizeLinear", {qname, sname}, {out}, fresh(base + "_DequantizeLinear"), qdq_domain(dt, per_axis));
+    if (per_axis) dq.attribute.push_back(int_attr("axis", e.axis));
+    head_.push_back(std::move(dq));
+    on.input[static_cast<size_t>(k)] = out;
+    ++st_.weights;
+  }
+
+  // Producer (node index) of every output name after the BatchNormalization rewiring.
+  void index_producers() {
+    for (size_t i = 0; i < og_->node.size(); ++i) {
+      if (removed_[i]) continue;
+      for (const std::string& s : og_->node[i].output)
+        if (!s.empty()) producer_[s] = static_cast<int>(i);
+    }
+  }
+
+  void add_activation(const ExportQuantizer& q) {
+    if (q.value < 0 || static_cast<size_t>(q.value) >= g_.values().size())
+      throw Error(ErrorKind::InvalidArgument, "QDQ export: activation quantizer on an unknown value");
+    const std::string name = g_.value(q.value).name;
+    const Encoding& e = q.encoding;
+    if (e.bits < 2 || e.bits > 16) throw Error(ErrorKind::InvalidArgument, "QDQ export: activation '" + name + "': bits must be 2..16, got " + std::to_string(e.bits));
+    if (e.scale.size() != 1 || e.zero_point.size() != 1) throw Error(ErrorKind::InvalidArgument, "QDQ export: activation '" + name + "' needs one scale and zero point");
+    const float scale = e.scale[0];
+    const int32_t zp = e.zero_point[0];
+    const int container = e.bits <= 8 ? 8 : 16;
+    const DataType dt = container == 8 ? DataType::Uint8 : DataType::Uint16;
+    const int32_t qmax = (1 << e.bits) - 1;
+    if (!(scale > 0.0f) || !std::isfinite(scale) || zp < 0 || zp > qmax)
+      throw Error(ErrorKind::InvalidArgument, "QDQ export: activation '" + name + "': bad encoding (scale " + std::to_string(scale) + ", zero point " + std::to_string(zp) + ")");
+    const std::string domain = qdq_domain(dt, false);
+
+    std::vector<onnx::Node> chain;
+    std::string x = name;
+    const auto it = producer_.find(name);
+    const bool from_node = it != producer_.end();
+    if (from_node) {
+      // Rename the producer's output so that the dequantized tensor keeps the original name:
+      // every consumer (including graph outputs and subgraphs) then reads the quantized value.
+      x = fresh(name + "_float");
+      for (std::string& s : og_->node[static_cast<size_t>(it->second)].output)
+        if (s == name) s = x;
+    }
+    if (e.bits < container) {
+      const float lo = static_cast<float>(0 - zp) * scale;
+      const float hi = static_cast<float>(qmax - zp) * scale;
+      const std::string c = fresh(name + "_clipped");
+      onnx::Node clip;
+      if (opset_ >= 11) {
+        const std::string lo_n = add_initializer(onnx::make_float_tensor(fresh(name + "_clip_min"), {}, {lo}));
+        const std::string hi_n = add_initializer(onnx::make_float_tensor(fresh(name + "_clip_max"), {}, {hi}));
+        clip = make_node("Clip", {x, lo_n, hi_n}, {c}, fresh(name + "_Clip"), "");
+      } else if (opset_ >= 6) {
+        clip = make_node("Clip", {x}, {c}, fresh(name + "_Clip"), "");
+        clip.attribute.push_back(float_attr("min", lo));
+        clip.attribute.push_back(float_attr("max", hi));
+      } else {
+        throw Error(ErrorKind::Unsupported, "QDQ export: activation '" + name + "': " + std::to_string(e.bits) + "-bit activations need Clip (opset >= 6), model has opset " + std::to_string(opset_));
+      }
+      chain.push_back(std::move(clip));
+      x = c;
+      ++st_.clips;
+    }
+    const std::string s_n = add_initializer(onnx::make_float_tensor(fresh(name + "_scale"), {}, {scale}));
+    const std::string z_n = add_initializer(onnx::make_integer_tensor(fresh(name + "_zero_point"), dt, {}, {zp}));
+    const std::string qv = fresh(name + "_quantized");
+    chain.push_back(make_node("QuantizeLinear", {x, s_n, z_n}, {qv}, fresh(name + "_QuantizeLinear"), domain));
+    const std::string out = from_node ? name : fresh(name + "_dequantized");
+    chain.push_back(make_node("DequantizeLinear", {qv, s_n, z_n}, {out}, fresh(name + "_DequantizeLinear"), domain));
+    if (from_node) {
+      auto& post = post_[static_cast<size_t>(it->second)];
+      post.insert(post.end(), chain.begin(), chain.end());
+    } else {
+      // A graph input: its readers switch to the dequantized copy.
+      for (size_t i = 0; i < og_->node.size(); ++i)
+        for (std::string& s : og_->node[i].input)
+          if (s == name) s = out;
+      head_.insert(head_.end(), chain.begin(), chain.end());
+    }
+    ++st_.activations;
+  }
+
+  void assemble() {
+    std::vector<onnx::Node> nodes = std::move(head_);
+    for (size_t i = 0; i < og_->node.size(); ++i) {
+      if (removed_[i]) continue;
+      nodes.push_back(std::move(og_->node[i]));
+      for (onnx::Node& p : post_[i]) nodes.push_back(std::move(p));
+    }
+    og_->node = std::move(nodes);
+  }
+
+  // Drops nodes whose outputs nobody reads (the float weight chains replaced above) and the
+  // initializers, graph inputs and value_info entries left without a use or a producer.
+  void remove_dead() {
+    std::set<std::string> outputs;
+    for (const onnx::ValueInfo& v : og_->output) outputs.insert(v.name);
+    for (;;) {
+      std::set<std::string> used = outputs;
+      collect_reads(*og_, used);
+      std::vector<onnx::Node> kept;
+      for (onnx::Node& n : og_->node) {
+        bool live = false;
+        for (const std::string& s : n.output) live |= !s.empty() && used.count(s);
+        if (live) kept.push_back(std::move(n));
+        else ++st_.nodes_removed;
+      }
+      const bool changed = kept.size() != og_->node.size();
+      og_->node = std::move(kept);
+      if (!changed) break;
+    }
+    std::set<std::string> used = outputs;
+    collect_reads(*og_, used);
+    std::set<std::string> dropped;
+    std::vector<onnx::Tensor> inits;
+    for (onnx::Tensor& t : og_->initializer) {
+      if (used.count(t.name)) inits.push_back(std::move(t));
+      else {
+        dropped.insert(t.name);
+        ++st_.initializers_removed;
+      }
+    }
+    og_->initializer = std::move(inits);
+    std::vector<onnx::ValueInfo> ins;
+    for (onnx::ValueInfo& v : og_->input)
+      if (!dropped.count(v.name)) ins.push_back(std::move(v));
+    og_->input = std::move(ins);
+    std::set<std::string> defined;
+    for (const onnx::ValueInfo& v : og_->input) defined.insert(v.name);
+    for (const onnx::Tensor& t : og_->initializer) defined.insert(t.name);
+    for (const onnx::Node& n : og_->node)
+      for (const std::string& s : n.output) defined.insert(s);
+    std::vector<onnx::ValueInfo> vi;
+    for (onnx::ValueInfo& v : og_->value_info)
+      if (defined.count(v.name)) vi.push_back(std::move(v));
+    og_->value_info = std::move(vi);
+  }
+
+  const graph::Plan& plan_;
+  const graph::Graph& g_;
+  const ExportOptions& opt_;
+  ExportStats& st_;
+  onnx::Model model_;
+  onnx::Graph* og_ = nullptr;
+  int64_t opset_ = 0;
+  bool uses_ms_ = false;
+  std::set<std::string> names_;
+  std::vector<onnx::Node> head_;
+  std::vector<std::vector<onnx::Node>> post_;
+  std::vector<bool> removed_;
+  std::map<std::string, int> producer_;
+};
+
+}  // namespace
+
+std::vector<int32_t> quantize_weight_values(const Tensor& w, const Encoding& enc) {
+  if (w.dtype() != DataType::Float) throw Error(ErrorKind::InvalidArgument, "weight quantization: weight is not float");
+  const int32_t qmin = -(1 << (enc.bits - 1)), qmax = (1 << (enc.bits - 1)) - 1;
+  size_t outer = 1, channels = 1, inner = static_cast<size_t>(w.numel());
+  if (enc.axis >= 0) {
+    if (enc.axis >= w.rank())
+      throw Error(ErrorKind::InvalidArgument, "weight quantization: axis " + std::to_string(enc.axis) + " out of range for " + shape_to_string(w.shape()));
+    split_axis(w.shape(), enc.axis, outer, channels, inner);
+  }
+  if (enc.scale.size() != channels)
+    throw Error(ErrorKind::InvalidArgument, "weight quantization: expected " + std::to_string(channels) + " scales for " + shape_to_string(w.shape()) +
+                                                " along axis " + std::to_string(enc.axis) + ", got " + std::to_string(enc.scale.size()));
+  std::vector<int32_t> q(static_cast<size_t>(w.numel()));
+  const float* x = w.data<float>();
+  for (size_t o = 0; o < outer; ++o)
+    for (size_t c = 0; c < channels; ++c) {
+      const float s = enc.scale[c];
+      if (!(s > 0.0f) || !std::isfinite(s))
+        throw Error(ErrorKind::InvalidArgument, "weight quantization: channel " + std::to_string(c) + " has scale " + std::to_string(s) + " (expected a positive finite number)");
+      const int32_t zp = enc.zero_point.empty() ? 0 : enc.zero_point[c];
+      if (zp != 0) throw Error(ErrorKind::InvalidArgument, "weight quantization: channel " + std::to_string(c) + " has zero point " + std::to_string(zp) + " (weights are symmetric: expected 0)");
+      for (size_t i = 0; i < inner; ++i) {
+        const size_t k = (o * channels + c) * inner + i;
+        // Exactly the simulator's QuantizeLinear (kernels/fake_quant.h): divide, clamp, round.
+        float t = x[k] / s;
+        const float lo = static_cast<float>(qmin - zp), hi = static_cast<float>(qmax - zp);
+        t = t > lo ? t : lo;
+        t = t < hi ? t : hi;
+        q[k] = static_cast<int32_t>(std::nearbyint(t));
+      }
+    }
+  return q;
+}
+
+onnx::Model export_qdq(const graph::Plan& plan, const std::vector<ExportQuantizer>& quantizers,
+                       const ExportOptions& options, ExportStats* stats) {
+  ExportStats local;
+  Exporter ex(plan, options, stats ? *stats : local);
+  return ex.run(quantizers);
+}
+
+}  // namespace qm::quant

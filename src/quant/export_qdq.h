@@ -1,0 +1,72 @@
+// Export of a quantization configuration as a QDQ ONNX model (spec amp.md section 1, "Export"):
+// what ONNX Runtime computes on the exported file is what the simulator computes.
+//
+// From the original onnx::Model, the prepared plan that the simulator ran, and the encodings of
+// the quantizers that are switched on:
+//   - BatchNormalization nodes the plan folded are removed; their Conv/ConvTranspose/Gemm gets the
+//     folded weight and bias constants of the plan (Gemm: beta = 1), so the file holds exactly the
+//     weights the simulator quantized;
+//   - each quantized weight becomes an integer initializer + DequantizeLinear (per axis): int8
+//     container for 2..8 bits, int16 for 9..16, packed int4 for <= 4 bits where the opset is >= 21
+//     (standard ops), and in older opsets the `com.microsoft` DequantizeLinear with int4 (by
+//     default; ExportOptions::legacy_int4 = false keeps an int8 container) and int16;
+//   - each quantized activation gets QuantizeLinear -> DequantizeLinear (uint8 for <= 8 bits,
+//     uint16 above; `com.microsoft` for uint16 below opset 21), preceded by a Clip at the
+//     represented range when the bit-width is narrower than the container. Clip then Q equals the
+//     simulator's clamp(round(x / s) + zp, 0, 2^b - 1): rounding is monotonic and Q maps the Clip
+//     bounds, which are (q - zp) * s for q = 0 and 2^b - 1, back to exactly those q;
+//   - nodes and initializers nothing reads any more (the float weights, folded constant chains)
+//     are dropped, so narrower weights give a smaller file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "graph/plan.h"
+#include "onnx/model.h"
+#include "quant/quant_model.h"
+
+namespace qm::quant {
+
+/// One quantizer to export (switched on).
+struct ExportQuantizer {
+  QuantizerKind kind = QuantizerKind::Activation;
+  graph::ValueId value = graph::kNoValue;  ///< plan value (resolved)
+  /// Weights: the plan step that reads `value` (a constant) as its weight input.
+  int step = -1;
+  /// Bits, symmetry, axis, scale/zero point (one per channel for per-axis weights).
+  Encoding encoding;
+};
+
+struct ExportOptions {
+  /// Below opset 21, store <= 4-bit weights as int4 for `com.microsoft` DequantizeLinear (which
+  /// ONNX Runtime runs). false: int8 container with the standard op (no size gain).
+  bool legacy_int4 = true;
+  /// Suffix-free prefix for the names of added tensors and nodes (kept unique in the graph).
+  std::string prefix = "qm";
+};
+
+/// What the export did.
+struct ExportStats {
+  int weights = 0;           ///< weight quantizers written as integer + DequantizeLinear
+  int activations = 0;       ///< activation quantizers written as (Clip ->) Q -> DQ
+  int clips = 0;             ///< Clips added for bit-widths narrower than their container
+  int batchnorms_folded = 0; ///< BatchNormalization nodes removed
+  int nodes_removed = 0;     ///< nodes dropped because nothing reads them any more
+  int initializers_removed = 0;
+  bool uses_com_microsoft = false;
+};
+
+/// Builds the QDQ model. `plan` must have been prepared from a graph of `model` (plan.graph()
+/// .model() is `model`). Throws Error(InvalidArgument) for an encoding that does not fit its
+/// tensor (scale count vs channels, bits outside 2..16), Error(Unsupported) for a weight the
+/// export cannot rewrite.
+onnx::Model export_qdq(const graph::Plan& plan, const std::vector<ExportQuantizer>& quantizers,
+                       const ExportOptions& options = {}, ExportStats* stats = nullptr);
+
+/// The integer weight values the export stores: q = clamp(round_half_even(w / scale[c]),
+/// -2^(b-1), 2^(b-1) - 1) along `axis` (scale of size 1: per tensor). Exposed for tests.
+std::vector<int32_t> quantize_weight_values(const Tensor& w, const Encoding& enc);
+
+}  // namespace qm::quant
