@@ -1,0 +1,342 @@
+// Candidates and hardware profiles; a minimal JSON reader for profile files (the core has only a
+// JSON writer, and profiles are tiny).
+#include "mixed_precision/profile.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <set>
+
+#include "core/error.h"
+
+namespace qm::mp {
+
+std::string candidate_name(const Candidate& c) {
+  return "W" + std::to_string(c.w_bits) + "A" + std::to_string(c.a_bits);
+}
+
+Candidate parse_candidate(const std::string& text, const std::string& what) {
+  auto bad = [&]() {
+    return Error(ErrorKind::InvalidArgument, what + ": bad candidate '" + text +
+                                                 "' (expected WxAy with widths 2..16, e.g. W8A8 or W4A16)");
+  };
+  std::string s;
+  for (char c : text)
+    if (!std::isspace(static_cast<unsigned char>(c))) s += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (s.size() < 4 || s[0] != 'W') throw bad();
+  const size_t a = s.find('A');
+  if (a == std::string::npos || a < 2 || a + 1 >= s.size()) throw bad();
+  auto num = [&](const std::string& t) {
+    if (t.empty() || t.size() > 2 || t.find_first_not_of("0123456789") != std::string::npos) throw bad();
+    const int v = std::stoi(t);
+    if (v < 2 || v > 16) throw bad();
+    return v;
+  };
+  return Candidate{num(s.substr(1, a - 1)), num(s.substr(a + 1))};
+}
+
+std::vector<Candidate> parse_candidates(const std::string& csv, const std::string& what) {
+  std::vector<Candidate> out;
+  size_t pos = 0;
+  while (pos <= csv.size()) {
+    size_t end = csv.find(',', pos);
+    if (end == std::string::npos) end = csv.size();
+    const std::string item = csv.substr(pos, end - pos);
+    const Candidate c = parse_candidate(item, what);
+    if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+    pos = end + 1;
+  }
+  return out;
+}
+
+bool wider(const Candidate& a, const Candidate& b) {
+  const int pa = a.w_bits * a.a_bits, pb = b.w_bits * b.a_bits;
+  if (pa != pb) return pa > pb;
+  if (a.a_bits != b.a_bits) return a.a_bits > b.a_bits;
+  return a.w_bits > b.w_bits;
+}
+
+void sort_widest_first(std::vector<Candidate>& cands) { std::stable_sort(cands.begin(), cands.end(), wider); }
+
+namespace {
+
+bool has_a_bits(const std::vector<Candidate>& cands, int a) {
+  return std::any_of(cands.begin(), cands.end(), [&](const Candidate& c) { return c.a_bits == a; });
+}
+
+}  // namespace
+
+bool Profile::supports_layer(const std::string& op, const Candidate& c) const {
+  auto it = ops.find(op);
+  const auto& list = (it != ops.end() && !it->second.candidates.empty()) ? it->second.candidates : candidates;
+  if (std::find(list.begin(), list.end(), c) == list.end()) return false;
+  // A layer also reads its input grid: input_bits of its own op type apply.
+  if (it != ops.end() && !it->second.input_bits.empty())
+    return std::count(it->second.input_bits.begin(), it->second.input_bits.end(), c.a_bits) > 0;
+  return true;
+}
+
+bool Profile::supports_output(const std::string& op, int a_bits) const {
+  auto it = ops.find(op);
+  if (it != ops.end() && !it->second.output_bits.empty())
+    return std::count(it->second.output_bits.begin(), it->second.output_bits.end(), a_bits) > 0;
+  return has_a_bits(candidates, a_bits);
+}
+
+bool Profile::supports_input(const std::string& op, int a_bits) const {
+  auto it = ops.find(op);
+  if (it != ops.end() && !it->second.input_bits.empty())
+    return std::count(it->second.input_bits.begin(), it->second.input_bits.end(), a_bits) > 0;
+  return has_a_bits(candidates, a_bits);
+}
+
+std::vector<std::string> builtin_profile_names() { return {"generic", "npu"}; }
+
+Profile builtin_profile(const std::string& name) {
+  Profile p;
+  p.name = name;
+  if (name == "generic") {
+    p.description = "W4A8, W8A8, W8A16, W16A16 for every op";
+    p.candidates = parse_candidates("W4A8,W8A8,W8A16,W16A16");
+    return p;
+  }
+  if (name == "npu") {
+    // Modelled on integer NPUs (e.g. Hexagon HTP-like): 4/8-bit weights, 8/16-bit activations,
+    // no 16-bit weights; transcendental/normalisation outputs need 16-bit grids; depthwise
+    // convolutions and activation-times-constant MatMuls have 8-bit weights only.
+    p.description = "integer NPU: no W16; Softmax/LayerNorm/Sigmoid/Tanh outputs A16 only; depthwise Conv W8 only";
+    p.candidates = parse_candidates("W4A8,W8A8,W4A16,W8A16");
+    for (const char* op : {"Softmax", "LayerNormalization", "Sigmoid", "Tanh", "Gelu", "Erf"})
+      p.ops[op].output_bits = {16};
+    p.ops["Conv.depthwise"].candidates = parse_candidates("W8A8,W8A16");
+    p.ops["MatMul"].candidates = parse_candidates("W8A8,W8A16,W4A16");
+    return p;
+  }
+  std::string names;
+  for (const auto& n : builtin_profile_names()) names += (names.empty() ? "" : ", ") + n;
+  throw Error(ErrorKind::InvalidArgument,
+              "--profile: unknown profile '" + name + "' (expected one of " + names + " or a .json file)");
+}
+
+// ---- a minimal JSON reader (objects, arrays, strings, numbers, true/false/null) ----
+namespace {
+
+struct JValue {
+  enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
+  double num = 0;
+  bool b = false;
+  std::string str;
+  std::vector<JValue> items;
+  std::vector<std::pair<std::string, JValue>> members;
+};
+
+class JReader {
+ public:
+  JReader(const std::string& text, const std::string& source) : t_(text), src_(source) {}
+
+  JValue parse_document() {
+    JValue v = parse_value(0);
+    skip_ws();
+    if (pos_ != t_.size()) fail("unexpected text after the JSON value");
+    return v;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& why) const {
+    throw Error(ErrorKind::InvalidArgument,
+                "Reading profile " + src_ + ": byte offset " + std::to_string(pos_) + " — " + why);
+  }
+  void skip_ws() {
+    while (pos_ < t_.size() && std::isspace(static_cast<unsigned char>(t_[pos_]))) ++pos_;
+  }
+  char peek() {
+    skip_ws();
+    return pos_ < t_.size() ? t_[pos_] : '\0';
+  }
+  void expect(char c) {
+    if (peek() != c) fail(std::string("expected '") + c + "'");
+    ++pos_;
+  }
+  JValue parse_value(int depth) {
+    if (depth > 32) fail("nesting too deep");
+    const char c = peek();
+    JValue v;
+    if (c == '{') {
+      ++pos_;
+      v.kind = JValue::Object;
+      if (peek() == '}') {
+        ++pos_;
+        return v;
+      }
+      for (;;) {
+        if (peek() != '"') fail("expected a string key");
+        std::string k = parse_string();
+        expect(':');
+        v.members.emplace_back(std::move(k), parse_value(depth + 1));
+        if (peek() == ',') {
+          ++pos_;
+          continue;
+        }
+        expect('}');
+        return v;
+      }
+    }
+    if (c == '[') {
+      ++pos_;
+      v.kind = JValue::Array;
+      if (peek() == ']') {
+        ++pos_;
+        return v;
+      }
+      for (;;) {
+        v.items.push_back(parse_value(depth + 1));
+        if (peek() == ',') {
+          ++pos_;
+          continue;
+        }
+        expect(']');
+        return v;
+      }
+    }
+    if (c == '"') {
+      v.kind = JValue::String;
+      v.str = parse_string();
+      return v;
+    }
+    if (c == '-' || std::isdigit(static_cast<unsigned char>(c))) {
+      size_t end = pos_;
+      while (end < t_.size() && (std::isdigit(static_cast<unsigned char>(t_[end])) || std::strchr("+-.eE", t_[end]))) ++end;
+      const std::string s = t_.substr(pos_, end - pos_);
+      char* stop = nullptr;
+      v.num = std::strtod(s.c_str(), &stop);
+      if (stop != s.c_str() + s.size()) fail("bad number '" + s + "'");
+      v.kind = JValue::Number;
+      pos_ = end;
+      return v;
+    }
+    for (const char* word : {"true", "false", "null"}) {
+      const size_t n = std::strlen(word);
+      if (t_.compare(pos_, n, word) == 0) {
+        pos_ += n;
+        v.kind = word[0] == 'n' ? JValue::Null : JValue::Bool;
+        v.b = word[0] == 't';
+        return v;
+      }
+    }
+    fail(c == '\0' ? "unexpected end of text" : std::string("unexpected character '") + c + "'");
+  }
+  std::string parse_string() {
+    ++pos_;  // opening quote
+    std::string out;
+    while (pos_ < t_.size() && t_[pos_] != '"') {
+      char c = t_[pos_++];
+      if (c == '\\') {
+        if (pos_ >= t_.size()) break;
+        const char e = t_[pos_++];
+        switch (e) {
+          case 'n': out += '\n'; break;
+          case 't': out += '\t'; break;
+          case 'r': out += '\r'; break;
+          case 'b': out += '\b'; break;
+          case 'f': out += '\f'; break;
+          case 'u':
+            // Profiles are ASCII; keep non-ASCII escapes as '?' rather than decode UTF-16.
+            if (pos_ + 4 > t_.size()) fail("truncated \\u escape");
+            pos_ += 4;
+            out += '?';
+            break;
+          default: out += e;
+        }
+      } else {
+        out += c;
+      }
+    }
+    if (pos_ >= t_.size()) fail("unterminated string");
+    ++pos_;
+    return out;
+  }
+
+  const std::string& t_;
+  std::string src_;
+  size_t pos_ = 0;
+};
+
+std::vector<Candidate> candidate_list(const JValue& v, const std::string& where) {
+  if (v.kind != JValue::Array)
+    throw Error(ErrorKind::InvalidArgument, where + ": expected an array of \"WxAy\" strings");
+  std::vector<Candidate> out;
+  for (const auto& item : v.items) {
+    if (item.kind != JValue::String)
+      throw Error(ErrorKind::InvalidArgument, where + ": expected an array of \"WxAy\" strings");
+    const Candidate c = parse_candidate(item.str, where);
+    if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+  }
+  return out;
+}
+
+std::vector<int> bits_list(const JValue& v, const std::string& where) {
+  auto bad = [&]() {
+    return Error(ErrorKind::InvalidArgument, where + ": expected an array of bit-widths 2..16");
+  };
+  if (v.kind != JValue::Array) throw bad();
+  std::vector<int> out;
+  for (const auto& item : v.items) {
+    if (item.kind != JValue::Number || item.num != std::floor(item.num) || item.num < 2 || item.num > 16) throw bad();
+    out.push_back(static_cast<int>(item.num));
+  }
+  return out;
+}
+
+}  // namespace
+
+Profile parse_profile_json(const std::string& text, const std::string& source) {
+  const JValue root = JReader(text, source).parse_document();
+  const std::string where = "profile " + source;
+  if (root.kind != JValue::Object) throw Error(ErrorKind::InvalidArgument, where + ": expected a JSON object");
+  Profile p;
+  p.name = source;
+  bool have_candidates = false;
+  for (const auto& [key, v] : root.members) {
+    if (key == "name" && v.kind == JValue::String) {
+      p.name = v.str;
+    } else if (key == "description" && v.kind == JValue::String) {
+      p.description = v.str;
+    } else if (key == "candidates") {
+      p.candidates = candidate_list(v, where + ", key 'candidates'");
+      have_candidates = true;
+    } else if (key == "ops") {
+      if (v.kind != JValue::Object) throw Error(ErrorKind::InvalidArgument, where + ", key 'ops': expected an object");
+      for (const auto& [op, rule] : v.members) {
+        const std::string ow = where + ", op '" + op + "'";
+        if (rule.kind != JValue::Object) throw Error(ErrorKind::InvalidArgument, ow + ": expected an object");
+        OpRule r;
+        for (const auto& [rk, rv] : rule.members) {
+          if (rk == "candidates") r.candidates = candidate_list(rv, ow + ", key 'candidates'");
+          else if (rk == "input_bits") r.input_bits = bits_list(rv, ow + ", key 'input_bits'");
+          else if (rk == "output_bits") r.output_bits = bits_list(rv, ow + ", key 'output_bits'");
+          else
+            throw Error(ErrorKind::InvalidArgument,
+                        ow + ": unknown key '" + rk + "' (expected candidates, input_bits, output_bits)");
+        }
+        p.ops[op] = std::move(r);
+      }
+    } else {
+      throw Error(ErrorKind::InvalidArgument,
+                  where + ": unknown key '" + key + "' (expected name, description, candidates, ops)");
+    }
+  }
+  if (!have_candidates || p.candidates.empty())
+    throw Error(ErrorKind::InvalidArgument, where + ": missing key 'candidates' (expected a non-empty list like [\"W8A8\"])");
+  return p;
+}
+
+Profile resolve_profile(const std::string& spec) {
+  size_t i = 0;
+  while (i < spec.size() && std::isspace(static_cast<unsigned char>(spec[i]))) ++i;
+  if (i < spec.size() && spec[i] == '{') return parse_profile_json(spec, "(JSON text)");
+  return builtin_profile(spec.empty() ? "generic" : spec);
+}
+
+}  // namespace qm::mp

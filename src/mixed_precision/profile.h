@@ -1,0 +1,78 @@
+// Candidates (weight bits, activation bits) and hardware profiles (spec amp.md section 4).
+//
+// A profile says which candidates the hardware runs, by default and per op type:
+//
+//   {"name": "npu",
+//    "candidates": ["W4A8", "W8A8", "W4A16", "W8A16"],         // weighted layers, by default
+//    "ops": {
+//      "Softmax":            {"output_bits": [16]},            // its output quantizer: A16 only
+//      "Conv.depthwise":     {"candidates": ["W8A8", "W8A16"]},// depthwise Conv (group = C_in > 1)
+//      "Add":                {"input_bits": [8, 16]}           // the grids it reads
+//    }}
+//
+// Roles: a weighted layer (Conv, ConvTranspose, Gemm, MatMul) supports candidate (w, a) when the
+// pair is in its op's "candidates" (else the profile's); the op that produces an activation
+// supports bits a when a is in its "output_bits" (else any activation width of the profile's
+// candidates); an op without weights that reads an activation supports a when a is in its
+// "input_bits" (same default). Unknown op types take the defaults.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace qm::mp {
+
+/// A (weight bits, activation bits) pair, written "W8A16".
+struct Candidate {
+  int w_bits = 8;
+  int a_bits = 8;
+  bool operator==(const Candidate& o) const { return w_bits == o.w_bits && a_bits == o.a_bits; }
+  bool operator!=(const Candidate& o) const { return !(*this == o); }
+  bool operator<(const Candidate& o) const {
+    return w_bits != o.w_bits ? w_bits < o.w_bits : a_bits < o.a_bits;
+  }
+};
+
+/// "W8A16".
+std::string candidate_name(const Candidate& c);
+/// Parses "W8A16" (case-insensitive, widths 2..16). Error(InvalidArgument) naming `what`.
+Candidate parse_candidate(const std::string& text, const std::string& what = "candidate");
+/// Parses a comma-separated list ("W4A8,W8A8"); duplicates are dropped (first kept).
+std::vector<Candidate> parse_candidates(const std::string& csv, const std::string& what = "--candidates");
+/// Widest first: larger w_bits*a_bits first, then larger a_bits (activations are usually the
+/// more sensitive side), then larger w_bits. Stable and total.
+bool wider(const Candidate& a, const Candidate& b);
+void sort_widest_first(std::vector<Candidate>& cands);
+
+/// Per-op-type limits of a profile (empty list = no limit in that role).
+struct OpRule {
+  std::vector<Candidate> candidates;  ///< weighted layers of this op type
+  std::vector<int> input_bits;        ///< activation widths it can read (ops without weights)
+  std::vector<int> output_bits;       ///< activation widths its output can be quantized to
+};
+
+struct Profile {
+  std::string name;
+  std::string description;
+  std::vector<Candidate> candidates;    ///< supported by default (weighted layers)
+  std::map<std::string, OpRule> ops;    ///< keyed by op type, or "Conv.depthwise"
+
+  /// Whether a weighted layer of type `op` runs (w, a).
+  bool supports_layer(const std::string& op, const Candidate& c) const;
+  /// Whether op type `op` can produce an activation quantized to `a_bits`.
+  bool supports_output(const std::string& op, int a_bits) const;
+  /// Whether op type `op` (no weights) can read an activation quantized to `a_bits`.
+  bool supports_input(const std::string& op, int a_bits) const;
+};
+
+/// Names of the built-in profiles ("generic", "npu").
+std::vector<std::string> builtin_profile_names();
+/// A built-in profile by name; Error(InvalidArgument) listing the names otherwise.
+Profile builtin_profile(const std::string& name);
+/// Parses a profile JSON text (format above). `source` names it in errors (file name).
+Profile parse_profile_json(const std::string& text, const std::string& source = "profile");
+/// `spec` is a built-in name, or JSON text (starts with '{'). Empty = "generic".
+Profile resolve_profile(const std::string& spec);
+
+}  // namespace qm::mp

@@ -1,0 +1,200 @@
+// The mixed-precision search (spec amp.md sections 3-6; Pandey et al. 2023, AIMET AMP):
+//
+//   phase 0  FP reference outputs; every candidate applied homogeneously (a group that lacks it
+//            takes its nearest supported candidate) = the baselines; start point = the most
+//            accurate baseline.
+//   phase 1  sensitivity: for each group g and each candidate c of g cheaper than its start
+//            candidate, only g quantized at c (all else float): output SQNR. With a simulator,
+//            samples run one at a time: one FP pass keeps every activation of that sample (if it
+//            fits the memory budget) and each (g, c) recomputes only the steps after g's first
+//            quantizer (Executor::run_from); otherwise it falls back to full passes.
+//   phase 2  from the start point, flips (g, c) applied cumulatively, least sensitive first (ties:
+//            larger BOPs saving); a flip that would not lower g's cost from its current candidate
+//            is skipped. Every point's TRUE metric is evaluated (or, without the full front, only
+//            the points phase 3's binary search needs).
+//   phase 3  the target picks a point: best metric within a cost budget (bops, size) or the
+//            cheapest point meeting a quality bar (sqnr, sqnr-drop). None feasible: say so, return
+//            the start point.
+//
+// Deterministic for the same inputs (no randomness; ties broken by group id, candidate order).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "core/tensor.h"
+#include "mixed_precision/groups.h"
+#include "mixed_precision/profile.h"
+#include "quant/quant_model.h"
+
+namespace qm::quant {
+class Simulator;
+}
+
+namespace qm::mp {
+
+enum class TargetKind { None, Bops, Size, Sqnr, SqnrDrop };
+
+/// --target: "bops=0.5" (relative BOPs, 1.0 = W8A8 everywhere), "size=0.5" (weight bytes relative
+/// to 8-bit weights), "sqnr=30" (dB), "sqnr-drop=3" (dB below the start point). None = no
+/// selection constraint: the start point is selected and the whole front is reported.
+struct Target {
+  TargetKind kind = TargetKind::None;
+  double value = 0;
+};
+/// Parses the --target text; "" = None. Error(InvalidArgument) naming "--target" otherwise.
+Target parse_target(const std::string& text);
+std::string target_name(const Target& t);
+
+/// Flip order of phase 2.
+enum class FlipOrder {
+  Paper,  ///< least sensitive first (paper/AIMET); ties: larger BOPs saving
+  Ratio,  ///< smallest predicted added noise (phase-1 NSR) per BOPs saved first
+  Both    ///< build both fronts, keep the better one (larger area under the front), report both
+};
+FlipOrder parse_order(const std::string& text);  // "paper" | "ratio" | "both"
+const char* order_name(FlipOrder o);
+
+/// Progress: phase ("phase0".."phase3"), done of total steps; return false to cancel (search
+/// then throws Error(InvalidArgument) whose message starts with "cancelled").
+using ProgressFn = std::function<bool(const std::string& phase, size_t done, size_t total)>;
+
+struct SearchOptions {
+  std::vector<Candidate> candidates;   ///< empty = the profile's candidates
+  Profile profile = builtin_profile("generic");
+  Target target;
+  FlipOrder order = FlipOrder::Paper;
+  /// Evaluate every point of the front (the UI shows it). false: phase 3 binary-searches the
+  /// flip index and evaluates O(log n) points (needs a target).
+  bool full_front = true;
+  /// Memory for phase 1's cache of FP activations (one sample's values at a time); above it,
+  /// phase 1 falls back to full recomputation. Default 512 MiB: with the model, encodings and the
+  /// runtime it stays within ~1 GiB (a browser tab).
+  size_t memory_budget_bytes = size_t{512} << 20;
+  /// Optional labels, one per sample: the metric of phases 0, 2, 3 becomes top-1 accuracy of
+  /// output 0 (argmax over its last axis). Phase 1 always uses SQNR.
+  std::vector<int64_t> labels;
+  ProgressFn progress;
+};
+
+/// Quality of one configuration on the samples.
+struct Eval {
+  double sqnr_db = 0;   ///< output SQNR vs the FP model (spec section 3)
+  double nsr = 0;       ///< noise-to-signal ratio averaged over outputs (sqnr_db = -10 log10 nsr)
+  std::optional<double> accuracy;  ///< top-1 in [0, 1] when labels were given
+  /// The metric the search maximises: accuracy when present, else SQNR.
+  double metric() const { return accuracy ? *accuracy : sqnr_db; }
+};
+
+/// How the search evaluates configurations. search() builds one on the simulator; tests use
+/// closed-form ones.
+struct Evaluator {
+  /// Every sample through the quantized model `config`.
+  std::function<Eval(const quant::QuantConfig&)> evaluate;
+  /// Phase 1: the SQNR of each config (each has one group on). Empty = evaluate() per config.
+  /// `tick(done, total)` reports progress in the evaluator's own units; when it returns false
+  /// the evaluator stops and returns an empty vector (the search then throws "cancelled").
+  std::function<std::vector<Eval>(const std::vector<quant::QuantConfig>&,
+                                   const std::function<bool(size_t, size_t)>& tick)>
+      evaluate_many;
+  /// Forward-pass equivalents of work done by the evaluator so far (1 = one FP pass over every
+  /// sample). Empty = count each evaluate() as 1.
+  std::function<double()> work_fpe;
+};
+
+/// One configuration on the front, a baseline or the selection.
+struct Point {
+  Choice choice;            ///< candidate index per group
+  Cost cost;
+  Eval eval;
+  bool evaluated = false;   ///< false: cost only (not needed by the binary search)
+  int flip_group = -1;      ///< the flip that led here (-1 for the start point)
+  Candidate flip_to;
+};
+
+struct GroupReport {
+  Group group;
+  int start = 0;                                ///< candidate index at the start point
+  std::vector<std::optional<double>> sensitivity_db;  ///< per candidate (phase 1; none at/above start)
+  std::vector<std::string> layer_names, activation_names;
+};
+
+struct Baseline {
+  Candidate config;   ///< the homogeneous candidate
+  Point point;
+};
+
+struct LayerChoice {
+  std::string name, op;
+  int group = -1;
+  int w_bits = 0, a_bits = 0;
+  int64_t macs = 0;
+  std::optional<double> sensitivity_db;  ///< phase-1 SQNR of its group at the chosen candidate
+};
+
+struct Timing {
+  double phase0 = 0, phase1 = 0, phase2 = 0, phase3 = 0, total = 0;  ///< seconds
+  double fp_pass = 0;           ///< seconds of one FP pass over every sample
+  double phase1_fpe = 0;        ///< phase-1 work in forward-pass equivalents (counted)
+  double phase1_time_fpe = 0;   ///< phase-1 seconds / fp_pass seconds (measured)
+  double phase1_naive_fpe = 0;  ///< what it would cost with full passes (#configs)
+  double phase2_fpe = 0, phase3_fpe = 0;
+  size_t evaluations = 0;       ///< full-configuration evaluations (phases 0, 2, 3)
+  bool phase1_cached = false;   ///< phase 1 ran from cached FP activations
+};
+
+struct SearchResult {
+  std::vector<GroupReport> groups;
+  std::vector<Baseline> baselines;
+  int start_baseline = -1;             ///< index into baselines
+  std::vector<Point> pareto;           ///< point 0 = start point, then one per applied flip
+  FlipOrder order_used = FlipOrder::Paper;
+  std::vector<Point> pareto_other;     ///< the other order's front (FlipOrder::Both only)
+  double front_score = 0, front_score_other = 0;  ///< mean metric under the front (see .cpp)
+  Point selected;
+  int selected_index = 0;              ///< into pareto
+  bool target_met = true;
+  std::string message;                 ///< e.g. "no point meets sqnr=40 (best 35.2 dB): start point"
+  quant::QuantConfig selected_config;  ///< bits per quantizer id
+  std::vector<LayerChoice> layers;     ///< per QuantModel layer, at the selection
+  Timing timing;
+};
+
+/// The search on groups with any evaluator (used by search() and by tests).
+/// `quantizers` and `layers` are those the groups were built from (names for the report).
+SearchResult search_groups(const std::vector<Group>& groups,
+                           const std::vector<quant::Quantizer>& quantizers,
+                           const std::vector<quant::Layer>& layers, Evaluator& evaluator,
+                           const SearchOptions& options);
+
+/// The search on a placed, calibrated model: groups from model + options.profile/candidates
+/// (depthwise Convs detected), FP reference outputs, then phases 0-3 on `sim` (whose encodings
+/// must cover every candidate width: Encodings computes them lazily). `samples` are the
+/// calibration samples (one tensor per model input each, conformed). Throws qm::Error.
+SearchResult search(const quant::QuantModel& model, quant::Simulator& sim,
+                    const std::vector<std::vector<Tensor>>& samples, const SearchOptions& options);
+
+/// Forces layers to candidates after a search (the UI's manual override / chosen Pareto point):
+/// sets each named layer's group, re-evaluation is up to the caller. Error naming an unknown
+/// layer or an unsupported candidate.
+Choice override_layers(const SearchResult& r, const std::vector<quant::Layer>& layers, Choice choice,
+                       const std::vector<std::pair<std::string, Candidate>>& layer_bits);
+
+// ---- report.json pieces (cli.md). Each writes `"key": value` into an open object. ----
+void write_groups_json(JsonWriter& w, const SearchResult& r);     ///< "groups"
+void write_baselines_json(JsonWriter& w, const SearchResult& r);  ///< "baselines"
+void write_pareto_json(JsonWriter& w, const SearchResult& r);     ///< "pareto" (+ "pareto_order", ...)
+void write_selected_json(JsonWriter& w, const SearchResult& r);   ///< "selected" (with "layers")
+/// The search's fields of "timing_s" (phase0..phase3, forward-pass equivalents) written into an
+/// open "timing_s" object, so the caller adds "calibration" and "export".
+void write_timing_fields(JsonWriter& w, const Timing& t);
+/// All of the above: "groups", "baselines", "pareto", "selected", "search" (target, order,
+/// message); not "timing_s" (the caller owns that object).
+void write_search_json(JsonWriter& w, const SearchResult& r);
+
+}  // namespace qm::mp

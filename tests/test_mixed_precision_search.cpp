@@ -1,0 +1,433 @@
+// The mixed-precision search against closed forms: candidates and profiles, groups on synthetic
+// quantizer graphs, BOPs by hand, and phases 0-3 with an additive-noise evaluator (noise of
+// quantizer q at b bits = k_q * 4^-b, summed), whose optimal configurations are known by brute
+// force.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/json.h"
+#include "mixed_precision/search.h"
+
+namespace qm::mp {
+namespace {
+
+constexpr double kTol = 1e-9;
+
+// A synthetic quantizer graph (what quant::QuantModel produces, without a model).
+struct Synth {
+  std::vector<quant::Quantizer> qs;
+  std::vector<quant::Layer> ls;
+
+  int act(const std::string& tensor, const std::string& producer, std::vector<std::string> consumers = {}) {
+    quant::Quantizer q;
+    q.id = static_cast<int>(qs.size());
+    q.kind = quant::QuantizerKind::Activation;
+    q.tensor = tensor;
+    q.producer_op = producer;
+    q.consumer_ops = std::move(consumers);
+    qs.push_back(q);
+    return q.id;
+  }
+  // A layer reading activation `in` (weight quantizer created unless `shared_weight` >= 0).
+  int layer(const std::string& name, const std::string& op, int in, int64_t macs, int64_t welems,
+            int shared_weight = -1) {
+    quant::Layer l;
+    l.name = name;
+    l.op = op;
+    l.input_quantizer = in;
+    l.macs = macs;
+    l.weight_elements = welems;
+    if (shared_weight >= 0) {
+      l.weight_quantizer = shared_weight;
+    } else {
+      quant::Quantizer q;
+      q.id = static_cast<int>(qs.size());
+      q.kind = quant::QuantizerKind::Weight;
+      q.tensor = name + ".weight";
+      q.layer = static_cast<int>(ls.size());
+      qs.push_back(q);
+      l.weight_quantizer = q.id;
+    }
+    if (in >= 0) {
+      qs[static_cast<size_t>(in)].consumer_layers.push_back(static_cast<int>(ls.size()));
+      qs[static_cast<size_t>(in)].consumer_ops.push_back(op);
+    }
+    ls.push_back(l);
+    return static_cast<int>(ls.size()) - 1;
+  }
+};
+
+// NSR(config) = sum over quantizers that are on of k_q * 4^-bits: additive by construction.
+struct AdditiveNoise {
+  std::vector<double> k;
+  size_t calls = 0;
+  double nsr(const quant::QuantConfig& c) const {
+    double n = 0;
+    for (size_t q = 0; q < c.bits.size(); ++q)
+      if (c.bits[q] > 0) n += k[q] * std::pow(4.0, -c.bits[q]);
+    return n;
+  }
+  Evaluator evaluator() {
+    Evaluator e;
+    e.evaluate = [this](const quant::QuantConfig& c) {
+      ++calls;
+      Eval r;
+      r.nsr = nsr(c);
+      r.sqnr_db = -10 * std::log10(r.nsr);
+      return r;
+    };
+    return e;
+  }
+};
+
+// A chain input -> conv0 -> ... -> conv{n-1} -> output, each conv with its own MACs.
+Synth chain(const std::vector<int64_t>& macs) {
+  Synth s;
+  int a = s.act("input", "");
+  for (size_t i = 0; i < macs.size(); ++i) {
+    s.layer("conv" + std::to_string(i), "Conv", a, macs[i], macs[i] / 10);
+    a = s.act("t" + std::to_string(i), "Relu");
+  }
+  return s;  // the last activation is the model output: an activation-only group
+}
+
+TEST_CASE("mixed_precision/candidates: parse, names, widest-first order") {
+  CHECK(candidate_name(parse_candidate("w4a16")) == "W4A16");
+  CHECK(parse_candidates("W4A8, W8A8,W4A8").size() == 2);
+  CHECK_THROWS_AS(parse_candidate("W1A8"), Error);
+  CHECK_THROWS_AS(parse_candidate("W8"), Error);
+  CHECK_THROWS_AS(parse_candidates("W8A8,,W4A8"), Error);
+  auto c = parse_candidates("W4A8,W16A16,W8A8,W4A16,W8A16");
+  sort_widest_first(c);
+  std::string names;
+  for (const auto& x : c) names += candidate_name(x) + " ";
+  CHECK(names == "W16A16 W8A16 W4A16 W8A8 W4A8 ");
+}
+
+TEST_CASE("mixed_precision/profile: built-ins and JSON, with readable errors") {
+  const Profile g = builtin_profile("generic");
+  CHECK(g.candidates.size() == 4);
+  CHECK(g.supports_layer("Conv", Candidate{16, 16}));
+  const Profile npu = builtin_profile("npu");
+  CHECK_FALSE(npu.supports_layer("Conv", Candidate{16, 16}));
+  CHECK_FALSE(npu.supports_output("Softmax", 8));
+  CHECK(npu.supports_output("Softmax", 16));
+  CHECK_FALSE(npu.supports_layer("Conv.depthwise", Candidate{4, 8}));
+  CHECK_THROWS_WITH_AS(builtin_profile("tpu"), doctest::Contains("generic, npu"), Error);
+
+  const Profile p = parse_profile_json(R"({"name": "mine", "candidates": ["W8A8", "W8A16"],
+      "ops": {"Softmax": {"output_bits": [16]}, "Gemm": {"candidates": ["W8A16"]}}})", "mine.json");
+  CHECK(p.name == "mine");
+  CHECK(p.supports_layer("Conv", Candidate{8, 8}));
+  CHECK_FALSE(p.supports_layer("Gemm", Candidate{8, 8}));
+  CHECK_FALSE(p.supports_output("Softmax", 8));
+  CHECK(p.supports_input("Add", 16));
+  CHECK_FALSE(p.supports_input("Add", 4));
+  CHECK(resolve_profile("").name == "generic");
+  CHECK(resolve_profile(" {\"candidates\": [\"W4A8\"]}").candidates.size() == 1);
+
+  struct Bad {
+    const char* text;
+    const char* expect;
+  };
+  const Bad bad[] = {
+      {"{\"candidates\": [\"W8A8\"], \"opz\": 1}", "unknown key 'opz'"},
+      {"{\"ops\": {}}", "missing key 'candidates'"},
+      {"{\"candidates\": [\"W8X8\"]}", "bad candidate 'W8X8'"},
+      {"{\"candidates\": [\"W8A8\"], \"ops\": {\"Softmax\": {\"output_bits\": [1]}}}", "op 'Softmax'"},
+      {"{\"candidates\": [\"W8A8\"]", "byte offset"},
+      {"[1, 2]", "expected a JSON object"},
+  };
+  for (const auto& b : bad) {
+    CAPTURE(b.text);
+    CHECK_THROWS_WITH_AS(parse_profile_json(b.text, "p.json"), doctest::Contains(b.expect), Error);
+  }
+}
+
+TEST_CASE("mixed_precision/groups: shared input tensor, activation-only groups, shared weights") {
+  Synth s;
+  const int x = s.act("x", "");
+  const int l0 = s.layer("convA", "Conv", x, 100, 10);
+  s.layer("convB", "Conv", x, 300, 30);  // reads x too: same group as convA
+  const int a = s.act("a", "Relu");
+  s.layer("gemm", "Gemm", a, 50, 5);
+  const int b = s.act("b", "Add", {"Softmax"});  // read by no layer: activation-only
+  (void)b;
+  s.layer("convC", "Conv", s.act("c", "Relu"), 20, 2, s.ls[static_cast<size_t>(l0)].weight_quantizer);
+  const auto groups = build_groups(s.qs, s.ls, builtin_profile("generic"), parse_candidates("W4A8,W8A8,W8A16"));
+  // convC shares convA's weight, so x, c, convA, convB, convC are one group.
+  REQUIRE(groups.size() == 3);
+  CHECK(groups[0].layers == std::vector<int>{0, 1, 3});
+  CHECK(groups[0].activations.size() == 2);
+  CHECK(groups[0].macs == 420);
+  CHECK(groups[1].layers == std::vector<int>{2});
+  CHECK(groups[2].activation_only());
+  // widest first; activation-only: one candidate per activation width.
+  CHECK(groups[0].candidates == std::vector<Candidate>{{8, 16}, {8, 8}, {4, 8}});
+  CHECK(groups[2].candidates == std::vector<Candidate>{{8, 16}, {8, 8}});
+  // BOPs by hand: 420 MACs at W4A8 = 420 * 32; everything at W8A8 = 470 * 64.
+  CHECK(group_bops(groups[0], {4, 8}) == doctest::Approx(420.0 * 32));
+  const Cost c = choice_cost(groups, Choice{2, 1, 0});
+  CHECK(c.bops == doctest::Approx(420.0 * 32 + 50.0 * 64));
+  CHECK(c.rel_bops == doctest::Approx((420.0 * 32 + 50.0 * 64) / (470.0 * 64)));
+  CHECK(c.size_bytes == doctest::Approx(40 * 0.5 + 5 * 1.0));  // convC's weight is convA's: stored once
+  CHECK(nearest_candidate(groups[2], {4, 8}) == 1);
+  CHECK(nearest_candidate(groups[0], {16, 16}) == 0);
+}
+
+TEST_CASE("mixed_precision/groups: an empty intersection names the group, its ops and the candidates") {
+  Synth s;
+  const int x = s.act("x", "");
+  s.layer("fc", "MatMul", x, 10, 10);
+  const int p = s.act("probs", "Softmax");
+  s.layer("head", "Gemm", p, 10, 10);
+  CHECK_THROWS_WITH_AS(build_groups(s.qs, s.ls, builtin_profile("npu"), parse_candidates("W4A8,W8A8")),
+                       doctest::Contains("quantizer group 1 ['probs' (Softmax output), 'head' (Gemm)]"), Error);
+  try {
+    build_groups(s.qs, s.ls, builtin_profile("npu"), parse_candidates("W4A8,W8A8"));
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    CHECK(m.find("tried W8A8, W4A8") != std::string::npos);
+    CHECK(m.find("Softmax output 'probs' cannot be A8") != std::string::npos);
+    CHECK(m.find("profile 'npu'") != std::string::npos);
+  }
+  // W8A16 is fine for both; the MatMul group keeps W4A8 out (npu MatMul: no W4A8).
+  const auto g = build_groups(s.qs, s.ls, builtin_profile("npu"), parse_candidates("W4A8,W8A8,W8A16"));
+  CHECK(g[0].candidates == std::vector<Candidate>{{8, 16}, {8, 8}});
+  CHECK(g[1].candidates == std::vector<Candidate>{{8, 16}});
+  // Depthwise convolutions: W8 only in the npu profile.
+  Synth d;
+  d.layer("dw", "Conv", d.act("x", ""), 10, 10);
+  LayerTraits t;
+  t.depthwise = {true};
+  const auto gd = build_groups(d.qs, d.ls, builtin_profile("npu"), parse_candidates("W4A8,W8A8"), t);
+  CHECK(gd[0].candidates == std::vector<Candidate>{{8, 8}});
+}
+
+// Brute force: the lowest NSR over every choice with rel_bops <= budget.
+double brute_best_nsr(const std::vector<Group>& groups, size_t nq, const AdditiveNoise& noise, double budget) {
+  double best = 1e300;
+  Choice c(groups.size(), 0);
+  for (;;) {
+    if (choice_cost(groups, c).rel_bops <= budget + 1e-12) best = std::min(best, noise.nsr(choice_config(groups, c, nq)));
+    size_t i = 0;
+    while (i < c.size() && ++c[i] == static_cast<int>(groups[i].candidates.size())) c[i++] = 0;
+    if (i == c.size()) return best;
+  }
+}
+
+TEST_CASE("mixed_precision/search: phases 0-3 with an additive-noise model match the closed form") {
+  // Six equal convs: every W8A8 -> W4A8 flip saves the same BOPs, so the optimal configuration
+  // at k flips is the k least noisy flips, i.e. exactly the paper order.
+  Synth s = chain({1000, 1000, 1000, 1000, 1000, 1000});
+  AdditiveNoise noise;
+  noise.k.assign(s.qs.size(), 1.0);
+  const double wk[] = {5, 1, 80, 3, 20, 0.5};
+  for (size_t i = 0; i < s.ls.size(); ++i) noise.k[static_cast<size_t>(s.ls[i].weight_quantizer)] = wk[i] * 1e3;
+  SearchOptions o;
+  o.candidates = parse_candidates("W4A8,W8A8");
+  const auto groups = build_groups(s.qs, s.ls, o.profile, o.candidates);
+  REQUIRE(groups.size() == 7);
+  Evaluator ev = noise.evaluator();
+  const SearchResult r = search_groups(groups, s.qs, s.ls, ev, o);
+
+  // Phase 0: two baselines; W8A8 is the more accurate: the start point.
+  REQUIRE(r.baselines.size() == 2);
+  CHECK(candidate_name(r.baselines[static_cast<size_t>(r.start_baseline)].config) == "W8A8");
+  CHECK(r.baselines[1].point.cost.rel_bops == doctest::Approx(0.5));
+  // Phase 1: each group alone at W4A8, closed form.
+  for (size_t gi = 0; gi + 1 < r.groups.size(); ++gi) {
+    const auto& gr = r.groups[gi];
+    REQUIRE(gr.sensitivity_db[1]);
+    const double n = noise.k[static_cast<size_t>(gr.group.activations[0])] * std::pow(4.0, -8) +
+                     noise.k[static_cast<size_t>(gr.group.weights[0])] * std::pow(4.0, -4);
+    CHECK(*gr.sensitivity_db[1] == doctest::Approx(-10 * std::log10(n)).epsilon(kTol));
+  }
+  CHECK_FALSE(r.groups.back().sensitivity_db[0]);  // output group: activation-only, no flips
+  // Phase 2: start + 6 flips, least sensitive first, true SQNR, optimal at each cost.
+  REQUIRE(r.pareto.size() == 7);
+  const int expect_order[] = {5, 1, 3, 0, 4, 2};
+  for (size_t i = 1; i < r.pareto.size(); ++i) {
+    CHECK(r.pareto[i].flip_group == expect_order[i - 1]);
+    CHECK(r.pareto[i].cost.rel_bops < r.pareto[i - 1].cost.rel_bops);
+    const double truth = noise.nsr(choice_config(groups, r.pareto[i].choice, s.qs.size()));
+    CHECK(r.pareto[i].eval.nsr == doctest::Approx(truth).epsilon(kTol));
+    CHECK(r.pareto[i].eval.nsr ==
+          doctest::Approx(brute_best_nsr(groups, s.qs.size(), noise, r.pareto[i].cost.rel_bops)).epsilon(kTol));
+  }
+  CHECK(r.selected_index == 0);  // no target
+  CHECK(r.layers.size() == 6);
+  CHECK(r.timing.phase1_naive_fpe == 6);
+
+  // Determinism: the same inputs give the same front.
+  Evaluator ev2 = noise.evaluator();
+  const SearchResult r2 = search_groups(groups, s.qs, s.ls, ev2, o);
+  for (size_t i = 0; i < r.pareto.size(); ++i) CHECK(r2.pareto[i].choice == r.pareto[i].choice);
+}
+
+TEST_CASE("mixed_precision/search: targets, binary search and the no-feasible-point case") {
+  Synth s = chain({4000, 1000, 2000, 500, 3000, 1500, 800, 2500});
+  AdditiveNoise noise;
+  // Start (W8A16) near 49 dB, everything at W4A8 near 20 dB.
+  noise.k.assign(s.qs.size(), 1e-2);
+  for (size_t i = 0; i < s.ls.size(); ++i)
+    noise.k[static_cast<size_t>(s.ls[i].weight_quantizer)] = 0.1 * (1 + static_cast<double>((i * 7) % 5));
+  SearchOptions o;
+  o.candidates = parse_candidates("W4A8,W8A8,W8A16");
+  const auto groups = build_groups(s.qs, s.ls, o.profile, o.candidates);
+
+  auto run = [&](const std::string& target, bool full, size_t* calls = nullptr) {
+    SearchOptions oo = o;
+    oo.target = parse_target(target);
+    oo.full_front = full;
+    AdditiveNoise n2 = noise;
+    Evaluator ev = n2.evaluator();
+    SearchResult r = search_groups(groups, s.qs, s.ls, ev, oo);
+    if (calls) *calls = n2.calls;
+    return r;
+  };
+
+  // Start: W8A16 everywhere (the most accurate baseline).
+  const SearchResult full = run("bops=0.6", true);
+  CHECK(candidate_name(full.baselines[static_cast<size_t>(full.start_baseline)].config) == "W8A16");
+  CHECK(full.pareto[0].cost.rel_bops == doctest::Approx(2.0));
+  // bops: the best SQNR among points with rel_bops <= 0.6.
+  double best = -1e300;
+  for (const auto& p : full.pareto)
+    if (p.cost.rel_bops <= 0.6) best = std::max(best, p.eval.sqnr_db);
+  CHECK(full.target_met);
+  CHECK(full.selected.cost.rel_bops <= 0.6);
+  CHECK(full.selected.eval.sqnr_db == doctest::Approx(best));
+  // Flips that would not lower cost were skipped: costs strictly fall along the front.
+  for (size_t i = 1; i < full.pareto.size(); ++i) CHECK(full.pareto[i].cost.rel_bops < full.pareto[i - 1].cost.rel_bops);
+  CHECK(full.pareto.back().cost.rel_bops == doctest::Approx(0.5));
+
+  // Without the full front, the same selection from a handful of evaluations. Along the front
+  // SQNR falls monotonically (additive noise), so the bisection is exact.
+  size_t calls_full = 0, calls_bin = 0;
+  const SearchResult f2 = run("sqnr=40", true, &calls_full);
+  const SearchResult b2 = run("sqnr=40", false, &calls_bin);
+  CHECK(f2.target_met);
+  CHECK(b2.selected_index == f2.selected_index);
+  CHECK(b2.selected.eval.sqnr_db >= 40);
+  if (static_cast<size_t>(f2.selected_index) + 1 < f2.pareto.size())
+    CHECK(f2.pareto[static_cast<size_t>(f2.selected_index) + 1].eval.sqnr_db < 40);
+  const size_t n = f2.pareto.size();
+  const size_t log2n = static_cast<size_t>(std::ceil(std::log2(static_cast<double>(n)))) + 1;
+  const size_t fixed = o.candidates.size() + full.timing.phase1_naive_fpe;  // phases 0 and 1
+  CHECK(calls_bin <= fixed + log2n);
+  CHECK(calls_full >= fixed + n - 1);
+  const SearchResult b3 = run("bops=0.6", false);
+  CHECK(b3.selected_index == full.selected_index);
+
+  // sqnr-drop: relative to the start point.
+  const SearchResult d = run("sqnr-drop=3", true);
+  CHECK(d.selected.eval.sqnr_db >= d.pareto[0].eval.sqnr_db - 3);
+  // size: a weight-size budget; only flips that lower weight bytes are taken (W8A16 -> W8A8 is not).
+  const SearchResult sz = run("size=0.75", true);
+  CHECK(sz.selected.cost.rel_size <= 0.75);
+  for (const auto& p : sz.pareto)
+    if (p.flip_group >= 0) CHECK(p.flip_to.w_bits == 4);
+
+  // Infeasible: say so, return the start point.
+  const SearchResult no = run("sqnr=200", false);
+  CHECK_FALSE(no.target_met);
+  CHECK(no.selected_index == 0);
+  CHECK(no.message.find("no point meets sqnr=200") != std::string::npos);
+  const SearchResult no2 = run("bops=0.1", true);
+  CHECK_FALSE(no2.target_met);
+  CHECK(no2.selected.choice == no2.pareto[0].choice);
+
+  CHECK_THROWS_WITH_AS(parse_target("bops"), doctest::Contains("--target"), Error);
+  CHECK_THROWS_WITH_AS(parse_target("speed=2"), doctest::Contains("unknown kind 'speed'"), Error);
+}
+
+TEST_CASE("mixed_precision/search: ratio order, both orders compared, baselines take the nearest candidate") {
+  // Unequal MACs: the ratio order (noise per BOPs saved) takes the big cheap-to-quantize layer
+  // first; the paper order the least noisy one.
+  Synth s = chain({100, 10000});
+  AdditiveNoise noise;
+  noise.k.assign(s.qs.size(), 1.0);
+  noise.k[static_cast<size_t>(s.ls[0].weight_quantizer)] = 100;
+  noise.k[static_cast<size_t>(s.ls[1].weight_quantizer)] = 200;
+  SearchOptions o;
+  o.candidates = parse_candidates("W4A8,W8A8");
+  const auto groups = build_groups(s.qs, s.ls, o.profile, o.candidates);
+  AdditiveNoise n1 = noise;
+  Evaluator e1 = n1.evaluator();
+  const SearchResult paper = search_groups(groups, s.qs, s.ls, e1, o);
+  CHECK(paper.pareto[1].flip_group == 0);
+  o.order = FlipOrder::Ratio;
+  Evaluator e2 = n1.evaluator();
+  const SearchResult ratio = search_groups(groups, s.qs, s.ls, e2, o);
+  CHECK(ratio.pareto[1].flip_group == 1);
+  o.order = FlipOrder::Both;
+  Evaluator e3 = n1.evaluator();
+  const SearchResult both = search_groups(groups, s.qs, s.ls, e3, o);
+  CHECK(both.order_used == FlipOrder::Ratio);  // reaches low BOPs with less noise
+  CHECK(both.front_score > both.front_score_other);
+  CHECK(both.pareto_other.size() == 3);
+
+  // A group that lacks the baseline's candidate takes its nearest one: W16A16 is not in "npu".
+  Synth t = chain({100});
+  SearchOptions on;
+  on.profile = builtin_profile("npu");
+  on.candidates = parse_candidates("W8A8,W16A16");
+  // npu lacks W16A16 for Conv; the output group (Relu) can be A16.
+  const auto gn = build_groups(t.qs, t.ls, on.profile, on.candidates);
+  CHECK(gn[0].candidates == std::vector<Candidate>{{8, 8}});
+  CHECK(gn[1].candidates == std::vector<Candidate>{{16, 16}, {8, 8}});
+  AdditiveNoise nn;
+  nn.k.assign(t.qs.size(), 1.0);
+  Evaluator en = nn.evaluator();
+  const SearchResult rn = search_groups(gn, t.qs, t.ls, en, on);
+  REQUIRE(rn.baselines.size() == 2);
+  CHECK(rn.baselines[0].point.choice == Choice{0, 0});  // W16A16: conv stays W8A8, output A16
+  CHECK(rn.baselines[1].point.choice == Choice{0, 1});
+}
+
+TEST_CASE("mixed_precision/search: progress, cancel, and the report.json pieces") {
+  Synth s = chain({100, 200, 300});
+  AdditiveNoise noise;
+  noise.k.assign(s.qs.size(), 50.0);
+  SearchOptions o;
+  o.candidates = parse_candidates("W4A8,W8A8");
+  const auto groups = build_groups(s.qs, s.ls, o.profile, o.candidates);
+  std::map<std::string, size_t> last;
+  o.progress = [&](const std::string& phase, size_t done, size_t total) {
+    last[phase] = done;
+    CHECK(done <= total);
+    return true;
+  };
+  o.target = parse_target("bops=0.8");
+  Evaluator ev = noise.evaluator();
+  const SearchResult r = search_groups(groups, s.qs, s.ls, ev, o);
+  CHECK(last["phase0"] == 2);
+  CHECK(last["phase1"] == 3);
+  CHECK(last["phase2"] == 4);
+
+  JsonWriter w;
+  w.begin_object();
+  write_search_json(w, r);
+  w.key("timing_s").begin_object();
+  write_timing_fields(w, r.timing);
+  w.end_object();
+  w.end_object();
+  const std::string j = w.str();
+  for (const char* key : {"\"groups\":", "\"baselines\":", "\"pareto\":", "\"selected\":", "\"sensitivity_db\":{\"W4A8\":",
+                          "\"layers\":[\"conv0\"]", "\"config\":[\"W8A8\"", "\"phase1\":", "\"w_bits\":"})
+    CHECK_MESSAGE(j.find(key) != std::string::npos, key);
+
+  o.progress = [](const std::string& phase, size_t, size_t) { return phase != "phase1"; };
+  Evaluator ev2 = noise.evaluator();
+  CHECK_THROWS_WITH_AS(search_groups(groups, s.qs, s.ls, ev2, o), doctest::Contains("cancelled"), Error);
+}
+
+}  // namespace
+}  // namespace qm::mp
