@@ -7,12 +7,50 @@ namespace qm::graph {
 
 Executor::Executor(const Plan& plan, ThreadPool* pool) : plan_(&plan), pool_(pool) {
   caches_.resize(plan.steps().size());
+  cache_keys_.resize(plan.steps().size());
+  overrides_.resize(plan.num_values());
 }
 
 Executor::~Executor() = default;
 
 void Executor::clear_caches() {
   for (auto& c : caches_) c.reset();
+  for (auto& k : cache_keys_) k.clear();
+}
+
+void Executor::set_constant_override(ValueId v, Tensor t) {
+  const Plan& p = *plan_;
+  const Tensor* c = (v >= 0 && static_cast<size_t>(v) < p.num_values()) ? p.constant(v) : nullptr;
+  if (!c)
+    throw Error(ErrorKind::InvalidArgument, "constant override: value " + std::to_string(v) + " is not a plan constant");
+  if (t.dtype() != c->dtype() || t.shape() != c->shape())
+    throw Error(ErrorKind::InvalidArgument, "constant override of '" + p.value_name(v) + "': expected " +
+                                                std::string(dtype_name(c->dtype())) + " " + shape_to_string(c->shape()) +
+                                                ", got " + std::string(dtype_name(t.dtype())) + " " +
+                                                shape_to_string(t.shape()));
+  Tensor& slot = overrides_[static_cast<size_t>(v)];
+  if (slot.dtype() == DataType::Undefined) ++num_overrides_;
+  slot = std::move(t);
+}
+
+void Executor::clear_constant_override(ValueId v) {
+  if (v < 0 || static_cast<size_t>(v) >= overrides_.size()) return;
+  Tensor& slot = overrides_[static_cast<size_t>(v)];
+  if (slot.dtype() == DataType::Undefined) return;
+  slot = Tensor();
+  --num_overrides_;
+}
+
+void Executor::clear_constant_overrides() {
+  if (num_overrides_ == 0) return;
+  for (Tensor& t : overrides_) t = Tensor();
+  num_overrides_ = 0;
+}
+
+const Tensor* Executor::constant_override(ValueId v) const {
+  if (v < 0 || static_cast<size_t>(v) >= overrides_.size()) return nullptr;
+  const Tensor& t = overrides_[static_cast<size_t>(v)];
+  return t.dtype() == DataType::Undefined ? nullptr : &t;
 }
 
 std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, const ValueHook& hook, ValueMap* keep) {
@@ -61,12 +99,20 @@ std::vector<Tensor> Executor::execute(size_t start, std::vector<Tensor>& slots, 
     const Step& s = p.steps()[si];
     const Node& n = g.node(s.node);
     ins.clear();
+    bool keys_match = true;  // the step's cache was built from the constants read now
+    std::vector<Tensor>& keys = cache_keys_[si];
+    size_t nkeys = 0;
     for (size_t k = 0; k < s.inputs.size(); ++k) {
       const ValueId v = s.inputs[k];
       if (v == kNoValue) {
         ins.push_back(nullptr);
       } else if (s.constant[k]) {
-        ins.push_back(p.constant(v));
+        const Tensor* o = num_overrides_ ? constant_override(v) : nullptr;
+        if (o) {
+          if (nkeys >= keys.size() || keys[nkeys].raw() != o->raw()) keys_match = false;
+          ++nkeys;
+        }
+        ins.push_back(o ? o : p.constant(v));
       } else {
         const Tensor& t = slots[static_cast<size_t>(v)];
         if (t.dtype() == DataType::Undefined)
@@ -74,6 +120,14 @@ std::vector<Tensor> Executor::execute(size_t start, std::vector<Tensor>& slots, 
                                                       "' has no value (not computed or freed)");
         ins.push_back(&t);
       }
+    }
+    if (!keys_match || nkeys != keys.size()) {
+      // Overrides changed since the cache was built: rebuild it from the tensors read now.
+      caches_[si].reset();
+      keys.clear();
+      for (size_t k = 0; k < s.inputs.size(); ++k)
+        if (s.inputs[k] != kNoValue && s.constant[k])
+          if (const Tensor* o = constant_override(s.inputs[k])) keys.push_back(*o);
     }
     outs.assign(s.outputs.size(), Tensor());
     ops::RunContext ctx(n.name, n.op_type(), n.opset, ins, &outs, pool_, &caches_[si], s.constant);

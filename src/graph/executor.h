@@ -11,6 +11,11 @@
 //
 // Per-node caches (packed weights) persist across runs; one Executor runs one forward pass at a
 // time (not reentrant). Ops run on the given thread pool.
+//
+// Constant overrides: set_constant_override(v, t) makes every step read `t` instead of the plan
+// constant `v` (the simulation feeds fake-quantized weights this way) until cleared. A step whose
+// constant inputs are overridden differently from its last run drops its per-node cache first, so
+// packed weights always match the tensors actually read.
 #pragma once
 
 #include <functional>
@@ -62,12 +67,27 @@ class Executor {
   /// Drops cached per-node data (packed weights), e.g. after constants changed.
   void clear_caches();
 
+  /// Reads `t` (same dtype and shape as the plan constant `v`, checked) instead of constant `v`
+  /// in every later run, until cleared. Throws Error(InvalidArgument) if `v` is not a constant
+  /// or `t` does not match.
+  void set_constant_override(ValueId v, Tensor t);
+  /// Removes one override (no-op if none) / all overrides.
+  void clear_constant_override(ValueId v);
+  void clear_constant_overrides();
+  /// The override of `v`, or nullptr.
+  const Tensor* constant_override(ValueId v) const;
+
  private:
   std::vector<Tensor> execute(size_t start, std::vector<Tensor>& slots, const ValueHook& hook, ValueMap* keep);
 
   const Plan* plan_;
   ThreadPool* pool_;
   std::vector<std::unique_ptr<ops::OpCache>> caches_;
+  // Overrides by value id (empty Tensor = none), and per step the override tensors its cache was
+  // built with (kept alive, so comparing buffers cannot be fooled by a reused address).
+  std::vector<Tensor> overrides_;
+  size_t num_overrides_ = 0;
+  std::vector<std::vector<Tensor>> cache_keys_;
   RunStats stats_;
 };
 

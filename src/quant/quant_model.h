@@ -1,30 +1,37 @@
 // The quantization view of a prepared model (spec ../shared/spec/amp.md sections 1-2): where the
-// quantizers sit, which layers they feed, their encodings per bit-width, and a simulator that
-// runs the FP32 engine with any configuration of them switched on.
+// quantizers sit, which layers they feed, and a config that sets each one's bits. Encodings
+// (calibration.h), the simulator (simulator.h), the metric (metrics.h) and the encodings JSON
+// (encodings_json.h) build on it.
 //
 // This is the contract between src/quant (placement, calibration, simulation, export) and
-// src/mixed_precision (groups, cost, search). Everything here refers to the api::Session's plan:
-// value ids are plan value ids, so BN-folded weights are the weights that get quantized.
+// src/mixed_precision (groups, cost, search). Everything here refers to a graph::Plan (the one an
+// api::Session prepared): value ids are plan value ids, so BN-folded weights are the weights that
+// get quantized, and Relu/Clip already fused into a Conv/Gemm step have their output (the
+// activation's output value) as that step's output.
 //
-// STATUS: interface sketch written before the implementation; the src/quant owner may extend it
-// (add members, helpers) but keeps these names and meanings so mixed_precision can build on them.
+// Placement (amp.md section 1), over the plan's steps:
+//   - a Layer + weight quantizer for every Conv, ConvTranspose, Gemm, MatMul whose input 1 is a
+//     float plan constant (axis: Conv 0, ConvTranspose 1, Gemm transB ? 0 : 1, MatMul rank-1);
+//   - an activation quantizer on every float model input that reaches (through data movement)
+//     an op that is not data movement, and on every float output of a step that is not data
+//     movement, except the pre-activation output of a fused unit: a Conv/ConvTranspose/Gemm/
+//     MatMul/Add whose output's only consumer is Relu, Clip, LeakyRelu or HardSwish (and which is
+//     not a graph output) gets no quantizer; the activation's output does;
+//   - data movement (Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Slice, Gather, Split,
+//     Identity, Dropout, Pad mode=constant with value 0, MaxPool, Resize mode=nearest) keeps its
+//     data input's grid: its outputs get no quantizer. Exception: data movement whose data input
+//     is a float constant (e.g. an embedding table read by Gather) computes new values for the
+//     quantized graph and gets a quantizer on its output;
+//   - integer/bool tensors and constants (other than layer weights) are never quantized.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <map>
-#include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
-#include "graph/executor.h"
 #include "graph/plan.h"
-
-namespace qm::api {
-class Session;
-}
+#include "graph/shape_inference.h"
 
 namespace qm::quant {
 
@@ -35,53 +42,114 @@ enum class QuantizerKind { Weight, Activation };
 struct Quantizer {
   int id = -1;                       ///< index into QuantModel::quantizers
   QuantizerKind kind = QuantizerKind::Activation;
-  graph::ValueId value = -1;         ///< the plan value it quantizes (resolved)
-  std::string tensor;                ///< the ONNX tensor name it quantizes (for export/encodings)
+  graph::ValueId value = -1;         ///< the plan value it quantizes (resolved; weights: the plan
+                                     ///< constant, which is the BN-folded tensor where BN was folded)
+  /// The ONNX tensor name (encodings JSON key). Weights: the layer node's input-1 name as in the
+  /// file, also when the plan folded a BatchNormalization into it (plan.constant(value) holds the
+  /// folded data). Activations: the name of the quantized tensor (a fused unit's activation output).
+  std::string tensor;
   int layer = -1;                    ///< weights: index into QuantModel::layers
-  int axis = 0;                      ///< weights: the per-channel axis (spec section 1)
-  /// Activations: layers whose input this tensor is (looking through data-movement ops).
+  int axis = 0;                      ///< weights: the per-channel axis (spec section 1); -1 activations
+  /// Activations: layers whose data input (input 0) carries this grid, looking through data movement.
   std::vector<int> consumer_layers;
-  /// Activations: every op type that reads this grid (through data movement), for profiles.
+  /// Activations: op types of the non-data-movement steps that read this grid (each once, in step
+  /// order), looking through data movement; for profiles.
   std::vector<std::string> consumer_ops;
-  std::string producer_op;           ///< activations: op type that computes it ("" = model input)
+  std::string producer_op;           ///< activations: op type that computes it ("" = model input);
+                                     ///< a fused unit's activation op type (e.g. "Relu") where fused
+  int producer_step = -1;            ///< activations: plan step producing it (-1 = model input)
+  /// Activations: plan steps that read this grid, directly or through data movement (sorted).
+  std::vector<int> consumer_steps;
 };
 
-/// A weighted layer: Conv, ConvTranspose, Gemm, MatMul with a constant weight input.
+/// A weighted layer: Conv, ConvTranspose, Gemm, MatMul with a constant float weight input.
 struct Layer {
-  std::string name;                  ///< ONNX node name (generated stable name if empty)
+  std::string name;                  ///< ONNX node name (graph::Node::name: generated stable name if empty)
   std::string op;                    ///< op type
+  int node = -1;                     ///< graph node index
   int step = -1;                     ///< plan step index
   int weight_quantizer = -1;
   int input_quantizer = -1;          ///< activation quantizer of its data input (-1: none)
-  int64_t macs = 0;                  ///< per sample, token dims included (spec section 5)
+  int output_quantizer = -1;         ///< activation quantizer of its output (-1: none)
+  int64_t macs = 0;                  ///< per sample, token dims included (spec section 5); 0 unknown
   int64_t weight_elements = 0;
+  Shape weight_shape;
 };
 
 /// Bits per quantizer; 0 = off (floating point). Indexed by Quantizer::id.
 struct QuantConfig {
   std::vector<int> bits;
+  /// True if any quantizer is on.
+  bool any() const;
 };
 
 /// One quantizer's encoding at one bit-width. Per-channel weights: one entry per channel.
-/// AIMET convention: offset = -zero_point; q = clamp(round(x/scale) - offset, qmin, qmax).
+/// q = clamp(round_half_even(x / scale) + zero_point, qmin, qmax), y = (q - zero_point) * scale.
+/// AIMET convention in JSON: offset = -zero_point.
 struct Encoding {
   int bits = 8;
-  bool symmetric = false;
+  bool symmetric = false;            ///< true: signed range, zero_point 0 (weights)
   int axis = -1;                     ///< -1 per tensor
   std::vector<float> scale;
   std::vector<int32_t> zero_point;   ///< ONNX zero points (0 for symmetric)
-  std::vector<float> min, max;       ///< represented range per channel
+  std::vector<float> min, max;       ///< represented range per channel: (qmin-zp)*scale, (qmax-zp)*scale
+
+  /// Integer range at the TRUE bit-width: symmetric [-2^(b-1), 2^(b-1)-1], else [0, 2^b-1].
+  int32_t qmin() const { return symmetric ? -(int32_t{1} << (bits - 1)) : 0; }
+  int32_t qmax() const { return symmetric ? (int32_t{1} << (bits - 1)) - 1 : (int32_t{1} << bits) - 1; }
+  size_t channels() const { return scale.size(); }
+};
+
+/// True if `op` (default domain) only copies or selects values (keeps its input's grid), given
+/// its node (Pad/Resize attributes checked) and the plan (Pad's constant value).
+bool is_data_movement(const graph::Plan& plan, const graph::Step& step);
+
+struct PlacementOptions {
+  /// Input shapes used for MACs where the model's are dynamic (like inspect --input-shape).
+  /// A dynamic leading (batch) dimension is taken as 1 anyway.
+  graph::InputShapeOverrides input_shapes;
 };
 
 class QuantModel {
  public:
-  /// Places quantizers on the session's plan (spec section 1). Throws qm::Error.
-  explicit QuantModel(api::Session& session);
-  const std::vector<Quantizer>& quantizers() const;
-  const std::vector<Layer>& layers() const;
-  api::Session& session();
-  /// A config with every quantizer set to `w_bits` (weights) / `a_bits` (activations).
+  /// Places quantizers on `plan` (spec section 1; the plan must outlive this). Throws qm::Error.
+  explicit QuantModel(const graph::Plan& plan, const PlacementOptions& options = {});
+
+  const graph::Plan& plan() const { return *plan_; }
+  const std::vector<Quantizer>& quantizers() const { return quantizers_; }
+  const std::vector<Layer>& layers() const { return layers_; }
+  const Quantizer& quantizer(int q) const { return quantizers_[static_cast<size_t>(q)]; }
+
+  /// The quantizer sitting on plan value `v` (its own value, not data-movement descendants), or -1.
+  int quantizer_on(graph::ValueId v) const;
+  /// The activation quantizer whose grid value `v` carries (itself or through data movement), or -1.
+  int grid_of(graph::ValueId v) const;
+  /// The quantizer whose Quantizer::tensor is `name` (weights and activations), or -1.
+  int find_tensor(const std::string& name) const;
+
+  /// A config with every weight quantizer at `w_bits` and every activation quantizer at `a_bits`.
   QuantConfig homogeneous(int w_bits, int a_bits) const;
+  /// Everything off (the FP model).
+  QuantConfig off() const;
+
+  /// The first plan step whose computation changes when quantizer `q` is switched on: weights, the
+  /// layer's step; activations, the first step reading the value (or its producer if it is a
+  /// graph output read by no step; 0 for a model input read by no step).
+  size_t first_affected_step(int q) const;
+  /// The first step affected by any quantizer on in `config` (steps().size() if none is on).
+  size_t first_affected_step(const QuantConfig& config) const;
+
+  /// Sets a layer's MACs (the calibrator does this from actual shapes where inference left them
+  /// unknown: a fact about the model, hence const).
+  void set_layer_macs(int layer, int64_t macs) const { layers_[static_cast<size_t>(layer)].macs = macs; }
+
+ private:
+  const graph::Plan* plan_;
+  std::vector<Quantizer> quantizers_;
+  mutable std::vector<Layer> layers_;
+  std::vector<int> on_value_;    // per plan value: quantizer on it or -1
+  std::vector<int> grid_;        // per plan value: grid quantizer or -1
+  std::map<std::string, int> by_tensor_;
 };
 
 }  // namespace qm::quant

@@ -1,0 +1,167 @@
+// Range setting (spec amp.md section 2): encodings per (quantizer, bit-width).
+//
+//   - weights: per channel, symmetric signed, scale = clip / (2^(b-1) - 1); `mse` (default)
+//     searches clip over a grid of fractions of max|w| (coarse grid, then a finer one around the
+//     best) minimising the squared error of the actual fake-quantized channel; `minmax` uses max|w|;
+//   - activations: a streaming histogram per tensor (bins anchored at 0, bin width doubling as the
+//     range grows: memory is fixed, independent of the sample count), then `mse` (default: the
+//     [min, max] minimising expected squared error = clipping error + in-range rounding noise
+//     scale^2/12 per element, as AIMET's tf_enhanced), `minmax` (exact observed range) or
+//     `percentile=P` (the P-th and (100-P)-th percentiles). The range always contains 0 and the
+//     zero point is an integer, so 0 is exactly representable.
+//
+// Calibration runs the FP forward over the samples (one forward per add_sample call) with an
+// executor hook feeding each activation quantizer's histogram; nothing else is stored.
+// Encodings are computed lazily, once per (quantizer, bits), by Encodings::get.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+#include "graph/executor.h"
+#include "quant/quant_model.h"
+
+namespace qm::quant {
+
+class Simulator;
+
+enum class WeightRange { Mse, MinMax };
+
+struct ActRange {
+  enum Kind { Mse, MinMax, Percentile } kind = Mse;
+  double percentile = 99.99;  ///< for Percentile, in (50, 100]
+};
+
+/// "mse" | "minmax"; Error(InvalidArgument) naming `what` otherwise.
+WeightRange parse_weight_range(const std::string& text, const std::string& what = "weight range");
+/// "mse" | "minmax" | "percentile" (99.99) | "percentile=P".
+ActRange parse_act_range(const std::string& text, const std::string& what = "activation range");
+
+struct CalibrationOptions {
+  WeightRange weight_range = WeightRange::Mse;
+  ActRange act_range;
+  size_t histogram_bins = 2048;  ///< max bins per activation histogram
+};
+
+/// A histogram over a growing range with a fixed maximum number of bins. Bin k covers
+/// [k*width, (k+1)*width); bins span [first_bin*width, (first_bin+size)*width). When a value
+/// falls outside and the span would need more than max_bins, the width doubles (pairs of bins
+/// merge exactly). NaN values are ignored; infinities are clamped to the largest finite float.
+class StreamingHistogram {
+ public:
+  explicit StreamingHistogram(size_t max_bins = 2048);
+  void add(const float* x, size_t n);
+
+  uint64_t count() const { return count_; }
+  float min() const { return min_; }  ///< exact observed min (0 if empty)
+  float max() const { return max_; }  ///< exact observed max (0 if empty)
+  double width() const { return width_; }
+  int64_t first_bin() const { return first_; }
+  const std::vector<double>& counts() const { return counts_; }
+  /// Heap bytes held (constant once max_bins bins exist).
+  size_t bytes() const { return counts_.capacity() * sizeof(double); }
+
+ private:
+  void cover(double lo, double hi);
+
+  size_t max_bins_;
+  double width_ = 0.0;
+  int64_t first_ = 0;
+  std::vector<double> counts_;
+  uint64_t count_ = 0;
+  float min_ = 0.0f, max_ = 0.0f;
+};
+
+/// Asymmetric unsigned per-tensor encoding of [lo, hi] at `bits`: the range is extended to
+/// contain 0, scale = (hi - lo) / (2^b - 1) (at least a tiny positive value), zero point =
+/// round(-lo / scale) clamped to [0, 2^b - 1]; min/max are the represented range.
+Encoding activation_encoding_from_range(double lo, double hi, int bits);
+/// Per-tensor activation encoding from a histogram.
+Encoding activation_encoding(const StreamingHistogram& h, int bits, const ActRange& range);
+/// Per-channel symmetric weight encoding of `w` (float) along `axis`.
+Encoding weight_encoding(const Tensor& w, int axis, int bits, WeightRange range);
+
+/// The encodings table: (quantizer, bits) -> Encoding, filled lazily from the plan's weights
+/// and the activation histograms, or set explicitly (e.g. read from an encodings JSON).
+class Encodings {
+ public:
+  /// `model` must outlive the table.
+  explicit Encodings(const QuantModel& model, CalibrationOptions options = {});
+  Encodings(Encodings&&) noexcept;
+  Encodings& operator=(Encodings&&) noexcept;
+  ~Encodings();
+
+  /// The encoding of quantizer q at `bits` (2..16), computed on first use. Throws
+  /// Error(InvalidArgument) if it is not set and cannot be computed (activation without a
+  /// histogram: no calibration sample reached it).
+  const Encoding& get(int q, int bits);
+  bool has(int q, int bits) const;
+  /// Sets (replaces) an encoding; its bits field is the key.
+  void set(int q, Encoding e);
+  /// Takes the histogram of activation quantizer q (the Calibrator calls this).
+  void set_histogram(int q, std::shared_ptr<const StreamingHistogram> h);
+  const StreamingHistogram* histogram(int q) const;
+  const QuantModel& model() const { return *model_; }
+  const CalibrationOptions& options() const { return options_; }
+  /// Drops every encoding (computed or set); histograms stay.
+  void clear_computed();
+
+ private:
+  const QuantModel* model_;
+  CalibrationOptions options_;
+  std::map<std::pair<int, int>, Encoding> table_;
+  std::vector<std::shared_ptr<const StreamingHistogram>> hist_;
+};
+
+/// What the calibrator used (for reports and the memory test).
+struct CalibrationStats {
+  size_t samples = 0;             ///< add_sample calls
+  size_t histogram_bytes = 0;     ///< heap bytes of all histograms now
+  size_t peak_live_bytes = 0;     ///< max over forwards of the executor's peak live bytes
+  double seconds = 0.0;
+};
+
+/// Streams samples through the FP forward and collects activation histograms.
+///   Calibrator cal(model, session.executor(), options);
+///   for (auto& s : samples) cal.add_sample(s);
+///   Encodings enc = cal.finish();
+class Calibrator {
+ public:
+  /// `model` and `executor` (on model.plan()) must outlive the calibrator.
+  Calibrator(const QuantModel& model, graph::Executor& executor, CalibrationOptions options = {});
+  ~Calibrator();
+
+  /// One forward pass on `inputs` (one tensor per model input, conformed; any batch size).
+  /// With `sim` and `config`: the forward is the simulation of `config` and the histograms see
+  /// each activation before it is fake-quantized (sequential calibration, --recalibrate).
+  void add_sample(const std::vector<Tensor>& inputs, Simulator* sim = nullptr,
+                  const QuantConfig* config = nullptr);
+  const CalibrationStats& stats() const { return stats_; }
+  /// An Encodings table holding the histograms (the calibrator can go on adding samples;
+  /// later finish() calls see them).
+  Encodings finish() const;
+
+ private:
+  const QuantModel* model_;
+  graph::Executor* executor_;
+  CalibrationOptions options_;
+  std::vector<std::shared_ptr<StreamingHistogram>> hist_;  // per quantizer (activations only)
+  std::vector<bool> macs_pending_;                         // layers whose MACs are still unknown
+  CalibrationStats stats_;
+};
+
+/// Calibrates over `samples` (each one tensor per model input). `progress(done, total)` after
+/// each sample; returning false cancels with Error(InvalidArgument, "cancelled ...").
+Encodings calibrate(const QuantModel& model, graph::Executor& executor,
+                    const std::vector<std::vector<Tensor>>& samples, const CalibrationOptions& options = {},
+                    const std::function<bool(size_t, size_t)>& progress = {},
+                    CalibrationStats* stats = nullptr);
+
+}  // namespace qm::quant

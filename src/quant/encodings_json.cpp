@@ -1,0 +1,299 @@
+#include "quant/encodings_json.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "core/error.h"
+#include "core/json.h"
+
+namespace qm::quant {
+namespace {
+
+// A minimal JSON value + recursive-descent parser (quantmix has no JSON dependency): enough for
+// encodings files. Errors name the source and the byte offset.
+struct JValue {
+  enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
+  bool b = false;
+  double num = 0.0;
+  std::string str;
+  std::vector<JValue> arr;
+  std::vector<std::pair<std::string, JValue>> obj;
+
+  const JValue* get(const std::string& k) const {
+    for (const auto& kv : obj)
+      if (kv.first == k) return &kv.second;
+    return nullptr;
+  }
+};
+
+class Parser {
+ public:
+  Parser(const std::string& text, const std::string& source) : t_(text), src_(source) {}
+
+  JValue parse_document() {
+    JValue v = value(0);
+    ws();
+    if (p_ != t_.size()) fail("unexpected text after the JSON value");
+    return v;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& why) const {
+    throw Error(ErrorKind::InvalidArgument, "reading " + src_ + ": malformed JSON at byte " + std::to_string(p_) + " — " + why);
+  }
+  void ws() {
+    while (p_ < t_.size() && (t_[p_] == ' ' || t_[p_] == '\t' || t_[p_] == '\n' || t_[p_] == '\r')) ++p_;
+  }
+  bool eat(char c) {
+    ws();
+    if (p_ < t_.size() && t_[p_] == c) {
+      ++p_;
+      return true;
+    }
+    return false;
+  }
+  void expect(char c) {
+    if (!eat(c)) fail(std::string("expected '") + c + "'");
+  }
+  std::string string_lit() {
+    ws();
+    if (p_ >= t_.size() || t_[p_] != '"') fail("expected a string");
+    ++p_;
+    std::string s;
+    while (true) {
+      if (p_ >= t_.size()) fail("unterminated string");
+      const char c = t_[p_++];
+      if (c == '"') break;
+      if (c != '\\') {
+        s += c;
+        continue;
+      }
+      if (p_ >= t_.size()) fail("unterminated escape");
+      const char e = t_[p_++];
+      switch (e) {
+        case '"': s += '"'; break;
+        case '\\': s += '\\'; break;
+        case '/': s += '/'; break;
+        case 'b': s += '\b'; break;
+        case 'f': s += '\f'; break;
+        case 'n': s += '\n'; break;
+        case 'r': s += '\r'; break;
+        case 't': s += '\t'; break;
+        case 'u': {
+          if (p_ + 4 > t_.size()) fail("bad \\u escape");
+          unsigned cp = static_cast<unsigned>(std::strtoul(t_.substr(p_, 4).c_str(), nullptr, 16));
+          p_ += 4;
+          if (cp >= 0xD800 && cp < 0xDC00 && p_ + 6 <= t_.size() && t_[p_] == '\\' && t_[p_ + 1] == 'u') {
+            const unsigned lo = static_cast<unsigned>(std::strtoul(t_.substr(p_ + 2, 4).c_str(), nullptr, 16));
+            p_ += 6;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          }
+          if (cp < 0x80) {
+            s += static_cast<char>(cp);
+          } else if (cp < 0x800) {
+            s += static_cast<char>(0xC0 | (cp >> 6));
+            s += static_cast<char>(0x80 | (cp & 0x3F));
+          } else if (cp < 0x10000) {
+            s += static_cast<char>(0xE0 | (cp >> 12));
+            s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            s += static_cast<char>(0x80 | (cp & 0x3F));
+          } else {
+            s += static_cast<char>(0xF0 | (cp >> 18));
+            s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+            s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            s += static_cast<char>(0x80 | (cp & 0x3F));
+          }
+          break;
+        }
+        default: fail("bad escape");
+      }
+    }
+    return s;
+  }
+  JValue value(int depth) {
+    if (depth > 64) fail("nesting too deep");
+    ws();
+    if (p_ >= t_.size()) fail("unexpected end of input");
+    JValue v;
+    const char c = t_[p_];
+    if (c == '{') {
+      ++p_;
+      v.kind = JValue::Object;
+      if (eat('}')) return v;
+      do {
+        std::string k = string_lit();
+        expect(':');
+        v.obj.emplace_back(std::move(k), value(depth + 1));
+      } while (eat(','));
+      expect('}');
+    } else if (c == '[') {
+      ++p_;
+      v.kind = JValue::Array;
+      if (eat(']')) return v;
+      do v.arr.push_back(value(depth + 1));
+      while (eat(','));
+      expect(']');
+    } else if (c == '"') {
+      v.kind = JValue::String;
+      v.str = string_lit();
+    } else if (t_.compare(p_, 4, "true") == 0) {
+      p_ += 4;
+      v.kind = JValue::Bool;
+      v.b = true;
+    } else if (t_.compare(p_, 5, "false") == 0) {
+      p_ += 5;
+      v.kind = JValue::Bool;
+    } else if (t_.compare(p_, 4, "null") == 0) {
+      p_ += 4;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      const char* b = t_.c_str() + p_;
+      char* e = nullptr;
+      v.kind = JValue::Number;
+      v.num = std::strtod(b, &e);
+      if (e == b) fail("bad number");
+      p_ += static_cast<size_t>(e - b);
+    } else {
+      fail(std::string("unexpected character '") + c + "'");
+    }
+    return v;
+  }
+
+  const std::string& t_;
+  std::string src_;
+  size_t p_ = 0;
+};
+
+void write_entry(JsonWriter& j, const Encoding& e, size_t c) {
+  j.begin_object(true);
+  j.key("bitwidth").value(e.bits);
+  j.key("dtype").value("int");
+  j.key("is_symmetric").value(e.symmetric ? "True" : "False");
+  j.key("max").value(static_cast<double>(e.max[c]));
+  j.key("min").value(static_cast<double>(e.min[c]));
+  j.key("offset").value(-static_cast<int64_t>(e.zero_point[c]));
+  j.key("scale").value(static_cast<double>(e.scale[c]));
+  j.end_object();
+}
+
+}  // namespace
+
+std::string encodings_to_json(const QuantModel& model, Encodings& enc, const QuantConfig& config) {
+  JsonWriter j(2);
+  j.begin_object();
+  j.key("version").value("0.6.1");
+  for (int pass = 0; pass < 2; ++pass) {
+    const QuantizerKind kind = pass == 0 ? QuantizerKind::Activation : QuantizerKind::Weight;
+    j.key(pass == 0 ? "activation_encodings" : "param_encodings").begin_object();
+    for (const Quantizer& q : model.quantizers()) {
+      if (q.kind != kind || static_cast<size_t>(q.id) >= config.bits.size() || config.bits[static_cast<size_t>(q.id)] <= 0)
+        continue;
+      const Encoding& e = enc.get(q.id, config.bits[static_cast<size_t>(q.id)]);
+      j.key(q.tensor).begin_array();
+      for (size_t c = 0; c < e.scale.size(); ++c) write_entry(j, e, c);
+      j.end_array();
+    }
+    j.end_object();
+  }
+  j.end_object();
+  return j.str() + "\n";
+}
+
+QuantConfig encodings_from_json(const std::string& text, const QuantModel& model, Encodings& enc, const std::string& source) {
+  const JValue root = Parser(text, source).parse_document();
+  if (root.kind != JValue::Object) throw Error(ErrorKind::InvalidArgument, "reading " + source + ": expected a JSON object at the top");
+  QuantConfig config = model.off();
+  for (int pass = 0; pass < 2; ++pass) {
+    const char* section = pass == 0 ? "activation_encodings" : "param_encodings";
+    const JValue* sec = root.get(section);
+    if (!sec) continue;
+    if (sec->kind != JValue::Object)
+      throw Error(ErrorKind::InvalidArgument, "reading " + source + ": '" + section + "' must be an object");
+    for (const auto& kv : sec->obj) {
+      const std::string where = "reading " + source + ": " + section + " '" + kv.first + "'";
+      const int qi = model.find_tensor(kv.first);
+      if (qi < 0) throw Error(ErrorKind::InvalidArgument, where + " — no quantizer on this tensor in the model");
+      const Quantizer& q = model.quantizer(qi);
+      const bool is_weight = q.kind == QuantizerKind::Weight;
+      if (is_weight != (pass == 1))
+        throw Error(ErrorKind::InvalidArgument, where + " — the tensor is " + (is_weight ? "a weight" : "an activation") +
+                                                    " (expected under " + (is_weight ? "param_encodings" : "activation_encodings") + ")");
+      std::vector<const JValue*> entries;
+      if (kv.second.kind == JValue::Array) {
+        for (const JValue& e : kv.second.arr) entries.push_back(&e);
+      } else if (kv.second.kind == JValue::Object) {
+        entries.push_back(&kv.second);
+      }
+      if (entries.empty()) throw Error(ErrorKind::InvalidArgument, where + " — expected a list of encodings");
+      Encoding e;
+      e.axis = -1;
+      if (is_weight) {
+        const int64_t channels = model.plan().constant(q.value)->shape()[static_cast<size_t>(q.axis)];
+        if (static_cast<int64_t>(entries.size()) != channels && entries.size() != 1)
+          throw Error(ErrorKind::InvalidArgument, where + " — expected " + std::to_string(channels) +
+                                                      " per-channel encodings (or 1), got " + std::to_string(entries.size()));
+        e.axis = q.axis;
+      } else if (entries.size() != 1) {
+        throw Error(ErrorKind::InvalidArgument, where + " — expected 1 per-tensor encoding, got " + std::to_string(entries.size()));
+      }
+      for (size_t c = 0; c < entries.size(); ++c) {
+        const JValue& x = *entries[c];
+        auto num = [&](const char* k, bool required) -> std::optional<double> {
+          const JValue* v = x.get(k);
+          if (!v) {
+            if (required) throw Error(ErrorKind::InvalidArgument, where + " — entry " + std::to_string(c) + " has no '" + k + "'");
+            return std::nullopt;
+          }
+          if (v->kind != JValue::Number)
+            throw Error(ErrorKind::InvalidArgument, where + " — entry " + std::to_string(c) + ": '" + k + "' must be a number");
+          return v->num;
+        };
+        const double bw = *num("bitwidth", true);
+        if (bw != std::floor(bw) || bw < 2 || bw > 16)
+          throw Error(ErrorKind::InvalidArgument, where + " — bitwidth must be an integer in 2..16, got " + json_number(bw));
+        if (c == 0) e.bits = static_cast<int>(bw);
+        else if (static_cast<int>(bw) != e.bits)
+          throw Error(ErrorKind::InvalidArgument, where + " — channels disagree on the bitwidth");
+        bool sym = is_weight;
+        if (const JValue* s = x.get("is_symmetric")) {
+          if (s->kind == JValue::Bool) sym = s->b;
+          else if (s->kind == JValue::String) sym = s->str == "True" || s->str == "true";
+        }
+        if (sym != is_weight)
+          throw Error(ErrorKind::InvalidArgument, where + (is_weight ? " — weights must be symmetric (is_symmetric True)"
+                                                                     : " — activations must be asymmetric (is_symmetric False)"));
+        e.symmetric = sym;
+        const double scale = *num("scale", true);
+        if (!(scale > 0.0) || !std::isfinite(static_cast<float>(scale)))
+          throw Error(ErrorKind::InvalidArgument, where + " — scale must be positive and finite, got " + json_number(scale));
+        const double off = num("offset", false).value_or(0.0);
+        // AIMET writes symmetric encodings with offset -2^(b-1) (its unsigned grid view of the
+        // signed one): the same zero point 0.
+        const double zp = sym && off == -std::ldexp(1.0, e.bits - 1) ? 0.0 : -off;
+        if (zp != std::floor(zp) || zp < e.qmin() || zp > e.qmax() || (sym && zp != 0.0))
+          throw Error(ErrorKind::InvalidArgument, where + " — offset " + json_number(off) + " is outside the " +
+                                                      std::to_string(e.bits) + "-bit range" + (sym ? " (symmetric: 0)" : ""));
+        const float sc = static_cast<float>(scale);
+        e.scale.push_back(sc);
+        e.zero_point.push_back(static_cast<int32_t>(zp));
+        e.min.push_back(static_cast<float>(e.qmin() - static_cast<int32_t>(zp)) * sc);
+        e.max.push_back(static_cast<float>(e.qmax() - static_cast<int32_t>(zp)) * sc);
+      }
+      if (is_weight && entries.size() == 1) {
+        // One encoding for every channel.
+        const int64_t channels = model.plan().constant(q.value)->shape()[static_cast<size_t>(q.axis)];
+        e.scale.assign(static_cast<size_t>(channels), e.scale[0]);
+        e.zero_point.assign(static_cast<size_t>(channels), e.zero_point[0]);
+        e.min.assign(static_cast<size_t>(channels), e.min[0]);
+        e.max.assign(static_cast<size_t>(channels), e.max[0]);
+      }
+      config.bits[static_cast<size_t>(qi)] = e.bits;
+      enc.set(qi, std::move(e));
+    }
+  }
+  return config;
+}
+
+}  // namespace qm::quant

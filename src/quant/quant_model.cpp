@@ -1,0 +1,326 @@
+#include "quant/quant_model.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "graph/macs.h"
+#include "ops/gemm.h"
+
+namespace qm::quant {
+namespace {
+
+using graph::kNoValue;
+using graph::ValueId;
+
+bool is_op(const graph::Node& n, std::initializer_list<const char*> names) {
+  if (!n.domain.empty()) return false;
+  for (const char* s : names)
+    if (n.op_type() == s) return true;
+  return false;
+}
+
+const onnx::Attribute* find_attr(const graph::Node& n, const char* name) {
+  for (const onnx::Attribute& a : n.proto->attribute)
+    if (a.name == name) return &a;
+  return nullptr;
+}
+
+// Per-sample MACs of every layer node: shapes inferred with the (dynamic) batch set to 1, or
+// divided by a fixed batch.
+std::vector<int64_t> layer_macs(const graph::Graph& g, const graph::InputShapeOverrides& overrides,
+                                graph::ValueInfos* infos_out) {
+  std::vector<int64_t> macs(g.nodes().size(), 0);
+  graph::ValueInfos infos;
+  try {
+    infos = graph::infer_shapes(g, overrides);
+  } catch (const Error&) {
+    // Shapes only serve MACs and dtypes here; the calibrator fills MACs from actual shapes.
+    *infos_out = graph::ValueInfos(g.values().size());
+    return macs;
+  }
+  const graph::ValueInfos* mi = &infos;
+  graph::ValueInfos batch1;
+  int64_t divisor = 1;
+  if (!g.inputs().empty()) {
+    const ops::TensorInfo& first = infos[static_cast<size_t>(g.inputs()[0])];
+    if (first.shape && first.shape->size() >= 2) {
+      const ops::Dim& lead = (*first.shape)[0];
+      if (lead.known()) {
+        if (*lead.value >= 1) divisor = *lead.value;
+      } else {
+        graph::InputShapeOverrides fixed = overrides;
+        for (ValueId v : g.inputs()) {
+          const ops::TensorInfo& in = infos[static_cast<size_t>(v)];
+          if (!in.shape) continue;
+          ops::Dims dims = *in.shape;
+          bool changed = false;
+          for (size_t i = 0; i < dims.size(); ++i)
+            if ((v == g.inputs()[0] && i == 0) || (!lead.symbol.empty() && dims[i].symbol == lead.symbol)) {
+              dims[i] = int64_t{1};
+              changed = true;
+            }
+          if (changed) fixed[g.value(v).name] = dims;
+        }
+        try {
+          batch1 = graph::infer_shapes(g, fixed);
+          mi = &batch1;
+        } catch (const Error&) {
+          mi = nullptr;
+        }
+      }
+    }
+  }
+  if (mi)
+    for (const graph::Node& n : g.nodes())
+      if (graph::is_layer_op(n))
+        if (auto m = graph::node_macs(g, n, *mi)) macs[static_cast<size_t>(n.index)] = *m / divisor;
+  *infos_out = std::move(infos);
+  return macs;
+}
+
+}  // namespace
+
+bool QuantConfig::any() const {
+  for (int b : bits)
+    if (b > 0) return true;
+  return false;
+}
+
+bool is_data_movement(const graph::Plan& plan, const graph::Step& step) {
+  const graph::Node& n = plan.graph().node(step.node);
+  if (!n.domain.empty()) return false;
+  if (is_op(n, {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Slice", "Gather", "Split", "Identity",
+                "Dropout", "MaxPool"}))
+    return true;
+  if (n.op_type() == "Pad") {
+    if (const onnx::Attribute* m = find_attr(n, "mode"))
+      if (m->s != "constant") return false;
+    if (n.opset < 11) {
+      const onnx::Attribute* v = find_attr(n, "value");
+      return !v || v->f == 0.0f;
+    }
+    if (step.inputs.size() > 2 && step.inputs[2] != kNoValue) {
+      const Tensor* c = plan.constant(step.inputs[2]);
+      if (!c || c->dtype() != DataType::Float || c->numel() != 1 || c->data<float>()[0] != 0.0f) return false;
+    }
+    return true;
+  }
+  if (n.op_type() == "Resize" || n.op_type() == "Upsample") {
+    const onnx::Attribute* m = find_attr(n, "mode");
+    return !m || m->s == "nearest";
+  }
+  return false;
+}
+
+QuantModel::QuantModel(const graph::Plan& plan, const PlacementOptions& options) : plan_(&plan) {
+  const graph::Graph& g = plan.graph();
+  const size_t nv = plan.num_values();
+  graph::ValueInfos infos;
+  const std::vector<int64_t> macs = layer_macs(g, options.input_shapes, &infos);
+  auto is_float = [&](ValueId v) {
+    if (v == kNoValue) return false;
+    if (const Tensor* c = plan.constant(v)) return c->dtype() == DataType::Float;
+    if (static_cast<size_t>(v) < infos.size()) return infos[static_cast<size_t>(v)].dtype == DataType::Float;
+    return false;
+  };
+  const auto& steps = plan.steps();
+
+  // Readers (step indices) of each value, and graph outputs.
+  std::vector<std::vector<int>> readers(nv);
+  for (size_t si = 0; si < steps.size(); ++si)
+    for (ValueId v : steps[si].inputs)
+      if (v != kNoValue) {
+        auto& r = readers[static_cast<size_t>(v)];
+        if (r.empty() || r.back() != static_cast<int>(si)) r.push_back(static_cast<int>(si));
+      }
+  std::vector<bool> is_output(nv, false);
+  for (ValueId v : plan.outputs()) is_output[static_cast<size_t>(v)] = true;
+  auto reads_count = [&](ValueId v) {
+    size_t c = 0;
+    for (const graph::Step& s : steps)
+      for (ValueId x : s.inputs) c += x == v;
+    return c;
+  };
+
+  std::vector<Quantizer> qs;
+  on_value_.assign(nv, -1);
+  grid_.assign(nv, -1);
+  auto add_activation = [&](ValueId v, int producer_step) {
+    Quantizer q;
+    q.id = static_cast<int>(qs.size());
+    q.kind = QuantizerKind::Activation;
+    q.value = v;
+    q.tensor = plan.value_name(v);
+    q.axis = -1;
+    q.producer_step = producer_step;
+    if (producer_step >= 0) {
+      const graph::Value& val = g.value(v);
+      q.producer_op = val.producer >= 0 ? g.node(val.producer).op_type()
+                                        : g.node(steps[static_cast<size_t>(producer_step)].node).op_type();
+    }
+    on_value_[static_cast<size_t>(v)] = q.id;
+    grid_[static_cast<size_t>(v)] = q.id;
+    qs.push_back(std::move(q));
+  };
+
+  for (ValueId v : plan.inputs())
+    if (is_float(v)) add_activation(v, -1);
+
+  for (size_t si = 0; si < steps.size(); ++si) {
+    const graph::Step& s = steps[si];
+    const graph::Node& n = g.node(s.node);
+    // Readers of this step's grids.
+    const bool dm = is_data_movement(plan, s);
+    for (size_t k = 0; k < s.inputs.size(); ++k) {
+      const ValueId v = s.inputs[k];
+      if (v == kNoValue || s.constant[k]) continue;
+      const int q = grid_[static_cast<size_t>(v)];
+      if (q < 0) continue;
+      Quantizer& qq = qs[static_cast<size_t>(q)];
+      if (qq.consumer_steps.empty() || qq.consumer_steps.back() != static_cast<int>(si))
+        qq.consumer_steps.push_back(static_cast<int>(si));
+      if (!dm && std::find(qq.consumer_ops.begin(), qq.consumer_ops.end(), n.op_type()) == qq.consumer_ops.end())
+        qq.consumer_ops.push_back(n.op_type());
+    }
+    // A weighted layer.
+    if (graph::is_layer_op(n) && s.inputs.size() > 1 && s.inputs[1] != kNoValue && s.constant[1] &&
+        plan.constant(s.inputs[1])->dtype() == DataType::Float) {
+      const Tensor& w = *plan.constant(s.inputs[1]);
+      Layer l;
+      l.name = n.name;
+      l.op = n.op_type();
+      l.node = s.node;
+      l.step = static_cast<int>(si);
+      l.macs = macs[static_cast<size_t>(s.node)];
+      l.weight_elements = w.numel();
+      l.weight_shape = w.shape();
+      if (s.inputs[0] != kNoValue && !s.constant[0]) l.input_quantizer = grid_[static_cast<size_t>(s.inputs[0])];
+      Quantizer q;
+      q.id = static_cast<int>(qs.size());
+      q.kind = QuantizerKind::Weight;
+      q.value = s.inputs[1];
+      q.tensor = n.inputs.size() > 1 && n.inputs[1] != kNoValue ? g.value(n.inputs[1]).name : plan.value_name(s.inputs[1]);
+      q.layer = static_cast<int>(layers_.size());
+      if (l.op == "Conv") {
+        q.axis = 0;
+      } else if (l.op == "ConvTranspose") {
+        q.axis = 1;
+      } else if (l.op == "Gemm") {
+        const auto* a = static_cast<const ops::GemmAttrs*>(s.attrs.get());
+        q.axis = a && a->trans_b ? 0 : 1;
+      } else {
+        q.axis = static_cast<int>(w.rank()) - 1;
+      }
+      if (q.axis < 0 || q.axis >= w.rank())
+        throw Error(ErrorKind::Unsupported, "quantizer placement: node '" + n.name + "' (" + n.op_type() +
+                                                "): weight of shape " + shape_to_string(w.shape()) +
+                                                " has no channel axis " + std::to_string(q.axis));
+      l.weight_quantizer = q.id;
+      if (l.input_quantizer >= 0) qs[static_cast<size_t>(l.input_quantizer)].consumer_layers.push_back(q.layer);
+      on_value_[static_cast<size_t>(q.value)] = q.id;
+      qs.push_back(std::move(q));
+      layers_.push_back(std::move(l));
+    }
+    // Outputs.
+    if (dm) {
+      const ValueId x = s.inputs.empty() ? kNoValue : s.inputs[0];
+      const bool const_float = x != kNoValue && s.constant[0] && is_float(x);
+      for (ValueId v : s.outputs) {
+        if (v == kNoValue || !is_float(v)) continue;
+        if (const_float) add_activation(v, static_cast<int>(si));
+        else if (x != kNoValue) grid_[static_cast<size_t>(v)] = grid_[static_cast<size_t>(x)];
+      }
+      continue;
+    }
+    for (ValueId v : s.outputs) {
+      if (v == kNoValue || !is_float(v)) continue;
+      // Fused unit: the pre-activation output of Conv/ConvTranspose/Gemm/MatMul/Add read only by
+      // a Relu/Clip/LeakyRelu/HardSwish gets no quantizer of its own.
+      if (s.outputs.size() == 1 && is_op(n, {"Conv", "ConvTranspose", "Gemm", "MatMul", "Add"}) &&
+          !is_output[static_cast<size_t>(v)] && readers[static_cast<size_t>(v)].size() == 1 && reads_count(v) == 1) {
+        const graph::Step& a = steps[static_cast<size_t>(readers[static_cast<size_t>(v)][0])];
+        if (is_op(g.node(a.node), {"Relu", "Clip", "LeakyRelu", "HardSwish"}) && !a.inputs.empty() && a.inputs[0] == v)
+          continue;
+      }
+      add_activation(v, static_cast<int>(si));
+    }
+  }
+
+  // Drop model-input quantizers that feed no computing op (e.g. only a Shape) and are no graph
+  // output; renumber.
+  std::vector<int> remap(qs.size(), -1);
+  std::vector<Quantizer> kept;
+  for (Quantizer& q : qs) {
+    const bool unused_input = q.kind == QuantizerKind::Activation && q.producer_step < 0 && q.consumer_ops.empty() &&
+                              !is_output[static_cast<size_t>(q.value)];
+    if (unused_input) continue;
+    remap[static_cast<size_t>(q.id)] = static_cast<int>(kept.size());
+    q.id = static_cast<int>(kept.size());
+    kept.push_back(std::move(q));
+  }
+  for (int& x : on_value_)
+    if (x >= 0) x = remap[static_cast<size_t>(x)];
+  for (int& x : grid_)
+    if (x >= 0) x = remap[static_cast<size_t>(x)];
+  for (Layer& l : layers_) {
+    l.weight_quantizer = remap[static_cast<size_t>(l.weight_quantizer)];
+    if (l.input_quantizer >= 0) l.input_quantizer = remap[static_cast<size_t>(l.input_quantizer)];
+    // Output grid: the layer's output, or its fused activation's output.
+    const graph::Step& s = steps[static_cast<size_t>(l.step)];
+    if (!s.outputs.empty() && s.outputs[0] != kNoValue) {
+      const ValueId v = s.outputs[0];
+      l.output_quantizer = on_value_[static_cast<size_t>(v)];
+      if (l.output_quantizer < 0 && readers[static_cast<size_t>(v)].size() == 1) {
+        const graph::Step& a = steps[static_cast<size_t>(readers[static_cast<size_t>(v)][0])];
+        if (!a.outputs.empty() && a.outputs[0] != kNoValue) l.output_quantizer = on_value_[static_cast<size_t>(a.outputs[0])];
+      }
+    }
+  }
+  quantizers_ = std::move(kept);
+  for (const Quantizer& q : quantizers_) by_tensor_.emplace(q.tensor, q.id);
+}
+
+int QuantModel::quantizer_on(graph::ValueId v) const {
+  if (v < 0 || static_cast<size_t>(v) >= on_value_.size()) return -1;
+  return on_value_[static_cast<size_t>(v)];
+}
+
+int QuantModel::grid_of(graph::ValueId v) const {
+  if (v < 0 || static_cast<size_t>(v) >= grid_.size()) return -1;
+  return grid_[static_cast<size_t>(v)];
+}
+
+int QuantModel::find_tensor(const std::string& name) const {
+  auto it = by_tensor_.find(name);
+  return it == by_tensor_.end() ? -1 : it->second;
+}
+
+QuantConfig QuantModel::homogeneous(int w_bits, int a_bits) const {
+  QuantConfig c;
+  c.bits.resize(quantizers_.size());
+  for (const Quantizer& q : quantizers_)
+    c.bits[static_cast<size_t>(q.id)] = q.kind == QuantizerKind::Weight ? w_bits : a_bits;
+  return c;
+}
+
+QuantConfig QuantModel::off() const {
+  QuantConfig c;
+  c.bits.assign(quantizers_.size(), 0);
+  return c;
+}
+
+size_t QuantModel::first_affected_step(int qi) const {
+  const Quantizer& q = quantizer(qi);
+  if (q.kind == QuantizerKind::Weight) return static_cast<size_t>(layers_[static_cast<size_t>(q.layer)].step);
+  if (!q.consumer_steps.empty()) return static_cast<size_t>(q.consumer_steps.front());
+  return q.producer_step < 0 ? 0 : static_cast<size_t>(q.producer_step);
+}
+
+size_t QuantModel::first_affected_step(const QuantConfig& config) const {
+  size_t first = plan_->steps().size();
+  for (size_t i = 0; i < config.bits.size() && i < quantizers_.size(); ++i)
+    if (config.bits[i] > 0) first = std::min(first, first_affected_step(static_cast<int>(i)));
+  return first;
+}
+
+}  // namespace qm::quant

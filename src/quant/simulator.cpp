@@ -1,0 +1,205 @@
+#include "quant/simulator.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/error.h"
+#include "kernels/fake_quant.h"
+
+namespace qm::quant {
+
+Tensor fake_quantize(const Tensor& x, const Encoding& enc) {
+  if (x.dtype() != DataType::Float)
+    throw Error(ErrorKind::InvalidArgument, "fake quantization: expected a float tensor, got " + std::string(dtype_name(x.dtype())));
+  Tensor y(DataType::Float, x.shape());
+  if (enc.axis < 0) {
+    if (enc.scale.size() != 1)
+      throw Error(ErrorKind::InvalidArgument, "fake quantization: a per-tensor encoding needs 1 scale, got " + std::to_string(enc.scale.size()));
+    kernels::f32_fake_quant_per_tensor(x.data<float>(), y.data<float>(), static_cast<size_t>(x.numel()), enc.scale[0],
+                                       enc.zero_point.empty() ? 0 : enc.zero_point[0], enc.qmin(), enc.qmax());
+    return y;
+  }
+  const Shape& s = x.shape();
+  if (enc.axis >= x.rank() || static_cast<int64_t>(enc.scale.size()) != s[static_cast<size_t>(enc.axis)])
+    throw Error(ErrorKind::InvalidArgument, "fake quantization: " + std::to_string(enc.scale.size()) + " channel scales on axis " +
+                                                std::to_string(enc.axis) + " of a tensor of shape " + shape_to_string(s));
+  size_t outer = 1, inner = 1;
+  for (int i = 0; i < enc.axis; ++i) outer *= static_cast<size_t>(s[static_cast<size_t>(i)]);
+  for (size_t i = static_cast<size_t>(enc.axis) + 1; i < s.size(); ++i) inner *= static_cast<size_t>(s[i]);
+  bool any_zp = false;
+  for (int32_t z : enc.zero_point) any_zp |= z != 0;
+  kernels::f32_fake_quant_per_channel(x.data<float>(), y.data<float>(), outer, enc.scale.size(), inner, enc.scale.data(),
+                                      any_zp ? enc.zero_point.data() : nullptr, enc.qmin(), enc.qmax());
+  return y;
+}
+
+void fake_quantize_inplace(float* x, size_t n, const Encoding& enc) {
+  kernels::f32_fake_quant_per_tensor(x, x, n, enc.scale.at(0), enc.zero_point.empty() ? 0 : enc.zero_point[0], enc.qmin(),
+                                     enc.qmax());
+}
+
+// Clears the executor's constant overrides when a run ends (also on exceptions), so a shared
+// executor (the session's) never keeps running with fake-quantized weights.
+class Simulator::OverrideGuard {
+ public:
+  explicit OverrideGuard(graph::Executor& e) : e_(e) {}
+  ~OverrideGuard() { e_.clear_constant_overrides(); }
+
+ private:
+  graph::Executor& e_;
+};
+
+Simulator::Simulator(const QuantModel& model, Encodings& encodings, graph::Executor& executor)
+    : model_(&model), enc_(&encodings), exec_(&executor) {}
+
+Simulator::~Simulator() = default;
+
+const Tensor& Simulator::fake_weight(int q, int bits) {
+  auto it = weights_.find({q, bits});
+  if (it != weights_.end()) return it->second;
+  const Quantizer& qq = model_->quantizer(q);
+  if (qq.kind != QuantizerKind::Weight)
+    throw Error(ErrorKind::InvalidArgument, "fake_weight: quantizer '" + qq.tensor + "' is not a weight quantizer");
+  Tensor w = fake_quantize(*model_->plan().constant(qq.value), enc_->get(q, bits));
+  return weights_.emplace(std::make_pair(q, bits), std::move(w)).first->second;
+}
+
+void Simulator::apply_weights(const QuantConfig& config) {
+  exec_->clear_constant_overrides();
+  const auto& qs = model_->quantizers();
+  if (config.bits.size() != qs.size())
+    throw Error(ErrorKind::InvalidArgument, "simulation: config has " + std::to_string(config.bits.size()) +
+                                                " entries, the model has " + std::to_string(qs.size()) + " quantizers");
+  for (const Quantizer& q : qs) {
+    const int b = config.bits[static_cast<size_t>(q.id)];
+    if (q.kind == QuantizerKind::Weight && b > 0) exec_->set_constant_override(q.value, fake_weight(q.id, b));
+  }
+}
+
+graph::ValueHook Simulator::make_hook(const QuantConfig& config, const graph::ValueHook& observer) {
+  // Resolve encodings up front (get() may compute, and throws with a clear message).
+  std::vector<const Encoding*> act(model_->quantizers().size(), nullptr);
+  bool any = false;
+  for (const Quantizer& q : model_->quantizers()) {
+    const int b = config.bits[static_cast<size_t>(q.id)];
+    if (q.kind == QuantizerKind::Activation && b > 0) {
+      act[static_cast<size_t>(q.id)] = &enc_->get(q.id, b);
+      any = true;
+    }
+  }
+  if (!any && !observer) return {};
+  const QuantModel* m = model_;
+  return [m, act = std::move(act), observer](graph::ValueId v, const Tensor& t) -> std::optional<Tensor> {
+    if (observer) observer(v, t);
+    const int q = m->quantizer_on(v);
+    if (q < 0 || !act[static_cast<size_t>(q)] || t.dtype() != DataType::Float) return std::nullopt;
+    return fake_quantize(t, *act[static_cast<size_t>(q)]);
+  };
+}
+
+std::vector<Tensor> Simulator::run(const QuantConfig& config, const std::vector<Tensor>& inputs,
+                                   const graph::ValueHook& observer) {
+  OverrideGuard guard(*exec_);
+  apply_weights(config);
+  return exec_->run(inputs, make_hook(config, observer));
+}
+
+void Simulator::clear_cache() {
+  cache_.clear();
+  checkpoints_.clear();
+  cache_bytes_ = 0;
+}
+
+std::vector<std::vector<Tensor>> Simulator::cache_fp(const std::vector<std::vector<Tensor>>& samples, size_t budget_bytes) {
+  clear_cache();
+  const graph::Plan& plan = model_->plan();
+  const size_t S = plan.steps().size();
+  std::vector<std::vector<Tensor>> outputs;
+  OverrideGuard guard(*exec_);
+  exec_->clear_constant_overrides();
+  // Bytes per value from the first sample (shared buffers counted once).
+  std::vector<size_t> value_bytes;
+  std::set<graph::ValueId> keep_set;  // empty: everything
+  bool everything = true;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    graph::ValueMap keep;
+    outputs.push_back(exec_->run(samples[i], {}, &keep));
+    if (i == 0) {
+      value_bytes.assign(plan.num_values(), 0);
+      std::set<const void*> seen;
+      size_t total = 0;
+      for (const auto& kv : keep) {
+        if (!seen.insert(kv.second.raw()).second) continue;
+        value_bytes[static_cast<size_t>(kv.first)] = kv.second.nbytes();
+        total += kv.second.nbytes();
+      }
+      if (total * samples.size() <= budget_bytes) {
+        for (size_t s = 0; s <= S; ++s) checkpoints_.push_back(s);
+      } else {
+        // Evenly spaced checkpoints: the smallest stride whose live-in union fits the budget;
+        // the model inputs (step 0) are always kept.
+        everything = false;
+        std::vector<std::vector<graph::ValueId>> live(S + 1);
+        for (size_t s = 0; s <= S; ++s) live[s] = plan.live_in(s);
+        for (size_t stride = 1;; stride *= 2) {
+          std::set<graph::ValueId> u;
+          std::vector<size_t> cps;
+          for (size_t s = 0; s <= S; s += stride) {
+            cps.push_back(s);
+            u.insert(live[s].begin(), live[s].end());
+          }
+          size_t bytes = 0;
+          for (graph::ValueId v : u) bytes += value_bytes[static_cast<size_t>(v)];
+          if (bytes * samples.size() <= budget_bytes || stride > S) {
+            if (stride > S && bytes * samples.size() > budget_bytes) {
+              cps = {0};
+              u = std::set<graph::ValueId>(live[0].begin(), live[0].end());
+            }
+            checkpoints_ = cps;
+            keep_set = std::move(u);
+            break;
+          }
+        }
+      }
+    }
+    if (!everything) {
+      graph::ValueMap kept;
+      for (graph::ValueId v : keep_set) {
+        auto it = keep.find(v);
+        if (it != keep.end()) kept.emplace(v, it->second);
+      }
+      keep = std::move(kept);
+    }
+    std::set<const void*> seen;
+    for (const auto& kv : keep)
+      if (seen.insert(kv.second.raw()).second) cache_bytes_ += kv.second.nbytes();
+    cache_.push_back(std::move(keep));
+  }
+  return outputs;
+}
+
+std::vector<Tensor> Simulator::run_cached(const QuantConfig& config, size_t sample) {
+  if (sample >= cache_.size())
+    throw Error(ErrorKind::InvalidArgument, "run_cached: sample " + std::to_string(sample) + " is not cached (" +
+                                                std::to_string(cache_.size()) + " cached)");
+  const size_t start = model_->first_affected_step(config);
+  auto it = std::upper_bound(checkpoints_.begin(), checkpoints_.end(), start);
+  const size_t cp = it == checkpoints_.begin() ? 0 : *(it - 1);
+  const graph::ValueMap& cached = cache_[sample];
+  OverrideGuard guard(*exec_);
+  apply_weights(config);
+  const graph::ValueHook hook = make_hook(config, {});
+  // Values resuming at cp that the config quantizes were cached in floating point: quantize them.
+  graph::ValueMap in;
+  for (graph::ValueId v : model_->plan().live_in(cp)) {
+    auto c = cached.find(v);
+    if (c == cached.end()) continue;  // run_from names the missing value
+    Tensor t = c->second;
+    if (hook)
+      if (auto r = hook(v, t)) t = std::move(*r);
+    in.emplace(v, std::move(t));
+  }
+  return exec_->run_from(cp, in, hook);
+}
+
+}  // namespace qm::quant

@@ -1,0 +1,84 @@
+// The quantization simulation (spec amp.md section 1: simulation = deployment): the FP32 engine
+// with fake quantization where a QuantConfig switches quantizers on.
+//   - activations: fake-quantized by an executor hook right where the value is produced (model
+//     inputs included), per tensor, with kernels::f32_fake_quant_per_tensor (bit-exact with ONNX
+//     Runtime's QuantizeLinear -> DequantizeLinear at the TRUE bit-width range);
+//   - weights: replaced through executor constant overrides by fake-quantized copies
+//     (kernels::f32_fake_quant_per_channel), cached per (quantizer, bits).
+//
+// For the search: cache_fp() keeps the FP activations of the calibration samples (as much as a
+// memory budget allows: every value, or the live-in sets of evenly spaced checkpoint steps), and
+// run_cached() recomputes only from the first step the config affects (or the nearest checkpoint
+// before it), fake-quantizing cached values the config quantizes.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+#include "graph/executor.h"
+#include "quant/calibration.h"
+#include "quant/quant_model.h"
+
+namespace qm::quant {
+
+/// Fake-quantizes a float tensor with an encoding (per tensor, or per channel along enc.axis).
+Tensor fake_quantize(const Tensor& x, const Encoding& enc);
+/// In place on n floats with a per-tensor encoding.
+void fake_quantize_inplace(float* x, size_t n, const Encoding& enc);
+
+class Simulator {
+ public:
+  /// `model`, `encodings` and `executor` (on model.plan()) must outlive the simulator. The
+  /// executor may be the session's: the simulator sets its constant overrides for each run and
+  /// clears them afterwards.
+  Simulator(const QuantModel& model, Encodings& encodings, graph::Executor& executor);
+  ~Simulator();
+
+  /// One simulated forward of `config` on `inputs` (one tensor per model input). `observer`, if
+  /// given, sees every value before it is fake-quantized (what calibration needs). Returns the
+  /// graph outputs.
+  std::vector<Tensor> run(const QuantConfig& config, const std::vector<Tensor>& inputs,
+                          const graph::ValueHook& observer = {});
+
+  /// Runs the FP model on `samples`, keeps their activations within `budget_bytes` (all values
+  /// if they fit, else checkpoints) and returns the FP outputs (one vector per sample).
+  /// Replaces any earlier cache.
+  std::vector<std::vector<Tensor>> cache_fp(const std::vector<std::vector<Tensor>>& samples,
+                                            size_t budget_bytes = size_t{512} << 20);
+  size_t num_cached() const { return cache_.size(); }
+  /// Bytes held by the FP cache (buffers shared by several values counted once).
+  size_t cache_bytes() const { return cache_bytes_; }
+  /// Checkpoint steps the cache can resume at (all steps when everything fits).
+  const std::vector<size_t>& checkpoints() const { return checkpoints_; }
+  void clear_cache();
+
+  /// Outputs of cached sample `sample` under `config`: resumes at the last checkpoint at or
+  /// before model().first_affected_step(config). Same result as run(config, inputs of sample).
+  std::vector<Tensor> run_cached(const QuantConfig& config, size_t sample);
+
+  /// The fake-quantized weight of weight quantizer q at `bits` (cached).
+  const Tensor& fake_weight(int q, int bits);
+  /// Drops cached fake-quantized weights (e.g. after encodings changed).
+  void clear_weight_cache() { weights_.clear(); }
+
+  const QuantModel& model() const { return *model_; }
+  Encodings& encodings() { return *enc_; }
+
+ private:
+  class OverrideGuard;
+  void apply_weights(const QuantConfig& config);
+  graph::ValueHook make_hook(const QuantConfig& config, const graph::ValueHook& observer);
+
+  const QuantModel* model_;
+  Encodings* enc_;
+  graph::Executor* exec_;
+  std::map<std::pair<int, int>, Tensor> weights_;
+  std::vector<graph::ValueMap> cache_;       // per sample
+  std::vector<size_t> checkpoints_;          // sorted
+  size_t cache_bytes_ = 0;
+};
+
+}  // namespace qm::quant
