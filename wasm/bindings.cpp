@@ -5,16 +5,24 @@
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <memory>
 #include <new>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "api/inspect.h"
+#include "api/npy.h"
+#include "api/session.h"
 #include "core/error.h"
+#include "onnx/model_reader.h"
+#if QM_HAVE_QUANTIZE
+#include "api/quantize.h"
+#endif
 
 namespace {
 
@@ -152,6 +160,243 @@ Result inspect(val model_bytes, std::string file_name, val external_files, val i
   });
 }
 
+/// Reads a model and its external data files (as inspect does).
+qm::onnx::Model read_model_with_external(const val& model_bytes, const std::string& file_name,
+                                         const val& external_files) {
+  auto bytes = copy_bytes(model_bytes, "'" + file_name + "'");
+  const auto external = copy_external_files(external_files);
+  qm::onnx::Model model = qm::onnx::read_model(bytes, file_name);
+  if (qm::onnx::has_external_data(model)) {
+    qm::onnx::load_external_data(
+        model,
+        [&](const std::string& location) -> qm::onnx::Bytes {
+          auto it = external.find(location);
+          if (it == external.end() || !it->second) {
+            throw qm::Error(qm::ErrorKind::Io, "external data file '" + location +
+                                                   "' was not provided: select it together "
+                                                   "with the model");
+          }
+          return qm::onnx::Bytes(it->second, std::string_view(*it->second));
+        },
+        file_name);
+  }
+  return model;
+}
+
+/// Copies a string's bytes out of the wasm heap into a fresh Uint8Array (the view into the heap
+/// would go stale as soon as memory grows, so JS never sees it).
+val bytes_to_js(const std::string& bytes) {
+  val view(emscripten::typed_memory_view(bytes.size(), reinterpret_cast<const uint8_t*>(bytes.data())));
+  return view.call<val>("slice");
+}
+
+/// Samples from JS: an array of {name, bytes} (.npy for a single-input model, or .npz keyed by
+/// input name). `input_names` gives the model's input order for .npz files.
+std::vector<std::vector<qm::Tensor>> parse_samples(const val& samples,
+                                                   const std::vector<std::string>& input_names) {
+  std::vector<std::vector<qm::Tensor>> out;
+  if (samples.isUndefined() || samples.isNull()) return out;
+  const size_t n = samples["length"].as<size_t>();
+  for (size_t i = 0; i < n; ++i) {
+    const val item = samples[i];
+    const std::string name = item["name"].as<std::string>();
+    const auto bytes = copy_bytes(item["bytes"], "sample '" + name + "'");
+    const bool npz = bytes->size() >= 2 && (*bytes)[0] == 'P' && (*bytes)[1] == 'K';
+    if (!npz) {
+      if (input_names.size() != 1) {
+        throw qm::Error(qm::ErrorKind::InvalidArgument,
+                        "sample '" + name + "': the model has " + std::to_string(input_names.size()) +
+                            " inputs — give a .npz with one array per input name");
+      }
+      out.push_back({qm::api::parse_npy(*bytes, name)});
+      continue;
+    }
+    auto arrays = qm::api::parse_npz(*bytes, name);
+    std::vector<qm::Tensor> sample;
+    for (const auto& input : input_names) {
+      auto it = std::find_if(arrays.begin(), arrays.end(),
+                             [&](const auto& a) { return a.first == input; });
+      if (it == arrays.end()) {
+        if (input_names.size() == 1 && arrays.size() == 1) {
+          it = arrays.begin();
+        } else {
+          throw qm::Error(qm::ErrorKind::InvalidArgument,
+                          "sample '" + name + "': no array named '" + input + "' (the model's input)");
+        }
+      }
+      sample.push_back(it->second);
+    }
+    out.push_back(std::move(sample));
+  }
+  return out;
+}
+
+std::vector<std::string> string_list(const val& list) {
+  std::vector<std::string> out;
+  if (list.isUndefined() || list.isNull()) return out;
+  const size_t n = list["length"].as<size_t>();
+  for (size_t i = 0; i < n; ++i) out.push_back(list[i].as<std::string>());
+  return out;
+}
+
+/// A Result-like object that can also carry bytes: {ok, kind, error, value, model?, encodings?}.
+val js_failure(const std::string& kind, const std::string& message) {
+  val r = val::object();
+  r.set("ok", false);
+  r.set("kind", kind);
+  r.set("error", message);
+  return r;
+}
+
+template <typename Fn>
+val guarded_val(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const qm::Error& e) {
+    return js_failure(qm::error_kind_name(e.kind()), e.what());
+  } catch (const std::bad_alloc&) {
+    return js_failure("out of memory",
+                      "out of memory: the model does not fit in this tab's WebAssembly memory "
+                      "(at most 4 GB)");
+  } catch (const std::exception& e) {
+    return js_failure("internal error", std::string("internal error: ") + e.what());
+  } catch (...) {
+    return js_failure("internal error", "internal error: unknown exception");
+  }
+}
+
+/// run(modelBytes, fileName, externalFiles, inputs: [{name, bytes(.npy)}]) ->
+/// {ok, value: [{name, dtype, shape, data: Float32Array}]}. One FP32 forward pass in our engine.
+val run(val model_bytes, std::string file_name, val external_files, val inputs) {
+  return guarded_val([&] {
+    qm::api::Session session(read_model_with_external(model_bytes, file_name, external_files));
+    const size_t n = inputs["length"].as<size_t>();
+    if (n != session.inputs().size()) {
+      throw qm::Error(qm::ErrorKind::InvalidArgument,
+                      "run: the model has " + std::to_string(session.inputs().size()) +
+                          " inputs, got " + std::to_string(n));
+    }
+    std::vector<qm::Tensor> tensors(n);
+    for (size_t i = 0; i < n; ++i) {
+      const std::string name = inputs[i]["name"].as<std::string>();
+      const int index = session.input_index(name);
+      if (index < 0) {
+        throw qm::Error(qm::ErrorKind::InvalidArgument, "run: the model has no input '" + name + "'");
+      }
+      const auto bytes = copy_bytes(inputs[i]["bytes"], "input '" + name + "'");
+      tensors[index] = session.conform_input(index, qm::api::parse_npy(*bytes, name), name);
+    }
+    const auto outputs = session.run(tensors);
+    val list = val::array();
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const qm::Tensor& t = outputs[i];
+      val o = val::object();
+      o.set("name", session.outputs()[i].name);
+      o.set("dtype", std::string(qm::dtype_name(t.dtype())));
+      val shape = val::array();
+      for (int64_t d : t.shape()) shape.call<void>("push", static_cast<double>(d));
+      o.set("shape", shape);
+      if (t.dtype() == qm::DataType::Float) {
+        o.set("data", val(emscripten::typed_memory_view(static_cast<size_t>(t.numel()),
+                                                         t.data<float>())).call<val>("slice"));
+      }
+      list.call<void>("push", o);
+    }
+    val r = val::object();
+    r.set("ok", true);
+    r.set("value", list);
+    return r;
+  });
+}
+
+#if QM_HAVE_QUANTIZE
+/// Whether QuantizeOptions has `layer_bits` (per-layer overrides; requested from the core, see
+/// /work/notes/h6_requests.md): detected, so this file compiles with and without it.
+template <typename T, typename = void>
+struct HasLayerBits : std::false_type {};
+template <typename T>
+struct HasLayerBits<T, std::void_t<decltype(std::declval<T&>().layer_bits)>> : std::true_type {};
+
+template <typename Options>
+void set_layer_bits(Options& opts, const val& layer_bits) {
+  if (layer_bits.isUndefined() || layer_bits.isNull()) return;
+  val entries = val::global("Object").call<val>("entries", layer_bits);
+  const size_t n = entries["length"].as<size_t>();
+  if constexpr (HasLayerBits<Options>::value) {
+    for (size_t i = 0; i < n; ++i) {
+      opts.layer_bits[entries[i][0].as<std::string>()] = entries[i][1].as<std::string>();
+    }
+  } else if (n > 0) {
+    throw qm::Error(qm::ErrorKind::Unsupported,
+                    "per-layer bits: this build of the quantization core cannot override single "
+                    "layers yet");
+  }
+}
+constexpr bool kHasLayerBits = HasLayerBits<qm::api::QuantizeOptions>::value;
+#else
+constexpr bool kHasLayerBits = false;
+#endif
+
+/// quantize(modelBytes, fileName, externalFiles, samples, inputNames, options, onProgress) ->
+/// {ok, kind, error, value: report JSON, model: Uint8Array, encodings: JSON text, layers JSON}.
+/// options: {bits, candidates: [..], profile, target, maxSamples, weightRange, actRange,
+/// recalibrate, seed, inputShapes, layerBits: {layer: "W4A8"}}. onProgress(phase, done, total)
+/// is called synchronously from inside the search (the worker forwards it to the page).
+val quantize(val model_bytes, std::string file_name, val external_files, val samples,
+             val input_names, val options, val on_progress) {
+#if QM_HAVE_QUANTIZE
+  return guarded_val([&] {
+    qm::onnx::Model model = read_model_with_external(model_bytes, file_name, external_files);
+    const auto parsed = parse_samples(samples, string_list(input_names));
+    qm::api::QuantizeOptions opts;
+    auto str = [&](const char* key, std::string& dst) {
+      const val v = options[key];
+      if (!v.isUndefined() && !v.isNull()) dst = v.as<std::string>();
+    };
+    str("bits", opts.bits);
+    str("profile", opts.profile);
+    str("target", opts.target);
+    str("weightRange", opts.weight_range);
+    str("actRange", opts.act_range);
+    opts.candidates = string_list(options["candidates"]);
+    if (options["maxSamples"].isNumber()) opts.max_samples = options["maxSamples"].as<size_t>();
+    if (options["seed"].isNumber()) opts.seed = static_cast<uint64_t>(options["seed"].as<double>());
+    if (options["recalibrate"].isTrue()) opts.recalibrate = true;
+    for (const auto& [name, dims] : parse_input_shapes(options["inputShapes"])) {
+      opts.input_shapes[name] = qm::ops::Dims(dims.begin(), dims.end());
+    }
+    set_layer_bits(opts, options["layerBits"]);
+    opts.model_file = file_name;
+    opts.threads = 1;
+    qm::api::ProgressFn progress;
+    if (!on_progress.isUndefined() && !on_progress.isNull()) {
+      progress = [&on_progress](const std::string& phase, size_t done, size_t total) {
+        const val keep = on_progress(phase, static_cast<double>(done), static_cast<double>(total));
+        return !(keep.isFalse());
+      };
+    }
+    const qm::api::QuantizeResult result = qm::api::quantize(std::move(model), parsed, opts, progress);
+    val r = val::object();
+    r.set("ok", true);
+    r.set("value", result.report_json);
+    r.set("model", bytes_to_js(result.model_bytes));
+    r.set("encodings", result.encodings_json);
+    r.set("samplesUsed", static_cast<double>(result.samples_used));
+    return r;
+  });
+#else
+  return js_failure("unsupported",
+                    "quantize: this build of the engine has no quantization core yet "
+                    "(src/api/quantize.cpp is missing)");
+#endif
+}
+
+/// What this build can do, as JSON: {"quantize": bool, "run": true}.
+std::string capabilities() {
+  return std::string("{\"quantize\": ") + (QM_HAVE_QUANTIZE ? "true" : "false") +
+         ", \"layerBits\": " + (kHasLayerBits ? "true" : "false") + ", \"run\": true}";
+}
+
 std::string version() { return "0.1.0"; }
 
 }  // namespace
@@ -163,5 +408,8 @@ EMSCRIPTEN_BINDINGS(quantmix) {
       .field("error", &Result::error)
       .field("value", &Result::value);
   emscripten::function("inspect", &inspect);
+  emscripten::function("run", &run);
+  emscripten::function("quantize", &quantize);
+  emscripten::function("capabilities", &capabilities);
   emscripten::function("version", &version);
 }

@@ -55,6 +55,36 @@ export class Engine {
     return JSON.parse(this.unwrap(result));
   }
 
+  /** What this build can do: {quantize, layerBits, run} (booleans). */
+  capabilities() {
+    return this.call((m) => (m.capabilities ? JSON.parse(m.capabilities()) : { quantize: false, layerBits: false, run: false }));
+  }
+
+  /**
+   * Calibrates, searches and exports. samples: [{name, bytes}] (.npy or .npz); inputNames: the
+   * model's inputs in order (for .npz); options: see wasm/bindings.cpp quantize(). onProgress
+   * (phase, done, total) is called synchronously during the call.
+   * Returns {report (object), reportJson, model: Uint8Array, encodings (JSON text), samplesUsed}.
+   */
+  async quantize({ modelBytes, fileName, externalFiles = null, samples, inputNames, options = {}, onProgress = null }) {
+    const bytes = asBytes(modelBytes, fileName);
+    const external = externalMap(externalFiles);
+    const list = (samples ?? []).map((s) => ({ name: String(s.name), bytes: asBytes(s.bytes, s.name) }));
+    const result = await this.callAsync((m) => m.quantize(bytes, String(fileName), external, list,
+      inputNames ?? [], options, onProgress ? (phase, done, total) => { onProgress(phase, done, total); return true; } : null));
+    const reportJson = this.unwrap(result);
+    return { report: JSON.parse(reportJson), reportJson, model: result.model, encodings: result.encodings,
+             samplesUsed: result.samplesUsed };
+  }
+
+  /** One FP32 forward pass in our engine. inputs: [{name, bytes (.npy)}] -> [{name, dtype, shape, data}]. */
+  async run({ modelBytes, fileName, externalFiles = null, inputs }) {
+    const bytes = asBytes(modelBytes, fileName);
+    const list = inputs.map((s) => ({ name: String(s.name), bytes: asBytes(s.bytes, s.name) }));
+    const result = await this.callAsync((m) => m.run(bytes, String(fileName), externalMap(externalFiles), list));
+    return this.unwrap(result);
+  }
+
   unwrap(result) {
     if (!result.ok) throw new ModelError(result.error || 'unknown error', result.kind || 'error');
     return result.value;

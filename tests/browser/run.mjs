@@ -127,6 +127,83 @@ async function shot(name) {
   return path;
 }
 
+const IMAGES = join(ROOT, 'tests', 'browser', 'images');
+const GRAY = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => join(IMAGES, 'gray', `g_${i}.png`));
+const RGB = Array.from({ length: 12 }, (_, i) => join(IMAGES, `img_${String(i).padStart(2, '0')}.png`));
+// The exported model run in ONNX Runtime Web must reproduce the simulated SQNR (amp.md §1:
+// simulation = deployment) up to float summation order.
+const SIM_VS_ORT_DB = 0.5;
+const RUN_TIMEOUT_MS = 90000;
+// The core's own message while the mixed-precision search is not in this build yet: the test
+// then says so and checks the rest of the flow with homogeneous bits (W8A8, no search).
+const SEARCH_MISSING = /search: not available yet/;
+
+/** Clicks Quantize and waits for the run to end; returns 'done' or 'error' (+ the banner). */
+async function quantizeOnce() {
+  await page.click('#run-button');
+  await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('app').dataset.run), null, { timeout: RUN_TIMEOUT_MS });
+  return { state: await page.getAttribute('#app', 'data-run'), banner: (await readSummary()).bannerText };
+}
+
+/** Runs the search; falls back to W8A8 (reported) when the core has no search yet. */
+async function quantize() {
+  let r = await quantizeOnce();
+  if (r.state === 'error' && SEARCH_MISSING.test(r.banner)) {
+    console.log(`  NOTE the core has no mixed-precision search yet ("${r.banner}"): running W8A8 instead`);
+    await page.click('#banner-close');
+    await page.selectOption('#set-mode', 'W8A8');
+    r = await quantizeOnce();
+    r.fallback = true;
+  }
+  return r;
+}
+
+/** Waits for the run to end in `state` ('done', 'cancelled' or 'error'). */
+async function runEnded(state) {
+  await page.waitForFunction((s) => document.getElementById('app').dataset.run === s, state, { timeout: RUN_TIMEOUT_MS });
+}
+
+async function sampleCount() {
+  return Number(await page.getAttribute('#sample-count', 'data-count'));
+}
+
+/** Drops files on a selector through a real DataTransfer (what a user's drag and drop gives). */
+async function dropFiles(selector, paths) {
+  const files = await Promise.all(paths.map(async (p) => ({ name: p.split('/').pop(), b64: (await readFile(p)).toString('base64') })));
+  const dt = await page.evaluateHandle((list) => {
+    const transfer = new DataTransfer();
+    for (const f of list) {
+      const bytes = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
+      transfer.items.add(new File([bytes], f.name, { type: f.name.endsWith('.png') ? 'image/png' : '' }));
+    }
+    return transfer;
+  }, files);
+  await page.dispatchEvent(selector, 'dragenter', { dataTransfer: dt });
+  await page.dispatchEvent(selector, 'drop', { dataTransfer: dt });
+}
+
+/** The results the page shows, from data attributes. */
+async function readResults() {
+  return page.evaluate(() => {
+    document.getElementById('pareto-chart')?.scrollIntoView({ block: 'center' });
+    const stat = (id) => document.querySelector(`#totals .stat[data-stat="${id}"]`)?.dataset.value;
+    return {
+      points: [...document.querySelectorAll('#pareto-chart circle.pt-front')].map((c) => Number(c.dataset.index)),
+      // Points a user can click: on top at their own centre (dense fronts overlap).
+      clickable: [...document.querySelectorAll('#pareto-chart circle.pt-front')].filter((c) => {
+        const b = c.getBoundingClientRect();
+        return document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2) === c;
+      }).map((c) => Number(c.dataset.index)),
+      selected: [...document.querySelectorAll('#pareto-chart circle.pt-selected')].map((c) => Number(c.dataset.index)),
+      baselines: [...document.querySelectorAll('#pareto-chart .baseline')].map((b) => b.dataset.config),
+      relBops: Number(stat('rel_bops')), sqnr: Number(stat('sqnr')), size: Number(stat('size')),
+      layers: [...document.querySelectorAll('#quant-table tbody tr')].map((tr) => ({ name: tr.dataset.layer, bits: tr.dataset.bits })),
+      strip: document.querySelectorAll('#bit-strip rect').length,
+      demo: !document.getElementById('demo-note').hidden,
+    };
+  });
+}
+
 function checkLayers(s, expected, label) {
   t.equal(s.layers.length, expected.layers.length, `${label}: layer count`);
   t.deepEqual(s.layers.map((l) => l.macs), expected.layers.map((l) => l.macs), `${label}: per-layer MACs`);
@@ -249,6 +326,180 @@ try {
     await settled('ready');
     t.equal(await page.evaluate(() => window.crossOriginIsolated), true, 'isolated: crossOriginIsolated');
     t.equal((await readSummary()).macs, sample.macs, 'isolated: sample MACs');
+  });
+
+
+  // ---- The quantization app (issue 6) ----
+  const caps = await page.evaluate(() => window.quantmix?.capabilities ?? {});
+  console.log(`engine capabilities: ${JSON.stringify(caps)}`);
+
+  // (e) Sample model -> samples -> run -> Pareto point -> download -> ORT validation.
+  await t.step('sample model: quantize, select a point, download, validate in ORT', async () => {
+    await page.goto(base);
+    await settled('ready');
+    t.equal(await page.inputValue('#pp-height'), '28', 'preprocessing pre-filled from the input shape (H)');
+    t.equal(await page.inputValue('#pp-preset'), 'gray', 'one-channel input -> gray preset');
+    await page.setInputFiles('#sample-input', GRAY);
+    await page.waitForFunction(() => document.getElementById('sample-count').dataset.count === '8');
+    t.equal(await page.locator('#sample-previews canvas').count(), 8, 'a preview per sample');
+    console.log(`  screenshot ${await shot('10-samples')}`);
+    if (!caps.quantize) {
+      t.ok(await page.isDisabled('#run-button'), 'without the core the run button is disabled');
+      t.ok((await page.textContent('#run-status')).includes('no quantization core'), 'and the page says why');
+      return;
+    }
+    // The page stays responsive during a run: animation frames keep coming.
+    const frame = page.evaluate(() => new Promise((ok) => {
+      document.getElementById('run-button').addEventListener('click', () => {
+        const t0 = performance.now();
+        requestAnimationFrame(() => ok(performance.now() - t0));
+      }, { once: true });
+    }));
+    const run = await quantize();
+    const frameMs = await frame;
+    t.ok(frameMs < 1000, `a frame during the run came after ${frameMs.toFixed(0)} ms`);
+    if (run.state === 'error') {
+      console.log(`  screenshot ${await shot('11-run-error')}`);
+      t.ok(false, `the run failed: ${run.banner}`);
+      return;
+    }
+    let r = await readResults();
+    console.log(`  screenshot ${await shot('11-results')}`);
+    t.ok(!r.demo, 'real numbers (no demo note)');
+    if (!run.fallback) {
+      t.ok(r.points.length >= 2, `a Pareto front (${r.points.length} points)`);
+      t.ok(r.baselines.includes('W8A8'), 'the W8A8 baseline is drawn');
+    } else {
+      t.equal(r.relBops, 1, 'W8A8 everywhere: relative BOPs 1.0 by definition');
+      t.ok(r.layers.every((l) => l.bits === 'W8A8'), 'W8A8 everywhere: every layer at W8A8');
+    }
+    t.equal(r.layers.length, sample.layers.length, 'one table row per weighted layer');
+    t.deepEqual(r.layers.map((l) => l.name), sample.layers.map((l) => l.name), 'table rows in network order');
+    t.equal(r.strip, sample.layers.length, 'one strip block per layer');
+    t.ok(Number.isFinite(r.sqnr) && r.relBops > 0, `totals shown (${r.relBops}x BOPs, ${r.sqnr} dB)`);
+    if (caps.layerBits && r.clickable.length >= 2) {
+      const target = r.clickable.find((i) => !r.selected.includes(i));
+      await page.click(`#pareto-chart circle.pt-front[data-index="${target}"]`);
+      await runEnded('done');
+      await page.waitForFunction((i) => document.querySelector(`#pareto-chart circle.pt-selected[data-index="${i}"]`), target, { timeout: RUN_TIMEOUT_MS });
+      r = await readResults();
+      t.deepEqual(r.selected, [target], `clicking point ${target} selects it`);
+    } else if (!caps.layerBits) {
+      console.log('  (the core has no per-layer bits: point selection is shown as unavailable)');
+      t.ok(await page.isVisible('#override-unavailable'), 'the page says why a point cannot be selected');
+    }
+    if (caps.layerBits) {
+      // A manual override re-evaluates: the layer gets the bits, the totals change.
+      const layer = r.layers[r.layers.length - 1].name;
+      const before = r.relBops;
+      await page.selectOption(`#quant-table select[data-layer="${layer}"]`, 'W8A16');
+      await page.waitForFunction((n) => document.querySelector(`#quant-table tr[data-layer="${n}"]`)?.dataset.bits === 'W8A16', layer, { timeout: RUN_TIMEOUT_MS });
+      const after = await readResults();
+      t.ok(after.relBops > before, `override ${layer} -> W8A16 raises relative BOPs (${before} -> ${after.relBops})`);
+    }
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#dl-model')]);
+    const file = await readFile(await download.path());
+    t.ok(download.suggestedFilename().endsWith('.qdq.onnx') && file.length > 1000, `downloaded ${download.suggestedFilename()} (${file.length} bytes)`);
+    const [encDownload] = await Promise.all([page.waitForEvent('download'), page.click('#dl-encodings')]);
+    const enc = JSON.parse(await readFile(await encDownload.path(), 'utf8'));
+    t.ok(enc && typeof enc === 'object', 'encodings JSON parses');
+    await page.click('#validate-button');
+    await page.waitForSelector('#validation, .validate-error', { timeout: RUN_TIMEOUT_MS });
+    const err = await page.$('.validate-error');
+    t.ok(!err, `ORT validation ran${err ? `: ${await err.textContent()}` : ''}`);
+    if (!err) {
+      const v = await page.evaluate(() => ({ ...document.getElementById('validation').dataset }));
+      const ort = Number(v.sqnr);
+      const sim = Number(v.simulated);
+      console.log(`  ORT SQNR ${ort.toFixed(2)} dB vs simulated ${sim.toFixed(2)} dB, top-1 agreement ${v.top1}`);
+      t.ok(Math.abs(ort - sim) <= SIM_VS_ORT_DB || (ort === Infinity && sim > 100), `ORT SQNR ${ort.toFixed(2)} dB within ${SIM_VS_ORT_DB} dB of simulated ${sim.toFixed(2)} dB`);
+      t.ok(Number(v.top1) >= 0 && Number(v.top1) <= 1, 'top-1 agreement shown');
+    }
+    console.log(`  screenshot ${await shot('12-validated')}`);
+  });
+
+  // (f) A user model and images dropped on the page: preprocessing follows the model's input.
+  await t.step('user model + dropped images', async () => {
+    await page.setInputFiles('#file-input', join(MODELS, 'rgb_cnn.onnx'));
+    await settled('ready');
+    t.equal(await page.inputValue('#pp-preset'), 'imagenet', 'three channels -> imagenet preset');
+    t.equal(await page.inputValue('#pp-width'), '32', 'width from the model');
+    await dropFiles('#sample-drop', RGB);
+    await page.waitForFunction(() => document.getElementById('sample-count').dataset.count === '12');
+    const shapes = await page.$$eval('#sample-previews figcaption', (els) => els.map((e) => e.textContent));
+    t.ok(shapes.length === 12 && shapes.every((x) => x === '[1×3×32×32]'), `dropped 40x36 images resized to the model's 1x3x32x32 (${shapes[0]})`);
+    console.log(`  screenshot ${await shot('13-user-model-samples')}`);
+    if (!caps.quantize) return;
+    const run = await quantize();
+    t.equal(run.state, 'done', `the user model quantizes (${run.banner})`);
+    const r = await readResults();
+    t.equal(r.layers.length, 4, 'four weighted layers');
+    console.log(`  screenshot ${await shot('14-user-model-results')}`);
+  });
+
+  // (g) Bad samples: a readable message, the samples already added stay, the app stays usable.
+  await t.step('corrupt sample file', async () => {
+    const before = await sampleCount();
+    await page.setInputFiles('#sample-input', { name: 'broken.npy', mimeType: 'application/octet-stream', buffer: Buffer.from('not numpy at all') });
+    await page.waitForSelector('#banner:not([hidden])');
+    const s = await readSummary();
+    t.ok(s.bannerText.includes('broken.npy'), `the banner names the file (${s.bannerText})`);
+    t.equal(await sampleCount(), before, 'the good samples are kept');
+    await page.setInputFiles('#sample-input', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+    t.ok((await readSummary()).bannerText.includes('notes.txt'), 'a non-sample file is refused by name');
+    await page.click('#banner-close');
+  });
+
+  // (h) Cancel mid-run: the worker is restarted, the model and samples kept, a new run works.
+  await t.step('cancel mid-run', async () => {
+    if (!caps.quantize) {
+      console.log('  (no quantization core in this build: cancel is covered in demo mode below)');
+      return;
+    }
+    // Click Cancel from inside the page on the first progress paint, so the run cannot win the race.
+    await page.evaluate(() => new Promise((ok) => {
+      const obs = new MutationObserver(() => {
+        if (document.querySelector('#phases .phase-active')) { obs.disconnect(); document.getElementById('cancel-button').click(); ok(); }
+      });
+      obs.observe(document.getElementById('phases'), { childList: true, subtree: true });
+      document.getElementById('run-button').click();
+    }));
+    await runEnded('cancelled');
+    t.ok((await page.textContent('#run-status')).includes('Cancelled'), 'the page says it was cancelled');
+    console.log(`  screenshot ${await shot('15-cancelled')}`);
+    await page.waitForFunction(() => !document.getElementById('run-button').disabled);
+    const again = await quantizeOnce();
+    t.equal(again.state, 'done', `a run after the cancel completes (${again.banner})`);
+  });
+
+  // (i) Demo mode (?demo): the interface with made-up numbers, always labelled as such.
+  await t.step('demo mode: run, cancel, select, override', async () => {
+    await page.goto(`${base}?demo`);
+    await settled('ready');
+    await page.setInputFiles('#sample-input', GRAY);
+    await page.waitForFunction(() => document.getElementById('sample-count').dataset.count === '8');
+    await page.click('#run-button');
+    await page.waitForSelector('#phases .phase-active');
+    await page.click('#cancel-button');
+    await runEnded('cancelled');
+    t.equal(await sampleCount(), 8, 'demo: samples kept after cancel');
+    await page.waitForFunction(() => !document.getElementById('run-button').disabled);
+    await page.click('#run-button');
+    await runEnded('done');
+    let r = await readResults();
+    t.ok(r.demo, 'demo: the "Demo data — not computed" note is shown');
+    t.ok((await page.textContent('#results-sub')).includes('DEMO DATA'), 'demo: the results are labelled');
+    t.ok(await page.isDisabled('#dl-model'), 'demo: nothing to download');
+    const target = r.clickable.find((i) => !r.selected.includes(i));
+    await page.click(`#pareto-chart circle.pt-front[data-index="${target}"]`);
+    await page.waitForFunction((i) => document.querySelector(`#pareto-chart circle.pt-selected[data-index="${i}"]`), target, { timeout: RUN_TIMEOUT_MS });
+    r = await readResults();
+    t.deepEqual(r.selected, [target], `demo: clicked point ${target} is selected`);
+    const layer = r.layers[0].name;
+    await page.selectOption(`#quant-table select[data-layer="${layer}"]`, 'W16A16');
+    await page.waitForFunction((n) => document.querySelector(`#quant-table tr[data-layer="${n}"]`)?.dataset.bits === 'W16A16', layer, { timeout: RUN_TIMEOUT_MS });
+    t.ok(true, 'demo: a layer override re-evaluates');
+    console.log(`  screenshot ${await shot('16-demo-results')}`);
   });
 
   // (d) No console errors, page errors or CSP violations, and nothing left the origin.

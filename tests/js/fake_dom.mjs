@@ -62,6 +62,7 @@ class Element extends Node {
 export function createDocument() {
   const doc = {
     createElement: (tag) => new Element(doc, tag),
+    createElementNS: (ns, tag) => { const el = new Element(doc, tag); el.namespaceURI = ns; return el; },
     createTextNode: (text) => new Text(doc, text),
   };
   return doc;

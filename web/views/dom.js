@@ -34,3 +34,18 @@ function append(doc, el, children) {
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
 }
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** Like h(), for SVG elements (attributes only; children as in h). */
+export function s(doc, tag, attrs = null, ...children) {
+  const el = doc.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs ?? {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === 'dataset') for (const [k, v] of Object.entries(value)) el.dataset[k] = String(v);
+    else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+    else el.setAttribute(key, String(value));
+  }
+  append(doc, el, children);
+  return el;
+}

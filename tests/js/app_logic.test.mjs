@@ -1,0 +1,206 @@
+// Pure modules of the quantization app: preprocessing, .npy encoding, report -> views data,
+// output metrics, progress/ETA, and the results views on a fake document. Oracles are
+// independent of the code under test: numpy (reads our .npy, writes one we decode), closed
+// forms for the metrics and the pixel transform.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'node:test';
+import { demoReport } from '../../web/demo_engine.js';
+import { argmax, conformShape, SqnrAccumulator } from '../../web/metrics.js';
+import { decodeNpy, encodeNpy } from '../../web/npy.js';
+import { applyPreset, defaultSettings, imageGeometry, parseScale, parseTriple, pixelsToTensor, PreprocessError,
+  tensorShape, tensorToPixels, toCliSpec, validateSettings } from '../../web/preprocess.js';
+import { formatEta, ProgressTracker } from '../../web/quantmix.js';
+import { layerRows, nearestPoint, niceTicks, normalizeQuantReport, paretoGeometry, parseCandidate,
+  parseCandidateList, stripSegments, targetSpec } from '../../web/results.js';
+import { renderResults } from '../../web/views/results_view.js';
+import { createDocument } from './fake_dom.mjs';
+
+const PY = '/usr/bin/python3';
+const TOL = 1e-6;  // float32 round-trip of values like 0.1
+
+test('preprocess: geometry and defaults from the input shape', () => {
+  assert.deepEqual(imageGeometry([1, 1, 28, 28]), { layout: 'nchw', channels: 1, height: 28, width: 28, batch: 1 });
+  assert.deepEqual(imageGeometry([1, 224, 224, 3]), { layout: 'nhwc', channels: 3, height: 224, width: 224, batch: 1 });
+  assert.equal(imageGeometry([1, 10]), null);
+  const gray = defaultSettings({ shape: [1, 1, 28, 28] });
+  assert.equal(gray.preset, 'gray');
+  assert.equal(gray.height, 28);
+  const rgb = defaultSettings({ shape: ['N', 3, 'H', 'W'] });
+  assert.equal(rgb.preset, 'imagenet');
+  assert.equal(rgb.height, 224, 'dynamic H falls back to 224');
+  assert.deepEqual(applyPreset(rgb, 'pm1').mean, [0.5, 0.5, 0.5]);
+  assert.equal(toCliSpec(rgb), 'imagenet,size=224x224');
+});
+
+test('preprocess: pixels -> tensor matches the closed form (imagenet, nchw and nhwc, gray)', () => {
+  const rgba = new Uint8ClampedArray([255, 0, 51, 255, 0, 128, 255, 255]);  // 2x1 image
+  const s = { ...defaultSettings({ shape: [1, 3, 1, 2] }) };
+  const t = pixelsToTensor(rgba, s);
+  const want = (v, c) => (v / 255 - [0.485, 0.456, 0.406][c]) / [0.229, 0.224, 0.225][c];
+  const expected = [want(255, 0), want(0, 0), want(0, 1), want(128, 1), want(51, 2), want(255, 2)];
+  expected.forEach((v, i) => assert.ok(Math.abs(t[i] - v) < 1e-5, `nchw[${i}]`));
+  const nhwc = pixelsToTensor(rgba, { ...s, layout: 'nhwc' });
+  assert.ok(Math.abs(nhwc[1] - want(0, 1)) < 1e-5 && Math.abs(nhwc[3] - want(0, 0)) < 1e-5);
+  const bgr = pixelsToTensor(rgba, { ...s, order: 'bgr' });
+  assert.ok(Math.abs(bgr[0] - (51 / 255 - 0.485) / 0.229) < 1e-5, 'bgr puts blue first');
+  const g = pixelsToTensor(rgba, defaultSettings({ shape: [1, 1, 1, 2] }));
+  assert.ok(Math.abs(g[0] - (0.299 * 255 + 0.114 * 51) / 255) < 1e-5, 'BT.601 luma');
+  assert.deepEqual(tensorShape(s), [1, 3, 1, 2]);
+  const back = tensorToPixels(g, { width: 2, height: 1, channels: 1, layout: 'nchw', order: 'rgb' });
+  assert.equal(back.length, 8);
+  assert.throws(() => pixelsToTensor(new Uint8ClampedArray(4), s), PreprocessError);
+});
+
+test('preprocess: form fields are validated with readable messages', () => {
+  assert.equal(parseScale('1/255'), 1 / 255);
+  assert.equal(parseScale('0.5'), 0.5);
+  assert.throws(() => parseScale('abc'), /Scale "abc"/);
+  assert.deepEqual(parseTriple('0.5', 'Mean'), [0.5, 0.5, 0.5]);
+  assert.deepEqual(parseTriple('1:2:3', 'Mean'), [1, 2, 3]);
+  assert.throws(() => parseTriple('1:2', 'Mean'), /Mean "1:2"/);
+  const s = defaultSettings({ shape: [1, 3, 32, 32] });
+  assert.throws(() => validateSettings({ ...s, height: 0 }), /Image height "0"/);
+  assert.throws(() => validateSettings({ ...s, std: [1, 0, 1] }), /Std/);
+});
+
+test('npy: numpy reads what encodeNpy writes, and decodeNpy reads what numpy writes', { skip: !existsSync(PY) && 'no python' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qm-npy-'));
+  const data = Float32Array.from({ length: 24 }, (_, i) => i * 0.1 - 1);
+  writeFileSync(join(dir, 'a.npy'), encodeNpy(data, [1, 2, 3, 4]));
+  const out = execFileSync(PY, ['-c', `
+import numpy as np, sys
+a = np.load(sys.argv[1]); print(a.dtype, a.shape, float(a.sum()))
+np.save(sys.argv[2], (np.arange(6, dtype=np.float64).reshape(2, 3) / 4))
+np.save(sys.argv[3], np.arange(5, dtype=np.uint8))`, join(dir, 'a.npy'), join(dir, 'b.npy'), join(dir, 'c.npy')]).toString().trim();
+  const [dtype, ...rest] = out.split(' ');
+  assert.equal(dtype, 'float32');
+  assert.match(rest.join(' '), /^\(1, 2, 3, 4\) /);
+  assert.ok(Math.abs(Number(out.split(' ').pop()) - data.reduce((a, b) => a + b, 0)) < 1e-4);
+  const b = decodeNpy(readFileSync(join(dir, 'b.npy')), 'b.npy');
+  assert.deepEqual(b.shape, [2, 3]);
+  assert.deepEqual([...b.data], [0, 0.25, 0.5, 0.75, 1, 1.25]);
+  assert.deepEqual([...decodeNpy(readFileSync(join(dir, 'c.npy'))).data], [0, 1, 2, 3, 4]);
+  assert.throws(() => decodeNpy(new Uint8Array(20), 'x.npy'), /x\.npy: not a \.npy file/);
+  assert.throws(() => decodeNpy(readFileSync(join(dir, 'b.npy')).subarray(0, 140), 'cut.npy'), /cut\.npy: truncated/);
+});
+
+test('results: candidates, targets, ticks', () => {
+  assert.deepEqual(parseCandidate('w4a8'), { w: 4, a: 8 });
+  assert.equal(parseCandidate('W4'), null);
+  assert.deepEqual(parseCandidateList('W4A8, w8a8 W8A8'), ['W4A8', 'W8A8']);
+  assert.throws(() => parseCandidateList('W3A8'), /Candidate "W3A8"/);
+  assert.throws(() => parseCandidateList(''), /at least one/);
+  assert.equal(targetSpec('bops', '0.5'), 'bops=0.5');
+  assert.throws(() => targetSpec('bops', 'x'), /Target bops: "x"/);
+  assert.throws(() => targetSpec('sqnr', ''), /Target sqnr/);
+  assert.deepEqual(niceTicks(0, 1, 5), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  const t = niceTicks(12.3, 47.9, 5);
+  assert.ok(t[0] <= 12.3 && t[t.length - 1] >= 47.9);
+});
+
+const INSPECT = {
+  file: 'm.onnx', macs: 3000,
+  layers: [{ name: 'conv1', op: 'Conv', weight_shape: [8, 3, 3, 3], macs: 2000 },
+    { name: 'fc', op: 'Gemm', weight_shape: [10, 8], macs: 1000 }],
+};
+
+test('results: a report.json-shaped report becomes chart, table and strip data', () => {
+  const raw = demoReport(INSPECT, { candidates: ['W4A8', 'W8A8', 'W8A16'], target: 'bops=0.7' });
+  assert.equal(raw.demo, true, 'demo reports are flagged');
+  const r = normalizeQuantReport(JSON.stringify(raw));
+  assert.deepEqual(r.candidates, ['W8A16', 'W8A8', 'W4A8']);
+  assert.equal(r.baselines.find((b) => b.config === 'W8A8').relBops, 1, 'W8A8 everywhere is 1.0 by definition');
+  assert.equal(r.baselines.find((b) => b.config === 'W4A8').relBops, 0.5);
+  assert.ok(r.pareto.length >= 3);
+  for (let i = 1; i < r.pareto.length; ++i) assert.ok(r.pareto[i].relBops < r.pareto[i - 1].relBops, 'cost falls along the front');
+  assert.ok(r.selected.relBops <= 0.7 + 1e-9, 'the selection meets the target');
+  const rows = layerRows(r);
+  assert.deepEqual(rows.map((x) => x.name), ['conv1', 'fc']);
+  assert.ok(Math.abs(rows[0].share - 2 / 3) < 1e-12);
+  assert.equal(Object.keys(rows[0].sensitivity).length, 3);
+  const segs = stripSegments(rows, 1000, 2);
+  assert.ok(Math.abs(segs[1].x + segs[1].w - 1000) < 1e-9, 'the strip spans the width');
+  assert.ok(segs[0].w > segs[1].w, 'wider for more MACs');
+  const g = paretoGeometry(r);
+  for (const p of [...g.front, ...g.baselines]) {
+    assert.ok(p.cx >= g.pad.l - 1e-9 && p.cx <= g.width - g.pad.r + 1e-9 && p.cy >= g.pad.t - 1e-9 && p.cy <= g.height - g.pad.b + 1e-9, 'inside the plot');
+  }
+  assert.equal(nearestPoint(g.front, g.front[1].cx + 2, g.front[1].cy - 2).index, g.front[1].index);
+  assert.equal(nearestPoint(g.front, -100, -100), null);
+});
+
+test('views/results: renders totals, an SVG front with clickable points, the strip and the table', () => {
+  const doc = createDocument();
+  const r = normalizeQuantReport(demoReport(INSPECT, { target: 'bops=0.7' }));
+  const clicked = [];
+  const overrides = [];
+  const parts = renderResults(doc, r, { selectedIndex: 1, onSelectPoint: (i) => clicked.push(i),
+    onOverride: (n, c) => overrides.push([n, c]) });
+  const circles = parts.pareto.byTag('circle');
+  assert.equal(circles.length, r.pareto.length);
+  assert.equal(parts.pareto.byClass('pt-selected').length, 1);
+  assert.equal(parts.pareto.byClass('baseline').length, r.baselines.length);
+  circles[2].listeners.click[0]();
+  assert.deepEqual(clicked, [Number(circles[2].dataset.index)]);
+  assert.equal(parts.strip.byTag('rect').length, 2);
+  const selects = parts.table.byTag('select');
+  assert.equal(selects.length, 2);
+  selects[1].value = 'W8A8';
+  selects[1].listeners.change[0]();
+  assert.deepEqual(overrides, [['fc', 'W8A8']]);
+  assert.equal(parts.totals.byClass('stat').length, 3);
+});
+
+test('metrics: SQNR and top-1 agreement against closed forms', () => {
+  const acc = new SqnrAccumulator();
+  // signal energy 1+4+9+16 = 30, noise 0.01*4 = 0.04 -> 10 log10(750)
+  acc.add({ y: Float32Array.from([1, 2, 3, 4]) }, { y: Float32Array.from([1.1, 2.1, 2.9, 4.1]) }, 'y', 2);
+  const r = acc.result();
+  assert.ok(Math.abs(r.sqnrDb - 10 * Math.log10(30 / 0.04)) < 1e-3);
+  assert.equal(r.top1Agreement, 1);
+  assert.equal(r.rows, 2);
+  const same = new SqnrAccumulator();
+  same.add({ y: Float32Array.from([1, 2]) }, { y: Float32Array.from([1, 2]) });
+  assert.equal(same.result().sqnrDb, Infinity);
+  const two = new SqnrAccumulator();  // two outputs: NSRs averaged (1/100 and 1/10000)
+  two.add({ a: Float32Array.from([10]), b: Float32Array.from([100]) }, { a: Float32Array.from([11]), b: Float32Array.from([101]) });
+  assert.ok(Math.abs(two.result().sqnrDb - -10 * Math.log10((0.01 + 0.0001) / 2)) < 1e-6);
+  assert.equal(argmax(Float32Array.from([0, 5, 2, 9, 1]), 0, 3), 1);
+  assert.deepEqual(conformShape([1, 28, 28], 4), [1, 1, 28, 28]);
+  assert.throws(() => conformShape([28], 4), /rank 4/);
+  assert.throws(() => acc.add({ y: new Float32Array(2) }, { y: new Float32Array(3) }), /output 'y'/);
+});
+
+test('progress: fractions and ETA per phase', () => {
+  let now = 0;
+  const t = new ProgressTracker(() => now);
+  now = 1000;
+  let p = t.update('calibration', 0, 10);
+  assert.equal(p.etaSeconds, null);
+  now = 3000;
+  p = t.update('calibration', 4, 10);
+  assert.equal(p.fraction, 0.4);
+  assert.ok(Math.abs(p.etaSeconds - 3) < TOL, 'elapsed 2 s for 4 steps -> 3 s for 6 more');
+  now = 4000;
+  p = t.update('phase1', 1, 4);
+  assert.equal(p.label, 'Sensitivity');
+  assert.equal(p.etaSeconds, 0 * 3, 'a new phase restarts its clock');
+  assert.equal(formatEta(65), '1 min 05 s');
+  assert.equal(formatEta(null), '');
+});
+
+test('results: a front point given per group (config[i] = candidate of group i) gets per-layer bits', () => {
+  const r = normalizeQuantReport({
+    candidates: ['W8A8', 'W4A8'],
+    groups: [{ id: 0, layers: ['b'], candidates: ['W8A8', 'W4A8'] }, { id: 1, layers: ['a'], candidates: ['W8A8'] }],
+    pareto: [{ rel_bops: 0.8, size_bytes: 10, sqnr_db: 30, config: ['W4A8', 'W8A8'] }],
+    selected: { rel_bops: 1, size_bytes: 20, sqnr_db: 40, layers: [
+      { name: 'a', op: 'Conv', w_bits: 8, a_bits: 8, macs: 5 }, { name: 'b', op: 'Gemm', w_bits: 8, a_bits: 8, macs: 7 }] },
+  });
+  assert.deepEqual(r.pareto[0].layers.map((l) => [l.name, l.op, l.wBits, l.aBits, l.macs]),
+    [['a', 'Conv', 8, 8, 5], ['b', 'Gemm', 4, 8, 7]], 'network order, bits from the group');
+});

@@ -1,0 +1,170 @@
+// Image preprocessing for calibration samples: the form's settings (pre-filled from the model's
+// input shape, with the CLI's presets) and the pure pixel -> tensor transform. No DOM here, so
+// node --test covers it (tests/js/preprocess.test.mjs); decoding and resizing live in
+// web/images.js (createImageBitmap + OffscreenCanvas, browser only).
+
+/** A preprocessing setting the form or the API rejects; the message is shown as is. */
+export class PreprocessError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'PreprocessError';
+  }
+}
+
+const IMAGENET_MEAN = [0.485, 0.456, 0.406];
+const IMAGENET_STD = [0.229, 0.224, 0.225];
+
+/** The presets of cli.md's --preprocess, as the form's fields. */
+export const PRESETS = {
+  imagenet: { scale: 1 / 255, mean: IMAGENET_MEAN, std: IMAGENET_STD, order: 'rgb' },
+  pm1: { scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], order: 'rgb' },
+  unit: { scale: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1], order: 'rgb' },
+  gray: { scale: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1], order: 'rgb', gray: true },
+};
+
+/**
+ * Reads an image input's layout from its declared shape: [N, C, H, W] with C in {1, 3}
+ * (nchw) or [N, H, W, C] (nhwc). Dynamic dims (strings/null) become null. Returns
+ * {layout, channels, height, width, batch} or null when the input is not image-like.
+ */
+export function imageGeometry(shape) {
+  if (!Array.isArray(shape) || shape.length !== 4) return null;
+  const num = (d) => (typeof d === 'number' && d > 0 ? d : null);
+  const [n, a, b, c] = shape.map(num);
+  if (a === 1 || a === 3) return { layout: 'nchw', channels: a, height: b, width: c, batch: n };
+  if (c === 1 || c === 3) return { layout: 'nhwc', channels: c, height: a, width: b, batch: n };
+  if (a === null && c === null) return { layout: 'nchw', channels: 3, height: b, width: c, batch: n };
+  return null;
+}
+
+/**
+ * Form defaults for a model input {name, dtype, shape}: the size and layout from the shape,
+ * preset `gray` for one channel (Fashion-MNIST-like) and `imagenet` for three.
+ */
+export function defaultSettings(input) {
+  const geo = imageGeometry(input?.shape);
+  const channels = geo?.channels ?? 3;
+  const preset = channels === 1 ? 'gray' : 'imagenet';
+  return {
+    preset,
+    height: geo?.height ?? 224,
+    width: geo?.width ?? 224,
+    layout: geo?.layout ?? 'nchw',
+    channels,
+    ...clonePreset(preset),
+  };
+}
+
+function clonePreset(name) {
+  const p = PRESETS[name];
+  if (!p) throw new PreprocessError(`Unknown preset "${name}" (expected ${Object.keys(PRESETS).join(', ')})`);
+  return { scale: p.scale, mean: [...p.mean], std: [...p.std], order: p.order, gray: Boolean(p.gray) };
+}
+
+/** Settings with `preset` applied over the current size and layout. */
+export function applyPreset(settings, preset) {
+  return { ...settings, preset, ...clonePreset(preset) };
+}
+
+/** "0.485:0.456:0.406" -> [0.485, 0.456, 0.406]; one value is repeated for every channel. */
+export function parseTriple(text, what) {
+  const parts = String(text).split(/[:,\s]+/).filter((p) => p !== '');
+  const values = parts.map(Number);
+  if (!(values.length === 1 || values.length === 3) || values.some((v) => !Number.isFinite(v))) {
+    throw new PreprocessError(`${what} "${text}": expected one number or three separated by ":" (e.g. 0.485:0.456:0.406)`);
+  }
+  return values.length === 1 ? [values[0], values[0], values[0]] : values;
+}
+
+/** "1/255" or "0.0039" -> number. */
+export function parseScale(text) {
+  const s = String(text).trim();
+  const m = /^([0-9.eE+-]+)\s*\/\s*([0-9.eE+-]+)$/.exec(s);
+  const v = m ? Number(m[1]) / Number(m[2]) : Number(s);
+  if (!Number.isFinite(v) || v === 0 || s === '') {
+    throw new PreprocessError(`Scale "${text}": expected a non-zero number or a fraction like 1/255`);
+  }
+  return v;
+}
+
+/** Checks a settings object; throws PreprocessError naming the field. Returns it. */
+export function validateSettings(s) {
+  for (const key of ['height', 'width']) {
+    if (!Number.isInteger(s[key]) || s[key] < 1 || s[key] > 4096) {
+      throw new PreprocessError(`Image ${key} "${s[key]}": expected a whole number of pixels between 1 and 4096`);
+    }
+  }
+  if (s.channels !== 1 && s.channels !== 3) throw new PreprocessError(`Channels ${s.channels}: expected 1 or 3`);
+  if (s.layout !== 'nchw' && s.layout !== 'nhwc') throw new PreprocessError(`Layout "${s.layout}": expected nchw or nhwc`);
+  if (s.order !== 'rgb' && s.order !== 'bgr') throw new PreprocessError(`Channel order "${s.order}": expected rgb or bgr`);
+  if (s.std.some((v) => v === 0)) throw new PreprocessError('Std: every value must be non-zero');
+  return s;
+}
+
+/** The tensor shape a sample gets: [1, C, H, W] or [1, H, W, C]. */
+export function tensorShape(s) {
+  return s.layout === 'nchw' ? [1, s.channels, s.height, s.width] : [1, s.height, s.width, s.channels];
+}
+
+/**
+ * RGBA pixels (width*height*4 bytes, already resized to s.width x s.height) -> Float32Array in
+ * the model's layout: x = (pixel * scale - mean) / std per channel. Gray: ITU-R BT.601 luma
+ * (as PIL's convert('L')), repeated when the model wants three channels.
+ */
+export function pixelsToTensor(rgba, s) {
+  const { width: w, height: hgt, channels: c } = s;
+  const n = w * hgt;
+  if (rgba.length !== n * 4) {
+    throw new PreprocessError(`pixels: expected ${n * 4} RGBA bytes for ${w}x${hgt}, got ${rgba.length}`);
+  }
+  const out = new Float32Array(n * c);
+  const src = s.order === 'bgr' ? [2, 1, 0] : [0, 1, 2];
+  const useLuma = s.gray || c === 1;
+  for (let i = 0; i < n; ++i) {
+    const p = i * 4;
+    const luma = useLuma ? 0.299 * rgba[p] + 0.587 * rgba[p + 1] + 0.114 * rgba[p + 2] : 0;
+    for (let ch = 0; ch < c; ++ch) {
+      const raw = useLuma ? luma : rgba[p + src[ch]];
+      const v = (raw * s.scale - s.mean[ch]) / s.std[ch];
+      out[s.layout === 'nchw' ? ch * n + i : i * c + ch] = v;
+    }
+  }
+  return out;
+}
+
+/**
+ * The inverse for the preview: a tensor in the model's layout -> RGBA bytes, each channel
+ * stretched to its own min..max so the preview shows what the model sees whatever the scale.
+ */
+export function tensorToPixels(data, s) {
+  const { width: w, height: hgt, channels: c } = s;
+  const n = w * hgt;
+  const rgba = new Uint8ClampedArray(n * 4);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of data) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  const span = hi > lo ? hi - lo : 1;
+  for (let i = 0; i < n; ++i) {
+    const at = (ch) => data[s.layout === 'nchw' ? ch * n + i : i * c + ch];
+    const rgb = c === 1 ? [at(0), at(0), at(0)] : s.order === 'bgr' ? [at(2), at(1), at(0)] : [at(0), at(1), at(2)];
+    for (let k = 0; k < 3; ++k) rgba[i * 4 + k] = Math.round(((rgb[k] - lo) / span) * 255);
+    rgba[i * 4 + 3] = 255;
+  }
+  return rgba;
+}
+
+/** The CLI spelling of the settings (shown under the form, so the same run can be scripted). */
+export function toCliSpec(s) {
+  const fmt = (v) => Number(v.toFixed(6)).toString();
+  for (const [name, p] of Object.entries(PRESETS)) {
+    if (Boolean(p.gray) === Boolean(s.gray) && p.order === s.order && Math.abs(p.scale - s.scale) < 1e-12
+        && p.mean.every((m, i) => Math.abs(m - s.mean[i]) < 1e-9)
+        && p.std.every((m, i) => Math.abs(m - s.std[i]) < 1e-9) && s.layout === 'nchw') {
+      return `${name},size=${s.height}x${s.width}`;
+    }
+  }
+  const parts = [`size=${s.height}x${s.width}`, `scale=${fmt(s.scale)}`, `mean=${s.mean.map(fmt).join(':')}`,
+    `std=${s.std.map(fmt).join(':')}`, `order=${s.order}`, `layout=${s.layout}`];
+  if (s.gray) parts.push('gray=1');
+  return parts.join(',');
+}

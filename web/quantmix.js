@@ -1,0 +1,253 @@
+// quantmix's JavaScript API: mixed-precision quantization of an ONNX model in a Web Worker,
+// with progress, cancellation (the worker is terminated and restarted; the page stays
+// responsive), per-layer overrides and the exported files. Used by the app (web/app.js) and
+// usable on its own (README "JS API"):
+//
+//   import { Quantmix } from './quantmix.js';
+//   const qm = await Quantmix.create();
+//   await qm.loadModel(file);                                 // File, Blob, ArrayBuffer or bytes
+//   await qm.setSamples([{ name: 'x0.npy', bytes }]);         // .npy/.npz, or {name, data, shape}
+//   const r = await qm.quantize({ target: 'bops=0.5' }, { onProgress: (p) => console.log(p.phase, p.fraction) });
+//   console.log(r.report.selected.sqnr_db);
+//   const { model, encodings, report } = qm.exportFiles();    // Blobs
+import { encodeNpy } from './npy.js';
+import { WorkerClient, WorkerError } from './worker_protocol.js';
+
+/** Phases the core reports, in order, with the label the UI shows. */
+export const PHASES = [
+  ['calibration', 'Calibration'],
+  ['phase0', 'Baselines'],
+  ['phase1', 'Sensitivity'],
+  ['phase2', 'Pareto front'],
+  ['phase3', 'Selection'],
+  ['evaluate', 'Evaluation'],
+  ['export', 'Export'],
+];
+
+/**
+ * Turns (phase, done, total) reports into fractions and an ETA per phase. `now` is injectable
+ * (milliseconds) so node --test checks the arithmetic. ETA = elapsed in this phase / done *
+ * remaining, shown once at least one step is done.
+ */
+export class ProgressTracker {
+  constructor(now = () => performance.now()) {
+    this.now = now;
+    this.phase = null;
+    this.start = 0;
+    this.runStart = now();
+  }
+
+  update(phase, done, total) {
+    const t = this.now();
+    if (phase !== this.phase) {
+      this.phase = phase;
+      this.start = t;
+    }
+    const fraction = total > 0 ? Math.min(1, done / total) : 0;
+    const elapsed = (t - this.start) / 1000;
+    const etaSeconds = done > 0 && total > done ? (elapsed / done) * (total - done) : done >= total && total > 0 ? 0 : null;
+    const index = PHASES.findIndex(([p]) => p === phase);
+    return { phase, label: index >= 0 ? PHASES[index][1] : phase, index, done, total, fraction, etaSeconds,
+             elapsedSeconds: (t - this.runStart) / 1000 };
+  }
+}
+
+/** "12 s", "1 min 05 s". */
+export function formatEta(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '';
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+}
+
+/** The run was cancelled (Quantmix.cancel() or an AbortSignal). */
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
+async function toBytes(data) {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (data && typeof data.arrayBuffer === 'function') return new Uint8Array(await data.arrayBuffer());
+  throw new TypeError('expected a File, Blob, ArrayBuffer or typed array');
+}
+
+/** A sample as {name, bytes}: .npy/.npz bytes as given, or {data: Float32Array, shape} encoded. */
+async function toSample(s, i) {
+  const name = s.name ?? `sample_${i}.npy`;
+  if (s.data && s.shape) return { name, bytes: encodeNpy(s.data, s.shape) };
+  return { name, bytes: await toBytes(s.bytes ?? s) };
+}
+
+export class Quantmix {
+  /** options: {workerUrl, demo (made-up numbers, for trying the UI without the core)}. */
+  static async create({ workerUrl = new URL('./worker.js', import.meta.url), demo = false } = {}) {
+    const qm = new Quantmix(workerUrl, demo);
+    await qm.start();
+    return qm;
+  }
+
+  /** Resolves when the worker is up with the model and samples (after a restart, too). */
+  async ready() {
+    await this.restarting;
+  }
+
+  constructor(workerUrl, demo) {
+    this.workerUrl = workerUrl;
+    this.demo = demo;
+    this.client = null;
+    this.version = null;
+    this.capabilities = {};
+    this.model = null;     // {file: {name, bytes}, externalFiles, inputShapes}
+    this.inspect = null;   // the model's inspect report
+    this.samples = [];     // [{name, bytes}]
+    this.result = null;    // the last quantize() result
+    this.options = null;   // the options of the last quantize()
+    this.running = null;   // {reject} while quantize() runs
+    this.restarting = null;  // the promise of start() while the worker (re)starts
+  }
+
+  /** Starts (or restarts) the worker and restores the model and samples into it. */
+  start() {
+    this.restarting = this.startWorker();
+    return this.restarting;
+  }
+
+  async startWorker() {
+    this.client = new WorkerClient(new Worker(this.workerUrl, { type: 'module' }));
+    this.version = await this.client.init({ demo: this.demo });
+    this.capabilities = this.client.capabilities;
+    if (this.model) {
+      await this.client.request('load_model', this.copyModel());
+      if (this.samples.length) await this.client.request('set_samples', { samples: this.samples });
+    }
+  }
+
+  copyModel() {
+    const m = this.model;
+    return { file: { name: m.file.name, bytes: m.file.bytes.slice() },
+             externalFiles: m.externalFiles.map((f) => ({ name: f.name, bytes: f.bytes.slice() })),
+             inputShapes: m.inputShapes };
+  }
+
+  /**
+   * Loads a model. model: File/Blob/ArrayBuffer/Uint8Array; opts: {name, external: [File or
+   * {name, bytes}], inputShapes: "x=1x3x224x224"}. Returns the inspect report. Clears samples.
+   */
+  async loadModel(model, { name = model?.name ?? 'model.onnx', external = [], inputShapes = '', onProgress = null } = {}) {
+    await this.ready();
+    const file = { name, bytes: await toBytes(model) };
+    const externalFiles = await Promise.all(external.map(async (f) => ({ name: f.name, bytes: await toBytes(f.bytes ?? f) })));
+    const candidate = { file, externalFiles, inputShapes };
+    const copy = { file: { name, bytes: file.bytes.slice() },
+                   externalFiles: externalFiles.map((f) => ({ name: f.name, bytes: f.bytes.slice() })), inputShapes };
+    const reply = await this.client.request('load_model', copy, { onProgress });
+    this.model = candidate;
+    this.inspect = reply.value;
+    this.samples = [];
+    this.result = null;
+    return this.inspect;
+  }
+
+  /** Replaces the calibration samples: [{name, bytes}] (.npy/.npz) or [{name, data, shape}]. */
+  async setSamples(samples) {
+    await this.ready();
+    const list = await Promise.all(samples.map(toSample));
+    await this.client.request('set_samples', { samples: list });
+    this.samples = list;
+    return list.length;
+  }
+
+  /** Adds samples to the current ones. */
+  async addSamples(samples) {
+    const list = await Promise.all(samples.map(toSample));
+    return this.setSamples([...this.samples, ...list]);
+  }
+
+  /**
+   * Calibration + search + export in the worker. options: {bits, candidates, profile, target,
+   * maxSamples, weightRange, actRange, recalibrate, seed, layerBits}. opts: {onProgress(p),
+   * signal (AbortSignal)}. p = {phase, label, done, total, fraction, etaSeconds}.
+   * Resolves {report, model: Uint8Array|null, encodings: string|null, demo}; rejects with
+   * CancelledError when cancelled, or an Error with the core's one-line message.
+   */
+  async quantize(options = {}, { onProgress = null, signal = null } = {}) {
+    await this.ready();
+    if (this.running) throw new Error('quantize: a run is already in progress');
+    if (signal?.aborted) throw new CancelledError();
+    const tracker = new ProgressTracker();
+    const onAbort = () => this.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const reply = await new Promise((resolve, reject) => {
+        this.running = { reject };
+        this.client.request('quantize', { options }, {
+          onProgress: (m) => { if (onProgress && m.total !== undefined) onProgress(tracker.update(m.stage, m.done, m.total)); },
+        }).then(resolve, reject);
+      });
+      this.result = reply.value;
+      this.options = options;
+      return this.result;
+    } finally {
+      this.running = null;
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Re-evaluates the last run with some layers forced to a candidate: {layerName: 'W4A8'}.
+   * Needs capabilities.layerBits (or demo mode).
+   */
+  async override(layerBits, opts = {}) {
+    const base = { ...(this.options ?? {}) };
+    return this.quantize({ ...base, layerBits: { ...layerBits } }, opts);
+  }
+
+  /**
+   * Cancels a running quantize(): terminates the worker (the only way to stop wasm mid-call),
+   * rejects the run with CancelledError and starts a fresh worker with the same model and
+   * samples. Resolves when the new worker is ready.
+   */
+  async cancel() {
+    const running = this.running;
+    const old = this.client;
+    old.worker.terminate();
+    old.failAll('cancelled', 'cancelled');
+    if (running) running.reject(new CancelledError());
+    this.running = null;
+    await this.start();
+  }
+
+  /** One FP32 forward pass in quantmix's engine: inputs [{name, data, shape}] -> outputs. */
+  async run(inputs) {
+    await this.ready();
+    const list = inputs.map((x) => ({ name: x.name, bytes: encodeNpy(x.data, x.shape) }));
+    return (await this.client.request('run', { inputs: list })).value;
+  }
+
+  /**
+   * The exported files of the last run as Blobs: {model (QDQ .onnx), encodings (JSON), report
+   * (JSON)}; model/encodings are null in demo mode.
+   */
+  exportFiles() {
+    if (!this.result) throw new Error('export: run quantize() first');
+    const r = this.result;
+    return {
+      model: r.model ? new Blob([r.model], { type: 'application/octet-stream' }) : null,
+      encodings: r.encodings ? new Blob([r.encodings], { type: 'application/json' }) : null,
+      report: new Blob([JSON.stringify(r.report, null, 2)], { type: 'application/json' }),
+    };
+  }
+
+  /** Stops the worker for good. */
+  terminate() {
+    this.client?.worker.terminate();
+    this.client?.failAll('terminated');
+  }
+}
+
+export { WorkerError };

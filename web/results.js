@@ -1,0 +1,229 @@
+// The quantization report (report.json of ../shared/spec/cli.md) turned into what the results
+// views draw: candidates, points of the Pareto chart, per-layer rows and the network strip.
+// Pure data in, pure data out (tests/js/results.test.mjs); rendering is in views/results_view.js.
+
+/** "W4A8" -> {w: 4, a: 8}; null when it is not a candidate name. */
+export function parseCandidate(name) {
+  const m = /^W(\d+)A(\d+)$/i.exec(String(name ?? '').trim());
+  return m ? { w: Number(m[1]), a: Number(m[2]) } : null;
+}
+
+export function candidateName(w, a) {
+  return `W${w}A${a}`;
+}
+
+/** "W4A8, W8A8" -> ["W4A8", "W8A8"]; throws Error naming the first bad entry. */
+export function parseCandidateList(text) {
+  const items = String(text ?? '').split(/[\s,;]+/).filter((s) => s !== '');
+  if (!items.length) throw new Error('Candidates: give at least one, e.g. W4A8,W8A8,W8A16');
+  for (const item of items) {
+    const c = parseCandidate(item);
+    if (!c || ![2, 4, 8, 16].includes(c.w) || ![4, 8, 16].includes(c.a)) {
+      throw new Error(`Candidate "${item}": expected WxAy with weight bits 4, 8 or 16 and activation bits 8 or 16 (e.g. W4A8)`);
+    }
+  }
+  return [...new Set(items.map((s) => s.toUpperCase()))];
+}
+
+/** The target form: kind in bops|size|sqnr|sqnr-drop, value text -> "bops=0.5". */
+export function targetSpec(kind, valueText) {
+  const v = Number(String(valueText).trim());
+  const kinds = { bops: [0.01, 16], size: [0.01, 4], sqnr: [-50, 200], 'sqnr-drop': [0, 200] };
+  if (!kinds[kind]) throw new Error(`Target "${kind}": expected bops, size, sqnr or sqnr-drop`);
+  const [lo, hi] = kinds[kind];
+  if (String(valueText).trim() === '' || !Number.isFinite(v) || v < lo || v > hi) {
+    const what = { bops: 'relative BOPs (1.0 = W8A8 everywhere)', size: 'weight size relative to 8-bit weights',
+      sqnr: 'minimum output SQNR in dB', 'sqnr-drop': 'dB below the best candidate' }[kind];
+    throw new Error(`Target ${kind}: "${valueText}" is not a valid ${what} (expected ${lo} to ${hi})`);
+  }
+  return `${kind}=${v}`;
+}
+
+const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+function normalizePoint(p, index) {
+  return {
+    index,
+    config: p.config ?? null,
+    relBops: num(p.rel_bops),
+    sizeBytes: num(p.size_bytes),
+    sqnrDb: num(p.sqnr_db),
+    layers: Array.isArray(p.layers) ? p.layers.map(normalizeLayer) : null,
+  };
+}
+
+function normalizeLayer(l) {
+  return {
+    name: String(l.name ?? ''),
+    op: String(l.op ?? ''),
+    wBits: num(l.w_bits),
+    aBits: num(l.a_bits),
+    macs: num(l.macs),
+    group: num(l.group),
+  };
+}
+
+/**
+ * report.json (object or string) -> {candidates, groups, baselines, pareto, selected, timing,
+ * model, layerGroup: Map(layer name -> group)}. Unknown keys are ignored, missing ones empty.
+ */
+export function normalizeQuantReport(json) {
+  const r = typeof json === 'string' ? JSON.parse(json) : (json ?? {});
+  const groups = (r.groups ?? []).map((g) => ({
+    id: num(g.id),
+    layers: (g.layers ?? []).map(String),
+    activations: (g.activations ?? []).map(String),
+    candidates: (g.candidates ?? []).map(String),
+    sensitivity: Object.fromEntries(Object.entries(g.sensitivity_db ?? {}).map(([k, v]) => [k, num(v)])),
+  }));
+  const layerGroup = new Map();
+  for (const g of groups) for (const l of g.layers) layerGroup.set(l, g);
+  const selected = r.selected ? normalizePoint(r.selected, -1) : null;
+  const pareto = (r.pareto ?? []).map(normalizePoint);
+  // A front point may give its configuration per group (config[i] = candidate of groups[i],
+  // search_api.md): expand it into per-layer bits, with op and MACs from the selected layers.
+  const info = new Map((selected?.layers ?? []).map((l) => [l.name, l]));
+  for (const p of pareto) {
+    if (p.layers || !Array.isArray(p.config)) continue;
+    const layers = [];
+    for (const g of groups) {
+      const c = parseCandidate(p.config[g.id]);
+      for (const name of g.layers) {
+        const l = info.get(name);
+        layers.push({ name, op: l?.op ?? '', wBits: c?.w ?? null, aBits: c?.a ?? null, macs: l?.macs ?? null, group: g.id });
+      }
+    }
+    const order = new Map((selected?.layers ?? []).map((l, i) => [l.name, i]));
+    layers.sort((a, b) => (order.get(a.name) ?? 1e9) - (order.get(b.name) ?? 1e9));
+    p.layers = layers;
+    p.config = null;
+  }
+  return {
+    model: r.model ?? {},
+    candidates: (r.candidates ?? []).map(String),
+    groups,
+    layerGroup,
+    baselines: (r.baselines ?? []).map(normalizePoint),
+    pareto,
+    selected,
+    target: r.target ?? null,
+    targetMet: r.target_met ?? null,
+    timing: r.timing_s ?? {},
+    simulated: r.simulated ?? null,
+  };
+}
+
+/** A "nice" axis: ticks covering [lo, hi] with about `count` steps. */
+export function niceTicks(lo, hi, count = 5) {
+  if (!(hi > lo)) { hi = lo + 1; }
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const start = Math.floor(lo / step) * step;
+  const ticks = [];
+  for (let v = start; v <= hi + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  if (ticks[ticks.length - 1] < hi) ticks.push(Number((ticks[ticks.length - 1] + step).toPrecision(12)));
+  return ticks;
+}
+
+/**
+ * Geometry of the Pareto chart: x = rel. BOPs, y = SQNR dB. Returns {x: {ticks, map}, y: {...},
+ * front: [{index, cx, cy, ...point}], baselines: [...], selected}. Pure numbers for the SVG view.
+ */
+export function paretoGeometry(report, { width = 560, height = 300, pad = { l: 52, r: 16, t: 14, b: 40 } } = {}) {
+  const pts = [...report.pareto, ...report.baselines, ...(report.selected ? [report.selected] : [])]
+    .filter((p) => p.relBops !== null && p.sqnrDb !== null);
+  const xs = pts.map((p) => p.relBops);
+  const ys = pts.map((p) => p.sqnrDb);
+  const xTicks = niceTicks(Math.min(0, ...xs), Math.max(1, ...xs), 6);
+  const yTicks = niceTicks(Math.min(...ys, 0), Math.max(...ys, 10), 5);
+  const [x0, x1] = [xTicks[0], xTicks[xTicks.length - 1]];
+  const [y0, y1] = [yTicks[0], yTicks[yTicks.length - 1]];
+  const mx = (v) => pad.l + ((v - x0) / (x1 - x0)) * (width - pad.l - pad.r);
+  const my = (v) => height - pad.b - ((v - y0) / (y1 - y0)) * (height - pad.t - pad.b);
+  const place = (p) => ({ ...p, cx: mx(p.relBops), cy: my(p.sqnrDb) });
+  return {
+    width, height, pad,
+    x: { ticks: xTicks.map((v) => ({ v, at: mx(v) })) },
+    y: { ticks: yTicks.map((v) => ({ v, at: my(v) })) },
+    front: report.pareto.filter((p) => p.relBops !== null && p.sqnrDb !== null).map(place)
+      .sort((a, b) => a.relBops - b.relBops),
+    baselines: report.baselines.filter((p) => p.relBops !== null && p.sqnrDb !== null).map(place),
+    selected: report.selected && report.selected.relBops !== null && report.selected.sqnrDb !== null
+      ? place(report.selected) : null,
+  };
+}
+
+/** A colour per bit-width (weights): 4 warm, 8 accent, 16 cool; used by the strip and the table. */
+export function bitsClass(wBits) {
+  if (wBits === null || wBits === undefined) return 'bits-fp';
+  if (wBits <= 4) return 'bits-4';
+  if (wBits <= 8) return 'bits-8';
+  return 'bits-16';
+}
+
+/**
+ * Per-layer rows of the chosen configuration: name, op, bits, MACs share, the group's
+ * sensitivity per candidate (dB; higher = less sensitive) and its allowed candidates.
+ * `overrides`: Map(layer name -> candidate) shown as pending.
+ */
+export function layerRows(report, point = report.selected, overrides = new Map()) {
+  const layers = point?.layers ?? [];
+  const total = layers.reduce((s, l) => s + (l.macs ?? 0), 0) || 1;
+  return layers.map((l, i) => {
+    const g = report.layerGroup.get(l.name) ?? null;
+    const current = l.wBits !== null && l.aBits !== null ? candidateName(l.wBits, l.aBits) : null;
+    return {
+      index: i + 1,
+      name: l.name,
+      op: l.op,
+      wBits: l.wBits,
+      aBits: l.aBits,
+      config: current,
+      override: overrides.get(l.name) ?? null,
+      macs: l.macs,
+      share: l.macs === null ? null : l.macs / total,
+      group: g ? g.id : null,
+      candidates: g ? g.candidates : report.candidates,
+      sensitivity: g ? g.sensitivity : {},
+      bitsClass: bitsClass(l.wBits),
+    };
+  });
+}
+
+/**
+ * The strip along the network: one segment per layer, width proportional to sqrt(MACs) (so
+ * small layers stay visible), coloured by weight bits. Returns [{name, x, w, bitsClass, ...}].
+ */
+export function stripSegments(rows, width = 1000, gap = 2) {
+  const weights = rows.map((r) => Math.sqrt(Math.max(1, r.macs ?? 1)));
+  const sum = weights.reduce((a, b) => a + b, 0) || 1;
+  const usable = width - gap * Math.max(0, rows.length - 1);
+  let x = 0;
+  return rows.map((r, i) => {
+    const w = (weights[i] / sum) * usable;
+    const seg = { ...r, x, w };
+    x += w + gap;
+    return seg;
+  });
+}
+
+/** Totals line: "0.62× BOPs · 700 B · 31.0 dB". */
+export function totals(point) {
+  return {
+    relBops: point?.relBops ?? null,
+    sizeBytes: point?.sizeBytes ?? null,
+    sqnrDb: point?.sqnrDb ?? null,
+  };
+}
+
+/** Which front point a click at chart coordinates (px, py) hits: the nearest within `radius`. */
+export function nearestPoint(points, px, py, radius = 14) {
+  let best = null;
+  let bestD = radius * radius;
+  for (const p of points) {
+    const d = (p.cx - px) ** 2 + (p.cy - py) ** 2;
+    if (d <= bestD) { best = p; bestD = d; }
+  }
+  return best;
+}

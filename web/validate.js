@@ -1,0 +1,71 @@
+// Validates an exported QDQ model in this tab with ONNX Runtime Web (wasm EP, files served from
+// ./ort/ beside the page; nothing is fetched elsewhere): runs the float model and the exported
+// one on the same samples and reports output SQNR and top-1 agreement (web/metrics.js), to be
+// shown beside the number the simulation predicted. Browser only; ORT is loaded on first use.
+import { conformShape, SqnrAccumulator } from './metrics.js';
+
+let ortPromise = null;
+
+/** ONNX Runtime Web, wasm only; threads only when the page is cross-origin isolated. */
+export function loadOrt(base = new URL('./ort/', import.meta.url).href) {
+  if (!ortPromise) {
+    ortPromise = import(new URL('ort.wasm.min.mjs', base).href).then((ort) => {
+      ort.env.wasm.wasmPaths = base;
+      ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+      ort.env.logLevel = 'error';
+      return ort;
+    }).catch((e) => {
+      ortPromise = null;
+      throw new Error(`ONNX Runtime Web did not load from ${base} (${e?.message ?? e})`);
+    });
+  }
+  return ortPromise;
+}
+
+/**
+ * float: {bytes, externalFiles: [{name, bytes}]}, exported: Uint8Array, samples: [{data,
+ * shape}] (single-input models). opts: {maxSamples, onProgress(done, total)}.
+ * Returns {sqnrDb, top1Agreement, rows, samples, ms}.
+ */
+export async function validateExport(float, exported, samples, { maxSamples = 32, onProgress = null } = {}) {
+  const ort = await loadOrt();
+  const t0 = performance.now();
+  const usable = samples.filter((s) => s.data && s.shape).slice(0, maxSamples);
+  if (!usable.length) throw new Error('validation needs image or .npy samples (.npz samples are not decoded in the page)');
+  const opts = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' };
+  const externalData = (float.externalFiles ?? []).map((f) => ({ path: f.name, data: f.bytes }));
+  let ref;
+  let test;
+  try {
+    ref = await ort.InferenceSession.create(float.bytes, externalData.length ? { ...opts, externalData } : opts);
+  } catch (e) {
+    throw new Error(`ONNX Runtime could not load the float model: ${e?.message ?? e}`);
+  }
+  try {
+    test = await ort.InferenceSession.create(exported, opts);
+  } catch (e) {
+    await ref.release();
+    throw new Error(`ONNX Runtime could not load the exported model: ${e?.message ?? e}`);
+  }
+  try {
+    const inputName = ref.inputNames[0];
+    const first = ref.outputNames[0];
+    const acc = new SqnrAccumulator();
+    for (let i = 0; i < usable.length; ++i) {
+      const s = usable[i];
+      const meta = ref.inputMetadata?.find?.((m) => m.name === inputName);
+      const rank = Array.isArray(meta?.shape) ? meta.shape.length : s.shape.length;
+      const feeds = { [inputName]: new ort.Tensor('float32', Float32Array.from(s.data), conformShape(s.shape, rank)) };
+      const [a, b] = [await ref.run(feeds), await test.run(feeds)];
+      const pick = (o) => Object.fromEntries(ref.outputNames.map((n) => [n, o[n].data]));
+      const dims = a[first].dims;
+      acc.add(pick(a), pick(b), first, dims.length >= 2 ? dims[dims.length - 1] : null);
+      onProgress?.(i + 1, usable.length);
+      await new Promise((ok) => setTimeout(ok, 0));  // keep the page responsive between samples
+    }
+    return { ...acc.result(), samples: usable.length, ms: performance.now() - t0 };
+  } finally {
+    await ref.release();
+    await test.release();
+  }
+}

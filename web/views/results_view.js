@@ -1,0 +1,176 @@
+// The results: totals, the Pareto chart (hand-written SVG) with the homogeneous baselines, the
+// strip along the network coloured by bits, and the per-layer table with sensitivities and a
+// manual override per layer. Stateless: the app passes callbacks (onSelectPoint, onOverride).
+import { formatBytes, formatCount, formatPercent } from '../format.js';
+import { layerRows, paretoGeometry, stripSegments } from '../results.js';
+import { h, s } from './dom.js';
+
+const fmtDb = (v) => (v === null || v === undefined ? '—' : `${v.toFixed(1)} dB`);
+const fmtX = (v) => (v === null || v === undefined ? '—' : `${v.toFixed(2)}×`);
+
+function card(doc, title, subtitle, props, ...children) {
+  return h(doc, 'section', { class: 'card', ...props },
+    h(doc, 'header', { class: 'card-head' }, h(doc, 'h3', null, title),
+      subtitle ? h(doc, 'span', { class: 'card-sub' }, subtitle) : null),
+    ...children);
+}
+
+/** The three headline numbers of the chosen configuration, with the W8A8 baseline beside them. */
+export function renderTotals(doc, report, point) {
+  const w8a8 = report.baselines.find((b) => b.config === 'W8A8') ?? null;
+  const items = [
+    ['rel_bops', 'Relative BOPs', fmtX(point?.relBops), w8a8 ? 'W8A8 everywhere = 1.00×' : 'BOPs / W8A8 BOPs', point?.relBops],
+    ['size', 'Weight size', formatBytes(point?.sizeBytes), w8a8 ? `W8A8: ${formatBytes(w8a8.sizeBytes)}` : '', point?.sizeBytes],
+    ['sqnr', 'Output SQNR (simulated)', fmtDb(point?.sqnrDb), w8a8 ? `W8A8: ${fmtDb(w8a8.sqnrDb)}` : 'vs the FP32 model', point?.sqnrDb],
+  ];
+  return h(doc, 'div', { class: 'stats stats-3', id: 'totals' }, items.map(([id, label, value, detail, exact]) =>
+    h(doc, 'div', { class: 'stat', dataset: { stat: id, value: exact ?? '' } },
+      h(doc, 'div', { class: 'stat-label' }, label),
+      h(doc, 'div', { class: 'stat-value' }, value),
+      h(doc, 'div', { class: 'stat-detail' }, detail))));
+}
+
+/**
+ * The Pareto chart. opts: {selectedIndex, onSelectPoint(index)}. Points are focusable buttons
+ * (Enter selects), so the chart works from the keyboard too.
+ */
+export function renderPareto(doc, report, opts = {}) {
+  const g = paretoGeometry(report, { width: 640, height: 300 });
+  const { pad, width, height } = g;
+  const grid = [
+    ...g.y.ticks.map((t) => s(doc, 'g', { class: 'tick' },
+      s(doc, 'line', { x1: pad.l, x2: width - pad.r, y1: t.at, y2: t.at, class: 'grid' }),
+      s(doc, 'text', { x: pad.l - 8, y: t.at + 4, 'text-anchor': 'end' }, `${t.v}`))),
+    ...g.x.ticks.map((t) => s(doc, 'g', { class: 'tick' },
+      s(doc, 'line', { x1: t.at, x2: t.at, y1: pad.t, y2: height - pad.b, class: 'grid grid-v' }),
+      s(doc, 'text', { x: t.at, y: height - pad.b + 16, 'text-anchor': 'middle' }, `${t.v}`))),
+  ];
+  const labels = [
+    s(doc, 'text', { class: 'axis-label', x: (pad.l + width - pad.r) / 2, y: height - 6, 'text-anchor': 'middle' },
+      'relative BOPs (W8A8 = 1) →'),
+    s(doc, 'text', { class: 'axis-label', x: 14, y: (pad.t + height - pad.b) / 2, 'text-anchor': 'middle',
+      transform: `rotate(-90 14 ${(pad.t + height - pad.b) / 2})` }, 'output SQNR (dB) →'),
+  ];
+  const path = g.front.map((p, i) => `${i ? 'L' : 'M'}${p.cx.toFixed(1)},${p.cy.toFixed(1)}`).join(' ');
+  const front = g.front.map((p) => {
+    const selected = p.index === opts.selectedIndex;
+    const title = `point ${p.index}: ${fmtX(p.relBops)} BOPs · ${formatBytes(p.sizeBytes)} · ${fmtDb(p.sqnrDb)}`;
+    return s(doc, 'circle', {
+      class: selected ? 'pt pt-front pt-selected' : 'pt pt-front', cx: p.cx, cy: p.cy, r: selected ? 6.5 : 4.5,
+      tabindex: 0, role: 'button', 'aria-label': title, dataset: { index: p.index, relBops: p.relBops, sqnr: p.sqnrDb },
+      onclick: () => opts.onSelectPoint?.(p.index),
+      onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); opts.onSelectPoint?.(p.index); } },
+    }, s(doc, 'title', null, title));
+  });
+  const baselines = g.baselines.map((b) => s(doc, 'g', { class: 'baseline', dataset: { config: b.config ?? '' } },
+    s(doc, 'rect', { x: b.cx - 5, y: b.cy - 5, width: 10, height: 10, transform: `rotate(45 ${b.cx} ${b.cy})` },
+      s(doc, 'title', null, `${b.config} everywhere: ${fmtX(b.relBops)} BOPs · ${fmtDb(b.sqnrDb)}`)),
+    b.cx > width * 0.8
+      ? s(doc, 'text', { x: b.cx - 9, y: b.cy + 4, class: 'baseline-label', 'text-anchor': 'end' }, b.config ?? '')
+      : s(doc, 'text', { x: b.cx + 9, y: b.cy - 7, class: 'baseline-label' }, b.config ?? '')));
+  const sel = g.selected && (opts.selectedIndex === -1 || opts.selectedIndex === null || opts.selectedIndex === undefined)
+    ? s(doc, 'circle', { class: 'pt pt-override', cx: g.selected.cx, cy: g.selected.cy, r: 6.5 },
+      s(doc, 'title', null, `this configuration: ${fmtX(g.selected.relBops)} BOPs · ${fmtDb(g.selected.sqnrDb)}`))
+    : null;
+  const svg = s(doc, 'svg', { class: 'chart', id: 'pareto-chart', viewBox: `0 0 ${width} ${height}`,
+    role: 'img', 'aria-label': 'Pareto front: output SQNR against relative BOPs' },
+  s(doc, 'g', { class: 'grid-layer' }, grid), labels,
+  s(doc, 'path', { class: 'front-line', d: path }), baselines, front, sel);
+  const legend = h(doc, 'div', { class: 'legend' },
+    h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-front' }), 'Pareto front (click a point)'),
+    h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-baseline' }), 'homogeneous baselines'),
+    h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-selected' }), 'selected'));
+  const sub = g.front.length ? `${g.front.length} points · ${g.baselines.length} baseline${g.baselines.length === 1 ? '' : 's'}`
+    : 'no search: the homogeneous configuration only';
+  return card(doc, g.front.length ? 'Pareto front' : 'Cost and quality', sub,
+    { id: 'pareto-card' }, svg, legend);
+}
+
+/** The strip: one block per weighted layer in network order, width ~ sqrt(MACs), colour = bits. */
+export function renderStrip(doc, rows, opts = {}) {
+  const W = 1000;
+  const H = 34;
+  const segs = stripSegments(rows, W);
+  const strip = s(doc, 'svg', { class: 'strip', id: 'bit-strip', viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none',
+    role: 'img', 'aria-label': 'Bits per layer along the network' },
+  segs.map((seg) => s(doc, 'rect', { class: `seg ${seg.bitsClass}${seg.override ? ' seg-override' : ''}`,
+    x: seg.x, y: 0, width: Math.max(1, seg.w), height: H, rx: 3, dataset: { layer: seg.name },
+    onclick: () => opts.onFocusLayer?.(seg.name) },
+  s(doc, 'title', null, `${seg.name} (${seg.op}): ${seg.config ?? '?'}${seg.override ? ` → ${seg.override}` : ''} · ${formatCount(seg.macs)} MACs`))));
+  const labels = h(doc, 'div', { class: 'strip-labels' }, segs.map((seg) =>
+    h(doc, 'span', { class: 'strip-label', style: { left: `${(seg.x / W) * 100}%`, width: `${(seg.w / W) * 100}%` } },
+      seg.config ?? '')));
+  const legend = h(doc, 'div', { class: 'legend' },
+    h(doc, 'span', null, h(doc, 'i', { class: 'lg bits-4' }), '≤ 4-bit weights'),
+    h(doc, 'span', null, h(doc, 'i', { class: 'lg bits-8' }), '8-bit'),
+    h(doc, 'span', null, h(doc, 'i', { class: 'lg bits-16' }), '16-bit'),
+    h(doc, 'span', { class: 'muted' }, 'width ∝ √MACs, input → output'));
+  return card(doc, 'Bits along the network', `${rows.length} weighted layers`, { id: 'strip-card' },
+    strip, labels, legend);
+}
+
+/** What a layer can be set to: its group's candidates after a search; after a homogeneous run
+ * (one candidate) the common set, so one layer can still be tried at other bits. */
+const COMMON = ['W4A8', 'W8A8', 'W8A16', 'W16A16'];
+function overrideChoices(row, cands) {
+  const own = row.candidates.length ? row.candidates : cands;
+  return own.length > 1 ? own : [...new Set([...own, ...COMMON])];
+}
+
+/**
+ * The per-layer table. opts: {overrides: Map, onOverride(name, candidate|null), disabled}.
+ * Sensitivity columns: SQNR (dB) with only that layer's group quantized at the candidate.
+ */
+export function renderLayerTable(doc, report, rows, opts = {}) {
+  const cands = report.candidates;
+  const head = h(doc, 'tr', null,
+    h(doc, 'th', { class: 'num' }, '#'), h(doc, 'th', null, 'Layer'), h(doc, 'th', null, 'Op'),
+    h(doc, 'th', { class: 'num' }, 'MACs'), h(doc, 'th', null, 'Bits'),
+    cands.map((c) => h(doc, 'th', { class: 'num sens-col', title: `SQNR with only this layer's group at ${c}` }, c)),
+    h(doc, 'th', null, 'Override'));
+  // Heat per column: the most sensitive layer at each candidate is the reddest.
+  const range = Object.fromEntries(cands.map((c) => {
+    const vals = rows.map((r) => r.sensitivity[c]).filter((v) => v !== null && v !== undefined);
+    return [c, [Math.min(...vals), Math.max(...vals)]];
+  }));
+  const body = rows.map((r) => {
+    const select = h(doc, 'select', { class: 'select override', 'aria-label': `Bits for ${r.name}`,
+      dataset: { layer: r.name }, disabled: opts.disabled ? true : null },
+    h(doc, 'option', { value: '' }, 'search'),
+    overrideChoices(r, cands).map((c) => h(doc, 'option', { value: c }, c)));
+    select.value = r.override ?? '';
+    select.addEventListener('change', () => opts.onOverride?.(r.name, select.value || null));
+    return h(doc, 'tr', { dataset: { layer: r.name, bits: r.config ?? '' }, class: r.override ? 'row-override' : null },
+      h(doc, 'td', { class: 'num muted' }, String(r.index)),
+      h(doc, 'td', { class: 'mono ellipsis', title: r.name }, r.name),
+      h(doc, 'td', null, h(doc, 'span', { class: 'pill' }, r.op)),
+      h(doc, 'td', { class: 'num', title: `${formatPercent(r.share)} of MACs` }, formatCount(r.macs)),
+      h(doc, 'td', null, h(doc, 'span', { class: `bits-chip ${r.bitsClass}` }, r.config ?? '—')),
+      cands.map((c) => {
+        const v = r.sensitivity[c];
+        const [lo, hi] = range[c];
+        const heat = v === undefined || v === null || !(hi > lo) ? 0 : 1 - (v - lo) / (hi - lo);
+        return h(doc, 'td', { class: v === undefined || v === null ? 'num muted sens-col' : 'num sens-col',
+          style: { '--heat': heat.toFixed(2) }, title: v === undefined ? 'not a candidate of this layer' : null },
+        v === undefined || v === null ? '—' : v.toFixed(1));
+      }),
+      h(doc, 'td', null, select));
+  });
+  return card(doc, 'Layers', 'sensitivity: output SQNR in dB with only that layer quantized (lower = more sensitive)',
+    { id: 'layers-card' },
+    h(doc, 'div', { class: 'table-scroll' }, h(doc, 'table', { class: 'table table-layers', id: 'quant-table' },
+      h(doc, 'thead', null, head), h(doc, 'tbody', null, body))));
+}
+
+/** Everything of the results section for a normalized report. */
+export function renderResults(doc, report, opts = {}) {
+  const point = opts.point ?? report.selected;
+  const rows = layerRows(report, point, opts.overrides ?? new Map());
+  return {
+    totals: renderTotals(doc, report, point),
+    pareto: renderPareto(doc, report, opts),
+    strip: renderStrip(doc, rows, opts),
+    table: renderLayerTable(doc, report, rows, opts),
+    rows,
+  };
+}
