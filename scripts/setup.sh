@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   cmake g++ clang libclang-rt-14-dev           # native and fuzz builds
   emscripten binaryen wabt                     # wasm build (Emscripten 3.1.6)
-  libxsimd-dev doctest-dev libprotozero-dev    # header-only C++ dependencies
+  libxsimd-dev doctest-dev libprotozero-dev libstb-dev  # header-only C++ dependencies (stb: images)
   nodejs npm chromium                          # JS tests and the browser end-to-end test
   python3-onnx python3-numpy python3-torch python3-torchvision  # test-model generators (tools/)
   libonnx-testdata                             # ONNX's own test models (round-trip oracle)

@@ -12,19 +12,13 @@
 #include <iostream>
 
 #include "api/npy.h"
+#include "api/samples.h"
 #include "api/session.h"
 #include "cli/commands.h"
 #include "core/error.h"
 
 namespace qm::cli {
 namespace {
-
-bool ends_with(const std::string& s, const std::string& suf) {
-  if (s.size() < suf.size()) return false;
-  std::string t = s.substr(s.size() - suf.size());
-  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  return t == suf;
-}
 
 std::string sanitize(const std::string& name) {
   std::string s = name;
@@ -73,14 +67,18 @@ std::string run_help() {
          "Runs the model in quantmix's own FP32 engine.\n"
          "\n"
          "  --input [NAME=]FILE      a sample: .npy (the tensor of input NAME, or of the single input;\n"
-         "                           the leading batch dimension of 1 may be left out) or .npz (one\n"
-         "                           array per input, keyed by input name); repeatable\n"
+         "                           the leading batch dimension of 1 may be left out), .npz (one\n"
+         "                           array per input, keyed by input name) or an image (.png, .jpg,\n"
+         "                           .jpeg, .bmp; see --preprocess); repeatable\n"
          "  --output-dir DIR         write each output as DIR/<output name>.npy (characters outside\n"
          "                           [A-Za-z0-9._-] replaced by _); without it, print a summary\n"
          "  --repeat N               run N more forward passes and print run_ms=<median ms> on stderr\n"
          "  --threads T              threads for the kernels (default: all cores)\n"
          "  --input-shape NAME=DIMS  fix the declared shape of input NAME, e.g. x=4x3x224x224\n"
-         "  --preprocess SPEC        image preprocessing (images are not supported yet)\n";
+         "  --preprocess SPEC        image to tensor: KEY=VAL,... with size=H[xW] (default: the model's),\n"
+         "                           keep-aspect=1, scale=1/255, mean=a:b:c, std=a:b:c, order=rgb|bgr,\n"
+         "                           layout=nchw|nhwc, gray=0|1, filter=bilinear|area, or a preset\n"
+         "                           imagenet, pm1, unit (default: pixels 0..255, rgb)\n";
 }
 
 int run_run(const std::vector<std::string>& args) {
@@ -120,56 +118,11 @@ int run_run(const std::vector<std::string>& args) {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 #endif
   std::unique_ptr<api::Session> session = api::Session::load(model_path, opt);
-  const auto& specs = session->inputs();
 
-  // Gather inputs.
-  std::vector<Tensor> inputs(specs.size());
-  std::vector<bool> have(specs.size(), false);
-  auto assign = [&](int idx, Tensor t, const std::string& source) {
-    if (have[static_cast<size_t>(idx)]) throw Error(ErrorKind::InvalidArgument, "input '" + specs[static_cast<size_t>(idx)].name + "' is given twice (" + source + ")");
-    inputs[static_cast<size_t>(idx)] = session->conform_input(static_cast<size_t>(idx), std::move(t), source);
-    have[static_cast<size_t>(idx)] = true;
-  };
-  for (const std::string& arg : p.all("--input")) {
-    std::string name, file = arg;
-    const size_t eq = arg.find('=');
-    if (eq != std::string::npos && eq > 0 && session->input_index(arg.substr(0, eq)) >= 0) {
-      name = arg.substr(0, eq);
-      file = arg.substr(eq + 1);
-    } else if (eq != std::string::npos && eq > 0) {
-      struct stat st;
-      if (stat(arg.c_str(), &st) != 0)
-        throw Error(ErrorKind::InvalidArgument, "--input " + arg + ": the model has no input '" + arg.substr(0, eq) + "'");
-    }
-    if (ends_with(file, ".npz")) {
-      if (!name.empty()) throw Error(ErrorKind::InvalidArgument, "--input " + arg + ": a .npz holds arrays for every input; give it without NAME=");
-      for (auto& kv : api::read_npz(file)) {
-        const int idx = session->input_index(kv.first);
-        if (idx < 0) throw Error(ErrorKind::InvalidArgument, file + ": array '" + kv.first + "' matches no model input");
-        assign(idx, std::move(kv.second), file);
-      }
-      continue;
-    }
-    if (ends_with(file, ".png") || ends_with(file, ".jpg") || ends_with(file, ".jpeg") || ends_with(file, ".bmp"))
-      throw Error(ErrorKind::Unsupported, file + ": images not supported yet (give a .npy or .npz sample)");
-    if (!ends_with(file, ".npy")) {
-      struct stat st;
-      if (stat(file.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-        throw Error(ErrorKind::InvalidArgument, "--input " + file + ": run takes one sample per input, not a directory");
-    }
-    int idx = 0;
-    if (name.empty()) {
-      if (specs.size() != 1)
-        throw Error(ErrorKind::InvalidArgument, "--input " + file + ": the model has " + std::to_string(specs.size()) +
-                                                    " inputs; name them (--input NAME=FILE)");
-    } else {
-      idx = session->input_index(name);
-    }
-    assign(idx, api::read_npy(file), file);
-  }
-  for (size_t i = 0; i < specs.size(); ++i)
-    if (!have[i]) throw Error(ErrorKind::InvalidArgument, "input '" + specs[i].name + "' is not given (--input " + specs[i].name + "=FILE.npy)");
-
+  // Gather inputs (api/samples.h: .npy, .npz, images through --preprocess).
+  api::SampleOptions sample_opt;
+  if (p.has("--preprocess")) sample_opt.preprocess = api::Preprocess::parse(p.get("--preprocess"));
+  const std::vector<Tensor> inputs = api::assemble_sample(*session, p.all("--input"), sample_opt);
   std::vector<Tensor> outputs = session->run(inputs);
   if (repeat > 0) {
     std::vector<double> ms;

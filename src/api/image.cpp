@@ -1,0 +1,342 @@
+#include "api/image.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "core/error.h"
+
+// stb is compiled into this file only, with static linkage, and only for the formats cli.md
+// names. Debian's libstb-dev ships the headers under /usr/include/stb (reached through the
+// build's deps/ symlink folder, never -I/usr/include, so the wasm build does not see glibc).
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wdouble-promotion"
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#endif
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_NO_STDIO
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#include <stb/stb_image.h>
+#define STB_IMAGE_RESIZE_STATIC
+#define STB_IMAGE_RESIZE_IMPLEMENTATION
+#include <stb/stb_image_resize.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+namespace qm::api {
+namespace {
+
+// Guards against decompression bombs: 2^26 pixels is 8192 x 8192, far beyond any model input.
+constexpr int64_t kMaxPixels = int64_t{1} << 26;
+constexpr int64_t kMaxSide = 16384;
+
+[[noreturn]] void bad_flag(const std::string& what) {
+  throw Error(ErrorKind::InvalidArgument, "--preprocess: " + what);
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t q = 0;
+  while (true) {
+    const size_t e = s.find(sep, q);
+    out.push_back(s.substr(q, e == std::string::npos ? std::string::npos : e - q));
+    if (e == std::string::npos) break;
+    q = e + 1;
+  }
+  return out;
+}
+
+bool parse_float(const std::string& s, float& out) {
+  if (s.empty() || std::isspace(static_cast<unsigned char>(s[0]))) return false;
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || !std::isfinite(v)) return false;
+  out = static_cast<float>(v);
+  return true;
+}
+
+float parse_number(const std::string& key, const std::string& v) {
+  // "1/255" as well as "0.0039".
+  const size_t slash = v.find('/');
+  float a = 0, b = 1;
+  bool ok = slash == std::string::npos ? parse_float(v, a)
+                                       : parse_float(v.substr(0, slash), a) && parse_float(v.substr(slash + 1), b) && b != 0;
+  if (!ok) bad_flag(key + "=" + v + ": expected a number such as 0.5 or 1/255");
+  return a / b;
+}
+
+std::vector<float> parse_list(const std::string& key, const std::string& v) {
+  std::vector<float> out;
+  for (const std::string& part : split(v, ':')) out.push_back(parse_number(key, part));
+  if (out.size() > 4) bad_flag(key + "=" + v + ": expected 1 to 4 values separated by ':' (e.g. 0.485:0.456:0.406)");
+  return out;
+}
+
+bool parse_bool(const std::string& key, const std::string& v) {
+  if (v == "1" || v == "true") return true;
+  if (v == "0" || v == "false") return false;
+  bad_flag(key + "=" + v + ": expected 0 or 1");
+}
+
+int64_t parse_side(const std::string& key, const std::string& v, const std::string& whole) {
+  if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos)
+    bad_flag(key + "=" + whole + ": expected H or HxW with positive integers (e.g. 224 or 256x320)");
+  const int64_t n = std::stoll(v);
+  if (n < 1 || n > kMaxSide) bad_flag(key + "=" + whole + ": sides must be 1.." + std::to_string(kMaxSide));
+  return n;
+}
+
+void apply_preset(Preprocess& p, const std::string& name) {
+  if (name == "imagenet") {
+    p.scale = 1.0f / 255.0f;
+    p.mean = {0.485f, 0.456f, 0.406f};
+    p.std = {0.229f, 0.224f, 0.225f};
+    p.bgr = false;
+    p.layout = Preprocess::Layout::Nchw;
+  } else if (name == "pm1") {
+    p.scale = 1.0f / 255.0f;
+    p.mean = {0.5f};
+    p.std = {0.5f};
+  } else if (name == "unit") {
+    p.scale = 1.0f / 255.0f;
+    p.mean.clear();
+    p.std.clear();
+  } else {
+    bad_flag("unknown preset or key '" + name + "' (expected KEY=VAL with keys size, keep-aspect, scale, mean, std, order, "
+             "layout, gray, filter, or a preset imagenet, pm1, unit)");
+  }
+}
+
+bool has_ext(const std::string& path, const char* ext) {
+  const std::string e(ext);
+  return path.size() >= e.size() && lower(path.substr(path.size() - e.size())) == e;
+}
+
+std::string dims_text(const IoSpec& in) { return in.shape ? ops::dims_to_string(*in.shape) : std::string("[?]"); }
+
+// Where the channel, height and width dims sit in an image input of rank `rank`.
+struct Geometry {
+  bool nhwc = false;
+  int rank = 4;
+  int c_axis = -1, h_axis = 0, w_axis = 1;  ///< c_axis -1: no channel axis (rank 2)
+  int64_t channels = 0, height = 0, width = 0;  ///< 0: dynamic
+};
+
+Geometry geometry(const IoSpec& in, const Preprocess& pp, const std::string& name) {
+  Geometry g;
+  const ops::Dims* d = in.shape ? &*in.shape : nullptr;
+  g.rank = d ? static_cast<int>(d->size()) : 4;
+  if (g.rank < 2 || g.rank > 4)
+    throw Error(ErrorKind::InvalidArgument, name + ": input '" + in.name + "' " + dims_text(in) +
+                                                " is not an image input (expected rank 4 [N,C,H,W] or [N,H,W,C])");
+  auto known = [&](int axis) -> int64_t { return d && (*d)[static_cast<size_t>(axis)].known() ? *(*d)[static_cast<size_t>(axis)].value : 0; };
+  auto is_channels = [](int64_t v) { return v == 1 || v == 3 || v == 4; };
+  if (g.rank == 2) {
+    g.h_axis = 0;
+    g.w_axis = 1;
+    g.channels = 1;
+  } else {
+    const int first = g.rank - 3;  // channel axis if nchw
+    if (pp.layout == Preprocess::Layout::Nhwc) g.nhwc = true;
+    else if (pp.layout == Preprocess::Layout::Nchw) g.nhwc = false;
+    else g.nhwc = !is_channels(known(first)) && is_channels(known(g.rank - 1));
+    g.c_axis = g.nhwc ? g.rank - 1 : first;
+    g.h_axis = g.nhwc ? first : first + 1;
+    g.w_axis = g.h_axis + 1;
+    g.channels = known(g.c_axis);
+  }
+  g.height = known(g.h_axis);
+  g.width = known(g.w_axis);
+  if (g.channels != 0 && !is_channels(g.channels))
+    throw Error(ErrorKind::InvalidArgument, name + ": input '" + in.name + "' " + dims_text(in) + " has " + std::to_string(g.channels) +
+                                                " channels in " + (g.nhwc ? "nhwc" : "nchw") +
+                                                " layout; an image gives 1, 3 or 4 (pass --preprocess layout=nchw|nhwc?)");
+  if (g.channels == 0) g.channels = pp.gray == Preprocess::Gray::Yes ? 1 : 3;
+  if (g.channels == 1 && pp.gray == Preprocess::Gray::No)
+    throw Error(ErrorKind::InvalidArgument, name + ": gray=0 but input '" + in.name + "' " + dims_text(in) + " has 1 channel");
+  return g;
+}
+
+}  // namespace
+
+Preprocess Preprocess::parse(const std::string& spec) {
+  Preprocess p;
+  if (spec.empty()) bad_flag("empty value (expected KEY=VAL[,KEY=VAL...] or a preset imagenet, pm1, unit)");
+  bool have_size = false;
+  for (const std::string& tok : split(spec, ',')) {
+    const size_t eq = tok.find('=');
+    if (eq == std::string::npos) {
+      apply_preset(p, tok);
+      continue;
+    }
+    const std::string key = tok.substr(0, eq), v = tok.substr(eq + 1);
+    if (key == "size") {
+      const size_t x = lower(v).find('x');
+      p.height = parse_side(key, x == std::string::npos ? v : v.substr(0, x), v);
+      p.width = x == std::string::npos ? 0 : parse_side(key, v.substr(x + 1), v);
+      have_size = true;
+    } else if (key == "keep-aspect") {
+      p.keep_aspect = parse_bool(key, v);
+    } else if (key == "scale") {
+      p.scale = parse_number(key, v);
+    } else if (key == "mean") {
+      p.mean = parse_list(key, v);
+    } else if (key == "std") {
+      p.std = parse_list(key, v);
+      for (float s : p.std)
+        if (s == 0) bad_flag("std=" + v + ": values must not be 0");
+    } else if (key == "order") {
+      if (v != "rgb" && v != "bgr") bad_flag("order=" + v + ": expected rgb or bgr");
+      p.bgr = v == "bgr";
+    } else if (key == "layout") {
+      if (v != "nchw" && v != "nhwc") bad_flag("layout=" + v + ": expected nchw or nhwc");
+      p.layout = v == "nchw" ? Layout::Nchw : Layout::Nhwc;
+    } else if (key == "gray") {
+      p.gray = parse_bool(key, v) ? Gray::Yes : Gray::No;
+    } else if (key == "filter") {
+      if (v != "bilinear" && v != "area") bad_flag("filter=" + v + ": expected bilinear or area");
+      p.filter = v == "area" ? Filter::Area : Filter::Bilinear;
+    } else {
+      bad_flag("unknown key '" + key + "' (expected size, keep-aspect, scale, mean, std, order, layout, gray, filter, "
+               "or a preset imagenet, pm1, unit)");
+    }
+  }
+  if (p.keep_aspect && have_size && p.width != 0) bad_flag("keep-aspect=1 takes size=H (a height only), got a width too");
+  return p;
+}
+
+bool is_image_file(const std::string& path) {
+  return has_ext(path, ".png") || has_ext(path, ".jpg") || has_ext(path, ".jpeg") || has_ext(path, ".bmp");
+}
+
+Image decode_image(const std::string& bytes, const std::string& name, int channels) {
+  if (bytes.size() > static_cast<size_t>(INT32_MAX)) throw Error(ErrorKind::InvalidArgument, name + ": image file too large");
+  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
+  const int len = static_cast<int>(bytes.size());
+  int w = 0, h = 0, n = 0;
+  if (!stbi_info_from_memory(data, len, &w, &h, &n))
+    throw Error(ErrorKind::InvalidArgument, name + ": cannot decode image — " + std::string(stbi_failure_reason()) +
+                                                " (expected a PNG, JPEG or BMP file)");
+  if (w <= 0 || h <= 0 || static_cast<int64_t>(w) * h > kMaxPixels)
+    throw Error(ErrorKind::InvalidArgument, name + ": image is " + std::to_string(w) + "x" + std::to_string(h) +
+                                                " pixels (expected at most " + std::to_string(kMaxPixels) + " pixels)");
+  std::unique_ptr<stbi_uc, void (*)(void*)> px(stbi_load_from_memory(data, len, &w, &h, &n, channels), stbi_image_free);
+  if (!px)
+    throw Error(ErrorKind::InvalidArgument, name + ": cannot decode image — " + std::string(stbi_failure_reason()));
+  Image img;
+  img.width = w;
+  img.height = h;
+  img.channels = channels ? channels : n;
+  // stb returns gray+alpha as 2 channels: drop the alpha, a model never wants it.
+  const size_t count = static_cast<size_t>(w) * static_cast<size_t>(h);
+  if (img.channels == 2) {
+    img.channels = 1;
+    img.pixels.resize(count);
+    for (size_t i = 0; i < count; ++i) img.pixels[i] = px.get()[2 * i];
+  } else {
+    img.pixels.assign(px.get(), px.get() + count * static_cast<size_t>(img.channels));
+  }
+  return img;
+}
+
+std::vector<float> resize_image(const Image& img, int width, int height, Preprocess::Filter filter) {
+  std::vector<float> src(img.pixels.begin(), img.pixels.end());
+  if (width == img.width && height == img.height) return src;
+  std::vector<float> dst(static_cast<size_t>(width) * static_cast<size_t>(height) * static_cast<size_t>(img.channels));
+  const int ok = stbir_resize_float_generic(src.data(), img.width, img.height, 0, dst.data(), width, height, 0, img.channels,
+                                            STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP,
+                                            filter == Preprocess::Filter::Area ? STBIR_FILTER_BOX : STBIR_FILTER_TRIANGLE,
+                                            STBIR_COLORSPACE_LINEAR, nullptr);
+  if (!ok) throw Error(ErrorKind::InvalidArgument, "image resize to " + std::to_string(width) + "x" + std::to_string(height) + " failed");
+  return dst;
+}
+
+Tensor image_to_tensor(const Image& img, const IoSpec& input, const Preprocess& pp, const std::string& name) {
+  const Geometry g = geometry(input, pp, name);
+  const int64_t C = g.channels;
+  if (input.dtype != DataType::Float && input.dtype != DataType::Uint8 && input.dtype != DataType::Undefined)
+    throw Error(ErrorKind::InvalidArgument, name + ": input '" + input.name + "' is " + std::string(dtype_name(input.dtype)) +
+                                                "; an image gives float32 or uint8");
+  for (const auto* list : {&pp.mean, &pp.std})
+    if (list->size() > 1 && static_cast<int64_t>(list->size()) != C)
+      throw Error(ErrorKind::InvalidArgument, "--preprocess: " + std::string(list == &pp.mean ? "mean" : "std") + " has " +
+                                                  std::to_string(list->size()) + " values but input '" + input.name + "' " +
+                                                  dims_text(input) + " has " + std::to_string(C) + " channels (" + name + ")");
+  // Target size: the flag, else the input's static dims, else the image's own.
+  int64_t H = pp.height ? pp.height : g.height ? g.height : img.height;
+  int64_t W = pp.width ? pp.width : pp.height && !pp.keep_aspect ? pp.height : g.width ? g.width : img.width;
+  if (pp.keep_aspect) W = std::max<int64_t>(1, std::llround(static_cast<double>(img.width) * static_cast<double>(H) / img.height));
+  if (H > kMaxSide || W > kMaxSide || H * W > kMaxPixels)
+    throw Error(ErrorKind::InvalidArgument, name + ": resize target " + std::to_string(H) + "x" + std::to_string(W) + " is too large");
+
+  // Gray images for gray inputs; a gray source for a colour input is replicated (stb does it).
+  Image src = img;
+  if (C == 1 && img.channels != 1) {
+    src.channels = 1;
+    src.pixels.resize(static_cast<size_t>(img.width) * static_cast<size_t>(img.height));
+    for (size_t i = 0; i < src.pixels.size(); ++i) {
+      const uint8_t* p = &img.pixels[i * static_cast<size_t>(img.channels)];
+      src.pixels[i] = static_cast<uint8_t>((p[0] * 77 + p[1] * 150 + p[2] * 29) >> 8);
+    }
+  }
+  const std::vector<float> px = resize_image(src, static_cast<int>(W), static_cast<int>(H), pp.filter);
+  const int64_t sc = src.channels;
+
+  Shape shape(static_cast<size_t>(g.rank));
+  if (g.rank == 4) shape[0] = 1;
+  if (g.c_axis >= 0) shape[static_cast<size_t>(g.c_axis)] = C;
+  shape[static_cast<size_t>(g.h_axis)] = H;
+  shape[static_cast<size_t>(g.w_axis)] = W;
+  const bool as_u8 = input.dtype == DataType::Uint8;
+  Tensor t(as_u8 ? DataType::Uint8 : DataType::Float, shape);
+  std::vector<float> mul(static_cast<size_t>(C)), add(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) {
+    const float m = pp.mean.empty() ? 0.0f : pp.mean[pp.mean.size() == 1 ? 0 : static_cast<size_t>(c)];
+    const float s = pp.std.empty() ? 1.0f : pp.std[pp.std.size() == 1 ? 0 : static_cast<size_t>(c)];
+    mul[static_cast<size_t>(c)] = s;
+    add[static_cast<size_t>(c)] = m;
+  }
+  const int64_t HW = H * W;
+  for (int64_t c = 0; c < C; ++c) {
+    // Source channel: gray replicated; bgr swaps the first three.
+    int64_t s = sc == 1 ? 0 : c;
+    if (pp.bgr && sc >= 3 && c < 3) s = 2 - c;
+    const float m = add[static_cast<size_t>(c)], sd = mul[static_cast<size_t>(c)];
+    for (int64_t i = 0; i < HW; ++i) {
+      const float v = (px[static_cast<size_t>(i * sc + s)] * pp.scale - m) / sd;
+      const int64_t at = g.nhwc ? i * C + c : c * HW + i;
+      if (as_u8) t.data<uint8_t>()[at] = static_cast<uint8_t>(std::clamp(std::nearbyint(v), 0.0f, 255.0f));
+      else t.data<float>()[at] = v;
+    }
+  }
+  return t;
+}
+
+Tensor load_image_tensor(const std::string& bytes, const std::string& name, const IoSpec& input, const Preprocess& pp) {
+  const Geometry g = geometry(input, pp, name);
+  // Decode straight to the channel count needed (stb converts), except gray for colour inputs,
+  // which image_to_tensor replicates.
+  const int want = g.channels == 4 ? 4 : (g.channels == 1 || pp.gray == Preprocess::Gray::Yes) ? 1 : 3;
+  return image_to_tensor(decode_image(bytes, name, want), input, pp, name);
+}
+
+}  // namespace qm::api
