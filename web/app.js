@@ -12,10 +12,10 @@ import { normalizeReport, webWording } from './views/report.js';
 import { renderResults } from './views/results_view.js';
 import { renderSummary } from './views/summary.js';
 
-const SAMPLE_URL = new URL('./samples/sample_cnn.onnx', import.meta.url);
-const SAMPLE_NAME = 'sample_cnn.onnx';
-// H-data's calibration images for the sample model: a JSON list of PNG names beside it.
-const SAMPLE_IMAGES_URL = new URL('./samples/calibration/index.json', import.meta.url);
+// The bundled sample model and its calibration images (web/samples/, from tools/).
+const SAMPLE = { name: 'sample_cnn.onnx', calibCount: 0, calib: (k) => `samples/calib/${String(k).padStart(3, '0')}.png` };
+const SAMPLE_URL = new URL(`./samples/${SAMPLE.name}`, import.meta.url);
+const SAMPLE_NAME = SAMPLE.name;
 
 // Each built-in profile's candidates (src/mixed_precision/profile.cpp): picking a profile ticks them.
 const PROFILE_CANDIDATES = { generic: ['W4A8', 'W8A8', 'W8A16', 'W16A16'], npu: ['W4A8', 'W8A8', 'W4A16', 'W8A16'] };
@@ -186,7 +186,7 @@ function onModelReady(newModel) {
   renderSamples();
   ui.stepSamples.hidden = false;
   ui.stepSettings.hidden = false;
-  ui.sampleBuiltin.hidden = state.model.name !== SAMPLE_NAME;
+  ui.sampleBuiltin.hidden = !(state.model.name === SAMPLE_NAME && SAMPLE.calibCount > 0);
   if (!state.inspect.layers.length) {
     ui.runStatus.textContent = 'This model has no Conv, Gemm or MatMul layer to quantize.';
   }
@@ -248,7 +248,7 @@ async function addSampleFiles(fileList) {
 }
 
 async function setSamples(list) {
-  await state.qm.setSamples(list.map((s) => ({ name: s.name, bytes: s.bytes })));
+  await state.qm.setSamples(list.map((s) => ({ name: s.source ?? s.name, bytes: s.bytes })));
   state.samples = list;
   renderSamples();
   updateRunButton();
@@ -257,12 +257,9 @@ async function setSamples(list) {
 async function useBuiltinSamples() {
   setBusy(true, 'Loading the sample images…');
   try {
-    const response = await fetch(SAMPLE_IMAGES_URL);
-    if (!response.ok) throw new Error(`no sample images in this build (HTTP ${response.status} for ${SAMPLE_IMAGES_URL.pathname})`);
-    const index = await response.json();
-    const names = (Array.isArray(index) ? index : index.files ?? index.images ?? []).map((f) => (typeof f === 'string' ? f : f.file ?? f.name));
+    const names = Array.from({ length: SAMPLE.calibCount }, (_, k) => SAMPLE.calib(k));
     const files = await Promise.all(names.map(async (n) => {
-      const r = await fetch(new URL(n, SAMPLE_IMAGES_URL));
+      const r = await fetch(new URL(`./${n}`, import.meta.url));
       if (!r.ok) throw new Error(`HTTP ${r.status} for ${n}`);
       return new File([await r.blob()], n.split('/').pop(), { type: 'image/png' });
     }));
@@ -505,12 +502,14 @@ function sidePanel(r, point, demo) {
     ['Candidates', r.candidates.join(' · ')],
     ['Samples', `${state.result?.samplesUsed ?? Math.min(state.samples.length, Number(ui.maxSamples.value))} used for calibration and SQNR`],
   ];
-  const timing = Object.entries(r.timing ?? {}).filter(([, v]) => typeof v === 'number');
+  const timing = Object.entries(r.timing ?? {}).filter(([, v]) => typeof v === 'number' && v >= 0.005);
   return h(document, 'section', { class: 'card side-card' },
     h(document, 'header', { class: 'card-head' }, h(document, 'h3', null, 'This configuration')),
     h(document, 'dl', { class: 'kv' }, rows.map(([k, v]) => [h(document, 'dt', null, k), h(document, 'dd', null, v)])),
     timing.length && !demo ? h(document, 'p', { class: 'muted small' }, `Time: ${timing.map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(' · ')}`) : null,
-    canOverride() ? h(document, 'p', { class: 'hint' }, 'Click a point on the front to choose it, or set a layer’s bits in the table below: the model is re-evaluated.')
+    canOverride() ? h(document, 'p', { class: 'hint' }, r.pareto.length
+      ? 'Click a point on the front to choose it, or set a layer’s bits in the table below: the model is re-evaluated.'
+      : 'Set a layer’s bits in the table below: the model is re-evaluated and re-exported.')
       : h(document, 'p', { class: 'hint', id: 'override-unavailable' }, 'Choosing another point or overriding a layer needs per-layer bits in the quantization core, which this build does not have yet: the export is the search’s pick.'));
 }
 
@@ -599,20 +598,29 @@ async function validate() {
 
 // ---------------------------------------------------------------- wiring
 
-function wireDrop(zone, onFiles, { page = false } = {}) {
+/**
+ * Drag and drop: files dropped on the samples zone are samples; anywhere else on the page, a
+ * model. One set of window listeners decides by the drop target, so both highlights clear.
+ */
+function wireDrops() {
   let depth = 0;
   const hasFiles = (e) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
-  const target = page ? window : zone;
-  target.addEventListener('dragenter', (e) => { if (!hasFiles(e)) return; e.preventDefault(); depth += 1; zone.classList.add('is-dragging'); });
-  target.addEventListener('dragleave', () => { depth = Math.max(0, depth - 1); if (depth === 0) zone.classList.remove('is-dragging'); });
-  target.addEventListener('dragover', (e) => { if (hasFiles(e)) e.preventDefault(); });
-  target.addEventListener('drop', (e) => {
+  const overSamples = (e) => !ui.stepSamples.hidden && ui.sampleDrop.contains(e.target);
+  const highlight = (e) => {
+    ui.sampleDrop.classList.toggle('is-dragging', depth > 0 && overSamples(e));
+    ui.dropZone.classList.toggle('is-dragging', depth > 0 && !overSamples(e));
+  };
+  window.addEventListener('dragenter', (e) => { if (!hasFiles(e)) return; e.preventDefault(); depth += 1; highlight(e); });
+  window.addEventListener('dragleave', (e) => { depth = Math.max(0, depth - 1); highlight(e); });
+  window.addEventListener('dragover', (e) => { if (hasFiles(e)) { e.preventDefault(); highlight(e); } });
+  window.addEventListener('drop', (e) => {
     if (!hasFiles(e)) return;
     e.preventDefault();
-    if (!page) e.stopPropagation();
+    const samples = overSamples(e);
     depth = 0;
-    zone.classList.remove('is-dragging');
-    onFiles(e.dataTransfer.files);
+    highlight(e);
+    if (samples) addSampleFiles(e.dataTransfer.files);
+    else if (!state.busy && !state.running) openFiles(e.dataTransfer.files);
   });
 }
 
@@ -624,9 +632,7 @@ function wire() {
   });
   ui.sampleButton.addEventListener('click', () => openSample());
   ui.bannerClose.addEventListener('click', hideError);
-  // Files dropped on the sample zone are samples; anywhere else on the page, a model.
-  wireDrop(ui.sampleDrop, (files) => addSampleFiles(files));
-  wireDrop(ui.dropZone, (files) => { if (!state.busy && !state.running) openFiles(files); }, { page: true });
+  wireDrops();
   for (const [zone, input] of [[ui.dropZone, ui.fileInput], [ui.sampleDrop, ui.sampleInput]]) {
     zone.addEventListener('keydown', (e) => {
       if ((e.key === 'Enter' || e.key === ' ') && e.target === zone) { e.preventDefault(); input.click(); }

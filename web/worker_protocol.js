@@ -94,8 +94,16 @@ export async function handleMessage(msg, host) {
         throw new Error(`unknown request type '${msg?.type}'`);
     }
   } catch (e) {
-    host.post({ type: 'error', id, message: e?.message ?? String(e), kind: e?.kind ?? 'error' });
+    let message = e?.message ?? String(e);
+    if (msg?.type === 'quantize') message = nameSamples(message, state.samples);
+    host.post({ type: 'error', id, message, kind: e?.kind ?? 'error' });
   }
+}
+
+/** The core numbers calibration samples; the page knows their file names: "sample 3" -> "sample 'x.png'". */
+export function nameSamples(message, samples) {
+  return String(message).replace(/calibration sample (\d+)/g,
+    (m, i) => (samples[Number(i)] ? `calibration sample '${samples[Number(i)].source ?? samples[Number(i)].name}'` : m));
 }
 
 /** An error reply from the worker, as a thrown value on the page side. */

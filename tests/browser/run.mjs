@@ -123,6 +123,7 @@ async function readSummary() {
 
 async function shot(name) {
   const path = join(SHOTS, `${name}.png`);
+  await page.evaluate(() => window.scrollTo(0, 0));  // the sticky top bar then stays on top
   await page.screenshot({ path, fullPage: true });
   return path;
 }
@@ -179,7 +180,10 @@ async function dropFiles(selector, paths) {
     return transfer;
   }, files);
   await page.dispatchEvent(selector, 'dragenter', { dataTransfer: dt });
+  await page.dispatchEvent(selector, 'dragover', { dataTransfer: dt });
+  t.ok(await page.$eval(selector, (el) => el.classList.contains('is-dragging')), `${selector} highlights while dragging`);
   await page.dispatchEvent(selector, 'drop', { dataTransfer: dt });
+  t.ok(!(await page.$('.is-dragging')), 'no highlight left after the drop');
 }
 
 /** The results the page shows, from data attributes. */

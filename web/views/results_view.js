@@ -77,9 +77,10 @@ export function renderPareto(doc, report, opts = {}) {
   s(doc, 'g', { class: 'grid-layer' }, grid), labels,
   s(doc, 'path', { class: 'front-line', d: path }), baselines, front, sel);
   const legend = h(doc, 'div', { class: 'legend' },
-    h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-front' }), 'Pareto front (click a point)'),
-    h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-baseline' }), 'homogeneous baselines'),
-    h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-selected' }), 'selected'));
+    g.front.length ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-front' }), 'Pareto front (click a point)') : null,
+    g.baselines.length > 1 ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-baseline' }), 'homogeneous baselines') : null,
+    g.front.length ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-selected' }), 'selected') : null,
+    sel ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-override' }), g.front.length ? 'current (off the front)' : 'this configuration') : null);
   const sub = g.front.length ? `${g.front.length} points · ${g.baselines.length} baseline${g.baselines.length === 1 ? '' : 's'}`
     : 'no search: the homogeneous configuration only';
   return card(doc, g.front.length ? 'Pareto front' : 'Cost and quality', sub,
@@ -99,7 +100,7 @@ export function renderStrip(doc, rows, opts = {}) {
   s(doc, 'title', null, `${seg.name} (${seg.op}): ${seg.config ?? '?'}${seg.override ? ` → ${seg.override}` : ''} · ${formatCount(seg.macs)} MACs`))));
   const labels = h(doc, 'div', { class: 'strip-labels' }, segs.map((seg) =>
     h(doc, 'span', { class: 'strip-label', style: { left: `${(seg.x / W) * 100}%`, width: `${(seg.w / W) * 100}%` } },
-      seg.config ?? '')));
+      seg.w > 46 ? seg.config ?? '' : '')));
   const legend = h(doc, 'div', { class: 'legend' },
     h(doc, 'span', null, h(doc, 'i', { class: 'lg bits-4' }), '≤ 4-bit weights'),
     h(doc, 'span', null, h(doc, 'i', { class: 'lg bits-8' }), '8-bit'),
