@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `npm run bench`: forward latency of quantmix (wasm under node, 1 thread; and native) against
+# onnxruntime-web's wasm backend (1 thread, SIMD) on MobileNetV2, ResNet-18 and a small ViT
+# encoder, batch 1 and 8. Not part of the test command. Builds what it needs with the existing
+# presets into its own build dirs (override with QM_BENCH_NATIVE_DIR / QM_BENCH_WASM_DIR), then
+# runs tools/bench/bench.mjs; extra arguments are passed to it (e.g. --repeat 20 --only resnet18
+# --batches 1). Environment: QM_BENCH_NODE_FLAGS (e.g. "--no-liftoff") for the node that runs
+# both engines.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+NATIVE="${QM_BENCH_NATIVE_DIR:-build/bench-native}"
+WASM="${QM_BENCH_WASM_DIR:-build/bench-wasm}"
+JOBS="${QM_BENCH_JOBS:-2}"
+export NODE_PATH=/usr/share/nodejs   # em++ needs acorn (docs: toolchain.md §2)
+
+echo "== building native quantmix ($NATIVE) and the wasm bench module ($WASM)"
+[ -f "$NATIVE/CMakeCache.txt" ] || cmake --preset native -B "$NATIVE" >/dev/null
+cmake --build "$NATIVE" -j"$JOBS" --target quantmix >/dev/null
+[ -f "$WASM/CMakeCache.txt" ] || cmake --preset wasm -B "$WASM" >/dev/null
+cmake --build "$WASM" -j"$JOBS" --target quantmix_bench >/dev/null
+
+echo "== models"
+/usr/bin/python3 tools/make_models.py --out "$NATIVE/testdata/models"
+/usr/bin/python3 tools/bench/make_bench_models.py --corpus "$NATIVE/testdata/models" --out "$NATIVE/bench_models"
+
+# shellcheck disable=SC2086
+CMD=(node --no-experimental-fetch ${QM_BENCH_NODE_FLAGS:-} tools/bench/bench.mjs
+     --module "$WASM/bench/quantmix_bench.js" --models "$NATIVE/bench_models"
+     --native "$NATIVE/quantmix" --profile "$@")
+echo "== ${CMD[*]}"
+"${CMD[@]}"

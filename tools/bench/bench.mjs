@@ -1,0 +1,215 @@
+// Forward-latency benchmark: quantmix (wasm, node, 1 thread) vs onnxruntime-web's wasm backend
+// (1 thread, SIMD) in the same node process, plus the native `quantmix run --repeat N`.
+// Run through scripts/bench.sh (`npm run bench`), which builds the modules and the models.
+//
+//   node tools/bench/bench.mjs --module build/bench-wasm/bench/quantmix_bench.js
+//        --models build/bench-native/bench_models [--native build/bench-native/quantmix]
+//        [--repeat 10] [--warmup 3] [--batches 1,8] [--only resnet18,...] [--profile]
+//
+// Timing: each iteration runs ours then ORT (interleaved, so machine noise hits both alike),
+// JS wall time around one forward call (`BenchModel.run()` / `await session.run()`), after
+// `--warmup` untimed calls per engine so V8 has tiered the hot wasm functions up from Liftoff.
+// Memory: ours = RunStats.peak_live_bytes (live activations at the worst step; weights and
+// packed caches not included) and the wasm memory size after the runs (a fresh module instance
+// per model, so it is that model's high-water mark: weights + packed weights + activations +
+// allocator slack); both engines also get a process-RSS delta measured in a child process that
+// loads only that engine and model (`--memory-probe`).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+
+const MODELS = [
+  { name: 'mobilenet_v2', file: 'mobilenet_v2.onnx', shape: [3, 224, 224], desc: 'torchvision mobilenet_v2 (corpus mobilenet_v2_op11)' },
+  { name: 'resnet18', file: 'resnet18.onnx', shape: [3, 224, 224], desc: 'torchvision resnet18 (corpus resnet18_op17)' },
+  { name: 'vit_encoder', file: 'vit_encoder.onnx', shape: [3, 96, 96], desc: 'ViT encoder: 145 tokens, d=256, 4 layers, 4 heads, FF 1024, opset 17' },
+];
+
+function parseArgs(argv) {
+  const a = { repeat: 10, warmup: 3, batches: [1, 8], only: null, profile: false, native: null };
+  for (let i = 0; i < argv.length; ++i) {
+    const k = argv[i];
+    const v = () => argv[++i];
+    if (k === '--module') a.module = resolve(v());
+    else if (k === '--models') a.models = resolve(v());
+    else if (k === '--native') a.native = resolve(v());
+    else if (k === '--repeat') a.repeat = Number(v());
+    else if (k === '--warmup') a.warmup = Number(v());
+    else if (k === '--batches') a.batches = v().split(',').map(Number);
+    else if (k === '--only') a.only = v().split(',');
+    else if (k === '--profile') a.profile = true;
+    else if (k === '--memory-probe') a.probe = [v(), v(), Number(v())];  // engine model batch
+    else throw new Error(`bench: unknown argument ${k}`);
+  }
+  return a;
+}
+
+/** Deterministic input in [-1, 1) (xorshift32). */
+function makeInput(n, seed = 12345) {
+  const x = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; ++i) {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    x[i] = (s / 4294967296) * 2 - 1;
+  }
+  return x;
+}
+
+const median = (v) => { const s = [...v].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const mb = (b) => (b / 1048576).toFixed(1);
+
+async function loadOrt() {
+  const ort = await import('onnxruntime-web');
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.proxy = false;
+  return ort;
+}
+
+async function ortSession(ort, bytes) {
+  return ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+}
+
+async function ortRun(ort, sess, x, shape) {
+  const feeds = { [sess.inputNames[0]]: new ort.Tensor('float32', x, shape) };
+  const t0 = performance.now();
+  const out = await sess.run(feeds);
+  const ms = performance.now() - t0;
+  return { ms, y: out[sess.outputNames[0]].data };
+}
+
+async function newOurs(modulePath, bytes) {
+  const factory = require(modulePath);
+  const M = await factory({ wasmBinary: readFileSync(modulePath.replace(/\.js$/, '.wasm')) });
+  return { M, m: new M.BenchModel(bytes, 1) };
+}
+
+function writeNpy(path, x, shape) {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const total = 10 + header.length + 1;
+  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const h = Buffer.alloc(10);
+  h.write('\x93NUMPY', 0, 'latin1');
+  h[6] = 1; h[7] = 0;
+  h.writeUInt16LE(header.length, 8);
+  writeFileSync(path, Buffer.concat([h, Buffer.from(header, 'latin1'), Buffer.from(x.buffer, x.byteOffset, x.byteLength)]));
+}
+
+function runNative(bin, model, x, shape, repeat, dir) {
+  const npy = join(dir, 'input.npy');
+  writeNpy(npy, x, shape);
+  const args = ['run', model, '--input', `input=${npy}`, '--repeat', String(repeat), '--threads', '1', '--output-dir', join(dir, 'out')];
+  const r = spawnSync(bin, args, { encoding: 'utf8' });
+  const m = /run_ms=([0-9.]+)/.exec(r.stderr || '');
+  if (r.status !== 0 || !m) return { error: (r.stderr || '').trim().split('\n').pop(), cmd: `${bin} ${args.join(' ')}` };
+  return { ms: Number(m[1]), cmd: `quantmix ${args.join(' ')}` };
+}
+
+/** Child-process mode: RSS delta of loading one engine + model and running it twice. */
+async function memoryProbe(a) {
+  const [engine, name, batch] = a.probe;
+  const spec = MODELS.find((s) => s.name === name);
+  const shape = [batch, ...spec.shape];
+  const x = makeInput(shape.reduce((p, q) => p * q, 1));
+  let ort;
+  if (engine === 'ort') ort = await loadOrt();  // module import itself is not counted
+  global.gc?.();
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const bytes = new Uint8Array(readFileSync(join(a.models, spec.file)));
+  if (engine === 'ort') {
+    const s = await ortSession(ort, bytes);
+    for (let i = 0; i < 2; ++i) { await ortRun(ort, s, x, shape); peak = Math.max(peak, process.memoryUsage().rss); }
+  } else {
+    const { m } = await newOurs(a.module, bytes);
+    m.setInput(x, shape);
+    for (let i = 0; i < 2; ++i) { m.run(); peak = Math.max(peak, process.memoryUsage().rss); }
+  }
+  process.stdout.write(JSON.stringify({ rss_delta: peak - before }) + '\n');
+}
+
+function probe(a, engine, name, batch) {
+  const self = fileURLToPath(import.meta.url);
+  const r = spawnSync(process.execPath, ['--expose-gc', self, '--module', a.module, '--models', a.models, '--memory-probe', engine, name, String(batch)], { encoding: 'utf8' });
+  try { return JSON.parse(r.stdout.trim().split('\n').pop()).rss_delta; } catch { return NaN; }
+}
+
+function summarizeProfile(steps) {
+  const byOp = new Map();
+  for (const s of steps) byOp.set(s.op, (byOp.get(s.op) || 0) + s.ms);
+  const total = steps.reduce((p, s) => p + s.ms, 0);
+  const ops = [...byOp].sort((p, q) => q[1] - p[1]);
+  const top = [...steps].sort((p, q) => q.ms - p.ms).slice(0, 5);
+  return { total, ops, top };
+}
+
+async function main() {
+  const a = parseArgs(process.argv.slice(2));
+  if (a.probe) return memoryProbe(a);
+  const ort = await loadOrt();
+  const tmp = mkdtempSync(join(tmpdir(), 'qm-bench-'));
+  console.log(`# node ${process.version} ${process.execArgv.join(' ')}; onnxruntime-web ${ort.env.versions?.web ?? '?'} wasm EP numThreads=1; ours: ${a.module} (1 thread)`);
+  console.log(`# median of ${a.repeat} interleaved forward calls after ${a.warmup} warm-up calls each (JS wall time per call)`);
+  const rows = [];
+  const profiles = [];
+  for (const spec of MODELS) {
+    if (a.only && !a.only.includes(spec.name)) continue;
+    const path = join(a.models, spec.file);
+    const bytes = new Uint8Array(readFileSync(path));
+    const { M, m } = await newOurs(a.module, bytes);
+    const sess = await ortSession(ort, bytes);
+    for (const batch of a.batches) {
+      const shape = [batch, ...spec.shape];
+      const x = makeInput(shape.reduce((p, q) => p * q, 1));
+      m.setInput(x, shape);
+      for (let i = 0; i < a.warmup; ++i) { m.run(); await ortRun(ort, sess, x, shape); }
+      const ours = [], theirs = [];
+      let yOrt;
+      for (let i = 0; i < a.repeat; ++i) {
+        const t0 = performance.now();
+        m.run();
+        ours.push(performance.now() - t0);
+        const r = await ortRun(ort, sess, x, shape);
+        theirs.push(r.ms);
+        yOrt = r.y;
+      }
+      const y = m.output();
+      let maxErr = 0, maxRef = 0;
+      for (let i = 0; i < y.length; ++i) { maxErr = Math.max(maxErr, Math.abs(y[i] - yOrt[i])); maxRef = Math.max(maxRef, Math.abs(yOrt[i])); }
+      const row = {
+        model: spec.name, batch, ours: median(ours), ort: median(theirs),
+        ours_min: Math.min(...ours), ort_min: Math.min(...theirs),
+        peak_live: m.peakLiveBytes(), heap: M.HEAP8.length, maxErr, maxRef,
+      };
+      row.ratio = row.ours / row.ort;
+      if (a.native) row.native = runNative(a.native, path, x, shape, a.repeat, tmp);
+      row.rss_ours = probe(a, 'ours', spec.name, batch);
+      row.rss_ort = probe(a, 'ort', spec.name, batch);
+      rows.push(row);
+      if (a.profile) profiles.push({ model: spec.name, batch, ...summarizeProfile(JSON.parse(m.profile())) });
+      console.log(`${spec.name} b${batch}: ours ${row.ours.toFixed(1)} ms, ORT ${row.ort.toFixed(1)} ms, ratio ${row.ratio.toFixed(2)}${row.native?.ms ? `, native ${row.native.ms.toFixed(1)} ms` : ''}`);
+    }
+    m.delete();
+    await sess.release();
+  }
+  console.log('\n| model | batch | ours wasm ms (median / min) | ORT wasm ms (median / min) | ours/ORT | native ms | ours peak live MB | ours wasm heap MB | RSS delta ours / ORT MB | max |ours-ORT| (max |ORT|) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const nat = r.native ? (r.native.ms !== undefined ? r.native.ms.toFixed(1) : `error: ${r.native.error}`) : '-';
+    console.log(`| ${r.model} | ${r.batch} | ${r.ours.toFixed(1)} / ${r.ours_min.toFixed(1)} | ${r.ort.toFixed(1)} / ${r.ort_min.toFixed(1)} | ${r.ratio.toFixed(2)} | ${nat} | ${mb(r.peak_live)} | ${mb(r.heap)} | ${mb(r.rss_ours)} / ${mb(r.rss_ort)} | ${r.maxErr.toExponential(1)} (${r.maxRef.toFixed(2)}) |`);
+  }
+  if (a.native) {
+    console.log('\nnative command lines (run_ms = median of --repeat forwards, 1 thread):');
+    for (const r of rows) if (r.native) console.log(`  ${r.native.cmd}`);
+  }
+  for (const p of profiles) {
+    console.log(`\nprofile ${p.model} b${p.batch} (ours, wasm, one forward with a timing hook: ${p.total.toFixed(1)} ms)`);
+    console.log('  by op type: ' + p.ops.slice(0, 8).map(([op, ms]) => `${op} ${ms.toFixed(1)} ms (${(100 * ms / p.total).toFixed(0)}%)`).join(', '));
+    console.log('  slowest steps: ' + p.top.map((s) => `${s.node} (${s.op}) ${s.ms.toFixed(2)} ms`).join(', '));
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

@@ -1,0 +1,123 @@
+// Embind module for `npm run bench` only (target quantmix_bench, EXCLUDE_FROM_ALL, built by
+// scripts/bench.sh; never part of the app or of CI). It wraps api::Session for node:
+//   const m = new Module.BenchModel(modelBytes /* Uint8Array */, threads);
+//   m.setInput(float32Array, [8, 3, 224, 224]);
+//   const ms = m.run();             // one forward pass, wall ms measured inside wasm
+//   m.output();                     // Float32Array copy of output 0 (for the ORT agreement check)
+//   m.peakLiveBytes();              // RunStats of the last run
+//   m.profile();                    // one forward pass timed per step (JSON text)
+//   m.delete();
+// Errors are thrown as C++ exceptions (the bench aborts on them; it is not a library boundary).
+#include <emscripten/bind.h>
+#include <emscripten/val.h>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/session.h"
+#include "core/error.h"
+#include "onnx/model_reader.h"
+
+namespace {
+
+using emscripten::val;
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+std::string json_escape(const std::string& s) {
+  std::string o;
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') o += '\\';
+    if (static_cast<unsigned char>(ch) < 0x20) continue;
+    o += ch;
+  }
+  return o;
+}
+
+class BenchModel {
+ public:
+  BenchModel(const std::string& bytes, int threads) {
+    qm::api::SessionOptions opt;
+    opt.threads = threads > 0 ? static_cast<size_t>(threads) : 1;
+    auto shared = std::make_shared<const std::string>(bytes);
+    session_ = std::make_unique<qm::api::Session>(qm::onnx::read_model(shared, "bench.onnx"), opt);
+    const qm::graph::Plan& p = session_->plan();
+    producer_.assign(p.num_values(), -1);
+    for (size_t si = 0; si < p.steps().size(); ++si)
+      for (qm::graph::ValueId v : p.steps()[si].outputs)
+        if (v != qm::graph::kNoValue) producer_[static_cast<size_t>(v)] = static_cast<int>(si);
+  }
+
+  void set_input(const val& data, const val& shape) {
+    const std::vector<float> v = emscripten::convertJSArrayToNumberVector<float>(data);
+    const std::vector<int> dims = emscripten::convertJSArrayToNumberVector<int>(shape);
+    qm::Tensor t(qm::DataType::Float, qm::Shape(dims.begin(), dims.end()));
+    if (static_cast<size_t>(t.numel()) != v.size())
+      throw qm::Error(qm::ErrorKind::InvalidArgument, "bench: input size does not match its shape");
+    std::memcpy(t.data<float>(), v.data(), v.size() * sizeof(float));
+    inputs_ = {session_->conform_input(0, std::move(t), "bench")};
+  }
+
+  double run() {
+    const auto t0 = Clock::now();
+    outputs_ = session_->run(inputs_);
+    return ms_since(t0);
+  }
+
+  val output() const {
+    const qm::Tensor& t = outputs_.at(0);
+    val view(emscripten::typed_memory_view(static_cast<size_t>(t.numel()), t.data<float>()));
+    return view.call<val>("slice");
+  }
+
+  double peak_live_bytes() const { return static_cast<double>(session_->executor().stats().peak_live_bytes); }
+  int steps() const { return static_cast<int>(session_->plan().steps().size()); }
+
+  /// One forward pass with a hook at every value: a step's time is the time since the previous
+  /// hook call (the hook runs right after a step's outputs are computed).
+  std::string profile() {
+    const qm::graph::Plan& p = session_->plan();
+    std::vector<double> step_ms(p.steps().size(), 0.0);
+    auto last = Clock::now();
+    qm::graph::ValueHook hook = [&](qm::graph::ValueId v, const qm::Tensor&) -> std::optional<qm::Tensor> {
+      const auto now = Clock::now();
+      const int s = producer_[static_cast<size_t>(v)];
+      if (s >= 0) step_ms[static_cast<size_t>(s)] += std::chrono::duration<double, std::milli>(now - last).count();
+      last = now;
+      return std::nullopt;
+    };
+    outputs_ = session_->run(inputs_, hook);
+    std::string o = "[";
+    for (size_t si = 0; si < p.steps().size(); ++si) {
+      const qm::graph::Node& n = p.graph().node(p.steps()[si].node);
+      if (si) o += ",";
+      o += "{\"node\":\"" + json_escape(n.name) + "\",\"op\":\"" + json_escape(n.op_type()) +
+           "\",\"ms\":" + std::to_string(step_ms[si]) + "}";
+    }
+    return o + "]";
+  }
+
+ private:
+  std::unique_ptr<qm::api::Session> session_;
+  std::vector<qm::Tensor> inputs_, outputs_;
+  std::vector<int> producer_;
+};
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(quantmix_bench) {
+  emscripten::class_<BenchModel>("BenchModel")
+      .constructor<const std::string&, int>()
+      .function("setInput", &BenchModel::set_input)
+      .function("run", &BenchModel::run)
+      .function("output", &BenchModel::output)
+      .function("peakLiveBytes", &BenchModel::peak_live_bytes)
+      .function("steps", &BenchModel::steps)
+      .function("profile", &BenchModel::profile);
+}
