@@ -546,8 +546,10 @@ void write_timing_fields(JsonWriter& w, const Timing& t) {
   w.key("phase2").value(t.phase2);
   w.key("phase3").value(t.phase3);
   w.key("search").value(t.total);
+  w.key("encodings").value(t.encodings);
   w.key("fp_pass").value(t.fp_pass);
   w.key("phase1_fpe").value(t.phase1_fpe);
+  w.key("phase1_ops_fpe").value(t.phase1_ops_fpe);
   w.key("phase1_time_fpe").value(t.phase1_time_fpe);
   w.key("phase1_naive_fpe").value(t.phase1_naive_fpe);
   w.key("phase2_fpe").value(t.phase2_fpe);

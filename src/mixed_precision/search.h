@@ -139,9 +139,14 @@ struct LayerChoice {
 
 struct Timing {
   double phase0 = 0, phase1 = 0, phase2 = 0, phase3 = 0, total = 0;  ///< seconds
+  double encodings = 0;         ///< seconds computing encodings/fake weights of every candidate width
   double fp_pass = 0;           ///< seconds of one FP pass over every sample
-  double phase1_fpe = 0;        ///< phase-1 work in forward-pass equivalents (counted)
-  double phase1_time_fpe = 0;   ///< phase-1 seconds / fp_pass seconds (measured)
+  /// Phase-1 work in forward-pass equivalents: each recomputed step weighs its share of a
+  /// full FP pass, by the step times measured in phase 0 (includes the per-sample caching pass).
+  double phase1_fpe = 0;
+  /// The same with a machine-independent weighting: MACs for layers, output elements otherwise.
+  double phase1_ops_fpe = 0;
+  double phase1_time_fpe = 0;   ///< phase-1 seconds / fp_pass seconds (wall clock, overheads included)
   double phase1_naive_fpe = 0;  ///< what it would cost with full passes (#configs)
   double phase2_fpe = 0, phase3_fpe = 0;
   size_t evaluations = 0;       ///< full-configuration evaluations (phases 0, 2, 3)
