@@ -16,6 +16,9 @@
 #include "api/session.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "quant/encodings_json.h"
+#include "quant/quant_model.h"
+#include "quant/simulator.h"
 
 namespace qm::cli {
 namespace {
@@ -63,8 +66,9 @@ size_t parse_count(const std::string& flag, const std::string& v, size_t min) {
 std::string run_help() {
   return "usage: quantmix run MODEL.onnx --input [NAME=]FILE ... [--output-dir DIR] [--repeat N]\n"
          "                    [--threads T] [--input-shape NAME=DIMS]... [--preprocess SPEC]\n"
+         "                    [--encodings ENC.json]\n"
          "\n"
-         "Runs the model in quantmix's own FP32 engine.\n"
+         "Runs the model in quantmix's own FP32 engine (with --encodings: its quantization simulation).\n"
          "\n"
          "  --input [NAME=]FILE      a sample: .npy (the tensor of input NAME, or of the single input;\n"
          "                           the leading batch dimension of 1 may be left out), .npz (one\n"
@@ -75,6 +79,8 @@ std::string run_help() {
          "  --repeat N               run N more forward passes and print run_ms=<median ms> on stderr\n"
          "  --threads T              threads for the kernels (default: all cores)\n"
          "  --input-shape NAME=DIMS  fix the declared shape of input NAME, e.g. x=4x3x224x224\n"
+         "  --encodings ENC.json     run the quantization simulation these AIMET-style encodings\n"
+         "                           describe (listed tensors quantized, everything else float)\n"
          "  --preprocess SPEC        image to tensor: KEY=VAL,... with size=H[xW] (default: the model's),\n"
          "                           keep-aspect=1, scale=1/255, mean=a:b:c, std=a:b:c, order=rgb|bgr,\n"
          "                           layout=nchw|nhwc, gray=0|1, filter=bilinear|area, or a preset\n"
@@ -89,7 +95,6 @@ int run_run(const std::vector<std::string>& args) {
   }
   if (p.positional.empty()) throw UsageError("run needs a MODEL.onnx argument (see quantmix run --help)");
   if (p.positional.size() > 1) throw UsageError("unexpected argument '" + p.positional[1] + "' (see quantmix run --help)");
-  if (p.has("--encodings")) throw Error(ErrorKind::Unsupported, "--encodings: the quantization simulation is not available yet");
   const size_t repeat = p.has("--repeat") ? parse_count("--repeat", p.get("--repeat"), 0) : 0;
   api::SessionOptions opt;
   if (p.has("--threads")) opt.threads = parse_count("--threads", p.get("--threads"), 1);
@@ -123,12 +128,26 @@ int run_run(const std::vector<std::string>& args) {
   api::SampleOptions sample_opt;
   if (p.has("--preprocess")) sample_opt.preprocess = api::Preprocess::parse(p.get("--preprocess"));
   const std::vector<Tensor> inputs = api::assemble_sample(*session, p.all("--input"), sample_opt);
-  std::vector<Tensor> outputs = session->run(inputs);
+  // --encodings: run the quantization simulation those encodings describe (the one the search
+  // uses): quantizers listed in the file on at their bitwidth, every other one off.
+  std::unique_ptr<quant::QuantModel> qmodel;
+  std::unique_ptr<quant::Encodings> qenc;
+  std::unique_ptr<quant::Simulator> qsim;
+  quant::QuantConfig qconfig;
+  if (p.has("--encodings")) {
+    const std::string enc_path = p.get("--encodings");
+    qmodel = std::make_unique<quant::QuantModel>(session->plan());
+    qenc = std::make_unique<quant::Encodings>(*qmodel);
+    qconfig = quant::encodings_from_json(api::read_file(enc_path), *qmodel, *qenc, enc_path);
+    qsim = std::make_unique<quant::Simulator>(*qmodel, *qenc, session->executor());
+  }
+  auto forward = [&]() { return qsim ? qsim->run(qconfig, inputs) : session->run(inputs); };
+  std::vector<Tensor> outputs = forward();
   if (repeat > 0) {
     std::vector<double> ms;
     for (size_t r = 0; r < repeat; ++r) {
       const auto t0 = std::chrono::steady_clock::now();
-      outputs = session->run(inputs);
+      outputs = forward();
       const auto t1 = std::chrono::steady_clock::now();
       ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     }

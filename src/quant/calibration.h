@@ -1,8 +1,9 @@
 // Range setting (spec amp.md section 2): encodings per (quantizer, bit-width).
 //
 //   - weights: per channel, symmetric signed, scale = clip / (2^(b-1) - 1); `mse` (default)
-//     searches clip over a grid of fractions of max|w| (coarse grid, then a finer one around the
-//     best) minimising the squared error of the actual fake-quantized channel; `minmax` uses max|w|;
+//     searches clip over a grid of fractions of max|w| (0.1..1.0, then steps of 0.01 around the
+//     best) minimising the squared error of the actual fake-quantized channel (from 12 bits on it
+//     takes max|w|: clipping cannot pay off there); `minmax` uses max|w|;
 //   - activations: a streaming histogram per tensor (bins anchored at 0, bin width doubling as the
 //     range grows: memory is fixed, independent of the sample count), then `mse` (default: the
 //     [min, max] minimising expected squared error = clipping error + in-range rounding noise
