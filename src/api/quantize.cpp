@@ -1,15 +1,30 @@
 // quantize(): calibration, (optional) mixed-precision search, QDQ export, encodings and report.
 #include "api/quantize.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
+#include <chrono>
+#include <cmath>
 #include <cstring>
 
+#include "api/session.h"
 #include "core/error.h"
+#include "core/json.h"
+#include "mixed_precision/search.h"
 #include "onnx/model_reader.h"
 #include "onnx/model_writer.h"
+#include "quant/calibration.h"
+#include "quant/encodings_json.h"
+#include "quant/export_qdq.h"
+#include "quant/metrics.h"
+#include "quant/quant_model.h"
+#include "quant/simulator.h"
 
 namespace qm::api {
+
+/// Default cap on calibration samples (cli.md: "default: all, at most 64").
+constexpr size_t kDefaultMaxSamples = 64;
 
 BitsPair parse_bits(const std::string& text, const std::string& what) {
   auto bad = [&]() {
@@ -88,13 +103,288 @@ std::string sha256_hex(const std::string& data) {
   return out;
 }
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+/// Wraps the user's callback: false from it becomes the "cancelled" error.
+struct Progress {
+  const ProgressFn& fn;
+  void operator()(const std::string& phase, size_t done, size_t total) const {
+    if (fn && !fn(phase, done, total)) throw Error(ErrorKind::InvalidArgument, "cancelled: quantization stopped during " + phase);
+  }
+};
+
+/// Bits a quantizer runs at in `cfg` (0 = off).
+int bits_of(const quant::QuantConfig& cfg, int q) { return q >= 0 ? cfg.bits[static_cast<size_t>(q)] : 0; }
+
+/// BOPs and weight bytes of `cfg` (amp.md section 5). An unquantized (off) tensor counts as 32
+/// bits; a layer without an input activation quantizer counts its input as 8 bits, like W8A8.
+void config_cost(const quant::QuantModel& qmodel, const quant::QuantConfig& cfg, double& rel_bops, double& size_bytes) {
+  double bops = 0, ref = 0, bytes = 0;
+  for (const quant::Layer& l : qmodel.layers()) {
+    const int wq = bits_of(cfg, l.weight_quantizer);
+    const int w = wq > 0 ? wq : 32;
+    int a = 8;
+    if (l.input_quantizer >= 0) a = bits_of(cfg, l.input_quantizer) > 0 ? bits_of(cfg, l.input_quantizer) : 32;
+    bops += static_cast<double>(l.macs) * w * a;
+    ref += static_cast<double>(l.macs) * 64.0;
+    bytes += static_cast<double>(l.weight_elements) * w / 8.0;
+  }
+  rel_bops = ref > 0 ? bops / ref : 0.0;
+  size_bytes = bytes;
+}
+
+/// Applies options.layer_bits to `cfg` (homogeneous mode): the layer's weight and input
+/// activation quantizers.
+void apply_layer_bits(const quant::QuantModel& qmodel, const std::map<std::string, std::string>& layer_bits,
+                      quant::QuantConfig& cfg) {
+  for (const auto& kv : layer_bits) {
+    const BitsPair b = parse_bits(kv.second, "layer '" + kv.first + "'");
+    bool found = false;
+    for (const quant::Layer& l : qmodel.layers()) {
+      if (l.name != kv.first) continue;
+      found = true;
+      if (l.weight_quantizer >= 0) cfg.bits[static_cast<size_t>(l.weight_quantizer)] = b.w;
+      if (l.input_quantizer >= 0) cfg.bits[static_cast<size_t>(l.input_quantizer)] = b.a;
+    }
+    if (!found) throw Error(ErrorKind::InvalidArgument, "layer bits: no layer named '" + kv.first + "' (Conv, ConvTranspose, Gemm or MatMul with constant weights)");
+  }
+}
+
+/// SQNR (and top-1 agreement) of `cfg` against the FP model on `samples`.
+quant::SqnrAccumulator evaluate(quant::Simulator& sim, const quant::QuantModel& qmodel, const quant::QuantConfig& cfg,
+                                const std::vector<Sample>& samples, const Progress& progress) {
+  quant::SqnrAccumulator acc;
+  const quant::QuantConfig off = qmodel.off();
+  for (size_t i = 0; i < samples.size(); ++i) {
+    progress("evaluate", i, samples.size());
+    std::vector<Tensor> fp = sim.run(off, samples[i]);
+    std::vector<Tensor> q = sim.run(cfg, samples[i]);
+    acc.add(fp, q);
+  }
+  progress("evaluate", samples.size(), samples.size());
+  return acc;
+}
+
+void write_layers_json(JsonWriter& w, const std::vector<LayerRow>& rows) {
+  w.key("layers").begin_array();
+  for (const LayerRow& r : rows) {
+    w.begin_object(true);
+    w.key("name").value(r.name).key("op").value(r.op).key("w_bits").value(r.w_bits).key("a_bits").value(r.a_bits);
+    w.key("macs").value(r.macs);
+    if (r.sensitivity_db) w.key("sensitivity_db").value(*r.sensitivity_db);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+}  // namespace
+
+QuantizeResult quantize(Session& session, const std::vector<Sample>& all_samples, const QuantizeOptions& options,
+                        const ProgressFn& progress_fn) {
+  const Progress progress{progress_fn};
+  if (all_samples.empty()) throw Error(ErrorKind::InvalidArgument, "quantize: no calibration sample given (expected at least 1)");
+  const size_t cap = options.max_samples ? options.max_samples : kDefaultMaxSamples;
+  const size_t n = std::min(cap, all_samples.size());
+  std::vector<Sample> samples;
+  samples.reserve(n);
+  for (size_t k = 0; k < n; ++k) {
+    const Sample& s = all_samples[k];
+    if (s.size() != session.inputs().size())
+      throw Error(ErrorKind::InvalidArgument, "quantize: calibration sample " + std::to_string(k) + " has " + std::to_string(s.size()) +
+                                                  " tensors (expected one per model input: " + std::to_string(session.inputs().size()) + ")");
+    Sample c;
+    for (size_t i = 0; i < s.size(); ++i) c.push_back(session.conform_input(i, s[i], "calibration sample " + std::to_string(k)));
+    samples.push_back(std::move(c));
+  }
+  const bool search_mode = options.bits.empty();
+  BitsPair homog;
+  if (!search_mode) homog = parse_bits(options.bits, "bits");
+
+  quant::PlacementOptions popt;
+  popt.input_shapes = options.input_shapes;
+  const quant::QuantModel qmodel(session.plan(), popt);
+  if (qmodel.layers().empty() && qmodel.quantizers().empty())
+    throw Error(ErrorKind::InvalidArgument, "quantize: the model has nothing to quantize (no float activations or weighted layers)");
+
+  // Calibration: activation histograms from the FP forward (weights need none).
+  quant::CalibrationOptions copt;
+  copt.weight_range = quant::parse_weight_range(options.weight_range, "weight range");
+  copt.act_range = quant::parse_act_range(options.act_range, "activation range");
+  const auto t_cal = Clock::now();
+  quant::CalibrationStats cstats;
+  quant::Encodings enc = quant::calibrate(
+      qmodel, session.executor(), samples, copt,
+      [&](size_t done, size_t total) {
+        progress("calibration", done, total);
+        return true;
+      },
+      &cstats);
+  const double cal_s = seconds_since(t_cal);
+  quant::Simulator sim(qmodel, enc, session.executor());
+
+  QuantizeResult res;
+  res.samples_used = samples.size();
+  quant::QuantConfig cfg;
+  std::optional<mp::SearchResult> sr;
+  std::vector<std::optional<double>> layer_sens(qmodel.layers().size());
+  if (search_mode) {
+    mp::SearchOptions so;
+    so.profile = mp::resolve_profile(options.profile);
+    for (const std::string& c : options.candidates) so.candidates.push_back(mp::parse_candidate(c, "candidates"));
+    so.target = mp::parse_target(options.target);
+    so.progress = [&](const std::string& phase, size_t done, size_t total) {
+      return !progress_fn || progress_fn(phase, done, total);
+    };
+    sr = mp::search(qmodel, sim, samples, so);
+    cfg = sr->selected_config;
+    if (!options.layer_bits.empty()) {
+      std::vector<std::pair<std::string, mp::Candidate>> lb;
+      for (const auto& kv : options.layer_bits) lb.emplace_back(kv.first, mp::parse_candidate(kv.second, "layer '" + kv.first + "'"));
+      const mp::Choice choice = mp::override_layers(*sr, qmodel.layers(), sr->selected.choice, lb);
+      std::vector<mp::Group> groups;
+      for (const mp::GroupReport& g : sr->groups) groups.push_back(g.group);
+      cfg = mp::choice_config(groups, choice, qmodel.quantizers().size());
+    }
+    for (size_t l = 0; l < sr->layers.size() && l < layer_sens.size(); ++l) layer_sens[l] = sr->layers[l].sensitivity_db;
+    res.config = "mixed";
+  } else {
+    cfg = qmodel.homogeneous(homog.w, homog.a);
+    apply_layer_bits(qmodel, options.layer_bits, cfg);
+    res.config = options.layer_bits.empty() ? bits_name(homog) : "mixed";
+  }
+
+  // The chosen configuration's quality and cost.
+  const quant::SqnrAccumulator acc = evaluate(sim, qmodel, cfg, samples, progress);
+  res.sqnr_db = acc.sqnr_db();
+  config_cost(qmodel, cfg, res.rel_bops, res.size_bytes);
+
+  // Export.
+  progress("export", 0, 1);
+  const auto t_exp = Clock::now();
+  std::vector<quant::ExportQuantizer> eqs;
+  for (const quant::Quantizer& q : qmodel.quantizers()) {
+    const int b = bits_of(cfg, q.id);
+    if (b <= 0) continue;
+    quant::ExportQuantizer e;
+    e.kind = q.kind;
+    e.value = q.value;
+    if (q.kind == quant::QuantizerKind::Weight) e.step = qmodel.layers()[static_cast<size_t>(q.layer)].step;
+    e.encoding = enc.get(q.id, b);
+    eqs.push_back(std::move(e));
+  }
+  quant::ExportStats xst;
+  const onnx::Model qdq = quant::export_qdq(session.plan(), eqs, {}, &xst);
+  res.model_bytes = onnx::write_model(qdq);
+  res.encodings_json = quant::encodings_to_json(qmodel, enc, cfg);
+  const double exp_s = seconds_since(t_exp);
+  progress("export", 1, 1);
+
+  // Per-layer table.
+  int64_t total_macs = 0;
+  for (const quant::Layer& l : qmodel.layers()) total_macs += l.macs;
+  for (size_t i = 0; i < qmodel.layers().size(); ++i) {
+    const quant::Layer& l = qmodel.layers()[i];
+    LayerRow r;
+    r.name = l.name;
+    r.op = l.op;
+    r.macs = l.macs;
+    r.macs_share = total_macs > 0 ? static_cast<double>(l.macs) / static_cast<double>(total_macs) : 0.0;
+    r.w_bits = bits_of(cfg, l.weight_quantizer);
+    r.a_bits = bits_of(cfg, l.input_quantizer);
+    r.sensitivity_db = layer_sens[i];
+    res.layers.push_back(std::move(r));
+  }
+
+  // report.json (cli.md).
+  JsonWriter w(2);
+  w.begin_object();
+  w.key("model").begin_object();
+  w.key("file").value(options.model_file.empty() ? std::string("model.onnx") : options.model_file);
+  w.key("sha256").value(options.model_sha256);
+  w.key("macs").value(total_macs);
+  w.end_object();
+  w.key("mode").value(search_mode ? "search" : "homogeneous");
+  w.key("samples").value(samples.size());
+  if (search_mode) {
+    w.key("candidates").begin_array(true);
+    std::vector<mp::Candidate> cands;
+    for (const mp::GroupReport& g : sr->groups)
+      for (const mp::Candidate& c : g.group.candidates)
+        if (std::find(cands.begin(), cands.end(), c) == cands.end()) cands.push_back(c);
+    mp::sort_widest_first(cands);
+    for (const mp::Candidate& c : cands) w.value(mp::candidate_name(c));
+    w.end_array();
+    mp::write_search_json(w, *sr);
+    if (!options.layer_bits.empty()) {
+      w.key("final").begin_object();
+      w.key("rel_bops").value(res.rel_bops).key("size_bytes").value(res.size_bytes).key("sqnr_db").value(res.sqnr_db);
+      write_layers_json(w, res.layers);
+      w.end_object();
+    }
+  } else {
+    w.key("candidates").begin_array(true).value(bits_name(homog)).end_array();
+    w.key("groups").begin_array();
+    // Homogeneous: one row per layer's decision (its weight and input activation), no sensitivity.
+    for (size_t i = 0; i < qmodel.layers().size(); ++i) {
+      const quant::Layer& l = qmodel.layers()[i];
+      w.begin_object(true);
+      w.key("id").value(i);
+      w.key("layers").begin_array(true).value(l.name).end_array();
+      w.key("activations").begin_array(true);
+      if (l.input_quantizer >= 0) w.value(qmodel.quantizer(l.input_quantizer).tensor);
+      w.end_array();
+      w.key("candidates").begin_array(true).value(bits_name(homog)).end_array();
+      w.key("sensitivity_db").begin_object(true).end_object();
+      w.end_object();
+    }
+    w.end_array();
+    w.key("baselines").begin_array();
+    w.begin_object(true);
+    w.key("config").value(bits_name(homog)).key("rel_bops").value(res.rel_bops).key("size_bytes").value(res.size_bytes);
+    w.key("sqnr_db").value(res.sqnr_db);
+    w.end_object();
+    w.end_array();
+    w.key("pareto").begin_array().end_array();
+    w.key("selected").begin_object();
+    w.key("config").value(res.config);
+    w.key("rel_bops").value(res.rel_bops).key("size_bytes").value(res.size_bytes).key("sqnr_db").value(res.sqnr_db);
+    const double top1 = acc.top1_agreement();
+    if (!std::isnan(top1)) w.key("top1_agreement").value(top1);
+    write_layers_json(w, res.layers);
+    w.end_object();
+  }
+  w.key("export").begin_object(true);
+  w.key("bytes").value(res.model_bytes.size()).key("weights").value(xst.weights).key("activations").value(xst.activations);
+  w.key("clips").value(xst.clips).key("guards").value(xst.guards).key("batchnorms_folded").value(xst.batchnorms_folded);
+  w.key("com_microsoft").value(xst.uses_com_microsoft);
+  w.end_object();
+  w.key("timing_s").begin_object(true);
+  w.key("calibration").value(cal_s);
+  if (search_mode) {
+    mp::write_timing_fields(w, sr->timing);
+  } else {
+    w.key("phase1").value(0.0).key("phase2").value(0.0);
+  }
+  w.key("export").value(exp_s);
+  w.end_object();
+  w.end_object();
+  res.report_json = w.str() + "\n";
+  return res;
+}
+
 QuantizeResult quantize(onnx::Model model, const std::vector<Sample>& samples, const QuantizeOptions& options,
                         const ProgressFn& progress) {
-  (void)model;
-  (void)samples;
-  (void)options;
-  (void)progress;
-  throw Error(ErrorKind::Unsupported, "quantize: not implemented yet");
+  QuantizeOptions opt = options;
+  if (opt.model_sha256.empty()) opt.model_sha256 = sha256_hex(onnx::write_model(model));
+  SessionOptions so;
+  so.threads = options.threads;
+  so.input_shapes = options.input_shapes;
+  Session session(std::move(model), so);
+  return quantize(session, samples, opt, progress);
 }
 
 QuantizeResult quantize_bytes(const std::string& model_bytes, const std::vector<Sample>& samples,

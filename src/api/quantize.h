@@ -107,7 +107,16 @@ struct QuantizeResult {
   size_t samples_used = 0;
 };
 
-/// Quantizes `model` with `samples` (at least one). Throws qm::Error.
+class Session;
+
+/// Quantizes the model of `session` (its plan, executor and thread count are used; the options'
+/// `threads` and `input_shapes` are those the session was made with). `samples`: at least one.
+/// The session's executor is used for calibration and simulation. Throws qm::Error.
+QuantizeResult quantize(Session& session, const std::vector<Sample>& samples,
+                        const QuantizeOptions& options, const ProgressFn& progress = {});
+
+/// Quantizes `model` with `samples` (at least one): makes a Session (options.threads,
+/// options.input_shapes) and calls the above. Throws qm::Error.
 QuantizeResult quantize(onnx::Model model, const std::vector<Sample>& samples,
                         const QuantizeOptions& options, const ProgressFn& progress = {});
 

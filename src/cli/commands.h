@@ -40,11 +40,13 @@ ParsedArgs parse_args(const std::string& command, const std::vector<std::string>
 int run_inspect(const std::vector<std::string>& args);
 int run_convert(const std::vector<std::string>& args);
 int run_run(const std::vector<std::string>& args);
+int run_quantize(const std::vector<std::string>& args);
 
 /// Help texts.
 std::string main_help();
 std::string inspect_help();
 std::string convert_help();
 std::string run_help();
+std::string quantize_help();
 
 }  // namespace qm::cli

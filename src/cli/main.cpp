@@ -25,6 +25,9 @@ std::string main_help() {
          "                        read and write back (external data inlined)\n"
          "  run MODEL.onnx --input [NAME=]FILE... [--output-dir DIR] [--repeat N] [--threads T]\n"
          "                        run the model in quantmix's FP32 engine, outputs as .npy\n"
+         "  quantize MODEL.onnx --calib SAMPLES... --out OUT.onnx (--bits WxAy | --target T ...)\n"
+         "                        post-training quantization (homogeneous or mixed-precision search)\n"
+         "                        to a QDQ model, with --encodings E.json and --report R.json\n"
          "  help [COMMAND]        this text, or a command's help\n"
          "  --version             print the version\n"
          "\n"
@@ -62,6 +65,7 @@ int dispatch(const std::vector<std::string>& argv) {
     else if (rest[0] == "inspect") std::cout << inspect_help();
     else if (rest[0] == "convert") std::cout << convert_help();
     else if (rest[0] == "run") std::cout << run_help();
+    else if (rest[0] == "quantize") std::cout << quantize_help();
     else return fail(2, "unknown command '" + rest[0] + "' (see quantmix --help)");
     return 0;
   }
@@ -72,8 +76,7 @@ int dispatch(const std::vector<std::string>& argv) {
   if (cmd == "inspect") return run_inspect(rest);
   if (cmd == "convert") return run_convert(rest);
   if (cmd == "run") return run_run(rest);
-  if (cmd == "quantize")
-    return fail(2, "'" + cmd + "' is not available in this version (see quantmix --help)");
+  if (cmd == "quantize") return run_quantize(rest);
   if (!cmd.empty() && cmd[0] == '-') return fail(2, "unknown flag '" + cmd + "' (see quantmix --help)");
   return fail(2, "unknown command '" + cmd + "' (see quantmix --help)");
 }

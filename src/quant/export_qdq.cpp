@@ -92,6 +92,7 @@ class Exporter {
     index_producers();
     for (const ExportQuantizer& q : qs)
       if (q.kind == QuantizerKind::Activation) add_activation(q);
+    add_guards();
     assemble();
     remove_dead();
     if (uses_ms_) {
@@ -211,6 +212,7 @@ class Exporter {
     if (per_axis) dq.attribute.push_back(int_attr("axis", e.axis));
     head_.push_back(std::move(dq));
     on.input[static_cast<size_t>(k)] = out;
+    quantized_weight_nodes_[s.node] = e.bits;
     ++st_.weights;
   }
 
@@ -254,18 +256,7 @@ class Exporter {
       const float lo = static_cast<float>(0 - zp) * scale;
       const float hi = static_cast<float>(qmax - zp) * scale;
       const std::string c = fresh(name + "_clipped");
-      onnx::Node clip;
-      if (opset_ >= 11) {
-        const std::string lo_n = add_initializer(onnx::make_float_tensor(fresh(name + "_clip_min"), {}, {lo}));
-        const std::string hi_n = add_initializer(onnx::make_float_tensor(fresh(name + "_clip_max"), {}, {hi}));
-        clip = make_node("Clip", {x, lo_n, hi_n}, {c}, fresh(name + "_Clip"), "");
-      } else if (opset_ >= 6) {
-        clip = make_node("Clip", {x}, {c}, fresh(name + "_Clip"), "");
-        clip.attribute.push_back(float_attr("min", lo));
-        clip.attribute.push_back(float_attr("max", hi));
-      } else {
-        throw Error(ErrorKind::Unsupported, "QDQ export: activation '" + name + "': " + std::to_string(e.bits) + "-bit activations need Clip (opset >= 6), model has opset " + std::to_string(opset_));
-      }
+      onnx::Node clip = clip_node(x, c, lo, hi, name + "_clip");
       chain.push_back(std::move(clip));
       x = c;
       ++st_.clips;
@@ -276,6 +267,7 @@ class Exporter {
     chain.push_back(make_node("QuantizeLinear", {x, s_n, z_n}, {qv}, fresh(name + "_QuantizeLinear"), domain));
     const std::string out = from_node ? name : fresh(name + "_dequantized");
     chain.push_back(make_node("DequantizeLinear", {qv, s_n, z_n}, {out}, fresh(name + "_DequantizeLinear"), domain));
+    grid_[out] = GridRange{static_cast<float>(0 - zp) * scale, static_cast<float>(qmax - zp) * scale, e.bits};
     if (from_node) {
       auto& post = post_[static_cast<size_t>(it->second)];
       post.insert(post.end(), chain.begin(), chain.end());
@@ -289,10 +281,63 @@ class Exporter {
     ++st_.activations;
   }
 
+  // ONNX Runtime's WeightBiasQuantization (graph optimization level >= basic, after its QDQ
+  // propagation moved DQs through Reshape/Transpose) rewrites DQ -> Conv/ConvTranspose/Gemm -> Q
+  // units: it quantizes a float weight to int8 per tensor (when our weight is not quantized), it
+  // quantizes the float bias to int32 at scale s_x * s_w (which overflows int32 with 16-bit
+  // scales: garbage outputs), and below opset 13 it emits a standard DequantizeLinear with `axis`
+  // for the bias of a per-channel layer, which fails to load. In those cases a Clip to the input
+  // grid's own range goes right before the layer: an exact identity (every DQ output
+  // (q - zp) * s lies in [(0 - zp) * s, (qmax - zp) * s], and data movement keeps values on the
+  // grid) that keeps the pass away. 8-bit layers keep the standard pattern (ORT's int8 kernels).
+  void add_guards() {
+    static const std::set<std::string> moves = {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Dropout",
+                                                "Slice", "Gather", "Split", "Pad", "MaxPool", "Resize"};
+    pre_.resize(og_->node.size());
+    for (size_t i = 0; i < og_->node.size(); ++i) {
+      onnx::Node& n = og_->node[i];
+      if (removed_[i] || !n.domain.empty() || (n.op_type != "Conv" && n.op_type != "ConvTranspose" && n.op_type != "Gemm")) continue;
+      if (n.input.empty() || n.input[0].empty()) continue;
+      std::string v = n.input[0];
+      for (int hops = 0; hops < 64 && !grid_.count(v); ++hops) {
+        const auto p = producer_.find(v);
+        if (p == producer_.end()) break;
+        const onnx::Node& pn = og_->node[static_cast<size_t>(p->second)];
+        if (!pn.domain.empty() || !moves.count(pn.op_type) || pn.input.empty()) break;
+        v = pn.input[0];
+      }
+      const auto g = grid_.find(v);
+      if (g == grid_.end()) continue;
+      const auto wq = quantized_weight_nodes_.find(static_cast<int>(i));
+      if (!(opset_ < 13 || wq == quantized_weight_nodes_.end() || wq->second > 8 || g->second.bits > 8)) continue;
+      const std::string out = fresh(n.input[0] + "_grid");
+      pre_[i].push_back(clip_node(n.input[0], out, g->second.lo, g->second.hi, n.input[0] + "_grid"));
+      n.input[0] = out;
+      ++st_.guards;
+    }
+  }
+
+  /// Clip(x, lo, hi) -> y for the model's opset (inputs from opset 11, attributes before).
+  onnx::Node clip_node(const std::string& x, const std::string& y, float lo, float hi, const std::string& base) {
+    if (opset_ >= 11) {
+      const std::string lo_n = add_initializer(onnx::make_float_tensor(fresh(base + "_min"), {}, {lo}));
+      const std::string hi_n = add_initializer(onnx::make_float_tensor(fresh(base + "_max"), {}, {hi}));
+      return make_node("Clip", {x, lo_n, hi_n}, {y}, fresh(base + "_Clip"), "");
+    }
+    if (opset_ < 6)
+      throw Error(ErrorKind::Unsupported, "QDQ export: tensor '" + x + "' needs a Clip (opset >= 6), the model has opset " + std::to_string(opset_));
+    onnx::Node clip = make_node("Clip", {x}, {y}, fresh(base + "_Clip"), "");
+    clip.attribute.push_back(float_attr("min", lo));
+    clip.attribute.push_back(float_attr("max", hi));
+    return clip;
+  }
+
   void assemble() {
     std::vector<onnx::Node> nodes = std::move(head_);
     for (size_t i = 0; i < og_->node.size(); ++i) {
       if (removed_[i]) continue;
+      if (i < pre_.size())
+        for (onnx::Node& p : pre_[i]) nodes.push_back(std::move(p));
       nodes.push_back(std::move(og_->node[i]));
       for (onnx::Node& p : post_[i]) nodes.push_back(std::move(p));
     }
@@ -358,6 +403,13 @@ class Exporter {
   std::vector<std::vector<onnx::Node>> post_;
   std::vector<bool> removed_;
   std::map<std::string, int> producer_;
+  std::map<int, int> quantized_weight_nodes_;  // node index -> weight bits
+  struct GridRange {
+    float lo, hi;
+    int bits;
+  };
+  std::map<std::string, GridRange> grid_;  // dequantized activation -> its represented range
+  std::vector<std::vector<onnx::Node>> pre_;
 };
 
 }  // namespace

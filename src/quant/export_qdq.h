@@ -15,6 +15,9 @@
 //     represented range when the bit-width is narrower than the container. Clip then Q equals the
 //     simulator's clamp(round(x / s) + zp, 0, 2^b - 1): rounding is monotonic and Q maps the Clip
 //     bounds, which are (q - zp) * s for q = 0 and 2^b - 1, back to exactly those q;
+//   - an identity Clip (the input grid's own range) goes before a Conv/ConvTranspose/Gemm where
+//     ONNX Runtime's WeightBiasQuantization pass would otherwise change the model (float weight,
+//     > 8-bit weight or input, opset < 13: see export_qdq.cpp);
 //   - nodes and initializers nothing reads any more (the float weights, folded constant chains)
 //     are dropped, so narrower weights give a smaller file.
 #pragma once
@@ -52,6 +55,7 @@ struct ExportStats {
   int weights = 0;           ///< weight quantizers written as integer + DequantizeLinear
   int activations = 0;       ///< activation quantizers written as (Clip ->) Q -> DQ
   int clips = 0;             ///< Clips added for bit-widths narrower than their container
+  int guards = 0;            ///< identity Clips between a DQ and a layer (see export_qdq.cpp)
   int batchnorms_folded = 0; ///< BatchNormalization nodes removed
   int nodes_removed = 0;     ///< nodes dropped because nothing reads them any more
   int initializers_removed = 0;

@@ -1,0 +1,216 @@
+// `quantmix quantize MODEL.onnx --calib SAMPLES... (--bits WxAy | --candidates/--profile/--target)
+// --out OUT.onnx [--encodings E.json] [--report R.json] ...` (cli.md): calibration, optional
+// mixed-precision search, QDQ export. Progress on stderr, the chosen per-layer table on stdout.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "api/quantize.h"
+#include "api/samples.h"
+#include "api/session.h"
+#include "cli/commands.h"
+#include "core/error.h"
+#include "onnx/model_reader.h"
+
+namespace qm::cli {
+namespace {
+
+size_t parse_count(const std::string& flag, const std::string& v, size_t min) {
+  size_t pos = 0;
+  long long n = -1;
+  try {
+    n = std::stoll(v, &pos);
+  } catch (...) {
+    pos = 0;
+  }
+  if (pos != v.size() || n < static_cast<long long>(min) || n > 1000000)
+    throw UsageError(flag + " needs an integer >= " + std::to_string(min) + ", got '" + v + "'");
+  return static_cast<size_t>(n);
+}
+
+void write_text(const std::string& path, const std::string& data, const std::string& flag) {
+  std::ofstream f(path, std::ios::binary);
+  if (f) f.write(data.data(), static_cast<std::streamsize>(data.size()));
+  if (!f) throw Error(ErrorKind::Io, flag + " " + path + ": cannot write the file");
+}
+
+std::vector<std::string> split_csv(const std::string& s) {
+  std::vector<std::string> out;
+  size_t p = 0;
+  while (p <= s.size()) {
+    size_t e = s.find(',', p);
+    if (e == std::string::npos) e = s.size();
+    if (e > p) out.push_back(s.substr(p, e - p));
+    p = e + 1;
+  }
+  return out;
+}
+
+ops::Dims parse_dims(const std::string& spec, std::string& name) {
+  const size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0) throw UsageError("--input-shape expects NAME=DIMS (e.g. x=1x3x224x224), got '" + spec + "'");
+  name = spec.substr(0, eq);
+  ops::Dims dims;
+  const std::string rest = spec.substr(eq + 1);
+  size_t q = 0;
+  while (q <= rest.size()) {
+    size_t e = rest.find_first_of("x,", q);
+    if (e == std::string::npos) e = rest.size();
+    const std::string tok = rest.substr(q, e - q);
+    if (tok.empty() || tok.size() > 12 || tok.find_first_not_of("0123456789") != std::string::npos)
+      throw UsageError("--input-shape: bad dimension '" + tok + "' in '" + spec + "'");
+    dims.push_back(static_cast<int64_t>(std::stoll(tok)));
+    q = e + 1;
+  }
+  return dims;
+}
+
+std::string base_name(const std::string& path) {
+  const size_t s = path.find_last_of('/');
+  return s == std::string::npos ? path : path.substr(s + 1);
+}
+
+}  // namespace
+
+std::string quantize_help() {
+  return "usage: quantmix quantize MODEL.onnx --calib SAMPLES... --out OUT.onnx\n"
+         "                         (--bits WxAy | [--candidates LIST] [--profile NAME|FILE.json] [--target T])\n"
+         "                         [--encodings E.json] [--report R.json] [--samples N] [--threads T] [--quiet]\n"
+         "\n"
+         "Post-training quantization: calibrates on the samples, picks bit-widths (homogeneous with\n"
+         "--bits, else the mixed-precision search) and writes a QDQ ONNX model.\n"
+         "\n"
+         "  --calib SAMPLES...       calibration samples: .npy, .npz, images, or directories of them\n"
+         "                           (every file after --calib up to the next flag; repeatable)\n"
+         "  --bits WxAy              homogeneous, e.g. W8A8, W4A8, W8A16 (widths 2..16)\n"
+         "  --candidates LIST        search candidates, e.g. W4A8,W8A8,W8A16 (default: the profile's)\n"
+         "  --profile NAME|FILE      hardware profile: generic, npu, or a JSON file\n"
+         "  --target T               bops=0.5 | size=0.5 | sqnr=30 | sqnr-drop=3\n"
+         "  --out OUT.onnx           the quantized (QDQ) model\n"
+         "  --encodings E.json       AIMET-style encodings of the chosen configuration\n"
+         "  --report R.json          report (groups, baselines, Pareto front, selection, timing)\n"
+         "  --samples N              use the first N samples (default: all, at most 64)\n"
+         "  --weight-range M         mse (default) | minmax\n"
+         "  --act-range M            mse (default) | minmax | percentile=99.99\n"
+         "  --preprocess SPEC        image preprocessing (size=HxW,scale=1/255,mean=a:b:c,... or a preset)\n"
+         "  --input-shape NAME=DIMS  fix a dynamic input shape, e.g. x=1x3x224x224\n"
+         "  --seed S                 seed (the search is deterministic)\n"
+         "  --threads T              kernel threads (default: all cores)\n"
+         "  --quiet                  no progress on stderr\n";
+}
+
+int run_quantize(const std::vector<std::string>& args) {
+  ParsedArgs p = parse_args("quantize", args,
+                            {"--calib", "--bits", "--candidates", "--profile", "--target", "--out", "--encodings", "--report",
+                             "--samples", "--threads", "--seed", "--weight-range", "--act-range", "--preprocess", "--input-shape"},
+                            {"--quiet"});
+  if (p.help) {
+    std::cout << quantize_help();
+    return 0;
+  }
+  if (p.positional.empty()) throw UsageError("quantize needs a MODEL.onnx argument (see quantmix quantize --help)");
+  // "--calib a.npy b.npy": the parser gives --calib one value; the files after it are positional.
+  std::vector<std::string> calib = p.all("--calib");
+  if (calib.empty()) throw UsageError("quantize needs calibration samples: --calib SAMPLES... (see quantmix quantize --help)");
+  for (size_t i = 1; i < p.positional.size(); ++i) calib.push_back(p.positional[i]);
+  if (!p.has("--out")) throw UsageError("quantize needs --out OUT.onnx (see quantmix quantize --help)");
+  const bool searching = p.has("--candidates") || p.has("--profile") || p.has("--target");
+  if (p.has("--bits") && searching)
+    throw UsageError("--bits (homogeneous) cannot be combined with --candidates/--profile/--target (the search)");
+  if (!p.has("--bits") && !searching) throw UsageError("quantize needs --bits WxAy, or --candidates/--profile/--target for the search");
+
+  api::QuantizeOptions opt;
+  if (p.has("--bits")) {
+    try {
+      api::parse_bits(p.get("--bits"), "--bits");
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+    opt.bits = p.get("--bits");
+  }
+  for (const std::string& c : p.all("--candidates"))
+    for (const std::string& s : split_csv(c)) opt.candidates.push_back(s);
+  if (p.has("--profile")) {
+    const std::string prof = p.get("--profile");
+    struct stat st;
+    const bool is_file = prof.find(".json") != std::string::npos || (stat(prof.c_str(), &st) == 0 && S_ISREG(st.st_mode));
+    opt.profile = is_file ? *onnx::read_file_bytes(prof) : prof;
+  }
+  opt.target = p.get("--target");
+  if (p.has("--samples")) opt.max_samples = parse_count("--samples", p.get("--samples"), 1);
+  if (p.has("--threads")) opt.threads = parse_count("--threads", p.get("--threads"), 1);
+  if (p.has("--seed")) opt.seed = parse_count("--seed", p.get("--seed"), 0);
+  if (p.has("--weight-range")) opt.weight_range = p.get("--weight-range");
+  if (p.has("--act-range")) opt.act_range = p.get("--act-range");
+  for (const std::string& spec : p.all("--input-shape")) {
+    std::string name;
+    ops::Dims d = parse_dims(spec, name);
+    opt.input_shapes[name] = d;
+  }
+  const std::string& model_path = p.positional[0];
+  opt.model_file = base_name(model_path);
+  const bool quiet = p.has("--quiet");
+
+  api::SessionOptions so;
+  so.threads = opt.threads;
+  so.input_shapes = opt.input_shapes;
+  {
+    auto bytes = onnx::read_file_bytes(model_path);
+    opt.model_sha256 = api::sha256_hex(*bytes);
+  }
+  std::unique_ptr<api::Session> session = api::Session::load(model_path, so);
+
+  api::SampleOptions sopt;
+  if (p.has("--preprocess")) sopt.preprocess = api::Preprocess::parse(p.get("--preprocess"));
+  sopt.split_stacked = true;
+  sopt.max_samples = opt.max_samples ? opt.max_samples : 64;
+  const std::vector<api::Sample> samples = api::load_samples(*session, calib, sopt);
+
+  // On a terminal one line per phase, redrawn in place; otherwise (logs, tests) a line per phase
+  // when it completes.
+  const bool tty = isatty(fileno(stderr)) != 0;
+  std::string last_phase;
+  auto progress = [&](const std::string& phase, size_t done, size_t total) {
+    if (quiet) return true;
+    if (tty) {
+      if (phase != last_phase && !last_phase.empty()) std::fprintf(stderr, "\n");
+      std::fprintf(stderr, "\r%-12s %zu/%zu", phase.c_str(), done, total);
+    } else if (done == total && total > 0) {
+      std::fprintf(stderr, "%-12s %zu/%zu\n", phase.c_str(), done, total);
+    }
+    last_phase = phase;
+    std::fflush(stderr);
+    return true;
+  };
+  api::QuantizeResult r = api::quantize(*session, samples, opt, progress);
+  if (!quiet && tty && !last_phase.empty()) std::fprintf(stderr, "\n");
+
+  write_text(p.get("--out"), r.model_bytes, "--out");
+  if (p.has("--encodings")) write_text(p.get("--encodings"), r.encodings_json, "--encodings");
+  if (p.has("--report")) write_text(p.get("--report"), r.report_json, "--report");
+
+  // The chosen per-layer table.
+  bool any_sens = false;
+  size_t wname = 5;
+  for (const api::LayerRow& l : r.layers) {
+    any_sens |= l.sensitivity_db.has_value();
+    wname = std::max(wname, l.name.size());
+  }
+  std::printf("%-*s  %-13s %7s %6s %6s%s\n", static_cast<int>(wname), "layer", "op", "MACs%", "W", "A", any_sens ? "  sens_dB" : "");
+  for (const api::LayerRow& l : r.layers) {
+    std::printf("%-*s  %-13s %6.2f%% %6d %6d", static_cast<int>(wname), l.name.c_str(), l.op.c_str(), 100.0 * l.macs_share, l.w_bits, l.a_bits);
+    if (any_sens) {
+      if (l.sensitivity_db) std::printf("  %7.2f", *l.sensitivity_db);
+      else std::printf("  %7s", "-");
+    }
+    std::printf("\n");
+  }
+  std::printf("config=%s sqnr_db=%.2f rel_bops=%.4f size_bytes=%.0f samples=%zu out=%s (%zu bytes)\n", r.config.c_str(), r.sqnr_db,
+              r.rel_bops, r.size_bytes, r.samples_used, p.get("--out").c_str(), r.model_bytes.size());
+  return 0;
+}
+
+}  // namespace qm::cli
