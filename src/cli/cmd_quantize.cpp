@@ -153,6 +153,16 @@ int run_quantize(const std::vector<std::string>& args) {
   const std::string& model_path = p.positional[0];
   opt.model_file = base_name(model_path);
   const bool quiet = p.has("--quiet");
+  // Fail before the long computation if an output cannot be written.
+  for (const char* flag : {"--out", "--encodings", "--report"}) {
+    if (!p.has(flag)) continue;
+    const std::string path = p.get(flag);
+    const size_t slash = path.find_last_of('/');
+    const std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    struct stat st;
+    if (stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      throw Error(ErrorKind::Io, std::string(flag) + " " + path + ": directory '" + parent + "' does not exist");
+  }
 
   api::SessionOptions so;
   so.threads = opt.threads;
