@@ -324,7 +324,24 @@ TEST_CASE("mixed_precision/search: targets, binary search and the no-feasible-po
   CHECK(calls_bin <= fixed + log2n);
   CHECK(calls_full >= fixed + n - 1);
   const SearchResult b3 = run("bops=0.6", false);
-  CHECK(b3.selected_index == full.selected_index);
+  CHECK(b3.selected.cost.rel_bops <= 0.6);
+  CHECK(b3.selected.eval.sqnr_db == doctest::Approx(full.selected.eval.sqnr_db));
+  // An even subset of the front (the UI's view) plus bisection next to the target.
+  for (const char* target : {"sqnr=40", "sqnr=30", "bops=0.6", "sqnr-drop=10"}) {
+    CAPTURE(target);
+    SearchOptions so = o;
+    so.target = parse_target(target);
+    so.front_points = 5;
+    AdditiveNoise n3 = noise;
+    Evaluator ev = n3.evaluator();
+    const SearchResult sub = search_groups(groups, s.qs, s.ls, ev, so);
+    const SearchResult ref = run(target, true);
+    CHECK(sub.selected_index == ref.selected_index);
+    size_t evaluated = 0;
+    for (const auto& p : sub.pareto) evaluated += p.evaluated ? 1 : 0;
+    CHECK(evaluated <= 5 + log2n);
+    CHECK(evaluated < sub.pareto.size());
+  }
 
   // sqnr-drop: relative to the start point.
   const SearchResult d = run("sqnr-drop=3", true);

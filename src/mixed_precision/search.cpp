@@ -91,9 +91,17 @@ class Runner {
   Runner(const std::vector<Group>& groups, size_t nq, Evaluator& ev, const SearchOptions& o)
       : groups_(groups), nq_(nq), ev_(ev), o_(o) {}
 
+  // Progress in evaluator units (samples): `done` of `total` evaluations, scaled.
   void progress(const std::string& phase, size_t done, size_t total) {
-    if (o_.progress && !o_.progress(phase, done, total))
+    const size_t u = std::max<size_t>(1, ev_.units);
+    if (o_.progress && !o_.progress(phase, done * u, total * u))
       throw Error(ErrorKind::InvalidArgument, "cancelled: search stopped by the caller during " + phase);
+  }
+  // Where the next evaluations stand, for progress within one evaluation (one tick per sample).
+  void stage(const std::string& phase, size_t index, size_t total) {
+    phase_ = phase;
+    index_ = index;
+    total_ = total;
   }
 
   double work() const { return ev_.work_fpe ? ev_.work_fpe() : static_cast<double>(full_evals_); }
@@ -103,7 +111,13 @@ class Runner {
     auto it = cache_.find(c);
     if (it != cache_.end()) return it->second;
     ++full_evals_;
-    return cache_.emplace(c, ev_.evaluate(choice_config(groups_, c, nq_))).first->second;
+    const size_t u = std::max<size_t>(1, ev_.units);
+    ev_.on_unit = [this, u](size_t d) {
+      return !o_.progress || o_.progress(phase_, index_ * u + d, std::max(total_, index_ + 1) * u);
+    };
+    Eval e = ev_.evaluate(choice_config(groups_, c, nq_));
+    ev_.on_unit = nullptr;
+    return cache_.emplace(c, e).first->second;
   }
 
   Point point(const Choice& c, bool eval) {
@@ -126,6 +140,8 @@ class Runner {
   const SearchOptions& o_;
   std::map<Choice, Eval> cache_;
   size_t full_evals_ = 0;
+  std::string phase_ = "phase0";
+  size_t index_ = 0, total_ = 1;
 };
 
 // The flips of phase 2, in the requested order (deterministic: ties end on group, candidate).
@@ -166,13 +182,25 @@ std::vector<Point> build_front(Runner& run, const std::vector<Group>& groups, co
   return pts;
 }
 
-void evaluate_front(Runner& run, std::vector<Point>& pts, const std::string& phase) {
-  for (size_t i = 0; i < pts.size(); ++i) {
-    run.progress(phase, i, pts.size());
-    pts[i].eval = run.evaluate(pts[i].choice);
-    pts[i].evaluated = true;
+// Evaluates every point, or `limit` evenly spaced ones (first and last included) when limit > 1
+// and the front is longer.
+void evaluate_front(Runner& run, std::vector<Point>& pts, const std::string& phase, size_t limit) {
+  std::vector<size_t> idx;
+  if (limit < 2 || pts.size() <= limit) {
+    for (size_t i = 0; i < pts.size(); ++i) idx.push_back(i);
+  } else {
+    for (size_t k = 0; k < limit; ++k) {
+      const size_t i = static_cast<size_t>(std::llround(static_cast<double>(k) * (pts.size() - 1) / (limit - 1)));
+      if (idx.empty() || idx.back() != i) idx.push_back(i);
+    }
   }
-  run.progress(phase, pts.size(), pts.size());
+  for (size_t k = 0; k < idx.size(); ++k) {
+    run.progress(phase, k, idx.size());
+    run.stage(phase, k, idx.size());
+    pts[idx[k]].eval = run.evaluate(pts[idx[k]].choice);
+    pts[idx[k]].evaluated = true;
+  }
+  run.progress(phase, idx.size(), idx.size());
 }
 
 // Best metric reachable at cost <= x, averaged over an even grid of x on [lo, hi]: larger is a
@@ -185,7 +213,7 @@ double front_score(const std::vector<Point>& pts, double lo, double hi, bool siz
     const double x = lo + (hi - lo) * i / kGrid;
     double best = -1e300;
     for (const auto& p : pts)
-      if (rel_cost(p.cost, size) <= x * (1 + 1e-12) && p.eval.metric() > best) best = p.eval.metric();
+      if (p.evaluated && rel_cost(p.cost, size) <= x * (1 + 1e-12) && p.eval.metric() > best) best = p.eval.metric();
     if (best > -1e300) {
       sum += best;
       ++n;
@@ -224,6 +252,7 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
   sort_widest_first(cands);
   for (size_t i = 0; i < cands.size(); ++i) {
     run.progress("phase0", i, cands.size());
+    run.stage("phase0", i, cands.size());
     Choice ch(groups.size());
     for (size_t gi = 0; gi < groups.size(); ++gi) ch[gi] = nearest_candidate(groups[gi], cands[i]);
     r.baselines.push_back(Baseline{cands[i], run.point(ch, true)});
@@ -287,10 +316,11 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
   const FlipOrder first = o.order == FlipOrder::Ratio ? FlipOrder::Ratio : FlipOrder::Paper;
   r.order_used = first;
   r.pareto = build_front(run, groups, start, order_flips(flips, first), size);
-  if (o.full_front) evaluate_front(run, r.pareto, "phase2");
+  // Comparing two orders needs both fronts evaluated.
+  if (o.full_front || o.order == FlipOrder::Both) evaluate_front(run, r.pareto, "phase2", o.front_points);
   if (o.order == FlipOrder::Both) {
     r.pareto_other = build_front(run, groups, start, order_flips(flips, FlipOrder::Ratio), size);
-    evaluate_front(run, r.pareto_other, "phase2");
+    evaluate_front(run, r.pareto_other, "phase2", o.front_points);
     double lo = 0, hi = rel_cost(r.pareto.front().cost, size);
     for (const auto* f : {&r.pareto, &r.pareto_other}) lo = std::max(lo, rel_cost(f->back().cost, size));
     r.front_score = front_score(r.pareto, lo, hi, size);
@@ -308,8 +338,12 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
   t = Clock::now();
   w0 = run.work();
   auto& pts = r.pareto;
+  size_t probes = 0;
+  const size_t max_probes = static_cast<size_t>(std::ceil(std::log2(static_cast<double>(pts.size()) + 1))) + 2;
   auto eval_at = [&](size_t i) -> const Eval& {
     if (!pts[i].evaluated) {
+      run.stage("phase3", probes, max_probes);
+      ++probes;
       pts[i].eval = run.evaluate(pts[i].choice);
       pts[i].evaluated = true;
     }
@@ -317,45 +351,43 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
   };
   int sel = 0;
   const Target& tg = o.target;
+  // One rule for every mode: decide among the evaluated points, evaluating what the decision
+  // needs. With the full front nothing more is evaluated; with a subset or none, the gaps next
+  // to the decision are bisected (SQNR falls along the front as flips add noise).
   if (tg.kind == TargetKind::None) {
     r.message = "no target: the start point (" + candidate_name(r.baselines[static_cast<size_t>(r.start_baseline)].config) + ")";
   } else if (tg.kind == TargetKind::Bops || tg.kind == TargetKind::Size) {
-    // Costs are known without evaluating; along the front they strictly decrease.
-    int best = -1;
-    if (o.full_front) {
-      for (size_t i = 0; i < pts.size(); ++i) {
-        if (rel_cost(pts[i].cost, size) > tg.value * (1 + 1e-12)) continue;
-        if (best < 0 || pts[i].eval.metric() > pts[static_cast<size_t>(best)].eval.metric()) best = static_cast<int>(i);
-      }
-    } else {
-      for (size_t i = 0; i < pts.size() && best < 0; ++i)
-        if (rel_cost(pts[i].cost, size) <= tg.value * (1 + 1e-12)) best = static_cast<int>(i);
-      if (best >= 0) eval_at(static_cast<size_t>(best));
-    }
-    if (best < 0) {
+    // Costs are known without evaluating; along the front they strictly decrease, so the
+    // feasible points are a suffix [first, n).
+    size_t first = pts.size();
+    for (size_t i = 0; i < pts.size() && first == pts.size(); ++i)
+      if (rel_cost(pts[i].cost, size) <= tg.value * (1 + 1e-12)) first = i;
+    if (first == pts.size()) {
       r.target_met = false;
       r.message = "no point meets " + target_name(tg) + " (cheapest point: " +
                   json_number(rel_cost(pts.back().cost, size)) + "): returning the start point";
     } else {
+      eval_at(first);
+      int best = -1;
+      for (size_t i = first; i < pts.size(); ++i)
+        if (pts[i].evaluated && (best < 0 || pts[i].eval.metric() > pts[static_cast<size_t>(best)].eval.metric()))
+          best = static_cast<int>(i);
       sel = best;
       r.message = target_name(tg) + ": point " + std::to_string(sel) + " of " + std::to_string(pts.size());
     }
   } else {
     const double bar = tg.kind == TargetKind::Sqnr ? tg.value : eval_at(0).sqnr_db - tg.value;
     int best = -1;
-    if (o.full_front) {
-      for (size_t i = 0; i < pts.size(); ++i) {
-        if (pts[i].eval.sqnr_db < bar) continue;
-        if (best < 0 || rel_cost(pts[i].cost, size) < rel_cost(pts[static_cast<size_t>(best)].cost, size))
-          best = static_cast<int>(i);
-      }
-    } else if (eval_at(0).sqnr_db >= bar) {
-      // SQNR falls along the front (flips add noise): the last index meeting the bar, by
-      // bisection over [lo ok, hi unknown].
-      size_t lo = 0, hi = pts.size();
+    if (eval_at(0).sqnr_db >= bar) {
+      // The cheapest (last) evaluated point meeting the bar, then bisection up to the next
+      // evaluated point (or the end) for unevaluated ones in between.
+      size_t lo = 0;
+      for (size_t i = 0; i < pts.size(); ++i)
+        if (pts[i].evaluated && pts[i].eval.sqnr_db >= bar) lo = i;
+      size_t hi = lo + 1;
+      while (hi < pts.size() && !pts[hi].evaluated) ++hi;
       while (hi - lo > 1) {
         const size_t mid = lo + (hi - lo) / 2;
-        run.progress("phase3", 0, 0);
         if (eval_at(mid).sqnr_db >= bar) lo = mid;
         else hi = mid;
       }

@@ -72,6 +72,9 @@ struct SearchOptions {
   /// Evaluate every point of the front (the UI shows it). false: phase 3 binary-searches the
   /// flip index and evaluates O(log n) points (needs a target).
   bool full_front = true;
+  /// With full_front: evaluate at most this many evenly spaced points of the front (first and
+  /// last included; phase 3 then bisects next to the target). 0 = every point.
+  size_t front_points = 0;
   /// Memory for phase 1's cache of FP activations (one sample's values at a time); above it,
   /// phase 1 falls back to full recomputation. Default 512 MiB: with the model, encodings and the
   /// runtime it stays within ~1 GiB (a browser tab).
@@ -102,6 +105,11 @@ struct Evaluator {
   std::function<std::vector<Eval>(const std::vector<quant::QuantConfig>&,
                                    const std::function<bool(size_t, size_t)>& tick)>
       evaluate_many;
+  /// Progress units per evaluate() (samples); the search scales its progress by it.
+  size_t units = 1;
+  /// Set by the search around each evaluate(): the evaluator calls it after each unit with the
+  /// units done so far; false = cancel (the evaluator then throws Error "cancelled: ...").
+  std::function<bool(size_t)> on_unit;
   /// Forward-pass equivalents of work done by the evaluator so far (1 = one FP pass over every
   /// sample). Empty = count each evaluate() as 1.
   std::function<double()> work_fpe;

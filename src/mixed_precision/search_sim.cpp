@@ -123,6 +123,7 @@ SearchResult search(const quant::QuantModel& model, quant::Simulator& sim, const
   double phase1_ops = 0;  // phase-1 work with the deterministic weighting
   bool cached_all = true;
   Evaluator ev;
+  ev.units = samples.size();
   ev.work_fpe = [&]() { return work; };
   ev.evaluate = [&](const quant::QuantConfig& cfg) {
     quant::SqnrAccumulator acc;
@@ -131,6 +132,8 @@ SearchResult search(const quant::QuantModel& model, quant::Simulator& sim, const
       const auto out = sim.run(cfg, samples[s]);
       acc.add(fp[s], out);
       if (!options.labels.empty() && top1_correct(out, options.labels[s])) ++correct;
+      if (ev.on_unit && !ev.on_unit(s + 1))
+        throw Error(ErrorKind::InvalidArgument, "cancelled: search stopped by the caller");
     }
     work += 1.0;
     Eval e;
