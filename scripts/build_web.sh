@@ -4,20 +4,21 @@
 # Web's wasm-only files in ort/ (ort.wasm.min.mjs, ort-wasm-simd-threaded.mjs/.wasm) for
 # validating exports. Works from any static host: no special headers needed (threads are used
 # only when the host makes the page cross-origin isolated), and nothing is fetched from elsewhere.
-# Usage: scripts/build_web.sh [OUT_DIR]   (default dist)
+# Usage: scripts/build_web.sh [OUT_DIR]   (default dist; QM_BUILD_DIR=build/x picks the build dir)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-dist}"
 export NODE_PATH=/usr/share/nodejs   # em++ needs Debian's acorn (toolchain notes §2)
 [ -d node_modules/onnxruntime-web ] || npm ci --no-audit --no-fund
-[ -f build/wasm/CMakeCache.txt ] || cmake --preset wasm >/dev/null
-cmake --build build/wasm -j2 --target quantmix_wasm web_site web_ort
-site=build/wasm/web
+build="${QM_BUILD_DIR:-build/wasm}"
+[ -f "$build/CMakeCache.txt" ] || cmake --preset wasm -B "$build" >/dev/null
+cmake --build "$build" -j2 --target quantmix_wasm web_site web_ort
+site="$build/web"
 for f in index.html app.js quantmix.js worker.js quantmix.mjs quantmix.wasm \
-         ort/ort.wasm.min.mjs ort/ort-wasm-simd-threaded.mjs ort/ort-wasm-simd-threaded.wasm \
-         samples/sample_cnn.onnx; do
+         ort/ort.wasm.min.mjs ort/ort-wasm-simd-threaded.mjs ort/ort-wasm-simd-threaded.wasm; do
   [ -f "$site/$f" ] || { echo "error: $site/$f is missing after the build" >&2; exit 1; }
 done
+ls "$site"/samples/*.onnx >/dev/null 2>&1 || { echo "error: no sample model in $site/samples" >&2; exit 1; }
 rm -rf "$out"
 mkdir -p "$out"
 cp -R "$site"/. "$out"/

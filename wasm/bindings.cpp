@@ -17,6 +17,7 @@
 
 #include "api/inspect.h"
 #include "api/npy.h"
+#include "api/samples.h"
 #include "api/session.h"
 #include "core/error.h"
 #include "onnx/model_reader.h"
@@ -190,43 +191,23 @@ val bytes_to_js(const std::string& bytes) {
   return view.call<val>("slice");
 }
 
-/// Samples from JS: an array of {name, bytes} (.npy for a single-input model, or .npz keyed by
-/// input name). `input_names` gives the model's input order for .npz files.
-std::vector<std::vector<qm::Tensor>> parse_samples(const val& samples,
-                                                   const std::vector<std::string>& input_names) {
-  std::vector<std::vector<qm::Tensor>> out;
+/// Samples from JS: an array of {name, bytes}, read by the core's one sample loader
+/// (api/samples.h) by the extension of `name`: .npy for a single-input model, .npz keyed by input
+/// name, an image with default preprocessing; a stacked array ([N, ...] where the input wants
+/// batch 1) gives N samples. Every tensor is conformed to `session`'s inputs.
+std::vector<qm::api::Sample> load_samples_js(const qm::api::Session& session, const val& samples) {
+  std::vector<qm::api::Sample> out;
   if (samples.isUndefined() || samples.isNull()) return out;
+  qm::api::SampleOptions options;
+  options.split_stacked = true;
   const size_t n = samples["length"].as<size_t>();
   for (size_t i = 0; i < n; ++i) {
     const val item = samples[i];
     const std::string name = item["name"].as<std::string>();
     const auto bytes = copy_bytes(item["bytes"], "sample '" + name + "'");
-    const bool npz = bytes->size() >= 2 && (*bytes)[0] == 'P' && (*bytes)[1] == 'K';
-    if (!npz) {
-      if (input_names.size() != 1) {
-        throw qm::Error(qm::ErrorKind::InvalidArgument,
-                        "sample '" + name + "': the model has " + std::to_string(input_names.size()) +
-                            " inputs — give a .npz with one array per input name");
-      }
-      out.push_back({qm::api::parse_npy(*bytes, name)});
-      continue;
+    for (auto& sample : qm::api::load_sample_bytes(session, name, *bytes, options)) {
+      out.push_back(std::move(sample));
     }
-    auto arrays = qm::api::parse_npz(*bytes, name);
-    std::vector<qm::Tensor> sample;
-    for (const auto& input : input_names) {
-      auto it = std::find_if(arrays.begin(), arrays.end(),
-                             [&](const auto& a) { return a.first == input; });
-      if (it == arrays.end()) {
-        if (input_names.size() == 1 && arrays.size() == 1) {
-          it = arrays.begin();
-        } else {
-          throw qm::Error(qm::ErrorKind::InvalidArgument,
-                          "sample '" + name + "': no array named '" + input + "' (the model's input)");
-        }
-      }
-      sample.push_back(it->second);
-    }
-    out.push_back(std::move(sample));
   }
   return out;
 }
@@ -347,7 +328,6 @@ val quantize(val model_bytes, std::string file_name, val external_files, val sam
 #if QM_HAVE_QUANTIZE
   return guarded_val([&] {
     qm::onnx::Model model = read_model_with_external(model_bytes, file_name, external_files);
-    const auto parsed = parse_samples(samples, string_list(input_names));
     qm::api::QuantizeOptions opts;
     auto str = [&](const char* key, std::string& dst) {
       const val v = options[key];
@@ -366,6 +346,13 @@ val quantize(val model_bytes, std::string file_name, val external_files, val sam
       opts.input_shapes[name] = qm::ops::Dims(dims.begin(), dims.end());
     }
     set_layer_bits(opts, options["layerBits"]);
+    // The samples are read against a session of the same model (shapes, input names), so a
+    // wrong sample is refused by file name before calibration starts.
+    qm::api::SessionOptions session_options;
+    session_options.input_shapes = opts.input_shapes;
+    session_options.threads = 1;
+    const qm::api::Session session(model, session_options);
+    const auto parsed = load_samples_js(session, samples);
     opts.model_file = file_name;
     opts.threads = 1;
     qm::api::ProgressFn progress;

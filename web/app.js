@@ -248,7 +248,7 @@ async function addSampleFiles(fileList) {
 }
 
 async function setSamples(list) {
-  await state.qm.setSamples(list.map((s) => ({ name: s.source ?? s.name, bytes: s.bytes })));
+  await state.qm.setSamples(list.map((s) => ({ name: s.name, source: s.source, bytes: s.bytes })));
   state.samples = list;
   renderSamples();
   updateRunButton();
@@ -272,8 +272,9 @@ async function useBuiltinSamples() {
 }
 
 function renderSamples() {
-  const n = state.samples.length;
-  ui.sampleCount.textContent = n ? `${n} sample${n > 1 ? 's' : ''}` : 'none yet';
+  const files = state.samples.length;
+  const n = state.samples.reduce((sum, s) => sum + (s.count ?? 1), 0);
+  ui.sampleCount.textContent = n ? `${n} sample${n > 1 ? 's' : ''}${files !== n ? ` from ${files} file${files > 1 ? 's' : ''}` : ''}` : 'none yet';
   ui.sampleCount.dataset.count = String(n);
   ui.sampleClear.disabled = n === 0 || state.running;
   clear(ui.previews);
@@ -286,9 +287,9 @@ function renderSamples() {
     const canvas = previewCanvas(document, s, state.settings, 64);
     ui.previews.appendChild(h(document, 'figure', { class: 'preview', title: s.source ?? s.name, dataset: { name: s.name } },
       canvas ?? h(document, 'div', { class: 'preview-placeholder' }, s.kind === 'npz' ? '.npz' : '—'),
-      h(document, 'figcaption', null, s.shape ? `[${s.shape.join('×')}]` : s.kind)));
+      h(document, 'figcaption', null, s.stacked ? `${s.count}× [${s.shape.slice(1).join('×')}]` : s.shape ? `[${s.shape.join('×')}]` : s.kind)));
   }
-  if (n > shown.length) ui.previews.appendChild(h(document, 'p', { class: 'muted small preview-more' }, `+ ${n - shown.length} more`));
+  if (files > shown.length) ui.previews.appendChild(h(document, 'p', { class: 'muted small preview-more' }, `+ ${files - shown.length} more files`));
 }
 
 // ---------------------------------------------------------------- run
@@ -502,7 +503,8 @@ function sidePanel(r, point, demo) {
     ['Candidates', r.candidates.join(' · ')],
     ['Samples', `${state.result?.samplesUsed ?? Math.min(state.samples.length, Number(ui.maxSamples.value))} used for calibration and SQNR`],
   ];
-  const timing = Object.entries(r.timing ?? {}).filter(([, v]) => typeof v === 'number' && v >= 0.005);
+  const TIMED = ['calibration', 'phase0', 'phase1', 'phase2', 'phase3', 'export'];
+  const timing = TIMED.map((k) => [k, r.timing?.[k]]).filter(([, v]) => typeof v === 'number' && v >= 0.005);
   return h(document, 'section', { class: 'card side-card' },
     h(document, 'header', { class: 'card-head' }, h(document, 'h3', null, 'This configuration')),
     h(document, 'dl', { class: 'kv' }, rows.map(([k, v]) => [h(document, 'dt', null, k), h(document, 'dd', null, v)])),

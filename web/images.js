@@ -64,6 +64,14 @@ export async function arraysToSamples(files) {
       const arr = decodeNpy(bytes, f.name);
       sample.shape = arr.shape;
       sample.data = arr.data;
+      // A stacked calibration set ([N, C, H, W], N > 1) is N samples to the core.
+      if (arr.shape.length === 4 && arr.shape[0] > 1) {
+        sample.count = arr.shape[0];
+        const one = arr.data.length / arr.shape[0];
+        sample.data = arr.data.subarray(0, one);  // the preview shows the first
+        sample.shape = [1, ...arr.shape.slice(1)];
+        sample.stacked = arr.shape;
+      }
     }
     out.push(sample);
   }

@@ -79,8 +79,9 @@ async function toBytes(data) {
 /** A sample as {name, bytes}: .npy/.npz bytes as given, or {data: Float32Array, shape} encoded. */
 async function toSample(s, i) {
   const name = s.name ?? `sample_${i}.npy`;
-  if (s.data && s.shape) return { name, bytes: encodeNpy(s.data, s.shape) };
-  return { name, bytes: await toBytes(s.bytes ?? s) };
+  const source = s.source ?? name;  // the file the user gave (an image is sent as .npy)
+  if (s.data && s.shape) return { name, source, bytes: encodeNpy(s.data, s.shape) };
+  return { name, source, bytes: await toBytes(s.bytes ?? s) };
 }
 
 export class Quantmix {

@@ -78,7 +78,10 @@ export function normalizeQuantReport(json) {
   }));
   const layerGroup = new Map();
   for (const g of groups) for (const l of g.layers) layerGroup.set(l, g);
-  const selected = r.selected ? normalizePoint(r.selected, -1) : null;
+  // With per-layer overrides the core reports the overridden configuration as `final` beside
+  // the search's own `selected`: what the page shows and exports is `final`.
+  const searchSelected = r.selected ? normalizePoint(r.selected, -1) : null;
+  const selected = r.final ? normalizePoint({ config: 'mixed', ...r.final }, -1) : searchSelected;
   const pareto = (r.pareto ?? []).map(normalizePoint);
   // A front point may give its configuration per group (config[i] = candidate of groups[i],
   // search_api.md): expand it into per-layer bits, with op and MACs from the selected layers.
@@ -105,6 +108,7 @@ export function normalizeQuantReport(json) {
     layerGroup,
     baselines: (r.baselines ?? []).map(normalizePoint),
     pareto,
+    searchSelected,
     selected,
     target: r.target ?? null,
     targetMet: r.target_met ?? null,

@@ -50,7 +50,7 @@ export async function handleMessage(msg, host) {
         return;
       }
       case 'set_samples': {
-        state.samples = (msg.samples ?? []).map((s) => ({ name: String(s.name), bytes: s.bytes }));
+        state.samples = (msg.samples ?? []).map((s) => ({ name: String(s.name), source: String(s.source ?? s.name), bytes: s.bytes }));
         host.post({ type: 'result', id, value: { count: state.samples.length } });
         return;
       }
@@ -100,10 +100,19 @@ export async function handleMessage(msg, host) {
   }
 }
 
-/** The core numbers calibration samples; the page knows their file names: "sample 3" -> "sample 'x.png'". */
+/**
+ * Errors in the user's words: "calibration sample 3" -> "calibration sample 'x.png'", and an
+ * image's .npy stand-in name -> the image file it came from.
+ */
 export function nameSamples(message, samples) {
-  return String(message).replace(/calibration sample (\d+)/g,
+  let out = String(message).replace(/calibration sample (\d+)/g,
     (m, i) => (samples[Number(i)] ? `calibration sample '${samples[Number(i)].source ?? samples[Number(i)].name}'` : m));
+  for (const s of samples) {
+    if (!s.source || s.source === s.name) continue;
+    const escaped = s.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    out = out.replace(new RegExp(`(^|[^\\w.-])${escaped}(?![\\w.-])`, 'g'), `$1${s.source}`);
+  }
+  return out;
 }
 
 /** An error reply from the worker, as a thrown value on the page side. */

@@ -38,6 +38,7 @@ export class Checker {
     } catch (e) {
       this.failed += 1;
       console.log(`  FAIL ${name}: ${e?.message?.split('\n')[0] ?? e}`);
+      if (this.onFail) await this.onFail(name).catch(() => {});
     }
   }
 

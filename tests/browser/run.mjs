@@ -214,6 +214,16 @@ function checkLayers(s, expected, label) {
   t.deepEqual(s.layers.map((l) => l.name), expected.layers.map((l) => l.name), `${label}: layer names`);
 }
 
+// A failed step leaves a screenshot and the page's status lines, to see what the page showed.
+t.onFail = async (name) => {
+  const slug = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40);
+  console.log(`  screenshot ${await shot(`FAIL-${slug}`)}`);
+  const status = await page.evaluate(() => ({ run: document.getElementById('app')?.dataset.run,
+    banner: document.getElementById('banner')?.hidden ? '' : document.getElementById('banner-message')?.textContent,
+    status: document.getElementById('run-status')?.textContent }));
+  console.log(`  page: ${JSON.stringify(status)}`);
+};
+
 try {
   // (a) The app opens on the bundled sample model by itself.
   await t.step('opens on the sample model', async () => {

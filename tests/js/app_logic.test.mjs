@@ -204,3 +204,12 @@ test('results: a front point given per group (config[i] = candidate of group i) 
   assert.deepEqual(r.pareto[0].layers.map((l) => [l.name, l.op, l.wBits, l.aBits, l.macs]),
     [['a', 'Conv', 8, 8, 5], ['b', 'Gemm', 4, 8, 7]], 'network order, bits from the group');
 });
+
+test('results: an overridden configuration (report.final) is what the page shows', () => {
+  const layers = [{ name: 'a', op: 'Conv', w_bits: 8, a_bits: 8, macs: 5 }];
+  const r = normalizeQuantReport({ selected: { rel_bops: 0.5, size_bytes: 1, sqnr_db: 30, layers },
+    final: { rel_bops: 1, size_bytes: 2, sqnr_db: 40, layers: [{ ...layers[0], a_bits: 16 }] } });
+  assert.equal(r.selected.relBops, 1);
+  assert.equal(r.selected.layers[0].aBits, 16);
+  assert.equal(r.searchSelected.relBops, 0.5);
+});

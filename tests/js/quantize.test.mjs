@@ -76,7 +76,7 @@ test('wasm/quantize: bad samples and options give one-line errors, not crashes',
   await handleMessage({ type: 'set_samples', id: 2, samples: [samples[0], { name: 'wrong.npy', bytes: encodeNpy(new Float32Array(10), [1, 10]) }] }, host);
   await handleMessage({ type: 'quantize', id: 3, options: { bits: 'W8A8' } }, host);
   const reply = posts.find((m) => m.id === 3 && m.type === 'error');
-  assert.ok(reply && reply.message.includes("'wrong.npy'"), reply?.message);
+  assert.ok(reply && /wrong\.npy/.test(reply.message), reply?.message);
   await assert.rejects(e.quantize({ ...base, samples, options: { bits: 'W9A99' } }), (err) => /W9A99/.test(err.message));
   // The module is still usable afterwards.
   assert.equal((await e.inspect(readFileSync(SAMPLE), 'sample_cnn.onnx')).layers.length, 6);
