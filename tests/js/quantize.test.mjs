@@ -27,10 +27,6 @@ async function engine() {
   return loadEngine({ moduleUrl: pathToFileURL(join(WEB_DIR, 'quantmix.mjs')).href, wasmBinary: readFileSync(join(WEB_DIR, 'quantmix.wasm')) });
 }
 
-// todo: the core's simulated SQNR differs from ONNX Runtime's on the export for these samples
-// (47.63 vs 48.03 dB, /work/notes/h6_requests.md 22:20); the check stays visible until fixed.
-const SIM_MISMATCH = 'core bug: simulated SQNR != ORT SQNR of the export (h6_requests.md 22:20)';
-
 test('wasm/quantize: W8A8 report, exported model and encodings', { skip }, async (t) => {
   const e = await engine();
   if (!e.capabilities().quantize) { t.skip('this build has no quantize core'); return; }
@@ -46,7 +42,7 @@ test('wasm/quantize: W8A8 report, exported model and encodings', { skip }, async
   assert.ok(JSON.parse(r.encodings));
 });
 
-test('wasm/quantize: the W8A8 export runs in ONNX Runtime with the SQNR the core reports', { skip, todo: SIM_MISMATCH }, async (t) => {
+test('wasm/quantize: the W8A8 export runs in ONNX Runtime with the SQNR the core reports', { skip }, async (t) => {
   const e = await engine();
   if (!e.capabilities().quantize) { t.skip('this build has no quantize core'); return; }
   const r = await e.quantize({ modelBytes: readFileSync(SAMPLE), fileName: 'sample_cnn.onnx', samples, inputNames: ['image'],
