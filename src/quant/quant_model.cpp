@@ -163,6 +163,21 @@ QuantModel::QuantModel(const graph::Plan& plan, const PlacementOptions& options)
     qs.push_back(std::move(q));
   };
 
+  // Data values: model inputs and whatever a step computes from them, except what only depends on
+  // their shapes (Shape/Size and the arithmetic on it): shape computations are never quantized,
+  // even where they become float (e.g. Resize scales computed at run time).
+  std::vector<bool> data(nv, false);
+  for (ValueId v : plan.inputs()) data[static_cast<size_t>(v)] = true;
+  for (const graph::Step& s : steps) {
+    const graph::Node& n = g.node(s.node);
+    bool d = false;
+    if (!is_op(n, {"Shape", "Size"}))
+      for (size_t k = 0; k < s.inputs.size(); ++k)
+        d = d || (s.inputs[k] != kNoValue && !s.constant[k] && data[static_cast<size_t>(s.inputs[k])]);
+    for (ValueId v : s.outputs)
+      if (v != kNoValue) data[static_cast<size_t>(v)] = d;
+  }
+
   for (ValueId v : plan.inputs())
     if (is_float(v)) add_activation(v, -1);
 
@@ -226,14 +241,14 @@ QuantModel::QuantModel(const graph::Plan& plan, const PlacementOptions& options)
       const ValueId x = s.inputs.empty() ? kNoValue : s.inputs[0];
       const bool const_float = x != kNoValue && s.constant[0] && is_float(x);
       for (ValueId v : s.outputs) {
-        if (v == kNoValue || !is_float(v)) continue;
+        if (v == kNoValue || !is_float(v) || !data[static_cast<size_t>(v)]) continue;
         if (const_float) add_activation(v, static_cast<int>(si));
         else if (x != kNoValue) grid_[static_cast<size_t>(v)] = grid_[static_cast<size_t>(x)];
       }
       continue;
     }
     for (ValueId v : s.outputs) {
-      if (v == kNoValue || !is_float(v)) continue;
+      if (v == kNoValue || !is_float(v) || !data[static_cast<size_t>(v)]) continue;
       // Fused unit: the pre-activation output of Conv/ConvTranspose/Gemm/MatMul/Add read only by
       // a Relu/Clip/LeakyRelu/HardSwish gets no quantizer of its own.
       if (s.outputs.size() == 1 && is_op(n, {"Conv", "ConvTranspose", "Gemm", "MatMul", "Add"}) &&

@@ -22,7 +22,8 @@
 //     data input's grid: its outputs get no quantizer. Exception: data movement whose data input
 //     is a float constant (e.g. an embedding table read by Gather) computes new values for the
 //     quantized graph and gets a quantizer on its output;
-//   - integer/bool tensors and constants (other than layer weights) are never quantized.
+//   - integer/bool tensors, constants (other than layer weights) and shape computations (values
+//     that depend on the model inputs only through Shape/Size, even when float) are never quantized.
 #pragma once
 
 #include <cstdint>
