@@ -14,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "api/image.h"
 #include "api/npy.h"
+#include "api/samples.h"
 #include "api/session.h"
 #include "core/error.h"
 #include "core/json.h"
@@ -30,7 +32,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: search_bench MODEL.onnx [options]\n");
     return 2;
   }
-  std::string model = argv[1], npy_dir, json_out, labels_file;
+  std::string model = argv[1], npy_dir, json_out, labels_file, calib, preprocess, test_npz;
   size_t nsamples = 8, threads = 1;
   mp::SearchOptions so;
   so.candidates = mp::parse_candidates("W4A8,W8A8,W8A16");
@@ -46,6 +48,10 @@ int main(int argc, char** argv) {
     else if (k == "--json") json_out = v;
     else if (k == "--labels") labels_file = v;
     else if (k == "--full-front") so.full_front = v == "1";
+    else if (k == "--front-points") so.front_points = std::stoul(v);
+    else if (k == "--calib") calib = v;
+    else if (k == "--preprocess") preprocess = v;
+    else if (k == "--test-npz") test_npz = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -56,7 +62,13 @@ int main(int argc, char** argv) {
     sopt.threads = threads;
     auto session = api::Session::load(model, sopt);
     std::vector<std::vector<Tensor>> samples;
-    if (!npy_dir.empty()) {
+    if (!calib.empty()) {
+      api::SampleOptions o;
+      o.split_stacked = true;
+      o.max_samples = nsamples;
+      if (!preprocess.empty()) o.preprocess = api::Preprocess::parse(preprocess);
+      samples = api::load_samples(*session, {calib}, o);
+    } else if (!npy_dir.empty()) {
       std::vector<std::string> files;
       if (DIR* d = opendir(npy_dir.c_str())) {
         while (auto* e = readdir(d)) {
@@ -117,6 +129,75 @@ int main(int argc, char** argv) {
                 r.selected.cost.rel_bops, r.selected.eval.sqnr_db,
                 r.selected.eval.accuracy ? (" acc=" + std::to_string(*r.selected.eval.accuracy)).c_str() : "",
                 int(r.target_met), r.message.c_str());
+    // Homogeneous baselines against the mixed front at the same or lower relative BOPs.
+    for (const auto& b : r.baselines) {
+      int best = -1;
+      for (size_t i = 0; i < r.pareto.size(); ++i)
+        if (r.pareto[i].evaluated && r.pareto[i].cost.rel_bops <= b.point.cost.rel_bops + 1e-9 &&
+            (best < 0 || r.pareto[i].eval.metric() > r.pareto[static_cast<size_t>(best)].eval.metric()))
+          best = static_cast<int>(i);
+      if (best < 0) {
+        std::printf("at_bops<=%.3f homogeneous %s sqnr_db=%.2f | mixed: no front point that cheap\n", b.point.cost.rel_bops,
+                    mp::candidate_name(b.config).c_str(), b.point.eval.sqnr_db);
+        continue;
+      }
+      const auto& p = r.pareto[static_cast<size_t>(best)];
+      std::printf("at_bops<=%.3f homogeneous %s sqnr_db=%.2f | mixed point %d rel_bops=%.3f sqnr_db=%.2f (%+.2f dB)\n",
+                  b.point.cost.rel_bops, mp::candidate_name(b.config).c_str(), b.point.eval.sqnr_db, best,
+                  p.cost.rel_bops, p.eval.sqnr_db, p.eval.sqnr_db - b.point.eval.sqnr_db);
+    }
+    // Top-1 on a labelled test set (x uint8 [N,1,H,W] raw pixels /255, y labels), simulated.
+    if (!test_npz.empty()) {
+      Tensor x, y;
+      for (auto& kv : api::read_npz(test_npz)) {
+        if (kv.first == "x") x = kv.second;
+        if (kv.first == "y") y = kv.second;
+      }
+      const int64_t n = x.shape()[0], per = x.numel() / n;
+      Shape one = x.shape();
+      one[0] = 1;
+      std::vector<std::vector<Tensor>> test;
+      std::vector<int64_t> labels;
+      for (int64_t i = 0; i < n; ++i) {
+        Tensor t(DataType::Float, one);
+        for (int64_t j = 0; j < per; ++j) t.data<float>()[j] = x.data<uint8_t>()[i * per + j] / 255.0f;
+        test.push_back({t});
+        labels.push_back(y.dtype() == DataType::Uint8 ? y.data<uint8_t>()[i] : y.data<int64_t>()[i]);
+      }
+      std::vector<mp::Group> groups;
+      for (const auto& g : r.groups) groups.push_back(g.group);
+      auto top1 = [&](const quant::QuantConfig& cfg) {
+        size_t ok = 0;
+        for (size_t i = 0; i < test.size(); ++i) {
+          const auto out = sim.run(cfg, test[i]);
+          const float* p = out[0].data<float>();
+          int64_t best = 0;
+          for (int64_t k = 1; k < out[0].numel(); ++k)
+            if (p[k] > p[best]) best = k;
+          ok += best == labels[i];
+        }
+        return static_cast<double>(ok) / static_cast<double>(test.size());
+      };
+      std::printf("test_top1 fp=%.4f (n=%zu)\n", top1(qmodel.off()), test.size());
+      for (const auto& b : r.baselines) {
+        const double hb = top1(mp::choice_config(groups, b.point.choice, qmodel.quantizers().size()));
+        int best = -1;
+        for (size_t i = 0; i < r.pareto.size(); ++i)
+          if (r.pareto[i].evaluated && r.pareto[i].cost.rel_bops <= b.point.cost.rel_bops + 1e-9 &&
+              (best < 0 || r.pareto[i].eval.metric() > r.pareto[static_cast<size_t>(best)].eval.metric()))
+            best = static_cast<int>(i);
+        if (best < 0) {
+          std::printf("test_top1 at_bops<=%.3f homogeneous %s=%.4f | mixed: none\n", b.point.cost.rel_bops,
+                      mp::candidate_name(b.config).c_str(), hb);
+          continue;
+        }
+        const auto& p = r.pareto[static_cast<size_t>(best)];
+        const double hm = top1(mp::choice_config(groups, p.choice, qmodel.quantizers().size()));
+        std::printf("test_top1 at_bops<=%.3f homogeneous %s=%.4f | mixed point %d (rel_bops=%.3f)=%.4f\n",
+                    b.point.cost.rel_bops, mp::candidate_name(b.config).c_str(), hb, best, p.cost.rel_bops, hm);
+      }
+      std::printf("test_top1 selected (rel_bops=%.3f)=%.4f\n", r.selected.cost.rel_bops, top1(r.selected_config));
+    }
     if (!json_out.empty()) {
       JsonWriter w(1);
       w.begin_object();
