@@ -123,7 +123,9 @@ function overrideChoices(row, cands) {
  * Sensitivity columns: SQNR (dB) with only that layer's group quantized at the candidate.
  */
 export function renderLayerTable(doc, report, rows, opts = {}) {
-  const cands = report.candidates;
+  // Sensitivity columns only for candidates that were measured (the start point is not).
+  const measured = report.candidates.filter((c) => rows.some((r) => typeof r.sensitivity[c] === 'number'));
+  const cands = measured;
   const head = h(doc, 'tr', null,
     h(doc, 'th', { class: 'num' }, '#'), h(doc, 'th', null, 'Layer'), h(doc, 'th', null, 'Op'),
     h(doc, 'th', { class: 'num' }, 'MACs'), h(doc, 'th', null, 'Bits'),
@@ -138,7 +140,7 @@ export function renderLayerTable(doc, report, rows, opts = {}) {
     const select = h(doc, 'select', { class: 'select override', 'aria-label': `Bits for ${r.name}`,
       dataset: { layer: r.name }, disabled: opts.disabled ? true : null },
     h(doc, 'option', { value: '' }, 'search'),
-    overrideChoices(r, cands).map((c) => h(doc, 'option', { value: c }, c)));
+    overrideChoices(r, report.candidates).map((c) => h(doc, 'option', { value: c }, c)));
     select.value = r.override ?? '';
     select.addEventListener('change', () => opts.onOverride?.(r.name, select.value || null));
     return h(doc, 'tr', { dataset: { layer: r.name, bits: r.config ?? '' }, class: r.override ? 'row-override' : null },
@@ -157,7 +159,8 @@ export function renderLayerTable(doc, report, rows, opts = {}) {
       }),
       h(doc, 'td', null, select));
   });
-  return card(doc, 'Layers', 'sensitivity: output SQNR in dB with only that layer quantized (lower = more sensitive)',
+  return card(doc, 'Layers', cands.length ? 'sensitivity: output SQNR in dB with only that layer quantized (lower = more sensitive)'
+    : 'no sensitivities: homogeneous bits, no search',
     { id: 'layers-card' },
     h(doc, 'div', { class: 'table-scroll' }, h(doc, 'table', { class: 'table table-layers', id: 'quant-table' },
       h(doc, 'thead', null, head), h(doc, 'tbody', null, body))));
