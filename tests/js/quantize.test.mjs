@@ -93,3 +93,19 @@ test('worker protocol: load_model, set_samples, quantize answer once each, progr
   assert.ok(posts.some((m) => m.type === 'progress' && m.id === 4 && m.total > 0), 'progress for the quantize request');
   assert.equal(finals[2].value.report.selected.layers.length, 6);
 });
+
+test('wasm/run: one FP32 forward pass matches ONNX Runtime', { skip }, async () => {
+  const e = await engine();
+  const out = await e.run({ modelBytes: readFileSync(SAMPLE), fileName: 'sample_cnn.onnx', inputs: [{ name: 'image', bytes: samples[0].bytes }] });
+  assert.equal(out.length, 1);
+  assert.equal(out[0].name, 'logits');
+  assert.deepEqual(out[0].shape, [1, 10]);
+  const ort = await import(pathToFileURL(join(ROOT, 'node_modules', 'onnxruntime-web', 'dist', 'ort.node.min.mjs')).href);
+  const ref = await ort.InferenceSession.create(readFileSync(SAMPLE));
+  const want = (await ref.run({ image: new ort.Tensor('float32', datas[0], [1, 1, 28, 28]) })).logits.data;
+  const acc = new SqnrAccumulator();
+  acc.add({ y: want }, { y: out[0].data });
+  assert.ok(acc.result().sqnrDb > 80, `our engine vs ORT: ${acc.result().sqnrDb} dB`);
+  await assert.rejects(e.run({ modelBytes: readFileSync(SAMPLE), fileName: 'sample_cnn.onnx', inputs: [{ name: 'nope', bytes: samples[0].bytes }] }),
+    /no input 'nope'/);
+});
