@@ -61,6 +61,8 @@ const Tensor& Simulator::fake_weight(int q, int bits) {
   if (qq.kind != QuantizerKind::Weight)
     throw Error(ErrorKind::InvalidArgument, "fake_weight: quantizer '" + qq.tensor + "' is not a weight quantizer");
   Tensor w = fake_quantize(*model_->plan().constant(qq.value), enc_->get(q, bits));
+  if (weight_bytes_ + w.nbytes() > weight_budget_) clear_weight_cache();
+  weight_bytes_ += w.nbytes();
   return weights_.emplace(std::make_pair(q, bits), std::move(w)).first->second;
 }
 

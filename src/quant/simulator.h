@@ -62,7 +62,14 @@ class Simulator {
   /// The fake-quantized weight of weight quantizer q at `bits` (cached).
   const Tensor& fake_weight(int q, int bits);
   /// Drops cached fake-quantized weights (e.g. after encodings changed).
-  void clear_weight_cache() { weights_.clear(); }
+  void clear_weight_cache() {
+    weights_.clear();
+    weight_bytes_ = 0;
+  }
+  /// Bytes the fake-quantized weight cache may hold (default 512 MiB); when a new entry would
+  /// exceed it, the cache is emptied first (entries in use by the executor stay alive there).
+  void set_weight_cache_budget(size_t bytes) { weight_budget_ = bytes; }
+  size_t weight_cache_bytes() const { return weight_bytes_; }
 
   const QuantModel& model() const { return *model_; }
   Encodings& encodings() { return *enc_; }
@@ -76,6 +83,8 @@ class Simulator {
   Encodings* enc_;
   graph::Executor* exec_;
   std::map<std::pair<int, int>, Tensor> weights_;
+  size_t weight_bytes_ = 0;
+  size_t weight_budget_ = size_t{512} << 20;
   std::vector<graph::ValueMap> cache_;       // per sample
   std::vector<size_t> checkpoints_;          // sorted
   size_t cache_bytes_ = 0;
