@@ -304,7 +304,10 @@ function updateRunButton() {
     ui.runStatus.classList.add('run-status-warning');
     return;
   }
-  if (!state.running && state.inspect && !state.samples.length) ui.runStatus.textContent = 'Add calibration samples to start.';
+  if (!state.running && state.inspect && !state.samples.length) {
+    ui.runStatus.textContent = 'Add calibration samples to start.';
+    delete ui.runStatus.dataset.sticky;  // a prompt, cleared as soon as samples arrive
+  }
   else if (!state.running && ready && !ui.runStatus.dataset.sticky) ui.runStatus.textContent = '';
 }
 
@@ -451,6 +454,7 @@ function resetResults() {
   ui.stepExport.hidden = true;
   ui.phases.hidden = true;
   ui.app.dataset.run = 'idle';
+  delete ui.runStatus.dataset.sticky;
   clear(ui.validateResult);
 }
 

@@ -442,6 +442,7 @@ try {
     await page.waitForFunction(() => document.getElementById('sample-count').dataset.count === '12');
     const shapes = await page.$$eval('#sample-previews figcaption', (els) => els.map((e) => e.textContent));
     t.ok(shapes.length === 12 && shapes.every((x) => x === '[1×3×32×32]'), `dropped 40x36 images resized to the model's 1x3x32x32 (${shapes[0]})`);
+    t.ok(!(await page.textContent('#run-status')).includes('Add calibration samples'), 'the "add samples" prompt is gone once samples are in');
     console.log(`  screenshot ${await shot('13-user-model-samples')}`);
     if (!caps.quantize) return;
     const run = await quantize();
