@@ -46,6 +46,11 @@ const CASES = [
   ['mobilenet_v3_small_op16_constants', ['W8A8', 'W8A16'], { W8A8: MIN_CASCADE_DB }],
   ['resnet18_op17', ['W8A8', 'W4A8'], { W8A8: MIN_CASCADE_DB, W4A8: MIN_CASCADE_DB }],
   ['mobilenet_v2_op11', ['W8A8'], { W8A8: MIN_CASCADE_DB }],
+  // Weight axes: ConvTranspose (axis 1, also BN-free decoder), Gemm transB=0/1, grouped/depthwise.
+  ['conv_transpose', ['W4A8', 'W8A16'], {}],
+  ['autoencoder_op13_convtranspose', ['W8A8', 'W4A4'], {}],
+  ['gemm', ['W8A8', 'W6A12'], {}],
+  ['grouped_depthwise', ['W4A8', 'W16A16'], {}],
 ];
 
 const sanitize = (name) => name.replace(/[^A-Za-z0-9._-]/g, '_');
