@@ -5,7 +5,7 @@
 //   const ms = m.run();             // one forward pass, wall ms measured inside wasm
 //   m.output();                     // Float32Array copy of output 0 (for the ORT agreement check)
 //   m.peakLiveBytes();              // RunStats of the last run
-//   m.profile();                    // one forward pass timed per step (JSON text)
+//   m.profile();                    // one forward pass, CPU ms per step (JSON text)
 //   m.delete();
 // Errors are thrown as C++ exceptions (the bench aborts on them; it is not a library boundary).
 #include <emscripten/bind.h>
@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,13 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+/// CPU time of the node process (process.cpuUsage(), user + system) in ms: per-step times stay
+/// meaningful when other jobs share the cores, where wall time does not. ~1 us per call.
+double cpu_ms() {
+  const val u = val::global("process").call<val>("cpuUsage");
+  return (u["user"].as<double>() + u["system"].as<double>()) / 1000.0;
 }
 
 std::string json_escape(const std::string& s) {
@@ -79,16 +87,16 @@ class BenchModel {
   double peak_live_bytes() const { return static_cast<double>(session_->executor().stats().peak_live_bytes); }
   int steps() const { return static_cast<int>(session_->plan().steps().size()); }
 
-  /// One forward pass with a hook at every value: a step's time is the time since the previous
-  /// hook call (the hook runs right after a step's outputs are computed).
+  /// One forward pass with a hook at every value: a step's time is the CPU time since the
+  /// previous hook call (the hook runs right after a step's outputs are computed).
   std::string profile() {
     const qm::graph::Plan& p = session_->plan();
     std::vector<double> step_ms(p.steps().size(), 0.0);
-    auto last = Clock::now();
+    double last = cpu_ms();
     qm::graph::ValueHook hook = [&](qm::graph::ValueId v, const qm::Tensor&) -> std::optional<qm::Tensor> {
-      const auto now = Clock::now();
+      const double now = cpu_ms();
       const int s = producer_[static_cast<size_t>(v)];
-      if (s >= 0) step_ms[static_cast<size_t>(s)] += std::chrono::duration<double, std::milli>(now - last).count();
+      if (s >= 0) step_ms[static_cast<size_t>(s)] += now - last;
       last = now;
       return std::nullopt;
     };

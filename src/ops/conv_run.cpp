@@ -11,6 +11,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
+#include "kernels/pool.h"
 #include "ops/fused.h"
 #include "ops/run_util.h"
 
@@ -437,38 +438,27 @@ void run_pool(const PoolAttrs& a, RunContext& c) {
   const float* px = x.data<float>();
   float* py = y.data<float>();
   if (k == 2 && w.dil[0] == 1 && w.dil[1] == 1) {
-    // 2-D without dilation: clipped window bounds per output row/column.
-    const int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
+    // 2-D without dilation: the vectorised kernels over ranges of planes.
+    kernels::Conv2dShape s;
+    s.in_h = static_cast<size_t>(w.in[0]);
+    s.in_w = static_cast<size_t>(w.in[1]);
+    s.out_h = static_cast<size_t>(w.out[0]);
+    s.out_w = static_cast<size_t>(w.out[1]);
+    s.kernel_h = static_cast<size_t>(w.kernel[0]);
+    s.kernel_w = static_cast<size_t>(w.kernel[1]);
+    s.stride_h = static_cast<size_t>(w.stride[0]);
+    s.stride_w = static_cast<size_t>(w.stride[1]);
+    s.pad_top = static_cast<size_t>(w.pad_begin[0]);
+    s.pad_left = static_cast<size_t>(w.pad_begin[1]);
+    kernels::AvgPoolParams ap;
+    ap.count_include_pad = a.count_include_pad;
+    ap.pad_bottom = static_cast<size_t>(w.pad_end[0]);
+    ap.pad_right = static_cast<size_t>(w.pad_end[1]);
     parallel_items(c, N * C, P * kprod, [&](int64_t b0, int64_t b1) {
-      for (int64_t plane = b0; plane < b1; ++plane) {
-        const float* xp = px + plane * inprod;
-        float* yp = py + plane * P;
-        for (int64_t oh = 0; oh < OH; ++oh) {
-          const int64_t hs = oh * w.stride[0] - w.pad_begin[0];
-          const int64_t h0 = std::max<int64_t>(hs, 0), h1 = std::min(hs + w.kernel[0], H);
-          const int64_t hp = std::min(hs + w.kernel[0], H + w.pad_end[0]) - hs;
-          for (int64_t ow = 0; ow < OW; ++ow) {
-            const int64_t ws = ow * w.stride[1] - w.pad_begin[1];
-            const int64_t w0 = std::max<int64_t>(ws, 0), w1 = std::min(ws + w.kernel[1], W);
-            float acc = is_max ? -std::numeric_limits<float>::infinity() : 0.0f;
-            for (int64_t ih = h0; ih < h1; ++ih) {
-              const float* row = xp + ih * W;
-              if (is_max) {
-                for (int64_t iw = w0; iw < w1; ++iw) acc = (row[iw] > acc || std::isnan(row[iw])) ? row[iw] : acc;
-              } else {
-                for (int64_t iw = w0; iw < w1; ++iw) acc += row[iw];
-              }
-            }
-            if (is_max) {
-              yp[oh * OW + ow] = acc;
-            } else {
-              const int64_t wp = std::min(ws + w.kernel[1], W + w.pad_end[1]) - ws;
-              const int64_t cnt = a.count_include_pad ? hp * wp : std::max<int64_t>((h1 - h0) * (w1 - w0), 1);
-              yp[oh * OW + ow] = acc / static_cast<float>(cnt);
-            }
-          }
-        }
-      }
+      kernels::Conv2dShape sb = s;
+      sb.in_channels = static_cast<size_t>(b1 - b0);
+      if (is_max) kernels::f32_max_pool2d(sb, px + b0 * inprod, py + b0 * P);
+      else kernels::f32_avg_pool2d(sb, px + b0 * inprod, py + b0 * P, ap);
     });
     return;
   }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/normalize.h"
 #include "ops/op_util.h"
 #include "ops/run_util.h"
 
@@ -142,6 +143,19 @@ void run_layer_norm(const NormAttrs& a, RunContext& c) {
   float* pi = c.num_outputs() > 2 ? c.alloc(2, DataType::Float, ss).data<float>() : nullptr;
   const float* px = x.data<float>();
   float* py = y.data<float>();
+  if (!scale1 && !bias1) {
+    // Per-element (or absent) scale and bias: the vectorised row kernel.
+    kernels::LayerNormParams lp;
+    lp.epsilon = a.epsilon;
+    lp.scale = scale;
+    lp.bias = bias;
+    detail::parallel_items(c, outer, n * 4, [&](int64_t b0, int64_t b1) {
+      for (int64_t r = b0; r < b1; ++r)
+        kernels::f32_layer_norm(px + r * n, py + r * n, static_cast<size_t>(n), lp, pm ? pm + r : nullptr,
+                                pi ? pi + r : nullptr);
+    });
+    return;
+  }
   detail::parallel_items(c, outer, n * 4, [&](int64_t b0, int64_t b1) {
     for (int64_t r = b0; r < b1; ++r) {
       const float* xr = px + r * n;
@@ -179,17 +193,8 @@ void run_instance_norm(const NormAttrs& a, RunContext& c) {
   float* py = y.data<float>();
   detail::parallel_items(c, N * C, n * 4, [&](int64_t b0, int64_t b1) {
     for (int64_t r = b0; r < b1; ++r) {
-      const float* xr = px + r * n;
-      float* yr = py + r * n;
-      double s = 0;
-      for (int64_t j = 0; j < n; ++j) s += xr[j];
-      const double mean = s / static_cast<double>(n);
-      double v = 0;
-      for (int64_t j = 0; j < n; ++j) v += (xr[j] - mean) * (xr[j] - mean);
-      const double inv = 1.0 / std::sqrt(v / static_cast<double>(n) + a.epsilon);
-      const float m = static_cast<float>(inv * sc.data<float>()[r % C]);
-      const float d = static_cast<float>(bi.data<float>()[r % C] - mean * inv * sc.data<float>()[r % C]);
-      for (int64_t j = 0; j < n; ++j) yr[j] = xr[j] * m + d;
+      kernels::f32_instance_norm(px + r * n, py + r * n, static_cast<size_t>(n), sc.data<float>()[r % C],
+                                 bi.data<float>()[r % C], a.epsilon);
     }
   });
 }
@@ -233,27 +238,24 @@ void run_softmax(const SoftmaxAttrs& a, RunContext& c) {
   }
   const float* px = x.data<float>();
   float* py = y.data<float>();
-  // TODO(kernels): f32_softmax from kernels/ once it lands.
-  detail::parallel_items(c, outer * inner, d * 8, [&](int64_t b0, int64_t b1) {
-    for (int64_t q = b0; q < b1; ++q) {
-      const int64_t o = q / inner, i = q % inner;
-      const float* xr = px + o * d * inner + i;
-      float* yr = py + o * d * inner + i;
-      float m = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < d; ++j) m = std::max(m, xr[j * inner]);
-      double s = 0;
-      for (int64_t j = 0; j < d; ++j) {
-        const float e = std::exp(xr[j * inner] - m);
-        if (!log) yr[j * inner] = e;
-        s += e;
+  if (inner == 1) {
+    // Contiguous rows: the vectorised row kernels, rows spread over the threads.
+    detail::parallel_items(c, outer, d * 8, [&](int64_t b0, int64_t b1) {
+      for (int64_t o = b0; o < b1; ++o) {
+        if (log) kernels::f32_log_softmax(px + o * d, py + o * d, static_cast<size_t>(d));
+        else kernels::f32_softmax(px + o * d, py + o * d, static_cast<size_t>(d));
       }
-      if (log) {
-        const float ls = static_cast<float>(std::log(s));
-        for (int64_t j = 0; j < d; ++j) yr[j * inner] = xr[j * inner] - m - ls;
-      } else {
-        const float inv = static_cast<float>(1.0 / s);
-        for (int64_t j = 0; j < d; ++j) yr[j * inner] *= inv;
-      }
+    });
+    return;
+  }
+  // Softmax over a non-innermost axis: each outer block is a [d, inner] matrix normalised
+  // column-wise, vectorised along the inner axis.
+  detail::parallel_items(c, outer, d * inner * 8, [&](int64_t b0, int64_t b1) {
+    for (int64_t o = b0; o < b1; ++o) {
+      const float* xb = px + o * d * inner;
+      float* yb = py + o * d * inner;
+      if (log) kernels::f32_log_softmax_columns(xb, yb, static_cast<size_t>(d), static_cast<size_t>(inner));
+      else kernels::f32_softmax_columns(xb, yb, static_cast<size_t>(d), static_cast<size_t>(inner));
     }
   });
 }
