@@ -60,7 +60,8 @@ enum class FlipOrder {
 FlipOrder parse_order(const std::string& text);  // "paper" | "ratio" | "both"
 const char* order_name(FlipOrder o);
 
-/// Progress: phase ("phase0".."phase3"), done of total steps; return false to cancel (search
+/// Progress: phase ("reference" = FP reference outputs, then "phase0".."phase3"), done of total
+/// (samples x evaluations); return false to cancel (search
 /// then throws Error(InvalidArgument) whose message starts with "cancelled").
 using ProgressFn = std::function<bool(const std::string& phase, size_t done, size_t total)>;
 

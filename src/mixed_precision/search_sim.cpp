@@ -102,8 +102,8 @@ SearchResult search(const quant::QuantModel& model, quant::Simulator& sim, const
   std::vector<std::vector<Tensor>> fp(samples.size());
   const quant::QuantConfig off = model.off();
   for (size_t s = 0; s < samples.size(); ++s) {
-    if (options.progress && !options.progress("phase0", 0, 0))
-      throw Error(ErrorKind::InvalidArgument, "cancelled: search stopped by the caller during phase0");
+    if (options.progress && !options.progress("reference", s, samples.size()))
+      throw Error(ErrorKind::InvalidArgument, "cancelled: search stopped by the caller during the FP reference pass");
     last = Clock::now();
     fp[s] = sim.run(off, samples[s], observer);
     first_sample = false;
