@@ -13,7 +13,7 @@ import { renderResults } from './views/results_view.js';
 import { renderSummary } from './views/summary.js';
 
 // The bundled sample model and its calibration images (web/samples/, from tools/).
-const SAMPLE = { name: 'sample_cnn.onnx', calibCount: 0, calib: (k) => `samples/calib/${String(k).padStart(3, '0')}.png` };
+const SAMPLE = { name: 'fashion_cnn.onnx', calibCount: 64, calib: (k) => `samples/calib/${String(k).padStart(3, '0')}.png` };
 const SAMPLE_URL = new URL(`./samples/${SAMPLE.name}`, import.meta.url);
 const SAMPLE_NAME = SAMPLE.name;
 

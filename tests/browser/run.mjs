@@ -42,7 +42,7 @@ if (!existsSync(join(WEB_DIR, 'index.html')) || !existsSync(join(WEB_DIR, 'quant
 }
 
 const t = new Checker();
-const sample = JSON.parse(await readFile(join(ROOT, 'web', 'samples', 'sample_cnn.expected.json'), 'utf8'));
+const sample = JSON.parse(await readFile(join(ROOT, 'web', 'samples', 'fashion_cnn.expected.json'), 'utf8'));
 const dynamic = await loadFixture(MODELS, 'dynamic_cnn');
 const external = await loadFixture(MODELS, 'external_mlp');
 await mkdir(SHOTS, { recursive: true });
@@ -230,9 +230,9 @@ try {
     await page.goto(base);
     await settled('ready');
     const s = await readSummary();
-    t.equal(s.file, 'sample_cnn.onnx', 'sample: file name');
+    t.equal(s.file, 'fashion_cnn.onnx', 'sample: file name');
     t.equal(s.macs, sample.macs, 'sample: total MACs');
-    t.equal(s.macsText, '794 K', 'sample: MACs in human units');
+    t.equal(s.macsText, '922 K', 'sample: MACs in human units');
     t.equal(s.params, sample.params, 'sample: parameter count');
     t.deepEqual(s.ops, sample.ops, 'sample: op histogram');
     checkLayers(s, sample, 'sample');
@@ -309,7 +309,7 @@ try {
     t.ok(!s.summaryVisible, 'corrupt: no stale summary');
     console.log(`  screenshot ${await shot('05-error')}`);
 
-    await page.setInputFiles('#file-input', join(ROOT, 'web', 'samples', 'sample_cnn.onnx'));
+    await page.setInputFiles('#file-input', join(ROOT, 'web', 'samples', 'fashion_cnn.onnx'));
     await settled('ready');
     s = await readSummary();
     t.ok(!s.bannerVisible, 'after the error: banner gone');
