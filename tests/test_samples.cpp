@@ -110,7 +110,8 @@ TEST_CASE("api/image: bad --preprocess values name the flag and the key") {
       {"std=0", "std=0"},     {"order=rbg", "order=rbg"},     {"layout=chw", "layout=chw"},
       {"gray=2", "gray=2"},   {"keep-aspect=yes", "keep-aspect"}, {"size=3x4,keep-aspect=1", "keep-aspect"},
       {"filter=cubic", "filter=cubic"}, {"mean=1:2:3:4:5", "mean="}};
-  for (const auto& [specv, want] : bad) {
+  for (const auto& item : bad) {
+    const std::string specv = item.first, want = item.second;
     CAPTURE(specv);
     try {
       api::Preprocess::parse(specv);
@@ -256,7 +257,9 @@ TEST_CASE("api/samples: multi-input .npz and directories") {
     auto le = [&](uint32_t v, int n) {
       for (int k = 0; k < n; ++k) z += static_cast<char>((v >> (8 * k)) & 0xff);
     };
-    for (const auto& [name, data] : files) {
+    for (const auto& file : files) {
+      const std::string& name = file.first;
+      const std::string& data = file.second;
       le(0x04034b50, 4);
       le(20, 2);
       le(0, 2);
