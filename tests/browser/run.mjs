@@ -353,9 +353,11 @@ try {
     await settled('ready');
     t.equal(await page.inputValue('#pp-height'), '28', 'preprocessing pre-filled from the input shape (H)');
     t.equal(await page.inputValue('#pp-preset'), 'gray', 'one-channel input -> gray preset');
-    await page.setInputFiles('#sample-input', GRAY);
-    await page.waitForFunction(() => document.getElementById('sample-count').dataset.count === '8');
-    t.equal(await page.locator('#sample-previews canvas').count(), 8, 'a preview per sample');
+    // The sample's own calibration images (web/samples/calib), decoded in the page.
+    t.ok(await page.isVisible('#sample-builtin'), 'the sample model offers its calibration images');
+    await page.click('#sample-builtin');
+    await page.waitForFunction(() => document.getElementById('sample-count').dataset.count === '64', null, { timeout: RUN_TIMEOUT_MS });
+    t.equal(await page.locator('#sample-previews canvas').count(), 24, 'previews (the first 24)');
     console.log(`  screenshot ${await shot('10-samples')}`);
     if (!caps.quantize) {
       t.ok(await page.isDisabled('#run-button'), 'without the core the run button is disabled');
