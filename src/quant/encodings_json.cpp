@@ -284,10 +284,13 @@ QuantConfig encodings_from_json(const std::string& text, const QuantModel& model
       if (is_weight && entries.size() == 1) {
         // One encoding for every channel.
         const int64_t channels = model.plan().constant(q.value)->shape()[static_cast<size_t>(q.axis)];
-        e.scale.assign(static_cast<size_t>(channels), e.scale[0]);
-        e.zero_point.assign(static_cast<size_t>(channels), e.zero_point[0]);
-        e.min.assign(static_cast<size_t>(channels), e.min[0]);
-        e.max.assign(static_cast<size_t>(channels), e.max[0]);
+        // Copies first: assign(n, v) with v inside the vector itself is undefined (libc++ frees first).
+        const float sc = e.scale[0], mn = e.min[0], mx = e.max[0];
+        const int32_t zp = e.zero_point[0];
+        e.scale.assign(static_cast<size_t>(channels), sc);
+        e.zero_point.assign(static_cast<size_t>(channels), zp);
+        e.min.assign(static_cast<size_t>(channels), mn);
+        e.max.assign(static_cast<size_t>(channels), mx);
       }
       config.bits[static_cast<size_t>(qi)] = e.bits;
       enc.set(qi, std::move(e));

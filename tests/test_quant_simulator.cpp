@@ -1,0 +1,318 @@
+// Calibration, simulation, metric and encodings JSON (spec amp.md sections 1-3). Oracles: a
+// closed-form quantized Gemm computed here in double; SQNR by hand; the cached/resumed path must
+// equal a full simulated pass; calibration memory must not grow with the sample count.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "graph/executor.h"
+#include "graph/plan.h"
+#include "quant/calibration.h"
+#include "quant/encodings_json.h"
+#include "quant/metrics.h"
+#include "quant/quant_model.h"
+#include "quant/simulator.h"
+#include "test_util.h"
+
+namespace qm::quant {
+namespace {
+
+// float32 accumulation order differs from the double oracle.
+constexpr double kFloatTol = 1e-5;
+
+std::vector<float> pseudo(size_t n, uint32_t seed, float scale) {
+  std::vector<float> v(n);
+  uint32_t x = seed * 2654435761u + 1;
+  for (auto& f : v) {
+    x = x * 1664525u + 1013904223u;
+    f = scale * ((x >> 8) / float(1u << 24) - 0.5f);
+  }
+  return v;
+}
+
+Tensor tensor(Shape s, const std::vector<float>& v) {
+  Tensor t(DataType::Float, s);
+  std::copy(v.begin(), v.end(), t.data<float>());
+  return t;
+}
+
+double fq(double x, const Encoding& e, size_t c) {
+  double q = std::nearbyint(x / e.scale[c]) + e.zero_point[c];
+  q = std::min<double>(std::max<double>(q, e.qmin()), e.qmax());
+  return (q - e.zero_point[c]) * e.scale[c];
+}
+
+// x[1, 8] -> Gemm(W[4, 8], transB=1, bias) -> y: one layer, quantizers x, W, y.
+struct GemmModel {
+  test::ModelBuilder b{13};
+  std::vector<float> w = pseudo(32, 1, 2.0f), bias = {0.1f, -0.2f, 0.3f, 0.0f};
+  std::unique_ptr<graph::Plan> plan;
+  GemmModel() {
+    b.input("x", {1, 8});
+    b.floats("W", {4, 8}, w);
+    b.floats("B", {4}, bias);
+    b.node("Gemm", {"x", "W", "B"}, {"y"}, "fc").i("transB", 1);
+    b.output("y");
+    b.build();
+    plan = std::make_unique<graph::Plan>(b.graph());
+  }
+};
+
+// A small conv net: conv+relu, conv, add (residual), global pool, gemm.
+struct ConvModel {
+  test::ModelBuilder b{13};
+  std::unique_ptr<graph::Plan> plan;
+  ConvModel() {
+    b.input("x", {1, 3, 8, 8});
+    b.floats("w1", {4, 3, 3, 3}, pseudo(108, 2, 1.0f));
+    b.floats("w2", {4, 4, 3, 3}, pseudo(144, 3, 0.5f));
+    b.floats("g", {5, 4}, pseudo(20, 4, 1.0f));
+    b.node("Conv", {"x", "w1"}, {"c1"}, "conv1").ints("pads", {1, 1, 1, 1});
+    b.node("Relu", {"c1"}, {"r1"}, "relu1");
+    b.node("Conv", {"r1", "w2"}, {"c2"}, "conv2").ints("pads", {1, 1, 1, 1});
+    b.node("Add", {"c2", "r1"}, {"a"}, "add");
+    b.node("GlobalAveragePool", {"a"}, {"p"}, "gap");
+    b.node("Flatten", {"p"}, {"f"}, "flat");
+    b.node("Gemm", {"f", "g"}, {"y"}, "fc").i("transB", 1);
+    b.output("y");
+    b.build();
+    plan = std::make_unique<graph::Plan>(b.graph());
+  }
+};
+
+std::vector<std::vector<Tensor>> samples(size_t n, Shape s, float scale) {
+  std::vector<std::vector<Tensor>> out;
+  int64_t numel = 1;
+  for (int64_t d : s) numel *= d;
+  for (size_t i = 0; i < n; ++i)
+    out.push_back({tensor(s, pseudo(static_cast<size_t>(numel), 100 + static_cast<uint32_t>(i), scale * (1.0f + 0.05f * i)))});
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("quant/simulator: a quantized Gemm equals the closed form, at W8A8 and W4A16") {
+  GemmModel m;
+  QuantModel qm(*m.plan);
+  REQUIRE(qm.quantizers().size() == 3);
+  graph::Executor ex(*m.plan);
+  const auto cal = samples(4, {1, 8}, 4.0f);
+  Encodings enc = calibrate(qm, ex, cal);
+  Simulator sim(qm, enc, ex);
+  const int qx = qm.find_tensor("x"), qw = qm.find_tensor("W"), qy = qm.find_tensor("y");
+  const std::pair<int, int> configs[] = {{8, 8}, {4, 16}, {2, 3}};
+  for (const auto& wa : configs) {
+    const int wb = wa.first, ab = wa.second;
+    CAPTURE(wb);
+    CAPTURE(ab);
+    const QuantConfig c = qm.homogeneous(wb, ab);
+    const Encoding& ex_ = enc.get(qx, ab);
+    const Encoding& ew = enc.get(qw, wb);
+    const Encoding& ey = enc.get(qy, ab);
+    size_t off_grid = 0;
+    for (size_t s = 0; s < cal.size(); ++s) {
+      const std::vector<Tensor> out = sim.run(c, cal[s]);
+      const float* x = cal[s][0].data<float>();
+      for (size_t o = 0; o < 4; ++o) {
+        double acc = m.bias[o];
+        for (size_t k = 0; k < 8; ++k) acc += fq(x[k], ex_, 0) * fq(m.w[o * 8 + k], ew, o);
+        const double want = fq(acc, ey, 0);
+        const double d = std::fabs(out[0].data<float>()[o] - want);
+        // Float accumulation can put a value on the other side of a rounding boundary: one step.
+        CHECK(d <= ey.scale[0] * 1.0001 + kFloatTol);
+        if (d > kFloatTol) ++off_grid;
+      }
+    }
+    CHECK(off_grid <= 1);
+  }
+  // Off = the FP model exactly, and the executor is left without overrides.
+  const std::vector<Tensor> fp = ex.run(cal[2]);
+  const std::vector<Tensor> off = sim.run(qm.off(), cal[2]);
+  for (int64_t i = 0; i < fp[0].numel(); ++i) CHECK(fp[0].data<float>()[i] == off[0].data<float>()[i]);
+  CHECK(ex.constant_override(qm.quantizer(qw).value) == nullptr);
+}
+
+TEST_CASE("graph/executor: constant overrides replace a weight and rebuild the packed cache") {
+  GemmModel m;
+  graph::Executor ex(*m.plan);
+  const std::vector<Tensor> in = {tensor({1, 8}, pseudo(8, 9, 1.0f))};
+  const std::vector<Tensor> a = ex.run(in);
+  const graph::ValueId w = *m.b.graph().find("W");
+  std::vector<float> w2 = m.w;
+  for (float& f : w2) f *= 2.0f;
+  ex.set_constant_override(w, tensor({4, 8}, w2));
+  const std::vector<Tensor> b = ex.run(in);
+  for (size_t o = 0; o < 4; ++o)
+    CHECK(b[0].data<float>()[o] - m.bias[o] == doctest::Approx(2.0 * (a[0].data<float>()[o] - m.bias[o])).epsilon(1e-5));
+  ex.clear_constant_overrides();
+  const std::vector<Tensor> c = ex.run(in);
+  for (size_t o = 0; o < 4; ++o) CHECK(c[0].data<float>()[o] == a[0].data<float>()[o]);
+  CHECK_THROWS_AS(ex.set_constant_override(w, tensor({8, 4}, w2)), Error);
+  CHECK_THROWS_AS(ex.set_constant_override(*m.b.graph().find("x"), tensor({1, 8}, w2)), Error);
+}
+
+TEST_CASE("quant/simulator: run_cached equals a full simulated pass, with and without checkpoints") {
+  ConvModel m;
+  QuantModel qm(*m.plan);
+  graph::Executor ex(*m.plan);
+  const auto cal = samples(3, {1, 3, 8, 8}, 2.0f);
+  Encodings enc = calibrate(qm, ex, cal);
+  Simulator sim(qm, enc, ex);
+  for (size_t budget : {size_t{64} << 20, size_t{3000}, size_t{0}}) {
+    CAPTURE(budget);
+    const auto fp = sim.cache_fp(cal, budget);
+    REQUIRE(fp.size() == 3);
+    if (budget == 0) CHECK(sim.checkpoints() == std::vector<size_t>{0});
+    CHECK(sim.cache_bytes() <= std::max<size_t>(budget, 3 * 3 * 64 * 4));
+    std::vector<QuantConfig> configs;
+    for (const Quantizer& q : qm.quantizers()) {
+      QuantConfig c = qm.off();
+      c.bits[static_cast<size_t>(q.id)] = 4;
+      configs.push_back(c);
+    }
+    configs.push_back(qm.homogeneous(8, 8));
+    configs.push_back(qm.off());
+    for (size_t ci = 0; ci < configs.size(); ++ci) {
+      CAPTURE(ci);
+      for (size_t s = 0; s < cal.size(); ++s) {
+        const std::vector<Tensor> full = sim.run(configs[ci], cal[s]);
+        const std::vector<Tensor> part = sim.run_cached(configs[ci], s);
+        REQUIRE(full[0].numel() == part[0].numel());
+        for (int64_t i = 0; i < full[0].numel(); ++i) CHECK(full[0].data<float>()[i] == part[0].data<float>()[i]);
+      }
+    }
+  }
+  CHECK_THROWS_AS(sim.run_cached(qm.off(), 7), Error);
+  // A weight cache too small for one weight still gives the same simulation.
+  sim.clear_weight_cache();
+  sim.set_weight_cache_budget(1);
+  const std::vector<Tensor> small = sim.run(qm.homogeneous(4, 8), cal[0]);
+  CHECK(sim.weight_cache_bytes() <= 144 * sizeof(float));
+  sim.set_weight_cache_budget(size_t{1} << 30);
+  const std::vector<Tensor> big = sim.run(qm.homogeneous(4, 8), cal[0]);
+  CHECK(sim.weight_cache_bytes() == (108 + 144 + 20) * sizeof(float));
+  for (int64_t i = 0; i < big[0].numel(); ++i) CHECK(big[0].data<float>()[i] == small[0].data<float>()[i]);
+}
+
+TEST_CASE("quant/calibration: memory stays flat from 4 to 64 samples; SQNR falls with bits") {
+  ConvModel m;
+  QuantModel qm(*m.plan);
+  graph::Executor ex(*m.plan);
+  CalibrationStats s4, s64;
+  const auto few = samples(4, {1, 3, 8, 8}, 1.0f);
+  const auto many = samples(64, {1, 3, 8, 8}, 1.0f);
+  Encodings e4 = calibrate(qm, ex, few, {}, {}, &s4);
+  Encodings e64 = calibrate(qm, ex, many, {}, {}, &s64);
+  CHECK(s4.samples == 4);
+  CHECK(s64.samples == 64);
+  CHECK(s64.histogram_bytes == s4.histogram_bytes);
+  CHECK(s64.peak_live_bytes == s4.peak_live_bytes);
+  CHECK(s64.histogram_bytes <= qm.quantizers().size() * 2048 * sizeof(double));
+  // Later samples are wider, so the 64-sample range of the input is wider.
+  const int qx = qm.find_tensor("x");
+  CHECK(e64.histogram(qx)->max() > e4.histogram(qx)->max());
+
+  Simulator sim(qm, e64, ex);
+  double prev = std::numeric_limits<double>::infinity();
+  for (int bits : {16, 8, 4, 2}) {
+    SqnrAccumulator acc;
+    for (size_t i = 0; i < 8; ++i) acc.add(ex.run(many[i]), sim.run(qm.homogeneous(bits, bits), many[i]));
+    CAPTURE(bits);
+    CHECK(acc.sqnr_db() < prev);
+    prev = acc.sqnr_db();
+  }
+  CHECK(prev < 20.0);
+}
+
+TEST_CASE("quant/metrics: SQNR closed form, multi-output averaging, top-1 agreement") {
+  SqnrAccumulator acc;
+  // Output 0: signal 1+4+9 = 14, noise 1 over two batches; output 1: signal 4, noise 1.
+  acc.add({tensor({1, 3}, {1, 2, 3}), tensor({1}, {2})}, {tensor({1, 3}, {1, 2, 4}), tensor({1}, {1})});
+  CHECK(acc.signal()[0] == 14.0);
+  CHECK(acc.noise()[0] == 1.0);
+  CHECK(acc.sqnr_db() == doctest::Approx(-10 * std::log10((1.0 / 14 + 1.0 / 4) / 2)));
+  // Top-1 on the [1, 3] output: argmax 2 in both.
+  CHECK(acc.top1_rows() == 1);
+  CHECK(acc.top1_agreement() == 1.0);
+  acc.add({tensor({1, 3}, {3, 2, 1}), tensor({1}, {0})}, {tensor({1, 3}, {3, 4, 1}), tensor({1}, {0})});
+  CHECK(acc.top1_agreement() == 0.5);
+  CHECK(acc.sqnr_db() == doctest::Approx(-10 * std::log10((5.0 / 28 + 1.0 / 4) / 2)));
+  SqnrAccumulator exact;
+  exact.add({tensor({2}, {1, 2})}, {tensor({2}, {1, 2})});
+  CHECK(std::isinf(exact.sqnr_db()));
+  CHECK(std::isnan(SqnrAccumulator().sqnr_db()));
+  CHECK(sqnr_db({{tensor({1}, {10})}}, {{tensor({1}, {9})}}) == doctest::Approx(20.0));
+  CHECK(db_to_nsr(nsr_to_db(0.125)) == doctest::Approx(0.125));
+  CHECK_THROWS_AS(acc.add({tensor({1, 3}, {1, 2, 3})}, {}), Error);
+}
+
+TEST_CASE("quant/encodings_json: round trip, AIMET offsets, and bad files") {
+  ConvModel m;
+  QuantModel qm(*m.plan);
+  graph::Executor ex(*m.plan);
+  const auto cal = samples(2, {1, 3, 8, 8}, 1.0f);
+  Encodings enc = calibrate(qm, ex, cal);
+  QuantConfig c = qm.homogeneous(4, 8);
+  c.bits[static_cast<size_t>(qm.find_tensor("x"))] = 16;
+  c.bits[static_cast<size_t>(qm.find_tensor("w2"))] = 0;
+  const std::string text = encodings_to_json(qm, enc, c);
+  CHECK(text.find("\"activation_encodings\"") != std::string::npos);
+  CHECK(text.find("\"is_symmetric\": \"True\"") != std::string::npos);
+
+  Encodings back(qm);
+  const QuantConfig c2 = encodings_from_json(text, qm, back, "e.json");
+  CHECK(c2.bits == c.bits);
+  for (const Quantizer& q : qm.quantizers()) {
+    const int b = c.bits[static_cast<size_t>(q.id)];
+    if (!b) continue;
+    const Encoding& a = enc.get(q.id, b);
+    const Encoding& r = back.get(q.id, b);
+    CHECK(r.scale == a.scale);
+    CHECK(r.zero_point == a.zero_point);
+    CHECK(r.symmetric == a.symmetric);
+    CHECK(r.axis == a.axis);
+  }
+  // The simulation from the file equals the one from the calibration.
+  Simulator s1(qm, enc, ex), s2(qm, back, ex);
+  const auto y1 = s1.run(c, cal[0]), y2 = s2.run(c2, cal[0]);
+  for (int64_t i = 0; i < y1[0].numel(); ++i) CHECK(y1[0].data<float>()[i] == y2[0].data<float>()[i]);
+
+  // AIMET's symmetric offset -2^(b-1), a bool is_symmetric, a single entry for all channels.
+  Encodings a(qm);
+  const QuantConfig ca = encodings_from_json(
+      R"({"param_encodings": {"g": [{"bitwidth": 8, "is_symmetric": true, "offset": -128, "scale": 0.5}]}})", qm, a);
+  CHECK(ca.bits[static_cast<size_t>(qm.find_tensor("g"))] == 8);
+  {
+    const Encoding& ge = a.get(qm.find_tensor("g"), 8);
+    CHECK(ge.scale.size() == 5);
+    for (float sc : ge.scale) CHECK(sc == 0.5f);
+  }
+  CHECK(a.get(qm.find_tensor("g"), 8).zero_point == std::vector<int32_t>(5, 0));
+
+  const struct {
+    const char* json;
+    const char* error;
+  } bad[] = {
+      {R"({"activation_encodings": {"nope": [{"bitwidth": 8, "scale": 1, "offset": 0}]}})", "'nope' — no quantizer"},
+      {R"({"activation_encodings": {"x": [{"bitwidth": 1, "scale": 1, "offset": 0}]}})", "bitwidth must be an integer in 2..16"},
+      {R"({"activation_encodings": {"x": [{"bitwidth": 8, "scale": -1, "offset": 0}]}})", "scale must be positive"},
+      {R"({"activation_encodings": {"x": [{"bitwidth": 8, "scale": 1, "offset": 10}]}})", "outside the 8-bit range"},
+      {R"({"param_encodings": {"x": [{"bitwidth": 8, "scale": 1}]}})", "is an activation"},
+      {R"({"param_encodings": {"w1": [{"bitwidth": 8, "scale": 1}, {"bitwidth": 8, "scale": 1}]}})", "expected 4 per-channel"},
+      {R"({"activation_encodings": {"x": [{"bitwidth": 8, "scale": 1,}]}})", "malformed JSON at byte"},
+      {R"([1, 2])", "expected a JSON object"},
+  };
+  for (const auto& t : bad) {
+    CAPTURE(t.json);
+    Encodings e(qm);
+    const std::string msg = test::error_of([&] { encodings_from_json(t.json, qm, e, "bad.json"); });
+    CHECK(msg.find(t.error) != std::string::npos);
+    CHECK(msg.find("bad.json") != std::string::npos);
+  }
+}
+
+}  // namespace qm::quant
