@@ -15,10 +15,15 @@ JOBS="${QM_BENCH_JOBS:-2}"
 export NODE_PATH=/usr/share/nodejs   # em++ needs acorn (docs: toolchain.md §2)
 
 echo "== building native quantmix ($NATIVE) and the wasm bench module ($WASM)"
-[ -f "$NATIVE/CMakeCache.txt" ] || cmake --preset native -B "$NATIVE" >/dev/null
-cmake --build "$NATIVE" -j"$JOBS" --target quantmix >/dev/null
-[ -f "$WASM/CMakeCache.txt" ] || cmake --preset wasm -B "$WASM" >/dev/null
-cmake --build "$WASM" -j"$JOBS" --target quantmix_bench >/dev/null
+build() {  # quiet unless it fails
+  local log; log="$(mktemp)"
+  if ! "$@" >"$log" 2>&1; then tail -30 "$log"; rm -f "$log"; echo "bench: failed: $*" >&2; exit 1; fi
+  rm -f "$log"
+}
+[ -f "$NATIVE/CMakeCache.txt" ] || build cmake --preset native -B "$NATIVE"
+build cmake --build "$NATIVE" -j"$JOBS" --target quantmix
+[ -f "$WASM/CMakeCache.txt" ] || build cmake --preset wasm -B "$WASM"
+build cmake --build "$WASM" -j"$JOBS" --target quantmix_bench
 
 echo "== models"
 /usr/bin/python3 tools/make_models.py --out "$NATIVE/testdata/models"
