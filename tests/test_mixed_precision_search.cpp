@@ -448,3 +448,52 @@ TEST_CASE("mixed_precision/search: progress, cancel, and the report.json pieces"
 
 }  // namespace
 }  // namespace qm::mp
+
+namespace qm::mp {
+namespace {
+
+TEST_CASE("mixed_precision/search: a homogeneous baseline within the budget is never beaten by a worse front point") {
+  // Random additive-noise chains; for bops=1.0 the selection must be at least as good as W8A8
+  // everywhere (which costs exactly 1.0), and for sqnr=<W8A8's SQNR> at most as costly.
+  int beaten_front = 0;
+  for (unsigned seed = 1; seed <= 40; ++seed) {
+    std::vector<int64_t> macs;
+    unsigned x = seed * 2654435761u;
+    auto next = [&x]() { x = x * 1664525u + 1013904223u; return x >> 8; };
+    for (int i = 0; i < 6; ++i) macs.push_back(100 + static_cast<int64_t>(next() % 5000));
+    Synth s = chain(macs);
+    AdditiveNoise noise;
+    noise.k.assign(s.qs.size(), 0);
+    for (auto& k : noise.k) k = std::pow(10.0, -3.0 + static_cast<double>(next() % 4000) / 1000.0);
+    SearchOptions o;
+    o.candidates = parse_candidates("W4A8,W8A8,W8A16");
+    o.order = FlipOrder::Paper;
+    const auto groups = build_groups(s.qs, s.ls, o.profile, o.candidates);
+    for (const char* target : {"bops=1.0", "sqnr"}) {
+      SearchOptions oo = o;
+      AdditiveNoise n2 = noise;
+      Evaluator ev = n2.evaluator();
+      const SearchResult probe = search_groups(groups, s.qs, s.ls, ev, oo);
+      const Point* w8a8 = nullptr;
+      for (const auto& b : probe.baselines)
+        if (candidate_name(b.config) == "W8A8") w8a8 = &b.point;
+      REQUIRE(w8a8 != nullptr);
+      oo.target = std::string(target) == "sqnr" ? parse_target("sqnr=" + std::to_string(w8a8->eval.sqnr_db - 1e-3))
+                                                 : parse_target(target);
+      AdditiveNoise n3 = noise;
+      Evaluator ev3 = n3.evaluator();
+      const SearchResult r = search_groups(groups, s.qs, s.ls, ev3, oo);
+      REQUIRE(r.target_met);
+      if (std::string(target) == "sqnr") {
+        CHECK(r.selected.cost.rel_bops <= w8a8->cost.rel_bops + kTol);
+      } else {
+        CHECK(r.selected.eval.sqnr_db >= w8a8->eval.sqnr_db - kTol);
+      }
+      if (r.selected_index < 0) ++beaten_front;
+    }
+  }
+  MESSAGE("searches where a baseline beat the front: " << beaten_front);
+}
+
+}  // namespace
+}  // namespace qm::mp

@@ -350,6 +350,7 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
     return pts[i].eval;
   };
   int sel = 0;
+  double bar = 0;  // the SQNR bar of sqnr/sqnr-drop targets
   const Target& tg = o.target;
   // One rule for every mode: decide among the evaluated points, evaluating what the decision
   // needs. With the full front nothing more is evaluated; with a subset or none, the gaps next
@@ -376,7 +377,7 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
       r.message = target_name(tg) + ": point " + std::to_string(sel) + " of " + std::to_string(pts.size());
     }
   } else {
-    const double bar = tg.kind == TargetKind::Sqnr ? tg.value : eval_at(0).sqnr_db - tg.value;
+    bar = tg.kind == TargetKind::Sqnr ? tg.value : eval_at(0).sqnr_db - tg.value;
     int best = -1;
     if (eval_at(0).sqnr_db >= bar) {
       // The cheapest (last) evaluated point meeting the bar, then bisection up to the next
@@ -405,6 +406,25 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
   eval_at(static_cast<size_t>(sel));
   r.selected_index = sel;
   r.selected = pts[static_cast<size_t>(sel)];
+  // Deviation from the paper: a homogeneous baseline that meets the target better than the
+  // front's choice is selected instead (better metric within a cost budget, or cheaper while
+  // meeting an SQNR bar). The flip order can jump past a baseline's cost, and the user should
+  // never get less than the homogeneous configuration of the same cost.
+  if (r.target_met && tg.kind != TargetKind::None) {
+    for (const Baseline& b : r.baselines) {
+      const Point& p = b.point;
+      if (!p.evaluated) continue;
+      const bool better =
+          (tg.kind == TargetKind::Bops || tg.kind == TargetKind::Size)
+              ? rel_cost(p.cost, size) <= tg.value * (1 + 1e-12) && p.eval.metric() > r.selected.eval.metric()
+              : p.eval.sqnr_db >= bar && rel_cost(p.cost, size) < rel_cost(r.selected.cost, size);
+      if (!better) continue;
+      r.selected = p;
+      r.selected_index = -1;
+      r.message = target_name(tg) + ": homogeneous " + candidate_name(b.config) +
+                  " (better than every front point within the target)";
+    }
+  }
   r.selected_config = choice_config(groups, r.selected.choice, quantizers.size());
   r.timing.phase3 = seconds_since(t);
   r.timing.phase3_fpe = run.work() - w0;

@@ -171,7 +171,7 @@ struct SearchResult {
   std::vector<Point> pareto_other;     ///< the other order's front (FlipOrder::Both only)
   double front_score = 0, front_score_other = 0;  ///< mean metric under the front (see .cpp)
   Point selected;
-  int selected_index = 0;              ///< into pareto
+  int selected_index = 0;              ///< into pareto; -1: a homogeneous baseline beat the front
   bool target_met = true;
   std::string message;                 ///< e.g. "no point meets sqnr=40 (best 35.2 dB): start point"
   quant::QuantConfig selected_config;  ///< bits per quantizer id
