@@ -27,22 +27,8 @@ namespace qm::api {
 constexpr size_t kDefaultMaxSamples = 64;
 
 BitsPair parse_bits(const std::string& text, const std::string& what) {
-  auto bad = [&]() {
-    return Error(ErrorKind::InvalidArgument,
-                 what + ": bad bit-width pair '" + text + "' (expected WxAy with widths 2..16, e.g. W8A8 or W4A16)");
-  };
-  std::string s;
-  for (char c : text) s += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (s.size() < 4 || s[0] != 'W') throw bad();
-  const size_t a = s.find('A');
-  if (a == std::string::npos || a < 2 || a + 1 >= s.size()) throw bad();
-  auto num = [&](const std::string& t) {
-    if (t.empty() || t.size() > 2 || t.find_first_not_of("0123456789") != std::string::npos) throw bad();
-    const int v = std::stoi(t);
-    if (v < 2 || v > 16) throw bad();
-    return v;
-  };
-  return BitsPair{num(s.substr(1, a - 1)), num(s.substr(a + 1))};
+  const mp::Candidate c = mp::parse_candidate(text, what);  // one WxAy parser for the project
+  return BitsPair{c.w_bits, c.a_bits};
 }
 
 std::string bits_name(const BitsPair& b) { return "W" + std::to_string(b.w) + "A" + std::to_string(b.a); }

@@ -18,19 +18,6 @@
 namespace qm::cli {
 namespace {
 
-size_t parse_count(const std::string& flag, const std::string& v, size_t min) {
-  size_t pos = 0;
-  long long n = -1;
-  try {
-    n = std::stoll(v, &pos);
-  } catch (...) {
-    pos = 0;
-  }
-  if (pos != v.size() || n < static_cast<long long>(min) || n > 1000000)
-    throw UsageError(flag + " needs an integer >= " + std::to_string(min) + ", got '" + v + "'");
-  return static_cast<size_t>(n);
-}
-
 void write_text(const std::string& path, const std::string& data, const std::string& flag) {
   std::ofstream f(path, std::ios::binary);
   if (f) f.write(data.data(), static_cast<std::streamsize>(data.size()));

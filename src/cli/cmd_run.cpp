@@ -48,19 +48,6 @@ void make_dirs(const std::string& dir) {
   }
 }
 
-size_t parse_count(const std::string& flag, const std::string& v, size_t min) {
-  size_t pos = 0;
-  long long n = -1;
-  try {
-    n = std::stoll(v, &pos);
-  } catch (...) {
-    pos = 0;
-  }
-  if (pos != v.size() || n < static_cast<long long>(min) || n > 1000000)
-    throw UsageError(flag + " needs an integer >= " + std::to_string(min) + ", got '" + v + "'");
-  return static_cast<size_t>(n);
-}
-
 }  // namespace
 
 std::string run_help() {

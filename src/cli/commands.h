@@ -36,6 +36,9 @@ ParsedArgs parse_args(const std::string& command, const std::vector<std::string>
                       const std::vector<std::string>& value_flags,
                       const std::vector<std::string>& switch_flags);
 
+/// `v` as an integer in [min, 1000000]; UsageError naming `flag` otherwise.
+size_t parse_count(const std::string& flag, const std::string& v, size_t min);
+
 /// Sub-commands: each returns the exit status; qm::Error propagates to main().
 int run_inspect(const std::vector<std::string>& args);
 int run_convert(const std::vector<std::string>& args);
