@@ -6,6 +6,7 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "api/session.h"
@@ -32,6 +33,36 @@ BitsPair parse_bits(const std::string& text, const std::string& what) {
 }
 
 std::string bits_name(const BitsPair& b) { return "W" + std::to_string(b.w) + "A" + std::to_string(b.a); }
+
+size_t parse_size(const std::string& text, const std::string& what) {
+  auto bad = [&](const std::string& why) {
+    return Error(ErrorKind::InvalidArgument, what + ": bad size '" + text + "' — " + why +
+                                                 " (expected bytes, or a number with K, M or G, e.g. 512M, 1G)");
+  };
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  const std::string num = text.substr(0, i);
+  std::string suffix = text.substr(i);
+  for (char& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (!text.empty() && text[0] == '-') throw bad("negative");
+  if (num.empty() || num == "." || std::count(num.begin(), num.end(), '.') > 1) throw bad("not a number");
+  double scale = 1;
+  const std::string rest = suffix.empty() ? "" : suffix.substr(1);
+  if (suffix.empty() || suffix == "B") {
+    scale = 1;
+  } else if (std::string("KMGT").find(suffix[0]) != std::string::npos &&
+             (rest.empty() || rest == "B" || rest == "I" || rest == "IB")) {
+    for (const char* u = "KMGT"; *u; ++u) {
+      scale *= 1024.0;
+      if (*u == suffix[0]) break;
+    }
+  } else {
+    throw bad("unknown unit '" + text.substr(i) + "'");
+  }
+  const double v = std::strtod(num.c_str(), nullptr) * scale;
+  if (!std::isfinite(v) || v > 9007199254740992.0) throw bad("too large");
+  return static_cast<size_t>(std::llround(v));
+}
 
 namespace {
 
@@ -140,17 +171,33 @@ void apply_layer_bits(const quant::QuantModel& qmodel, const std::map<std::strin
   }
 }
 
-/// SQNR (and top-1 agreement) of `cfg` against the FP model on `samples`.
+/// Whether the argmax of output 0 (over all its elements: one row per sample, as the search's
+/// top-1) is `label`.
+bool top1_correct(const std::vector<Tensor>& outputs, int64_t label) {
+  if (outputs.empty() || outputs[0].dtype() != DataType::Float || outputs[0].numel() == 0) return false;
+  const float* p = outputs[0].data<float>();
+  int64_t best = 0;
+  for (int64_t i = 1; i < outputs[0].numel(); ++i)
+    if (p[i] > p[best]) best = i;
+  return best == label;
+}
+
+/// SQNR (and top-1 agreement) of `cfg` against the FP model on `samples`; with `labels` (one
+/// per sample) also the top-1 accuracy into `top1`.
 quant::SqnrAccumulator evaluate(quant::Simulator& sim, const quant::QuantModel& qmodel, const quant::QuantConfig& cfg,
-                                const std::vector<Sample>& samples, const Progress& progress) {
+                                const std::vector<Sample>& samples, const std::vector<int64_t>& labels,
+                                std::optional<double>& top1, const Progress& progress) {
   quant::SqnrAccumulator acc;
   const quant::QuantConfig off = qmodel.off();
+  size_t correct = 0;
   for (size_t i = 0; i < samples.size(); ++i) {
     progress("evaluate", i, samples.size());
     std::vector<Tensor> fp = sim.run(off, samples[i]);
     std::vector<Tensor> q = sim.run(cfg, samples[i]);
+    if (!labels.empty() && top1_correct(q, labels[i])) ++correct;
     acc.add(fp, q);
   }
+  if (!labels.empty()) top1 = static_cast<double>(correct) / static_cast<double>(samples.size());
   progress("evaluate", samples.size(), samples.size());
   return acc;
 }
@@ -189,6 +236,17 @@ QuantizeResult quantize(Session& session, const std::vector<Sample>& all_samples
   const bool search_mode = options.bits.empty();
   BitsPair homog;
   if (!search_mode) homog = parse_bits(options.bits, "bits");
+  const mp::FlipOrder order = mp::parse_order(options.order);
+  // Labels: one per sample used, checked before the long computation.
+  if (!options.labels.empty() && options.labels.size() != n)
+    throw Error(ErrorKind::InvalidArgument,
+                "--labels: " + std::to_string(options.labels.size()) + " labels for " + std::to_string(n) +
+                    " calibration samples used (expected one per sample used, in load order; --samples N uses the first N, "
+                    "default at most " + std::to_string(kDefaultMaxSamples) + ")");
+  for (size_t k = 0; k < options.labels.size(); ++k)
+    if (options.labels[k] < 0)
+      throw Error(ErrorKind::InvalidArgument, "--labels: label " + std::to_string(k) + " is " + std::to_string(options.labels[k]) +
+                                                  " (expected a class index >= 0)");
 
   quant::PlacementOptions popt;
   popt.input_shapes = options.input_shapes;
@@ -222,6 +280,9 @@ QuantizeResult quantize(Session& session, const std::vector<Sample>& all_samples
     so.profile = mp::resolve_profile(options.profile);
     for (const std::string& c : options.candidates) so.candidates.push_back(mp::parse_candidate(c, "candidates"));
     so.target = mp::parse_target(options.target);
+    so.order = order;
+    so.memory_budget_bytes = options.memory_budget_bytes;
+    so.labels = options.labels;
     so.progress = [&](const std::string& phase, size_t done, size_t total) {
       return !progress_fn || progress_fn(phase, done, total);
     };
@@ -236,7 +297,9 @@ QuantizeResult quantize(Session& session, const std::vector<Sample>& all_samples
       cfg = mp::choice_config(groups, choice, qmodel.quantizers().size());
     }
     for (size_t l = 0; l < sr->layers.size() && l < layer_sens.size(); ++l) layer_sens[l] = sr->layers[l].sensitivity_db;
-    res.config = "mixed";
+    res.config = options.layer_bits.empty() ? mp::selected_config_name(*sr) : "mixed";
+    res.baseline_selected = options.layer_bits.empty() && sr->selected_index < 0;
+    if (sr->selected_index >= 0) res.order_used = mp::order_name(sr->selected_order);
   } else {
     cfg = qmodel.homogeneous(homog.w, homog.a);
     apply_layer_bits(qmodel, options.layer_bits, cfg);
@@ -244,7 +307,7 @@ QuantizeResult quantize(Session& session, const std::vector<Sample>& all_samples
   }
 
   // The chosen configuration's quality and cost.
-  const quant::SqnrAccumulator acc = evaluate(sim, qmodel, cfg, samples, progress);
+  const quant::SqnrAccumulator acc = evaluate(sim, qmodel, cfg, samples, options.labels, res.top1, progress);
   res.sqnr_db = acc.sqnr_db();
   config_cost(qmodel, cfg, res.rel_bops, res.size_bytes);
 
@@ -308,6 +371,7 @@ QuantizeResult quantize(Session& session, const std::vector<Sample>& all_samples
     if (!options.layer_bits.empty()) {
       w.key("final").begin_object();
       w.key("rel_bops").value(res.rel_bops).key("size_bytes").value(res.size_bytes).key("sqnr_db").value(res.sqnr_db);
+      if (res.top1) w.key("top1").value(*res.top1);
       write_layers_json(w, res.layers);
       w.end_object();
     }
@@ -340,6 +404,7 @@ QuantizeResult quantize(Session& session, const std::vector<Sample>& all_samples
     w.key("rel_bops").value(res.rel_bops).key("size_bytes").value(res.size_bytes).key("sqnr_db").value(res.sqnr_db);
     const double top1 = acc.top1_agreement();
     if (!std::isnan(top1)) w.key("top1_agreement").value(top1);
+    if (res.top1) w.key("top1").value(*res.top1);
     write_layers_json(w, res.layers);
     w.end_object();
   }

@@ -40,6 +40,14 @@ BitsPair parse_bits(const std::string& text, const std::string& what = "bits");
 /// "W8A16".
 std::string bits_name(const BitsPair& b);
 
+/// Default QuantizeOptions::memory_budget_bytes (512 MiB, the search's default).
+constexpr size_t kDefaultMemoryBudget = size_t{512} << 20;
+
+/// A byte size: "1048576", "512K", "512M", "1G", "1.5G" (K/M/G/T are powers of 1024; an "i",
+/// "B" or "iB" after the letter is accepted, case-insensitive). Error(InvalidArgument) naming
+/// `what` otherwise (negative, not a number, unknown suffix, above 2^53 bytes).
+size_t parse_size(const std::string& text, const std::string& what = "--memory-budget");
+
 struct QuantizeOptions {
   /// Homogeneous configuration, e.g. "W8A8". Empty: mixed-precision search (below).
   std::string bits;
@@ -50,6 +58,19 @@ struct QuantizeOptions {
   std::string profile;
   /// Search: "bops=0.5" | "size=0.5" | "sqnr=30" | "sqnr-drop=3". Empty = the search's default.
   std::string target;
+  /// Search: phase-2 flip order, "paper" (least sensitive first; default), "ratio" (least
+  /// predicted noise per BOPs saved) or "both" (both fronts; the selection takes the best point
+  /// meeting the target from either). Anything else: Error naming --order.
+  std::string order = "paper";
+  /// Search: memory for phase 1's cache of FP activations (one sample at a time). Above it the
+  /// search keeps checkpoints and recomputes from them: same results, more time. The default
+  /// (512 MiB) keeps a browser tab within about 1 GiB with the model and encodings.
+  size_t memory_budget_bytes = kDefaultMemoryBudget;
+  /// Optional class labels, one per calibration sample USED (after max_samples), in sample
+  /// order. With them the search's metric in phases 0, 2 and 3 is top-1 accuracy of output 0
+  /// (argmax), and the report's points carry "top1". Error naming --labels when the count
+  /// differs from the samples used or a label is negative.
+  std::vector<int64_t> labels;
   /// Use at most this many calibration samples (the first ones). 0 = all, capped at 64.
   size_t max_samples = 0;
   /// Weight range setting: "mse" (default) or "minmax".
@@ -100,7 +121,13 @@ struct QuantizeResult {
   std::string encodings_json;  ///< AIMET-style encodings of the chosen configuration
   std::string report_json;     ///< report.json (cli.md keys)
   std::vector<LayerRow> layers;
-  std::string config;          ///< "W8A8" when homogeneous, "mixed" after a search
+  /// "W8A8" when homogeneous (also a search whose selection is a homogeneous baseline),
+  /// "mixed" otherwise.
+  std::string config;
+  /// The search's selection was a homogeneous baseline that beat every front point at the target.
+  bool baseline_selected = false;
+  std::string order_used;      ///< search: "paper" or "ratio" (the front of the selection; "" for a baseline)
+  std::optional<double> top1;  ///< top-1 accuracy vs the labels on the samples (labels given)
   double sqnr_db = 0.0;        ///< output SQNR of the chosen configuration on the samples
   double rel_bops = 0.0;       ///< BOPs relative to W8A8 everywhere
   double size_bytes = 0.0;     ///< weight bytes at the chosen bit-widths

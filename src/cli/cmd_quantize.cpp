@@ -4,15 +4,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
+#include "api/npy.h"
 #include "api/quantize.h"
 #include "api/samples.h"
 #include "api/session.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "mixed_precision/search.h"
 #include "onnx/model_reader.h"
 
 namespace qm::cli {
@@ -55,6 +59,56 @@ ops::Dims parse_dims(const std::string& spec, std::string& name) {
   return dims;
 }
 
+/// --labels FILE: a text file with one integer class per line (blank lines and lines starting
+/// with '#' skipped), or a .npy of integers (int64/int32, also smaller integer types). Errors
+/// (exit 1) name --labels, the file and the line or dtype.
+std::vector<int64_t> read_labels(const std::string& path) {
+  const std::string where = "--labels " + path;
+  std::vector<int64_t> labels;
+  const bool npy = path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0;
+  if (npy) {
+    const Tensor t = api::read_npy(path);
+    const int64_t n = t.numel();
+    switch (t.dtype()) {
+      case DataType::Int64: labels.assign(t.data<int64_t>(), t.data<int64_t>() + n); break;
+      case DataType::Int32: labels.assign(t.data<int32_t>(), t.data<int32_t>() + n); break;
+      case DataType::Int16: labels.assign(t.data<int16_t>(), t.data<int16_t>() + n); break;
+      case DataType::Int8: labels.assign(t.data<int8_t>(), t.data<int8_t>() + n); break;
+      case DataType::Uint16: labels.assign(t.data<uint16_t>(), t.data<uint16_t>() + n); break;
+      case DataType::Uint8: labels.assign(t.data<uint8_t>(), t.data<uint8_t>() + n); break;
+      default:
+        throw Error(ErrorKind::InvalidArgument, where + ": labels must be integers (expected an int64 or int32 .npy, got " +
+                                                    std::string(dtype_name(t.dtype())) + ")");
+    }
+    if (labels.empty()) throw Error(ErrorKind::InvalidArgument, where + ": no labels in the file (expected one per calibration sample)");
+    return labels;
+  }
+  std::ifstream f(path);
+  if (!f) throw Error(ErrorKind::Io, where + ": cannot open the file (" + std::strerror(errno) + ")");
+  std::string line;
+  size_t lineno = 0;
+  while (std::getline(f, line)) {
+    ++lineno;
+    const size_t b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos || line[b] == '#') continue;
+    const size_t e = line.find_last_not_of(" \t\r");
+    const std::string tok = line.substr(b, e - b + 1);
+    size_t pos = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(tok, &pos);
+    } catch (...) {
+      pos = 0;
+    }
+    if (pos == 0 || pos != tok.size())
+      throw Error(ErrorKind::InvalidArgument, where + ":" + std::to_string(lineno) + ": '" + (tok.size() > 40 ? tok.substr(0, 40) + "..." : tok) +
+                                                  "' is not an integer class (expected one integer per line)");
+    labels.push_back(v);
+  }
+  if (labels.empty()) throw Error(ErrorKind::InvalidArgument, where + ": no labels in the file (expected one integer per line)");
+  return labels;
+}
+
 std::string base_name(const std::string& path) {
   const size_t s = path.find_last_of('/');
   return s == std::string::npos ? path : path.substr(s + 1);
@@ -64,7 +118,8 @@ std::string base_name(const std::string& path) {
 
 std::string quantize_help() {
   return "usage: quantmix quantize MODEL.onnx --calib SAMPLES... --out OUT.onnx\n"
-         "                         (--bits WxAy | [--candidates LIST] [--profile NAME|FILE.json] [--target T])\n"
+         "                         (--bits WxAy | [--candidates LIST] [--profile NAME|FILE.json] [--target T]\n"
+         "                                        [--order O] [--labels FILE] [--memory-budget SIZE])\n"
          "                         [--encodings E.json] [--report R.json] [--samples N] [--threads T] [--quiet]\n"
          "\n"
          "Post-training quantization: calibrates on the samples, picks bit-widths (homogeneous with\n"
@@ -76,6 +131,15 @@ std::string quantize_help() {
          "  --candidates LIST        search candidates, e.g. W4A8,W8A8,W8A16 (default: the profile's)\n"
          "  --profile NAME|FILE      hardware profile: generic, npu, or a JSON file\n"
          "  --target T               bops=0.5 | size=0.5 | sqnr=30 | sqnr-drop=3\n"
+         "  --order O                flip order of the Pareto front: paper (least sensitive first, default),\n"
+         "                           ratio (least predicted noise per BOPs saved), or both (both fronts; the\n"
+         "                           best point meeting the target from either is chosen)\n"
+         "  --labels FILE            class labels, one per calibration sample USED, in the order the samples\n"
+         "                           are loaded (--calib arguments in order, directory entries sorted by name,\n"
+         "                           the first --samples N): a text file with one integer per line, or an\n"
+         "                           int64/int32 .npy. The search then maximises top-1 (phases 0, 2, 3)\n"
+         "  --memory-budget SIZE     memory for the search's cache of float activations, e.g. 512M, 1G or\n"
+         "                           bytes (default 512M); a smaller budget recomputes more, same result\n"
          "  --out OUT.onnx           the quantized (QDQ) model\n"
          "  --encodings E.json       AIMET-style encodings of the chosen configuration\n"
          "  --report R.json          report (groups, baselines, Pareto front, selection, timing)\n"
@@ -92,7 +156,8 @@ std::string quantize_help() {
 int run_quantize(const std::vector<std::string>& args) {
   ParsedArgs p = parse_args("quantize", args,
                             {"--calib", "--bits", "--candidates", "--profile", "--target", "--out", "--encodings", "--report",
-                             "--samples", "--threads", "--seed", "--weight-range", "--act-range", "--preprocess", "--input-shape"},
+                             "--samples", "--threads", "--seed", "--weight-range", "--act-range", "--preprocess", "--input-shape",
+                             "--order", "--labels", "--memory-budget"},
                             {"--quiet"});
   if (p.help) {
     std::cout << quantize_help();
@@ -104,9 +169,11 @@ int run_quantize(const std::vector<std::string>& args) {
   if (calib.empty()) throw UsageError("quantize needs calibration samples: --calib SAMPLES... (see quantmix quantize --help)");
   for (size_t i = 1; i < p.positional.size(); ++i) calib.push_back(p.positional[i]);
   if (!p.has("--out")) throw UsageError("quantize needs --out OUT.onnx (see quantmix quantize --help)");
-  const bool searching = p.has("--candidates") || p.has("--profile") || p.has("--target");
+  const bool searching = p.has("--candidates") || p.has("--profile") || p.has("--target") || p.has("--order") ||
+                         p.has("--labels") || p.has("--memory-budget");
   if (p.has("--bits") && searching)
-    throw UsageError("--bits (homogeneous) cannot be combined with --candidates/--profile/--target (the search)");
+    throw UsageError("--bits (homogeneous) cannot be combined with the search's options --candidates/--profile/--target/"
+                     "--order/--labels/--memory-budget");
   if (!p.has("--bits") && !searching) throw UsageError("quantize needs --bits WxAy, or --candidates/--profile/--target for the search");
 
   api::QuantizeOptions opt;
@@ -127,6 +194,14 @@ int run_quantize(const std::vector<std::string>& args) {
     opt.profile = is_file ? *onnx::read_file_bytes(prof) : prof;
   }
   opt.target = p.get("--target");
+  // Flag values are usage (exit 2); the labels file's content is input (exit 1, read below).
+  try {
+    if (p.has("--order")) opt.order = mp::order_name(mp::parse_order(p.get("--order")));
+    if (p.has("--memory-budget")) opt.memory_budget_bytes = api::parse_size(p.get("--memory-budget"), "--memory-budget");
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  if (p.has("--order") && p.get("--order").empty()) throw UsageError("--order needs paper, ratio or both");
   if (p.has("--samples")) opt.max_samples = parse_count("--samples", p.get("--samples"), 1);
   if (p.has("--threads")) opt.threads = parse_count("--threads", p.get("--threads"), 1);
   if (p.has("--seed")) opt.seed = parse_count("--seed", p.get("--seed"), 0);
@@ -150,6 +225,8 @@ int run_quantize(const std::vector<std::string>& args) {
     if (stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
       throw Error(ErrorKind::Io, std::string(flag) + " " + path + ": directory '" + parent + "' does not exist");
   }
+
+  if (p.has("--labels")) opt.labels = read_labels(p.get("--labels"));
 
   api::SessionOptions so;
   so.threads = opt.threads;
@@ -205,8 +282,13 @@ int run_quantize(const std::vector<std::string>& args) {
     }
     std::printf("\n");
   }
-  std::printf("config=%s sqnr_db=%.2f rel_bops=%.4f size_bytes=%.0f samples=%zu out=%s (%zu bytes)\n", r.config.c_str(), r.sqnr_db,
-              r.rel_bops, r.size_bytes, r.samples_used, p.get("--out").c_str(), r.model_bytes.size());
+  std::string config = r.config;
+  if (r.baseline_selected) config += " (homogeneous baseline beat the front at this target)";
+  std::printf("config=%s sqnr_db=%.2f", config.c_str(), r.sqnr_db);
+  if (r.top1) std::printf(" top1=%.4f", *r.top1);
+  std::printf(" rel_bops=%.4f size_bytes=%.0f samples=%zu", r.rel_bops, r.size_bytes, r.samples_used);
+  if (p.has("--order") && !r.order_used.empty()) std::printf(" order=%s", r.order_used.c_str());
+  std::printf(" out=%s (%zu bytes)\n", p.get("--out").c_str(), r.model_bytes.size());
   return 0;
 }
 

@@ -232,6 +232,9 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
   if (o.target.kind == TargetKind::None && !o.full_front)
     throw Error(ErrorKind::InvalidArgument, "Searching: without the full front a --target is needed");
   SearchResult r;
+  r.target = o.target;
+  r.order_requested = o.order;
+  r.labelled = !o.labels.empty();
   Runner run(groups, quantizers.size(), evaluator, o);
   const bool size = size_cost(o);
 
@@ -337,90 +340,133 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
   // ---- phase 3: selection ----
   t = Clock::now();
   w0 = run.work();
-  auto& pts = r.pareto;
-  size_t probes = 0;
-  const size_t max_probes = static_cast<size_t>(std::ceil(std::log2(static_cast<double>(pts.size()) + 1))) + 2;
-  auto eval_at = [&](size_t i) -> const Eval& {
-    if (!pts[i].evaluated) {
-      run.stage("phase3", probes, max_probes);
-      ++probes;
-      pts[i].eval = run.evaluate(pts[i].choice);
-      pts[i].evaluated = true;
-    }
-    return pts[i].eval;
-  };
-  int sel = 0;
-  double bar = 0;  // the SQNR bar of sqnr/sqnr-drop targets
   const Target& tg = o.target;
-  // One rule for every mode: decide among the evaluated points, evaluating what the decision
-  // needs. With the full front nothing more is evaluated; with a subset or none, the gaps next
-  // to the decision are bisected (SQNR falls along the front as flips add noise).
-  if (tg.kind == TargetKind::None) {
-    r.message = "no target: the start point (" + candidate_name(r.baselines[static_cast<size_t>(r.start_baseline)].config) + ")";
-  } else if (tg.kind == TargetKind::Bops || tg.kind == TargetKind::Size) {
-    // Costs are known without evaluating; along the front they strictly decrease, so the
-    // feasible points are a suffix [first, n).
-    size_t first = pts.size();
-    for (size_t i = 0; i < pts.size() && first == pts.size(); ++i)
-      if (rel_cost(pts[i].cost, size) <= tg.value * (1 + 1e-12)) first = i;
-    if (first == pts.size()) {
-      r.target_met = false;
-      r.message = "no point meets " + target_name(tg) + " (cheapest point: " +
-                  json_number(rel_cost(pts.back().cost, size)) + "): returning the start point";
-    } else {
-      eval_at(first);
-      int best = -1;
-      for (size_t i = first; i < pts.size(); ++i)
-        if (pts[i].evaluated && (best < 0 || pts[i].eval.metric() > pts[static_cast<size_t>(best)].eval.metric()))
-          best = static_cast<int>(i);
-      sel = best;
-      r.message = target_name(tg) + ": point " + std::to_string(sel) + " of " + std::to_string(pts.size());
-    }
-  } else {
-    bar = tg.kind == TargetKind::Sqnr ? tg.value : eval_at(0).sqnr_db - tg.value;
-    int best = -1;
-    if (eval_at(0).sqnr_db >= bar) {
-      // The cheapest (last) evaluated point meeting the bar, then bisection up to the next
-      // evaluated point (or the end) for unevaluated ones in between.
-      size_t lo = 0;
-      for (size_t i = 0; i < pts.size(); ++i)
-        if (pts[i].evaluated && pts[i].eval.sqnr_db >= bar) lo = i;
-      size_t hi = lo + 1;
-      while (hi < pts.size() && !pts[hi].evaluated) ++hi;
-      while (hi - lo > 1) {
-        const size_t mid = lo + (hi - lo) / 2;
-        if (eval_at(mid).sqnr_db >= bar) lo = mid;
-        else hi = mid;
+  const bool budget_target = tg.kind == TargetKind::Bops || tg.kind == TargetKind::Size;
+  double bar = 0;  // the SQNR bar of sqnr/sqnr-drop targets (point 0, the start, is on every front)
+  struct Pick {
+    int index = 0;
+    bool met = true;
+    std::string message;
+  };
+  // The point of one front the target picks, evaluating what the decision needs.
+  auto select_on = [&](std::vector<Point>& pts) -> Pick {
+    size_t probes = 0;
+    const size_t max_probes = static_cast<size_t>(std::ceil(std::log2(static_cast<double>(pts.size()) + 1))) + 2;
+    auto eval_at = [&](size_t i) -> const Eval& {
+      if (!pts[i].evaluated) {
+        run.stage("phase3", probes, max_probes);
+        ++probes;
+        pts[i].eval = run.evaluate(pts[i].choice);
+        pts[i].evaluated = true;
       }
-      best = static_cast<int>(lo);
-    }
-    if (best < 0) {
-      r.target_met = false;
-      r.message = "no point meets " + target_name(tg) + " (sqnr >= " + json_number(bar) + " dB; start point " +
-                  json_number(eval_at(0).sqnr_db) + " dB): returning the start point";
+      return pts[i].eval;
+    };
+    Pick pk;
+    // One rule for every mode: decide among the evaluated points, evaluating what the decision
+    // needs. With the full front nothing more is evaluated; with a subset or none, the gaps next
+    // to the decision are bisected (SQNR falls along the front as flips add noise).
+    if (tg.kind == TargetKind::None) {
+      pk.message = "no target: the start point (" + candidate_name(r.baselines[static_cast<size_t>(r.start_baseline)].config) + ")";
+    } else if (budget_target) {
+      // Costs are known without evaluating; along the front they strictly decrease, so the
+      // feasible points are a suffix [first, n).
+      size_t first = pts.size();
+      for (size_t i = 0; i < pts.size() && first == pts.size(); ++i)
+        if (rel_cost(pts[i].cost, size) <= tg.value * (1 + 1e-12)) first = i;
+      if (first == pts.size()) {
+        pk.met = false;
+        pk.message = "no point meets " + target_name(tg) + " (cheapest point: " +
+                     json_number(rel_cost(pts.back().cost, size)) + "): returning the start point";
+      } else {
+        eval_at(first);
+        int best = -1;
+        for (size_t i = first; i < pts.size(); ++i)
+          if (pts[i].evaluated && (best < 0 || pts[i].eval.metric() > pts[static_cast<size_t>(best)].eval.metric()))
+            best = static_cast<int>(i);
+        pk.index = best;
+        pk.message = target_name(tg) + ": point " + std::to_string(best) + " of " + std::to_string(pts.size());
+      }
     } else {
-      sel = best;
-      r.message = target_name(tg) + ": point " + std::to_string(sel) + " of " + std::to_string(pts.size());
+      bar = tg.kind == TargetKind::Sqnr ? tg.value : eval_at(0).sqnr_db - tg.value;
+      int best = -1;
+      if (eval_at(0).sqnr_db >= bar) {
+        // The cheapest (last) evaluated point meeting the bar, then bisection up to the next
+        // evaluated point (or the end) for unevaluated ones in between.
+        size_t lo = 0;
+        for (size_t i = 0; i < pts.size(); ++i)
+          if (pts[i].evaluated && pts[i].eval.sqnr_db >= bar) lo = i;
+        size_t hi = lo + 1;
+        while (hi < pts.size() && !pts[hi].evaluated) ++hi;
+        while (hi - lo > 1) {
+          const size_t mid = lo + (hi - lo) / 2;
+          if (eval_at(mid).sqnr_db >= bar) lo = mid;
+          else hi = mid;
+        }
+        best = static_cast<int>(lo);
+      }
+      if (best < 0) {
+        pk.met = false;
+        pk.message = "no point meets " + target_name(tg) + " (sqnr >= " + json_number(bar) + " dB; start point " +
+                     json_number(eval_at(0).sqnr_db) + " dB): returning the start point";
+      } else {
+        pk.index = best;
+        pk.message = target_name(tg) + ": point " + std::to_string(best) + " of " + std::to_string(pts.size());
+      }
+    }
+    eval_at(static_cast<size_t>(pk.index));
+    return pk;
+  };
+  // `p` meets the target better than `cur` (both meet it): a better metric within a cost
+  // budget, or cheaper (then a better metric) at a quality bar.
+  auto better = [&](const Point& p, const Point& cur) {
+    if (budget_target) return p.eval.metric() > cur.eval.metric();
+    const double cp = rel_cost(p.cost, size), cc = rel_cost(cur.cost, size);
+    return cp < cc || (cp == cc && p.eval.metric() > cur.eval.metric());
+  };
+  Pick pick = select_on(r.pareto);
+  r.selected_front = 0;
+  r.selected_order = r.order_used;
+  // Both orders: the union of the two fronts. The front with the better mean can still miss the
+  // best point at this particular target (the fronts cross), so the other front's pick competes;
+  // ties keep the first front (deterministic).
+  if (o.order == FlipOrder::Both && !r.pareto_other.empty()) {
+    const FlipOrder other_order = r.order_used == FlipOrder::Paper ? FlipOrder::Ratio : FlipOrder::Paper;
+    Pick other = select_on(r.pareto_other);
+    const Point& a = r.pareto[static_cast<size_t>(pick.index)];
+    const Point& b = r.pareto_other[static_cast<size_t>(other.index)];
+    if (other.met && (!pick.met || better(b, a))) {
+      other.message += " of the " + std::string(order_name(other_order)) + " front (better than point " +
+                       std::to_string(pick.index) + " of the " + order_name(r.order_used) + " front)";
+      pick = other;
+      r.selected_front = 1;
+      r.selected_order = other_order;
+    } else if (tg.kind != TargetKind::None) {
+      pick.message += " of the " + std::string(order_name(r.order_used)) + " front";
     }
   }
-  eval_at(static_cast<size_t>(sel));
-  r.selected_index = sel;
-  r.selected = pts[static_cast<size_t>(sel)];
+  const std::vector<Point>& chosen_front = r.selected_front == 1 ? r.pareto_other : r.pareto;
+  r.target_met = pick.met;
+  r.message = pick.message;
+  r.selected_index = pick.index;
+  r.selected = chosen_front[static_cast<size_t>(pick.index)];
   // Deviation from the paper: a homogeneous baseline that meets the target better than the
   // front's choice is selected instead (better metric within a cost budget, or cheaper while
   // meeting an SQNR bar). The flip order can jump past a baseline's cost, and the user should
   // never get less than the homogeneous configuration of the same cost.
   if (r.target_met && tg.kind != TargetKind::None) {
-    for (const Baseline& b : r.baselines) {
+    for (size_t bi = 0; bi < r.baselines.size(); ++bi) {
+      const Baseline& b = r.baselines[bi];
       const Point& p = b.point;
       if (!p.evaluated) continue;
-      const bool better =
-          (tg.kind == TargetKind::Bops || tg.kind == TargetKind::Size)
+      const bool beats =
+          budget_target
               ? rel_cost(p.cost, size) <= tg.value * (1 + 1e-12) && p.eval.metric() > r.selected.eval.metric()
               : p.eval.sqnr_db >= bar && rel_cost(p.cost, size) < rel_cost(r.selected.cost, size);
-      if (!better) continue;
+      if (!beats) continue;
       r.selected = p;
       r.selected_index = -1;
+      r.selected_front = -1;
+      r.selected_baseline = static_cast<int>(bi);
       r.message = target_name(tg) + ": homogeneous " + candidate_name(b.config) +
                   " (better than every front point within the target)";
     }
@@ -484,7 +530,10 @@ void write_eval(JsonWriter& w, const Point& p) {
   w.key("rel_size").value(p.cost.rel_size);
   if (p.evaluated) {
     w.key("sqnr_db").value(p.eval.sqnr_db);
-    if (p.eval.accuracy) w.key("accuracy").value(*p.eval.accuracy);
+    if (p.eval.accuracy) {
+      w.key("top1").value(*p.eval.accuracy);
+      w.key("accuracy").value(*p.eval.accuracy);  // the earlier name, kept for readers of it
+    }
   } else {
     w.key("sqnr_db").null();
   }
@@ -569,13 +618,33 @@ void write_pareto_json(JsonWriter& w, const SearchResult& r) {
   }
 }
 
+std::string selected_config_name(const SearchResult& r) {
+  if (r.selected_index < 0 && r.selected_baseline >= 0 && static_cast<size_t>(r.selected_baseline) < r.baselines.size())
+    return candidate_name(r.baselines[static_cast<size_t>(r.selected_baseline)].config);
+  for (const Baseline& b : r.baselines)
+    if (b.point.choice == r.selected.choice) return candidate_name(b.config);
+  return "mixed";
+}
+
 void write_selected_json(JsonWriter& w, const SearchResult& r) {
   w.key("selected").begin_object();
   w.key("index").value(r.selected_index);
+  // Which front the index is into and the flip order that built it (null: a baseline).
+  if (r.selected_index < 0) {
+    w.key("front").value("baseline");
+    w.key("order").null();
+  } else {
+    w.key("front").value(r.selected_front == 1 ? "pareto_other" : "pareto");
+    w.key("order").value(order_name(r.selected_order));
+  }
+  w.key("config").value(selected_config_name(r));
   write_eval(w, r.selected);
   w.key("target_met").value(r.target_met);
   w.key("message").value(r.message);
-  write_choice(w, r, r.selected.choice);
+  w.key("group_config").begin_array(true);
+  for (size_t gi = 0; gi < r.groups.size(); ++gi)
+    w.value(candidate_name(r.groups[gi].group.candidates[static_cast<size_t>(r.selected.choice[gi])]));
+  w.end_array();
   w.key("layers").begin_array();
   for (const auto& l : r.layers) {
     w.begin_object(true);
@@ -611,6 +680,12 @@ void write_timing_fields(JsonWriter& w, const Timing& t) {
 }
 
 void write_search_json(JsonWriter& w, const SearchResult& r) {
+  w.key("search").begin_object(true);
+  w.key("target").value(target_name(r.target));
+  w.key("order").value(order_name(r.order_requested));
+  w.key("metric").value(r.labelled ? "top1" : "sqnr");
+  w.key("message").value(r.message);
+  w.end_object();
   write_groups_json(w, r);
   write_baselines_json(w, r);
   write_pareto_json(w, r);

@@ -14,7 +14,8 @@
 //            the points phase 3's binary search needs).
 //   phase 3  the target picks a point: best metric within a cost budget (bops, size) or the
 //            cheapest point meeting a quality bar (sqnr, sqnr-drop). None feasible: say so, return
-//            the start point.
+//            the start point. With both flip orders, the union of the two fronts; a homogeneous
+//            baseline that meets the target better than every front point wins (index -1).
 //
 // Deterministic for the same inputs (no randomness; ties broken by group id, candidate order).
 #pragma once
@@ -55,7 +56,9 @@ std::string target_name(const Target& t);
 enum class FlipOrder {
   Paper,  ///< least sensitive first (paper/AIMET); ties: larger BOPs saving
   Ratio,  ///< smallest predicted added noise (phase-1 NSR) per BOPs saved first
-  Both    ///< build both fronts, keep the better one (larger area under the front), report both
+  /// Build both fronts: `pareto` is the one with the larger area under it (reported first);
+  /// phase 3 picks the best point meeting the target from EITHER front (their union).
+  Both
 };
 FlipOrder parse_order(const std::string& text);  // "paper" | "ratio" | "both"
 const char* order_name(FlipOrder o);
@@ -77,8 +80,9 @@ struct SearchOptions {
   /// last included; phase 3 then bisects next to the target). 0 = every point.
   size_t front_points = 0;
   /// Memory for phase 1's cache of FP activations (one sample's values at a time); above it,
-  /// phase 1 falls back to full recomputation. Default 512 MiB: with the model, encodings and the
-  /// runtime it stays within ~1 GiB (a browser tab).
+  /// phase 1 keeps evenly spaced checkpoints and recomputes from them (same results, more work).
+  /// Default 512 MiB: with the model, encodings and the runtime it stays within ~1 GiB (a
+  /// browser tab).
   size_t memory_budget_bytes = size_t{512} << 20;
   /// Optional labels, one per sample: the metric of phases 0, 2, 3 becomes top-1 accuracy of
   /// output 0 (argmax over its last axis). Phase 1 always uses SQNR.
@@ -171,13 +175,24 @@ struct SearchResult {
   std::vector<Point> pareto_other;     ///< the other order's front (FlipOrder::Both only)
   double front_score = 0, front_score_other = 0;  ///< mean metric under the front (see .cpp)
   Point selected;
-  int selected_index = 0;              ///< into pareto; -1: a homogeneous baseline beat the front
+  /// Into the front named by selected_front; -1: a homogeneous baseline beat the front(s).
+  int selected_index = 0;
+  int selected_front = 0;              ///< 0: pareto, 1: pareto_other (FlipOrder::Both)
+  FlipOrder selected_order = FlipOrder::Paper;  ///< the order whose front holds the selection
+  int selected_baseline = -1;          ///< into baselines when selected_index is -1
   bool target_met = true;
   std::string message;                 ///< e.g. "no point meets sqnr=40 (best 35.2 dB): start point"
   quant::QuantConfig selected_config;  ///< bits per quantizer id
   std::vector<LayerChoice> layers;     ///< per QuantModel layer, at the selection
   Timing timing;
+  Target target;                       ///< the options' target and order, as searched
+  FlipOrder order_requested = FlipOrder::Paper;
+  bool labelled = false;               ///< the metric of phases 0, 2, 3 was top-1 (labels given)
 };
+
+/// "W8A8" when the selected configuration is one of the homogeneous baselines (also a front
+/// point equal to one, e.g. the start point), else "mixed".
+std::string selected_config_name(const SearchResult& r);
 
 /// The search on groups with any evaluator (used by search() and by tests).
 /// `quantizers` and `layers` are those the groups were built from (names for the report).
@@ -203,12 +218,15 @@ Choice override_layers(const SearchResult& r, const std::vector<quant::Layer>& l
 void write_groups_json(JsonWriter& w, const SearchResult& r);     ///< "groups"
 void write_baselines_json(JsonWriter& w, const SearchResult& r);  ///< "baselines"
 void write_pareto_json(JsonWriter& w, const SearchResult& r);     ///< "pareto" (+ "pareto_order", ...)
-void write_selected_json(JsonWriter& w, const SearchResult& r);   ///< "selected" (with "layers")
+/// "selected": index, front/order it came from, "config" ("W8A8" or "mixed"), "group_config"
+/// (candidate per group), cost, sqnr_db (+ top1 with labels), "layers".
+void write_selected_json(JsonWriter& w, const SearchResult& r);
 /// The search's fields of "timing_s" (phase0..phase3, forward-pass equivalents) written into an
 /// open "timing_s" object, so the caller adds "calibration" and "export".
 void write_timing_fields(JsonWriter& w, const Timing& t);
 /// All of the above: "groups", "baselines", "pareto", "selected", "search" (target, order,
-/// message); not "timing_s" (the caller owns that object).
+/// metric); not "timing_s" (the caller owns that object). Points evaluated with labels carry
+/// "top1" (and, as before, "accuracy"), a fraction in [0, 1].
 void write_search_json(JsonWriter& w, const SearchResult& r);
 
 }  // namespace qm::mp

@@ -11,11 +11,11 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MODELS, describe, expected, mulberry32, qm } from './helpers.mjs';
-import { makeArray, readNpy, writeNpy } from '../ops/npy.mjs';
+import { MODELS, SOURCE_DIR, describe, expected, mulberry32, qm } from './helpers.mjs';
+import { decodeNpy, makeArray, readNpy, writeNpy } from '../ops/npy.mjs';
 import { loadOrt, ortMessage } from '../ops/ort_engine.mjs';
 import { sqnrDb } from '../ops/compare.mjs';
 
@@ -214,6 +214,201 @@ test('quantize: bad usage exits 2, bad input exits 1, each with one error line',
       [['quantize', notModel, '--calib', calib[0], '--bits', 'W8A8', '--out', out], 1, /not\.onnx/],
       [['quantize', model, '--calib', calib[0], '--target', 'bops=zero', '--out', out, '--quiet'], 1, /--target|bops/],
       [['quantize', model, '--calib', calib[0], '--bits', 'W8A8', '--out', join(dir, 'no', 'such', 'dir', 'o.onnx')], 1, /o\.onnx/],
+    ];
+    for (const [args, status, re] of cases) {
+      const r = qm(args);
+      assert.equal(r.status, status, describe(r));
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, `one stderr line expected: ${describe(r)}`);
+      assert.match(lines[0], /^error: /, describe(r));
+      assert.match(lines[0], re, describe(r));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ---- the search's options (--order, --labels, --memory-budget) on the bundled sample model ----
+// web/samples/fashion_cnn.onnx (trained on Fashion-MNIST, input x/255), 16 samples each.
+const FASHION = join(SOURCE_DIR, 'web', 'samples', 'fashion_cnn.onnx');
+const FASHION_CALIB = join(SOURCE_DIR, 'web', 'samples', 'calib');
+const FASHION_TEST = join(SOURCE_DIR, 'web', 'samples', 'fashion_test.npz');
+const noFashion = !existsSync(FASHION) && 'web/samples/fashion_cnn.onnx is missing';
+const N_LABELLED = 16;
+/** ORT's top-1 on the QDQ export may differ from the simulation's on a near-tie (1-LSB rounding). */
+const MAX_TOP1_DIFF_SAMPLES = 1;
+/**
+ * With W4A8,W8A8,W8A16 at 0.6 the fronts matter on this model: the paper order's front is beaten
+ * by the W4A8 baseline (selected, index -1), the ratio order's front is not (measured).
+ */
+const BOPS_TARGET = 0.6;
+/** Two searches on the same front points must report the same SQNR (same arithmetic). */
+const SAME_DB = 1e-9;
+
+/** Arrays of a stored .npz (what np.savez writes): {name: {dtype, shape, data}}. */
+function readNpz(path) {
+  const b = readFileSync(path);
+  const out = {};
+  let p = 0;
+  while (p + 30 <= b.length && b.readUInt32LE(p) === 0x04034b50) {
+    const size = b.readUInt32LE(p + 18), nameLen = b.readUInt16LE(p + 26), extra = b.readUInt16LE(p + 28);
+    const name = b.toString('latin1', p + 30, p + 30 + nameLen).replace(/\.npy$/, '');
+    const start = p + 30 + nameLen + extra;
+    out[name] = decodeNpy(b.subarray(start, start + size), `${path}:${name}`);
+    p = start + size;
+  }
+  return out;
+}
+
+/** The first `n` labelled test images as one stacked float32 .npy (x/255) + their labels. */
+function labelledSet(dir, n) {
+  const { x, y } = readNpz(FASHION_TEST);
+  const data = Float32Array.from(x.data.subarray(0, n * 784), (v) => v / 255);
+  const file = join(dir, 'test16.npy');
+  writeNpy(file, makeArray('float32', [n, 1, 28, 28], data));
+  const labels = Array.from(y.data.subarray(0, n), Number);
+  return { file, data, labels };
+}
+
+/** quantize on the sample model; returns {r, report}. */
+function quantizeFashion(dir, tag, calib, extra) {
+  const out = join(dir, `${tag}.onnx`), rep = join(dir, `${tag}.json`);
+  const r = qm(['quantize', FASHION, '--calib', ...calib, '--samples', String(N_LABELLED), '--target', `bops=${BOPS_TARGET}`,
+                '--candidates', 'W4A8,W8A8,W8A16',
+                '--out', out, '--report', rep, '--threads', '1', '--quiet', ...extra]);
+  assert.equal(r.status, 0, describe(r));
+  return { r, out, report: JSON.parse(readFileSync(rep, 'utf8')) };
+}
+
+/** The front point report.selected names (index into the front it came from). */
+function selectedFrontPoint(report) {
+  const s = report.selected;
+  if (s.index < 0) return null;
+  return (s.front === 'pareto_other' ? report.pareto_other : report.pareto)[s.index];
+}
+
+test('quantize --order paper|ratio|both: valid reports; both picks the best point of either front', { skip: noFashion }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'qm-order-'));
+  try {
+    const runs = {};
+    for (const order of ['paper', 'ratio', 'both']) {
+      const { r, report } = quantizeFashion(dir, order, [FASHION_CALIB], ['--preprocess', 'unit', '--order', order]);
+      runs[order] = report;
+      const s = report.selected;
+      t.diagnostic(`--order ${order}: sqnr_db=${s.sqnr_db.toFixed(2)} rel_bops=${s.rel_bops.toFixed(4)} config=${s.config} ` +
+                   `front=${s.front} order=${s.order} index=${s.index} (${s.message})`);
+      assert.equal(report.search.order, order);
+      assert.equal(report.search.metric, 'sqnr');
+      assert.ok(s.rel_bops <= BOPS_TARGET + 1e-9 && s.target_met, `${order}: selected rel_bops ${s.rel_bops}`);
+      if (s.index >= 0) {
+        assert.match(r.stdout, new RegExp(`^config=${s.config} sqnr_db=.* rel_bops=.* order=${s.order} `, 'm'), 'summary line names the order');
+        const p = selectedFrontPoint(report);
+        assert.ok(Math.abs(p.sqnr_db - s.sqnr_db) <= SAME_DB && p.rel_bops === s.rel_bops, `${order}: selected = its front point`);
+        assert.deepEqual(p.config, s.group_config);
+        if (order !== 'both') assert.equal(s.order, order);
+        assert.ok(s.config === 'mixed' || report.baselines.some((b) => b.config === s.config), `config ${s.config}`);
+      } else {
+        assert.equal(s.front, 'baseline');
+        assert.match(r.stdout, new RegExp(`^config=${s.config} \\(homogeneous baseline beat the front at this target\\) sqnr_db=`, 'm'));
+        assert.ok(report.baselines.some((b) => b.config === s.config), `baseline ${s.config}`);
+      }
+    }
+    const both = runs.both;
+    assert.ok(Array.isArray(both.pareto_other) && both.pareto_other.length > 0, 'both: the other front is reported');
+    assert.deepEqual(Object.keys(both.front_scores).sort(), ['paper', 'ratio']);
+    assert.notEqual(both.pareto_order, both.pareto_other_order);
+    // Each front of `both` is the single order's front, point for point.
+    for (const order of ['paper', 'ratio']) {
+      const front = both.pareto_order === order ? both.pareto : both.pareto_other;
+      assert.deepEqual(front.map((p) => p.config), runs[order].pareto.map((p) => p.config), `${order} front`);
+    }
+    // The union: at least as good as either single order at the same budget.
+    const best = Math.max(runs.paper.selected.sqnr_db, runs.ratio.selected.sqnr_db);
+    assert.ok(both.selected.sqnr_db >= best - SAME_DB, `both ${both.selected.sqnr_db} dB < best single order ${best} dB`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('quantize --labels: top-1 in the report agrees with ONNX Runtime on the exported model', { skip: noFashion }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'qm-labels-'));
+  try {
+    const { file, data, labels } = labelledSet(dir, N_LABELLED);
+    const txt = join(dir, 'labels.txt');
+    writeFileSync(txt, `# first ${N_LABELLED} test labels\n` + labels.join('\n') + '\n');
+    const { r, out, report } = quantizeFashion(dir, 'txt', [file], ['--labels', txt]);
+    assert.equal(report.search.metric, 'top1');
+    const s = report.selected;
+    assert.equal(typeof s.top1, 'number', 'selected.top1');
+    for (const p of [...report.baselines, ...report.pareto.filter((q) => q.sqnr_db !== null)]) assert.equal(typeof p.top1, 'number');
+    assert.match(r.stdout, new RegExp(`top1=${s.top1.toFixed(4)} `), 'summary line prints top1');
+    // Oracle: ONNX Runtime runs the exported QDQ model on the same 16 images.
+    let correct = 0;
+    for (let k = 0; k < N_LABELLED; k++) {
+      const x = makeArray('float32', [1, 1, 28, 28], data.subarray(k * 784, (k + 1) * 784));
+      const y = (await runOrtAt(out, { image: x }, 'disabled')).logits.data;
+      let arg = 0;
+      for (let i = 1; i < y.length; i++) if (y[i] > y[arg]) arg = i;
+      if (arg === labels[k]) correct++;
+    }
+    t.diagnostic(`labels: report top1=${s.top1} (${Math.round(s.top1 * N_LABELLED)}/${N_LABELLED}), ORT on the QDQ export ` +
+                 `${correct}/${N_LABELLED}; sqnr_db=${s.sqnr_db.toFixed(2)} rel_bops=${s.rel_bops.toFixed(4)} config=${s.config}`);
+    assert.ok(Math.abs(correct - s.top1 * N_LABELLED) <= MAX_TOP1_DIFF_SAMPLES,
+      `ORT top-1 ${correct}/${N_LABELLED} vs report ${s.top1 * N_LABELLED}/${N_LABELLED}`);
+    // The same labels as an int32 .npy give the same search.
+    const npy = join(dir, 'labels.npy');
+    writeNpy(npy, makeArray('int32', [N_LABELLED], Int32Array.from(labels)));
+    const again = quantizeFashion(dir, 'npy', [file], ['--labels', npy]).report;
+    assert.deepEqual(again.selected.group_config, s.group_config);
+    assert.equal(again.selected.top1, s.top1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('quantize --memory-budget: a tiny budget spills (checkpoints) and selects exactly what the default does', { skip: noFashion }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'qm-budget-'));
+  try {
+    const def = quantizeFashion(dir, 'default', [FASHION_CALIB], ['--preprocess', 'unit']).report;
+    const tiny = quantizeFashion(dir, 'tiny', [FASHION_CALIB], ['--preprocess', 'unit', '--memory-budget', '16K']).report;
+    t.diagnostic(`phase1_cached: default ${def.timing_s.phase1_cached}, 16K ${tiny.timing_s.phase1_cached}; ` +
+                 `phase1_ops_fpe ${def.timing_s.phase1_ops_fpe.toFixed(2)} vs ${tiny.timing_s.phase1_ops_fpe.toFixed(2)}`);
+    assert.equal(def.timing_s.phase1_cached, true, 'the default budget caches every activation');
+    assert.equal(tiny.timing_s.phase1_cached, false, 'a 16K budget must take the spill path');
+    assert.ok(tiny.timing_s.phase1_ops_fpe > def.timing_s.phase1_ops_fpe, 'spilling recomputes more');
+    assert.deepEqual(tiny.selected.group_config, def.selected.group_config);
+    assert.equal(tiny.selected.sqnr_db, def.selected.sqnr_db);
+    for (let g = 0; g < def.groups.length; g++) assert.deepEqual(tiny.groups[g].sensitivity_db, def.groups[g].sensitivity_db, `group ${g}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('quantize: the search options refuse bad values with one error line (2 = usage, 1 = input)', { skip: noFashion }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qm-opts-'));
+  try {
+    const { file, labels } = labelledSet(dir, 4);
+    const write = (name, text) => { const f = join(dir, name); writeFileSync(f, text); return f; };
+    const three = write('three.txt', labels.slice(0, 3).join('\n') + '\n');
+    const negative = write('neg.txt', '1\n-2\n3\n4\n');
+    const words = write('words.txt', '1\n2\nshirt\n4\n');
+    const floats = join(dir, 'floats.npy');
+    writeNpy(floats, makeArray('float32', [4], new Float32Array(4)));
+    const out = join(dir, 'o.onnx');
+    const base = ['quantize', FASHION, '--calib', file, '--out', out, '--quiet'];
+    const cases = [
+      [[...base, '--order', 'sideways'], 2, /--order.*sideways/],
+      [[...base, '--memory-budget', 'lots'], 2, /--memory-budget.*lots/],
+      [[...base, '--memory-budget', '-5M'], 2, /--memory-budget/],
+      [[...base, '--memory-budget', '5X'], 2, /--memory-budget.*5X/],
+      [[...base, '--bits', 'W8A8', '--order', 'ratio'], 2, /--bits.*--order/],
+      [[...base, '--bits', 'W8A8', '--labels', three], 2, /--bits.*--labels/],
+      [[...base, '--labels', three], 1, /--labels: 3 labels for 4 calibration samples/],
+      [[...base, '--samples', '2', '--labels', negative], 1, /--labels: 4 labels for 2 calibration samples/],
+      [[...base, '--labels', negative], 1, /--labels: label 1 is -2/],
+      [[...base, '--labels', words], 1, /--labels .*words\.txt:3: 'shirt'/],
+      [[...base, '--labels', floats], 1, /--labels .*floats\.npy: labels must be integers/],
+      [[...base, '--labels', join(dir, 'missing.txt')], 1, /--labels .*missing\.txt/],
     ];
     for (const [args, status, re] of cases) {
       const r = qm(args);
