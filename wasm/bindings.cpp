@@ -346,6 +346,34 @@ val quantize(val model_bytes, std::string file_name, val external_files, val sam
       opts.input_shapes[name] = qm::ops::Dims(dims.begin(), dims.end());
     }
     set_layer_bits(opts, options["layerBits"]);
+    // Search options: order ("paper" | "ratio" | "both"), labels (Int32Array or array: one class
+    // per sample used, in order; top-1 becomes the metric), memoryBudgetMB (phase-1 cache).
+    str("order", opts.order);
+    const val budget = options["memoryBudgetMB"];
+    if (!budget.isUndefined() && !budget.isNull()) {
+      const double mb = budget.isNumber() ? budget.as<double>() : -1;
+      if (!(mb >= 0 && mb < 1e9)) {
+        throw qm::Error(qm::ErrorKind::InvalidArgument,
+                        "memoryBudgetMB: expected a number of megabytes >= 0 (e.g. 512), got " +
+                            val::global("String")(budget).as<std::string>());
+      }
+      const double bytes = mb * 1048576.0;
+      opts.memory_budget_bytes = bytes >= static_cast<double>(SIZE_MAX) ? SIZE_MAX : static_cast<size_t>(bytes);
+    }
+    const val labels = options["labels"];
+    if (!labels.isUndefined() && !labels.isNull()) {
+      const val list = val::global("Array").call<val>("from", labels);
+      const size_t n = list["length"].as<size_t>();
+      for (size_t i = 0; i < n; ++i) {
+        const double d = list[i].isNumber() ? list[i].as<double>() : 0.5;
+        if (!(d > -9e15 && d < 9e15) || static_cast<double>(static_cast<int64_t>(d)) != d) {
+          throw qm::Error(qm::ErrorKind::InvalidArgument,
+                          "labels: entry " + std::to_string(i) + " is not an integer class (got " +
+                              val::global("String")(list[i]).as<std::string>() + ")");
+        }
+        opts.labels.push_back(static_cast<int64_t>(d));
+      }
+    }
     // The samples are read against a session of the same model (shapes, input names), so a
     // wrong sample is refused by file name before calibration starts.
     qm::api::SessionOptions session_options;

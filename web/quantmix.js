@@ -171,7 +171,10 @@ export class Quantmix {
 
   /**
    * Calibration + search + export in the worker. options: {bits, candidates, profile, target,
-   * maxSamples, weightRange, actRange, recalibrate, seed, layerBits}. opts: {onProgress(p),
+   * maxSamples, weightRange, actRange, recalibrate, seed, layerBits, order ('paper' | 'ratio' |
+   * 'both'), labels (Int32Array or array: one class per sample used, in order; the search then
+   * maximises top-1 and report points carry top1), memoryBudgetMB (search's activation cache,
+   * default 512)}. opts: {onProgress(p),
    * signal (AbortSignal)}. p = {phase, label, done, total, fraction, etaSeconds}.
    * Resolves {report, model: Uint8Array|null, encodings: string|null, demo}; rejects with
    * CancelledError when cancelled, or an Error with the core's one-line message.
