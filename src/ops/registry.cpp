@@ -178,6 +178,8 @@ void register_all_ops(OpRegistry& reg) {
   register_constant(reg);
   register_resize(reg);
   register_quant(reg);
+  register_indexing(reg);
+  register_math_extra(reg);
 }
 
 const OpRegistry& default_registry() {

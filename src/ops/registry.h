@@ -247,5 +247,7 @@ void register_shape_ops(OpRegistry& reg);
 void register_constant(OpRegistry& reg);
 void register_resize(OpRegistry& reg);
 void register_quant(OpRegistry& reg);
+void register_indexing(OpRegistry& reg);
+void register_math_extra(OpRegistry& reg);
 
 }  // namespace qm::ops

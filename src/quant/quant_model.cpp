@@ -92,6 +92,9 @@ bool is_data_movement(const graph::Plan& plan, const graph::Step& step) {
   if (is_op(n, {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Slice", "Gather", "Split", "Identity",
                 "Dropout", "MaxPool"}))
     return true;
+  // Rearranging and selecting ops: their float outputs are input values (TopK's indices and other
+  // integer outputs are never quantized).
+  if (is_op(n, {"DepthToSpace", "SpaceToDepth", "GatherElements", "GatherND", "TopK"})) return true;
   if (n.op_type() == "Pad") {
     if (const onnx::Attribute* m = find_attr(n, "mode"))
       if (m->s != "constant") return false;

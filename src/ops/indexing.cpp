@@ -1,0 +1,656 @@
+// Indexing and rearranging ops that CNN, OCR, detection and transformer exports use beyond the
+// basic data-movement set: DepthToSpace, SpaceToDepth, GatherND, ScatterND, ScatterElements (and
+// its opset 9-10 name Scatter), TopK, NonZero, OneHot, Trilu, CumSum.
+// Element-type agnostic where they only move values (copied by element size); TopK, CumSum and
+// the Scatter reductions compute on the numeric types. Index inputs may be negative (counted
+// from the end) where the spec allows it; an index out of range fails naming the node.
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include "core/error.h"
+#include "ops/op_util.h"
+#include "ops/run_util.h"
+
+namespace qm::ops {
+namespace {
+using namespace detail;
+
+struct IndexAttrs : OpAttrs {
+  int64_t axis = 0;
+  int64_t blocksize = 1;     ///< DepthToSpace / SpaceToDepth
+  bool crd = false;          ///< DepthToSpace mode CRD (default DCR)
+  int64_t batch_dims = 0;    ///< GatherND
+  std::string reduction = "none";  ///< ScatterND / ScatterElements
+  std::optional<int64_t> k;  ///< TopK opset 1 attribute
+  bool largest = true, sorted = true;  ///< TopK
+  bool upper = true;         ///< Trilu
+  bool exclusive = false, reverse = false;  ///< CumSum
+};
+
+/// Calls f(U{}) with an unsigned integer type of the element size of `t` (moves any type).
+template <class F>
+void by_size(const RunContext& c, DataType t, F&& f) {
+  switch (tensor_element_size(t)) {
+    case 1: f(uint8_t{}); return;
+    case 2: f(uint16_t{}); return;
+    case 4: f(uint32_t{}); return;
+    case 8: f(uint64_t{}); return;
+    default: c.unsupported(std::string("element type ") + std::string(dtype_name(t)) + " is not supported by the engine");
+  }
+}
+
+/// d * k for a dim (unknown stays unknown).
+Dim dim_mul(const Dim& d, int64_t k) {
+  if (d.known()) return *d.value * k;
+  return k == 1 ? d : Dim();
+}
+
+/// d / k if known and divisible; fails on a known remainder.
+Dim dim_div(const InferContext& c, const Dim& d, int64_t k, const char* what) {
+  if (!d.known()) return k == 1 ? d : Dim();
+  if (*d.value % k != 0)
+    c.fail(std::string(what) + " " + std::to_string(*d.value) + " is not divisible by " + std::to_string(k));
+  return *d.value / k;
+}
+
+/// Normalises index v into [0, dim) (negative counts from the end), failing through ctx.
+int64_t norm_index(const RunContext& c, int64_t v, int64_t dim, const char* what) {
+  if (v < -dim || v >= dim)
+    c.fail(std::string(what) + " " + std::to_string(v) + " is out of range for a dimension of size " + std::to_string(dim));
+  return v < 0 ? v + dim : v;
+}
+
+/// Copies x viewed as `view` (a reshape of x) permuted by `perm` into y (row-major).
+template <class U>
+void permuted_copy(const U* x, U* y, const Shape& view, const std::vector<size_t>& perm) {
+  const size_t r = view.size();
+  const std::vector<int64_t> st = strides_of(view);
+  Shape os(r);
+  std::vector<int64_t> ist(r);
+  for (size_t i = 0; i < r; ++i) {
+    os[i] = view[perm[i]];
+    ist[i] = st[perm[i]];
+  }
+  const int64_t n = shape_numel(os);
+  std::vector<int64_t> idx(r, 0);
+  int64_t off = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    y[j] = x[off];
+    for (size_t d = r; d-- > 0;) {
+      off += ist[d];
+      if (++idx[d] < os[d]) break;
+      off -= ist[d] * idx[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// DepthToSpace / SpaceToDepth: a reshape to 6-D, a transpose and a reshape back.
+
+std::vector<TensorInfo> infer_depth_space(const IndexAttrs& a, const InferContext& c, bool to_space) {
+  const TensorInfo& x = c.in(0);
+  if (!x.has_rank()) return one(make_info(x.dtype, Dims(4)));
+  check_rank(c, x, 4, "input");
+  const Dims& s = *x.shape;
+  const int64_t b = a.blocksize;
+  if (to_space) return one(make_info(x.dtype, {s[0], dim_div(c, s[1], b * b, "channel count"), dim_mul(s[2], b), dim_mul(s[3], b)}));
+  return one(make_info(x.dtype, {s[0], dim_mul(s[1], b * b), dim_div(c, s[2], b, "height"), dim_div(c, s[3], b, "width")}));
+}
+
+void run_depth_space(const IndexAttrs& a, RunContext& c, bool to_space) {
+  const Tensor& x = c.in(0);
+  if (x.rank() != 4) c.fail("input must have rank 4 (got shape " + shape_to_string(x.shape()) + ")");
+  const int64_t n = x.shape()[0], ch = x.shape()[1], h = x.shape()[2], w = x.shape()[3], b = a.blocksize;
+  Shape view, out;
+  std::vector<size_t> perm;
+  if (to_space) {
+    if (ch % (b * b)) c.fail("channel count " + std::to_string(ch) + " is not divisible by blocksize^2 = " + std::to_string(b * b));
+    const int64_t oc = ch / (b * b);
+    if (a.crd) {
+      view = {n, oc, b, b, h, w};
+      perm = {0, 1, 4, 2, 5, 3};
+    } else {
+      view = {n, b, b, oc, h, w};
+      perm = {0, 3, 4, 1, 5, 2};
+    }
+    out = {n, oc, h * b, w * b};
+  } else {
+    if (h % b || w % b) c.fail("height and width " + std::to_string(h) + "x" + std::to_string(w) + " are not divisible by blocksize " + std::to_string(b));
+    view = {n, ch, h / b, b, w / b, b};
+    perm = {0, 3, 5, 1, 2, 4};
+    out = {n, ch * b * b, h / b, w / b};
+  }
+  Tensor& y = c.alloc(0, x.dtype(), out);
+  by_size(c, x.dtype(), [&](auto tag) {
+    using U = decltype(tag);
+    permuted_copy<U>(static_cast<const U*>(x.raw()), static_cast<U*>(y.raw()), view, perm);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// GatherND
+
+std::vector<TensorInfo> infer_gather_nd(const IndexAttrs& a, const InferContext& c) {
+  const TensorInfo &x = c.in(0), &idx = c.in(1);
+  if (!x.has_rank() || !idx.has_rank() || idx.rank() == 0 || !idx.shape->back().known())
+    return one(unknown_info(x.dtype));
+  const int64_t r = static_cast<int64_t>(x.rank()), q = static_cast<int64_t>(idx.rank());
+  const int64_t m = *idx.shape->back().value, b = a.batch_dims;
+  if (b < 0 || b >= std::min(r, q)) c.fail("batch_dims " + std::to_string(b) + " must be below the ranks of data and indices");
+  if (m < 1 || m > r - b)
+    c.fail("indices' last dimension " + std::to_string(m) + " must be between 1 and " + std::to_string(r - b) + " (data rank - batch_dims)");
+  Dims out(idx.shape->begin(), idx.shape->end() - 1);
+  out.insert(out.end(), x.shape->begin() + b + m, x.shape->end());
+  return one(make_info(x.dtype, std::move(out)));
+}
+
+void run_gather_nd(const IndexAttrs& a, RunContext& c) {
+  const Tensor &x = c.in(0), &idx = c.in(1);
+  const int64_t r = x.rank(), q = idx.rank(), b = a.batch_dims;
+  if (q < 1) c.fail("indices must have rank >= 1");
+  const int64_t m = idx.shape()[static_cast<size_t>(q - 1)];
+  if (b < 0 || b >= std::min(r, q) || m < 1 || m > r - b)
+    c.fail("indices of shape " + shape_to_string(idx.shape()) + " do not fit data of shape " + shape_to_string(x.shape()) +
+           " with batch_dims " + std::to_string(b));
+  for (int64_t i = 0; i < b; ++i)
+    if (x.shape()[static_cast<size_t>(i)] != idx.shape()[static_cast<size_t>(i)])
+      c.fail("batch dimensions of data " + shape_to_string(x.shape()) + " and indices " + shape_to_string(idx.shape()) + " differ");
+  Shape out(idx.shape().begin(), idx.shape().end() - 1);
+  out.insert(out.end(), x.shape().begin() + b + m, x.shape().end());
+  Tensor& y = c.alloc(0, x.dtype(), out);
+  const std::vector<int64_t> ind = ints_of(c, idx, "indices");
+  const std::vector<int64_t> xs = strides_of(x.shape());
+  int64_t batches = 1, slice = 1;
+  for (int64_t i = 0; i < b; ++i) batches *= x.shape()[static_cast<size_t>(i)];
+  for (int64_t i = b + m; i < r; ++i) slice *= x.shape()[static_cast<size_t>(i)];
+  const int64_t batch_stride = b > 0 ? xs[static_cast<size_t>(b - 1)] : x.numel();
+  const int64_t tuples = batches ? static_cast<int64_t>(ind.size()) / m / batches : 0;
+  const size_t es = tensor_element_size(x.dtype());
+  const auto* px = static_cast<const uint8_t*>(x.raw());
+  auto* py = static_cast<uint8_t*>(y.raw());
+  for (int64_t bi = 0; bi < batches; ++bi)
+    for (int64_t t = 0; t < tuples; ++t) {
+      const int64_t tup = bi * tuples + t;
+      int64_t off = bi * batch_stride;
+      for (int64_t k = 0; k < m; ++k)
+        off += norm_index(c, ind[static_cast<size_t>(tup * m + k)], x.shape()[static_cast<size_t>(b + k)], "index") *
+               xs[static_cast<size_t>(b + k)];
+      std::memcpy(py + static_cast<size_t>(tup * slice) * es, px + static_cast<size_t>(off) * es, static_cast<size_t>(slice) * es);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ScatterND, ScatterElements
+
+/// dst = combine(dst, v) for a reduction name.
+template <class T>
+void reduce_into(T& dst, T v, const std::string& red) {
+  if (red == "none") dst = v;
+  else if (red == "add") dst = static_cast<T>(dst + v);
+  else if (red == "mul") dst = static_cast<T>(dst * v);
+  else if (red == "max") dst = std::max(dst, v);
+  else dst = std::min(dst, v);
+}
+
+std::string parse_reduction(const ParseContext& p) {
+  std::string r = p.get_string("reduction", "none");
+  const bool ok = r == "none" || (p.opset() >= 16 && (r == "add" || r == "mul")) ||
+                  (p.opset() >= 18 && (r == "max" || r == "min"));
+  if (!ok) p.fail_attr("reduction", "expected none, add, mul (opset 16+) or max, min (opset 18+), got '" + r + "'");
+  return r;
+}
+
+void run_scatter_nd(const IndexAttrs& a, RunContext& c) {
+  const Tensor &x = c.in(0), &idx = c.in(1), &upd = c.in(2);
+  const int64_t r = x.rank(), q = idx.rank();
+  if (q < 1) c.fail("indices must have rank >= 1");
+  const int64_t m = idx.shape()[static_cast<size_t>(q - 1)];
+  if (m < 1 || m > r) c.fail("indices' last dimension " + std::to_string(m) + " must be between 1 and the data rank " + std::to_string(r));
+  Shape want(idx.shape().begin(), idx.shape().end() - 1);
+  want.insert(want.end(), x.shape().begin() + m, x.shape().end());
+  if (upd.shape() != want)
+    c.fail("updates have shape " + shape_to_string(upd.shape()) + ", expected " + shape_to_string(want));
+  if (upd.dtype() != x.dtype()) c.fail("updates and data differ in element type");
+  Tensor y = x.clone();
+  const std::vector<int64_t> ind = ints_of(c, idx, "indices");
+  const std::vector<int64_t> xs = strides_of(x.shape());
+  int64_t slice = 1;
+  for (int64_t i = m; i < r; ++i) slice *= x.shape()[static_cast<size_t>(i)];
+  const int64_t tuples = static_cast<int64_t>(ind.size()) / m;
+  auto offset = [&](int64_t t) {
+    int64_t off = 0;
+    for (int64_t k = 0; k < m; ++k)
+      off += norm_index(c, ind[static_cast<size_t>(t * m + k)], x.shape()[static_cast<size_t>(k)], "index") * xs[static_cast<size_t>(k)];
+    return off;
+  };
+  if (a.reduction == "none") {
+    const size_t es = tensor_element_size(x.dtype());
+    for (int64_t t = 0; t < tuples; ++t)
+      std::memcpy(static_cast<uint8_t*>(y.raw()) + static_cast<size_t>(offset(t)) * es,
+                  static_cast<const uint8_t*>(upd.raw()) + static_cast<size_t>(t * slice) * es, static_cast<size_t>(slice) * es);
+  } else {
+    dispatch_numeric(x.dtype(), c, [&](auto tag) {
+      using T = decltype(tag);
+      T* py = y.data<T>();
+      const T* pu = upd.data<T>();
+      for (int64_t t = 0; t < tuples; ++t) {
+        const int64_t off = offset(t);
+        for (int64_t j = 0; j < slice; ++j) reduce_into(py[off + j], pu[t * slice + j], a.reduction);
+      }
+    });
+  }
+  c.set(0, std::move(y));
+}
+
+void run_scatter_elements(const IndexAttrs& a, RunContext& c) {
+  const Tensor &x = c.in(0), &idx = c.in(1), &upd = c.in(2);
+  const int64_t r = x.rank();
+  if (idx.rank() != r || upd.shape() != idx.shape())
+    c.fail("data " + shape_to_string(x.shape()) + ", indices " + shape_to_string(idx.shape()) + " and updates " +
+           shape_to_string(upd.shape()) + " must have one rank, and indices the shape of updates");
+  if (upd.dtype() != x.dtype()) c.fail("updates and data differ in element type");
+  const int64_t ax = norm_axis(c, a.axis, r);
+  Tensor y = x.clone();
+  const std::vector<int64_t> ind = ints_of(c, idx, "indices");
+  const std::vector<int64_t> xs = strides_of(x.shape());
+  const int64_t dim = x.shape()[static_cast<size_t>(ax)];
+  // Destination offset of each update element.
+  std::vector<int64_t> dst(ind.size());
+  std::vector<int64_t> coord(static_cast<size_t>(r), 0);
+  for (size_t j = 0; j < ind.size(); ++j) {
+    int64_t off = 0;
+    for (int64_t d = 0; d < r; ++d) {
+      int64_t v = coord[static_cast<size_t>(d)];
+      if (d == ax) v = norm_index(c, ind[j], dim, "index");
+      else if (v >= x.shape()[static_cast<size_t>(d)]) c.fail("indices shape " + shape_to_string(idx.shape()) + " exceeds data shape " + shape_to_string(x.shape()));
+      off += v * xs[static_cast<size_t>(d)];
+    }
+    dst[j] = off;
+    for (int64_t d = r - 1; d >= 0; --d) {
+      if (++coord[static_cast<size_t>(d)] < idx.shape()[static_cast<size_t>(d)]) break;
+      coord[static_cast<size_t>(d)] = 0;
+    }
+  }
+  if (a.reduction == "none") {
+    by_size(c, x.dtype(), [&](auto tag) {
+      using U = decltype(tag);
+      U* py = static_cast<U*>(y.raw());
+      const U* pu = static_cast<const U*>(upd.raw());
+      for (size_t j = 0; j < dst.size(); ++j) py[dst[j]] = pu[j];
+    });
+  } else {
+    dispatch_numeric(x.dtype(), c, [&](auto tag) {
+      using T = decltype(tag);
+      T* py = y.data<T>();
+      const T* pu = upd.data<T>();
+      for (size_t j = 0; j < dst.size(); ++j) reduce_into(py[dst[j]], pu[j], a.reduction);
+    });
+  }
+  c.set(0, std::move(y));
+}
+
+std::vector<TensorInfo> infer_like_data(const InferContext& c) {
+  return one(TensorInfo(c.in(0).dtype, c.in(0).shape));
+}
+
+// ---------------------------------------------------------------------------------------------
+// TopK
+
+std::vector<TensorInfo> infer_topk(const IndexAttrs& a, const InferContext& c) {
+  const TensorInfo& x = c.in(0);
+  std::vector<TensorInfo> out;
+  if (!x.has_rank()) {
+    out.push_back(unknown_info(x.dtype));
+    out.push_back(unknown_info(DataType::Int64));
+    return out;
+  }
+  Dims s = *x.shape;
+  const size_t ax = static_cast<size_t>(axis_or_fail(c, a.axis, static_cast<int64_t>(s.size())));
+  std::optional<int64_t> k = a.k;
+  if (!k) k = known_scalar_int(c.input(1));
+  if (k && *k < 0) c.fail("k must be >= 0 (got " + std::to_string(*k) + ")");
+  if (k && s[ax].known() && *k > *s[ax].value)
+    c.fail("k = " + std::to_string(*k) + " exceeds the axis size " + std::to_string(*s[ax].value));
+  s[ax] = k ? Dim(*k) : Dim();
+  out.push_back(make_info(x.dtype, s));
+  out.push_back(make_info(DataType::Int64, s));
+  return out;
+}
+
+void run_topk(const IndexAttrs& a, RunContext& c) {
+  const Tensor& x = c.in(0);
+  const int64_t r = x.rank();
+  if (r == 0) c.fail("input must have rank >= 1");
+  const int64_t ax = norm_axis(c, a.axis, r);
+  int64_t k = 0;
+  if (a.k) {
+    k = *a.k;
+  } else {
+    const std::vector<int64_t> kv = ints_of(c, c.in(1), "K");
+    if (kv.size() != 1) c.fail("K must hold one value (got " + std::to_string(kv.size()) + ")");
+    k = kv[0];
+  }
+  const int64_t dim = x.shape()[static_cast<size_t>(ax)];
+  if (k < 0 || k > dim) c.fail("k = " + std::to_string(k) + " is out of range for an axis of size " + std::to_string(dim));
+  Shape os = x.shape();
+  os[static_cast<size_t>(ax)] = k;
+  Tensor& vals = c.alloc(0, x.dtype(), os);
+  Tensor& inds = c.alloc(1, DataType::Int64, os);
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < ax; ++i) outer *= x.shape()[static_cast<size_t>(i)];
+  for (int64_t i = ax + 1; i < r; ++i) inner *= x.shape()[static_cast<size_t>(i)];
+  dispatch_numeric(x.dtype(), c, [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.data<T>();
+    T* pv = vals.data<T>();
+    int64_t* pi = inds.data<int64_t>();
+    // Ties keep the lower index first (as ONNX Runtime); NaN counts as the largest value.
+    auto before = [&](int64_t i, int64_t j, const T* p) {
+      const T u = p[i * inner], v = p[j * inner];
+      if constexpr (std::is_floating_point_v<T>) {
+        const bool nu = u != u, nv = v != v;
+        if (nu || nv) {
+          if (nu && nv) return i < j;
+          return a.largest ? nu : nv;
+        }
+      }
+      if (u != v) return a.largest ? u > v : u < v;
+      return i < j;
+    };
+    parallel_items(c, outer * inner, dim, [&](int64_t b, int64_t e) {
+      std::vector<int64_t> order(static_cast<size_t>(dim));
+      for (int64_t oi = b; oi < e; ++oi) {
+        const int64_t o = oi / inner, i = oi % inner;
+        const T* p = px + o * dim * inner + i;
+        std::iota(order.begin(), order.end(), int64_t{0});
+        auto cmp = [&](int64_t u, int64_t v) { return before(u, v, p); };
+        // sorted = 0 leaves the order unspecified; ONNX Runtime's then depends on its heap or
+        // nth_element, so this engine returns the sorted order either way.
+        std::partial_sort(order.begin(), order.begin() + k, order.end(), cmp);
+        for (int64_t j = 0; j < k; ++j) {
+          const int64_t dst = o * k * inner + j * inner + i;
+          pv[dst] = p[order[static_cast<size_t>(j)] * inner];
+          pi[dst] = order[static_cast<size_t>(j)];
+        }
+      }
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// NonZero, OneHot, Trilu, CumSum
+
+void run_nonzero(RunContext& c) {
+  const Tensor& x = c.in(0);
+  const int64_t r = x.rank();
+  std::vector<int64_t> hits;
+  dispatch_all(x.dtype(), c, [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = x.data<T>();
+    for (int64_t i = 0; i < x.numel(); ++i)
+      if (p[i] != T(0)) hits.push_back(i);
+  });
+  const int64_t n = static_cast<int64_t>(hits.size());
+  // A scalar has rank 0 but ONNX Runtime reports its one element as [1, n].
+  Tensor& y = c.alloc(0, DataType::Int64, {std::max<int64_t>(r, 1), n});
+  int64_t* py = y.data<int64_t>();
+  if (r == 0) {
+    for (int64_t j = 0; j < n; ++j) py[j] = 0;
+    return;
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    int64_t f = hits[static_cast<size_t>(j)];
+    for (int64_t d = r - 1; d >= 0; --d) {
+      py[d * n + j] = f % x.shape()[static_cast<size_t>(d)];
+      f /= x.shape()[static_cast<size_t>(d)];
+    }
+  }
+}
+
+std::vector<TensorInfo> infer_onehot(const IndexAttrs& a, const InferContext& c) {
+  const TensorInfo &idx = c.in(0), &vals = c.in(2);
+  if (!idx.has_rank()) return one(unknown_info(vals.dtype));
+  const int64_t r = static_cast<int64_t>(idx.rank()) + 1;
+  const size_t ax = static_cast<size_t>(axis_or_fail(c, a.axis, r));
+  Dim depth;
+  if (auto v = known_numbers(c.input(1)); v && v->size() == 1) depth = static_cast<int64_t>((*v)[0]);
+  Dims out = *idx.shape;
+  out.insert(out.begin() + static_cast<std::ptrdiff_t>(ax), depth);
+  return one(make_info(vals.dtype, std::move(out)));
+}
+
+void run_onehot(const IndexAttrs& a, RunContext& c) {
+  const Tensor &idx = c.in(0), &dep = c.in(1), &vals = c.in(2);
+  const std::vector<double> dv = numbers_of(c, dep, "depth");
+  if (dv.size() != 1) c.fail("depth must hold one value (got " + std::to_string(dv.size()) + ")");
+  const int64_t depth = static_cast<int64_t>(dv[0]);
+  if (depth < 1) c.fail("depth must be >= 1 (got " + std::to_string(depth) + ")");
+  if (vals.numel() != 2) c.fail("values must hold 2 elements [off, on] (got " + std::to_string(vals.numel()) + ")");
+  const int64_t r = idx.rank() + 1;
+  const int64_t ax = norm_axis(c, a.axis, r);
+  Shape os = idx.shape();
+  os.insert(os.begin() + ax, depth);
+  Tensor& y = c.alloc(0, vals.dtype(), os);
+  const std::vector<double> iv = numbers_of(c, idx, "indices");
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < ax; ++i) outer *= idx.shape()[static_cast<size_t>(i)];
+  for (int64_t i = ax; i < idx.rank(); ++i) inner *= idx.shape()[static_cast<size_t>(i)];
+  by_size(c, vals.dtype(), [&](auto tag) {
+    using U = decltype(tag);
+    const U off = static_cast<const U*>(vals.raw())[0], on = static_cast<const U*>(vals.raw())[1];
+    U* py = static_cast<U*>(y.raw());
+    std::fill(py, py + y.numel(), off);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        int64_t v = static_cast<int64_t>(iv[static_cast<size_t>(o * inner + i)]);
+        if (v < 0) v += depth;  // negative indices count from the end (opset 11)
+        if (v < 0 || v >= depth) continue;  // out of range: all "off"
+        py[(o * depth + v) * inner + i] = on;
+      }
+  });
+}
+
+void run_trilu(const IndexAttrs& a, RunContext& c) {
+  const Tensor& x = c.in(0);
+  if (x.rank() < 2) c.fail("input must have rank >= 2 (got shape " + shape_to_string(x.shape()) + ")");
+  int64_t k = 0;
+  if (const Tensor* kt = c.input(1)) {
+    const std::vector<int64_t> kv = ints_of(c, *kt, "k");
+    if (kv.size() != 1) c.fail("k must hold one value");
+    k = kv[0];
+  }
+  const int64_t rows = x.shape()[static_cast<size_t>(x.rank() - 2)], cols = x.shape()[static_cast<size_t>(x.rank() - 1)];
+  const int64_t mats = rows > 0 && cols > 0 ? x.numel() / (rows * cols) : 0;
+  Tensor y = x.clone();
+  by_size(c, x.dtype(), [&](auto tag) {
+    using U = decltype(tag);
+    U* py = static_cast<U*>(y.raw());
+    for (int64_t m = 0; m < mats; ++m)
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j) {
+          const bool keep = a.upper ? j - i >= k : j - i <= k;
+          if (!keep) py[(m * rows + i) * cols + j] = U(0);  // zero has all bits clear in every type
+        }
+  });
+  c.set(0, std::move(y));
+}
+
+void run_cumsum(const IndexAttrs& a, RunContext& c) {
+  const Tensor& x = c.in(0);
+  const std::vector<int64_t> av = ints_of(c, c.in(1), "axis");
+  if (av.size() != 1) c.fail("axis must hold one value (got " + std::to_string(av.size()) + ")");
+  const int64_t r = x.rank();
+  const int64_t ax = norm_axis(c, av[0], std::max<int64_t>(r, 1));
+  Tensor& y = c.alloc(0, x.dtype(), x.shape());
+  int64_t outer = 1, inner = 1;
+  const int64_t dim = r ? x.shape()[static_cast<size_t>(ax)] : 1;
+  for (int64_t i = 0; i < ax; ++i) outer *= x.shape()[static_cast<size_t>(i)];
+  for (int64_t i = ax + 1; i < r; ++i) inner *= x.shape()[static_cast<size_t>(i)];
+  dispatch_numeric(x.dtype(), c, [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        // Sequential sums in T, as ONNX Runtime does.
+        T acc = T(0);
+        for (int64_t s = 0; s < dim; ++s) {
+          const int64_t j = a.reverse ? dim - 1 - s : s;
+          const int64_t off = (o * dim + j) * inner + i;
+          if (a.exclusive) {
+            py[off] = acc;
+            acc = static_cast<T>(acc + px[off]);
+          } else {
+            acc = static_cast<T>(acc + px[off]);
+            py[off] = acc;
+          }
+        }
+      }
+  });
+}
+
+OpDef make(const char* name, int since, int until, int min_in, int max_in) {
+  OpDef d;
+  d.op_type = name;
+  d.since = since;
+  d.until = until;
+  d.min_inputs = min_in;
+  d.max_inputs = max_in;
+  return d;
+}
+
+}  // namespace
+
+void register_indexing(OpRegistry& reg) {
+  for (bool to_space : {true, false}) {
+    OpDef d = make(to_space ? "DepthToSpace" : "SpaceToDepth", 1, kLatestOpset, 1, 1);
+    d.parse = typed_parse<IndexAttrs>([to_space](const ParseContext& p) {
+      IndexAttrs a;
+      a.blocksize = p.require_int("blocksize");
+      if (a.blocksize < 1) p.fail_attr("blocksize", "expected a value >= 1, got " + std::to_string(a.blocksize));
+      if (to_space && p.opset() >= 11) {
+        const std::string mode = p.get_string("mode", "DCR");
+        if (mode != "DCR" && mode != "CRD") p.fail_attr("mode", "expected DCR or CRD, got '" + mode + "'");
+        a.crd = mode == "CRD";
+      }
+      return a;
+    });
+    d.infer = typed_infer<IndexAttrs>([to_space](const IndexAttrs& a, const InferContext& c) {
+      return infer_depth_space(a, c, to_space);
+    });
+    d.run = typed_run<IndexAttrs>([to_space](const IndexAttrs& a, RunContext& c) { run_depth_space(a, c, to_space); });
+    reg.add(std::move(d));
+  }
+  {
+    OpDef d = make("GatherND", 11, kLatestOpset, 2, 2);
+    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
+      IndexAttrs a;
+      a.batch_dims = p.get_int("batch_dims", 0);
+      if (a.batch_dims < 0) p.fail_attr("batch_dims", "expected a value >= 0, got " + std::to_string(a.batch_dims));
+      return a;
+    });
+    d.infer = typed_infer<IndexAttrs>(infer_gather_nd);
+    d.run = typed_run<IndexAttrs>(run_gather_nd);
+    reg.add(std::move(d));
+  }
+  {
+    OpDef d = make("ScatterND", 11, kLatestOpset, 3, 3);
+    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
+      IndexAttrs a;
+      a.reduction = parse_reduction(p);
+      return a;
+    });
+    d.infer = [](const OpAttrs*, const InferContext& c) { return infer_like_data(c); };
+    d.run = typed_run<IndexAttrs>(run_scatter_nd);
+    reg.add(std::move(d));
+  }
+  for (const char* name : {"ScatterElements", "Scatter"}) {
+    // Scatter (opsets 9-10) is ScatterElements under its old name.
+    const bool old = std::string(name) == "Scatter";
+    OpDef d = make(name, old ? 9 : 11, old ? 10 : kLatestOpset, 3, 3);
+    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
+      IndexAttrs a;
+      a.axis = p.get_int("axis", 0);
+      a.reduction = parse_reduction(p);
+      return a;
+    });
+    d.infer = typed_infer<IndexAttrs>([](const IndexAttrs& a, const InferContext& c) {
+      const TensorInfo& x = c.in(0);
+      if (x.has_rank() && x.rank() > 0) axis_or_fail(c, a.axis, static_cast<int64_t>(x.rank()));
+      return infer_like_data(c);
+    });
+    d.run = typed_run<IndexAttrs>(run_scatter_elements);
+    reg.add(std::move(d));
+  }
+  {
+    OpDef d = make("TopK", 1, 9, 1, 1);
+    d.min_outputs = d.max_outputs = 2;
+    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
+      IndexAttrs a;
+      a.axis = p.get_int("axis", -1);
+      if (p.opset() < 10) a.k = p.require_int("k");
+      if (p.opset() >= 11) {
+        a.largest = p.get_int("largest", 1) != 0;
+        a.sorted = p.get_int("sorted", 1) != 0;
+      }
+      return a;
+    });
+    d.infer = typed_infer<IndexAttrs>(infer_topk);
+    d.run = typed_run<IndexAttrs>(run_topk);
+    reg.add(d);
+    d.since = 10;
+    d.until = kLatestOpset;
+    d.min_inputs = d.max_inputs = 2;
+    reg.add(std::move(d));
+  }
+  {
+    OpDef d = make("NonZero", 9, kLatestOpset, 1, 1);
+    d.infer = [](const OpAttrs*, const InferContext& c) {
+      const TensorInfo& x = c.in(0);
+      return one(make_info(DataType::Int64, {x.has_rank() ? Dim(static_cast<int64_t>(std::max<size_t>(x.rank(), 1))) : Dim(), Dim()}));
+    };
+    d.run = [](const OpAttrs*, RunContext& c) { run_nonzero(c); };
+    reg.add(std::move(d));
+  }
+  {
+    OpDef d = make("OneHot", 9, kLatestOpset, 3, 3);
+    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
+      IndexAttrs a;
+      a.axis = p.get_int("axis", -1);
+      return a;
+    });
+    d.infer = typed_infer<IndexAttrs>(infer_onehot);
+    d.run = typed_run<IndexAttrs>(run_onehot);
+    reg.add(std::move(d));
+  }
+  {
+    OpDef d = make("Trilu", 14, kLatestOpset, 1, 2);
+    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
+      IndexAttrs a;
+      a.upper = p.get_int("upper", 1) != 0;
+      return a;
+    });
+    d.infer = [](const OpAttrs*, const InferContext& c) {
+      check_rank(c, c.in(0), std::max<size_t>(c.in(0).rank(), 2), "input");
+      return infer_like_data(c);
+    };
+    d.run = typed_run<IndexAttrs>(run_trilu);
+    reg.add(std::move(d));
+  }
+  {
+    OpDef d = make("CumSum", 11, kLatestOpset, 2, 2);
+    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
+      IndexAttrs a;
+      a.exclusive = p.get_int("exclusive", 0) != 0;
+      a.reverse = p.get_int("reverse", 0) != 0;
+      return a;
+    });
+    d.infer = [](const OpAttrs*, const InferContext& c) { return infer_like_data(c); };
+    d.run = typed_run<IndexAttrs>(run_cumsum);
+    reg.add(std::move(d));
+  }
+}
+
+}  // namespace qm::ops
