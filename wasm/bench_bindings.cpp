@@ -7,9 +7,18 @@
 //   m.peakLiveBytes();              // RunStats of the last run
 //   m.profile();                    // one forward pass, CPU ms per step (JSON text)
 //   m.delete();
+// and the whole post-training search (api::quantize, as the app runs it: full Pareto front):
+//   const r = Module.quantizeSearch(modelBytes, samples /* Float32Array, N samples back to back */,
+//                                   [1, 3, 224, 224] /* one sample's shape */, N,
+//                                   {candidates: 'W4A8,W8A8,W8A16', target: 'bops=0.75', threads: 1},
+//                                   (phase, done, total) => {} /* optional progress */);
+//   r.report (report.json text, with timing_s), r.sqnr_db, r.rel_bops, r.model_bytes,
+//   r.malloc_peak (dlmalloc's peak footprint: the heap high-water mark in bytes), r.malloc_live
+//   (bytes allocated at the end, with the session, samples and result still alive).
 // Errors are thrown as C++ exceptions (the bench aborts on them; it is not a library boundary).
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
+#include <malloc.h>
 
 #include <chrono>
 #include <cstring>
@@ -18,9 +27,14 @@
 #include <string>
 #include <vector>
 
+#include "api/quantize.h"
 #include "api/session.h"
 #include "core/error.h"
 #include "onnx/model_reader.h"
+
+// dlmalloc's peak footprint (bytes obtained from sbrk); defined by Emscripten's dlmalloc.c, not
+// declared in its headers.
+extern "C" size_t malloc_max_footprint(void);
 
 namespace {
 
@@ -117,6 +131,68 @@ class BenchModel {
   std::vector<int> producer_;
 };
 
+/// The search of the app (api::quantize with the options the page passes, full front) on
+/// `count` samples of `sample_shape` taken back to back from `data`.
+val quantize_search(const std::string& model_bytes, const val& data, const val& sample_shape,
+                    int count, const val& options, const val& on_progress) {
+  const std::vector<float> v = emscripten::convertJSArrayToNumberVector<float>(data);
+  const std::vector<int> dims = emscripten::convertJSArrayToNumberVector<int>(sample_shape);
+  const qm::Shape shape(dims.begin(), dims.end());
+  std::vector<qm::api::Sample> samples;
+  size_t offset = 0;
+  for (int i = 0; i < count; ++i) {
+    qm::Tensor t(qm::DataType::Float, shape);
+    const size_t n = static_cast<size_t>(t.numel());
+    if (offset + n > v.size())
+      throw qm::Error(qm::ErrorKind::InvalidArgument, "bench: fewer sample values than count x shape");
+    std::memcpy(t.data<float>(), v.data() + offset, n * sizeof(float));
+    offset += n;
+    samples.push_back({std::move(t)});
+  }
+  qm::api::QuantizeOptions opts;
+  auto str = [&](const char* key, std::string& dst) {
+    const val x = options[key];
+    if (!x.isUndefined() && !x.isNull()) dst = x.as<std::string>();
+  };
+  std::string candidates;
+  str("candidates", candidates);
+  for (size_t b = 0; b < candidates.size();) {
+    size_t e = candidates.find(',', b);
+    if (e == std::string::npos) e = candidates.size();
+    if (e > b) opts.candidates.push_back(candidates.substr(b, e - b));
+    b = e + 1;
+  }
+  str("target", opts.target);
+  str("profile", opts.profile);
+  str("bits", opts.bits);
+  opts.threads = options["threads"].isNumber() ? options["threads"].as<size_t>() : 1;
+  opts.model_file = "bench.onnx";
+  qm::api::ProgressFn progress;
+  if (!on_progress.isUndefined() && !on_progress.isNull()) {
+    progress = [&on_progress](const std::string& phase, size_t done, size_t total) {
+      on_progress(phase, static_cast<double>(done), static_cast<double>(total));
+      return true;
+    };
+  }
+  qm::api::SessionOptions so;
+  so.threads = opts.threads;
+  auto shared = std::make_shared<const std::string>(model_bytes);
+  qm::api::Session session(qm::onnx::read_model(shared, "bench.onnx"), so);
+  opts.model_sha256 = qm::api::sha256_hex(model_bytes);
+  const qm::api::QuantizeResult r = qm::api::quantize(session, samples, opts, progress);
+  const struct mallinfo mi = mallinfo();
+  val o = val::object();
+  o.set("report", r.report_json);
+  o.set("config", r.config);
+  o.set("sqnr_db", r.sqnr_db);
+  o.set("rel_bops", r.rel_bops);
+  o.set("model_bytes", static_cast<double>(r.model_bytes.size()));
+  o.set("samples_used", static_cast<double>(r.samples_used));
+  o.set("malloc_peak", static_cast<double>(malloc_max_footprint()));
+  o.set("malloc_live", static_cast<double>(mi.uordblks));
+  return o;
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(quantmix_bench) {
@@ -128,4 +204,5 @@ EMSCRIPTEN_BINDINGS(quantmix_bench) {
       .function("peakLiveBytes", &BenchModel::peak_live_bytes)
       .function("steps", &BenchModel::steps)
       .function("profile", &BenchModel::profile);
+  emscripten::function("quantizeSearch", &quantize_search);
 }

@@ -1,10 +1,19 @@
-// Forward-latency benchmark: quantmix (wasm, node, 1 thread) vs onnxruntime-web's wasm backend
-// (1 thread, SIMD) in the same node process, plus the native `quantmix run --repeat N`.
+// Two sections, both run by default:
+// 1. Forward latency: quantmix (wasm, node, 1 thread) vs onnxruntime-web's wasm backend (1 thread,
+//    SIMD) in the same node process, plus the native `quantmix run --repeat N`.
+// 2. Whole search (takes minutes): the app's mixed-precision search (api::quantize, full Pareto
+//    front) on --search-model with --search-samples random samples, in wasm under node (1 thread;
+//    2 threads with --mt-module, a pthread build of the bench module) and natively
+//    (`quantmix quantize ... --threads 1` and `--threads 2`). Prints wall and CPU time, timing_s
+//    per phase from report.json, phase-1 forward-pass equivalents vs naive, and memory.
 // Run through scripts/bench.sh (`npm run bench`), which builds the modules and the models.
 //
 //   node tools/bench/bench.mjs --module build/bench-wasm/bench/quantmix_bench.js
 //        --models build/bench-native/bench_models [--native build/bench-native/quantmix]
 //        [--repeat 10] [--warmup 3] [--batches 1,8] [--only resnet18,...] [--profile]
+//        [--no-search | --only-search] [--search-model build/bench-native/testdata/models/mobilenet_v2_op11.onnx]
+//        [--search-samples 32] [--search-shape 1x3x224x224] [--search-candidates W4A8,W8A8,W8A16] [--search-target bops=0.75]
+//        [--search-native-threads 1,2] [--mt-module PATH/quantmix_bench_mt.js]
 //
 // Timing: each iteration runs ours then ORT (interleaved, so machine noise hits both alike),
 // JS wall time around one forward call (`BenchModel.run()` / `await session.run()`), after
@@ -14,6 +23,12 @@
 // per model, so it is that model's high-water mark: weights + packed weights + activations +
 // allocator slack); both engines also get a process-RSS delta measured in a child process that
 // loads only that engine and model (`--memory-probe`).
+//
+// Search timing: each wasm search runs in a child node process (`--search-child`, fresh module, so
+// the wasm memory size afterwards is that search's high-water mark; same node flags as this
+// process); wall time and process.cpuUsage() (all threads of the process) around the one
+// quantizeSearch() call. Native: /usr/bin/time's user+system and elapsed around the CLI. On a
+// shared machine CPU time is the stable figure (for 2 threads it is the sum over both threads).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,7 +45,12 @@ const MODELS = [
 ];
 
 function parseArgs(argv) {
-  const a = { repeat: 10, warmup: 3, batches: [1, 8], only: null, profile: false, native: null };
+  const a = {
+    repeat: 10, warmup: 3, batches: [1, 8], only: null, profile: false, native: null,
+    search: true, onlySearch: false, searchModel: null, searchSamples: 32,
+    searchCandidates: 'W4A8,W8A8,W8A16', searchTarget: 'bops=0.75', searchNativeThreads: [1, 2],
+    searchShape: [1, 3, 224, 224], mtModule: null, searchChild: null,
+  };
   for (let i = 0; i < argv.length; ++i) {
     const k = argv[i];
     const v = () => argv[++i];
@@ -43,6 +63,16 @@ function parseArgs(argv) {
     else if (k === '--only') a.only = v().split(',');
     else if (k === '--profile') a.profile = true;
     else if (k === '--memory-probe') a.probe = [v(), v(), Number(v())];  // engine model batch
+    else if (k === '--no-search') a.search = false;
+    else if (k === '--only-search') a.onlySearch = true;
+    else if (k === '--search-model') a.searchModel = resolve(v());
+    else if (k === '--search-samples') a.searchSamples = Number(v());
+    else if (k === '--search-candidates') a.searchCandidates = v();
+    else if (k === '--search-target') a.searchTarget = v();
+    else if (k === '--search-native-threads') a.searchNativeThreads = v().split(',').filter(Boolean).map(Number);
+    else if (k === '--mt-module') a.mtModule = resolve(v());
+    else if (k === '--search-shape') a.searchShape = v().split('x').map(Number);
+    else if (k === '--search-child') a.searchChild = Number(v());  // threads
     else throw new Error(`bench: unknown argument ${k}`);
   }
   return a;
@@ -137,6 +167,126 @@ function probe(a, engine, name, batch) {
   try { return JSON.parse(r.stdout.trim().split('\n').pop()).rss_delta; } catch { return NaN; }
 }
 
+// ---- Section 2: the whole search --------------------------------------------------------------
+
+const SEARCH_SEED = 777;
+const prod = (d) => d.reduce((p, q) => p * q, 1);
+
+/** Child-process mode: one wasm search with a fresh module instance; prints a JSON line. */
+async function searchChild(a) {
+  const threads = a.searchChild;
+  const x = makeInput(prod(a.searchShape) * a.searchSamples, SEARCH_SEED);
+  const factory = require(a.module);
+  const M = await factory({ wasmBinary: readFileSync(a.module.replace(/\.js$/, '.wasm')) });
+  if (typeof M.quantizeSearch !== 'function') throw new Error(`bench: ${a.module} has no quantizeSearch (rebuild it from wasm/bench_bindings.cpp)`);
+  const bytes = new Uint8Array(readFileSync(a.searchModel));
+  const tag = `wasm ${threads}t`;
+  // CPU seconds per progress phase (calibration, reference, phase0..phase3, evaluate, export):
+  // report.json's timing_s is wall time, which the machine's load inflates.
+  let last = '';
+  const phaseCpu = {};
+  const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+  let lastCpu = 0;
+  const t0 = performance.now();
+  const progress = (phase) => {
+    if (phase === last) return;
+    const now = cpuNow();
+    if (last) phaseCpu[last] = (phaseCpu[last] || 0) + now - lastCpu;
+    lastCpu = now;
+    process.stderr.write(`  [${tag}] ${phase} from ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    last = phase;
+  };
+  const c0 = process.cpuUsage();
+  const r = M.quantizeSearch(bytes, x, a.searchShape, a.searchSamples,
+    { candidates: a.searchCandidates, target: a.searchTarget, threads }, progress);
+  const wall = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  if (last) phaseCpu[last] = (phaseCpu[last] || 0) + cpuNow() - lastCpu;
+  process.stdout.write(JSON.stringify({
+    wall_s: wall, cpu_s: (c.user + c.system) / 1e6, phase_cpu_s: phaseCpu, report: JSON.parse(r.report),
+    heap: M.HEAP8.length, malloc_peak: r.malloc_peak, malloc_live: r.malloc_live,
+    max_rss: process.resourceUsage().maxRSS * 1024,
+  }) + '\n');
+}
+
+function wasmSearch(a, modulePath, threads) {
+  const self = fileURLToPath(import.meta.url);
+  const args = [...process.execArgv, self, '--module', modulePath, '--search-model', a.searchModel,
+    '--search-samples', String(a.searchSamples), '--search-shape', a.searchShape.join('x'),
+    '--search-candidates', a.searchCandidates, '--search-target', a.searchTarget, '--search-child', String(threads)];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 256 << 20 });
+  const cmd = `node ${args.map((s) => s.replace(process.cwd() + '/', '')).join(' ')}`;
+  try {
+    return { ...JSON.parse(r.stdout.trim().split('\n').pop()), cmd };
+  } catch {
+    return { error: `exit ${r.status}${r.signal ? ' ' + r.signal : ''}`, cmd };
+  }
+}
+
+function nativeSearch(a, threads, npy, dir) {
+  const report = join(dir, `search_report_t${threads}.json`);
+  const qargs = ['quantize', a.searchModel, '--calib', npy, '--candidates', a.searchCandidates,
+    '--target', a.searchTarget, '--out', join(dir, 'search_out.onnx'), '--report', report,
+    '--threads', String(threads), '--quiet'];
+  process.stderr.write(`  [native ${threads}t] quantmix ${qargs.join(' ')}\n`);
+  const r = spawnSync('/usr/bin/time', ['-f', 'QMTIME %U %S %e %M', a.native, ...qargs], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const m = /QMTIME ([0-9.]+) ([0-9.]+) ([0-9.]+) ([0-9]+)/.exec(r.stderr || '');
+  const cmd = `quantmix ${qargs.join(' ')}`;
+  if (r.status !== 0 || !m) return { error: (r.stderr || '').trim().split('\n').slice(-2).join(' '), cmd };
+  return {
+    wall_s: Number(m[3]), cpu_s: Number(m[1]) + Number(m[2]), max_rss: Number(m[4]) * 1024,
+    report: JSON.parse(readFileSync(report, 'utf8')), cmd,
+  };
+}
+
+function searchRow(engine, threads, r) {
+  if (r.error) return `| ${engine} | ${threads} | error: ${r.error} |`;
+  const t = r.report.timing_s;
+  const f = (x) => (x === undefined ? '-' : x.toFixed(1));
+  const sel = r.report.selected;
+  const mem = engine.startsWith('wasm')
+    ? `heap ${mb(r.heap)}, malloc peak ${mb(r.malloc_peak)}, RSS ${mb(r.max_rss)}`
+    : `RSS ${mb(r.max_rss)}`;
+  return `| ${engine} | ${threads} | ${r.wall_s.toFixed(1)} | ${r.cpu_s.toFixed(1)} | ${f(t.calibration)} | ${f(t.phase0)} | ${f(t.phase1)} | ${f(t.phase2)} | ${f(t.phase3)} | ${f(t.export)} | ${f(t.search)} | ` +
+    `${t.phase1_fpe.toFixed(1)} / ${t.phase1_ops_fpe.toFixed(1)} / ${t.phase1_time_fpe.toFixed(1)} vs ${t.phase1_naive_fpe}${t.phase1_cached ? '' : ' (uncached)'} | ` +
+    `${t.evaluations} | ${r.report.pareto.length} | ${sel.rel_bops.toFixed(3)} / ${sel.sqnr_db.toFixed(2)} | ${mem} |`;
+}
+
+async function searchSection(a) {
+  if (!a.searchModel) { console.log('\n(search section skipped: no --search-model)'); return; }
+  const tmp = mkdtempSync(join(tmpdir(), 'qm-bench-search-'));
+  const shape = a.searchShape;
+  console.log(`\n## Whole search: ${a.searchModel.replace(process.cwd() + '/', '')}, ${a.searchSamples} random samples ${shape.join('x')} (xorshift, seed ${SEARCH_SEED}), ` +
+    `candidates ${a.searchCandidates}, target ${a.searchTarget}, full Pareto front (as the app runs it)`);
+  const rows = [];
+  const t1 = wasmSearch(a, a.module, 1);
+  rows.push(['wasm (node)', 1, t1]);
+  if (a.mtModule) rows.push(['wasm (node, pthreads)', 2, wasmSearch(a, a.mtModule, 2)]);
+  if (a.native) {
+    const npy = join(tmp, 'samples.npy');
+    writeNpy(npy, makeInput(prod(shape) * a.searchSamples, SEARCH_SEED), [a.searchSamples, ...shape.slice(1)]);
+    for (const th of a.searchNativeThreads) rows.push(['native', th, nativeSearch(a, th, npy, tmp)]);
+  }
+  console.log('\n(timing_s columns: wall seconds from report.json; CPU seconds per phase below the table)');
+  console.log('| engine | threads | wall s | CPU s | calibration s | phase0 s | phase1 s | phase2 s | phase3 s | export s | search s (timing_s) | phase-1 FPE steps / ops / time vs naive | evaluations | front points | selected rel BOPs / SQNR dB | memory MB |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const [engine, th, r] of rows) console.log(searchRow(engine, th, r));
+  for (const [engine, th, r] of rows) {
+    if (!r.phase_cpu_s) continue;
+    console.log(`${engine} ${th}t CPU s per phase: ` + Object.entries(r.phase_cpu_s).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', '));
+  }
+  const get = (e, th) => rows.find((r) => r[0].startsWith(e) && r[1] === th && !r[2].error)?.[2];
+  const w1 = get('wasm', 1), n1 = get('native', 1), n2 = get('native', 2), w2 = get('wasm', 2);
+  console.log('');
+  if (w1 && n1) console.log(`wasm/native, 1 thread: CPU ${(w1.cpu_s / n1.cpu_s).toFixed(2)}x, wall ${(w1.wall_s / n1.wall_s).toFixed(2)}x`);
+  if (n1 && n2) console.log(`native 2 threads vs 1: wall ${(n1.wall_s / n2.wall_s).toFixed(2)}x faster, CPU ${(n2.cpu_s / n1.cpu_s).toFixed(2)}x`);
+  if (w2 && w1) console.log(`wasm 2 threads vs 1: wall ${(w1.wall_s / w2.wall_s).toFixed(2)}x faster, CPU ${(w2.cpu_s / w1.cpu_s).toFixed(2)}x`);
+  if (!a.mtModule) console.log('wasm threads=2: not run (pass --mt-module PATH/quantmix_bench_mt.js, a -pthread build of wasm/bench_bindings.cpp)');
+  console.log('(phase-1 FPE: forward-pass equivalents weighted by phase-0 step times / by MACs / phase-1 seconds over one FP pass; naive = one full pass per configuration)');
+  console.log('commands:');
+  for (const [, , r] of rows) console.log(`  ${r.cmd}`);
+}
+
 function summarizeProfile(steps) {
   const byOp = new Map();
   for (const s of steps) byOp.set(s.op, (byOp.get(s.op) || 0) + s.ms);
@@ -149,6 +299,12 @@ function summarizeProfile(steps) {
 async function main() {
   const a = parseArgs(process.argv.slice(2));
   if (a.probe) return memoryProbe(a);
+  if (a.searchChild) return searchChild(a);
+  if (!a.onlySearch) await forwardSection(a);
+  if (a.search || a.onlySearch) await searchSection(a);
+}
+
+async function forwardSection(a) {
   const ort = await loadOrt();
   const tmp = mkdtempSync(join(tmpdir(), 'qm-bench-'));
   console.log(`# node ${process.version} ${process.execArgv.join(' ')}; onnxruntime-web ${ort.env.versions?.web ?? '?'} wasm EP numThreads=1; ours: ${a.module} (1 thread)`);
