@@ -1,12 +1,14 @@
 // Indexing and rearranging ops that CNN, OCR, detection and transformer exports use beyond the
 // basic data-movement set: DepthToSpace, SpaceToDepth, GatherND, ScatterND, ScatterElements (and
-// its opset 9-10 name Scatter), TopK, NonZero, OneHot, Trilu, CumSum.
+// its opset 9-10 name Scatter), TopK, NonZero, OneHot, Trilu, CumSum, NonMaxSuppression.
 // Element-type agnostic where they only move values (copied by element size); TopK, CumSum and
 // the Scatter reductions compute on the numeric types. Index inputs may be negative (counted
 // from the end) where the spec allows it; an index out of range fails naming the node.
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <optional>
+#include <type_traits>
 
 #include "core/error.h"
 #include "ops/op_util.h"
@@ -26,6 +28,7 @@ struct IndexAttrs : OpAttrs {
   bool largest = true, sorted = true;  ///< TopK
   bool upper = true;         ///< Trilu
   bool exclusive = false, reverse = false;  ///< CumSum
+  bool center_box = false;   ///< NonMaxSuppression: boxes are [x_center, y_center, width, height]
 };
 
 /// Calls f(U{}) with an unsigned integer type of the element size of `t` (moves any type).
@@ -511,6 +514,87 @@ void run_cumsum(const IndexAttrs& a, RunContext& c) {
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// NonMaxSuppression: per batch and class, boxes in decreasing score order (ties: lower box index
+// first), each kept unless its IoU with a kept box exceeds the threshold; at most
+// max_output_boxes_per_class per class (absent or 0: none, as the spec's default).
+
+/// Corners (min/max along each axis) of box i; boxes are [y1, x1, y2, x2] or [xc, yc, w, h].
+struct Box {
+  float x0, y0, x1, y1;
+};
+
+Box box_at(const float* b, bool center) {
+  if (center) {
+    const float hw = b[2] / 2, hh = b[3] / 2;
+    return {b[0] - hw, b[1] - hh, b[0] + hw, b[1] + hh};
+  }
+  return {std::min(b[1], b[3]), std::min(b[0], b[2]), std::max(b[1], b[3]), std::max(b[0], b[2])};
+}
+
+/// True if IoU(a, b) > threshold (boxes without area never suppress).
+bool overlaps(const Box& a, const Box& b, float threshold) {
+  const float ix0 = std::max(a.x0, b.x0), ix1 = std::min(a.x1, b.x1);
+  if (ix1 <= ix0) return false;
+  const float iy0 = std::max(a.y0, b.y0), iy1 = std::min(a.y1, b.y1);
+  if (iy1 <= iy0) return false;
+  const float inter = (ix1 - ix0) * (iy1 - iy0);
+  const float area_a = (a.x1 - a.x0) * (a.y1 - a.y0), area_b = (b.x1 - b.x0) * (b.y1 - b.y0);
+  const float uni = area_a + area_b - inter;
+  if (inter <= 0 || area_a <= 0 || area_b <= 0 || uni <= 0) return false;
+  return inter / uni > threshold;
+}
+
+void run_nms(bool center, RunContext& c) {
+  const Tensor &boxes = c.in(0), &scores = c.in(1);
+  require_float(c, boxes, "boxes");
+  require_float(c, scores, "scores");
+  if (boxes.rank() != 3 || scores.rank() != 3 || boxes.shape()[2] != 4 || boxes.shape()[0] != scores.shape()[0] ||
+      boxes.shape()[1] != scores.shape()[2])
+    c.fail("boxes " + shape_to_string(boxes.shape()) + " and scores " + shape_to_string(scores.shape()) +
+           " must be [batches, boxes, 4] and [batches, classes, boxes]");
+  auto scalar = [&](size_t i, const char* what) -> std::optional<double> {
+    const Tensor* t = c.input(i);
+    if (!t || t->numel() == 0) return std::nullopt;
+    if (t->numel() != 1) c.fail(std::string(what) + " must hold one value");
+    return number_at(*t, 0);
+  };
+  const int64_t max_out = std::max<int64_t>(0, static_cast<int64_t>(scalar(2, "max_output_boxes_per_class").value_or(0)));
+  const float iou = static_cast<float>(scalar(3, "iou_threshold").value_or(0));
+  if (iou < 0 || iou > 1) c.fail("iou_threshold must be in [0, 1] (got " + std::to_string(iou) + ")");
+  const std::optional<double> score_min = scalar(4, "score_threshold");
+  const int64_t nb = boxes.shape()[0], nc = scores.shape()[1], n = boxes.shape()[1];
+  std::vector<int64_t> sel;
+  const float* pb = boxes.data<float>();
+  const float* ps = scores.data<float>();
+  std::vector<int64_t> order;
+  std::vector<Box> kept;
+  for (int64_t b = 0; b < nb && max_out > 0; ++b)
+    for (int64_t k = 0; k < nc; ++k) {
+      const float* s = ps + (b * nc + k) * n;
+      order.clear();
+      for (int64_t i = 0; i < n; ++i)
+        if (!score_min || s[i] > static_cast<float>(*score_min)) order.push_back(i);
+      std::stable_sort(order.begin(), order.end(), [&](int64_t u, int64_t v) { return s[u] > s[v]; });
+      kept.clear();
+      for (int64_t i : order) {
+        if (static_cast<int64_t>(kept.size()) >= max_out) break;
+        const Box bx = box_at(pb + (b * n + i) * 4, center);
+        bool keep = true;
+        for (const Box& o : kept)
+          if (overlaps(o, bx, iou)) {
+            keep = false;
+            break;
+          }
+        if (!keep) continue;
+        kept.push_back(bx);
+        sel.insert(sel.end(), {b, k, i});
+      }
+    }
+  Tensor& y = c.alloc(0, DataType::Int64, {static_cast<int64_t>(sel.size() / 3), 3});
+  std::copy(sel.begin(), sel.end(), y.data<int64_t>());
+}
+
 OpDef make(const char* name, int since, int until, int min_in, int max_in) {
   OpDef d;
   d.op_type = name;
@@ -649,6 +733,19 @@ void register_indexing(OpRegistry& reg) {
     });
     d.infer = [](const OpAttrs*, const InferContext& c) { return infer_like_data(c); };
     d.run = typed_run<IndexAttrs>(run_cumsum);
+    reg.add(std::move(d));
+  }
+  {
+    OpDef d = make("NonMaxSuppression", 10, kLatestOpset, 2, 5);
+    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
+      IndexAttrs a;
+      const int64_t cpb = p.get_int("center_point_box", 0);
+      if (cpb != 0 && cpb != 1) p.fail_attr("center_point_box", "expected 0 or 1, got " + std::to_string(cpb));
+      a.center_box = cpb == 1;
+      return a;
+    });
+    d.infer = [](const OpAttrs*, const InferContext&) { return one(make_info(DataType::Int64, {Dim(), 3})); };
+    d.run = typed_run<IndexAttrs>([](const IndexAttrs& a, RunContext& c) { run_nms(a.center_box, c); });
     reg.add(std::move(d));
   }
 }

@@ -2,7 +2,7 @@
 exports contain: rounding and trig unaries, more activations, IsNaN/IsInf, comparisons and logic,
 Mod, Sum/Mean, the remaining reductions, ArgMax/ArgMin, LRN, DepthToSpace/SpaceToDepth, Hardmax,
 Trilu, CumSum, OneHot, GatherElements/GatherND, ScatterND/ScatterElements/Scatter, TopK, NonZero,
-Einsum. A few cases per op, spread over the opsets where semantics changed."""
+Einsum, NonMaxSuppression. A few cases per op, spread over the opsets where semantics changed."""
 import numpy as np
 from onnx import helper
 
@@ -272,6 +272,35 @@ def einsum_cases(B):
               [(n, r.normal(*s)) for n, s in zip(names, shapes)], compare='accumulate')
 
 
+def nms_cases(B):
+    # Random overlapping boxes; scores random (distinct), so the order is defined.
+    def boxes(r, nb, n, center, flip):
+        y, x = r.uniform(0, 10, nb, n), r.uniform(0, 10, nb, n)
+        h, w = r.uniform(1, 5, nb, n), r.uniform(1, 5, nb, n)
+        if center:
+            return np.stack([x, y, w, h], -1)
+        b = np.stack([y, x, y + h, x + w], -1)
+        return b[..., [2, 3, 0, 1]] if flip else b
+    variants = [('basic', 11, {}, 1, 2, 5, 0.5, 0.3, False), ('no_score_threshold', 11, {}, 1, 3, 4, 0.4, None, False),
+                ('center_point', 11, {'center_point_box': 1}, 1, 2, 6, 0.3, 0.2, False),
+                ('batches_flipped_corners', 10, {}, 2, 2, 3, 0.5, 0.1, True), ('iou_zero', 11, {}, 1, 1, 10, 0.0, None, False),
+                ('no_max_output', 11, {}, 1, 2, None, 0.5, None, False)]
+    for v, opset, attrs, nb, nc, max_out, iou, score, flip in variants:
+        name = f'NonMaxSuppression_{v}_o{opset}'
+        r = Rand(name)
+        ins, inits = ['boxes', 'scores'], []
+        for n_, val, mk in (('max_out', max_out, lambda q: i64(q)), ('iou', iou, lambda q: np.array([q], np.float32)),
+                            ('score', score, lambda q: np.array([q], np.float32))):
+            ins.append(n_ if val is not None else '')
+            if val is not None:
+                inits.append((n_, mk(val)))
+        while ins and ins[-1] == '':
+            ins.pop()
+        B.add(name, 'NonMaxSuppression', opset, N('NonMaxSuppression', ins, ['y'], **attrs),
+              [('boxes', boxes(r, nb, 20, 'center_point_box' in attrs, flip)), ('scores', r.uniform(0, 1, nb, nc, 20))],
+              inits=inits, outputs=[('y', 'i64')], compare='exact')
+
+
 def cases(B):
     unary_cases(B)
     binary_cases(B)
@@ -279,3 +308,4 @@ def cases(B):
     cnn_cases(B)
     indexing_cases(B)
     einsum_cases(B)
+    nms_cases(B)
