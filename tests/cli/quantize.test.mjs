@@ -5,7 +5,9 @@
 // unfused BatchNormalization (opset 12: BN folding rewritten in the export, com.microsoft per-axis
 // DQ), MobileNetV3 (opset 16), ResNet-18 (opset 17) and MobileNetV2 (opset 11, the legacy path).
 // Also: W4 files are smaller than W8, report.json keys and model hash, the mixed-precision search
-// path, and one-line errors with exit status 1/2.
+// path, and one-line errors with exit status 1/2. The search's options on the bundled sample
+// model (web/samples/fashion_cnn.onnx): --order paper|ratio|both, --labels (top-1 checked by ORT
+// on the export), --memory-budget (the spill path selects what the cached path does).
 //
 //   QUANTMIX_BIN=build/native/quantmix QM_BUILD_DIR=build/native node --test tests/cli/quantize.test.mjs
 import test from 'node:test';

@@ -9,7 +9,7 @@ import test from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadEngine } from '../../web/engine.js';
 import { SqnrAccumulator } from '../../web/metrics.js';
-import { encodeNpy } from '../../web/npy.js';
+import { decodeNpy, encodeNpy } from '../../web/npy.js';
 import { handleMessage } from '../../web/worker_protocol.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -108,4 +108,64 @@ test('wasm/run: one FP32 forward pass matches ONNX Runtime', { skip }, async () 
   assert.ok(acc.result().sqnrDb > 80, `our engine vs ORT: ${acc.result().sqnrDb} dB`);
   await assert.rejects(e.run({ modelBytes: readFileSync(SAMPLE), fileName: 'sample_cnn.onnx', inputs: [{ name: 'nope', bytes: samples[0].bytes }] }),
     /no input 'nope'/);
+});
+
+// ---- the search's options through the binding: order, labels, memoryBudgetMB ----
+const FASHION = join(ROOT, 'web', 'samples', 'fashion_cnn.onnx');
+const FASHION_TEST = join(ROOT, 'web', 'samples', 'fashion_test.npz');
+const N_LABELLED = 8;
+/** ORT's top-1 on the QDQ export may differ from the simulation's on a near-tie (1-LSB rounding). */
+const MAX_TOP1_DIFF_SAMPLES = 1;
+
+/** The first n labelled test images (x/255) as .npy samples, and their labels. */
+function labelledSamples(n) {
+  const b = readFileSync(FASHION_TEST);
+  const arrays = {};
+  for (let p = 0; p + 30 <= b.length && b.readUInt32LE(p) === 0x04034b50;) {
+    const size = b.readUInt32LE(p + 18), nameLen = b.readUInt16LE(p + 26), extra = b.readUInt16LE(p + 28);
+    const start = p + 30 + nameLen + extra;
+    arrays[b.toString('latin1', p + 30, p + 30 + nameLen).replace(/\.npy$/, '')] = decodeNpy(b.subarray(start, start + size));
+    p = start + size;
+  }
+  const images = Array.from({ length: n }, (_, k) => Float32Array.from(arrays.x.data.subarray(k * 784, (k + 1) * 784), (v) => v / 255));
+  return { images, labels: Int32Array.from(arrays.y.data.subarray(0, n)),
+           samples: images.map((d, k) => ({ name: `t${k}.npy`, bytes: encodeNpy(d, [1, 1, 28, 28]) })) };
+}
+
+test('wasm/quantize: order, labels and memoryBudgetMB reach the search; top-1 agrees with ONNX Runtime', { skip: skip || (!existsSync(FASHION) && 'no sample model') }, async (t) => {
+  const e = await engine();
+  if (!e.capabilities().quantize) { t.skip('this build has no quantize core'); return; }
+  const { images, labels, samples: ls } = labelledSamples(N_LABELLED);
+  const base = { modelBytes: readFileSync(FASHION), fileName: 'fashion_cnn.onnx', samples: ls, inputNames: ['image'] };
+  const options = { target: 'bops=0.6', candidates: ['W4A8', 'W8A8', 'W8A16'], order: 'both', labels };
+  const r = await e.quantize({ ...base, options });
+  assert.equal(r.report.search.order, 'both');
+  assert.equal(r.report.search.metric, 'top1');
+  assert.ok(Array.isArray(r.report.pareto_other) && r.report.pareto_other.length > 0, 'both fronts reported');
+  const s = r.report.selected;
+  assert.equal(typeof s.top1, 'number');
+  assert.ok(s.rel_bops <= 0.6 + 1e-9);
+  // Oracle: ONNX Runtime on the exported QDQ model, same images.
+  const ort = await import(pathToFileURL(join(ROOT, 'node_modules', 'onnxruntime-web', 'dist', 'ort.node.min.mjs')).href);
+  const q = await ort.InferenceSession.create(r.model, { graphOptimizationLevel: 'disabled' });
+  let correct = 0;
+  for (let k = 0; k < N_LABELLED; k++) {
+    const y = (await q.run({ image: new ort.Tensor('float32', images[k], [1, 1, 28, 28]) })).logits.data;
+    let arg = 0;
+    for (let i = 1; i < y.length; i++) if (y[i] > y[arg]) arg = i;
+    if (arg === labels[k]) correct++;
+  }
+  t.diagnostic(`top1: report ${s.top1 * N_LABELLED}/${N_LABELLED}, ORT ${correct}/${N_LABELLED}; config ${s.config}, front ${s.front}, order ${s.order}`);
+  assert.ok(Math.abs(correct - s.top1 * N_LABELLED) <= MAX_TOP1_DIFF_SAMPLES);
+  // A 1 MB budget for the activation cache: same search (checkpoints, recomputation). Plain arrays work too.
+  const tiny = await e.quantize({ ...base, options: { ...options, labels: Array.from(labels), memoryBudgetMB: 0.01 } });
+  assert.equal(tiny.report.timing_s.phase1_cached, false, 'a 10 kB budget takes the spill path');
+  assert.equal(r.report.timing_s.phase1_cached, true);
+  assert.deepEqual(tiny.report.selected.group_config, s.group_config);
+  assert.equal(tiny.report.selected.top1, s.top1);
+  // Bad values: one-line errors naming the option.
+  for (const [bad, re] of [[{ order: 'sideways' }, /--order.*sideways/], [{ labels: labels.subarray(1) }, /--labels: 7 labels for 8/],
+                           [{ labels: [0, 1, 2, 3, 4, 5, 6, 1.5] }, /labels: entry 7/], [{ memoryBudgetMB: -1 }, /memoryBudgetMB/]]) {
+    await assert.rejects(e.quantize({ ...base, options: { ...options, ...bad } }), (err) => re.test(err.message) && !err.message.includes('\n'));
+  }
 });
