@@ -180,6 +180,7 @@ void register_all_ops(OpRegistry& reg) {
   register_quant(reg);
   register_indexing(reg);
   register_math_extra(reg);
+  register_rnn(reg);
 }
 
 const OpRegistry& default_registry() {

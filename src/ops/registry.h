@@ -249,5 +249,6 @@ void register_resize(OpRegistry& reg);
 void register_quant(OpRegistry& reg);
 void register_indexing(OpRegistry& reg);
 void register_math_extra(OpRegistry& reg);
+void register_rnn(OpRegistry& reg);
 
 }  // namespace qm::ops

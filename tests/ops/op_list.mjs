@@ -22,5 +22,5 @@ export const SUPPORTED_OPS = [
   'ArgMax', 'ArgMin',
   'LRN', 'DepthToSpace', 'SpaceToDepth', 'Hardmax', 'Trilu', 'CumSum', 'OneHot',
   'GatherElements', 'GatherND', 'ScatterND', 'ScatterElements', 'Scatter', 'TopK', 'NonZero', 'Einsum',
-  'NonMaxSuppression',
+  'NonMaxSuppression', 'RNN', 'GRU', 'LSTM',
 ];

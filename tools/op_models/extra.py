@@ -2,7 +2,7 @@
 exports contain: rounding and trig unaries, more activations, IsNaN/IsInf, comparisons and logic,
 Mod, Sum/Mean, the remaining reductions, ArgMax/ArgMin, LRN, DepthToSpace/SpaceToDepth, Hardmax,
 Trilu, CumSum, OneHot, GatherElements/GatherND, ScatterND/ScatterElements/Scatter, TopK, NonZero,
-Einsum, NonMaxSuppression. A few cases per op, spread over the opsets where semantics changed."""
+Einsum, NonMaxSuppression, RNN/GRU/LSTM. A few cases per op, spread over the opsets where semantics changed."""
 import numpy as np
 from onnx import helper
 
@@ -301,6 +301,62 @@ def nms_cases(B):
               inits=inits, outputs=[('y', 'i64')], compare='exact')
 
 
+def rnn_cases(B):
+    # layout = 1 (batch first) has no case here: ONNX Runtime rejects it; the ONNX backend node
+    # tests *_batchwise check it against ONNX's reference instead.
+    # (variant, op, opset, attrs, T, N, I, H, bias, seq_lens, initial states, peepholes)
+    variants = [
+        ('defaults', 'LSTM', 7, {}, 4, 2, 3, 5, False, None, False, False),
+        ('bias_init_peep', 'LSTM', 7, {}, 4, 2, 3, 5, True, None, True, True),
+        ('bidirectional_seq_lens', 'LSTM', 14, {'direction': 'bidirectional'}, 5, 3, 4, 6, True, [5, 2, 3], True, False),
+        ('reverse_clip', 'LSTM', 7, {'direction': 'reverse', 'clip': 0.5}, 4, 2, 3, 5, True, None, False, False),
+        ('activations', 'LSTM', 7, {'activations': ['HardSigmoid', 'LeakyRelu', 'ScaledTanh'], 'activation_alpha': [0.3, 0.1, 0.9],
+                                     'activation_beta': [0.4, 1.2]}, 3, 2, 3, 4, True, None, False, False),
+        ('defaults', 'GRU', 7, {}, 4, 2, 3, 5, False, None, False, False),
+        ('bias_init', 'GRU', 7, {}, 4, 2, 3, 5, True, None, True, False),
+        ('linear_before_reset', 'GRU', 14, {'linear_before_reset': 1}, 4, 2, 3, 5, True, None, True, False),
+        ('bidirectional_seq_lens', 'GRU', 7, {'direction': 'bidirectional'}, 5, 3, 4, 6, True, [1, 5, 4], True, False),
+        ('defaults', 'RNN', 7, {}, 4, 2, 3, 5, False, None, False, False),
+        ('bidirectional_relu', 'RNN', 14, {'direction': 'bidirectional', 'activations': ['Relu', 'Tanh']}, 4, 2, 3, 5, True,
+         [4, 2], True, False),
+    ]
+    for v, op, opset, attrs, T, N_, I, H, bias, lens, init, peep in variants:
+        name = f'{op}_{v}_o{opset}'
+        r = Rand(name)
+        G = {'LSTM': 4, 'GRU': 3, 'RNN': 1}[op]
+        D = 2 if attrs.get('direction') == 'bidirectional' else 1
+        layout1 = attrs.get('layout') == 1
+        x = r.normal(N_, T, I) if layout1 else r.normal(T, N_, I)
+        inits = [('W', r.normal(D, G * H, I, scale=0.5)), ('R', r.normal(D, G * H, H, scale=0.5))]
+        ins = ['x', 'W', 'R']
+        opt = []
+        if bias:
+            opt.append(('B', r.normal(D, 2 * G * H, scale=0.5)))
+        else:
+            opt.append(None)
+        opt.append(('L', np.array(lens, np.int32)) if lens else None)
+        state = (N_, D, H) if layout1 else (D, N_, H)
+        opt.append(('h0', r.normal(*state)) if init else None)
+        if op == 'LSTM':
+            opt.append(('c0', r.normal(*state)) if init else None)
+            opt.append(('P', r.normal(D, 3 * H, scale=0.5)) if peep else None)
+        while opt and opt[-1] is None:
+            opt.pop()
+        for o in opt:
+            ins.append(o[0] if o else '')
+            if o:
+                inits.append(o)
+        outs = ['Y', 'Yh'] + (['Yc'] if op == 'LSTM' else [])
+        B.add(name, op, opset, N(op, ins, outs, hidden_size=H, **attrs), [('x', x)], inits=inits, outputs=outs,
+              compare='transcendental')
+    # An OCR head's form: only Y_h requested (Y omitted).
+    name = 'LSTM_only_last_state_o13'
+    r = Rand(name)
+    B.add(name, 'LSTM', 13, N('LSTM', ['x', 'W', 'R'], ['', 'Yh'], hidden_size=4), [('x', r.normal(3, 2, 3))],
+          inits=[('W', r.normal(1, 16, 3, scale=0.5)), ('R', r.normal(1, 16, 4, scale=0.5))], outputs=['Yh'],
+          compare='transcendental')
+
+
 def cases(B):
     unary_cases(B)
     binary_cases(B)
@@ -309,3 +365,4 @@ def cases(B):
     indexing_cases(B)
     einsum_cases(B)
     nms_cases(B)
+    rnn_cases(B)
