@@ -582,3 +582,41 @@ TEST_CASE("mixed_precision/search: --order both selects from the union of the tw
 
 }  // namespace
 }  // namespace qm::mp
+
+namespace qm::mp {
+namespace {
+
+TEST_CASE("mixed_precision/search: labelled top-1 ties fall back to SQNR (start point and selection)") {
+  // On 64 labelled calibration images a good model often scores the same top-1 at every
+  // candidate (62/64 for W4A8, W8A8 and W8A16 on the trained Fashion-MNIST models). A tie must
+  // not make the cheapest baseline the start point: that leaves a one-point front, and bops=1.5
+  // then returned W4A8 (0.5) though W8A8 fits the budget with the same top-1 and more SQNR.
+  Synth s = chain({3000, 1000, 2000, 500});
+  AdditiveNoise noise;
+  noise.k.assign(s.qs.size(), 1.0);
+  SearchOptions o;
+  o.candidates = parse_candidates("W4A8,W8A8,W8A16");
+  o.target = parse_target("bops=1.5");
+  const auto groups = build_groups(s.qs, s.ls, o.profile, o.candidates);
+  Evaluator ev = noise.evaluator();
+  const auto sqnr_only = ev.evaluate;
+  ev.evaluate = [&sqnr_only](const quant::QuantConfig& c) {
+    Eval e = sqnr_only(c);
+    e.accuracy = 62.0 / 64.0;  // every configuration ties on top-1
+    return e;
+  };
+  const SearchResult r = search_groups(groups, s.qs, s.ls, ev, o);
+  REQUIRE(r.start_baseline >= 0);
+  CHECK(candidate_name(r.baselines[static_cast<size_t>(r.start_baseline)].config) == "W8A16");
+  CHECK(r.pareto.size() > 2);
+  const Point* w8a8 = nullptr;
+  for (const auto& b : r.baselines)
+    if (candidate_name(b.config) == "W8A8") w8a8 = &b.point;
+  REQUIRE(w8a8 != nullptr);
+  CHECK(r.target_met);
+  CHECK(r.selected.cost.rel_bops <= 1.5 + kTol);
+  CHECK(r.selected.eval.sqnr_db >= w8a8->eval.sqnr_db - kTol);
+}
+
+}  // namespace
+}  // namespace qm::mp

@@ -73,6 +73,15 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 // The cost that phase 2 lowers and phase 3 budgets: weight size for a size target, else BOPs.
 bool size_cost(const SearchOptions& o) { return o.target.kind == TargetKind::Size; }
 
+// `a` ranks above `b`: the search's metric, then, when a labelled top-1 ties (on 64 calibration
+// images every baseline of a good model often scores the same, e.g. 62/64), the output SQNR,
+// which is always computed. Without the SQNR tie-break the cheapest tied baseline became the
+// start point and the front had a single point: every bops target returned W4A8.
+bool more_accurate(const Eval& a, const Eval& b) {
+  if (a.metric() != b.metric()) return a.metric() > b.metric();
+  return a.accuracy.has_value() && a.sqnr_db > b.sqnr_db;
+}
+
 double group_cost(const Group& g, int ci, bool size) {
   const Candidate& c = g.candidates[static_cast<size_t>(ci)];
   return size ? group_size_bytes(g, c) : group_bops(g, c);
@@ -265,8 +274,8 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
   for (size_t i = 1; i < r.baselines.size(); ++i) {
     const Point& a = r.baselines[i].point;
     const Point& b = r.baselines[static_cast<size_t>(r.start_baseline)].point;
-    if (a.eval.metric() > b.eval.metric() ||
-        (a.eval.metric() == b.eval.metric() && rel_cost(a.cost, size) < rel_cost(b.cost, size)))
+    if (more_accurate(a.eval, b.eval) ||
+        (!more_accurate(b.eval, a.eval) && rel_cost(a.cost, size) < rel_cost(b.cost, size)))
       r.start_baseline = static_cast<int>(i);
   }
   const Choice start = r.baselines[static_cast<size_t>(r.start_baseline)].point.choice;
@@ -381,7 +390,7 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
         eval_at(first);
         int best = -1;
         for (size_t i = first; i < pts.size(); ++i)
-          if (pts[i].evaluated && (best < 0 || pts[i].eval.metric() > pts[static_cast<size_t>(best)].eval.metric()))
+          if (pts[i].evaluated && (best < 0 || more_accurate(pts[i].eval, pts[static_cast<size_t>(best)].eval)))
             best = static_cast<int>(i);
         pk.index = best;
         pk.message = target_name(tg) + ": point " + std::to_string(best) + " of " + std::to_string(pts.size());
@@ -419,7 +428,7 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
   // `p` meets the target better than `cur` (both meet it): a better metric within a cost
   // budget, or cheaper (then a better metric) at a quality bar.
   auto better = [&](const Point& p, const Point& cur) {
-    if (budget_target) return p.eval.metric() > cur.eval.metric();
+    if (budget_target) return more_accurate(p.eval, cur.eval);
     const double cp = rel_cost(p.cost, size), cc = rel_cost(cur.cost, size);
     return cp < cc || (cp == cc && p.eval.metric() > cur.eval.metric());
   };
@@ -460,7 +469,7 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
       if (!p.evaluated) continue;
       const bool beats =
           budget_target
-              ? rel_cost(p.cost, size) <= tg.value * (1 + 1e-12) && p.eval.metric() > r.selected.eval.metric()
+              ? rel_cost(p.cost, size) <= tg.value * (1 + 1e-12) && more_accurate(p.eval, r.selected.eval)
               : p.eval.sqnr_db >= bar && rel_cost(p.cost, size) < rel_cost(r.selected.cost, size);
       if (!beats) continue;
       r.selected = p;
