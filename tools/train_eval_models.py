@@ -30,6 +30,10 @@ serve them all. Writes (committed) to tests/data/trained/:
                   in name order; set B: fashion_calib.npz in array order), one per line, for
                   `quantmix quantize --labels` (a labelled search); re-derived from
                   train_sample_model.py's fixed pick, and checked against the images.
+  fashion_test_extra.npz
+                  1000 more labelled test images (t10k images 500..1499; the first 500 are
+                  web/samples/fashion_test.npz), same keys: `x` uint8 [1000, 1, 28, 28], `y`
+                  uint8 [1000]: with them the eval measures top-1 on 1500 held-out images.
   models.json     per model: float top-1 from torch on the 500 labelled test images and on all
                   10000, parameter count, training time and settings.
 """
@@ -50,6 +54,7 @@ from train_sample_model import BATCH, N_CALIB, N_TEST, SAMPLES, SEED, accuracy, 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "data", "trained")
+N_TEST_EXTRA = 1000
 
 
 def conv_bn(cin, cout, k=3, stride=1, groups=1):
@@ -228,7 +233,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default=",".join(MODELS))
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--labels-only", action="store_true", help="only write calib_{A,B}_labels.txt")
+    ap.add_argument("--data-only", action="store_true", help="only write the labels and the extra test images")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
@@ -240,7 +245,11 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     raw_x, raw_y = read_idx("train-images-idx3-ubyte.gz"), read_idx("train-labels-idx1-ubyte.gz")
     write_calib_labels(raw_x, raw_y)
-    if args.labels_only:
+    test_x, test_y = read_idx("t10k-images-idx3-ubyte.gz"), read_idx("t10k-labels-idx1-ubyte.gz")
+    extra = slice(N_TEST, N_TEST + N_TEST_EXTRA)
+    np.savez(os.path.join(OUT, "fashion_test_extra.npz"), x=test_x[extra].reshape(-1, 1, 28, 28),
+             y=test_y[extra].astype(np.uint8))
+    if args.data_only:
         return
     index_path = os.path.join(OUT, "models.json")
     for name in args.only.split(","):

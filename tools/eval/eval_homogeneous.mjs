@@ -11,7 +11,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeNpy, encodeNpy, makeArray } from '../../tests/ops/npy.mjs';
+import { encodeNpy, makeArray } from '../../tests/ops/npy.mjs';
+import { readNpz, runAll } from './common.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONFIGS = ['W8A8', 'W4A8', 'W8A16', 'W16A16'];
@@ -23,52 +24,11 @@ const CORPUS = (opt('--corpus', 'vit_tiny_op17,shufflenet_v2_x0_5_op12_unfused_b
 const N_CALIB = Number(opt('--calib', 16));
 const N_EVAL = Number(opt('--eval', 8));
 
-const ort = await import('onnxruntime-web');
-ort.env.wasm.numThreads = 1;
-ort.env.logLevel = 'error';
-
-/** Arrays of a stored (np.savez) .npz, by key. Handles zip64 local headers (numpy >= 1.x). */
-function readNpz(path) {
-  const buf = readFileSync(path);
-  const out = {};
-  let p = 0;
-  while (p + 30 <= buf.length && buf.readUInt32LE(p) === 0x04034b50) {
-    const method = buf.readUInt16LE(p + 8);
-    let size = buf.readUInt32LE(p + 18);
-    const nameLen = buf.readUInt16LE(p + 26), extraLen = buf.readUInt16LE(p + 28);
-    const name = buf.subarray(p + 30, p + 30 + nameLen).toString('utf8');
-    const extra = buf.subarray(p + 30 + nameLen, p + 30 + nameLen + extraLen);
-    if (size === 0xffffffff) {
-      for (let e = 0; e + 4 <= extra.length;) {
-        const id = extra.readUInt16LE(e), len = extra.readUInt16LE(e + 2);
-        if (id === 1) size = Number(extra.readBigUInt64LE(e + 4 + 8));
-        e += 4 + len;
-      }
-    }
-    if (method !== 0) throw new Error(`${path}: entry ${name} is compressed (np.savez_compressed); use np.savez`);
-    const start = p + 30 + nameLen + extraLen;
-    out[name.replace(/\.npy$/, '')] = decodeNpy(buf.subarray(start, start + size), `${path}:${name}`);
-    p = start + size;
-  }
-  return out;
-}
 
 function quantmix(cmdArgs) {
   const r = spawnSync(BIN, cmdArgs, { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`quantmix ${cmdArgs.join(' ')}: exit ${r.status}: ${r.stderr.trim()}`);
   return r;
-}
-
-/** Runs `model` on every sample (float32 arrays for its first input); outputs[0] per sample. */
-async function runAll(model, inputName, samples) {
-  const s = await ort.InferenceSession.create(readFileSync(model), { executionProviders: ['wasm'], logSeverityLevel: 3 });
-  const outs = [];
-  for (const x of samples) {
-    const r = await s.run({ [inputName]: new ort.Tensor('float32', x.data, x.shape) });
-    outs.push(Float32Array.from(r[s.outputNames[0]].data));
-  }
-  await s.release?.();
-  return outs;
 }
 
 const argmax = (a) => { let b = 0; for (let i = 1; i < a.length; i++) if (a[i] > a[b]) b = i; return b; };
