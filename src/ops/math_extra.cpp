@@ -1,4 +1,6 @@
-// Math ops beyond the elementwise family's table: Mish, IsNaN, IsInf, Hardmax and Einsum.
+// Math ops beyond the elementwise family's table: Mish, the rest of the trigonometric and
+// hyperbolic functions (Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh), Shrink, IsNaN,
+// IsInf, Hardmax, LpNormalization and Einsum.
 // Einsum (float and double) contracts operands pairwise, each pair as a batched GEMM (batch, free
 // and contracted letters are grouped by transposition); letters repeated within one operand
 // (diagonals) and size-1 broadcasting of "..." dims are rejected with an error naming the equation.
@@ -24,6 +26,8 @@ struct MathAttrs : OpAttrs {
   bool detect_negative = true;  ///< IsInf
   bool detect_positive = true;
   std::string equation;         ///< Einsum
+  float lambd = 0.5f, bias = 0.0f;  ///< Shrink
+  int64_t p = 2;                ///< LpNormalization
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -59,6 +63,67 @@ void run_isnan_isinf(const MathAttrs& a, RunContext& c, bool inf) {
   if (x.dtype() == DataType::Float) go(float{});
   else if (x.dtype() == DataType::Double) go(double{});
   else c.unsupported("input has element type " + std::string(dtype_name(x.dtype())) + " (expected float or double)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trigonometric/hyperbolic functions and Shrink (float and double, computed in double).
+
+double apply_math(const std::string& op, double v, const MathAttrs& a) {
+  if (op == "Tan") return std::tan(v);
+  if (op == "Asin") return std::asin(v);
+  if (op == "Acos") return std::acos(v);
+  if (op == "Atan") return std::atan(v);
+  if (op == "Sinh") return std::sinh(v);
+  if (op == "Cosh") return std::cosh(v);
+  if (op == "Asinh") return std::asinh(v);
+  if (op == "Acosh") return std::acosh(v);
+  if (op == "Atanh") return std::atanh(v);
+  // Shrink
+  if (v < -a.lambd) return v + a.bias;
+  if (v > a.lambd) return v - a.bias;
+  return 0.0;
+}
+
+void run_math_unary(const MathAttrs& a, RunContext& c) {
+  const Tensor& x = c.in(0);
+  Tensor& y = c.alloc(0, x.dtype(), x.shape());
+  const std::string& op = c.op_type();
+  auto go = [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    parallel_items(c, x.numel(), 16, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) py[i] = static_cast<T>(apply_math(op, static_cast<double>(px[i]), a));
+    });
+  };
+  if (x.dtype() == DataType::Float) go(float{});
+  else if (x.dtype() == DataType::Double) go(double{});
+  else c.unsupported("input has element type " + std::string(dtype_name(x.dtype())) + " (expected float or double)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// LpNormalization: x / ||x||_p along one axis (p = 1 or 2); a zero norm leaves zeros.
+
+void run_lp_norm(const MathAttrs& a, RunContext& c) {
+  const Tensor& x = c.in(0);
+  require_float(c, x, "input");
+  const int64_t r = x.rank();
+  if (r == 0) c.fail("input must have rank >= 1");
+  const int64_t ax = norm_axis(c, a.axis, r);
+  Tensor& y = c.alloc(0, x.dtype(), x.shape());
+  int64_t outer = 1, dim = x.shape()[static_cast<size_t>(ax)], inner = 1;
+  for (int64_t i = 0; i < ax; ++i) outer *= x.shape()[static_cast<size_t>(i)];
+  for (int64_t i = ax + 1; i < r; ++i) inner *= x.shape()[static_cast<size_t>(i)];
+  const float* px = x.data<float>();
+  float* py = y.data<float>();
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      const float* p = px + o * dim * inner + i;
+      double n = 0;
+      for (int64_t j = 0; j < dim; ++j) n += a.p == 1 ? std::fabs(p[j * inner]) : static_cast<double>(p[j * inner]) * p[j * inner];
+      if (a.p == 2) n = std::sqrt(n);
+      for (int64_t j = 0; j < dim; ++j) py[(o * dim + j) * inner + i] = n == 0 ? 0.0f : static_cast<float>(p[j * inner] / n);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -372,6 +437,37 @@ std::vector<TensorInfo> infer_einsum(const MathAttrs& at, const InferContext& c)
 }  // namespace
 
 void register_math_extra(OpRegistry& reg) {
+  const std::pair<const char*, int> kUnary[] = {{"Tan", 7},   {"Asin", 7},  {"Acos", 7},  {"Atan", 7},
+                                                {"Sinh", 9},  {"Cosh", 9},  {"Asinh", 9}, {"Acosh", 9},
+                                                {"Atanh", 9}, {"Shrink", 9}};
+  for (const auto& [name, since] : kUnary) {
+    OpDef d;
+    d.op_type = name;
+    d.since = since;
+    d.parse = typed_parse<MathAttrs>([](const ParseContext& p) {
+      MathAttrs a;
+      a.lambd = p.get_float("lambd", 0.5f);
+      a.bias = p.get_float("bias", 0.0f);
+      return a;
+    });
+    d.infer = [](const OpAttrs*, const InferContext& c) { return same_as_input(c); };
+    d.run = typed_run<MathAttrs>(run_math_unary);
+    reg.add(std::move(d));
+  }
+  {
+    OpDef d;
+    d.op_type = "LpNormalization";
+    d.parse = typed_parse<MathAttrs>([](const ParseContext& p) {
+      MathAttrs a;
+      a.axis = p.get_int("axis", -1);
+      a.p = p.get_int("p", 2);
+      if (a.p != 1 && a.p != 2) p.fail_attr("p", "expected 1 or 2, got " + std::to_string(a.p));
+      return a;
+    });
+    d.infer = [](const OpAttrs*, const InferContext& c) { return same_as_input(c); };
+    d.run = typed_run<MathAttrs>(run_lp_norm);
+    reg.add(std::move(d));
+  }
   {
     OpDef d;
     d.op_type = "Mish";

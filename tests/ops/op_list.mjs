@@ -23,4 +23,5 @@ export const SUPPORTED_OPS = [
   'LRN', 'DepthToSpace', 'SpaceToDepth', 'Hardmax', 'Trilu', 'CumSum', 'OneHot',
   'GatherElements', 'GatherND', 'ScatterND', 'ScatterElements', 'Scatter', 'TopK', 'NonZero', 'Einsum',
   'NonMaxSuppression', 'RNN', 'GRU', 'LSTM',
+  'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'Shrink', 'LpNormalization',
 ];

@@ -2,7 +2,8 @@
 exports contain: rounding and trig unaries, more activations, IsNaN/IsInf, comparisons and logic,
 Mod, Sum/Mean, the remaining reductions, ArgMax/ArgMin, LRN, DepthToSpace/SpaceToDepth, Hardmax,
 Trilu, CumSum, OneHot, GatherElements/GatherND, ScatterND/ScatterElements/Scatter, TopK, NonZero,
-Einsum, NonMaxSuppression, RNN/GRU/LSTM. A few cases per op, spread over the opsets where semantics changed."""
+Einsum, NonMaxSuppression, RNN/GRU/LSTM, Tan/Asin/Acos/Atan/Sinh/Cosh/Asinh/Acosh/Atanh,
+Shrink, LpNormalization. A few cases per op, spread over the opsets where semantics changed."""
 import numpy as np
 from onnx import helper
 
@@ -357,6 +358,27 @@ def rnn_cases(B):
           compare='transcendental')
 
 
+def trig_cases(B):
+    table = {
+        'Tan': (lambda r: r.uniform(-1.4, 1.4, 3, 17), 7), 'Asin': (lambda r: r.uniform(-1, 1, 3, 17), 7),
+        'Acos': (lambda r: r.uniform(-1, 1, 3, 17), 7), 'Atan': (lambda r: r.normal(3, 17, scale=4.0), 7),
+        'Sinh': (lambda r: r.normal(3, 17, scale=3.0), 9), 'Cosh': (lambda r: r.normal(3, 17, scale=3.0), 9),
+        'Asinh': (lambda r: r.normal(3, 17, scale=5.0), 9), 'Acosh': (lambda r: r.uniform(1, 20, 3, 17), 9),
+        'Atanh': (lambda r: r.uniform(-0.95, 0.95, 3, 17), 9),
+    }
+    for op, (make, opset) in table.items():
+        name = f'{op}_o{opset}'
+        B.add(name, op, opset, N(op, ['x'], ['y']), [('x', make(Rand(name)))], compare='transcendental')
+    for v, attrs in (('default', {}), ('lambd_bias', {'lambd': 1.0, 'bias': 0.5})):
+        name = f'Shrink_{v}_o9'
+        B.add(name, 'Shrink', 9, N('Shrink', ['x'], ['y'], **attrs), [('x', Rand(name).grid(0.25, -2, 2, 4, 9))],
+              compare='elementwise')
+    for v, attrs in (('default', {}), ('p1_axis1', {'p': 1, 'axis': 1}), ('p2_axis0', {'axis': 0})):
+        name = f'LpNormalization_{v}_o1'
+        B.add(name, 'LpNormalization', 1, N('LpNormalization', ['x'], ['y'], **attrs),
+              [('x', Rand(name).normal(3, 4, 5))], compare='accumulate')
+
+
 def cases(B):
     unary_cases(B)
     binary_cases(B)
@@ -366,3 +388,4 @@ def cases(B):
     einsum_cases(B)
     nms_cases(B)
     rnn_cases(B)
+    trig_cases(B)
