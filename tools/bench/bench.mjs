@@ -10,10 +10,10 @@
 //
 //   node tools/bench/bench.mjs --module build/bench-wasm/bench/quantmix_bench.js
 //        --models build/bench-native/bench_models [--native build/bench-native/quantmix]
-//        [--repeat 10] [--warmup 3] [--batches 1,8] [--only resnet18,...] [--profile]
+//        [--repeat 10] [--warmup 3] [--batches 1,8] [--only resnet18,...] [--profile] [--no-rss]
 //        [--no-search | --only-search] [--search-model build/bench-native/testdata/models/mobilenet_v2_op11.onnx]
 //        [--search-samples 32] [--search-shape 1x3x224x224] [--search-candidates W4A8,W8A8,W8A16] [--search-target bops=0.75]
-//        [--search-native-threads 1,2] [--mt-module PATH/quantmix_bench_mt.js]
+//        [--search-native-threads 1,2] [--search-engines wasm,native] [--mt-module PATH/quantmix_bench_mt.js]
 //
 // Timing: each iteration runs ours then ORT (interleaved, so machine noise hits both alike),
 // JS wall time around one forward call (`BenchModel.run()` / `await session.run()`), after
@@ -47,9 +47,9 @@ const MODELS = [
 function parseArgs(argv) {
   const a = {
     repeat: 10, warmup: 3, batches: [1, 8], only: null, profile: false, native: null,
-    search: true, onlySearch: false, searchModel: null, searchSamples: 32,
+    rss: true, search: true, onlySearch: false, searchModel: null, searchSamples: 32,
     searchCandidates: 'W4A8,W8A8,W8A16', searchTarget: 'bops=0.75', searchNativeThreads: [1, 2],
-    searchShape: [1, 3, 224, 224], mtModule: null, searchChild: null,
+    searchShape: [1, 3, 224, 224], searchEngines: ['wasm', 'native'], mtModule: null, searchChild: null,
   };
   for (let i = 0; i < argv.length; ++i) {
     const k = argv[i];
@@ -63,6 +63,7 @@ function parseArgs(argv) {
     else if (k === '--only') a.only = v().split(',');
     else if (k === '--profile') a.profile = true;
     else if (k === '--memory-probe') a.probe = [v(), v(), Number(v())];  // engine model batch
+    else if (k === '--no-rss') a.rss = false;  // skip the RSS probes (child processes)
     else if (k === '--no-search') a.search = false;
     else if (k === '--only-search') a.onlySearch = true;
     else if (k === '--search-model') a.searchModel = resolve(v());
@@ -71,6 +72,7 @@ function parseArgs(argv) {
     else if (k === '--search-target') a.searchTarget = v();
     else if (k === '--search-native-threads') a.searchNativeThreads = v().split(',').filter(Boolean).map(Number);
     else if (k === '--mt-module') a.mtModule = resolve(v());
+    else if (k === '--search-engines') a.searchEngines = v().split(',');  // wasm,native
     else if (k === '--search-shape') a.searchShape = v().split('x').map(Number);
     else if (k === '--search-child') a.searchChild = Number(v());  // threads
     else throw new Error(`bench: unknown argument ${k}`);
@@ -207,6 +209,7 @@ async function searchChild(a) {
     heap: M.HEAP8.length, malloc_peak: r.malloc_peak, malloc_live: r.malloc_live,
     max_rss: process.resourceUsage().maxRSS * 1024,
   }) + '\n');
+  process.exit(0);  // a pthread module's pool Workers would keep the process alive
 }
 
 function wasmSearch(a, modulePath, threads) {
@@ -259,10 +262,11 @@ async function searchSection(a) {
   console.log(`\n## Whole search: ${a.searchModel.replace(process.cwd() + '/', '')}, ${a.searchSamples} random samples ${shape.join('x')} (xorshift, seed ${SEARCH_SEED}), ` +
     `candidates ${a.searchCandidates}, target ${a.searchTarget}, full Pareto front (as the app runs it)`);
   const rows = [];
-  const t1 = wasmSearch(a, a.module, 1);
-  rows.push(['wasm (node)', 1, t1]);
-  if (a.mtModule) rows.push(['wasm (node, pthreads)', 2, wasmSearch(a, a.mtModule, 2)]);
-  if (a.native) {
+  if (a.searchEngines.includes('wasm')) {
+    rows.push(['wasm (node)', 1, wasmSearch(a, a.module, 1)]);
+    if (a.mtModule) rows.push(['wasm (node, pthreads)', 2, wasmSearch(a, a.mtModule, 2)]);
+  }
+  if (a.native && a.searchEngines.includes('native')) {
     const npy = join(tmp, 'samples.npy');
     writeNpy(npy, makeInput(prod(shape) * a.searchSamples, SEARCH_SEED), [a.searchSamples, ...shape.slice(1)]);
     for (const th of a.searchNativeThreads) rows.push(['native', th, nativeSearch(a, th, npy, tmp)]);
@@ -281,7 +285,7 @@ async function searchSection(a) {
   if (w1 && n1) console.log(`wasm/native, 1 thread: CPU ${(w1.cpu_s / n1.cpu_s).toFixed(2)}x, wall ${(w1.wall_s / n1.wall_s).toFixed(2)}x`);
   if (n1 && n2) console.log(`native 2 threads vs 1: wall ${(n1.wall_s / n2.wall_s).toFixed(2)}x faster, CPU ${(n2.cpu_s / n1.cpu_s).toFixed(2)}x`);
   if (w2 && w1) console.log(`wasm 2 threads vs 1: wall ${(w1.wall_s / w2.wall_s).toFixed(2)}x faster, CPU ${(w2.cpu_s / w1.cpu_s).toFixed(2)}x`);
-  if (!a.mtModule) console.log('wasm threads=2: not run (pass --mt-module PATH/quantmix_bench_mt.js, a -pthread build of wasm/bench_bindings.cpp)');
+  if (!a.mtModule && a.searchEngines.includes('wasm')) console.log('wasm threads=2: not run (pass --mt-module PATH/quantmix_bench_mt.js, a -pthread build of wasm/bench_bindings.cpp)');
   console.log('(phase-1 FPE: forward-pass equivalents weighted by phase-0 step times / by MACs / phase-1 seconds over one FP pass; naive = one full pass per configuration)');
   console.log('commands:');
   for (const [, , r] of rows) console.log(`  ${r.cmd}`);
@@ -350,8 +354,8 @@ async function forwardSection(a) {
       row.ratio = row.ours / row.ort;
       row.ratio_cpu = row.ours_cpu / row.ort_cpu;
       if (a.native) row.native = runNative(a.native, path, x, shape, a.repeat, tmp);
-      row.rss_ours = probe(a, 'ours', spec.name, batch);
-      row.rss_ort = probe(a, 'ort', spec.name, batch);
+      row.rss_ours = a.rss ? probe(a, 'ours', spec.name, batch) : NaN;
+      row.rss_ort = a.rss ? probe(a, 'ort', spec.name, batch) : NaN;
       rows.push(row);
       if (a.profile) {
         // Per step, the minimum over 3 timed forwards (drops preemption by other processes).
