@@ -83,3 +83,23 @@ TEST_CASE("ops/indexing: Scatter reductions need their opset; Einsum names an un
   CHECK(err.find("equation 'ii->i'") != std::string::npos);
   CHECK(err.find("diagonals are not supported") != std::string::npos);
 }
+
+TEST_CASE("ops/rnn: LSTM shapes; layout = 1 loads but fails to run, naming the node") {
+  ModelBuilder b(14);
+  b.input("x", {5, Dim::sym("N"), 3}).weight("w", {2, 16, 3}).weight("r", {2, 16, 4});
+  b.node("LSTM", {"x", "w", "r"}, {"y", "yh", "yc"}).i("hidden_size", 4).s("direction", "bidirectional");
+  b.output("y").output("yh");
+  CHECK(shape_of(b.infer("y")) == "[5, 2, N, 4]");
+  CHECK(shape_of(b.infer("yc")) == "[2, N, 4]");
+
+  ModelBuilder bw(14);
+  bw.input("x", {2, 5, 3}).weight("w", {1, 16, 3}).weight("r", {1, 16, 4});
+  bw.node("LSTM", {"x", "w", "r"}, {"y"}, "lstm").i("hidden_size", 4).i("layout", 1);
+  bw.output("y");
+  bw.build();
+  qm::graph::Plan plan(bw.graph());
+  qm::graph::Executor ex(plan);
+  const std::string err = error_of([&] { ex.run({qm::Tensor(DataType::Float, {2, 5, 3})}); });
+  CHECK(err.find("'lstm' (LSTM)") != std::string::npos);
+  CHECK(err.find("'layout' = 1") != std::string::npos);
+}

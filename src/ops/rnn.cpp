@@ -1,8 +1,8 @@
 // Recurrent layers: RNN, GRU and LSTM (float32), as OCR (CRNN) and sequence exports use them.
 // Forward, reverse and bidirectional; optional bias, sequence_lens, initial states and LSTM
-// peepholes; clip; per-direction activation lists with alpha/beta; layout 0 ([seq, batch, ...])
-// and layout 1 ([batch, seq, ...], opset 14). GRU's linear_before_reset both ways. LSTM's
-// input_forget = 1 is rejected naming the node.
+// peepholes; clip; per-direction activation lists with alpha/beta; GRU's linear_before_reset both
+// ways. Rejected naming the node: LSTM's input_forget = 1 and layout = 1 (batch first, opset 14;
+// ONNX Runtime, the oracle, rejects it too, and exporters emit layout 0 with a Transpose).
 //
 // Per direction the input projections X * W^T + Wb + Rb of every step come from one GEMM; each
 // step then adds H_{t-1} * R^T (a GEMM over the batch) and applies the gate equations. Batch rows
@@ -54,8 +54,8 @@ struct RnnAttrs : OpAttrs {
   bool reverse = false;     ///< direction "reverse" (bidirectional: direction 1 is reverse)
   std::optional<float> clip;
   std::vector<Act> acts;    ///< per direction: LSTM 3, GRU 2, RNN 1
-  bool layout1 = false;
   bool linear_before_reset = false;  ///< GRU
+  std::string unsupported;  ///< non-empty: why this node cannot run
 };
 
 int gates_of(Cell c) { return c == Cell::Lstm ? 4 : (c == Cell::Gru ? 3 : 1); }
@@ -74,10 +74,11 @@ RnnAttrs parse_rnn(const ParseContext& p, Cell cell) {
     a.clip = p.get_float("clip", 0.0f);
     if (!(*a.clip > 0)) p.fail_attr("clip", "expected a positive value, got " + std::to_string(*a.clip));
   }
-  a.layout1 = p.get_int("layout", 0) != 0;
+  // Unsupported values load (inspect works) and fail when run, naming the node.
+  if (p.get_int("layout", 0) != 0) a.unsupported = "attribute 'layout' = 1 (batch-first X/Y) is not supported (ONNX Runtime rejects it too)";
   a.linear_before_reset = cell == Cell::Gru && p.get_int("linear_before_reset", 0) != 0;
   if (cell == Cell::Lstm && p.get_int("input_forget", 0) != 0)
-    p.fail_attr("input_forget", "coupled input and forget gates (input_forget = 1) are not supported");
+    a.unsupported = "attribute 'input_forget' = 1 (coupled input and forget gates) is not supported";
   const int per = acts_per_dir(cell);
   std::vector<std::string> names;
   if (const onnx::Attribute* at = p.find("activations")) names = at->strings;
@@ -122,8 +123,8 @@ std::vector<TensorInfo> infer_rnn(const RnnAttrs& a, const InferContext& c) {
   Dim seq, batch, hidden = a.hidden > 0 ? Dim(a.hidden) : Dim();
   if (x.has_rank()) {
     check_rank(c, x, 3, "X");
-    seq = (*x.shape)[a.layout1 ? 1 : 0];
-    batch = (*x.shape)[a.layout1 ? 0 : 1];
+    seq = (*x.shape)[0];
+    batch = (*x.shape)[1];
   }
   if (w.has_rank()) {
     check_rank(c, w, 3, "W");
@@ -135,33 +136,19 @@ std::vector<TensorInfo> infer_rnn(const RnnAttrs& a, const InferContext& c) {
   }
   const Dim dirs = Dim(static_cast<int64_t>(a.num_dirs));
   std::vector<TensorInfo> out;
-  out.push_back(make_info(x.dtype, a.layout1 ? Dims{batch, seq, dirs, hidden} : Dims{seq, dirs, batch, hidden}));
-  for (size_t i = 1; i < c.num_outputs(); ++i)
-    out.push_back(make_info(x.dtype, a.layout1 ? Dims{batch, dirs, hidden} : Dims{dirs, batch, hidden}));
-  return out;
-}
-
-/// Copies a [A, B, rest] float tensor to [B, A, rest] (the two layouts of X, Y and the states).
-Tensor swap01(const Tensor& t) {
-  Shape s = t.shape();
-  std::swap(s[0], s[1]);
-  Tensor out(DataType::Float, s);
-  const int64_t a = t.shape()[0], b = t.shape()[1], rest = a > 0 && b > 0 ? t.numel() / (a * b) : 0;
-  const float* p = t.data<float>();
-  float* q = out.data<float>();
-  for (int64_t i = 0; i < a; ++i)
-    for (int64_t j = 0; j < b; ++j) std::copy(p + (i * b + j) * rest, p + (i * b + j + 1) * rest, q + (j * a + i) * rest);
+  out.push_back(make_info(x.dtype, {seq, dirs, batch, hidden}));
+  for (size_t i = 1; i < c.num_outputs(); ++i) out.push_back(make_info(x.dtype, {dirs, batch, hidden}));
   return out;
 }
 
 void run_rnn(const RnnAttrs& a, RunContext& c) {
+  if (!a.unsupported.empty()) c.unsupported(a.unsupported);
   const Cell cell = a.cell;
   const int G = gates_of(cell);
   for (size_t i = 0; i < c.num_inputs(); ++i)
     if (c.input(i) && i != 4) require_float(c, *c.input(i), i == 0 ? "X" : "a weight or state input");
-  Tensor x = c.in(0);
+  const Tensor& x = c.in(0);
   if (x.rank() != 3) c.fail("X must have rank 3 (got shape " + shape_to_string(x.shape()) + ")");
-  if (a.layout1) x = swap01(x);
   const int64_t T = x.shape()[0], N = x.shape()[1], I = x.shape()[2];
   const Tensor &w = c.in(1), &r = c.in(2);
   const int D = a.num_dirs;
@@ -180,7 +167,7 @@ void run_rnn(const RnnAttrs& a, RunContext& c) {
   auto state_in = [&](size_t i, const char* what) -> std::optional<Tensor> {
     const Tensor* t = c.input(i);
     if (!t) return std::nullopt;
-    Tensor s = a.layout1 ? swap01(*t) : *t;
+    const Tensor& s = *t;
     if (s.shape() != Shape{D, N, H}) c.fail(std::string(what) + " has shape " + shape_to_string(t->shape()) + ", which does not match [directions, batch, hidden]");
     return s;
   };
@@ -275,18 +262,6 @@ void run_rnn(const RnnAttrs& a, RunContext& c) {
     }
     std::copy(h.begin(), h.end(), yh.data<float>() + d * N * H);
     std::copy(cs.begin(), cs.end(), yc.data<float>() + d * N * H);
-  }
-  if (a.layout1) {
-    // [T, D, N, H] -> [N, T, D, H]; states [D, N, H] -> [N, D, H].
-    Tensor y1(DataType::Float, {N, T, D, H});
-    for (int64_t t = 0; t < T; ++t)
-      for (int d = 0; d < D; ++d)
-        for (int64_t n = 0; n < N; ++n)
-          std::copy(y.data<float>() + ((t * D + d) * N + n) * H, y.data<float>() + ((t * D + d) * N + n + 1) * H,
-                    y1.data<float>() + ((n * T + t) * D + d) * H);
-    y = y1;
-    yh = swap01(yh);
-    yc = swap01(yc);
   }
   c.set(0, y);
   if (c.num_outputs() > 1) c.set(1, yh);

@@ -3,7 +3,7 @@ exports contain: rounding and trig unaries, more activations, IsNaN/IsInf, compa
 Mod, Sum/Mean, the remaining reductions, ArgMax/ArgMin, LRN, DepthToSpace/SpaceToDepth, Hardmax,
 Trilu, CumSum, OneHot, GatherElements/GatherND, ScatterND/ScatterElements/Scatter, TopK, NonZero,
 Einsum, NonMaxSuppression, RNN/GRU/LSTM, Tan/Asin/Acos/Atan/Sinh/Cosh/Asinh/Acosh/Atanh,
-Shrink, LpNormalization. A few cases per op, spread over the opsets where semantics changed."""
+Shrink, LpNormalization, GridSample, CastLike. A few cases per op, spread over the opsets where semantics changed."""
 import numpy as np
 from onnx import helper
 
@@ -379,6 +379,31 @@ def trig_cases(B):
               [('x', Rand(name).normal(3, 4, 5))], compare='accumulate')
 
 
+def grid_sample_cases(B):
+    # Grid points reach past [-1, 1] so every padding mode matters.
+    for mode in ('bilinear', 'nearest', 'bicubic'):
+        for pad in ('zeros', 'border', 'reflection'):
+            for ac in (0, 1):
+                if mode != 'bilinear' and ac == 1 and pad != 'reflection':
+                    continue
+                name = f'GridSample_{mode}_{pad}_ac{ac}_o16'
+                r = Rand(name)
+                B.add(name, 'GridSample', 16, N('GridSample', ['x', 'g'], ['y'], mode=mode, padding_mode=pad, align_corners=ac),
+                      [('x', r.normal(2, 3, 5, 6)), ('g', r.uniform(-1.3, 1.3, 2, 4, 7, 2))], compare='resize')
+    name = 'GridSample_cubic_border_o20'
+    r = Rand(name)
+    B.add(name, 'GridSample', 20, N('GridSample', ['x', 'g'], ['y'], mode='cubic', padding_mode='border'),
+          [('x', r.normal(1, 2, 5, 6)), ('g', r.uniform(-1.2, 1.2, 1, 3, 4, 2))], compare='resize')
+    name = 'CastLike_float_to_int64_o15'
+    r = Rand(name)
+    B.add(name, 'CastLike', 15, N('CastLike', ['x', 't'], ['y']), [('x', r.grid(0.5, -4, 4, 3, 4))],
+          inits=[('t', np.array([0], I64))], outputs=[('y', 'i64')], compare='exact')
+    name = 'CastLike_int64_to_float_o15'
+    r = Rand(name)
+    B.add(name, 'CastLike', 15, N('CastLike', ['x', 't'], ['y']), [('x', r.ints(-9, 9, 5))],
+          inits=[('t', np.array([0.0], np.float32))], compare='exact')
+
+
 def cases(B):
     unary_cases(B)
     binary_cases(B)
@@ -389,3 +414,4 @@ def cases(B):
     nms_cases(B)
     rnn_cases(B)
     trig_cases(B)
+    grid_sample_cases(B)
