@@ -1,5 +1,9 @@
-// A static file server for the app, on 127.0.0.1 only. Usage: node tools/serve.mjs DIR [PORT]
-// With --isolate it sends COOP/COEP so the page is cross-origin isolated (wasm threads).
+// A static file server for the app, on 127.0.0.1 only.
+// Usage: node tools/serve.mjs DIR [PORT] [--no-isolate]
+// By default every response carries COOP same-origin + COEP require-corp, so the page is
+// cross-origin isolated and gets wasm threads (the app then loads quantmix-mt.mjs; everything it
+// loads is same-origin, so COEP blocks nothing). --no-isolate serves without them: the page then
+// runs single-threaded, as on a static host that cannot set headers.
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -17,7 +21,8 @@ const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-sr
   "connect-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; " +
   "object-src 'none'; base-uri 'none'; form-action 'none'";
 
-export function serve(dir, port = 0, { isolate = false, log = null } = {}) {
+/** Serves `dir` on 127.0.0.1:`port` (0: any free port); resolves to the http.Server. */
+export function serve(dir, port = 0, { isolate = true, log = null } = {}) {
   const root = resolve(dir);
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
@@ -44,9 +49,10 @@ export function serve(dir, port = 0, { isolate = false, log = null } = {}) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
-  const isolate = args.includes('--isolate');
+  const isolate = !args.includes('--no-isolate');  // --isolate (the default) is still accepted
   const [dir, port] = args.filter((a) => !a.startsWith('--'));
-  if (!dir) { console.error('usage: node tools/serve.mjs DIR [PORT] [--isolate]'); process.exit(2); }
+  if (!dir) { console.error('usage: node tools/serve.mjs DIR [PORT] [--no-isolate]'); process.exit(2); }
   const server = await serve(dir, Number(port ?? 8080), { isolate });
-  console.log(`quantmix is at http://127.0.0.1:${server.address().port}/  (Ctrl-C to stop)`);
+  console.log(`quantmix is at http://127.0.0.1:${server.address().port}/  ` +
+              `(${isolate ? 'cross-origin isolated: wasm threads' : 'not isolated: one thread'}; Ctrl-C to stop)`);
 }

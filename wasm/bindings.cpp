@@ -3,7 +3,11 @@
 // into JS would leave the module in an unknown state); web/engine.js turns ok=false into a thrown
 // ModelError.
 #include <emscripten/bind.h>
+#include <emscripten/em_asm.h>
 #include <emscripten/val.h>
+#ifdef __EMSCRIPTEN_PTHREADS__
+#include <emscripten/threading.h>
+#endif
 
 #include <algorithm>
 #include <cstdint>
@@ -67,6 +71,32 @@ Result guarded(Fn&& fn) {
   } catch (...) {
     return failure("internal error", "internal error: unknown exception");
   }
+}
+
+/// Threads (the calling one included) for a call that asks for `requested` (0: the browser's core
+/// count, at most kMaxDefaultThreads). 1 in the module without wasm threads. In the one with them
+/// (quantmix-mt.mjs), never more than the pool's ready Workers + 1: the module's thread is a Web
+/// Worker busy in this call, its event loop cannot run, so a pthread without a ready Worker would
+/// never start and joining it would hang.
+size_t usable_threads(size_t requested) {
+#ifdef __EMSCRIPTEN_PTHREADS__
+  // Beyond 4 the layers of typical in-browser models are too small to gain, and the tab keeps
+  // cores for the page.
+  constexpr size_t kMaxDefaultThreads = 4;
+  const size_t ready = static_cast<size_t>(EM_ASM_INT({ return PThread.unusedWorkers.length; }));
+  const size_t cores = static_cast<size_t>(std::max(1, emscripten_num_logical_cores()));
+  const size_t wanted = requested > 0 ? requested : std::min(kMaxDefaultThreads, cores);
+  return std::max<size_t>(1, std::min(wanted, ready + 1));
+#else
+  (void)requested;
+  return 1;
+#endif
+}
+
+/// options.threads if it is a positive number, else 0 (the default).
+size_t requested_threads(const val& options) {
+  const val v = options["threads"];
+  return v.isNumber() && v.as<double>() >= 1 ? static_cast<size_t>(v.as<double>()) : 0;
 }
 
 bool is_uint8_array(const val& v) { return v.instanceof(val::global("Uint8Array")); }
@@ -250,7 +280,10 @@ val guarded_val(Fn&& fn) {
 /// {ok, value: [{name, dtype, shape, data: Float32Array}]}. One FP32 forward pass in our engine.
 val run(val model_bytes, std::string file_name, val external_files, val inputs) {
   return guarded_val([&] {
-    qm::api::Session session(read_model_with_external(model_bytes, file_name, external_files));
+    qm::api::SessionOptions session_options;
+    session_options.threads = usable_threads(0);
+    qm::api::Session session(read_model_with_external(model_bytes, file_name, external_files),
+                             session_options);
     const size_t n = inputs["length"].as<size_t>();
     if (n != session.inputs().size()) {
       throw qm::Error(qm::ErrorKind::InvalidArgument,
@@ -321,7 +354,8 @@ constexpr bool kHasLayerBits = false;
 /// quantize(modelBytes, fileName, externalFiles, samples, inputNames, options, onProgress) ->
 /// {ok, kind, error, value: report JSON, model: Uint8Array, encodings: JSON text, layers JSON}.
 /// options: {bits, candidates: [..], profile, target, maxSamples, weightRange, actRange,
-/// recalibrate, seed, inputShapes, layerBits: {layer: "W4A8"}}. onProgress(phase, done, total)
+/// recalibrate, seed, inputShapes, layerBits: {layer: "W4A8"}, threads (default: capabilities().threads;
+/// capped by the thread pool)}. onProgress(phase, done, total)
 /// is called synchronously from inside the search (the worker forwards it to the page).
 val quantize(val model_bytes, std::string file_name, val external_files, val samples,
              val input_names, val options, val on_progress) {
@@ -382,7 +416,7 @@ val quantize(val model_bytes, std::string file_name, val external_files, val sam
     const qm::api::Session session(model, session_options);
     const auto parsed = load_samples_js(session, samples);
     opts.model_file = file_name;
-    opts.threads = 1;
+    opts.threads = usable_threads(requested_threads(options));
     qm::api::ProgressFn progress;
     if (!on_progress.isUndefined() && !on_progress.isNull()) {
       progress = [&on_progress](const std::string& phase, size_t done, size_t total) {
@@ -406,10 +440,12 @@ val quantize(val model_bytes, std::string file_name, val external_files, val sam
 #endif
 }
 
-/// What this build can do, as JSON: {"quantize": bool, "run": true}.
+/// What this build can do, as JSON: {"quantize": bool, "layerBits": bool, "run": true,
+/// "threads": N (kernel threads a call uses by default; 1 without wasm threads)}.
 std::string capabilities() {
   return std::string("{\"quantize\": ") + (QM_HAVE_QUANTIZE ? "true" : "false") +
-         ", \"layerBits\": " + (kHasLayerBits ? "true" : "false") + ", \"run\": true}";
+         ", \"layerBits\": " + (kHasLayerBits ? "true" : "false") + ", \"run\": true" +
+         ", \"threads\": " + std::to_string(usable_threads(0)) + "}";
 }
 
 std::string version() { return "0.1.0"; }

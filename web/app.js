@@ -679,7 +679,12 @@ async function main() {
     ui.app.dataset.state = 'error';
     return;
   }
-  ui.version.textContent = `v${state.qm.version}${state.demo ? ' · demo' : ''}`;
+  // Kernel threads: >1 only with the wasm-threads module, i.e. on a cross-origin isolated page.
+  const threads = state.demo ? null : state.qm.capabilities.threads ?? 1;
+  ui.version.textContent = `v${state.qm.version}${state.demo ? ' · demo' : ` · threads: ${threads}`}`;
+  ui.version.title = state.demo ? '' : threads > 1 ? 'WebAssembly threads (the page is cross-origin isolated)'
+    : 'One thread (WebAssembly threads need a cross-origin isolated page)';
+  if (threads !== null) ui.version.dataset.threads = String(threads);
   ui.version.hidden = false;
   window.quantmix = state.qm;  // for the console and the end-to-end test
   if (params.has('empty')) {

@@ -48,8 +48,10 @@ const external = await loadFixture(MODELS, 'external_mlp');
 await mkdir(SHOTS, { recursive: true });
 
 const served = [];
-const server = await serve(WEB_DIR, 0, { log: (method, path, status) => served.push({ path, status }) });
-const isolatedServer = await serve(WEB_DIR, 0, { isolate: true });
+const isolatedServed = [];
+// Two servers of the same site: without COOP/COEP (one thread) and cross-origin isolated (wasm threads).
+const server = await serve(WEB_DIR, 0, { isolate: false, log: (method, path, status) => served.push({ path, status }) });
+const isolatedServer = await serve(WEB_DIR, 0, { isolate: true, log: (method, path, status) => isolatedServed.push({ path, status }) });
 const base = `http://127.0.0.1:${server.address().port}/`;
 const isolatedBase = `http://127.0.0.1:${isolatedServer.address().port}/`;
 
@@ -138,12 +140,30 @@ const RUN_TIMEOUT_MS = 90000;
 // The core's own message while the mixed-precision search is not in this build yet: the test
 // then says so and checks the rest of the flow with homogeneous bits (W8A8, no search).
 const SEARCH_MISSING = /search: not available yet/;
+// The same search with wasm threads: the kernels split their loops differently per thread count
+// (float summation order), so the simulated SQNR may move by rounding only; the configuration
+// chosen must be the same.
+const THREADS_SQNR_DB = 0.05;
+// The most threads the app asks for by default (wasm/bindings.cpp kMaxDefaultThreads).
+const MAX_DEFAULT_THREADS = 4;
+/** The non-isolated page's first run of the sample (step e), compared with the isolated one. */
+let singleThreadRun = null;
+
+/** The kernel threads the page reports: capabilities().threads and the badge's data-threads. */
+async function readThreads() {
+  return page.evaluate(() => ({ caps: window.quantmix?.capabilities?.threads ?? null,
+    badge: Number(document.getElementById('engine-version')?.dataset.threads ?? NaN),
+    badgeText: document.getElementById('engine-version')?.textContent ?? '',
+    cores: navigator.hardwareConcurrency, isolated: window.crossOriginIsolated }));
+}
 
 /** Clicks Quantize and waits for the run to end; returns 'done' or 'error' (+ the banner). */
 async function quantizeOnce() {
+  const t0 = Date.now();
   await page.click('#run-button');
   await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('app').dataset.run), null, { timeout: RUN_TIMEOUT_MS });
-  return { state: await page.getAttribute('#app', 'data-run'), banner: (await readSummary()).bannerText };
+  const ms = Date.now() - t0;
+  return { state: await page.getAttribute('#app', 'data-run'), banner: (await readSummary()).bannerText, ms };
 }
 
 /** Runs the search; falls back to W8A8 (reported) when the core has no search yet. */
@@ -334,12 +354,20 @@ try {
     await page.setViewportSize({ width: 1360, height: 900 });
   });
 
-  // The page also works cross-origin isolated (COOP/COEP: what wasm threads will need).
+  // The page also works cross-origin isolated (COOP/COEP), with the wasm-threads module.
   await t.step('cross-origin isolated', async () => {
     await page.goto(isolatedBase);
     await settled('ready');
     t.equal(await page.evaluate(() => window.crossOriginIsolated), true, 'isolated: crossOriginIsolated');
     t.equal((await readSummary()).macs, sample.macs, 'isolated: sample MACs');
+    const th = await readThreads();
+    const expected = Math.min(MAX_DEFAULT_THREADS, th.cores);
+    console.log(`  isolated: ${th.cores} cores, capabilities().threads = ${th.caps}, badge "${th.badgeText}"`);
+    t.ok(isolatedServed.some((r) => r.path === '/quantmix-mt.wasm' && r.status === 200), 'isolated: the wasm-threads module was served');
+    t.ok(isolatedServed.some((r) => r.path === '/quantmix-mt.worker.js' && r.status === 200), 'isolated: its pthread worker file was served');
+    t.equal(th.caps, expected, `isolated: capabilities().threads = min(${MAX_DEFAULT_THREADS}, hardwareConcurrency)`);
+    t.ok(th.cores < 2 || th.caps > 1, 'isolated: more than one thread on a multi-core machine');
+    t.equal(th.badge, th.caps, 'isolated: the page shows the thread count');
   });
 
 
@@ -351,6 +379,11 @@ try {
   await t.step('sample model: quantize, select a point, download, validate in ORT', async () => {
     await page.goto(base);
     await settled('ready');
+    const th = await readThreads();
+    t.equal(th.isolated, false, 'not isolated: crossOriginIsolated is false');
+    t.equal(th.caps, 1, 'not isolated: capabilities().threads = 1');
+    t.equal(th.badge, 1, `not isolated: the page shows one thread ("${th.badgeText}")`);
+    t.ok(!served.some((r) => r.path.startsWith('/quantmix-mt')), 'not isolated: the wasm-threads module is not fetched');
     t.equal(await page.inputValue('#pp-height'), '28', 'preprocessing pre-filled from the input shape (H)');
     t.equal(await page.inputValue('#pp-preset'), 'gray', 'one-channel input -> gray preset');
     // The sample's own calibration images (web/samples/calib), decoded in the page.
@@ -380,6 +413,8 @@ try {
       return;
     }
     let r = await readResults();
+    singleThreadRun = { ...r, ms: run.ms, fallback: Boolean(run.fallback) };
+    console.log(`  1 thread: quantize of the sample took ${run.ms} ms (${r.relBops}x BOPs, ${r.sqnr} dB)`);
     console.log(`  screenshot ${await shot('11-results')}`);
     t.ok(!r.demo, 'real numbers (no demo note)');
     if (!run.fallback) {
@@ -432,6 +467,47 @@ try {
       t.ok(Number(v.top1) >= 0 && Number(v.top1) <= 1, 'top-1 agreement shown');
     }
     console.log(`  screenshot ${await shot('12-validated')}`);
+  });
+
+  // (e2) The same run on the cross-origin isolated page, with wasm threads: the same configuration,
+  // the same SQNR up to rounding, and the exported model still agrees with ONNX Runtime Web (an
+  // independent check of the multi-threaded kernels).
+  await t.step('isolated page: the sample quantizes with wasm threads', async () => {
+    if (!caps.quantize || !singleThreadRun) {
+      console.log('  (no single-thread run of the sample to compare with)');
+      return;
+    }
+    await page.goto(isolatedBase);
+    await settled('ready');
+    const th = await readThreads();
+    await page.click('#sample-builtin');
+    await page.waitForFunction(() => document.getElementById('sample-count').dataset.count === '64', null, { timeout: RUN_TIMEOUT_MS });
+    if (singleThreadRun.fallback) await page.selectOption('#set-mode', 'W8A8');
+    const run = await quantizeOnce();
+    t.equal(run.state, 'done', `isolated: the run completes (${run.banner})`);
+    if (run.state !== 'done') return;
+    const r = await readResults();
+    console.log(`  ${th.caps} threads: quantize of the sample took ${run.ms} ms (1 thread: ${singleThreadRun.ms} ms, ` +
+                `speed-up ${(singleThreadRun.ms / run.ms).toFixed(2)}x); ${r.relBops}x BOPs, ${r.sqnr} dB`);
+    console.log(`  screenshot ${await shot('12b-isolated-results')}`);
+    t.deepEqual(r.layers, singleThreadRun.layers, 'isolated: the same bits per layer as with one thread');
+    t.equal(r.relBops, singleThreadRun.relBops, 'isolated: the same relative BOPs');
+    t.ok(Math.abs(r.sqnr - singleThreadRun.sqnr) <= THREADS_SQNR_DB,
+      `isolated: SQNR ${r.sqnr} dB within ${THREADS_SQNR_DB} dB of one thread's ${singleThreadRun.sqnr} dB`);
+    await page.click('#validate-button');
+    await page.waitForSelector('#validation, .validate-error', { timeout: RUN_TIMEOUT_MS });
+    const err = await page.$('.validate-error');
+    t.ok(!err, `isolated: ORT validation ran${err ? `: ${await err.textContent()}` : ''}`);
+    if (!err) {
+      const v = await page.evaluate(() => ({ ...document.getElementById('validation').dataset }));
+      const ort = Number(v.sqnr);
+      const sim = Number(v.simulated);
+      t.ok(Math.abs(ort - sim) <= SIM_VS_ORT_DB || (ort === Infinity && sim > 100),
+        `isolated: ORT SQNR ${ort.toFixed(2)} dB within ${SIM_VS_ORT_DB} dB of simulated ${sim.toFixed(2)} dB`);
+    }
+    // Back to the non-isolated page for the steps below.
+    await page.goto(base);
+    await settled('ready');
   });
 
   // (f) A user model and images dropped on the page: preprocessing follows the model's input.
