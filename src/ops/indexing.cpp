@@ -1,6 +1,7 @@
 // Indexing and rearranging ops that CNN, OCR, detection and transformer exports use beyond the
 // basic data-movement set: DepthToSpace, SpaceToDepth, GatherND, ScatterND, ScatterElements (and
-// its opset 9-10 name Scatter), TopK, NonZero, OneHot, Trilu, CumSum, NonMaxSuppression.
+// its opset 9-10 name Scatter), TopK, NonZero, OneHot, Trilu, CumSum, NonMaxSuppression, EyeLike,
+// Compress, ReverseSequence.
 // Element-type agnostic where they only move values (copied by element size); TopK, CumSum and
 // the Scatter reductions compute on the numeric types. Index inputs may be negative (counted
 // from the end) where the spec allows it; an index out of range fails naming the node.
@@ -29,6 +30,10 @@ struct IndexAttrs : OpAttrs {
   bool upper = true;         ///< Trilu
   bool exclusive = false, reverse = false;  ///< CumSum
   bool center_box = false;   ///< NonMaxSuppression: boxes are [x_center, y_center, width, height]
+  bool has_axis = false;     ///< Compress
+  int64_t k_diag = 0;        ///< EyeLike
+  DataType dtype = DataType::Undefined;  ///< EyeLike (Undefined: the input's)
+  int64_t batch_axis = 1, time_axis = 0;  ///< ReverseSequence
 };
 
 /// Calls f(U{}) with an unsigned integer type of the element size of `t` (moves any type).
@@ -595,6 +600,71 @@ void run_nms(bool center, RunContext& c) {
   std::copy(sel.begin(), sel.end(), y.data<int64_t>());
 }
 
+// ---------------------------------------------------------------------------------------------
+// EyeLike, Compress, ReverseSequence
+
+void run_eyelike(const IndexAttrs& a, RunContext& c) {
+  const Tensor& x = c.in(0);
+  if (x.rank() != 2) c.fail("input must have rank 2 (got shape " + shape_to_string(x.shape()) + ")");
+  Tensor& y = c.alloc(0, a.dtype == DataType::Undefined ? x.dtype() : a.dtype, x.shape());
+  const int64_t rows = x.shape()[0], cols = x.shape()[1];
+  for (int64_t i = 0; i < rows; ++i)
+    if (i + a.k_diag >= 0 && i + a.k_diag < cols) set_number(y, i * cols + i + a.k_diag, 1.0);
+}
+
+void run_compress(const IndexAttrs& a, RunContext& c) {
+  const Tensor &x = c.in(0), &cond = c.in(1);
+  const std::vector<int64_t> keep = ints_of(c, cond, "condition");
+  // Without an axis the input is flattened. A condition shorter than the axis drops the rest.
+  const Tensor src = a.has_axis ? x : x.reshaped({x.numel()});
+  const int64_t r = src.rank();
+  const int64_t ax = a.has_axis ? norm_axis(c, a.axis, r) : 0;
+  const int64_t dim = src.shape()[static_cast<size_t>(ax)];
+  if (static_cast<int64_t>(keep.size()) > dim)
+    c.fail("condition has " + std::to_string(keep.size()) + " values, more than the axis size " + std::to_string(dim));
+  std::vector<int64_t> sel;
+  for (size_t i = 0; i < keep.size(); ++i)
+    if (keep[i]) sel.push_back(static_cast<int64_t>(i));
+  Shape os = src.shape();
+  os[static_cast<size_t>(ax)] = static_cast<int64_t>(sel.size());
+  Tensor& y = c.alloc(0, x.dtype(), os);
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < ax; ++i) outer *= src.shape()[static_cast<size_t>(i)];
+  for (int64_t i = ax + 1; i < r; ++i) inner *= src.shape()[static_cast<size_t>(i)];
+  const size_t es = tensor_element_size(x.dtype());
+  const auto* px = static_cast<const uint8_t*>(src.raw());
+  auto* py = static_cast<uint8_t*>(y.raw());
+  const int64_t k = static_cast<int64_t>(sel.size());
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < k; ++j)
+      std::memcpy(py + static_cast<size_t>((o * k + j) * inner) * es,
+                  px + static_cast<size_t>((o * dim + sel[static_cast<size_t>(j)]) * inner) * es, static_cast<size_t>(inner) * es);
+}
+
+void run_reverse_sequence(const IndexAttrs& a, RunContext& c) {
+  const Tensor &x = c.in(0), &lens_t = c.in(1);
+  const int64_t r = x.rank();
+  if (r < 2) c.fail("input must have rank >= 2 (got shape " + shape_to_string(x.shape()) + ")");
+  const int64_t bax = norm_axis(c, a.batch_axis, r, "batch_axis"), tax = norm_axis(c, a.time_axis, r, "time_axis");
+  if (bax > 1 || tax > 1 || bax == tax) c.fail("batch_axis and time_axis must be 0 and 1 in some order");
+  const std::vector<int64_t> lens = ints_of(c, lens_t, "sequence_lens");
+  const int64_t B = x.shape()[static_cast<size_t>(bax)], T = x.shape()[static_cast<size_t>(tax)];
+  if (static_cast<int64_t>(lens.size()) != B) c.fail("sequence_lens has " + std::to_string(lens.size()) + " values, expected " + std::to_string(B));
+  Tensor y = x.clone();
+  int64_t inner = 1;
+  for (int64_t i = 2; i < r; ++i) inner *= x.shape()[static_cast<size_t>(i)];
+  const size_t es = tensor_element_size(x.dtype());
+  const auto* px = static_cast<const uint8_t*>(x.raw());
+  auto* py = static_cast<uint8_t*>(y.raw());
+  auto off = [&](int64_t b, int64_t t) { return static_cast<size_t>(((tax == 0 ? t * B + b : b * T + t) * inner)) * es; };
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t len = lens[static_cast<size_t>(b)];
+    if (len < 0 || len > T) c.fail("sequence length " + std::to_string(len) + " is out of range [0, " + std::to_string(T) + "]");
+    for (int64_t t = 0; t < len; ++t) std::memcpy(py + off(b, t), px + off(b, len - 1 - t), static_cast<size_t>(inner) * es);
+  }
+  c.set(0, std::move(y));
+}
+
 OpDef make(const char* name, int since, int until, int min_in, int max_in) {
   OpDef d;
   d.op_type = name;
@@ -746,6 +816,55 @@ void register_indexing(OpRegistry& reg) {
     });
     d.infer = [](const OpAttrs*, const InferContext&) { return one(make_info(DataType::Int64, {Dim(), 3})); };
     d.run = typed_run<IndexAttrs>([](const IndexAttrs& a, RunContext& c) { run_nms(a.center_box, c); });
+    reg.add(std::move(d));
+  }
+  {
+    OpDef d = make("EyeLike", 9, kLatestOpset, 1, 1);
+    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
+      IndexAttrs a;
+      a.k_diag = p.get_int("k", 0);
+      if (p.has("dtype")) {
+        const int64_t t = p.get_int("dtype", 0);
+        if (!dtype_is_known(static_cast<int32_t>(t))) p.fail_attr("dtype", "unknown data type " + std::to_string(t));
+        a.dtype = static_cast<DataType>(t);
+      }
+      return a;
+    });
+    d.infer = typed_infer<IndexAttrs>([](const IndexAttrs& a, const InferContext& c) {
+      return one(TensorInfo(a.dtype == DataType::Undefined ? c.in(0).dtype : a.dtype, c.in(0).shape));
+    });
+    d.run = typed_run<IndexAttrs>(run_eyelike);
+    reg.add(std::move(d));
+  }
+  {
+    OpDef d = make("Compress", 9, kLatestOpset, 2, 2);
+    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
+      IndexAttrs a;
+      a.has_axis = p.has("axis");
+      a.axis = p.get_int("axis", 0);
+      return a;
+    });
+    d.infer = typed_infer<IndexAttrs>([](const IndexAttrs& a, const InferContext& c) {
+      const TensorInfo& x = c.in(0);
+      if (!a.has_axis) return one(make_info(x.dtype, {Dim()}));
+      if (!x.has_rank()) return one(unknown_info(x.dtype));
+      Dims s = *x.shape;
+      s[static_cast<size_t>(axis_or_fail(c, a.axis, static_cast<int64_t>(s.size())))] = Dim();
+      return one(make_info(x.dtype, std::move(s)));
+    });
+    d.run = typed_run<IndexAttrs>(run_compress);
+    reg.add(std::move(d));
+  }
+  {
+    OpDef d = make("ReverseSequence", 10, kLatestOpset, 2, 2);
+    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
+      IndexAttrs a;
+      a.batch_axis = p.get_int("batch_axis", 1);
+      a.time_axis = p.get_int("time_axis", 0);
+      return a;
+    });
+    d.infer = [](const OpAttrs*, const InferContext& c) { return infer_like_data(c); };
+    d.run = typed_run<IndexAttrs>(run_reverse_sequence);
     reg.add(std::move(d));
   }
 }

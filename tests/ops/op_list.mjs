@@ -24,5 +24,5 @@ export const SUPPORTED_OPS = [
   'GatherElements', 'GatherND', 'ScatterND', 'ScatterElements', 'Scatter', 'TopK', 'NonZero', 'Einsum',
   'NonMaxSuppression', 'RNN', 'GRU', 'LSTM',
   'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'Shrink', 'LpNormalization',
-  'GridSample', 'CastLike',
+  'GridSample', 'CastLike', 'EyeLike', 'Compress', 'ReverseSequence',
 ];

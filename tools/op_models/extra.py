@@ -3,7 +3,7 @@ exports contain: rounding and trig unaries, more activations, IsNaN/IsInf, compa
 Mod, Sum/Mean, the remaining reductions, ArgMax/ArgMin, LRN, DepthToSpace/SpaceToDepth, Hardmax,
 Trilu, CumSum, OneHot, GatherElements/GatherND, ScatterND/ScatterElements/Scatter, TopK, NonZero,
 Einsum, NonMaxSuppression, RNN/GRU/LSTM, Tan/Asin/Acos/Atan/Sinh/Cosh/Asinh/Acosh/Atanh,
-Shrink, LpNormalization, GridSample, CastLike. A few cases per op, spread over the opsets where semantics changed."""
+Shrink, LpNormalization, GridSample, CastLike, EyeLike, Compress, ReverseSequence. A few cases per op, spread over the opsets where semantics changed."""
 import numpy as np
 from onnx import helper
 
@@ -404,6 +404,23 @@ def grid_sample_cases(B):
           inits=[('t', np.array([0.0], np.float32))], compare='exact')
 
 
+def misc_cases(B):
+    for v, attrs, shape, dt in (('default', {}, [3, 4], 'f'), ('k1_int64', {'k': 1, 'dtype': 7}, [4, 3], 'i64'),
+                                ('kneg2', {'k': -2}, [5, 5], 'f')):
+        name = f'EyeLike_{v}_o9'
+        B.add(name, 'EyeLike', 9, N('EyeLike', ['x'], ['y'], **attrs), [('x', Rand(name).normal(*shape))],
+              outputs=[('y', dt)], compare='exact')
+    for v, opset, attrs, cond in (('axis0', 11, {'axis': 0}, [True, False, True]), ('axis_neg', 11, {'axis': -1}, [False, True, True, False]),
+                                  ('flat_short', 9, {}, [True, False, True, True, False]), ('axis1_short', 9, {'axis': 1}, [True, False])):
+        name = f'Compress_{v}_o{opset}'
+        B.add(name, 'Compress', opset, N('Compress', ['x', 'c'], ['y'], **attrs), [('x', Rand(name).normal(3, 4))],
+              inits=[('c', np.array(cond))], compare='exact')
+    for v, attrs, shape, lens in (('time0', {}, [4, 3, 2], [4, 1, 3]), ('batch0', {'batch_axis': 0, 'time_axis': 1}, [3, 5], [2, 5, 0])):
+        name = f'ReverseSequence_{v}_o10'
+        B.add(name, 'ReverseSequence', 10, N('ReverseSequence', ['x', 'l'], ['y'], **attrs), [('x', Rand(name).normal(*shape))],
+              inits=[('l', np.array(lens, I64))], compare='exact')
+
+
 def cases(B):
     unary_cases(B)
     binary_cases(B)
@@ -415,3 +432,4 @@ def cases(B):
     rnn_cases(B)
     trig_cases(B)
     grid_sample_cases(B)
+    misc_cases(B)
