@@ -57,17 +57,19 @@ export async function runAll(model, inputName, samples) {
 export const argmax = (a) => { let b = 0; for (let i = 1; i < a.length; i++) if (a[i] > a[b]) b = i; return b; };
 
 /** Output SQNR (dB, summed over samples as in spec amp.md section 3), top-1 agreement with the
- *  float outputs and top-1 accuracy against `labels` (null without). */
+ *  float outputs, top-1 accuracy against `labels` (null without) and the predicted classes. */
 export function metrics(fp, q, labels) {
   let sig = 0, noise = 0, agree = 0, correct = 0;
+  const pred = new Int32Array(fp.length);
   for (let k = 0; k < fp.length; k++) {
     for (let i = 0; i < fp[k].length; i++) { sig += fp[k][i] ** 2; noise += (fp[k][i] - q[k][i]) ** 2; }
     const b = argmax(q[k]);
+    pred[k] = b;
     if (argmax(fp[k]) === b) agree++;
     if (labels && b === labels[k]) correct++;
   }
   return { sqnr: noise === 0 ? Infinity : 10 * Math.log10(sig / noise), agree: agree / fp.length,
-           acc: labels ? correct / fp.length : null };
+           acc: labels ? correct / fp.length : null, pred };
 }
 
 /** Spearman rank correlation (average ranks for ties). */
@@ -89,4 +91,22 @@ export function spearman(x, y) {
   let num = 0, da = 0, db = 0;
   for (let i = 0; i < a.length; i++) { num += (a[i] - ma) * (b[i] - mb); da += (a[i] - ma) ** 2; db += (b[i] - mb) ** 2; }
   return num / Math.sqrt(da * db);
+}
+
+/** Paired comparison of two classifiers on the same labelled images: images only `a` gets right,
+ *  images only `b` gets right, and the two-sided exact McNemar (sign test) p-value. */
+export function mcnemar(predA, predB, labels) {
+  let onlyA = 0, onlyB = 0;
+  for (let k = 0; k < labels.length; k++) {
+    const a = predA[k] === labels[k], b = predB[k] === labels[k];
+    if (a && !b) onlyA++;
+    else if (b && !a) onlyB++;
+  }
+  const n = onlyA + onlyB, m = Math.min(onlyA, onlyB);
+  let tail = 0, c = 1;  // sum_{i<=m} C(n,i) / 2^n, in logs for large n
+  for (let i = 0; i <= m; i++) {
+    tail += Math.exp(Math.log(c) - n * Math.LN2);
+    c = c * (n - i) / (i + 1);
+  }
+  return { onlyA, onlyB, p: Math.min(1, 2 * tail) };
 }

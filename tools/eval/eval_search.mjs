@@ -9,7 +9,11 @@
 //   - ORT top-1 on the 500 labelled test images (web/samples/fashion_test.npz) of every exported
 //     file, and its output SQNR against ORT on the float model over the same images (held out:
 //     the search only saw calibration images);
-//   - the table: model | budget | best homogeneous of the same or lower rel. BOPs | mixed | float;
+//   - the table: model | budget | best homogeneous of the same or lower rel. BOPs | mixed | float |
+//     paired comparison (images only the mixed export gets right / only the homogeneous one,
+//     exact McNemar p: with 1500 images, differences of a few tenths of a point are noise);
+//     the same with candidates W4A4,W4A8,W8A8 (a profile file with 4-bit activations) at
+//     bops=0.25 (W4A4's cost) and 0.375, where these small models are sensitive;
 //   - robustness: the search again on calibration set B (disjoint from A): Spearman rank
 //     correlation of the phase-1 sensitivities (report groups[].sensitivity_db), top-1 of both.
 //
@@ -20,7 +24,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeArray, readNpy, writeNpy } from '../../tests/ops/npy.mjs';
-import { metrics, readNpz, runAll, spearman } from './common.mjs';
+import { mcnemar, metrics, readNpz, runAll, spearman } from './common.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
@@ -111,6 +115,7 @@ for (const name of MODELS) {
   const fp = await runAll(model, 'image', images);
   const fpm = metrics(fp, fp, labels);
   const torchTop1 = name === 'fashion_cnn' ? sampleExpected.accuracy?.torch_test_500 : trainedIndex[name]?.float_top1?.torch_test_500;
+  const preds = {};  // homogeneous config -> predicted classes (paired comparisons)
   const rec = { file: model, float_top1: fpm.acc, torch_top1: torchTop1 ?? null, homogeneous: {}, mixed: [], robustness: null };
   summary.models[name] = rec;
   // Our float engine against ORT on a few test images (`quantmix run`, as a user would).
@@ -136,6 +141,7 @@ for (const name of MODELS) {
     const relBops = Number(/rel_bops=([\d.]+)/.exec(r.stdout)?.[1]);
     const m = metrics(fp, await runAll(out, 'image', images), labels);
     rec.homogeneous[cfg] = { rel_bops: relBops, top1: m.acc, sqnr_test: m.sqnr, sqnr_calib: sim, agree: m.agree };
+    preds[cfg] = m.pred;
     console.log(`   ${cfg.padEnd(12)}  ${f2(relBops).padStart(7)}  ${pct(m.acc)} ${pct(m.agree)}  ${db(m.sqnr)}     ${db(sim)}        ${r.wall_s.toFixed(1)}`);
   }
 
@@ -165,6 +171,7 @@ for (const name of MODELS) {
                  index: sel.index, config: sel.config, front: sel.front ?? null, target_met: sel.target_met,
                  front_points: report.pareto?.length ?? null },
         float_top1: fpm.acc,
+        paired: base ? mcnemar(m.pred, preds[base.cfg], labels) : null,
         timing_s: report.timing_s, wall_s: r.wall_s,
       };
       rec.mixed.push(row);
@@ -205,16 +212,17 @@ for (const name of MODELS) {
 
 // ---- the tables ----
 const line = (cells, widths) => cells.map((x, i) => String(x).padEnd(widths[i])).join(' | ');
-const W1 = [11, 15, 6, 12, 31, 49, 6, 16];
+const W1 = [11, 15, 6, 12, 31, 49, 6, 16, 16];
 console.log(`\n== mixed vs the best homogeneous export of the same or lower relative BOPs; top-1 (and top-1 agreement with the float model) ` +
             `by ONNX Runtime on ${n} held-out labelled images; SQNR on them (test) and on the calibration set (calib, the search's own number)`);
-console.log(line(['model', 'candidates', 'budget', 'order', 'homogeneous (cfg, top-1, agree)', 'mixed (rel_bops, top-1, agree, SQNR test/calib)', 'float', 'Δtop-1 (Δagree)'], W1));
+console.log(line(['model', 'candidates', 'budget', 'order', 'homogeneous (cfg, top-1, agree)', 'mixed (rel_bops, top-1, agree, SQNR test/calib)', 'float', 'Δtop-1 (Δagree)', 'paired +/- (p)'], W1));
 for (const r of tableRows) {
   const b = r.base ? `${r.base.cfg} ${r.base.rel_bops.toFixed(2)} ${pct(r.base.top1)} ${pct(r.base.agree)}` : '(none)';
   const mx = `${r.mixed.rel_bops.toFixed(3)} ${pct(r.mixed.top1)} ${pct(r.mixed.agree)} ${db(r.mixed.sqnr_test)}/${db(r.mixed.sqnr_calib)} dB` +
              `${r.mixed.index === -1 ? ' [=base]' : ''}`;
   const d = r.base ? `${((r.mixed.top1 - r.base.top1) * 100).toFixed(1)} (${((r.mixed.agree - r.base.agree) * 100).toFixed(1)}) pp` : '';
-  console.log(line([r.model, r.candidates, r.budget, r.order, b, mx, pct(r.float_top1), d], W1));
+  const pr = r.paired ? `+${r.paired.onlyA}/-${r.paired.onlyB} (${r.paired.p < 0.001 ? '<0.001' : r.paired.p.toFixed(2)})` : '';
+  console.log(line([r.model, r.candidates, r.budget, r.order, b, mx, pct(r.float_top1), d, pr], W1));
 }
 console.log('\n== search time (report.json timing_s, seconds; 2 threads): model | candidates | budget | order | calibration | phase0 | phase1 | phase2 | phase3 | search | export | wall');
 for (const r of tableRows) {
