@@ -11,7 +11,9 @@
 #    measures top-1 of every exported file on the 500 labelled test images. Prints the table
 #    model | budget | best homogeneous of the same or lower cost | mixed | float, the search
 #    times (report timing_s), and robustness to the calibration data (disjoint sets A and B:
-#    Spearman of the phase-1 sensitivities, top-1 of both selections).
+#    Spearman of the phase-1 sensitivities, top-1 of both selections). Also W4A4,W4A8,W8A8 at
+#    bops=0.25/0.375, where these models are sensitive. Extra arguments go to eval_search.mjs
+#    (e.g. --budgets-a4 "" to skip that sweep, --test-images 500). Results: tools/eval/search_results.md.
 # 2. Real exports with random weights (torchvision architectures from tools/make_models.py;
 #    SQNR only, since random weights say nothing about accuracy): paper vs ratio flip order
 #    (front score) and the phase-1 cost in forward-pass equivalents (tools/eval/search_bench.cpp).
@@ -37,7 +39,7 @@ if [[ ! -f tests/data/trained/models.json ]]; then
   echo "== tests/data/trained/models.json missing: train with /usr/bin/python3 tools/train_eval_models.py"
 fi
 node --no-experimental-fetch tools/eval/eval_search.mjs --bin "$BUILD/quantmix" --out "$BUILD/eval_search" \
-  --models "${EVAL_MODELS_TRAINED:-fashion_cnn,resnet_fm,mbv2_fm,vit_fm}" --budgets "${EVAL_BUDGETS:-0.5,0.75,1.5}"
+  --models "${EVAL_MODELS_TRAINED:-fashion_cnn,resnet_fm,mbv2_fm,vit_fm}" --budgets "${EVAL_BUDGETS:-0.5,0.75,1.5}" "$@"
 
 # ---- 2. real exports with random weights (SQNR; flip orders; phase-1 cost) ----
 if [[ ${EVAL_REAL:-1} != 0 ]]; then
