@@ -279,6 +279,13 @@ QuantizeResult quantize(Session& session, const std::vector<Sample>& all_samples
     mp::SearchOptions so;
     so.profile = mp::resolve_profile(options.profile);
     for (const std::string& c : options.candidates) so.candidates.push_back(mp::parse_candidate(c, "candidates"));
+    // Candidates without a profile: no hardware was named, so the candidates themselves are what
+    // it supports (the generic profile lists only W4A8..W16A16, and would otherwise replace a
+    // W4A4 by its nearest pair, W4A8, without a word). A named profile still restricts them.
+    if (options.profile.empty() && !so.candidates.empty()) {
+      so.profile.candidates = so.candidates;
+      so.profile.description = "generic: the --candidates, for every op";
+    }
     so.target = mp::parse_target(options.target);
     so.order = order;
     so.memory_budget_bytes = options.memory_budget_bytes;

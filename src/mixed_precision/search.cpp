@@ -262,6 +262,21 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
   double w0 = run.work();
   std::vector<Candidate> cands = o.candidates.empty() ? o.profile.candidates : o.candidates;
   sort_widest_first(cands);
+  // A requested candidate that no group can take would only be replaced, everywhere, by its
+  // nearest supported pair: its "baseline" would be another candidate's under its name.
+  for (const Candidate& c : o.candidates) {
+    const bool used = std::any_of(groups.begin(), groups.end(), [&](const Group& g) {
+      return std::find(g.candidates.begin(), g.candidates.end(), c) != g.candidates.end();
+    });
+    if (!used) {
+      std::string supported;
+      for (const Candidate& p : o.profile.candidates) supported += (supported.empty() ? "" : ",") + candidate_name(p);
+      throw Error(ErrorKind::InvalidArgument,
+                  "--candidates: " + candidate_name(c) + " is not supported by profile '" + o.profile.name +
+                      "' for any layer of this model (it supports " + supported +
+                      "); drop it, or use a profile that allows it (--profile FILE.json)");
+    }
+  }
   for (size_t i = 0; i < cands.size(); ++i) {
     run.progress("phase0", i, cands.size());
     run.stage("phase0", i, cands.size());

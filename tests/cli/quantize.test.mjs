@@ -424,3 +424,30 @@ test('quantize: the search options refuse bad values with one error line (2 = us
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('quantize --candidates without --profile: the candidates are used as given; a named profile that cannot take one is an error', { skip: noFashion }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qm-cands-'));
+  try {
+    // No profile: W4A4 (outside the generic profile's list) is a real candidate. Its baseline
+    // costs a quarter of W8A8's BOPs in closed form (4 x 4 / (8 x 8)), so a 0.25 budget is met.
+    const rep = join(dir, 'r.json');
+    const r = qm(['quantize', FASHION, '--calib', FASHION_CALIB, '--preprocess', 'unit', '--samples', '16',
+                  '--candidates', 'W4A4,W4A8,W8A8', '--target', 'bops=0.25', '--out', join(dir, 'q.onnx'),
+                  '--report', rep, '--threads', '1', '--quiet']);
+    assert.equal(r.status, 0, describe(r));
+    const report = JSON.parse(readFileSync(rep, 'utf8'));
+    const w4a4 = report.baselines.find((b) => b.config === 'W4A4');
+    assert.ok(w4a4, 'a W4A4 baseline');
+    assert.ok(Math.abs(w4a4.rel_bops - 0.25) < 1e-9, `W4A4 baseline rel_bops ${w4a4.rel_bops} (expected 0.25)`);
+    assert.ok(report.selected.rel_bops <= 0.25 + 1e-9 && report.selected.target_met, `selected ${report.selected.rel_bops}`);
+    // The generic profile named explicitly: W4A4 is refused with one line naming it.
+    const bad = qm(['quantize', FASHION, '--calib', FASHION_CALIB, '--preprocess', 'unit', '--samples', '4',
+                    '--profile', 'generic', '--candidates', 'W4A4,W4A8', '--out', join(dir, 'b.onnx'), '--quiet']);
+    assert.equal(bad.status, 1, describe(bad));
+    const lines = bad.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, describe(bad));
+    assert.match(lines[0], /^error: --candidates: W4A4 is not supported by profile 'generic'/, describe(bad));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
