@@ -36,18 +36,6 @@ struct IndexAttrs : OpAttrs {
   int64_t batch_axis = 1, time_axis = 0;  ///< ReverseSequence
 };
 
-/// Calls f(U{}) with an unsigned integer type of the element size of `t` (moves any type).
-template <class F>
-void by_size(const RunContext& c, DataType t, F&& f) {
-  switch (tensor_element_size(t)) {
-    case 1: f(uint8_t{}); return;
-    case 2: f(uint16_t{}); return;
-    case 4: f(uint32_t{}); return;
-    case 8: f(uint64_t{}); return;
-    default: c.unsupported(std::string("element type ") + std::string(dtype_name(t)) + " is not supported by the engine");
-  }
-}
-
 /// d * k for a dim (unknown stays unknown).
 Dim dim_mul(const Dim& d, int64_t k) {
   if (d.known()) return *d.value * k;

@@ -53,6 +53,20 @@ void dispatch_numeric(DataType t, const RunContext& ctx, F&& f) {
   ctx.unsupported(std::string("element type ") + std::string(dtype_name(t)) + " is not supported by the engine");
 }
 
+/// Calls f(U{}) with U the unsigned integer type of the element size of `t`: ops that only move
+/// elements (gather, scatter, transpose, ...) handle every dtype through these four.
+template <class F>
+void by_size(const RunContext& ctx, DataType t, F&& f) {
+  switch (tensor_element_size(t)) {
+    case 1: f(uint8_t{}); return;
+    case 2: f(uint16_t{}); return;
+    case 4: f(uint32_t{}); return;
+    case 8: f(uint64_t{}); return;
+    default: break;
+  }
+  ctx.unsupported(std::string("element type ") + std::string(dtype_name(t)) + " is not supported by the engine");
+}
+
 /// Requires a float32 tensor.
 void require_float(const RunContext& ctx, const Tensor& t, const char* what);
 

@@ -12,18 +12,6 @@ namespace {
 
 int64_t clamp_i(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-/// Calls f(U{}) with an unsigned integer type of the element size of `t`.
-template <class F>
-void by_size(const RunContext& c, DataType t, F&& f) {
-  switch (tensor_element_size(t)) {
-    case 1: f(uint8_t{}); return;
-    case 2: f(uint16_t{}); return;
-    case 4: f(uint32_t{}); return;
-    case 8: f(uint64_t{}); return;
-    default: c.unsupported(std::string("element type ") + std::string(dtype_name(t)) + " cannot be moved");
-  }
-}
-
 /// out[j] = in[sum_d idx_d * in_stride[d]] over an output shape (the general strided copy:
 /// transpose, slice with steps, broadcast with stride 0).
 template <class U>
