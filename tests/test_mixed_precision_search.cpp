@@ -366,6 +366,88 @@ TEST_CASE("mixed_precision/search: targets, binary search and the no-feasible-po
   CHECK_THROWS_WITH_AS(parse_target("speed=2"), doctest::Contains("unknown kind 'speed'"), Error);
 }
 
+TEST_CASE("mixed_precision/search: re-selection on a stored front equals a new search, without evaluating") {
+  Synth s = chain({4000, 1000, 2000, 500, 3000, 1500, 800, 2500});
+  AdditiveNoise noise;
+  noise.k.assign(s.qs.size(), 1e-2);
+  for (size_t i = 0; i < s.ls.size(); ++i)
+    noise.k[static_cast<size_t>(s.ls[i].weight_quantizer)] = 0.1 * (1 + static_cast<double>((i * 7) % 5));
+  SearchOptions o;
+  o.candidates = parse_candidates("W4A8,W8A8,W8A16");
+  const auto groups = build_groups(s.qs, s.ls, o.profile, o.candidates);
+  AdditiveNoise n1 = noise;
+  Evaluator ev = n1.evaluator();
+  SearchResult stored = search_groups(groups, s.qs, s.ls, ev, o);  // no target, full front
+  const size_t calls = n1.calls;
+  for (const char* target : {"bops=0.6", "bops=1.1", "sqnr=40", "sqnr-drop=3", "bops=0.1", "sqnr=200", "size=0.8"}) {
+    CAPTURE(target);
+    reselect(stored, s.qs, s.ls, ev, parse_target(target));
+    SearchOptions oo = o;
+    oo.target = parse_target(target);
+    AdditiveNoise n2 = noise;
+    Evaluator ev2 = n2.evaluator();
+    const SearchResult fresh = search_groups(groups, s.qs, s.ls, ev2, oo);
+    CHECK(n1.calls == calls);  // the stored front answers: no evaluation
+    CHECK(stored.target_met == fresh.target_met);
+    if (std::string(target).rfind("size", 0) == 0) {
+      // The stored front was built lowering BOPs, a size search lowers bytes: both meet the
+      // budget with the best SQNR their own front offers.
+      CHECK(stored.selected.cost.rel_size <= 0.8);
+      continue;
+    }
+    CHECK(stored.selected_index == fresh.selected_index);
+    CHECK(stored.selected.choice == fresh.selected.choice);
+    CHECK(stored.message == fresh.message);
+    CHECK(stored.selected_config.bits == fresh.selected_config.bits);
+    CHECK(target_name(stored.target) == target);
+  }
+
+  // Every point carries the phase-1 prediction: with additive noise, the true noise plus the
+  // start candidate's noise of every flipped group (the prediction counts the start as noiseless).
+  const Choice& start = stored.pareto[0].choice;
+  for (const Point& p : stored.pareto) {
+    double extra = 0;
+    for (size_t gi = 0; gi < groups.size(); ++gi)
+      if (p.choice[gi] != start[gi])
+        extra += noise.nsr(single_group_config(groups, static_cast<int>(gi), start[gi], s.qs.size()));
+    CHECK(p.predicted_sqnr_db == doctest::Approx(-10 * std::log10(p.eval.nsr + extra)).epsilon(1e-9));
+  }
+  // Dominated: exactly the measured points another point or a baseline beats (brute force).
+  for (const Point& p : stored.pareto) {
+    bool dom = false;
+    std::vector<const Point*> others;
+    for (const Point& q : stored.pareto) others.push_back(&q);
+    for (const Baseline& b : stored.baselines) others.push_back(&b.point);
+    for (const Point* q : others)
+      if (q != &p && q->cost.rel_bops <= p.cost.rel_bops && q->eval.sqnr_db >= p.eval.sqnr_db &&
+          (q->cost.rel_bops < p.cost.rel_bops || q->eval.sqnr_db > p.eval.sqnr_db))
+        dom = true;
+    CHECK(p.dominated == dom);
+  }
+
+  // A stored front measured only partly: re-selection measures what the decision needs.
+  SearchOptions po = o;
+  po.target = parse_target("bops=1.1");
+  po.full_front = false;
+  AdditiveNoise n3 = noise;
+  Evaluator ev3 = n3.evaluator();
+  SearchResult partial = search_groups(groups, s.qs, s.ls, ev3, po);
+  const size_t before = n3.calls;
+  reselect(partial, s.qs, s.ls, ev3, parse_target("sqnr=40"));
+  CHECK(n3.calls > before);
+  CHECK(partial.selected.eval.sqnr_db >= 40);
+  CHECK_THROWS_WITH_AS(reselect(partial, s.qs, s.ls, ev3, Target{}), doctest::Contains("target"), Error);
+
+  // parse_choice: one candidate name per group, each supported.
+  std::vector<std::string> names;
+  for (const auto& gr : stored.groups) names.push_back(candidate_name(gr.group.candidates.back()));
+  const Choice c = parse_choice(stored, names, "config");
+  for (size_t gi = 0; gi < c.size(); ++gi) CHECK(c[gi] == static_cast<int>(groups[gi].candidates.size()) - 1);
+  CHECK_THROWS_WITH_AS(parse_choice(stored, {"W8A8"}, "config"), doctest::Contains("expected one per group"), Error);
+  names[0] = "W2A2";
+  CHECK_THROWS_WITH_AS(parse_choice(stored, names, "config"), doctest::Contains("group 0 does not support W2A2"), Error);
+}
+
 TEST_CASE("mixed_precision/search: ratio order, both orders compared, baselines take the nearest candidate") {
   // Unequal MACs: the ratio order (noise per BOPs saved) takes the big cheap-to-quantize layer
   // first; the paper order the least noisy one.

@@ -198,6 +198,59 @@ TEST_CASE("quant/simulator: run_cached equals a full simulated pass, with and wi
   for (int64_t i = 0; i < big[0].numel(); ++i) CHECK(big[0].data<float>()[i] == small[0].data<float>()[i]);
 }
 
+TEST_CASE("quant/simulator: run_path equals a full simulated pass of every config, kept or not") {
+  ConvModel m;
+  QuantModel qm(*m.plan);
+  graph::Executor ex(*m.plan);
+  const auto cal = samples(2, {1, 3, 8, 8}, 2.0f);
+  Encodings enc = calibrate(qm, ex, cal);
+  Simulator sim(qm, enc, ex);
+  // A front-like path: everything at 8 bits, then one quantizer at a time to 4 bits (weights and
+  // activations, early and late steps), then back up, then everything off; a repeated config too.
+  std::vector<QuantConfig> path{qm.homogeneous(8, 8)};
+  for (const Quantizer& q : qm.quantizers()) {
+    path.push_back(path.back());
+    path.back().bits[static_cast<size_t>(q.id)] = 4;
+  }
+  path.push_back(path.back());
+  path.push_back(qm.homogeneous(8, 16));
+  path.push_back(qm.off());
+  for (size_t budget : {size_t{64} << 20, size_t{0}}) {
+    CAPTURE(budget);
+    for (size_t s = 0; s < cal.size(); ++s) {
+      std::vector<size_t> resumed;
+      size_t seen = 0;
+      const bool done = sim.run_path(
+          path, cal[s],
+          [&](size_t k, std::vector<Tensor>&& out) {
+            CAPTURE(k);
+            CHECK(k == seen++);
+            const std::vector<Tensor> full = sim.run(path[k], cal[s]);
+            REQUIRE(full[0].numel() == out[0].numel());
+            for (int64_t i = 0; i < full[0].numel(); ++i) CHECK(full[0].data<float>()[i] == out[0].data<float>()[i]);
+            return true;
+          },
+          budget, &resumed);
+      CHECK(done);
+      CHECK(seen == path.size());
+      REQUIRE(resumed.size() == path.size());
+      CHECK(resumed[0] == 0);
+      if (budget == 0) {
+        for (size_t r : resumed) CHECK(r == 0);  // nothing kept: every config in full
+      } else {
+        // One quantizer changed: resumed at its first affected step; none changed: nothing run.
+        for (size_t k = 1; k <= qm.quantizers().size(); ++k)
+          CHECK(resumed[k] == qm.first_affected_step(static_cast<int>(k - 1)));
+        CHECK(resumed[qm.quantizers().size() + 1] == m.plan->steps().size());
+      }
+    }
+  }
+  // on_config returning false stops the walk.
+  size_t calls = 0;
+  CHECK_FALSE(sim.run_path(path, cal[0], [&](size_t, std::vector<Tensor>&&) { return ++calls < 2; }));
+  CHECK(calls == 2);
+}
+
 TEST_CASE("quant/calibration: memory stays flat from 4 to 64 samples; SQNR falls with bits") {
   ConvModel m;
   QuantModel qm(*m.plan);

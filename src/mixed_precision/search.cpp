@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <tuple>
 
@@ -94,16 +95,17 @@ struct Flip {
   double sqnr = 0, nsr = 0, saving = 0;
 };
 
-// Everything the phases share.
+// Everything the phases share: progress in evaluator units and the evaluations done (cached by
+// choice: baselines and front points often coincide).
 class Runner {
  public:
-  Runner(const std::vector<Group>& groups, size_t nq, Evaluator& ev, const SearchOptions& o)
-      : groups_(groups), nq_(nq), ev_(ev), o_(o) {}
+  Runner(const std::vector<Group>& groups, size_t nq, Evaluator& ev, const ProgressFn& progress)
+      : groups_(groups), nq_(nq), ev_(ev), progress_(progress) {}
 
   // Progress in evaluator units (samples): `done` of `total` evaluations, scaled.
   void progress(const std::string& phase, size_t done, size_t total) {
     const size_t u = std::max<size_t>(1, ev_.units);
-    if (o_.progress && !o_.progress(phase, done * u, total * u))
+    if (progress_ && !progress_(phase, done * u, total * u))
       throw Error(ErrorKind::InvalidArgument, "cancelled: search stopped by the caller during " + phase);
   }
   // Where the next evaluations stand, for progress within one evaluation (one tick per sample).
@@ -115,18 +117,46 @@ class Runner {
 
   double work() const { return ev_.work_fpe ? ev_.work_fpe() : static_cast<double>(full_evals_); }
 
-  // Evaluates a choice once (cached: baselines and front points often coincide).
+  // Evaluates a choice once.
   const Eval& evaluate(const Choice& c) {
     auto it = cache_.find(c);
     if (it != cache_.end()) return it->second;
     ++full_evals_;
     const size_t u = std::max<size_t>(1, ev_.units);
     ev_.on_unit = [this, u](size_t d) {
-      return !o_.progress || o_.progress(phase_, index_ * u + d, std::max(total_, index_ + 1) * u);
+      return !progress_ || progress_(phase_, index_ * u + d, std::max(total_, index_ + 1) * u);
     };
     Eval e = ev_.evaluate(choice_config(groups_, c, nq_));
     ev_.on_unit = nullptr;
     return cache_.emplace(c, e).first->second;
+  }
+
+  // Evaluates a path of choices (consecutive ones differ in few groups) in one walk when the
+  // evaluator can, else one by one.
+  std::vector<Eval> evaluate_path(const std::vector<Choice>& path, const std::string& phase) {
+    std::vector<Eval> out;
+    if (!ev_.evaluate_path) {
+      for (size_t k = 0; k < path.size(); ++k) {
+        progress(phase, k, path.size());
+        stage(phase, k, path.size());
+        out.push_back(evaluate(path[k]));
+      }
+      progress(phase, path.size(), path.size());
+      return out;
+    }
+    std::vector<quant::QuantConfig> cfgs;
+    for (const Choice& c : path) cfgs.push_back(choice_config(groups_, c, nq_));
+    out = ev_.evaluate_path(cfgs, [&](size_t done, size_t total) { return !progress_ || progress_(phase, done, total); });
+    if (out.size() != path.size()) throw Error(ErrorKind::InvalidArgument, "cancelled: search stopped by the caller during " + phase);
+    for (size_t k = 0; k < path.size(); ++k) {
+      if (cache_.count(path[k])) {
+        out[k] = cache_.at(path[k]);  // the same numbers as before, whichever way they came
+      } else {
+        ++full_evals_;
+        cache_.emplace(path[k], out[k]);
+      }
+    }
+    return out;
   }
 
   Point point(const Choice& c, bool eval) {
@@ -146,7 +176,7 @@ class Runner {
   const std::vector<Group>& groups_;
   size_t nq_;
   Evaluator& ev_;
-  const SearchOptions& o_;
+  ProgressFn progress_;
   std::map<Choice, Eval> cache_;
   size_t full_evals_ = 0;
   std::string phase_ = "phase0";
@@ -173,26 +203,38 @@ std::vector<Flip> order_flips(std::vector<Flip> flips, FlipOrder order) {
   return flips;
 }
 
-// The sequence of configurations: start, then each flip that lowers its group's cost.
-std::vector<Point> build_front(Runner& run, const std::vector<Group>& groups, const Choice& start,
+double nsr_to_db(double nsr) { return nsr > 0 ? -10.0 * std::log10(nsr) : std::numeric_limits<double>::infinity(); }
+
+// The sequence of configurations: start, then each flip that lowers its group's cost. Each point
+// carries the phase-1 prediction: the start's noise plus, per flipped group, its phase-1 noise
+// at the current candidate (the start candidate counts as noiseless).
+std::vector<Point> build_front(Runner& run, const std::vector<Group>& groups, const Choice& start, double start_nsr,
                                const std::vector<Flip>& flips, bool size) {
+  std::map<std::pair<int, int>, double> flip_nsr;
+  for (const Flip& f : flips) flip_nsr[{f.g, f.ci}] = f.nsr;
   std::vector<Point> pts;
   Choice cur = start;
+  double predicted = start_nsr;
   pts.push_back(run.point(cur, false));
+  pts.back().predicted_sqnr_db = nsr_to_db(predicted);
   for (const auto& f : flips) {
-    const Group& g = groups[static_cast<size_t>(f.g)];
-    if (!(group_cost(g, f.ci, size) < group_cost(g, cur[static_cast<size_t>(f.g)], size))) continue;
-    cur[static_cast<size_t>(f.g)] = f.ci;
+    const size_t gi = static_cast<size_t>(f.g);
+    const Group& g = groups[gi];
+    if (!(group_cost(g, f.ci, size) < group_cost(g, cur[gi], size))) continue;
+    if (cur[gi] != start[gi]) predicted -= flip_nsr[{f.g, cur[gi]}];
+    predicted += f.nsr;
+    cur[gi] = f.ci;
     Point p = run.point(cur, false);
     p.flip_group = f.g;
     p.flip_to = g.candidates[static_cast<size_t>(f.ci)];
+    p.predicted_sqnr_db = nsr_to_db(std::max(predicted, 0.0));
     pts.push_back(std::move(p));
   }
   return pts;
 }
 
 // Evaluates every point, or `limit` evenly spaced ones (first and last included) when limit > 1
-// and the front is longer.
+// and the front is longer, as one path.
 void evaluate_front(Runner& run, std::vector<Point>& pts, const std::string& phase, size_t limit) {
   std::vector<size_t> idx;
   if (limit < 2 || pts.size() <= limit) {
@@ -203,13 +245,36 @@ void evaluate_front(Runner& run, std::vector<Point>& pts, const std::string& pha
       if (idx.empty() || idx.back() != i) idx.push_back(i);
     }
   }
+  std::vector<Choice> path;
+  for (size_t i : idx) path.push_back(pts[i].choice);
+  const std::vector<Eval> evals = run.evaluate_path(path, phase);
   for (size_t k = 0; k < idx.size(); ++k) {
-    run.progress(phase, k, idx.size());
-    run.stage(phase, k, idx.size());
-    pts[idx[k]].eval = run.evaluate(pts[idx[k]].choice);
+    pts[idx[k]].eval = evals[k];
     pts[idx[k]].evaluated = true;
   }
-  run.progress(phase, idx.size(), idx.size());
+}
+
+// Marks the measured points of `pts` that another measured point or a baseline dominates (at
+// most as costly and at least as accurate, one of them strictly).
+void mark_dominated(std::vector<Point>& pts, const std::vector<Baseline>& baselines, bool size) {
+  std::vector<const Point*> all;
+  for (const Point& p : pts) all.push_back(&p);
+  for (const Baseline& b : baselines) all.push_back(&b.point);
+  for (Point& p : pts) {
+    p.dominated = false;
+    if (!p.evaluated) continue;
+    const double c = rel_cost(p.cost, size);
+    for (const Point* q : all) {
+      if (q == &p || !q->evaluated) continue;
+      const double cq = rel_cost(q->cost, size);
+      const bool no_worse = cq <= c && !more_accurate(p.eval, q->eval);
+      const bool strictly = cq < c || more_accurate(q->eval, p.eval);
+      if (no_worse && strictly) {
+        p.dominated = true;
+        break;
+      }
+    }
+  }
 }
 
 // Best metric reachable at cost <= x, averaged over an even grid of x on [lo, hi]: larger is a
@@ -231,127 +296,120 @@ double front_score(const std::vector<Point>& pts, double lo, double hi, bool siz
   return n ? sum / n : 0;
 }
 
-}  // namespace
+// ---- the phases ----
 
-SearchResult search_groups(const std::vector<Group>& groups, const std::vector<quant::Quantizer>& quantizers,
-                           const std::vector<quant::Layer>& layers, Evaluator& evaluator,
-                           const SearchOptions& o) {
-  const auto t_all = Clock::now();
-  if (groups.empty()) throw Error(ErrorKind::InvalidArgument, "Searching: the model has no quantizer to choose bits for");
-  if (o.target.kind == TargetKind::None && !o.full_front)
-    throw Error(ErrorKind::InvalidArgument, "Searching: without the full front a --target is needed");
-  SearchResult r;
-  r.target = o.target;
-  r.order_requested = o.order;
-  r.labelled = !o.labels.empty();
-  Runner run(groups, quantizers.size(), evaluator, o);
-  const bool size = size_cost(o);
+// What the phases of one search share.
+struct Search {
+  const std::vector<Group>& groups;
+  const std::vector<quant::Quantizer>& quantizers;
+  const std::vector<quant::Layer>& layers;
+  const SearchOptions& o;
+  Runner& run;
+  SearchResult& r;
+  bool size;  // the cost phase 2 lowers: weight size for a size target, else BOPs
+};
 
-  r.groups.resize(groups.size());
-  for (size_t gi = 0; gi < groups.size(); ++gi) {
-    auto& gr = r.groups[gi];
-    gr.group = groups[gi];
-    gr.sensitivity_db.assign(groups[gi].candidates.size(), std::nullopt);
-    for (int li : groups[gi].layers)
-      if (static_cast<size_t>(li) < layers.size()) gr.layer_names.push_back(layers[static_cast<size_t>(li)].name);
-    for (int q : groups[gi].activations) gr.activation_names.push_back(quantizers[static_cast<size_t>(q)].tensor);
-  }
-
-  // ---- phase 0: baselines ----
-  auto t = Clock::now();
-  double w0 = run.work();
-  std::vector<Candidate> cands = o.candidates.empty() ? o.profile.candidates : o.candidates;
+// Phase 0: the homogeneous baselines; the start point is the most accurate. Returns it.
+Choice phase0_baselines(Search& s) {
+  const auto t = Clock::now();
+  std::vector<Candidate> cands = s.o.candidates.empty() ? s.o.profile.candidates : s.o.candidates;
   sort_widest_first(cands);
   // A requested candidate that no group can take would only be replaced, everywhere, by its
   // nearest supported pair: its "baseline" would be another candidate's under its name.
-  for (const Candidate& c : o.candidates) {
-    const bool used = std::any_of(groups.begin(), groups.end(), [&](const Group& g) {
+  for (const Candidate& c : s.o.candidates) {
+    const bool used = std::any_of(s.groups.begin(), s.groups.end(), [&](const Group& g) {
       return std::find(g.candidates.begin(), g.candidates.end(), c) != g.candidates.end();
     });
     if (!used) {
       std::string supported;
-      for (const Candidate& p : o.profile.candidates) supported += (supported.empty() ? "" : ",") + candidate_name(p);
+      for (const Candidate& p : s.o.profile.candidates) supported += (supported.empty() ? "" : ",") + candidate_name(p);
       throw Error(ErrorKind::InvalidArgument,
-                  "--candidates: " + candidate_name(c) + " is not supported by profile '" + o.profile.name +
+                  "--candidates: " + candidate_name(c) + " is not supported by profile '" + s.o.profile.name +
                       "' for any layer of this model (it supports " + supported +
                       "); drop it, or use a profile that allows it (--profile FILE.json)");
     }
   }
   for (size_t i = 0; i < cands.size(); ++i) {
-    run.progress("phase0", i, cands.size());
-    run.stage("phase0", i, cands.size());
-    Choice ch(groups.size());
-    for (size_t gi = 0; gi < groups.size(); ++gi) ch[gi] = nearest_candidate(groups[gi], cands[i]);
-    r.baselines.push_back(Baseline{cands[i], run.point(ch, true)});
+    s.run.progress("phase0", i, cands.size());
+    s.run.stage("phase0", i, cands.size());
+    Choice ch(s.groups.size());
+    for (size_t gi = 0; gi < s.groups.size(); ++gi) ch[gi] = nearest_candidate(s.groups[gi], cands[i]);
+    s.r.baselines.push_back(Baseline{cands[i], s.run.point(ch, true)});
   }
-  run.progress("phase0", cands.size(), cands.size());
-  r.start_baseline = 0;
-  for (size_t i = 1; i < r.baselines.size(); ++i) {
-    const Point& a = r.baselines[i].point;
-    const Point& b = r.baselines[static_cast<size_t>(r.start_baseline)].point;
+  s.run.progress("phase0", cands.size(), cands.size());
+  s.r.start_baseline = 0;
+  for (size_t i = 1; i < s.r.baselines.size(); ++i) {
+    const Point& a = s.r.baselines[i].point;
+    const Point& b = s.r.baselines[static_cast<size_t>(s.r.start_baseline)].point;
     if (more_accurate(a.eval, b.eval) ||
-        (!more_accurate(b.eval, a.eval) && rel_cost(a.cost, size) < rel_cost(b.cost, size)))
-      r.start_baseline = static_cast<int>(i);
+        (!more_accurate(b.eval, a.eval) && rel_cost(a.cost, s.size) < rel_cost(b.cost, s.size)))
+      s.r.start_baseline = static_cast<int>(i);
   }
-  const Choice start = r.baselines[static_cast<size_t>(r.start_baseline)].point.choice;
-  for (size_t gi = 0; gi < groups.size(); ++gi) r.groups[gi].start = start[gi];
-  r.timing.phase0 = seconds_since(t);
-  const double phase0_work = run.work() - w0;
+  const Choice start = s.r.baselines[static_cast<size_t>(s.r.start_baseline)].point.choice;
+  for (size_t gi = 0; gi < s.groups.size(); ++gi) s.r.groups[gi].start = start[gi];
+  s.r.timing.phase0 = seconds_since(t);
+  return start;
+}
 
-  // ---- phase 1: sensitivity of each (group, candidate) that could lower that group's cost ----
-  t = Clock::now();
-  w0 = run.work();
+// Phase 1: the sensitivity of each (group, candidate) that could lower that group's cost.
+std::vector<Flip> phase1_sensitivity(Search& s, Evaluator& evaluator, const Choice& start) {
+  const auto t = Clock::now();
+  const double w0 = s.run.work();
   std::vector<Flip> flips;
   std::vector<quant::QuantConfig> configs;
-  for (size_t gi = 0; gi < groups.size(); ++gi) {
-    const Group& g = groups[gi];
-    const double c0 = group_cost(g, start[gi], size);
+  for (size_t gi = 0; gi < s.groups.size(); ++gi) {
+    const Group& g = s.groups[gi];
+    const double c0 = group_cost(g, start[gi], s.size);
     for (size_t ci = static_cast<size_t>(start[gi]) + 1; ci < g.candidates.size(); ++ci) {
-      const double c1 = group_cost(g, static_cast<int>(ci), size);
+      const double c1 = group_cost(g, static_cast<int>(ci), s.size);
       if (!(c1 < c0)) continue;  // never applied in phase 2 (e.g. activation-only groups)
       flips.push_back(Flip{static_cast<int>(gi), static_cast<int>(ci), 0, 0, c0 - c1});
-      configs.push_back(single_group_config(groups, static_cast<int>(gi), static_cast<int>(ci), quantizers.size()));
+      configs.push_back(single_group_config(s.groups, static_cast<int>(gi), static_cast<int>(ci), s.quantizers.size()));
     }
   }
   std::vector<Eval> sens;
-  auto tick = [&](size_t done, size_t total) {
-    return !o.progress || o.progress("phase1", done, total);
-  };
+  auto tick = [&](size_t done, size_t total) { return !s.o.progress || s.o.progress("phase1", done, total); };
   if (evaluator.evaluate_many) {
     sens = evaluator.evaluate_many(configs, tick);
     if (sens.size() != configs.size())  // the evaluator stopped early: cancelled
       throw Error(ErrorKind::InvalidArgument, "cancelled: search stopped by the caller during phase1");
   } else {
     for (size_t i = 0; i < configs.size(); ++i) {
-      run.progress("phase1", i, configs.size());
+      s.run.progress("phase1", i, configs.size());
       sens.push_back(evaluator.evaluate(configs[i]));
     }
-    run.progress("phase1", configs.size(), configs.size());
+    s.run.progress("phase1", configs.size(), configs.size());
   }
   for (size_t i = 0; i < flips.size(); ++i) {
     flips[i].sqnr = sens[i].sqnr_db;
     flips[i].nsr = sens[i].nsr;
-    r.groups[static_cast<size_t>(flips[i].g)].sensitivity_db[static_cast<size_t>(flips[i].ci)] = sens[i].sqnr_db;
+    s.r.groups[static_cast<size_t>(flips[i].g)].sensitivity_db[static_cast<size_t>(flips[i].ci)] = sens[i].sqnr_db;
   }
-  r.timing.phase1 = seconds_since(t);
-  r.timing.phase1_fpe = evaluator.work_fpe ? run.work() - w0 : static_cast<double>(configs.size());
-  r.timing.phase1_naive_fpe = static_cast<double>(configs.size());
+  s.r.timing.phase1 = seconds_since(t);
+  s.r.timing.phase1_fpe = evaluator.work_fpe ? s.run.work() - w0 : static_cast<double>(configs.size());
+  s.r.timing.phase1_naive_fpe = static_cast<double>(configs.size());
+  return flips;
+}
 
-  // ---- phase 2: the front ----
-  t = Clock::now();
-  w0 = run.work();
-  const FlipOrder first = o.order == FlipOrder::Ratio ? FlipOrder::Ratio : FlipOrder::Paper;
+// Phase 2: the flip path(s) from the start point, measured (all points, an even subset, or none
+// when phase 3 bisects), and which measured points are dominated.
+void phase2_fronts(Search& s, const Choice& start, const std::vector<Flip>& flips) {
+  const auto t = Clock::now();
+  const double w0 = s.run.work();
+  SearchResult& r = s.r;
+  const double start_nsr = r.baselines[static_cast<size_t>(r.start_baseline)].point.eval.nsr;
+  const FlipOrder first = s.o.order == FlipOrder::Ratio ? FlipOrder::Ratio : FlipOrder::Paper;
   r.order_used = first;
-  r.pareto = build_front(run, groups, start, order_flips(flips, first), size);
+  r.pareto = build_front(s.run, s.groups, start, start_nsr, order_flips(flips, first), s.size);
   // Comparing two orders needs both fronts evaluated.
-  if (o.full_front || o.order == FlipOrder::Both) evaluate_front(run, r.pareto, "phase2", o.front_points);
-  if (o.order == FlipOrder::Both) {
-    r.pareto_other = build_front(run, groups, start, order_flips(flips, FlipOrder::Ratio), size);
-    evaluate_front(run, r.pareto_other, "phase2", o.front_points);
-    double lo = 0, hi = rel_cost(r.pareto.front().cost, size);
-    for (const auto* f : {&r.pareto, &r.pareto_other}) lo = std::max(lo, rel_cost(f->back().cost, size));
-    r.front_score = front_score(r.pareto, lo, hi, size);
-    r.front_score_other = front_score(r.pareto_other, lo, hi, size);
+  if (s.o.full_front || s.o.order == FlipOrder::Both) evaluate_front(s.run, r.pareto, "phase2", s.o.front_points);
+  if (s.o.order == FlipOrder::Both) {
+    r.pareto_other = build_front(s.run, s.groups, start, start_nsr, order_flips(flips, FlipOrder::Ratio), s.size);
+    evaluate_front(s.run, r.pareto_other, "phase2", s.o.front_points);
+    double lo = 0, hi = rel_cost(r.pareto.front().cost, s.size);
+    for (const auto* f : {&r.pareto, &r.pareto_other}) lo = std::max(lo, rel_cost(f->back().cost, s.size));
+    r.front_score = front_score(r.pareto, lo, hi, s.size);
+    r.front_score_other = front_score(r.pareto_other, lo, hi, s.size);
     if (r.front_score_other > r.front_score) {
       std::swap(r.pareto, r.pareto_other);
       std::swap(r.front_score, r.front_score_other);
@@ -359,13 +417,17 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
     }
   }
   r.timing.phase2 = seconds_since(t);
-  r.timing.phase2_fpe = run.work() - w0;
+  r.timing.phase2_fpe = s.run.work() - w0;
+}
 
-  // ---- phase 3: selection ----
-  t = Clock::now();
-  w0 = run.work();
-  const Target& tg = o.target;
-  const bool budget_target = tg.kind == TargetKind::Bops || tg.kind == TargetKind::Size;
+// Phase 3: the point the target picks, from the front(s) or a baseline (see search.h).
+void phase3_select(SearchResult& r, Runner& run, const std::vector<Group>& groups, size_t num_quantizers,
+                   const std::vector<quant::Layer>& layers, const Target& tg) {
+  const auto t = Clock::now();
+  const double w0 = run.work();
+  r.target = tg;
+  const bool size = tg.kind == TargetKind::Size;
+  const bool budget_target = tg.kind == TargetKind::Bops || size;
   double bar = 0;  // the SQNR bar of sqnr/sqnr-drop targets (point 0, the start, is on every front)
   struct Pick {
     int index = 0;
@@ -385,6 +447,7 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
       }
       return pts[i].eval;
     };
+    auto feasible = [&](size_t i) { return rel_cost(pts[i].cost, size) <= tg.value * (1 + 1e-12); };
     Pick pk;
     // One rule for every mode: decide among the evaluated points, evaluating what the decision
     // needs. With the full front nothing more is evaluated; with a subset or none, the gaps next
@@ -392,20 +455,23 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
     if (tg.kind == TargetKind::None) {
       pk.message = "no target: the start point (" + candidate_name(r.baselines[static_cast<size_t>(r.start_baseline)].config) + ")";
     } else if (budget_target) {
-      // Costs are known without evaluating; along the front they strictly decrease, so the
-      // feasible points are a suffix [first, n).
+      // Along a front built for this cost, costs strictly decrease and the feasible points are a
+      // suffix [first, n); a front built for the other cost (a re-selection) need not be
+      // monotone in this one, so feasibility is checked per point.
       size_t first = pts.size();
       for (size_t i = 0; i < pts.size() && first == pts.size(); ++i)
-        if (rel_cost(pts[i].cost, size) <= tg.value * (1 + 1e-12)) first = i;
+        if (feasible(i)) first = i;
       if (first == pts.size()) {
+        double cheapest = rel_cost(pts[0].cost, size);
+        for (const Point& p : pts) cheapest = std::min(cheapest, rel_cost(p.cost, size));
         pk.met = false;
-        pk.message = "no point meets " + target_name(tg) + " (cheapest point: " +
-                     json_number(rel_cost(pts.back().cost, size)) + "): returning the start point";
+        pk.message = "no point meets " + target_name(tg) + " (cheapest point: " + json_number(cheapest) +
+                     "): returning the start point";
       } else {
         eval_at(first);
         int best = -1;
         for (size_t i = first; i < pts.size(); ++i)
-          if (pts[i].evaluated && (best < 0 || more_accurate(pts[i].eval, pts[static_cast<size_t>(best)].eval)))
+          if (pts[i].evaluated && feasible(i) && (best < 0 || more_accurate(pts[i].eval, pts[static_cast<size_t>(best)].eval)))
             best = static_cast<int>(i);
         pk.index = best;
         pk.message = target_name(tg) + ": point " + std::to_string(best) + " of " + std::to_string(pts.size());
@@ -450,10 +516,11 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
   Pick pick = select_on(r.pareto);
   r.selected_front = 0;
   r.selected_order = r.order_used;
+  r.selected_baseline = -1;
   // Both orders: the union of the two fronts. The front with the better mean can still miss the
   // best point at this particular target (the fronts cross), so the other front's pick competes;
   // ties keep the first front (deterministic).
-  if (o.order == FlipOrder::Both && !r.pareto_other.empty()) {
+  if (!r.pareto_other.empty()) {
     const FlipOrder other_order = r.order_used == FlipOrder::Paper ? FlipOrder::Ratio : FlipOrder::Paper;
     Pick other = select_on(r.pareto_other);
     const Point& a = r.pareto[static_cast<size_t>(pick.index)];
@@ -495,30 +562,104 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
                   " (better than every front point within the target)";
     }
   }
-  r.selected_config = choice_config(groups, r.selected.choice, quantizers.size());
+  // Points phase 3 measured may dominate others (or be dominated).
+  mark_dominated(r.pareto, r.baselines, r.size_front);
+  mark_dominated(r.pareto_other, r.baselines, r.size_front);
+  r.selected_config = choice_config(groups, r.selected.choice, num_quantizers);
+  r.layers = layer_choices(r, layers, r.selected.choice);
   r.timing.phase3 = seconds_since(t);
   r.timing.phase3_fpe = run.work() - w0;
-  (void)phase0_work;
+}
 
+std::vector<Group> groups_of(const SearchResult& r) {
+  std::vector<Group> groups;
+  for (const GroupReport& g : r.groups) groups.push_back(g.group);
+  return groups;
+}
+
+}  // namespace
+
+SearchResult search_groups(const std::vector<Group>& groups, const std::vector<quant::Quantizer>& quantizers,
+                           const std::vector<quant::Layer>& layers, Evaluator& evaluator,
+                           const SearchOptions& o) {
+  const auto t_all = Clock::now();
+  if (groups.empty()) throw Error(ErrorKind::InvalidArgument, "Searching: the model has no quantizer to choose bits for");
+  if (o.target.kind == TargetKind::None && !o.full_front)
+    throw Error(ErrorKind::InvalidArgument, "Searching: without the full front a --target is needed");
+  SearchResult r;
+  r.order_requested = o.order;
+  r.labelled = !o.labels.empty();
+  r.size_front = size_cost(o);
+  r.groups.resize(groups.size());
+  for (size_t gi = 0; gi < groups.size(); ++gi) {
+    auto& gr = r.groups[gi];
+    gr.group = groups[gi];
+    gr.sensitivity_db.assign(groups[gi].candidates.size(), std::nullopt);
+    for (int li : groups[gi].layers)
+      if (static_cast<size_t>(li) < layers.size()) gr.layer_names.push_back(layers[static_cast<size_t>(li)].name);
+    for (int q : groups[gi].activations) gr.activation_names.push_back(quantizers[static_cast<size_t>(q)].tensor);
+  }
+  Runner run(groups, quantizers.size(), evaluator, o.progress);
+  Search s{groups, quantizers, layers, o, run, r, size_cost(o)};
+  const Choice start = phase0_baselines(s);
+  const std::vector<Flip> flips = phase1_sensitivity(s, evaluator, start);
+  phase2_fronts(s, start, flips);
+  phase3_select(r, run, groups, quantizers.size(), layers, o.target);
+  r.timing.evaluations = run.full_evals();
+  r.timing.total = seconds_since(t_all);
+  return r;
+}
+
+void reselect(SearchResult& r, const std::vector<quant::Quantizer>& quantizers, const std::vector<quant::Layer>& layers,
+              Evaluator& evaluator, const Target& target, const ProgressFn& progress) {
+  if (r.groups.empty() || r.pareto.empty()) throw Error(ErrorKind::InvalidArgument, "selecting: no search to select from");
+  if (target.kind == TargetKind::None && !std::all_of(r.pareto.begin(), r.pareto.end(), [](const Point& p) { return p.evaluated; }))
+    throw Error(ErrorKind::InvalidArgument, "selecting: without the full front a target is needed");
+  const std::vector<Group> groups = groups_of(r);
+  Runner run(groups, quantizers.size(), evaluator, progress);
+  phase3_select(r, run, groups, quantizers.size(), layers, target);
+  r.timing.evaluations += run.full_evals();
+}
+
+std::vector<LayerChoice> layer_choices(const SearchResult& r, const std::vector<quant::Layer>& layers, const Choice& choice) {
+  std::vector<LayerChoice> out;
   for (size_t li = 0; li < layers.size(); ++li) {
     LayerChoice lc;
     lc.name = layers[li].name;
     lc.op = layers[li].op;
     lc.macs = layers[li].macs;
-    for (size_t gi = 0; gi < groups.size(); ++gi) {
-      if (std::find(groups[gi].layers.begin(), groups[gi].layers.end(), static_cast<int>(li)) == groups[gi].layers.end())
-        continue;
-      const int ci = r.selected.choice[gi];
+    for (size_t gi = 0; gi < r.groups.size(); ++gi) {
+      const Group& g = r.groups[gi].group;
+      if (std::find(g.layers.begin(), g.layers.end(), static_cast<int>(li)) == g.layers.end()) continue;
+      const int ci = choice[gi];
       lc.group = static_cast<int>(gi);
-      lc.w_bits = layers[li].weight_quantizer >= 0 ? groups[gi].candidates[static_cast<size_t>(ci)].w_bits : 0;
-      lc.a_bits = layers[li].input_quantizer >= 0 ? groups[gi].candidates[static_cast<size_t>(ci)].a_bits : 0;
+      lc.w_bits = layers[li].weight_quantizer >= 0 ? g.candidates[static_cast<size_t>(ci)].w_bits : 0;
+      lc.a_bits = layers[li].input_quantizer >= 0 ? g.candidates[static_cast<size_t>(ci)].a_bits : 0;
       lc.sensitivity_db = r.groups[gi].sensitivity_db[static_cast<size_t>(ci)];
     }
-    r.layers.push_back(std::move(lc));
+    out.push_back(std::move(lc));
   }
-  r.timing.evaluations = run.full_evals();
-  r.timing.total = seconds_since(t_all);
-  return r;
+  return out;
+}
+
+Choice parse_choice(const SearchResult& r, const std::vector<std::string>& names, const std::string& what) {
+  if (names.size() != r.groups.size())
+    throw Error(ErrorKind::InvalidArgument, what + ": " + std::to_string(names.size()) + " candidates given, the search has " +
+                                                std::to_string(r.groups.size()) + " groups (expected one per group)");
+  Choice c(names.size());
+  for (size_t gi = 0; gi < names.size(); ++gi) {
+    const Group& g = r.groups[gi].group;
+    const Candidate cand = parse_candidate(names[gi], what);
+    auto it = std::find(g.candidates.begin(), g.candidates.end(), cand);
+    if (it == g.candidates.end()) {
+      std::string list;
+      for (const auto& x : g.candidates) list += (list.empty() ? "" : ", ") + candidate_name(x);
+      throw Error(ErrorKind::InvalidArgument, what + ": group " + std::to_string(g.id) + " does not support " +
+                                                  candidate_name(cand) + " (supported: " + list + ")");
+    }
+    c[gi] = static_cast<int>(it - g.candidates.begin());
+  }
+  return c;
 }
 
 Choice override_layers(const SearchResult& r, const std::vector<quant::Layer>& layers, Choice choice,
@@ -542,178 +683,6 @@ Choice override_layers(const SearchResult& r, const std::vector<quant::Layer>& l
     }
   }
   return choice;
-}
-
-// ---- report.json ----
-
-namespace {
-
-void write_eval(JsonWriter& w, const Point& p) {
-  w.key("rel_bops").value(p.cost.rel_bops);
-  w.key("size_bytes").value(p.cost.size_bytes);
-  w.key("rel_size").value(p.cost.rel_size);
-  if (p.evaluated) {
-    w.key("sqnr_db").value(p.eval.sqnr_db);
-    if (p.eval.accuracy) {
-      w.key("top1").value(*p.eval.accuracy);
-      w.key("accuracy").value(*p.eval.accuracy);  // the earlier name, kept for readers of it
-    }
-  } else {
-    w.key("sqnr_db").null();
-  }
-}
-
-void write_choice(JsonWriter& w, const SearchResult& r, const Choice& c) {
-  w.key("config").begin_array(true);
-  for (size_t gi = 0; gi < r.groups.size(); ++gi)
-    w.value(candidate_name(r.groups[gi].group.candidates[static_cast<size_t>(c[gi])]));
-  w.end_array();
-}
-
-void write_points(JsonWriter& w, const SearchResult& r, const std::vector<Point>& pts) {
-  w.begin_array();
-  for (size_t i = 0; i < pts.size(); ++i) {
-    w.begin_object();
-    w.key("index").value(i);
-    write_eval(w, pts[i]);
-    if (pts[i].flip_group >= 0) {
-      w.key("flip").begin_object(true);
-      w.key("group").value(pts[i].flip_group);
-      w.key("to").value(candidate_name(pts[i].flip_to));
-      w.end_object();
-    }
-    write_choice(w, r, pts[i].choice);
-    w.end_object();
-  }
-  w.end_array();
-}
-
-}  // namespace
-
-void write_groups_json(JsonWriter& w, const SearchResult& r) {
-  w.key("groups").begin_array();
-  for (const auto& g : r.groups) {
-    w.begin_object();
-    w.key("id").value(g.group.id);
-    w.key("layers").begin_array(true);
-    for (const auto& n : g.layer_names) w.value(n);
-    w.end_array();
-    w.key("activations").begin_array(true);
-    for (const auto& n : g.activation_names) w.value(n);
-    w.end_array();
-    w.key("macs").value(g.group.macs);
-    w.key("candidates").begin_array(true);
-    for (const auto& c : g.group.candidates) w.value(candidate_name(c));
-    w.end_array();
-    w.key("start").value(candidate_name(g.group.candidates[static_cast<size_t>(g.start)]));
-    w.key("sensitivity_db").begin_object(true);
-    for (size_t ci = 0; ci < g.group.candidates.size(); ++ci)
-      if (g.sensitivity_db[ci]) w.key(candidate_name(g.group.candidates[ci])).value(*g.sensitivity_db[ci]);
-    w.end_object();
-    w.end_object();
-  }
-  w.end_array();
-}
-
-void write_baselines_json(JsonWriter& w, const SearchResult& r) {
-  w.key("baselines").begin_array();
-  for (size_t i = 0; i < r.baselines.size(); ++i) {
-    w.begin_object(true);
-    w.key("config").value(candidate_name(r.baselines[i].config));
-    write_eval(w, r.baselines[i].point);
-    w.key("start").value(static_cast<int>(i) == r.start_baseline);
-    w.end_object();
-  }
-  w.end_array();
-}
-
-void write_pareto_json(JsonWriter& w, const SearchResult& r) {
-  w.key("pareto");
-  write_points(w, r, r.pareto);
-  w.key("pareto_order").value(order_name(r.order_used));
-  if (!r.pareto_other.empty()) {
-    w.key("pareto_other_order").value(r.order_used == FlipOrder::Paper ? "ratio" : "paper");
-    w.key("pareto_other");
-    write_points(w, r, r.pareto_other);
-    w.key("front_scores").begin_object(true);
-    w.key(order_name(r.order_used)).value(r.front_score);
-    w.key(r.order_used == FlipOrder::Paper ? "ratio" : "paper").value(r.front_score_other);
-    w.end_object();
-  }
-}
-
-std::string selected_config_name(const SearchResult& r) {
-  if (r.selected_index < 0 && r.selected_baseline >= 0 && static_cast<size_t>(r.selected_baseline) < r.baselines.size())
-    return candidate_name(r.baselines[static_cast<size_t>(r.selected_baseline)].config);
-  for (const Baseline& b : r.baselines)
-    if (b.point.choice == r.selected.choice) return candidate_name(b.config);
-  return "mixed";
-}
-
-void write_selected_json(JsonWriter& w, const SearchResult& r) {
-  w.key("selected").begin_object();
-  w.key("index").value(r.selected_index);
-  // Which front the index is into and the flip order that built it (null: a baseline).
-  if (r.selected_index < 0) {
-    w.key("front").value("baseline");
-    w.key("order").null();
-  } else {
-    w.key("front").value(r.selected_front == 1 ? "pareto_other" : "pareto");
-    w.key("order").value(order_name(r.selected_order));
-  }
-  w.key("config").value(selected_config_name(r));
-  write_eval(w, r.selected);
-  w.key("target_met").value(r.target_met);
-  w.key("message").value(r.message);
-  w.key("group_config").begin_array(true);
-  for (size_t gi = 0; gi < r.groups.size(); ++gi)
-    w.value(candidate_name(r.groups[gi].group.candidates[static_cast<size_t>(r.selected.choice[gi])]));
-  w.end_array();
-  w.key("layers").begin_array();
-  for (const auto& l : r.layers) {
-    w.begin_object(true);
-    w.key("name").value(l.name);
-    w.key("op").value(l.op);
-    w.key("group").value(l.group);
-    w.key("w_bits").value(l.w_bits);
-    w.key("a_bits").value(l.a_bits);
-    w.key("macs").value(l.macs);
-    if (l.sensitivity_db) w.key("sensitivity_db").value(*l.sensitivity_db);
-    w.end_object();
-  }
-  w.end_array();
-  w.end_object();
-}
-
-void write_timing_fields(JsonWriter& w, const Timing& t) {
-  w.key("phase0").value(t.phase0);
-  w.key("phase1").value(t.phase1);
-  w.key("phase2").value(t.phase2);
-  w.key("phase3").value(t.phase3);
-  w.key("search").value(t.total);
-  w.key("encodings").value(t.encodings);
-  w.key("fp_pass").value(t.fp_pass);
-  w.key("phase1_fpe").value(t.phase1_fpe);
-  w.key("phase1_ops_fpe").value(t.phase1_ops_fpe);
-  w.key("phase1_time_fpe").value(t.phase1_time_fpe);
-  w.key("phase1_naive_fpe").value(t.phase1_naive_fpe);
-  w.key("phase2_fpe").value(t.phase2_fpe);
-  w.key("phase3_fpe").value(t.phase3_fpe);
-  w.key("evaluations").value(t.evaluations);
-  w.key("phase1_cached").value(t.phase1_cached);
-}
-
-void write_search_json(JsonWriter& w, const SearchResult& r) {
-  w.key("search").begin_object(true);
-  w.key("target").value(target_name(r.target));
-  w.key("order").value(order_name(r.order_requested));
-  w.key("metric").value(r.labelled ? "top1" : "sqnr");
-  w.key("message").value(r.message);
-  w.end_object();
-  write_groups_json(w, r);
-  write_baselines_json(w, r);
-  write_pareto_json(w, r);
-  write_selected_json(w, r);
 }
 
 }  // namespace qm::mp

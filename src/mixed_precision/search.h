@@ -11,7 +11,11 @@
 //   phase 2  from the start point, flips (g, c) applied cumulatively, least sensitive first (ties:
 //            larger BOPs saving); a flip that would not lower g's cost from its current candidate
 //            is skipped. Every point's TRUE metric is evaluated (or, without the full front, only
-//            the points phase 3's binary search needs).
+//            the points phase 3's binary search needs). Consecutive points differ in one group,
+//            so with a simulator each sample walks the path once, every point resuming at the
+//            first step its flip changes from the previous point's activations. Each point also
+//            carries the phase-1 additive-noise prediction, and whether another measured point
+//            (or a baseline) dominates it: the path is not a front, its non-dominated subset is.
 //   phase 3  the target picks a point: best metric within a cost budget (bops, size) or the
 //            cheapest point meeting a quality bar (sqnr, sqnr-drop). None feasible: say so, return
 //            the start point. With both flip orders, the union of the two fronts; a homogeneous
@@ -110,6 +114,12 @@ struct Evaluator {
   std::function<std::vector<Eval>(const std::vector<quant::QuantConfig>&,
                                    const std::function<bool(size_t, size_t)>& tick)>
       evaluate_many;
+  /// Phase 2: the metric of every config of a path, in order, where consecutive configs differ
+  /// in one group (the simulator resumes each from the previous one's activations). `tick` as
+  /// for evaluate_many. Empty = evaluate() per config.
+  std::function<std::vector<Eval>(const std::vector<quant::QuantConfig>&,
+                                   const std::function<bool(size_t, size_t)>& tick)>
+      evaluate_path;
   /// Progress units per evaluate() (samples); the search scales its progress by it.
   size_t units = 1;
   /// Set by the search around each evaluate(): the evaluator calls it after each unit with the
@@ -128,6 +138,12 @@ struct Point {
   bool evaluated = false;   ///< false: cost only (not needed by the binary search)
   int flip_group = -1;      ///< the flip that led here (-1 for the start point)
   Candidate flip_to;
+  /// Phase-1 prediction: the start point's noise plus each flipped group's phase-1 noise
+  /// (noise-to-signal ratios added), in dB. What the chart shows until the point is measured.
+  double predicted_sqnr_db = 0;
+  /// Another measured point of the same front, or a baseline, is at most as costly and at least
+  /// as accurate (one of them strictly): not on the Pareto front. False when not measured.
+  bool dominated = false;
 };
 
 struct GroupReport {
@@ -188,6 +204,7 @@ struct SearchResult {
   Target target;                       ///< the options' target and order, as searched
   FlipOrder order_requested = FlipOrder::Paper;
   bool labelled = false;               ///< the metric of phases 0, 2, 3 was top-1 (labels given)
+  bool size_front = false;             ///< the fronts lower weight size (a size target), else BOPs
 };
 
 /// "W8A8" when the selected configuration is one of the homogeneous baselines (also a front
@@ -207,6 +224,22 @@ SearchResult search_groups(const std::vector<Group>& groups,
 /// calibration samples (one tensor per model input each, conformed). Throws qm::Error.
 SearchResult search(const quant::QuantModel& model, quant::Simulator& sim,
                     const std::vector<std::vector<Tensor>>& samples, const SearchOptions& options);
+
+/// Phase 3 again on a finished search, for another target: re-selects on the stored fronts and
+/// baselines (r.target, selected*, target_met, message, selected_config, layers). Evaluates
+/// only points the decision needs that are not measured yet (none when the fronts are fully
+/// measured). Throws Error("cancelled ...") when `progress` returns false.
+void reselect(SearchResult& r, const std::vector<quant::Quantizer>& quantizers,
+              const std::vector<quant::Layer>& layers, Evaluator& evaluator, const Target& target,
+              const ProgressFn& progress = {});
+
+/// The per-layer table of a configuration (choice) of the search's groups.
+std::vector<LayerChoice> layer_choices(const SearchResult& r, const std::vector<quant::Layer>& layers,
+                                       const Choice& choice);
+
+/// The choice named by one candidate name per group (report "config"/"group_config"). Error
+/// naming `what` and the group when the count differs or a group does not support the name.
+Choice parse_choice(const SearchResult& r, const std::vector<std::string>& names, const std::string& what);
 
 /// Forces layers to candidates after a search (the UI's manual override / chosen Pareto point):
 /// sets each named layer's group, re-evaluation is up to the caller. Error naming an unknown

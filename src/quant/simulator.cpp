@@ -204,4 +204,65 @@ std::vector<Tensor> Simulator::run_cached(const QuantConfig& config, size_t samp
   return exec_->run_from(cp, in, hook);
 }
 
+bool Simulator::run_path(const std::vector<QuantConfig>& path, const std::vector<Tensor>& inputs,
+                         const std::function<bool(size_t, std::vector<Tensor>&&)>& on_config, size_t budget_bytes,
+                         std::vector<size_t>* resumed_at) {
+  const graph::Plan& plan = model_->plan();
+  // Every value of the previous config before fake quantization (the observer sees it so), by
+  // id; the tensors share the run's buffers.
+  graph::ValueMap raw;
+  bool keep = true;
+  const graph::ValueHook record = [&](graph::ValueId v, const Tensor& t) {
+    if (keep) raw[v] = t;
+    return std::optional<Tensor>{};
+  };
+  for (size_t k = 0; k < path.size(); ++k) {
+    const QuantConfig& cfg = path[k];
+    size_t start = 0;
+    if (k > 0 && keep) {
+      const QuantConfig& prev = path[k - 1];
+      start = plan.steps().size();
+      for (size_t q = 0; q < cfg.bits.size() && q < prev.bits.size(); ++q)
+        if (cfg.bits[q] != prev.bits[q]) start = std::min(start, model_->first_affected_step(static_cast<int>(q)));
+    }
+    if (resumed_at) resumed_at->push_back(start);
+    std::vector<Tensor> out;
+    {
+      OverrideGuard guard(*exec_);
+      apply_weights(cfg);
+      const graph::ValueHook hook = make_hook(cfg, record);
+      if (start == 0) {
+        raw.clear();
+        out = exec_->run(inputs, hook);
+        if (k == 0 && keep) {
+          std::set<const void*> seen;
+          size_t bytes = 0;
+          for (const auto& kv : raw)
+            if (seen.insert(kv.second.raw()).second) bytes += kv.second.nbytes();
+          if (bytes > budget_bytes) {
+            keep = false;  // too big to keep: every config runs in full
+            raw.clear();
+          }
+        }
+      } else {
+        // Values live into `start` are as the previous config produced them; the ones this config
+        // quantizes are fake-quantized again at its bits.
+        const graph::ValueHook quantize = make_hook(cfg, {});
+        graph::ValueMap in;
+        for (graph::ValueId v : plan.live_in(start)) {
+          auto c = raw.find(v);
+          if (c == raw.end()) continue;  // run_from names the missing value
+          Tensor t = c->second;
+          if (quantize)
+            if (auto r = quantize(v, t)) t = std::move(*r);
+          in.emplace(v, std::move(t));
+        }
+        out = exec_->run_from(start, in, hook);
+      }
+    }
+    if (!on_config(k, std::move(out))) return false;
+  }
+  return true;
+}
+
 }  // namespace qm::quant

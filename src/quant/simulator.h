@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <utility>
 #include <vector>
@@ -58,6 +59,16 @@ class Simulator {
   /// Outputs of cached sample `sample` under `config`: resumes at the last checkpoint at or
   /// before model().first_affected_step(config). Same result as run(config, inputs of sample).
   std::vector<Tensor> run_cached(const QuantConfig& config, size_t sample);
+
+  /// Runs the configs of `path` in order on one sample (`inputs`), handing each one's outputs to
+  /// `on_config(k, outputs)`. Consecutive configs that differ in a few quantizers (a phase-2
+  /// front) cost little: each resumes at the first step where it differs from the previous one,
+  /// from the previous config's activations (kept before fake quantization, one sample's worth).
+  /// When those exceed `budget_bytes`, every config runs in full (same results). Returns false
+  /// as soon as on_config returns false. Same outputs as run(path[k], inputs) for every k.
+  bool run_path(const std::vector<QuantConfig>& path, const std::vector<Tensor>& inputs,
+                const std::function<bool(size_t, std::vector<Tensor>&&)>& on_config,
+                size_t budget_bytes = size_t{512} << 20, std::vector<size_t>* resumed_at = nullptr);
 
   /// The fake-quantized weight of weight quantizer q at `bits` (cached).
   const Tensor& fake_weight(int q, int bits);

@@ -1,0 +1,217 @@
+// SimEvaluator (see sim_evaluator.h), search() on it, and the depthwise traits of a model.
+#include "mixed_precision/sim_evaluator.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "core/error.h"
+#include "ops/conv.h"
+#include "quant/metrics.h"
+#include "quant/simulator.h"
+
+namespace qm::mp {
+
+LayerTraits layer_traits(const quant::QuantModel& model) {
+  LayerTraits t;
+  const auto& plan = model.plan();
+  for (const auto& l : model.layers()) {
+    bool dw = false;
+    if (l.op == "Conv" && l.step >= 0 && static_cast<size_t>(l.step) < plan.steps().size()) {
+      const auto& step = plan.steps()[static_cast<size_t>(l.step)];
+      const auto* attrs = dynamic_cast<const ops::ConvAttrs*>(step.attrs.get());
+      const Tensor* w = step.inputs.size() > 1 ? plan.constant(step.inputs[1]) : nullptr;
+      if (attrs && w && attrs->group > 1 && w->rank() >= 2 && w->shape()[1] == 1) dw = true;
+    }
+    t.depthwise.push_back(dw);
+  }
+  return t;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Top-1 of output 0 (argmax over its last axis, one row per sample) against the labels.
+bool top1_correct(const std::vector<Tensor>& outputs, int64_t label) {
+  if (outputs.empty() || outputs[0].dtype() != DataType::Float || outputs[0].numel() == 0) return false;
+  const Tensor& y = outputs[0];
+  const float* p = y.data<float>();
+  const int64_t n = y.numel();
+  int64_t best = 0;
+  for (int64_t i = 1; i < n; ++i)
+    if (p[i] > p[best]) best = i;
+  return best == label;
+}
+
+}  // namespace
+
+SimEvaluator::SimEvaluator(const quant::QuantModel& model, quant::Simulator& sim,
+                           const std::vector<std::vector<Tensor>>& samples, std::vector<int64_t> labels,
+                           size_t memory_budget_bytes, const ProgressFn& progress)
+    : model_(model), sim_(sim), samples_(samples), labels_(std::move(labels)), budget_(memory_budget_bytes) {
+  if (samples.empty()) throw Error(ErrorKind::InvalidArgument, "Searching: no calibration sample");
+  if (!labels_.empty() && labels_.size() != samples.size())
+    throw Error(ErrorKind::InvalidArgument, "Searching: labels — expected one per sample (expected " +
+                                                std::to_string(samples.size()) + ", got " + std::to_string(labels_.size()) + ")");
+  const auto& plan = model.plan();
+  const size_t nsteps = plan.steps().size();
+  // FP reference outputs. The passes also time each step (the gap between consecutive hook
+  // calls is the step that produced the later value; single-threaded runs make this exact
+  // enough), which weighs the steps for the forward-pass-equivalent count.
+  // A second, deterministic weighting (MACs for layers, output elements for other steps) gives
+  // a count that does not depend on the machine's load (tests use it).
+  std::vector<double> weight(nsteps + 1, 0.0), weight_ops(nsteps + 1, 0.0);
+  for (const auto& l : model.layers())
+    if (l.step >= 0 && static_cast<size_t>(l.step) < nsteps) weight_ops[static_cast<size_t>(l.step)] += static_cast<double>(l.macs);
+  Clock::time_point last;
+  bool first_sample = true;
+  auto observer = [&](graph::ValueId v, const Tensor& t) -> std::optional<Tensor> {
+    const auto now = Clock::now();
+    const int s = plan.producer_step(v);
+    if (s >= 0) {
+      weight[static_cast<size_t>(s)] += std::chrono::duration<double>(now - last).count();
+      if (first_sample) weight_ops[static_cast<size_t>(s)] += static_cast<double>(t.numel());
+    }
+    last = Clock::now();
+    return std::nullopt;
+  };
+  const auto t_fp = Clock::now();
+  fp_.resize(samples.size());
+  const quant::QuantConfig off = model.off();
+  for (size_t s = 0; s < samples.size(); ++s) {
+    if (progress && !progress("reference", s, samples.size()))
+      throw Error(ErrorKind::InvalidArgument, "cancelled: search stopped by the caller during the FP reference pass");
+    last = Clock::now();
+    fp_[s] = sim.run(off, samples[s], observer);
+    first_sample = false;
+  }
+  fp_seconds_ = std::chrono::duration<double>(Clock::now() - t_fp).count();
+  auto suffix_share = [&](const std::vector<double>& w) {
+    std::vector<double> suffix(nsteps + 1, 0.0);
+    for (size_t s = nsteps; s-- > 0;) suffix[s] = suffix[s + 1] + w[s];
+    const double total = suffix[0] > 0 ? suffix[0] : 1.0;
+    for (auto& x : suffix) x /= total;
+    return suffix;
+  };
+  suffix_ = suffix_share(weight);
+  suffix_ops_ = suffix_share(weight_ops);
+
+  const size_t S = samples.size();
+  const double per_sample = 1.0 / static_cast<double>(S);
+  auto finish = [this](const quant::SqnrAccumulator& acc, size_t correct) {
+    Eval e;
+    e.nsr = acc.noise_to_signal();
+    e.sqnr_db = acc.sqnr_db();
+    if (!labels_.empty()) e.accuracy = static_cast<double>(correct) / static_cast<double>(samples_.size());
+    return e;
+  };
+  ev_.units = S;
+  ev_.work_fpe = [this]() { return work_; };
+  ev_.evaluate = [this, finish](const quant::QuantConfig& cfg) {
+    quant::SqnrAccumulator acc;
+    size_t correct = 0;
+    for (size_t s = 0; s < samples_.size(); ++s) {
+      const auto out = sim_.run(cfg, samples_[s]);
+      acc.add(fp_[s], out);
+      if (!labels_.empty() && top1_correct(out, labels_[s])) ++correct;
+      if (ev_.on_unit && !ev_.on_unit(s + 1)) throw Error(ErrorKind::InvalidArgument, "cancelled: search stopped by the caller");
+    }
+    work_ += 1.0;
+    return finish(acc, correct);
+  };
+  ev_.evaluate_many = [this, per_sample, nsteps](const std::vector<quant::QuantConfig>& cfgs,
+                                                 const std::function<bool(size_t, size_t)>& tick) {
+    std::vector<quant::SqnrAccumulator> acc(cfgs.size());
+    std::vector<size_t> first(cfgs.size());
+    for (size_t k = 0; k < cfgs.size(); ++k) first[k] = model_.first_affected_step(cfgs[k]);
+    const size_t total = samples_.size() * cfgs.size();
+    for (size_t s = 0; s < samples_.size(); ++s) {
+      const auto fp_s = sim_.cache_fp({samples_[s]}, budget_);
+      work_ += per_sample;
+      phase1_ops_ += per_sample;
+      const auto& cps = sim_.checkpoints();
+      if (cps.size() < nsteps) cached_all_ = false;
+      for (size_t k = 0; k < cfgs.size(); ++k) {
+        if (!tick(s * cfgs.size() + k, total)) {
+          sim_.clear_cache();
+          return std::vector<Eval>{};
+        }
+        acc[k].add(fp_s[0], sim_.run_cached(cfgs[k], 0));
+        // The simulator resumes at the last checkpoint at or before the first affected step.
+        auto it = std::upper_bound(cps.begin(), cps.end(), first[k]);
+        const size_t resume = it == cps.begin() ? 0 : *(it - 1);
+        work_ += per_sample * suffix_[std::min(resume, nsteps)];
+        phase1_ops_ += per_sample * suffix_ops_[std::min(resume, nsteps)];
+      }
+    }
+    sim_.clear_cache();
+    tick(total, total);
+    std::vector<Eval> out(cfgs.size());
+    for (size_t k = 0; k < cfgs.size(); ++k) {
+      out[k].nsr = acc[k].noise_to_signal();
+      out[k].sqnr_db = acc[k].sqnr_db();
+    }
+    return out;
+  };
+  ev_.evaluate_path = [this, per_sample, nsteps, finish](const std::vector<quant::QuantConfig>& path,
+                                                         const std::function<bool(size_t, size_t)>& tick) {
+    std::vector<quant::SqnrAccumulator> acc(path.size());
+    std::vector<size_t> correct(path.size(), 0);
+    const size_t total = samples_.size() * path.size();
+    for (size_t s = 0; s < samples_.size(); ++s) {
+      std::vector<size_t> resumed;
+      const bool done = sim_.run_path(
+          path, samples_[s],
+          [&](size_t k, std::vector<Tensor>&& out) {
+            acc[k].add(fp_[s], out);
+            if (!labels_.empty() && top1_correct(out, labels_[s])) ++correct[k];
+            return tick(s * path.size() + k + 1, total);
+          },
+          budget_, &resumed);
+      for (size_t r : resumed) work_ += per_sample * suffix_[std::min(r, nsteps)];
+      if (!done) return std::vector<Eval>{};
+    }
+    std::vector<Eval> out;
+    for (size_t k = 0; k < path.size(); ++k) out.push_back(finish(acc[k], correct[k]));
+    return out;
+  };
+}
+
+void SimEvaluator::add_timing(Timing& t) const {
+  t.fp_pass = fp_seconds_;
+  t.phase1_cached = cached_all_;
+  t.phase1_ops_fpe = phase1_ops_;
+  t.phase0 += fp_seconds_;
+  t.total += fp_seconds_;
+  t.phase1_time_fpe = fp_seconds_ > 0 ? t.phase1 / fp_seconds_ : 0;
+}
+
+double prepare_candidates(const std::vector<Group>& groups, quant::Simulator& sim) {
+  const auto t = Clock::now();
+  for (const auto& g : groups) {
+    for (const auto& c : g.candidates) {
+      for (int q : g.activations) sim.encodings().get(q, c.a_bits);
+      for (int q : g.weights) sim.fake_weight(q, c.w_bits);
+    }
+  }
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+SearchResult search(const quant::QuantModel& model, quant::Simulator& sim, const std::vector<std::vector<Tensor>>& samples,
+                    const SearchOptions& options) {
+  if (samples.empty()) throw Error(ErrorKind::InvalidArgument, "Searching: no calibration sample");
+  const auto groups = build_groups(model.quantizers(), model.layers(), options.profile, options.candidates,
+                                   layer_traits(model));
+  // Encodings and fake-quantized weights of every candidate width, up front: they are range
+  // setting (lazy in Encodings), not search work, and would otherwise land in phase 1's timing.
+  const double enc_seconds = prepare_candidates(groups, sim);
+  SimEvaluator ev(model, sim, samples, options.labels, options.memory_budget_bytes, options.progress);
+  SearchResult r = search_groups(groups, model.quantizers(), model.layers(), ev.evaluator(), options);
+  ev.add_timing(r.timing);
+  r.timing.encodings = enc_seconds;
+  r.timing.total += enc_seconds;
+  return r;
+}
+
+}  // namespace qm::mp

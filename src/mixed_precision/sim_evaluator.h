@@ -1,0 +1,69 @@
+// The search's Evaluator on the quantization simulator (the one search() and the workspace use):
+//   - the FP reference outputs of the calibration samples, computed once on construction (the
+//     "reference" pass, which also times each step) and kept for every later SQNR (outputs only);
+//   - full configurations: every sample through Simulator::run against those references;
+//   - phase 1: samples outer, configurations inner: per sample one FP pass caches the activations
+//     (within the memory budget: all values, else checkpoints) and every (group, candidate)
+//     config resumes at the first step it changes;
+//   - phase 2: samples outer, the path of front points inner (Simulator::run_path): each point
+//     resumes at its flip's first step from the previous point's activations.
+// Work is counted in forward-pass equivalents (FPE): each step weighs its measured time in the
+// reference pass; a run resumed at step s costs the share of steps s.. in a full pass.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+#include "mixed_precision/search.h"
+#include "quant/quant_model.h"
+#include "quant/simulator.h"
+
+namespace qm::mp {
+
+class SimEvaluator {
+ public:
+  /// `model`, `sim` and `samples` (one tensor per model input each, conformed) must outlive the
+  /// evaluator. `labels`: empty or one per sample (top-1 of output 0 joins the metric).
+  /// `progress` sees ("reference", done, total); false cancels (Error "cancelled ...").
+  SimEvaluator(const quant::QuantModel& model, quant::Simulator& sim, const std::vector<std::vector<Tensor>>& samples,
+               std::vector<int64_t> labels, size_t memory_budget_bytes, const ProgressFn& progress = {});
+  SimEvaluator(const SimEvaluator&) = delete;
+  SimEvaluator& operator=(const SimEvaluator&) = delete;
+
+  /// The Evaluator the search runs on (refers to this object).
+  Evaluator& evaluator() { return ev_; }
+  /// One configuration on every sample: one simulated pass each, against the kept references.
+  Eval evaluate(const quant::QuantConfig& config) { return ev_.evaluate(config); }
+
+  const std::vector<std::vector<Tensor>>& reference() const { return fp_; }
+  double fp_seconds() const { return fp_seconds_; }
+  /// Phase-1 work in FPE with the machine-independent weighting (MACs for layers, elements
+  /// otherwise) and whether phase 1 could cache every value.
+  double phase1_ops_fpe() const { return phase1_ops_; }
+  bool phase1_cached_all() const { return cached_all_; }
+  /// Adds this evaluator's facts (fp_pass, phase-1 counts, the reference pass in phase 0 and the
+  /// total) to a search's timing.
+  void add_timing(Timing& t) const;
+
+ private:
+  const quant::QuantModel& model_;
+  quant::Simulator& sim_;
+  const std::vector<std::vector<Tensor>>& samples_;
+  std::vector<int64_t> labels_;
+  size_t budget_;
+  std::vector<std::vector<Tensor>> fp_;
+  std::vector<double> suffix_, suffix_ops_;  // share of a full pass in steps s.. (suffix[0] = 1)
+  double fp_seconds_ = 0;
+  double work_ = 1.0;  // FPE done, the reference pass included
+  double phase1_ops_ = 0;
+  bool cached_all_ = true;
+  Evaluator ev_;
+};
+
+/// Computes the encodings and fake-quantized weights of every candidate width of `groups` up
+/// front (range setting, not search work). Returns the seconds it took.
+double prepare_candidates(const std::vector<Group>& groups, quant::Simulator& sim);
+
+}  // namespace qm::mp
