@@ -177,9 +177,11 @@ val quantize_search(const std::string& model_bytes, const val& data, const val& 
   qm::api::SessionOptions so;
   so.threads = opts.threads;
   auto shared = std::make_shared<const std::string>(model_bytes);
-  qm::api::Session session(qm::onnx::read_model(shared, "bench.onnx"), so);
+  qm::api::Workspace workspace(
+      std::make_unique<qm::api::Session>(qm::onnx::read_model(shared, "bench.onnx"), so));
+  workspace.set_samples(std::move(samples));
   opts.model_sha256 = qm::api::sha256_hex(model_bytes);
-  const qm::api::QuantizeResult r = qm::api::quantize(session, samples, opts, progress);
+  const qm::api::QuantizeResult r = qm::api::quantize(workspace, opts, progress);
   const struct mallinfo mi = mallinfo();
   val o = val::object();
   o.set("report", r.report_json);

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "api/session.h"
+#include "api/workspace.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "mixed_precision/search.h"
@@ -137,8 +138,9 @@ struct Progress {
 /// Bits a quantizer runs at in `cfg` (0 = off).
 int bits_of(const quant::QuantConfig& cfg, int q) { return q >= 0 ? cfg.bits[static_cast<size_t>(q)] : 0; }
 
-/// BOPs and weight bytes of `cfg` (amp.md section 5). An unquantized (off) tensor counts as 32
-/// bits; a layer without an input activation quantizer counts its input as 8 bits, like W8A8.
+/// BOPs and weight bytes of `cfg` (amp.md section 5) for a configuration outside the search's
+/// groups (homogeneous mode). An unquantized (off) tensor counts as 32 bits; a layer without an
+/// input activation quantizer counts its input as 8 bits, like W8A8.
 void config_cost(const quant::QuantModel& qmodel, const quant::QuantConfig& cfg, double& rel_bops, double& size_bytes) {
   double bops = 0, ref = 0, bytes = 0;
   for (const quant::Layer& l : qmodel.layers()) {
@@ -171,37 +173,6 @@ void apply_layer_bits(const quant::QuantModel& qmodel, const std::map<std::strin
   }
 }
 
-/// Whether the argmax of output 0 (over all its elements: one row per sample, as the search's
-/// top-1) is `label`.
-bool top1_correct(const std::vector<Tensor>& outputs, int64_t label) {
-  if (outputs.empty() || outputs[0].dtype() != DataType::Float || outputs[0].numel() == 0) return false;
-  const float* p = outputs[0].data<float>();
-  int64_t best = 0;
-  for (int64_t i = 1; i < outputs[0].numel(); ++i)
-    if (p[i] > p[best]) best = i;
-  return best == label;
-}
-
-/// SQNR (and top-1 agreement) of `cfg` against the FP model on `samples`; with `labels` (one
-/// per sample) also the top-1 accuracy into `top1`.
-quant::SqnrAccumulator evaluate(quant::Simulator& sim, const quant::QuantModel& qmodel, const quant::QuantConfig& cfg,
-                                const std::vector<Sample>& samples, const std::vector<int64_t>& labels,
-                                std::optional<double>& top1, const Progress& progress) {
-  quant::SqnrAccumulator acc;
-  const quant::QuantConfig off = qmodel.off();
-  size_t correct = 0;
-  for (size_t i = 0; i < samples.size(); ++i) {
-    progress("evaluate", i, samples.size());
-    std::vector<Tensor> fp = sim.run(off, samples[i]);
-    std::vector<Tensor> q = sim.run(cfg, samples[i]);
-    if (!labels.empty() && top1_correct(q, labels[i])) ++correct;
-    acc.add(fp, q);
-  }
-  if (!labels.empty()) top1 = static_cast<double>(correct) / static_cast<double>(samples.size());
-  progress("evaluate", samples.size(), samples.size());
-  return acc;
-}
-
 void write_layers_json(JsonWriter& w, const std::vector<LayerRow>& rows) {
   w.key("layers").begin_array();
   for (const LayerRow& r : rows) {
@@ -214,30 +185,40 @@ void write_layers_json(JsonWriter& w, const std::vector<LayerRow>& rows) {
   w.end_array();
 }
 
+/// The typed search options of `options` (profile, candidates, target, order, labels, budget).
+mp::SearchOptions search_options(const QuantizeOptions& options, const ProgressFn& progress_fn) {
+  mp::SearchOptions so;
+  so.profile = mp::resolve_profile(options.profile);
+  for (const std::string& c : options.candidates) so.candidates.push_back(mp::parse_candidate(c, "candidates"));
+  // Candidates without a profile: no hardware was named, so the candidates themselves are what
+  // it supports (the generic profile lists only W4A8..W16A16, and would otherwise replace a
+  // W4A4 by its nearest pair, W4A8, without a word). A named profile still restricts them.
+  if (options.profile.empty() && !so.candidates.empty()) {
+    so.profile.candidates = so.candidates;
+    so.profile.description = "generic: the --candidates, for every op";
+  }
+  so.target = mp::parse_target(options.target);
+  so.order = mp::parse_order(options.order);
+  so.memory_budget_bytes = options.memory_budget_bytes;
+  so.labels = options.labels;
+  so.progress = [progress_fn](const std::string& phase, size_t done, size_t total) {
+    return !progress_fn || progress_fn(phase, done, total);
+  };
+  return so;
+}
+
 }  // namespace
 
-QuantizeResult quantize(Session& session, const std::vector<Sample>& all_samples, const QuantizeOptions& options,
-                        const ProgressFn& progress_fn) {
+QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const ProgressFn& progress_fn) {
   const Progress progress{progress_fn};
-  if (all_samples.empty()) throw Error(ErrorKind::InvalidArgument, "quantize: no calibration sample given (expected at least 1)");
-  const size_t cap = options.max_samples ? options.max_samples : kDefaultMaxSamples;
-  const size_t n = std::min(cap, all_samples.size());
-  std::vector<Sample> samples;
-  samples.reserve(n);
-  for (size_t k = 0; k < n; ++k) {
-    const Sample& s = all_samples[k];
-    if (s.size() != session.inputs().size())
-      throw Error(ErrorKind::InvalidArgument, "quantize: calibration sample " + std::to_string(k) + " has " + std::to_string(s.size()) +
-                                                  " tensors (expected one per model input: " + std::to_string(session.inputs().size()) + ")");
-    Sample c;
-    for (size_t i = 0; i < s.size(); ++i) c.push_back(session.conform_input(i, s[i], "calibration sample " + std::to_string(k)));
-    samples.push_back(std::move(c));
-  }
+  const size_t n = ws.samples().size();
+  if (n == 0) throw Error(ErrorKind::InvalidArgument, "quantize: no calibration sample given (expected at least 1)");
   const bool search_mode = options.bits.empty();
   BitsPair homog;
   if (!search_mode) homog = parse_bits(options.bits, "bits");
-  const mp::FlipOrder order = mp::parse_order(options.order);
-  // Labels: one per sample used, checked before the long computation.
+  // Checked before the long computation: options, and labels (one per sample used).
+  std::optional<mp::SearchOptions> so;
+  if (search_mode) so = search_options(options, progress_fn);
   if (!options.labels.empty() && options.labels.size() != n)
     throw Error(ErrorKind::InvalidArgument,
                 "--labels: " + std::to_string(options.labels.size()) + " labels for " + std::to_string(n) +
@@ -247,101 +228,71 @@ QuantizeResult quantize(Session& session, const std::vector<Sample>& all_samples
     if (options.labels[k] < 0)
       throw Error(ErrorKind::InvalidArgument, "--labels: label " + std::to_string(k) + " is " + std::to_string(options.labels[k]) +
                                                   " (expected a class index >= 0)");
+  if (!search_mode && !options.config.empty())
+    throw Error(ErrorKind::InvalidArgument, "config: a per-group configuration needs a search (no --bits)");
 
-  quant::PlacementOptions popt;
-  popt.input_shapes = options.input_shapes;
-  const quant::QuantModel qmodel(session.plan(), popt);
-  if (qmodel.layers().empty() && qmodel.quantizers().empty())
-    throw Error(ErrorKind::InvalidArgument, "quantize: the model has nothing to quantize (no float activations or weighted layers)");
-
-  // Calibration: activation histograms from the FP forward (weights need none).
+  const quant::QuantModel& qmodel = ws.model();
   quant::CalibrationOptions copt;
   copt.weight_range = quant::parse_weight_range(options.weight_range, "weight range");
   copt.act_range = quant::parse_act_range(options.act_range, "activation range");
-  const auto t_cal = Clock::now();
-  quant::CalibrationStats cstats;
-  quant::Encodings enc = quant::calibrate(
-      qmodel, session.executor(), samples, copt,
-      [&](size_t done, size_t total) {
-        progress("calibration", done, total);
-        return true;
-      },
-      &cstats);
-  const double cal_s = seconds_since(t_cal);
-  quant::Simulator sim(qmodel, enc, session.executor());
+  std::vector<std::string> reused;
+  if (!ws.calibrate(copt, progress_fn)) reused.push_back("calibration");
 
   QuantizeResult res;
-  res.samples_used = samples.size();
+  res.samples_used = n;
   quant::QuantConfig cfg;
-  std::optional<mp::SearchResult> sr;
-  std::vector<std::optional<double>> layer_sens(qmodel.layers().size());
+  const mp::SearchResult* sr = nullptr;
+  // The per-group choice of the exported configuration (search mode).
+  mp::Choice choice;
+  const bool adjusted = !options.layer_bits.empty() || !options.config.empty();
   if (search_mode) {
-    mp::SearchOptions so;
-    so.profile = mp::resolve_profile(options.profile);
-    for (const std::string& c : options.candidates) so.candidates.push_back(mp::parse_candidate(c, "candidates"));
-    // Candidates without a profile: no hardware was named, so the candidates themselves are what
-    // it supports (the generic profile lists only W4A8..W16A16, and would otherwise replace a
-    // W4A4 by its nearest pair, W4A8, without a word). A named profile still restricts them.
-    if (options.profile.empty() && !so.candidates.empty()) {
-      so.profile.candidates = so.candidates;
-      so.profile.description = "generic: the --candidates, for every op";
-    }
-    so.target = mp::parse_target(options.target);
-    so.order = order;
-    so.memory_budget_bytes = options.memory_budget_bytes;
-    so.labels = options.labels;
-    so.progress = [&](const std::string& phase, size_t done, size_t total) {
-      return !progress_fn || progress_fn(phase, done, total);
-    };
-    sr = mp::search(qmodel, sim, samples, so);
-    cfg = sr->selected_config;
+    if (!ws.search(*so)) reused.push_back("search");
+    sr = ws.search_result();
+    choice = options.config.empty() ? sr->selected.choice : mp::parse_choice(*sr, options.config, "config");
     if (!options.layer_bits.empty()) {
       std::vector<std::pair<std::string, mp::Candidate>> lb;
       for (const auto& kv : options.layer_bits) lb.emplace_back(kv.first, mp::parse_candidate(kv.second, "layer '" + kv.first + "'"));
-      const mp::Choice choice = mp::override_layers(*sr, qmodel.layers(), sr->selected.choice, lb);
-      std::vector<mp::Group> groups;
-      for (const mp::GroupReport& g : sr->groups) groups.push_back(g.group);
-      cfg = mp::choice_config(groups, choice, qmodel.quantizers().size());
+      choice = mp::override_layers(*sr, qmodel.layers(), choice, lb);
     }
-    for (size_t l = 0; l < sr->layers.size() && l < layer_sens.size(); ++l) layer_sens[l] = sr->layers[l].sensitivity_db;
-    res.config = options.layer_bits.empty() ? mp::selected_config_name(*sr) : "mixed";
-    res.baseline_selected = options.layer_bits.empty() && sr->selected_index < 0;
+    cfg = ws.config_of(choice);
+    res.config = adjusted ? "mixed" : mp::selected_config_name(*sr);
+    if (adjusted)
+      for (const mp::Baseline& b : sr->baselines)
+        if (b.point.choice == choice) res.config = mp::candidate_name(b.config);
+    res.baseline_selected = !adjusted && sr->selected_index < 0;
     if (sr->selected_index >= 0) res.order_used = mp::order_name(sr->selected_order);
   } else {
+    ws.set_labels(options.labels);
     cfg = qmodel.homogeneous(homog.w, homog.a);
     apply_layer_bits(qmodel, options.layer_bits, cfg);
     res.config = options.layer_bits.empty() ? bits_name(homog) : "mixed";
   }
 
-  // The chosen configuration's quality and cost.
-  const quant::SqnrAccumulator acc = evaluate(sim, qmodel, cfg, samples, options.labels, res.top1, progress);
-  res.sqnr_db = acc.sqnr_db();
-  config_cost(qmodel, cfg, res.rel_bops, res.size_bytes);
-
-  // Export.
-  progress("export", 0, 1);
-  const auto t_exp = Clock::now();
-  std::vector<quant::ExportQuantizer> eqs;
-  for (const quant::Quantizer& q : qmodel.quantizers()) {
-    const int b = bits_of(cfg, q.id);
-    if (b <= 0) continue;
-    quant::ExportQuantizer e;
-    e.kind = q.kind;
-    e.value = q.value;
-    if (q.kind == quant::QuantizerKind::Weight) e.step = qmodel.layers()[static_cast<size_t>(q.layer)].step;
-    e.encoding = enc.get(q.id, b);
-    eqs.push_back(std::move(e));
+  // The configuration's quality (measured by the search already unless adjusted) and cost.
+  const mp::Eval ev = ws.evaluate(cfg, progress_fn);
+  res.sqnr_db = ev.sqnr_db;
+  res.top1 = ev.accuracy;
+  if (sr) {
+    std::vector<mp::Group> groups;
+    for (const mp::GroupReport& g : sr->groups) groups.push_back(g.group);
+    const mp::Cost c = mp::choice_cost(groups, choice);
+    res.rel_bops = c.rel_bops;
+    res.size_bytes = c.size_bytes;
+  } else {
+    config_cost(qmodel, cfg, res.rel_bops, res.size_bytes);
   }
-  quant::ExportStats xst;
-  const onnx::Model qdq = quant::export_qdq(session.plan(), eqs, {}, &xst);
-  res.model_bytes = onnx::write_model(qdq);
-  res.encodings_json = quant::encodings_to_json(qmodel, enc, cfg);
-  const double exp_s = seconds_since(t_exp);
+
+  progress("export", 0, 1);
+  const Workspace::Export x = ws.export_config(cfg);
+  res.model_bytes = x.model_bytes;
+  res.encodings_json = x.encodings_json;
   progress("export", 1, 1);
 
   // Per-layer table.
   int64_t total_macs = 0;
   for (const quant::Layer& l : qmodel.layers()) total_macs += l.macs;
+  std::vector<mp::LayerChoice> chosen;
+  if (sr) chosen = mp::layer_choices(*sr, qmodel.layers(), choice);
   for (size_t i = 0; i < qmodel.layers().size(); ++i) {
     const quant::Layer& l = qmodel.layers()[i];
     LayerRow r;
@@ -351,7 +302,7 @@ QuantizeResult quantize(Session& session, const std::vector<Sample>& all_samples
     r.macs_share = total_macs > 0 ? static_cast<double>(l.macs) / static_cast<double>(total_macs) : 0.0;
     r.w_bits = bits_of(cfg, l.weight_quantizer);
     r.a_bits = bits_of(cfg, l.input_quantizer);
-    r.sensitivity_db = layer_sens[i];
+    if (i < chosen.size()) r.sensitivity_db = chosen[i].sensitivity_db;
     res.layers.push_back(std::move(r));
   }
 
@@ -364,7 +315,7 @@ QuantizeResult quantize(Session& session, const std::vector<Sample>& all_samples
   w.key("macs").value(total_macs);
   w.end_object();
   w.key("mode").value(search_mode ? "search" : "homogeneous");
-  w.key("samples").value(samples.size());
+  w.key("samples").value(n);
   if (search_mode) {
     w.key("candidates").begin_array(true);
     std::vector<mp::Candidate> cands;
@@ -375,10 +326,20 @@ QuantizeResult quantize(Session& session, const std::vector<Sample>& all_samples
     for (const mp::Candidate& c : cands) w.value(mp::candidate_name(c));
     w.end_array();
     mp::write_search_json(w, *sr);
-    if (!options.layer_bits.empty()) {
+    if (adjusted) {
+      // The configuration the user chose on top of the search (a front point, overrides).
       w.key("final").begin_object();
-      w.key("rel_bops").value(res.rel_bops).key("size_bytes").value(res.size_bytes).key("sqnr_db").value(res.sqnr_db);
+      w.key("config").value(res.config);
+      w.key("rel_bops").value(res.rel_bops).key("size_bytes").value(res.size_bytes);
+      std::vector<mp::Group> groups;
+      for (const mp::GroupReport& g : sr->groups) groups.push_back(g.group);
+      w.key("rel_size").value(mp::choice_cost(groups, choice).rel_size);
+      w.key("sqnr_db").value(res.sqnr_db);
       if (res.top1) w.key("top1").value(*res.top1);
+      w.key("group_config").begin_array(true);
+      for (size_t gi = 0; gi < sr->groups.size(); ++gi)
+        w.value(mp::candidate_name(sr->groups[gi].group.candidates[static_cast<size_t>(choice[gi])]));
+      w.end_array();
       write_layers_json(w, res.layers);
       w.end_object();
     }
@@ -409,25 +370,28 @@ QuantizeResult quantize(Session& session, const std::vector<Sample>& all_samples
     w.key("selected").begin_object();
     w.key("config").value(res.config);
     w.key("rel_bops").value(res.rel_bops).key("size_bytes").value(res.size_bytes).key("sqnr_db").value(res.sqnr_db);
-    const double top1 = acc.top1_agreement();
-    if (!std::isnan(top1)) w.key("top1_agreement").value(top1);
+    if (!std::isnan(ev.top1_agreement)) w.key("top1_agreement").value(ev.top1_agreement);
     if (res.top1) w.key("top1").value(*res.top1);
     write_layers_json(w, res.layers);
     w.end_object();
   }
+  const quant::ExportStats& xst = x.stats;
   w.key("export").begin_object(true);
   w.key("bytes").value(res.model_bytes.size()).key("weights").value(xst.weights).key("activations").value(xst.activations);
   w.key("clips").value(xst.clips).key("guards").value(xst.guards).key("batchnorms_folded").value(xst.batchnorms_folded);
   w.key("com_microsoft").value(xst.uses_com_microsoft);
   w.end_object();
   w.key("timing_s").begin_object(true);
-  w.key("calibration").value(cal_s);
+  w.key("calibration").value(ws.calibration_seconds());
   if (search_mode) {
     mp::write_timing_fields(w, sr->timing);
   } else {
     w.key("phase1").value(0.0).key("phase2").value(0.0);
   }
-  w.key("export").value(exp_s);
+  w.key("export").value(x.seconds);
+  w.key("reused").begin_array(true);
+  for (const std::string& r : reused) w.value(r);
+  w.end_array();
   w.end_object();
   w.end_object();
   res.report_json = w.str() + "\n";
@@ -441,8 +405,10 @@ QuantizeResult quantize(onnx::Model model, const std::vector<Sample>& samples, c
   SessionOptions so;
   so.threads = options.threads;
   so.input_shapes = options.input_shapes;
-  Session session(std::move(model), so);
-  return quantize(session, samples, opt, progress);
+  Workspace ws(std::make_unique<Session>(std::move(model), so), options.input_shapes);
+  const size_t cap = options.max_samples ? options.max_samples : kDefaultMaxSamples;
+  ws.set_samples(std::vector<Sample>(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(std::min(cap, samples.size()))));
+  return quantize(ws, opt, progress);
 }
 
 QuantizeResult quantize_bytes(const std::string& model_bytes, const std::vector<Sample>& samples,

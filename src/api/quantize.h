@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "api/workspace.h"
 #include "core/tensor.h"
 #include "onnx/model.h"
 #include "ops/tensor_info.h"
@@ -87,6 +88,11 @@ struct QuantizeOptions {
   /// bits (the whole group after a search). The reported numbers and the export are of the
   /// resulting configuration. An unknown layer name is Error(InvalidArgument) naming it.
   std::map<std::string, std::string> layer_bits;
+  /// Search only: one candidate per search group ("W8A8", ...; report pareto[i].config or
+  /// selected.group_config) instead of the selection; layer_bits then apply on top of it.
+  /// Report "final" describes the result. Error naming "config" for a wrong count or a
+  /// candidate a group does not support.
+  std::vector<std::string> config;
   /// Overrides of declared input shapes (like `inspect --input-shape`).
   std::map<std::string, ops::Dims> input_shapes;
   /// The model's file name, written into report.json ("model.file"). Empty: "model.onnx".
@@ -96,13 +102,9 @@ struct QuantizeOptions {
   std::string model_sha256;
 };
 
-/// Progress: `phase` ("calibration", "phase0", "phase1", "phase2", "phase3", "export", ...),
-/// `done` of `total` steps in that phase. Return false to cancel.
-using ProgressFn = std::function<bool(const std::string& phase, size_t done, size_t total)>;
-
-/// One calibration sample: one tensor per model input, in the model's input order. Tensors are
-/// conformed like `run` inputs (float64 -> float32, a missing leading batch dim of 1 added).
-using Sample = std::vector<Tensor>;
+// Progress (api::ProgressFn, workspace.h) phases: "calibration", "reference", "phase0".."phase3",
+// "evaluate", "export". A calibration sample (api::Sample) is one tensor per model input,
+// conformed like `run` inputs (float64 -> float32, a missing leading batch dim of 1 added).
 
 /// One row of the chosen per-layer table (Conv, ConvTranspose, Gemm, MatMul with constant weight).
 struct LayerRow {
@@ -134,13 +136,15 @@ struct QuantizeResult {
   size_t samples_used = 0;
 };
 
-class Session;
-
-/// Quantizes the model of `session` (its plan, executor and thread count are used; the options'
-/// `threads` and `input_shapes` are those the session was made with). `samples`: at least one.
-/// The session's executor is used for calibration and simulation. Throws qm::Error.
-QuantizeResult quantize(Session& session, const std::vector<Sample>& samples,
-                        const QuantizeOptions& options, const ProgressFn& progress = {});
+/// Quantizes the workspace's model with its samples (at least one; options.max_samples is the
+/// caller's to apply when setting them): calibration, the search or the homogeneous
+/// configuration, options.config / layer_bits on top, evaluation, export and report.json. Does
+/// only what the workspace does not hold already: with the same samples and range options the
+/// calibration is reused (report timing_s.reused), with the same candidates/profile/order/labels
+/// the search (only phase 3 runs for a new target), and a configuration the search measured is
+/// not evaluated again. The options' `threads` and `input_shapes` are those the workspace's
+/// session was made with. Throws qm::Error.
+QuantizeResult quantize(Workspace& workspace, const QuantizeOptions& options, const ProgressFn& progress = {});
 
 /// Quantizes `model` with `samples` (at least one): makes a Session (options.threads,
 /// options.input_shapes) and calls the above. Throws qm::Error.

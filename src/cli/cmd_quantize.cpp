@@ -14,6 +14,7 @@
 #include "api/quantize.h"
 #include "api/samples.h"
 #include "api/session.h"
+#include "api/workspace.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "mixed_precision/search.h"
@@ -242,7 +243,9 @@ int run_quantize(const std::vector<std::string>& args) {
   if (p.has("--preprocess")) sopt.preprocess = api::Preprocess::parse(p.get("--preprocess"));
   sopt.split_stacked = true;
   sopt.max_samples = opt.max_samples ? opt.max_samples : 64;
-  const std::vector<api::Sample> samples = api::load_samples(*session, calib, sopt);
+  std::vector<api::Sample> samples = api::load_samples(*session, calib, sopt);
+  api::Workspace workspace(std::move(session), opt.input_shapes);
+  workspace.set_samples(std::move(samples));
 
   // On a terminal one line per phase, redrawn in place; otherwise (logs, tests) a line per phase
   // when it completes.
@@ -260,7 +263,7 @@ int run_quantize(const std::vector<std::string>& args) {
     std::fflush(stderr);
     return true;
   };
-  api::QuantizeResult r = api::quantize(*session, samples, opt, progress);
+  api::QuantizeResult r = api::quantize(workspace, opt, progress);
   if (!quiet && tty && !last_phase.empty()) std::fprintf(stderr, "\n");
 
   write_text(p.get("--out"), r.model_bytes, "--out");

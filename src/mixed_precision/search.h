@@ -99,6 +99,9 @@ struct Eval {
   double sqnr_db = 0;   ///< output SQNR vs the FP model (spec section 3)
   double nsr = 0;       ///< noise-to-signal ratio averaged over outputs (sqnr_db = -10 log10 nsr)
   std::optional<double> accuracy;  ///< top-1 in [0, 1] when labels were given
+  /// Fraction of rows whose argmax agrees with the FP model's on the first classifier-shaped
+  /// output (NaN when there is none or it was not measured).
+  double top1_agreement = std::numeric_limits<double>::quiet_NaN();
   /// The metric the search maximises: accuracy when present, else SQNR.
   double metric() const { return accuracy ? *accuracy : sqnr_db; }
 };

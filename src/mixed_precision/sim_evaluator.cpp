@@ -103,6 +103,7 @@ SimEvaluator::SimEvaluator(const quant::QuantModel& model, quant::Simulator& sim
     Eval e;
     e.nsr = acc.noise_to_signal();
     e.sqnr_db = acc.sqnr_db();
+    e.top1_agreement = acc.top1_agreement();
     if (!labels_.empty()) e.accuracy = static_cast<double>(correct) / static_cast<double>(samples_.size());
     return e;
   };

@@ -38,6 +38,8 @@ class SimEvaluator {
   Eval evaluate(const quant::QuantConfig& config) { return ev_.evaluate(config); }
 
   const std::vector<std::vector<Tensor>>& reference() const { return fp_; }
+  /// Memory for phase 1's FP cache and phase 2's path activations (one sample's worth).
+  void set_memory_budget(size_t bytes) { budget_ = bytes; }
   double fp_seconds() const { return fp_seconds_; }
   /// Phase-1 work in FPE with the machine-independent weighting (MACs for layers, elements
   /// otherwise) and whether phase 1 could cache every value.

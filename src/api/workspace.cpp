@@ -1,0 +1,192 @@
+// The quantization workspace (see workspace.h).
+#include "api/workspace.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/error.h"
+#include "mixed_precision/sim_evaluator.h"
+#include "onnx/model_writer.h"
+#include "quant/encodings_json.h"
+#include "quant/simulator.h"
+
+namespace qm::api {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+bool same_options(const quant::CalibrationOptions& a, const quant::CalibrationOptions& b) {
+  return a.weight_range == b.weight_range && a.act_range.kind == b.act_range.kind &&
+         a.act_range.percentile == b.act_range.percentile && a.histogram_bins == b.histogram_bins;
+}
+
+}  // namespace
+
+Workspace::Workspace(std::unique_ptr<Session> session, const std::map<std::string, ops::Dims>& input_shapes)
+    : session_(std::move(session)) {
+  if (!session_) throw Error(ErrorKind::InvalidArgument, "workspace: no model");
+  quant::PlacementOptions popt;
+  popt.input_shapes = input_shapes;
+  qmodel_ = std::make_unique<quant::QuantModel>(session_->plan(), popt);
+  if (qmodel_->layers().empty() && qmodel_->quantizers().empty())
+    throw Error(ErrorKind::InvalidArgument, "quantize: the model has nothing to quantize (no float activations or weighted layers)");
+}
+
+Workspace::~Workspace() = default;
+
+void Workspace::drop_search() {
+  search_.reset();
+  search_groups_.clear();
+}
+
+void Workspace::set_samples(std::vector<Sample> samples, const std::vector<std::string>& names) {
+  const size_t ninputs = session_->inputs().size();
+  for (size_t k = 0; k < samples.size(); ++k) {
+    const std::string what = k < names.size() ? "calibration sample '" + names[k] + "'" : "calibration sample " + std::to_string(k);
+    if (samples[k].size() != ninputs)
+      throw Error(ErrorKind::InvalidArgument, what + " has " + std::to_string(samples[k].size()) +
+                                                  " tensors (expected one per model input: " + std::to_string(ninputs) + ")");
+    for (size_t i = 0; i < ninputs; ++i) samples[k][i] = session_->conform_input(i, std::move(samples[k][i]), what);
+  }
+  // Everything below depends on the samples (the simulator refers to the encodings).
+  drop_search();
+  evals_.clear();
+  eval_.reset();
+  sim_.reset();
+  enc_.reset();
+  calibrated_with_.reset();
+  samples_ = std::move(samples);
+}
+
+bool Workspace::calibrate(const quant::CalibrationOptions& options, const ProgressFn& progress) {
+  if (samples_.empty()) throw Error(ErrorKind::InvalidArgument, "quantize: no calibration sample given (expected at least 1)");
+  if (calibrated_with_ && same_options(*calibrated_with_, options)) return false;
+  drop_search();
+  evals_.clear();
+  eval_.reset();
+  sim_.reset();
+  enc_.reset();
+  calibrated_with_.reset();
+  const auto t0 = Clock::now();
+  enc_ = std::make_unique<quant::Encodings>(quant::calibrate(*qmodel_, session_->executor(), samples_, options,
+                                                              [&](size_t done, size_t total) {
+                                                                return !progress || progress("calibration", done, total);
+                                                              }));
+  sim_ = std::make_unique<quant::Simulator>(*qmodel_, *enc_, session_->executor());
+  calibrated_with_ = options;
+  calibration_seconds_ = seconds_since(t0);
+  return true;
+}
+
+mp::SimEvaluator& Workspace::evaluator(const std::vector<int64_t>& labels, size_t memory_budget, const ProgressFn& progress) {
+  if (!sim_) throw Error(ErrorKind::InvalidArgument, "quantize: calibrate before searching or evaluating");
+  if (!eval_ || labels != labels_) {
+    drop_search();
+    evals_.clear();
+    eval_.reset();
+    eval_ = std::make_unique<mp::SimEvaluator>(*qmodel_, *sim_, samples_, labels, memory_budget, progress);
+    labels_ = labels;
+  }
+  return *eval_;
+}
+
+void Workspace::set_labels(std::vector<int64_t> labels) {
+  if (eval_ && labels != labels_) {
+    drop_search();
+    evals_.clear();
+    eval_.reset();
+  }
+  labels_ = std::move(labels);
+}
+
+quant::QuantConfig Workspace::config_of(const mp::Choice& choice) const {
+  if (!search_) throw Error(ErrorKind::InvalidArgument, "quantize: no search to take a configuration from");
+  std::vector<mp::Group> groups;
+  for (const mp::GroupReport& g : search_->groups) groups.push_back(g.group);
+  return mp::choice_config(groups, choice, qmodel_->quantizers().size());
+}
+
+bool Workspace::search(const mp::SearchOptions& options) {
+  if (!sim_) throw Error(ErrorKind::InvalidArgument, "quantize: calibrate before searching");
+  const auto groups = mp::build_groups(qmodel_->quantizers(), qmodel_->layers(), options.profile, options.candidates,
+                                       mp::layer_traits(*qmodel_));
+  std::vector<std::vector<mp::Candidate>> cands;
+  for (const mp::Group& g : groups) cands.push_back(g.candidates);
+  const bool size = options.target.kind == mp::TargetKind::Size;
+  const bool same = search_ && labels_ == options.labels && cands == search_groups_ && search_order_ == options.order &&
+                    search_full_front_ == options.full_front && search_front_points_ == options.front_points &&
+                    (search_size_ == size || search_full_front_);
+  if (same && eval_) {
+    // Only the target changed (or nothing): phase 3 on the stored fronts.
+    mp::reselect(*search_, qmodel_->quantizers(), qmodel_->layers(), eval_->evaluator(), options.target, options.progress);
+  } else {
+    const double enc_seconds = mp::prepare_candidates(groups, *sim_);
+    mp::SimEvaluator& ev = evaluator(options.labels, options.memory_budget_bytes, options.progress);
+    ev.set_memory_budget(options.memory_budget_bytes);
+    drop_search();
+    mp::SearchResult r = mp::search_groups(groups, qmodel_->quantizers(), qmodel_->layers(), ev.evaluator(), options);
+    ev.add_timing(r.timing);
+    r.timing.encodings = enc_seconds;
+    r.timing.total += enc_seconds;
+    search_ = std::move(r);
+    search_groups_ = std::move(cands);
+    search_order_ = options.order;
+    search_full_front_ = options.full_front;
+    search_front_points_ = options.front_points;
+    search_size_ = size;
+  }
+  // Every measured point answers later evaluations of the same configuration.
+  auto keep = [&](const mp::Point& p) {
+    if (p.evaluated) evals_.emplace(config_of(p.choice).bits, p.eval);
+  };
+  for (const mp::Baseline& b : search_->baselines) keep(b.point);
+  for (const mp::Point& p : search_->pareto) keep(p);
+  for (const mp::Point& p : search_->pareto_other) keep(p);
+  return !same;
+}
+
+mp::Eval Workspace::evaluate(const quant::QuantConfig& config, const ProgressFn& progress) {
+  if (config.bits.size() != qmodel_->quantizers().size())
+    throw Error(ErrorKind::InvalidArgument, "evaluate: the configuration has " + std::to_string(config.bits.size()) +
+                                                " entries, the model has " + std::to_string(qmodel_->quantizers().size()) +
+                                                " quantizers");
+  auto it = evals_.find(config.bits);
+  if (it != evals_.end()) return it->second;
+  mp::SimEvaluator& ev = evaluator(labels_, size_t{512} << 20, progress);
+  const size_t n = samples_.size();
+  if (progress && !progress("evaluate", 0, n)) throw Error(ErrorKind::InvalidArgument, "cancelled: stopped during evaluate");
+  ev.evaluator().on_unit = [&](size_t done) { return !progress || progress("evaluate", done, n); };
+  struct Reset {
+    mp::Evaluator& e;
+    ~Reset() { e.on_unit = nullptr; }
+  } reset{ev.evaluator()};
+  const mp::Eval e = ev.evaluate(config);
+  return evals_.emplace(config.bits, e).first->second;
+}
+
+Workspace::Export Workspace::export_config(const quant::QuantConfig& config) {
+  if (!enc_) throw Error(ErrorKind::InvalidArgument, "export: calibrate first");
+  const auto t0 = Clock::now();
+  std::vector<quant::ExportQuantizer> eqs;
+  for (const quant::Quantizer& q : qmodel_->quantizers()) {
+    const int b = config.bits.at(static_cast<size_t>(q.id));
+    if (b <= 0) continue;
+    quant::ExportQuantizer e;
+    e.kind = q.kind;
+    e.value = q.value;
+    if (q.kind == quant::QuantizerKind::Weight) e.step = qmodel_->layers()[static_cast<size_t>(q.layer)].step;
+    e.encoding = enc_->get(q.id, b);
+    eqs.push_back(std::move(e));
+  }
+  Export x;
+  const onnx::Model qdq = quant::export_qdq(session_->plan(), eqs, {}, &x.stats);
+  x.model_bytes = onnx::write_model(qdq);
+  x.encodings_json = quant::encodings_to_json(*qmodel_, *enc_, config);
+  x.seconds = seconds_since(t0);
+  return x;
+}
+
+}  // namespace qm::api

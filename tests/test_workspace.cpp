@@ -1,0 +1,185 @@
+// The quantization workspace (src/api/workspace.h): what it keeps and what it recomputes. The
+// oracle is always a fresh, stateless api::quantize() of the same model, samples and options:
+// the workspace must give the same selection, numbers and exported bytes while skipping work.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/quantize.h"
+#include "api/session.h"
+#include "api/workspace.h"
+#include "core/error.h"
+#include "test_util.h"
+
+namespace qm::api {
+namespace {
+
+std::vector<float> pseudo(size_t n, uint32_t seed, float scale) {
+  std::vector<float> v(n);
+  uint32_t x = seed * 2654435761u + 1;
+  for (auto& f : v) {
+    x = x * 1664525u + 1013904223u;
+    f = scale * ((x >> 8) / float(1u << 24) - 0.5f);
+  }
+  return v;
+}
+
+// conv+relu, conv+relu, conv, global pool, gemm: enough groups for a front of several points.
+onnx::Model conv_net() {
+  test::ModelBuilder b{13};
+  b.input("x", {1, 3, 8, 8});
+  b.floats("w1", {8, 3, 3, 3}, pseudo(216, 2, 1.0f));
+  b.floats("w2", {8, 8, 3, 3}, pseudo(576, 3, 0.5f));
+  b.floats("w3", {8, 8, 3, 3}, pseudo(576, 5, 0.5f));
+  b.floats("g", {5, 8}, pseudo(40, 4, 1.0f));
+  b.node("Conv", {"x", "w1"}, {"c1"}, "conv1").ints("pads", {1, 1, 1, 1});
+  b.node("Relu", {"c1"}, {"r1"}, "relu1");
+  b.node("Conv", {"r1", "w2"}, {"c2"}, "conv2").ints("pads", {1, 1, 1, 1});
+  b.node("Relu", {"c2"}, {"r2"}, "relu2");
+  b.node("Conv", {"r2", "w3"}, {"c3"}, "conv3").ints("pads", {1, 1, 1, 1});
+  b.node("GlobalAveragePool", {"c3"}, {"p"}, "gap");
+  b.node("Flatten", {"p"}, {"f"}, "flat");
+  b.node("Gemm", {"f", "g"}, {"y"}, "fc").i("transB", 1);
+  b.output("y");
+  b.build();
+  return b.model();
+}
+
+std::vector<Sample> samples(size_t n, uint32_t seed = 7) {
+  std::vector<Sample> out;
+  for (size_t i = 0; i < n; ++i) {
+    Tensor t(DataType::Float, {1, 3, 8, 8});
+    const auto v = pseudo(192, seed + static_cast<uint32_t>(i), 4.0f);
+    std::copy(v.begin(), v.end(), t.data<float>());
+    out.push_back({t});
+  }
+  return out;
+}
+
+QuantizeOptions search_options(const std::string& target) {
+  QuantizeOptions o;
+  o.candidates = {"W4A8", "W8A8", "W8A16"};
+  o.target = target;
+  o.model_sha256 = "x";
+  return o;
+}
+
+std::vector<std::string> reused(const std::string& report) {
+  std::vector<std::string> out;
+  const size_t p = report.find("\"reused\": [");
+  REQUIRE(p != std::string::npos);
+  const std::string list = report.substr(p, report.find(']', p) - p);
+  for (const char* k : {"calibration", "search"})
+    if (list.find(k) != std::string::npos) out.push_back(k);
+  return out;
+}
+
+std::unique_ptr<Workspace> workspace(const std::vector<Sample>& s) {
+  auto ws = std::make_unique<Workspace>(std::make_unique<Session>(conv_net()));
+  ws->set_samples(s);
+  return ws;
+}
+
+TEST_CASE("api/workspace: a new target, a front point and overrides reuse calibration and search") {
+  const auto cal = samples(6);
+  auto ws = workspace(cal);
+  const QuantizeResult first = quantize(*ws, search_options("bops=0.8"));
+  CHECK(reused(first.report_json).empty());
+  const QuantizeResult fresh_first = quantize(conv_net(), cal, search_options("bops=0.8"));
+  CHECK(first.model_bytes == fresh_first.model_bytes);
+  CHECK(first.sqnr_db == fresh_first.sqnr_db);
+
+  // Another target: only phase 3, on the stored front; same answer as a fresh run.
+  for (const char* target : {"bops=0.6", "sqnr=25", "bops=1.5", "bops=0.8"}) {
+    CAPTURE(target);
+    const QuantizeResult r = quantize(*ws, search_options(target));
+    CHECK(reused(r.report_json) == std::vector<std::string>{"calibration", "search"});
+    CHECK(r.report_json.find("\"phase1\": 0,") == std::string::npos);  // timings are the stored search's
+    const QuantizeResult fresh = quantize(conv_net(), cal, search_options(target));
+    CHECK(r.model_bytes == fresh.model_bytes);
+    CHECK(r.sqnr_db == fresh.sqnr_db);
+    CHECK(r.rel_bops == fresh.rel_bops);
+    CHECK(r.config == fresh.config);
+  }
+  const mp::SearchResult* sr = ws->search_result();
+  REQUIRE(sr);
+  REQUIRE(sr->pareto.size() >= 3);
+
+  // A front point: its measured numbers, no evaluation (the workspace cache answers).
+  const mp::Point& pt = sr->pareto[2];
+  std::vector<std::string> names;
+  for (size_t gi = 0; gi < sr->groups.size(); ++gi)
+    names.push_back(mp::candidate_name(sr->groups[gi].group.candidates[static_cast<size_t>(pt.choice[gi])]));
+  QuantizeOptions po = search_options("bops=0.8");
+  po.config = names;
+  size_t evaluate_ticks = 0;
+  const QuantizeResult point = quantize(*ws, po, [&](const std::string& phase, size_t, size_t) {
+    if (phase == "evaluate" || phase == "phase1" || phase == "calibration") ++evaluate_ticks;
+    return true;
+  });
+  CHECK(evaluate_ticks == 0);
+  CHECK(point.sqnr_db == pt.eval.sqnr_db);
+  CHECK(point.rel_bops == doctest::Approx(pt.cost.rel_bops));
+  CHECK(point.report_json.find("\"final\"") != std::string::npos);
+
+  // Overrides compose with the given configuration: the point's bits plus the override, and the
+  // result equals a fresh stateless run with the same config and overrides.
+  po.layer_bits["conv1"] = "W8A16";
+  const QuantizeResult over = quantize(*ws, po);
+  const QuantizeResult fresh_over = quantize(conv_net(), cal, po);
+  CHECK(over.model_bytes == fresh_over.model_bytes);
+  CHECK(over.sqnr_db == fresh_over.sqnr_db);
+  for (const LayerRow& l : over.layers) {
+    if (l.name == "conv1") {
+      CHECK(l.w_bits == 8);
+      CHECK(l.a_bits == 16);
+    }
+  }
+  size_t differs = 0;
+  for (size_t i = 0; i < over.layers.size(); ++i)
+    differs += over.layers[i].w_bits != point.layers[i].w_bits || over.layers[i].a_bits != point.layers[i].a_bits;
+  CHECK(differs <= 1);
+
+  // Bad configurations name the option.
+  po.config.pop_back();
+  CHECK_THROWS_WITH_AS(quantize(*ws, po), doctest::Contains("config"), Error);
+
+  // Other candidates: the search runs again.
+  QuantizeOptions other = search_options("bops=0.8");
+  other.candidates = {"W4A8", "W8A8"};
+  CHECK(reused(quantize(*ws, other).report_json) == std::vector<std::string>{"calibration"});
+  // Other range options: calibration runs again.
+  other.act_range = "minmax";
+  CHECK(reused(quantize(*ws, other).report_json).empty());
+}
+
+TEST_CASE("api/workspace: new samples drop everything; wrong samples are named") {
+  auto ws = workspace(samples(4));
+  const QuantizeResult a = quantize(*ws, search_options("bops=0.8"));
+  const auto other = samples(4, 99);
+  ws->set_samples(other);
+  const QuantizeResult b = quantize(*ws, search_options("bops=0.8"));
+  CHECK(reused(b.report_json).empty());
+  const QuantizeResult fresh = quantize(conv_net(), other, search_options("bops=0.8"));
+  CHECK(b.model_bytes == fresh.model_bytes);
+  CHECK(b.sqnr_db == fresh.sqnr_db);
+
+  Tensor wrong(DataType::Float, {1, 3, 9, 8});
+  CHECK_THROWS_WITH_AS(ws->set_samples({{wrong}}, {"bad.npy"}), doctest::Contains("'bad.npy'"), Error);
+  CHECK_THROWS_WITH_AS(ws->set_samples({{wrong, wrong}}, {"two.npz"}), doctest::Contains("'two.npz' has 2 tensors"), Error);
+  // A failed set_samples keeps nothing half-done: the workspace still quantizes its last samples.
+  ws->set_samples(other);
+  CHECK(quantize(*ws, search_options("bops=0.8")).model_bytes == fresh.model_bytes);
+
+  // Homogeneous mode on the same workspace: evaluate + export, no search.
+  QuantizeOptions h;
+  h.bits = "W8A8";
+  const QuantizeResult hw = quantize(*ws, h);
+  h.model_sha256 = "x";
+  CHECK(hw.sqnr_db == quantize(conv_net(), other, h).sqnr_db);
+}
+
+}  // namespace
+}  // namespace qm::api
