@@ -36,6 +36,10 @@ export class Engine {
     this.factory = factory;
     this.options = options;
     this.module = module;
+    // Bumped when the instance is dropped after a crash (the next call starts a new one): the
+    // workspace (ws*) lives in the instance, so whoever loaded a model into generation N must
+    // load it again in any other.
+    this.generation = 1;
   }
 
   /** The module's version string. */
@@ -55,9 +59,15 @@ export class Engine {
     return JSON.parse(this.unwrap(result));
   }
 
-  /** What this build can do: {quantize, layerBits, run} (booleans). */
+  /**
+   * What this build can do: {quantize, layerBits, run, threads, workspace} (workspace: the
+   * module has the stateful wsLoad/wsSetSamples/wsQuantize/wsExport calls).
+   */
   capabilities() {
-    return this.call((m) => (m.capabilities ? JSON.parse(m.capabilities()) : { quantize: false, layerBits: false, run: false }));
+    return this.call((m) => ({
+      ...(m.capabilities ? JSON.parse(m.capabilities()) : { quantize: false, layerBits: false, run: false }),
+      workspace: typeof m.wsLoad === 'function' && typeof m.wsQuantize === 'function',
+    }));
   }
 
   /**
@@ -75,6 +85,58 @@ export class Engine {
     const reportJson = this.unwrap(result);
     return { report: JSON.parse(reportJson), reportJson, model: result.model, encodings: result.encodings,
              samplesUsed: result.samplesUsed };
+  }
+
+  // ---- The workspace: one model, its samples, calibration and search kept in the module
+  // between calls (/work/notes/ws_contract.md). Each call replaces or reuses what the previous
+  // ones left; a new module instance (after a crash, see `generation`) starts empty.
+
+  /**
+   * Parses and plans a model once; drops any previous workspace. options: {inputShapes
+   * ("x=1x3x224x224" or {x: [1, 3, 224, 224]}), threads}. Returns {layers, quantizers}.
+   */
+  async wsLoad(modelBytes, fileName, externalFiles = null, { inputShapes = '', threads } = {}) {
+    const bytes = asBytes(modelBytes, fileName);
+    const external = externalMap(externalFiles);
+    const options = { inputShapes: inputShapes ?? '' };
+    if (threads !== undefined && threads !== null) options.threads = threads;
+    const result = await this.callAsync((m) => m.wsLoad(bytes, String(fileName), external, options));
+    return JSON.parse(this.unwrap(result));
+  }
+
+  /**
+   * Replaces the workspace's samples: [{name, bytes}] (.npy/.npz), decoded and checked against
+   * the model now (an error names the file). options: {maxSamples}. Returns {count, used}.
+   */
+  async wsSetSamples(samples, { maxSamples } = {}) {
+    const list = (samples ?? []).map((s) => ({ name: String(s.name), bytes: asBytes(s.bytes, s.name) }));
+    const options = {};
+    if (maxSamples !== undefined && maxSamples !== null) options.maxSamples = maxSamples;
+    const result = await this.callAsync((m) => m.wsSetSamples(list, options));
+    return JSON.parse(this.unwrap(result));
+  }
+
+  /**
+   * Calibrates, searches, selects or evaluates, whichever of these the options need (the core
+   * reuses the rest). options: as quantize(), plus config ([candidate per group]) and layerBits.
+   * onProgress(phase, done, total) is called synchronously during the call.
+   * Returns {report (object, without "export"), reportJson}.
+   */
+  async wsQuantize(options = {}, onProgress = null) {
+    const result = await this.callAsync((m) => m.wsQuantize(options,
+      onProgress ? (phase, done, total) => { onProgress(phase, done, total); return true; } : null));
+    const reportJson = this.unwrap(result);
+    return { report: JSON.parse(reportJson), reportJson };
+  }
+
+  /**
+   * Exports the configuration of the last wsQuantize (its "final", else "selected").
+   * Returns {report (with "export"), reportJson, model: Uint8Array, encodings (JSON text)}.
+   */
+  async wsExport() {
+    const result = await this.callAsync((m) => m.wsExport());
+    const reportJson = this.unwrap(result);
+    return { report: JSON.parse(reportJson), reportJson, model: result.model, encodings: result.encodings };
   }
 
   /** One FP32 forward pass in our engine. inputs: [{name, bytes (.npy)}] -> [{name, dtype, shape, data}]. */
@@ -116,6 +178,7 @@ export class Engine {
   crashed(e) {
     if (e instanceof ModelError) return e;
     this.module = null;
+    this.generation += 1;
     const what = e instanceof WebAssembly.RuntimeError ? 'the WebAssembly engine crashed' : 'internal error';
     return new ModelError(`${what}: ${e?.message ?? e}. The engine has been restarted.`, 'internal error');
   }

@@ -60,3 +60,53 @@ test('engine: asBytes views typed arrays without copying and rejects non-bytes',
   assert.throws(() => asBytes('abc', 'model.onnx'), (e) => e instanceof ModelError && /model\.onnx: expected bytes/.test(e.message));
   assert.throws(() => asBytes(null), ModelError);
 });
+
+test('engine: the workspace calls unwrap like the others; a crash bumps the generation', async () => {
+  const seen = [];
+  let trap = false;
+  const factory = async () => ({
+    version: () => '9.9.9',
+    capabilities: () => '{"quantize": true, "layerBits": true, "run": true, "threads": 1}',
+    wsLoad: (bytes, name, external, options) => { seen.push(['wsLoad', bytes, name, external, options]); return { ok: true, value: '{"layers": 3, "quantizers": 6}' }; },
+    wsSetSamples: (list, options) => {
+      seen.push(['wsSetSamples', list, options]);
+      return list.some((s) => s.name === 'bad.npy')
+        ? { ok: false, kind: 'invalid argument', error: "sample 'bad.npy': not a .npy file", value: '' }
+        : { ok: true, value: `{"count": ${list.length}, "used": ${Math.min(list.length, options.maxSamples ?? 64)}}` };
+    },
+    wsQuantize: (options, progress) => {
+      if (trap) throw new WebAssembly.RuntimeError('unreachable');
+      seen.push(['wsQuantize', options, progress?.('evaluate', 1, 2)]);
+      return { ok: true, value: '{"selected": {"rel_bops": 0.5}}' };
+    },
+    wsExport: () => ({ ok: true, value: '{"export": {"bytes": 3}}', model: new Uint8Array([1, 2, 3]), encodings: '{}' }),
+  });
+  const engine = new Engine(factory, {}, await factory());
+  assert.equal(engine.capabilities().workspace, true, 'detected from the module');
+  assert.deepEqual(await engine.wsLoad(new ArrayBuffer(2), 'm.onnx', { 'm.onnx.data': new Uint8Array(1) }, { inputShapes: { x: [1, 2] } }),
+    { layers: 3, quantizers: 6 });
+  assert.ok(seen[0][1] instanceof Uint8Array && seen[0][3] instanceof Map);
+  assert.deepEqual(seen[0][4], { inputShapes: { x: [1, 2] } }, 'no threads key unless given');
+  assert.deepEqual(await engine.wsSetSamples([{ name: 'a.npy', bytes: new Float32Array(2) }], { maxSamples: 8 }), { count: 1, used: 1 });
+  assert.equal(seen[1][1][0].bytes.length, 8);
+  await assert.rejects(engine.wsSetSamples([{ name: 'bad.npy', bytes: new Uint8Array(1) }]),
+    (e) => e instanceof ModelError && e.kind === 'invalid argument' && /bad\.npy/.test(e.message));
+  const progress = [];
+  const q = await engine.wsQuantize({ target: 'bops=0.5' }, (...p) => progress.push(p));
+  assert.deepEqual(q.report, { selected: { rel_bops: 0.5 } });
+  assert.deepEqual(progress, [['evaluate', 1, 2]]);
+  assert.equal(seen.at(-1)[2], true, 'the progress callback tells the core to go on');
+  const x = await engine.wsExport();
+  assert.deepEqual([x.report, x.model, x.encodings], [{ export: { bytes: 3 } }, new Uint8Array([1, 2, 3]), '{}']);
+  assert.equal(engine.generation, 1);
+  trap = true;
+  await assert.rejects(engine.wsQuantize({}), (e) => e instanceof ModelError && e.kind === 'internal error');
+  assert.equal(engine.generation, 2, 'the workspace went with the crashed instance');
+  assert.equal(engine.module, null);
+});
+
+test('engine: a module without the workspace says so in capabilities', async () => {
+  const factory = async () => ({ version: () => '1', capabilities: () => '{"quantize": true}' });
+  const engine = new Engine(factory, {}, await factory());
+  assert.deepEqual(engine.capabilities(), { quantize: true, workspace: false });
+});
