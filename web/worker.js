@@ -1,11 +1,7 @@
-// The module Web Worker that owns the engine, so parsing a large model never blocks the page.
-// Messages in:  {type: 'init', id}
-//               {type: 'inspect', id, file: {name, bytes}, externalFiles: [{name, bytes}] | {name: bytes},
-//                inputShapes: string | {name: dims}}
-// Messages out: {type: 'ready', id, version, capabilities}
-//               {type: 'progress', id, stage, message}
-//               {type: 'result', id, value}            (value: the inspect report object)
-//               {type: 'error', id, message, kind}
+// The module Web Worker that owns the engine, so parsing a large model or searching never
+// blocks the page. It keeps one quantization workspace (the model, samples, calibration and
+// search) between requests. The messages are those of web/worker_protocol.js: init, inspect,
+// load_model, set_samples, quantize, evaluate, export, run; replies ready/progress/result/error.
 import { loadEngine } from './engine.js';
 import { handleMessage } from './worker_protocol.js';
 

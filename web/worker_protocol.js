@@ -1,30 +1,83 @@
 // Both ends of the worker protocol (see web/worker.js), without touching `self` or `Worker`, so
-// node --test drives them with a real engine and a fake channel (tests/js/wasm.test.mjs).
+// node --test drives them with a real engine and a fake channel (tests/js/wasm.test.mjs) or a
+// fake engine (tests/js/worker_protocol.test.mjs).
+//
+// The worker keeps ONE workspace in the wasm module (engine.ws*, /work/notes/ws_contract.md):
+// the model is parsed once, the samples decoded once, and the core reuses calibration and the
+// search between requests, so choosing a point or a new target costs one evaluation at most.
 //
 // Requests (page -> worker), each with a numeric `id`:
 //   init        {demo?}                         -> ready {version, capabilities}
 //   inspect     {file, externalFiles, inputShapes}  (stateless) -> result {value: inspect report}
-//   load_model  {file, externalFiles, inputShapes}  (kept for quantize) -> result {value: inspect report}
-//   set_samples {samples: [{name, bytes}]}       -> result {value: {count}}
-//   quantize    {options}                        -> progress* {stage, done, total, message}
-//                                                   result {value: {report, model, encodings, demo}}
+//   load_model  {file, externalFiles, inputShapes, threads?}  loads the workspace
+//                                                -> result {value: inspect report}
+//   set_samples {samples: [{name, source?, bytes}], maxSamples?}
+//                                                -> result {value: {count, used}}
+//   quantize    {options}   search (or reuse) + export
+//                                                -> progress* {stage, done, total, message}
+//                                                   result {value: {report, model, encodings, samplesUsed, demo}}
+//   evaluate    {options}   options + config/layerBits/target: evaluation only, nothing exported
+//                                                -> progress*, result {value: {report, samplesUsed, demo}}
+//   export      {options?}  exports the configuration of `options` (the last evaluated one when
+//                           omitted; evaluated first when the workspace has not got it)
+//                                                -> result {value: {report, model, encodings, samplesUsed, demo}}
 //   run         {inputs: [{name, bytes}]}        -> result {value: [{name, dtype, shape, data}]}
-// Replies: exactly one 'result'/'ready' or 'error' {message, kind} per request id.
+// Replies: exactly one 'result'/'ready' or 'error' {message, kind} per request id. Requests are
+// handled one at a time, in order (they share the workspace).
 import { demoReport, DEMO_PHASES } from './demo_engine.js';
 
-/** The worker's state: the model and samples quantize works on. One per worker. */
-const moduleState = { demo: false, model: null, inspect: null, samples: [] };
+/** A fresh worker state: the model and samples, and what the module's workspace holds. */
+export function newState() {
+  return {
+    demo: false,
+    model: null,     // {file, externalFiles, inputShapes, threads}
+    inspect: null,   // its inspect report
+    samples: [],     // [{name, source, bytes}], the last list the page set
+    maxSamples: null,
+    // The module's workspace: the engine generation it was loaded into (null: not loaded), the
+    // samples list and cap it holds, and the key of the options its last wsQuantize evaluated.
+    ws: { generation: null, samples: null, maxSamples: null, used: null, evaluated: null, evaluatedOptions: null },
+    demoLast: null,  // demo mode: the last report
+    queue: Promise.resolve(),
+  };
+}
+
+/** The worker's state. One per worker. */
+const moduleState = newState();
 
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+/** A canonical text of an options object (sorted keys, typed arrays as arrays) to compare runs. */
+export function optionsKey(options) {
+  const norm = (v) => {
+    if (ArrayBuffer.isView(v)) return Array.from(v);
+    if (Array.isArray(v)) return v.map(norm);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(Object.keys(v).sort().filter((k) => v[k] !== undefined).map((k) => [k, norm(v[k])]));
+    }
+    return v;
+  };
+  return JSON.stringify(norm(options ?? {}));
+}
 
 /**
  * Worker side: handles one message. `host` = {getEngine: () => Promise<Engine>, post(msg),
  * state?}. Every request gets exactly one 'result' or 'error' reply with its id; nothing throws.
+ * Requests run one after the other, even when the next arrives while one awaits.
  */
-export async function handleMessage(msg, host) {
-  const id = msg?.id ?? null;
+export function handleMessage(msg, host) {
   const state = host.state ?? moduleState;
+  for (const [k, v] of Object.entries(newState())) if (!(k in state)) state[k] = v;
+  const done = state.queue.then(() => handleOne(msg, host, state));
+  state.queue = done;
+  return done;
+}
+
+async function handleOne(msg, host, state) {
+  const id = msg?.id ?? null;
   const progress = (stage, message, extra = {}) => host.post({ type: 'progress', id, stage, message, ...extra });
+  const onProgress = (phase, done, total) => progress(phase, `${phase} ${done}/${total}`, { done, total });
+  let samplesForErrors = state.samples;
   try {
     switch (msg?.type) {
       case 'init': {
@@ -42,44 +95,77 @@ export async function handleMessage(msg, host) {
         const value = await engine.inspect(msg.file.bytes, msg.file.name, msg.externalFiles ?? null,
           msg.inputShapes ?? '');
         if (msg.type === 'load_model') {
-          state.model = { file: msg.file, externalFiles: msg.externalFiles ?? [], inputShapes: msg.inputShapes ?? '' };
+          state.model = { file: msg.file, externalFiles: msg.externalFiles ?? [], inputShapes: msg.inputShapes ?? '',
+                          threads: msg.threads };
           state.inspect = value;
           state.samples = [];
+          state.demoLast = null;
+          state.ws = newState().ws;
+          if (!state.demo) {
+            // A model that inspects but cannot be planned (an unsupported op, unknown input
+            // shapes) still opens: the same error comes back from the first quantize.
+            try {
+              progress('load', `Planning ${msg.file.name}…`);
+              await loadWorkspace(engine, state);
+            } catch {
+              state.ws = newState().ws;
+            }
+          }
         }
         host.post({ type: 'result', id, value });
         return;
       }
       case 'set_samples': {
-        state.samples = (msg.samples ?? []).map((s) => ({ name: String(s.name), source: String(s.source ?? s.name), bytes: s.bytes }));
-        host.post({ type: 'result', id, value: { count: state.samples.length } });
+        const list = (msg.samples ?? []).map((s) => ({ name: String(s.name), source: String(s.source ?? s.name), bytes: s.bytes }));
+        samplesForErrors = list;
+        const maxSamples = msg.maxSamples ?? state.maxSamples;
+        let used = Math.min(list.length, maxSamples ?? 64);
+        if (!state.demo && list.length && state.ws.generation !== null) {
+          // Decoded and checked now, so a bad file is refused when it is added, by name. On an
+          // error the workspace's samples are unknown: the next request sets the good list again.
+          const engine = await host.getEngine();
+          if (engine.generation !== state.ws.generation) await loadWorkspace(engine, state);
+          state.ws.samples = null;
+          state.ws.evaluated = null;
+          used = (await engine.wsSetSamples(list, { maxSamples: maxSamples ?? undefined })).used;
+          Object.assign(state.ws, { samples: list, maxSamples: maxSamples ?? null, used });
+        }
+        state.samples = list;
+        state.maxSamples = maxSamples ?? null;
+        host.post({ type: 'result', id, value: { count: list.length, used } });
         return;
       }
-      case 'quantize': {
-        if (!state.model) throw new Error('quantize: open a model first');
-        if (!state.samples.length) throw new Error('quantize: add at least one calibration sample first');
-        const options = msg.options ?? {};
+      case 'quantize':
+      case 'evaluate':
+      case 'export': {
+        if (!state.model) throw new Error(`${msg.type}: open a model first`);
+        if (!state.samples.length) throw new Error(`${msg.type}: add at least one calibration sample first`);
         if (state.demo) {
-          // Demo mode: fake progress, made-up numbers (flagged demo: true; see demo_engine.js).
-          for (const [phase, steps] of DEMO_PHASES) {
-            for (let i = 0; i <= steps; ++i) {
-              progress(phase, `${phase} ${i}/${steps}`, { done: i, total: steps });
-              await sleep(40);
-            }
-          }
-          const report = demoReport(state.inspect, options, options.layerBits ?? {});
-          host.post({ type: 'result', id, value: { report, model: null, encodings: null, demo: true } });
+          await demoRequest(msg, state, progress);
+          host.post({ type: 'result', id, value: demoValue(msg.type, state) });
           return;
         }
         const engine = await host.getEngine();
-        const value = await engine.quantize({
-          modelBytes: state.model.file.bytes, fileName: state.model.file.name,
-          externalFiles: state.model.externalFiles, samples: state.samples,
-          inputNames: (state.inspect?.inputs ?? []).map((i) => i.name),
-          options: { inputShapes: state.model.inputShapes, ...options },
-          onProgress: (phase, done, total) => progress(phase, `${phase} ${done}/${total}`, { done, total }),
-        });
-        host.post({ type: 'result', id, value: { report: value.report, model: value.model,
-          encodings: value.encodings, samplesUsed: value.samplesUsed, demo: false } });
+        const options = msg.type === 'export' ? (msg.options ?? state.ws.evaluatedOptions) : (msg.options ?? {});
+        if (msg.type === 'export' && !options) throw new Error('export: nothing evaluated yet: run quantize first');
+        const samplesUsed = await ensureWorkspace(engine, state, options.maxSamples);
+        const key = optionsKey(options);
+        let report = null;
+        if (msg.type !== 'export' || state.ws.evaluated !== key) {
+          state.ws.evaluated = null;
+          ({ report } = await engine.wsQuantize(options, onProgress));
+          state.ws.evaluated = key;
+          state.ws.evaluatedOptions = options;
+        }
+        if (msg.type === 'evaluate') {
+          host.post({ type: 'result', id, value: { report, samplesUsed, demo: false } });
+          return;
+        }
+        onProgress('export', 0, 1);
+        const exported = await engine.wsExport();
+        onProgress('export', 1, 1);
+        host.post({ type: 'result', id, value: { report: exported.report, model: exported.model,
+          encodings: exported.encodings, samplesUsed, demo: false } });
         return;
       }
       case 'run': {
@@ -94,10 +180,58 @@ export async function handleMessage(msg, host) {
         throw new Error(`unknown request type '${msg?.type}'`);
     }
   } catch (e) {
-    let message = e?.message ?? String(e);
-    if (msg?.type === 'quantize') message = nameSamples(message, state.samples);
-    host.post({ type: 'error', id, message, kind: e?.kind ?? 'error' });
+    host.post({ type: 'error', id, message: nameSamples(e?.message ?? String(e), samplesForErrors), kind: e?.kind ?? 'error' });
   }
+}
+
+/** Loads the model into the engine's workspace (which drops its samples and search). */
+async function loadWorkspace(engine, state) {
+  const m = state.model;
+  state.ws = newState().ws;
+  await engine.wsLoad(m.file.bytes, m.file.name, m.externalFiles, { inputShapes: m.inputShapes, threads: m.threads });
+  state.ws.generation = engine.generation;
+}
+
+/**
+ * Makes the workspace hold the model and the samples with this cap: loads and sets only what
+ * is missing (a module restarted after a crash has nothing; a new cap re-decodes the samples).
+ * Returns how many samples the core uses.
+ */
+async function ensureWorkspace(engine, state, maxSamples) {
+  if (state.ws.generation === null || state.ws.generation !== engine.generation) await loadWorkspace(engine, state);
+  const cap = maxSamples ?? state.maxSamples ?? null;
+  if (state.ws.samples !== state.samples || state.ws.maxSamples !== cap) {
+    state.ws.samples = null;
+    state.ws.evaluated = null;
+    const { used } = await engine.wsSetSamples(state.samples, { maxSamples: cap ?? undefined });
+    Object.assign(state.ws, { samples: state.samples, maxSamples: cap, used });
+  }
+  state.maxSamples = cap;
+  return state.ws.used;
+}
+
+/** Demo mode: fake progress, made-up numbers (flagged demo: true; see demo_engine.js). */
+async function demoRequest(msg, state, progress) {
+  if (msg.type === 'export') {
+    if (!state.demoLast) throw new Error('export: nothing evaluated yet: run quantize first');
+    return;
+  }
+  const options = msg.options ?? {};
+  const phases = msg.type === 'quantize' ? DEMO_PHASES : [['evaluate', 3]];
+  for (const [phase, steps] of phases) {
+    for (let i = 0; i <= steps; ++i) {
+      progress(phase, `${phase} ${i}/${steps}`, { done: i, total: steps });
+      await sleep(msg.type === 'quantize' ? 40 : 15);
+    }
+  }
+  state.demoLast = demoReport(state.inspect, options, options.layerBits ?? {});
+  if (msg.type === 'evaluate') state.demoLast.timing_s.reused = ['calibration', 'search'];
+}
+
+function demoValue(type, state) {
+  const report = state.demoLast;
+  return type === 'evaluate' ? { report, samplesUsed: null, demo: true }
+    : { report, model: null, encodings: null, samplesUsed: null, demo: true };
 }
 
 /**

@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadEngine } from '../../web/engine.js';
 import { SqnrAccumulator } from '../../web/metrics.js';
 import { decodeNpy, encodeNpy } from '../../web/npy.js';
-import { handleMessage } from '../../web/worker_protocol.js';
+import { handleMessage, newState } from '../../web/worker_protocol.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WEB_DIR = process.env.QM_WEB_DIR ?? join(ROOT, 'build', 'wasm', 'web');
@@ -65,14 +65,15 @@ test('wasm/quantize: bad samples and options give one-line errors, not crashes',
   const base = { modelBytes: readFileSync(SAMPLE), fileName: 'sample_cnn.onnx', inputNames: ['image'] };
   await assert.rejects(e.quantize({ ...base, samples: [{ name: 'bad.npy', bytes: new Uint8Array([1, 2, 3]) }], options: { bits: 'W8A8' } }),
     (err) => err.name === 'ModelError' && err.message.includes('bad.npy') && !err.message.includes('\n'));
-  // Through the worker, which names the sample file in the core's "calibration sample N" messages.
-  const posts = [];
-  const host = { getEngine: async () => e, post: (m) => posts.push(m), state: { demo: false, model: null, inspect: null, samples: [] } };
-  await handleMessage({ type: 'load_model', id: 1, file: { name: 'sample_cnn.onnx', bytes: readFileSync(SAMPLE) } }, host);
-  await handleMessage({ type: 'set_samples', id: 2, samples: [samples[0], { name: 'wrong.npy', bytes: encodeNpy(new Float32Array(10), [1, 10]) }] }, host);
-  await handleMessage({ type: 'quantize', id: 3, options: { bits: 'W8A8' } }, host);
-  const reply = posts.find((m) => m.id === 3 && m.type === 'error');
-  assert.ok(reply && /wrong\.npy/.test(reply.message), reply?.message);
+  // Through the worker's workspace: a wrong sample is refused when it is set, by file name.
+  if (e.capabilities().workspace) {
+    const posts = [];
+    const host = { getEngine: async () => e, post: (m) => posts.push(m), state: newState() };
+    await handleMessage({ type: 'load_model', id: 1, file: { name: 'sample_cnn.onnx', bytes: readFileSync(SAMPLE) } }, host);
+    await handleMessage({ type: 'set_samples', id: 2, samples: [samples[0], { name: 'wrong.npy', bytes: encodeNpy(new Float32Array(10), [1, 10]) }] }, host);
+    const reply = posts.find((m) => m.id === 2 && m.type !== 'progress');
+    assert.ok(reply.type === 'error' && /wrong\.npy/.test(reply.message) && !reply.message.includes('\n'), reply?.message);
+  }
   await assert.rejects(e.quantize({ ...base, samples, options: { bits: 'W9A99' } }), (err) => /W9A99/.test(err.message));
   // The module is still usable afterwards.
   assert.equal((await e.inspect(readFileSync(SAMPLE), 'sample_cnn.onnx')).layers.length, 6);
@@ -80,9 +81,9 @@ test('wasm/quantize: bad samples and options give one-line errors, not crashes',
 
 test('worker protocol: load_model, set_samples, quantize answer once each, progress in between', { skip }, async (t) => {
   const e = await engine();
-  if (!e.capabilities().quantize) { t.skip('this build has no quantize core'); return; }
+  if (!e.capabilities().workspace) { t.skip('this build has no workspace (wsLoad...)'); return; }
   const posts = [];
-  const host = { getEngine: async () => e, post: (m) => posts.push(m), state: { demo: false, model: null, inspect: null, samples: [] } };
+  const host = { getEngine: async () => e, post: (m) => posts.push(m), state: newState() };
   await handleMessage({ type: 'quantize', id: 1, options: { bits: 'W8A8' } }, host);
   assert.match(posts.pop().message, /open a model first/);
   await handleMessage({ type: 'load_model', id: 2, file: { name: 'sample_cnn.onnx', bytes: readFileSync(SAMPLE) } }, host);
@@ -168,4 +169,75 @@ test('wasm/quantize: order, labels and memoryBudgetMB reach the search; top-1 ag
                            [{ labels: [0, 1, 2, 3, 4, 5, 6, 1.5] }, /labels: entry 7/], [{ memoryBudgetMB: -1 }, /memoryBudgetMB/]]) {
     await assert.rejects(e.quantize({ ...base, options: { ...options, ...bad } }), (err) => re.test(err.message) && !err.message.includes('\n'));
   }
+});
+
+// ---- the workspace (ws_contract.md): one model, samples, calibration and search kept ----
+/** Phases a call reported, in order, each once. */
+const phasesOf = (list) => [...new Set(list.map(([phase]) => phase))];
+// The core's phases that mean calibration or a search ran again.
+const SEARCH_PHASES = ['calibration', 'phase0', 'phase1', 'phase2'];
+// A mixed configuration with 4-bit weights: our simulation and ORT's QDQ kernels round a few
+// values differently; the e2e test allows the same.
+const MIXED_SIM_VS_ORT_DB = 0.5;
+
+test('wasm/workspace: a new target, a front point and an override reuse calibration and search; the export is what was evaluated', { skip: skip || (!existsSync(FASHION) && 'no sample model') }, async (t) => {
+  const e = await engine();
+  if (!e.capabilities().workspace) { t.skip('this build has no workspace (wsLoad...)'); return; }
+  const { images, samples: ls } = labelledSamples(N_LABELLED);
+  const loaded = await e.wsLoad(readFileSync(FASHION), 'fashion_cnn.onnx');
+  assert.equal(loaded.layers, JSON.parse(readFileSync(join(ROOT, 'web', 'samples', 'fashion_cnn.expected.json'), 'utf8')).layers.length);
+  assert.ok(loaded.quantizers > loaded.layers, `weights and activations are quantized (${loaded.quantizers})`);
+  assert.deepEqual(await e.wsSetSamples(ls, { maxSamples: 6 }), { count: N_LABELLED, used: 6 });
+  await assert.rejects(e.wsSetSamples([...ls.slice(0, 2), { name: 'odd.npy', bytes: encodeNpy(new Float32Array(10), [1, 10]) }]),
+    (err) => err.name === 'ModelError' && /odd\.npy/.test(err.message));
+  assert.deepEqual(await e.wsSetSamples(ls), { count: N_LABELLED, used: N_LABELLED });
+  const options = { target: 'bops=0.6', candidates: ['W4A8', 'W8A8', 'W8A16'] };
+  const run = async (o) => { const p = []; const r = await e.wsQuantize(o, (...a) => p.push(a)); return { ...r, phases: phasesOf(p) }; };
+
+  const first = await run(options);
+  assert.ok(first.phases.includes('phase1'), `the first call searches (${first.phases})`);
+  assert.equal(first.report.export, undefined, 'wsQuantize exports nothing');
+  assert.ok(first.report.pareto.every((p) => typeof p.measured === 'boolean' && typeof p.dominated === 'boolean'), 'measured/dominated per point');
+  assert.ok(first.report.pareto.some((p) => p.dominated === false));
+
+  const sel = await run({ ...options, target: 'bops=0.8' });
+  t.diagnostic(`new target: phases ${sel.phases}, reused ${sel.report.timing_s.reused}`);
+  assert.ok(!sel.phases.some((p) => SEARCH_PHASES.includes(p)), `a new target searches nothing (${sel.phases})`);
+  assert.deepEqual([...sel.report.timing_s.reused].sort(), ['calibration', 'search']);
+  assert.equal(sel.report.target_met === false || sel.report.selected.rel_bops <= 0.8 + 1e-9, true);
+  assert.equal(sel.report.final, undefined);
+
+  const point = sel.report.pareto.find((p) => !p.dominated && p.index !== sel.report.selected.index);
+  const ev = await run({ ...options, target: 'bops=0.8', config: point.config });
+  assert.ok(ev.phases.every((p) => p === 'evaluate'), `a point is one evaluation at most (${ev.phases})`);
+  assert.deepEqual(ev.report.final.group_config, point.config);
+  if (point.measured) assert.ok(Math.abs(ev.report.final.sqnr_db - point.sqnr_db) < 1e-9, 'the same measurement as the front');
+  assert.deepEqual(ev.report.selected.group_config, sel.report.selected.group_config, "selected stays the search's");
+
+  const layer = ev.report.final.layers.at(-1).name;
+  const ov = await run({ ...options, target: 'bops=0.8', config: point.config, layerBits: { [layer]: 'W8A16' } });
+  assert.ok(ov.phases.every((p) => p === 'evaluate'), `an override is one evaluation (${ov.phases})`);
+  const bits = (r) => r.final.layers.map((l) => [l.name, l.w_bits, l.a_bits]);
+  assert.deepEqual(bits(ov.report), bits(ev.report).map(([n, w, a]) => (n === layer ? [n, 8, 16] : [n, w, a])),
+    "the override on top of the point's bits");
+  const again = await run({ ...options, target: 'bops=0.8', config: point.config });
+  assert.ok(again.phases.every((p) => p === 'evaluate'), `the same configuration again: nothing searched (${again.phases})`);
+  assert.deepEqual(again.report.final, ev.report.final, 'and the same numbers (a cached evaluation)');
+
+  // wsExport exports the last wsQuantize's configuration (here the point without the override);
+  // ONNX Runtime on that file reproduces its simulated SQNR.
+  const x = await e.wsExport();
+  assert.ok(x.report.export && x.model instanceof Uint8Array && JSON.parse(x.encodings));
+  assert.deepEqual(x.report.final.group_config, point.config);
+  const ort = await import(pathToFileURL(join(ROOT, 'node_modules', 'onnxruntime-web', 'dist', 'ort.node.min.mjs')).href);
+  const ref = await ort.InferenceSession.create(readFileSync(FASHION));
+  const q = await ort.InferenceSession.create(x.model);
+  const acc = new SqnrAccumulator();
+  for (const d of images) {
+    const feeds = { image: new ort.Tensor('float32', d, [1, 1, 28, 28]) };
+    acc.add({ y: (await ref.run(feeds)).logits.data }, { y: (await q.run(feeds)).logits.data }, 'y', 10);
+  }
+  const got = acc.result().sqnrDb;
+  t.diagnostic(`export of point ${point.index}: ORT ${got.toFixed(2)} dB, simulated ${x.report.final.sqnr_db.toFixed(2)} dB`);
+  assert.ok(Math.abs(got - x.report.final.sqnr_db) < MIXED_SIM_VS_ORT_DB);
 });

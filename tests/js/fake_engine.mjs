@@ -1,0 +1,52 @@
+// A stand-in for web/engine.js's Engine with the workspace calls (ws_contract.md), for the
+// node tests of the worker protocol and the JS API: it records every call and answers with
+// report.json-shaped reports (made up by demo_engine.js: config/layerBits give report.final).
+import { demoReport } from '../../web/demo_engine.js';
+
+export const INSPECT = {
+  file: 'm.onnx', macs: 3000, inputs: [{ name: 'x', dtype: 'float', shape: [1, 1, 4, 4] }],
+  layers: [{ name: 'conv1', op: 'Conv', weight_shape: [8, 1, 3, 3], macs: 2000 },
+    { name: 'conv2', op: 'Conv', weight_shape: [8, 8, 3, 3], macs: 500 },
+    { name: 'fc', op: 'Gemm', weight_shape: [10, 8], macs: 500 }],
+};
+
+/** A stand-in for web/engine.js's Engine: records calls, answers like the contract says. */
+export function fakeEngine({ delayMs = 0 } = {}) {
+  const calls = [];
+  const sleep = () => new Promise((ok) => setTimeout(ok, delayMs));
+  const engine = {
+    calls,
+    generation: 1,
+    failLoad: null,      // an Error the next wsLoad throws
+    failSamples: null,   // an Error the next wsSetSamples throws
+    version: () => '0.1.0',
+    capabilities: () => ({ quantize: true, layerBits: true, run: true, threads: 1, workspace: true }),
+    async inspect(bytes, name) { calls.push(['inspect', name]); return INSPECT; },
+    async wsLoad(bytes, name, external, options) {
+      calls.push(['wsLoad', name, options]);
+      if (engine.failLoad) throw engine.failLoad;
+      return { layers: 3, quantizers: 6 };
+    },
+    async wsSetSamples(samples, options) {
+      calls.push(['wsSetSamples', samples.map((s) => s.name), options]);
+      if (engine.failSamples) { const e = engine.failSamples; engine.failSamples = null; throw e; }
+      return { count: samples.length, used: Math.min(samples.length, options.maxSamples ?? 64) };
+    },
+    async wsQuantize(options, onProgress) {
+      calls.push(['wsQuantize', options]);
+      await sleep();
+      onProgress?.('evaluate', 1, 1);
+      calls.push(['wsQuantize done', options.target]);
+      const report = demoReport(INSPECT, options);
+      delete report.demo;
+      engine.last = report;
+      return { report, reportJson: JSON.stringify(report) };
+    },
+    async wsExport() {
+      calls.push(['wsExport']);
+      return { report: { ...engine.last, export: { bytes: 3 } }, model: new Uint8Array([1, 2, 3]), encodings: '{}' };
+    },
+  };
+  return engine;
+}
+
