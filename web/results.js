@@ -42,12 +42,25 @@ export function targetSpec(kind, valueText) {
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 function normalizePoint(p, index) {
+  const sqnrDb = num(p.sqnr_db);
+  const predictedSqnrDb = num(p.predicted_sqnr_db);
+  // A front point the core did not evaluate carries only the phase-1 prediction (ws_contract.md):
+  // the chart draws it at the prediction, hollow. Reports without the flag are all measured.
+  const measured = typeof p.measured === 'boolean' ? p.measured : sqnrDb !== null;
   return {
     index,
     config: p.config ?? null,
+    // The configuration as one candidate per search group (report pareto[i].config or
+    // selected/final.group_config): what evaluate({config}) takes back.
+    groupConfig: Array.isArray(p.group_config) ? p.group_config.map(String)
+      : Array.isArray(p.config) ? p.config.map(String) : null,
     relBops: num(p.rel_bops),
     sizeBytes: num(p.size_bytes),
-    sqnrDb: num(p.sqnr_db),
+    sqnrDb,
+    predictedSqnrDb,
+    measured,
+    chartSqnrDb: measured ? sqnrDb : predictedSqnrDb ?? sqnrDb,
+    dominated: p.dominated === true,
     layers: Array.isArray(p.layers) ? p.layers.map(normalizeLayer) : null,
   };
 }
@@ -99,7 +112,7 @@ export function normalizeQuantReport(json) {
     const order = new Map((selected?.layers ?? []).map((l, i) => [l.name, i]));
     layers.sort((a, b) => (order.get(a.name) ?? 1e9) - (order.get(b.name) ?? 1e9));
     p.layers = layers;
-    p.config = null;
+    p.config = null;  // groupConfig keeps the per-group form
   }
   return {
     model: r.model ?? {},
@@ -131,31 +144,97 @@ export function niceTicks(lo, hi, count = 5) {
 }
 
 /**
- * Geometry of the Pareto chart: x = rel. BOPs, y = SQNR dB. Returns {x: {ticks, map}, y: {...},
- * front: [{index, cx, cy, ...point}], baselines: [...], selected}. Pure numbers for the SVG view.
+ * Geometry of the Pareto chart: x = rel. BOPs, y = SQNR dB (a predicted-only point at its
+ * prediction). Returns {x: {ticks, map}, y: {...}, front: the non-dominated points sorted by
+ * cost (the line), path: the dominated points of the search's path, baselines, selected}, each
+ * point with cx, cy. Pure numbers for the SVG view.
  */
 export function paretoGeometry(report, { width = 560, height = 300, pad = { l: 52, r: 16, t: 14, b: 40 } } = {}) {
-  const pts = [...report.pareto, ...report.baselines, ...(report.selected ? [report.selected] : [])]
-    .filter((p) => p.relBops !== null && p.sqnrDb !== null);
+  const y = (p) => p.chartSqnrDb ?? p.sqnrDb;
+  const drawable = (p) => p.relBops !== null && y(p) !== null;
+  const pts = [...report.pareto, ...report.baselines, ...(report.selected ? [report.selected] : [])].filter(drawable);
   const xs = pts.map((p) => p.relBops);
-  const ys = pts.map((p) => p.sqnrDb);
+  const ys = pts.map(y);
   const xTicks = niceTicks(Math.min(0, ...xs), Math.max(1, ...xs), 6);
   const yTicks = niceTicks(Math.min(...ys, 0), Math.max(...ys, 10), 5);
   const [x0, x1] = [xTicks[0], xTicks[xTicks.length - 1]];
   const [y0, y1] = [yTicks[0], yTicks[yTicks.length - 1]];
   const mx = (v) => pad.l + ((v - x0) / (x1 - x0)) * (width - pad.l - pad.r);
   const my = (v) => height - pad.b - ((v - y0) / (y1 - y0)) * (height - pad.t - pad.b);
-  const place = (p) => ({ ...p, cx: mx(p.relBops), cy: my(p.sqnrDb) });
+  const place = (p) => ({ ...p, cx: mx(p.relBops), cy: my(y(p)) });
+  const points = report.pareto.filter(drawable).map(place).sort((a, b) => a.relBops - b.relBops);
   return {
     width, height, pad,
     x: { ticks: xTicks.map((v) => ({ v, at: mx(v) })) },
     y: { ticks: yTicks.map((v) => ({ v, at: my(v) })) },
-    front: report.pareto.filter((p) => p.relBops !== null && p.sqnrDb !== null).map(place)
-      .sort((a, b) => a.relBops - b.relBops),
-    baselines: report.baselines.filter((p) => p.relBops !== null && p.sqnrDb !== null).map(place),
-    selected: report.selected && report.selected.relBops !== null && report.selected.sqnrDb !== null
-      ? place(report.selected) : null,
+    front: points.filter((p) => !p.dominated),
+    path: points.filter((p) => p.dominated),
+    baselines: report.baselines.filter(drawable).map(place),
+    selected: report.selected && drawable(report.selected) ? place(report.selected) : null,
   };
+}
+
+/**
+ * The configuration an override is applied to, composed with what is already on screen.
+ * report: the raw report.json of what is shown; current: {config, layerBits} the page asked
+ * for last (config null: the search's selection); change: {layer: candidate}, a null or ''
+ * candidate removes that layer's override. Returns {config, layerBits} for evaluate(): config
+ * = current.config, else the shown configuration (final, else selected, per group); layerBits =
+ * the earlier overrides with the change on top. So a point's bits and every override stay.
+ */
+export function composeOverride(report, current, change = {}) {
+  const config = current?.config ?? (current ? report?.selected?.group_config
+    : report?.final?.group_config ?? report?.selected?.group_config) ?? null;
+  const layerBits = { ...(current?.layerBits ?? {}) };
+  for (const [layer, candidate] of Object.entries(change ?? {})) {
+    if (candidate === null || candidate === undefined || candidate === '') delete layerBits[layer];
+    else layerBits[layer] = String(candidate);
+  }
+  return { config: Array.isArray(config) ? config.slice() : null, layerBits };
+}
+
+/** Bits of weights of a candidate name, or null. */
+const weightBits = (name) => parseCandidate(name)?.w ?? null;
+
+/**
+ * The range a target slider spans for `kind` (bops | size | sqnr | sqnr-drop) along the front
+ * of a normalized report: {min, max, step, decimals, values: [per front point], current: the
+ * shown configuration (report.selected) in that kind, rounded so that it still meets the
+ * target, or null}, or null without a front. size is relative to 8-bit weights (from a
+ * homogeneous baseline's size); sqnr-drop is below the best baseline.
+ */
+export function targetRange(report, kind) {
+  const front = (report?.pareto ?? []).filter((p) => p.relBops !== null && (p.chartSqnrDb ?? p.sqnrDb) !== null);
+  if (!front.length) return null;
+  let measure;
+  if (kind === 'bops') measure = (p) => p.relBops;
+  else if (kind === 'size') {
+    const b = report.baselines.find((x) => weightBits(x.config) && x.sizeBytes > 0);
+    if (!b || front.some((p) => p.sizeBytes === null)) return null;
+    const size8 = (b.sizeBytes * 8) / weightBits(b.config);
+    measure = (p) => (p.sizeBytes === null ? null : p.sizeBytes / size8);
+  } else if (kind === 'sqnr') measure = (p) => p.chartSqnrDb ?? p.sqnrDb;
+  else if (kind === 'sqnr-drop') {
+    const quality = front.map((p) => p.chartSqnrDb ?? p.sqnrDb);
+    const best = Math.max(...report.baselines.map((b) => b.sqnrDb).filter((v) => v !== null), ...quality);
+    measure = (p) => { const q = p.chartSqnrDb ?? p.sqnrDb; return q === null ? null : best - q; };
+  } else return null;
+  const values = front.map(measure);
+  const bounds = { bops: [0.01, 16], size: [0.01, 4], sqnr: [-50, 200], 'sqnr-drop': [0, 200] }[kind];
+  let lo = Math.min(...values);
+  let hi = Math.max(...values);
+  const step = 10 ** Math.floor(Math.log10(Math.max(hi - lo, 1e-3) / 20));  // 20 to 200 steps
+  const decimals = Math.max(0, -Math.round(Math.log10(step)));
+  const round = (v) => Number(v.toFixed(decimals));
+  lo = Math.max(bounds[0], round(Math.floor(lo / step) * step));
+  hi = Math.min(bounds[1], round(Math.ceil(hi / step) * step));
+  if (!(hi > lo)) hi = round(lo + step);
+  // Rounded towards meeting it: a cost or a drop up, an SQNR down.
+  const shown = report.selected ? measure(report.selected) : null;
+  const toward = kind === 'sqnr' ? Math.floor : Math.ceil;
+  const current = shown === null || !Number.isFinite(shown) ? null
+    : round(Math.min(bounds[1], Math.max(bounds[0], toward(Number((shown / step).toFixed(6))) * step)));
+  return { min: lo, max: hi, step, decimals, values, current };
 }
 
 /** A colour per bit-width (weights): 4 warm, 8 accent, 16 cool; used by the strip and the table. */

@@ -14,8 +14,8 @@ import { decodeNpy, encodeNpy } from '../../web/npy.js';
 import { applyPreset, defaultSettings, imageGeometry, parseScale, parseTriple, pixelsToTensor, PreprocessError,
   tensorShape, tensorToPixels, toCliSpec, validateSettings } from '../../web/preprocess.js';
 import { formatEta, ProgressTracker } from '../../web/quantmix.js';
-import { layerRows, nearestPoint, niceTicks, normalizeQuantReport, paretoGeometry, parseCandidate,
-  parseCandidateList, stripSegments, targetSpec } from '../../web/results.js';
+import { composeOverride, layerRows, nearestPoint, niceTicks, normalizeQuantReport, paretoGeometry, parseCandidate,
+  parseCandidateList, stripSegments, targetRange, targetSpec } from '../../web/results.js';
 import { renderResults } from '../../web/views/results_view.js';
 import { createDocument } from './fake_dom.mjs';
 
@@ -140,7 +140,7 @@ test('views/results: renders totals, an SVG front with clickable points, the str
   const overrides = [];
   const parts = renderResults(doc, r, { selectedIndex: 1, onSelectPoint: (i) => clicked.push(i),
     onOverride: (n, c) => overrides.push([n, c]) });
-  const circles = parts.pareto.byTag('circle');
+  const circles = parts.pareto.byTag('circle').filter((c) => !c.classList.contains('pt-override'));
   assert.equal(circles.length, r.pareto.length);
   assert.equal(parts.pareto.byClass('pt-selected').length, 1);
   assert.equal(parts.pareto.byClass('baseline').length, r.baselines.length);
@@ -212,4 +212,114 @@ test('results: an overridden configuration (report.final) is what the page shows
   assert.equal(r.selected.relBops, 1);
   assert.equal(r.selected.layers[0].aBits, 16);
   assert.equal(r.searchSelected.relBops, 0.5);
+});
+
+// ---- the workspace's interactive results (ws_contract.md) ----
+
+/** A report as the workspace gives it: three groups, a front with config per group. */
+function wsReport() {
+  const layers = [{ name: 'a', op: 'Conv', group: 0, w_bits: 8, a_bits: 8, macs: 4 },
+    { name: 'b', op: 'Conv', group: 1, w_bits: 8, a_bits: 8, macs: 2 }, { name: 'c', op: 'Gemm', group: 2, w_bits: 8, a_bits: 8, macs: 2 }];
+  return {
+    candidates: ['W8A16', 'W8A8', 'W4A8'],
+    groups: ['a', 'b', 'c'].map((l, id) => ({ id, layers: [l], candidates: ['W8A16', 'W8A8', 'W4A8'] })),
+    baselines: [{ config: 'W8A8', rel_bops: 1, size_bytes: 100, sqnr_db: 40 }, { config: 'W4A8', rel_bops: 0.5, size_bytes: 50, sqnr_db: 20 }],
+    pareto: [
+      { index: 0, rel_bops: 1, size_bytes: 100, sqnr_db: 40, measured: true, dominated: false, predicted_sqnr_db: 40.5, config: ['W8A8', 'W8A8', 'W8A8'] },
+      { index: 1, rel_bops: 0.8, size_bytes: 80, sqnr_db: null, measured: false, dominated: false, predicted_sqnr_db: 36, config: ['W4A8', 'W8A8', 'W8A8'] },
+      { index: 2, rel_bops: 0.7, size_bytes: 75, sqnr_db: 30, measured: true, dominated: true, predicted_sqnr_db: 31, config: ['W8A8', 'W4A8', 'W4A8'] },
+      { index: 3, rel_bops: 0.6, size_bytes: 60, sqnr_db: 33, measured: true, dominated: false, predicted_sqnr_db: 32, config: ['W4A8', 'W4A8', 'W8A8'] },
+    ],
+    target: 'bops=0.9',
+    selected: { index: 1, rel_bops: 0.8, size_bytes: 80, sqnr_db: 35.2, group_config: ['W4A8', 'W8A8', 'W8A8'], layers },
+  };
+}
+
+test('results: overrides compose with the point shown — a point, then two layers, keeps all three', () => {
+  const raw = wsReport();
+  // Nothing evaluated yet: the configuration shown is the search's pick (or a final).
+  assert.deepEqual(composeOverride(raw, null, { b: 'W8A16' }), { config: ['W4A8', 'W8A8', 'W8A8'], layerBits: { b: 'W8A16' } });
+  assert.deepEqual(composeOverride({ ...raw, final: { group_config: ['W8A8', 'W8A8', 'W4A8'] } }, null, {}),
+    { config: ['W8A8', 'W8A8', 'W4A8'], layerBits: {} });
+  // A clicked point (config), then one override, then another: the point's bits and both stay.
+  const point = raw.pareto[3].config;
+  let current = { config: point, layerBits: {} };
+  current = composeOverride(raw, current, { a: 'W8A16' });
+  assert.deepEqual(current, { config: point, layerBits: { a: 'W8A16' } });
+  current = composeOverride(raw, current, { c: 'W4A8' });
+  assert.deepEqual(current, { config: point, layerBits: { a: 'W8A16', c: 'W4A8' } }, 'the second override keeps the first and the point');
+  // Back to the configuration's own bits ('search' in the table): only that layer's override goes.
+  assert.deepEqual(composeOverride(raw, current, { a: null }), { config: point, layerBits: { c: 'W4A8' } });
+  assert.deepEqual(composeOverride(raw, current, { a: '' }).layerBits, { c: 'W4A8' });
+  // The search's pick with overrides (no config given): they go on top of its group_config.
+  assert.deepEqual(composeOverride(raw, { config: null, layerBits: { a: 'W4A8' } }, { b: 'W4A8' }),
+    { config: ['W4A8', 'W8A8', 'W8A8'], layerBits: { a: 'W4A8', b: 'W4A8' } });
+  // Homogeneous bits (no groups' config): layer bits alone.
+  assert.deepEqual(composeOverride({ selected: { config: 'W8A8' } }, { config: null, layerBits: {} }, { a: 'W4A8' }),
+    { config: null, layerBits: { a: 'W4A8' } });
+  assert.notEqual(composeOverride(raw, current, {}).config, point, 'a copy, not the array given');
+});
+
+test('results: the chart draws the non-dominated points as the front, dominated ones apart, predicted ones at the prediction', () => {
+  const r = normalizeQuantReport(wsReport());
+  assert.deepEqual(r.pareto.map((p) => [p.measured, p.dominated, p.chartSqnrDb]),
+    [[true, false, 40], [false, false, 36], [true, true, 30], [true, false, 33]]);
+  assert.deepEqual(r.pareto[1].groupConfig, ['W4A8', 'W8A8', 'W8A8'], 'each point keeps its config per group');
+  assert.deepEqual(r.selected.groupConfig, ['W4A8', 'W8A8', 'W8A8']);
+  const g = paretoGeometry(r);
+  assert.deepEqual(g.front.map((p) => p.index), [3, 1, 0], 'the line: non-dominated, by cost');
+  assert.deepEqual(g.path.map((p) => p.index), [2]);
+  assert.ok(Math.abs(g.front[1].cy - g.front.find((p) => p.index === 1).cy) < 1e-9);
+  // Reports without the flags (older cores): every point with an SQNR is measured and on the front.
+  const old = normalizeQuantReport({ pareto: [{ rel_bops: 1, sqnr_db: 30, config: ['W8A8'] }, { rel_bops: 0.5, sqnr_db: null }] });
+  assert.deepEqual(old.pareto.map((p) => [p.measured, p.dominated]), [[true, false], [false, false]]);
+  assert.equal(paretoGeometry(old).front.length, 1, 'a point with neither SQNR nor prediction is not drawn');
+
+  const doc = createDocument();
+  const parts = renderResults(doc, r, { selectedIndex: 1 });
+  const circle = (i) => parts.pareto.findAll((e) => e.tagName === 'CIRCLE' && e.dataset.index === String(i))[0];
+  assert.ok(circle(1).classList.contains('pt-predicted') && circle(1).classList.contains('pt-front'));
+  assert.ok(circle(2).classList.contains('pt-path') && !circle(2).classList.contains('pt-front'));
+  assert.ok(circle(0).classList.contains('pt-measured'));
+  assert.equal(parts.pareto.byClass('pt-override').length, 1, 'a predicted point chosen: its measured value is drawn too');
+  const legend = parts.pareto.byId('pareto-legend').textContent;
+  for (const words of ['Pareto front', 'dominated', 'measured', 'predicted']) assert.ok(legend.includes(words), `legend: ${words}`);
+  const line = parts.pareto.byClass('front-line')[0].getAttribute('d');
+  assert.equal(line.split(/[ML]/).filter(Boolean).length, 3, 'the line joins the three front points only');
+});
+
+test('results: the target slider spans the front, per kind, and starts at the shown configuration', () => {
+  const r = normalizeQuantReport(wsReport());
+  const bops = targetRange(r, 'bops');
+  assert.deepEqual([bops.min, bops.max, bops.step, bops.decimals], [0.6, 1, 0.01, 2]);
+  assert.equal(bops.current, 0.8);
+  const size = targetRange(r, 'size');  // relative to 8-bit weights: the W8A8 baseline's 100 B
+  assert.deepEqual([size.min, size.max], [0.6, 1]);
+  assert.equal(size.current, 0.8);
+  const sqnr = targetRange(r, 'sqnr');
+  assert.deepEqual([sqnr.min, sqnr.max, sqnr.decimals], [30, 40, 1]);
+  assert.equal(sqnr.current, 35.2, 'the shown SQNR, rounded down so the target still holds');
+  const drop = targetRange(r, 'sqnr-drop');  // below the best baseline's 40 dB
+  assert.deepEqual([drop.min, drop.max], [0, 10]);
+  assert.equal(drop.current, 4.8);
+  for (const kind of ['bops', 'size', 'sqnr', 'sqnr-drop']) {
+    const t = targetRange(r, kind);
+    assert.doesNotThrow(() => targetSpec(kind, String(t.min)), `${kind} min is a valid target`);
+    assert.doesNotThrow(() => targetSpec(kind, String(t.max)), `${kind} max is a valid target`);
+  }
+  assert.equal(targetRange(normalizeQuantReport({ pareto: [] }), 'bops'), null, 'no front, no slider');
+  assert.equal(targetRange(r, 'latency'), null);
+});
+
+test('demo: evaluate a front point with an override: final beside the search\'s selection', () => {
+  const search = demoReport(INSPECT, { target: 'bops=0.7' });
+  assert.equal(search.final, undefined);
+  assert.ok(search.pareto.every((p) => Array.isArray(p.config) && typeof p.measured === 'boolean' && typeof p.dominated === 'boolean'));
+  assert.ok(search.pareto.some((p) => !p.measured && p.sqnr_db === null && typeof p.predicted_sqnr_db === 'number'), 'some points only predicted');
+  const point = search.pareto[2];
+  const r = demoReport(INSPECT, { target: 'bops=0.7', config: point.config }, { fc: 'W16A16' });
+  assert.deepEqual(r.final.group_config, [point.config[0], 'W16A16']);
+  assert.deepEqual(r.selected, search.selected);
+  const n = normalizeQuantReport(r);
+  assert.deepEqual(n.selected.layers.map((l) => [l.wBits, l.aBits]), [[Number(point.config[0].match(/W(\d+)/)[1]), Number(point.config[0].match(/A(\d+)/)[1])], [16, 16]]);
 });

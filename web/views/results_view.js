@@ -51,13 +51,18 @@ export function renderPareto(doc, report, opts = {}) {
     s(doc, 'text', { class: 'axis-label', x: 14, y: (pad.t + height - pad.b) / 2, 'text-anchor': 'middle',
       transform: `rotate(-90 14 ${(pad.t + height - pad.b) / 2})` }, 'output SQNR (dB) →'),
   ];
-  const path = g.front.map((p, i) => `${i ? 'L' : 'M'}${p.cx.toFixed(1)},${p.cy.toFixed(1)}`).join(' ');
-  const front = g.front.map((p) => {
+  const line = g.front.map((p, i) => `${i ? 'L' : 'M'}${p.cx.toFixed(1)},${p.cy.toFixed(1)}`).join(' ');
+  // Non-dominated points on the line, the dominated rest of the search's path faint; a point
+  // the core only predicted (not measured) hollow, at its predicted SQNR.
+  const points = [...g.path, ...g.front].map((p) => {
     const selected = p.index === opts.selectedIndex;
-    const title = `point ${p.index}: ${fmtX(p.relBops)} BOPs · ${formatBytes(p.sizeBytes)} · ${fmtDb(p.sqnrDb)}`;
+    const quality = p.measured ? fmtDb(p.sqnrDb) : `${fmtDb(p.chartSqnrDb)} predicted (not measured)`;
+    const title = `point ${p.index}${p.dominated ? ' (dominated)' : ''}: ${fmtX(p.relBops)} BOPs · ${formatBytes(p.sizeBytes)} · ${quality}`;
+    const cls = ['pt', p.dominated ? 'pt-path' : 'pt-front', p.measured ? 'pt-measured' : 'pt-predicted', selected ? 'pt-selected' : ''];
     return s(doc, 'circle', {
-      class: selected ? 'pt pt-front pt-selected' : 'pt pt-front', cx: p.cx, cy: p.cy, r: selected ? 6.5 : 4.5,
-      tabindex: 0, role: 'button', 'aria-label': title, dataset: { index: p.index, relBops: p.relBops, sqnr: p.sqnrDb },
+      class: cls.filter(Boolean).join(' '), cx: p.cx, cy: p.cy, r: selected ? 6.5 : p.dominated ? 3.5 : 4.5,
+      tabindex: 0, role: 'button', 'aria-label': title,
+      dataset: { index: p.index, relBops: p.relBops, sqnr: p.chartSqnrDb, measured: p.measured, dominated: p.dominated },
       onclick: () => opts.onSelectPoint?.(p.index),
       onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); opts.onSelectPoint?.(p.index); } },
     }, s(doc, 'title', null, title));
@@ -68,22 +73,32 @@ export function renderPareto(doc, report, opts = {}) {
     b.cx > width * 0.8
       ? s(doc, 'text', { x: b.cx - 9, y: b.cy + 4, class: 'baseline-label', 'text-anchor': 'end' }, b.config ?? '')
       : s(doc, 'text', { x: b.cx + 9, y: b.cy - 7, class: 'baseline-label' }, b.config ?? '')));
-  const sel = g.selected && (opts.selectedIndex === -1 || opts.selectedIndex === null || opts.selectedIndex === undefined)
+  // The configuration shown, where it is not a measured front point: off the front (overrides,
+  // the search's pick), or a predicted point chosen and now measured.
+  const offFront = opts.selectedIndex === -1 || opts.selectedIndex === null || opts.selectedIndex === undefined;
+  const chosenPredicted = !offFront && [...g.front, ...g.path].some((p) => p.index === opts.selectedIndex && !p.measured);
+  const sel = g.selected && (offFront || chosenPredicted)
     ? s(doc, 'circle', { class: 'pt pt-override', cx: g.selected.cx, cy: g.selected.cy, r: 6.5 },
       s(doc, 'title', null, `this configuration: ${fmtX(g.selected.relBops)} BOPs · ${fmtDb(g.selected.sqnrDb)}`))
     : null;
   const svg = s(doc, 'svg', { class: 'chart', id: 'pareto-chart', viewBox: `0 0 ${width} ${height}`,
     role: 'img', 'aria-label': 'Pareto front: output SQNR against relative BOPs' },
   s(doc, 'g', { class: 'grid-layer' }, grid), labels,
-  s(doc, 'path', { class: 'front-line', d: path }), baselines, front, sel);
-  const legend = h(doc, 'div', { class: 'legend' },
+  s(doc, 'path', { class: 'front-line', d: line }), baselines, points, sel);
+  const all = [...g.front, ...g.path];
+  const predicted = all.filter((p) => !p.measured).length;
+  const legend = h(doc, 'div', { class: 'legend', id: 'pareto-legend' },
     g.front.length ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-front' }), 'Pareto front (click a point)') : null,
+    g.path.length ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-path' }), 'dominated path points') : null,
+    predicted ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-measured' }), 'measured') : null,
+    predicted ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-predicted' }), 'predicted (not measured)') : null,
     g.baselines.length > 1 ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-baseline' }), 'homogeneous baselines') : null,
-    g.front.length ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-selected' }), 'selected') : null,
-    sel ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-override' }), g.front.length ? 'current (off the front)' : 'this configuration') : null);
-  const sub = g.front.length ? `${g.front.length} points · ${g.baselines.length} baseline${g.baselines.length === 1 ? '' : 's'}`
+    all.length ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-selected' }), 'selected') : null,
+    sel ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-override' }),
+      !all.length ? 'this configuration' : offFront ? 'current (off the front)' : 'selected point, measured') : null);
+  const sub = all.length ? `${g.front.length} on the front${g.path.length ? ` · ${g.path.length} dominated` : ''}${predicted ? ` · ${predicted} predicted` : ''} · ${g.baselines.length} baseline${g.baselines.length === 1 ? '' : 's'}`
     : 'no search: the homogeneous configuration only';
-  return card(doc, g.front.length ? 'Pareto front' : 'Cost and quality', sub,
+  return card(doc, all.length ? 'Pareto front' : 'Cost and quality', sub,
     { id: 'pareto-card' }, svg, legend);
 }
 
