@@ -1,7 +1,7 @@
 // quantmix's JavaScript API: mixed-precision quantization of an ONNX model in a Web Worker,
 // with progress, cancellation (the worker is terminated and restarted; the page stays
-// responsive), per-layer overrides and the exported files. Used by the app (web/app.js) and
-// usable on its own (README "JS API"):
+// responsive), interactive selection on the search's results and the exported files. Used by
+// the app (web/app.js) and usable on its own (README "JS API"):
 //
 //   import { Quantmix } from './quantmix.js';
 //   const qm = await Quantmix.create();
@@ -10,7 +10,22 @@
 //   const r = await qm.quantize({ target: 'bops=0.5' }, { onProgress: (p) => console.log(p.phase, p.fraction) });
 //   console.log(r.report.selected.sqnr_db);
 //   const { model, encodings, report } = qm.exportFiles();    // Blobs
+//
+// The worker keeps the model, the samples, the calibration and the search between calls, so
+// after quantize() these cost one evaluation over the samples at most, and never a new search:
+//
+//   await qm.select('bops=0.4');                      // the search's pick for another target
+//   await qm.evaluate({ config: r.report.pareto[3].config });   // one front point (per group)
+//   await qm.evaluate({ config, layerBits: { conv1: 'W8A16' } }); // with layers forced on top
+//   await qm.override({ fc: 'W8A8' });                // what is shown + this layer (composes)
+//   await qm.export();                                // exports what was evaluated last
+//   qm.exportFiles();                                 // ... as Blobs
+//
+// select/evaluate/override resolve {report} (report.final describes an evaluated config/layerBits
+// beside the search's report.selected) and export nothing: exportFiles() then has model and
+// encodings null until export() (quantize() exports by itself).
 import { encodeNpy } from './npy.js';
+import { composeOverride } from './results.js';
 import { WorkerClient, WorkerError } from './worker_protocol.js';
 
 /** Phases the core reports, in order, with the label the UI shows. */
@@ -106,9 +121,12 @@ export class Quantmix {
     this.model = null;     // {file: {name, bytes}, externalFiles, inputShapes}
     this.inspect = null;   // the model's inspect report
     this.samples = [];     // [{name, bytes}]
-    this.result = null;    // the last quantize() result
-    this.options = null;   // the options of the last quantize()
-    this.running = null;   // {reject} while quantize() runs
+    this.result = null;    // what is shown: {report, model, encodings, samplesUsed, demo}; model and
+                           // encodings are null until the configuration is exported
+    this.options = null;   // the search's options of the last quantize() (target updated by select())
+    this.current = null;   // {config, layerBits} of this.result (config null: the search's pick)
+    this.maxSamples = undefined;  // the sample cap the worker decodes with (quantize option maxSamples)
+    this.running = null;   // {reject} while a request to the worker runs
     this.restarting = null;  // the promise of start() while the worker (re)starts
   }
 
@@ -124,7 +142,7 @@ export class Quantmix {
     this.capabilities = this.client.capabilities;
     if (this.model) {
       await this.client.request('load_model', this.copyModel());
-      if (this.samples.length) await this.client.request('set_samples', { samples: this.samples });
+      if (this.samples.length) await this.client.request('set_samples', { samples: this.samples, maxSamples: this.maxSamples });
     }
   }
 
@@ -150,16 +168,29 @@ export class Quantmix {
     this.model = candidate;
     this.inspect = reply.value;
     this.samples = [];
-    this.result = null;
+    this.forget();
     return this.inspect;
   }
 
-  /** Replaces the calibration samples: [{name, bytes}] (.npy/.npz) or [{name, data, shape}]. */
-  async setSamples(samples) {
+  /** Drops what is shown and the search's options (a new model or new samples). */
+  forget() {
+    this.result = null;
+    this.options = null;
+    this.current = null;
+  }
+
+  /**
+   * Replaces the calibration samples: [{name, bytes}] (.npy/.npz) or [{name, data, shape}]. The
+   * worker decodes and checks them now (an error names the file). opts: {maxSamples} (how many
+   * are used, default that of the last quantize(), else 64). Returns the number of files. What
+   * is shown stays; the next call calibrates and searches again on the new samples.
+   */
+  async setSamples(samples, { maxSamples = this.maxSamples } = {}) {
     await this.ready();
     const list = await Promise.all(samples.map(toSample));
-    await this.client.request('set_samples', { samples: list });
+    await this.client.request('set_samples', { samples: list, maxSamples });
     this.samples = list;
+    this.maxSamples = maxSamples;
     return list.length;
   }
 
@@ -170,45 +201,112 @@ export class Quantmix {
   }
 
   /**
-   * Calibration + search + export in the worker. options: {bits, candidates, profile, target,
-   * maxSamples, weightRange, actRange, recalibrate, seed, layerBits, order ('paper' | 'ratio' |
-   * 'both'), labels (Int32Array or array: one class per sample used, in order; the search then
-   * maximises top-1 and report points carry top1), memoryBudgetMB (search's activation cache,
-   * default 512)}. opts: {onProgress(p),
+   * Calibration + search + export in the worker (each reused when its inputs did not change).
+   * options: {bits, candidates, profile, target, maxSamples, weightRange, actRange, recalibrate,
+   * seed, layerBits, config, order ('paper' | 'ratio' | 'both'), labels (Int32Array or array:
+   * one class per sample used, in order; the search then maximises top-1 and report points carry
+   * top1), memoryBudgetMB (search's activation cache, default 512)}. opts: {onProgress(p),
    * signal (AbortSignal)}. p = {phase, label, done, total, fraction, etaSeconds}.
    * Resolves {report, model: Uint8Array|null, encodings: string|null, demo}; rejects with
    * CancelledError when cancelled, or an Error with the core's one-line message.
    */
-  async quantize(options = {}, { onProgress = null, signal = null } = {}) {
+  async quantize(options = {}, opts = {}) {
+    const { config = null, layerBits = null, ...search } = options;
+    const value = await this.request('quantize', options, opts);
+    this.options = search;
+    this.setResult(value, { config, layerBits }, true);
+    return this.result;
+  }
+
+  /**
+   * One evaluation of a configuration on the last quantize()'s search, nothing searched again
+   * or exported: {config: [candidate per search group] (a report's pareto[i].config or
+   * group_config; omitted: the search's pick), layerBits: {layer: candidate} on top of it}.
+   * Resolves {report, ...}: report.final is the evaluated configuration. opts as quantize().
+   */
+  async evaluate({ config = null, layerBits = null } = {}, opts = {}) {
+    if (!this.options) throw new Error('evaluate: run quantize() first');
+    const options = { ...this.options };
+    if (config) options.config = [...config];
+    if (layerBits && Object.keys(layerBits).length) options.layerBits = { ...layerBits };
+    const value = await this.request('evaluate', options, opts);
+    this.setResult(value, { config, layerBits }, false);
+    return this.result;
+  }
+
+  /**
+   * The search's pick for another target ('bops=0.4', 'size=0.5', 'sqnr=30', 'sqnr-drop=1') on
+   * the fronts the last quantize() found: no calibration or search, an evaluation at most.
+   * Later calls use this target. Resolves {report, ...}. opts as quantize().
+   */
+  async select(target, opts = {}) {
+    if (!this.options) throw new Error('select: run quantize() first');
+    if (this.options.bits) throw new Error('select: the last run used homogeneous bits: there is no front to select on');
+    const options = { ...this.options, target: String(target) };
+    const value = await this.request('evaluate', options, opts);
+    this.options = options;
+    this.setResult(value, { config: null, layerBits: null }, false);
+    return this.result;
+  }
+
+  /**
+   * Forces some layers to a candidate, {layerName: 'W4A8'} (null: back to the configuration's
+   * own bits), on top of what is shown: the configuration last evaluated (a chosen front point,
+   * or the search's pick) and the earlier overrides (results.js composeOverride). Resolves
+   * {report, ...} like evaluate(); report.final holds the forced configuration.
+   */
+  async override(layerBits, opts = {}) {
+    if (!this.result) throw new Error('override: run quantize() first');
+    return this.evaluate(composeOverride(this.result.report, this.current, layerBits), opts);
+  }
+
+  /**
+   * Exports the configuration shown (the last quantize/evaluate/select/override) unless it is
+   * already: resolves {report, model: Uint8Array|null, encodings: string|null}, which
+   * exportFiles() then returns as Blobs. opts as quantize().
+   */
+  async export(opts = {}) {
+    if (!this.result) throw new Error('export: run quantize() first');
+    if (this.result.exported) return this.result;
+    const value = await this.request('export', this.evaluatedOptions, opts);
+    this.result = { ...this.result, report: value.report, model: value.model, encodings: value.encodings, exported: true };
+    return this.result;
+  }
+
+  /** Whether the configuration shown has been exported (exportFiles() has its model). */
+  get exported() {
+    return Boolean(this.result?.exported);
+  }
+
+  setResult(value, { config, layerBits }, exported) {
+    this.current = { config: config ? [...config] : null, layerBits: { ...(layerBits ?? {}) } };
+    this.evaluatedOptions = { ...this.options };
+    if (config) this.evaluatedOptions.config = [...config];
+    if (layerBits && Object.keys(layerBits).length) this.evaluatedOptions.layerBits = { ...layerBits };
+    this.result = { model: null, encodings: null, samplesUsed: null, ...value, exported: exported || Boolean(value.demo) };
+  }
+
+  /** One request that may run long (progress, cancel): quantize, evaluate or export. */
+  async request(type, options, { onProgress = null, signal = null } = {}) {
     await this.ready();
-    if (this.running) throw new Error('quantize: a run is already in progress');
+    if (this.running) throw new Error(`${type}: a run is already in progress`);
     if (signal?.aborted) throw new CancelledError();
+    if (options?.maxSamples !== undefined) this.maxSamples = options.maxSamples;
     const tracker = new ProgressTracker();
     const onAbort = () => this.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const reply = await new Promise((resolve, reject) => {
         this.running = { reject };
-        this.client.request('quantize', { options }, {
+        this.client.request(type, { options }, {
           onProgress: (m) => { if (onProgress && m.total !== undefined) onProgress(tracker.update(m.stage, m.done, m.total)); },
         }).then(resolve, reject);
       });
-      this.result = reply.value;
-      this.options = options;
-      return this.result;
+      return reply.value;
     } finally {
       this.running = null;
       signal?.removeEventListener('abort', onAbort);
     }
-  }
-
-  /**
-   * Re-evaluates the last run with some layers forced to a candidate: {layerName: 'W4A8'}.
-   * Needs capabilities.layerBits (or demo mode).
-   */
-  async override(layerBits, opts = {}) {
-    const base = { ...(this.options ?? {}) };
-    return this.quantize({ ...base, layerBits: { ...layerBits } }, opts);
   }
 
   /**
@@ -234,11 +332,12 @@ export class Quantmix {
   }
 
   /**
-   * The exported files of the last run as Blobs: {model (QDQ .onnx), encodings (JSON), report
-   * (JSON)}; model/encodings are null in demo mode.
+   * The files of the configuration shown as Blobs: {model (QDQ .onnx), encodings (JSON), report
+   * (JSON)}; model/encodings are null in demo mode, and after evaluate/select/override until
+   * export() (quantize() exports by itself).
    */
   exportFiles() {
-    if (!this.result) throw new Error('export: run quantize() first');
+    if (!this.result) throw new Error('exportFiles: run quantize() first');
     const r = this.result;
     return {
       model: r.model ? new Blob([r.model], { type: 'application/octet-stream' }) : null,
