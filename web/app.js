@@ -6,7 +6,7 @@ import { arraysToSamples, classifySampleFiles, imagesToSamples, previewCanvas } 
 import { InputShapeError, parseInputShapes } from './input_shapes.js';
 import { applyPreset, defaultSettings, imageGeometry, parseScale, parseTriple, PreprocessError, toCliSpec, validateSettings } from './preprocess.js';
 import { CancelledError, formatEta, PHASES, Quantmix } from './quantmix.js';
-import { normalizeQuantReport, parseCandidateList, targetSpec } from './results.js';
+import { composeOverride, normalizeQuantReport, parseCandidateList, targetRange, targetSpec } from './results.js';
 import { clear, h } from './views/dom.js';
 import { normalizeReport, webWording } from './views/report.js';
 import { renderResults } from './views/results_view.js';
@@ -34,13 +34,16 @@ const ui = {
         scale: $('pp-scale'), order: $('pp-order'), mean: $('pp-mean'), std: $('pp-std'), cli: $('pp-cli') },
   stepSettings: $('step-settings'), settingsForm: $('settings-form'), profile: $('set-profile'), mode: $('set-mode'),
   candidates: $('set-candidates'), targetKind: $('set-target-kind'), targetValue: $('set-target-value'),
+  targetSlider: $('set-target-slider'), targetSliderField: $('target-slider-field'),
   maxSamples: $('set-max-samples'), runButton: $('run-button'), cancelButton: $('cancel-button'),
   runStatus: $('run-status'), phases: $('phases'),
   stepResults: $('step-results'), resultsSub: $('results-sub'), resultsTotals: $('results-totals'),
   resultsPareto: $('results-pareto'), resultsSide: $('results-side'), resultsStrip: $('results-strip'),
-  resultsTable: $('results-table'),
+  resultsTable: $('results-table'), resultsError: $('results-error'), resultsErrorTitle: $('results-error-title'),
+  resultsErrorMessage: $('results-error-message'), resultsErrorClose: $('results-error-close'),
   stepExport: $('step-export'), dlModel: $('dl-model'), dlEncodings: $('dl-encodings'), dlReport: $('dl-report'),
-  validateButton: $('validate-button'), validateResult: $('validate-result'),
+  validateButton: $('validate-button'), validateResult: $('validate-result'), exportError: $('export-error'),
+  exportErrorTitle: $('export-error-title'), exportErrorMessage: $('export-error-message'), exportErrorClose: $('export-error-close'),
 };
 
 const params = new URLSearchParams(location.search);
@@ -54,11 +57,13 @@ const state = {
   settings: null,     // preprocessing settings
   samples: [],        // [{name, bytes, data?, shape?, source, kind}]
   busy: false,
-  running: false,
-  result: null,       // {report (raw), model, encodings, demo}
+  running: null,      // the request to the engine in progress: 'quantize' | 'evaluate' | 'select' | 'export'
+  result: null,       // what is shown: {report (raw), model, encodings, demo} (model null until exported)
   report: null,       // normalized
-  selectedIndex: null,  // pareto index the user clicked, -1 = overrides, null = the search's pick
-  overrides: new Map(),
+  pointIndex: null,   // the front point the user clicked (its configuration is shown), null = the search's pick
+  overrides: new Map(),  // layer -> candidate forced on top of it (the API's current.layerBits)
+  pendingSelect: false,  // the target moved while a request ran: re-select when it ends
+  renders: 0,
   requests: 0,
 };
 
@@ -68,8 +73,8 @@ function setBusy(busy, message = '') {
   state.busy = busy;
   ui.app.dataset.busy = String(busy);
   ui.app.setAttribute('aria-busy', String(busy));
-  ui.chooseButton.disabled = busy || state.running;
-  ui.sampleButton.disabled = busy || state.running;
+  ui.chooseButton.disabled = busy || Boolean(state.running);
+  ui.sampleButton.disabled = busy || Boolean(state.running);
   ui.dropZone.classList.toggle('is-busy', busy);
   ui.loadStatus.textContent = message;
   for (const b of ui.summary.querySelectorAll('button')) b.disabled = busy;
@@ -82,6 +87,24 @@ function showError(title, message) {
 }
 
 function hideError() { ui.banner.hidden = true; }
+
+/**
+ * An evaluation, re-selection or export that failed: said beside the results (or the export
+ * buttons), where the user is looking; what was shown stays and the page stays usable.
+ */
+function showJobError(kind, title, message) {
+  if (kind === 'quantize') { showError(title, message); return; }
+  const [box, t, m] = kind === 'export' ? [ui.exportError, ui.exportErrorTitle, ui.exportErrorMessage]
+    : [ui.resultsError, ui.resultsErrorTitle, ui.resultsErrorMessage];
+  t.textContent = title;
+  m.textContent = message;
+  box.hidden = false;
+}
+
+function hideJobErrors() {
+  ui.resultsError.hidden = true;
+  ui.exportError.hidden = true;
+}
 
 const messageOf = (e) => webWording(e?.message ?? String(e));
 
@@ -248,7 +271,10 @@ async function addSampleFiles(fileList) {
 }
 
 async function setSamples(list) {
-  await state.qm.setSamples(list.map((s) => ({ name: s.name, source: s.source, bytes: s.bytes })));
+  // Decoded by the core now, only as many as "Samples used" (a bad file is named at once).
+  let maxSamples;
+  try { maxSamples = readMaxSamples(); } catch { maxSamples = undefined; }
+  await state.qm.setSamples(list.map((s) => ({ name: s.name, source: s.source, bytes: s.bytes })), { maxSamples });
   state.samples = list;
   renderSamples();
   updateRunButton();
@@ -276,7 +302,7 @@ function renderSamples() {
   const n = state.samples.reduce((sum, s) => sum + (s.count ?? 1), 0);
   ui.sampleCount.textContent = n ? `${n} sample${n > 1 ? 's' : ''}${files !== n ? ` from ${files} file${files > 1 ? 's' : ''}` : ''}` : 'none yet';
   ui.sampleCount.dataset.count = String(n);
-  ui.sampleClear.disabled = n === 0 || state.running;
+  ui.sampleClear.disabled = n === 0 || Boolean(state.running);
   clear(ui.previews);
   if (!n) {
     ui.previews.appendChild(h(document, 'p', { class: 'muted small' }, 'No samples yet.'));
@@ -294,13 +320,15 @@ function renderSamples() {
 
 // ---------------------------------------------------------------- run
 
-const coreMissing = () => !state.demo && state.qm && !state.qm.capabilities.quantize;
+const coreMissing = () => !state.demo && state.qm && !(state.qm.capabilities.quantize && state.qm.capabilities.workspace);
 
 function updateRunButton() {
   const ready = state.inspect && state.samples.length > 0 && state.inspect.layers.length > 0 && !coreMissing();
-  ui.runButton.disabled = !ready || state.running || state.restarting;
+  ui.runButton.disabled = !ready || Boolean(state.running) || state.restarting;
   if (coreMissing()) {
-    ui.runStatus.textContent = 'This build of the engine has no quantization core yet, so nothing can be quantized here. Open the page with ?demo to try the interface with made-up numbers.';
+    ui.runStatus.textContent = state.qm.capabilities.quantize
+      ? 'This build of the engine has no quantization workspace (wsLoad…), which the page needs: rebuild the wasm module. Open the page with ?demo to try the interface with made-up numbers.'
+      : 'This build of the engine has no quantization core yet, so nothing can be quantized here. Open the page with ?demo to try the interface with made-up numbers.';
     ui.runStatus.classList.add('run-status-warning');
     return;
   }
@@ -311,25 +339,33 @@ function updateRunButton() {
   else if (!state.running && ready && !ui.runStatus.dataset.sticky) ui.runStatus.textContent = '';
 }
 
+/** "Samples used", 1 to 64; throws an Error naming the field. */
+function readMaxSamples() {
+  const n = Number(ui.maxSamples.value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`Samples used "${ui.maxSamples.value}": expected 1 to 64`);
+  return n;
+}
+
 function readSettings() {
-  const maxSamplesH = Number(ui.maxSamples.value);
-  if (ui.mode.value) {
-    if (!Number.isInteger(maxSamplesH) || maxSamplesH < 1 || maxSamplesH > 64) throw new Error(`Samples used "${ui.maxSamples.value}": expected 1 to 64`);
-    return { bits: ui.mode.value, maxSamples: maxSamplesH };
-  }
+  const maxSamples = readMaxSamples();
+  if (ui.mode.value) return { bits: ui.mode.value, maxSamples };
   const candidates = parseCandidateList([...ui.candidates.querySelectorAll('input:checked')].map((i) => i.value).join(','));
   const target = targetSpec(ui.targetKind.value, ui.targetValue.value);
-  const maxSamples = Number(ui.maxSamples.value);
-  if (!Number.isInteger(maxSamples) || maxSamples < 1 || maxSamples > 64) throw new Error(`Samples used "${ui.maxSamples.value}": expected 1 to 64`);
   return { profile: ui.profile.value, candidates, target, maxSamples };
 }
 
+/**
+ * The phase list. A full run lists every phase (those to come greyed); an evaluation lists only
+ * the phases the core reported (normally just Evaluation: nothing is searched again).
+ */
 function renderPhases(current) {
   clear(ui.phases);
-  ui.phases.hidden = false;
   const known = new Set(PHASES.map(([id]) => id));
   const extra = [...current.phases.keys()].filter((id) => !known.has(id)).map((id) => [id, id]);
-  for (const [id, label] of [...PHASES, ...extra]) {
+  const rows = current.full ? [...PHASES, ...extra]
+    : [...current.phases.keys()].map((id) => [id, PHASES.find(([p]) => p === id)?.[1] ?? id]);
+  ui.phases.hidden = rows.length === 0;
+  for (const [id, label] of rows) {
     const p = current.phases.get(id);
     if (!p && current.finished) continue;  // a phase this run did not have
     const status = p ? (p.fraction >= 1 && current.phase !== id ? 'done' : current.phase === id ? 'active' : 'done') : 'todo';
@@ -341,92 +377,126 @@ function renderPhases(current) {
   }
 }
 
-async function runQuantize(extra = {}) {
-  if (state.running) return;
-  let options;
-  try {
-    options = { ...readSettings(), ...extra };
-  } catch (e) {
-    showError('Check the settings', e.message);
-    return;
-  }
+const JOBS = {
+  quantize: { status: 'Starting…', failed: 'Quantization failed' },
+  evaluate: { status: 'Evaluating…', failed: 'Re-evaluation failed' },
+  select: { status: 'Selecting for the new target…', failed: 'Re-selection failed' },
+  export: { status: 'Exporting…', failed: 'Export failed' },
+};
+
+/**
+ * Runs one request to the engine: `call(onProgress)` -> its result, or null when it failed or
+ * was cancelled (the page says so; what was shown stays). 'quantize' locks the settings; the
+ * others (evaluate, select, export) only the results' controls, so the target can still move.
+ * One at a time: a target moved meanwhile is selected when this one ends.
+ */
+async function runJob(kind, call) {
+  if (state.running) return null;
+  const full = kind === 'quantize';
   hideError();
-  state.running = true;
+  hideJobErrors();
+  state.running = kind;
   ui.app.dataset.run = 'running';
+  ui.app.dataset.job = kind;
   ui.runButton.disabled = true;
   ui.cancelButton.hidden = false;
-  ui.runStatus.textContent = 'Starting…';
+  ui.runStatus.textContent = JOBS[kind].status;
   delete ui.runStatus.dataset.sticky;
   setInputsDisabled(true);
-  const progress = { phase: null, phases: new Map() };
+  const progress = { phase: null, phases: new Map(), full };
   renderPhases(progress);
   let lastPaint = 0;
+  const t0 = performance.now();
   try {
-    const result = await state.qm.quantize(options, {
-      onProgress: (p) => {
-        progress.phase = p.phase;
-        progress.phases.set(p.phase, p);
-        const now = performance.now();
-        if (now - lastPaint > 60 || p.done === p.total) {  // at most ~16 repaints a second
-          lastPaint = now;
-          renderPhases(progress);
-          ui.runStatus.textContent = `${p.label}: ${Math.round(p.fraction * 100)}%`;
-        }
-      },
+    const result = await call((p) => {
+      progress.phase = p.phase;
+      progress.phases.set(p.phase, p);
+      const now = performance.now();
+      if (now - lastPaint > 60 || p.done === p.total) {  // at most ~16 repaints a second
+        lastPaint = now;
+        renderPhases(progress);
+        ui.runStatus.textContent = `${p.label}: ${Math.round(p.fraction * 100)}%`;
+      }
     });
     progress.phase = null;
     progress.finished = true;
     renderPhases(progress);
-    state.result = result;
-    state.report = normalizeQuantReport(result.report);
-    if (!extra.layerBits) {
-      state.selectedIndex = null;
-      state.overrides = new Map();
-      ui.details.open = false;  // the results take the room; the model summary is one click away
-    }
+    ui.app.dataset.phases = [...progress.phases.keys()].join(',');
     ui.app.dataset.run = 'done';
-    ui.runStatus.textContent = result.demo ? 'Done (demo data).' : `Done in ${(progress.phases.size ? [...progress.phases.values()].pop().elapsedSeconds : 0).toFixed(1)} s.`;
+    const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+    ui.runStatus.textContent = result?.demo ? 'Done (demo data).'
+      : kind === 'quantize' ? `Done in ${seconds} s.` : `${kind === 'export' ? 'Exported' : 'Evaluated'} in ${seconds} s.`;
     ui.runStatus.dataset.sticky = '1';
-    renderResultsSection();
+    return result;
   } catch (e) {
+    ui.phases.hidden = true;
+    ui.app.dataset.phases = [...progress.phases.keys()].join(',');
     if (e instanceof CancelledError) {
       ui.app.dataset.run = 'cancelled';
       ui.runStatus.textContent = 'Cancelled. The engine was restarted; your model and samples are kept.';
       ui.runStatus.dataset.sticky = '1';
-      ui.phases.hidden = true;
     } else {
       ui.app.dataset.run = 'error';
       ui.runStatus.textContent = '';
-      ui.phases.hidden = true;
-      showError('Quantization failed', messageOf(e));
+      showJobError(kind, JOBS[kind].failed, messageOf(e));
     }
+    return null;
   } finally {
-    state.running = false;
+    state.running = null;
     ui.cancelButton.hidden = true;
     ui.cancelButton.disabled = false;
     setInputsDisabled(false);
     updateRunButton();
+    if (state.pendingSelect) {
+      state.pendingSelect = false;
+      setTimeout(() => reselect(), 0);
+    }
   }
+}
+
+async function runQuantize() {
+  if (state.running) return;
+  let options;
+  try {
+    options = readSettings();
+  } catch (e) {
+    showError('Check the settings', e.message);
+    return;
+  }
+  const result = await runJob('quantize', (onProgress) => state.qm.quantize(options, { onProgress }));
+  if (!result) return;
+  state.pointIndex = null;
+  ui.details.open = false;  // the results take the room; the model summary is one click away
+  showResult(result);
 }
 
 /** Homogeneous bits need no profile, candidates or target. */
 function syncMode() {
   const homogeneous = Boolean(ui.mode.value);
-  for (const el of [ui.profile, ui.targetKind, ui.targetValue, ...ui.candidates.querySelectorAll('input')]) {
-    el.disabled = homogeneous || state.running;
+  for (const el of [ui.profile, ui.targetKind, ui.targetValue, ui.targetSlider, ...ui.candidates.querySelectorAll('input')]) {
+    el.disabled = homogeneous || state.running === 'quantize';
   }
   ui.settingsForm.classList.toggle('is-homogeneous', homogeneous);
+  updateTargetSlider();
 }
 
-function setInputsDisabled(disabled) {
+/**
+ * Locks what a running request must not be raced by: during a full run every input; during an
+ * evaluation only the results' controls (the target and its slider stay live).
+ */
+function setInputsDisabled(locked) {
+  const full = locked && state.running === 'quantize';
   for (const el of [...ui.settingsForm.querySelectorAll('input, select'), ...ui.ppForm.querySelectorAll('input, select'),
-    ui.sampleChoose, ui.sampleBuiltin]) el.disabled = disabled;
-  if (!disabled) syncMode();
-  ui.sampleClear.disabled = disabled || state.samples.length === 0;
-  ui.chooseButton.disabled = disabled || state.busy;
-  ui.sampleButton.disabled = disabled || state.busy;
-  for (const sel of ui.resultsTable.querySelectorAll('select')) sel.disabled = disabled || !canOverride();
-  ui.validateButton.disabled = disabled || !state.result?.model;
+    ui.sampleChoose, ui.sampleBuiltin]) el.disabled = full;
+  if (!full) syncMode();
+  if (locked && !full) for (const el of [ui.mode, ui.maxSamples, ui.sampleChoose, ui.sampleBuiltin]) el.disabled = true;
+  ui.sampleClear.disabled = locked || state.samples.length === 0;
+  ui.chooseButton.disabled = locked || state.busy;
+  ui.sampleButton.disabled = locked || state.busy;
+  for (const sel of ui.resultsTable.querySelectorAll('select')) sel.disabled = locked || !canOverride();
+  for (const b of [ui.dlModel, ui.dlEncodings, ui.dlReport]) b.disabled = locked || !state.result;
+  if (!locked) updateExportButtons();
+  ui.validateButton.disabled = locked || !exportable();
 }
 
 async function cancelRun() {
@@ -448,7 +518,7 @@ async function cancelRun() {
 function resetResults() {
   state.result = null;
   state.report = null;
-  state.selectedIndex = null;
+  state.pointIndex = null;
   state.overrides = new Map();
   ui.stepResults.hidden = true;
   ui.stepExport.hidden = true;
@@ -456,9 +526,28 @@ function resetResults() {
   ui.app.dataset.run = 'idle';
   delete ui.runStatus.dataset.sticky;
   clear(ui.validateResult);
+  hideJobErrors();
+  updateTargetSlider();
 }
 
-const canOverride = () => state.demo || Boolean(state.qm?.capabilities?.layerBits);
+const canOverride = () => state.demo || Boolean(state.qm?.capabilities?.workspace);
+/** The configuration shown can be exported (now or on demand): real results, not demo data. */
+const exportable = () => Boolean(state.result && !state.result.demo && (state.result.model || canOverride()));
+
+/** A result from the engine is what the page shows from now on. */
+function showResult(result) {
+  state.result = result;
+  state.report = normalizeQuantReport(result.report);
+  state.overrides = new Map(Object.entries(state.qm.current?.layerBits ?? {}));
+  renderResultsSection();
+  updateTargetSlider();
+}
+
+/** The front point shown (chart highlight): -1 off the front (overrides), null the search's pick. */
+function shownIndex() {
+  if (state.overrides.size) return -1;
+  return state.pointIndex ?? findSelectedIndex(state.report);
+}
 
 function renderResultsSection() {
   const r = state.report;
@@ -466,10 +555,8 @@ function renderResultsSection() {
   ui.demoNote.hidden = !demo;
   ui.stepResults.hidden = false;
   ui.stepResults.classList.toggle('is-demo', demo);
-  const point = state.selectedIndex !== null && state.selectedIndex >= 0 ? r.pareto[state.selectedIndex] : r.selected;
-  const selectedIndex = state.selectedIndex ?? findSelectedIndex(r);
   const parts = renderResults(document, r, {
-    point: point?.layers ? point : r.selected, selectedIndex, overrides: state.overrides, disabled: !canOverride(),
+    point: r.selected, selectedIndex: shownIndex(), overrides: state.overrides, disabled: !canOverride(),
     onSelectPoint: (i) => selectPoint(i), onOverride: (name, c) => overrideLayer(name, c),
     onFocusLayer: (name) => document.querySelector(`#quant-table tr[data-layer="${CSS.escape(name)}"]`)?.scrollIntoView({ block: 'center', behavior: 'smooth' }),
   });
@@ -480,79 +567,155 @@ function renderResultsSection() {
   clear(ui.resultsStrip); ui.resultsStrip.appendChild(parts.strip);
   clear(ui.resultsTable); ui.resultsTable.appendChild(parts.table);
   clear(ui.resultsSide);
-  ui.resultsSide.appendChild(sidePanel(r, point ?? r.selected, demo));
+  ui.resultsSide.appendChild(sidePanel(r, r.selected, demo));
   ui.stepExport.hidden = false;
-  const exportable = Boolean(state.result?.model);
-  ui.dlModel.disabled = !exportable;
-  ui.dlEncodings.disabled = !state.result?.encodings;
-  ui.validateButton.disabled = !exportable;
+  updateExportButtons();
   clear(ui.validateResult);
-  if (!exportable) {
+  if (!exportable()) {
     ui.validateResult.appendChild(h(document, 'p', { class: 'muted small' },
       demo ? 'Demo mode: there is no exported model to download or validate.' : 'The core returned no model for this configuration.'));
   }
+  state.renders += 1;
+  ui.app.dataset.results = String(state.renders);  // for the e2e test: a new configuration is on screen
+}
+
+/** The download and validate buttons: exported now, or on the first click. */
+function updateExportButtons() {
+  const can = exportable();
+  ui.dlModel.disabled = !can;
+  ui.dlEncodings.disabled = !can;
+  ui.dlReport.disabled = !state.result;
+  ui.validateButton.disabled = !can;
+  ui.stepExport.dataset.exported = String(Boolean(state.result?.model));
+  const later = can && !state.result.model ? 'This configuration is exported when you download or validate it.' : '';
+  ui.dlModel.title = later;
 }
 
 /** The front point the report's selection corresponds to (same cost and SQNR), or null. */
 function findSelectedIndex(r) {
-  if (!r.selected) return null;
-  const i = r.pareto.findIndex((p) => Math.abs(p.relBops - r.selected.relBops) < 1e-9 && Math.abs(p.sqnrDb - r.selected.sqnrDb) < 1e-6);
+  if (!r?.selected) return null;
+  const same = (a, b) => a && b && a.length === b.length && a.every((x, i) => x === b[i]);
+  let i = r.selected.groupConfig ? r.pareto.findIndex((p) => same(p.groupConfig, r.selected.groupConfig)) : -1;
+  if (i < 0) i = r.pareto.findIndex((p) => Math.abs(p.relBops - r.selected.relBops) < 1e-9 && Math.abs(p.sqnrDb - r.selected.sqnrDb) < 1e-6);
   return i >= 0 ? i : -1;
 }
 
 function sidePanel(r, point, demo) {
   const homogeneous = typeof point?.config === 'string' && /^W\d+A\d+$/.test(point.config);
+  const n = state.overrides.size;
+  const where = state.pointIndex !== null ? `Pareto point ${state.pointIndex}` : 'search result';
   const rows = [
-    ['Configuration', homogeneous ? `${point.config} everywhere` : state.overrides.size ? `mixed, ${state.overrides.size} layer override${state.overrides.size > 1 ? 's' : ''}` : state.selectedIndex !== null && state.selectedIndex >= 0 ? `Pareto point ${state.selectedIndex}` : 'search result'],
+    ['Configuration', homogeneous && !n ? `${point.config} everywhere` : n ? `${where}, ${n} layer override${n > 1 ? 's' : ''}` : where],
     ['Candidates', r.candidates.join(' · ')],
     ['Samples', `${state.result?.samplesUsed ?? Math.min(state.samples.length, Number(ui.maxSamples.value))} used for calibration and SQNR`],
   ];
-  const TIMED = ['calibration', 'phase0', 'phase1', 'phase2', 'phase3', 'export'];
+  const TIMED = ['calibration', 'phase0', 'phase1', 'phase2', 'phase3', 'evaluate', 'export'];
   const timing = TIMED.map((k) => [k, r.timing?.[k]]).filter(([, v]) => typeof v === 'number' && v >= 0.005);
-  return h(document, 'section', { class: 'card side-card' },
+  const reused = Array.isArray(r.timing?.reused) ? r.timing.reused.map(String) : [];
+  return h(document, 'section', { class: 'card side-card', dataset: { reused: reused.join(',') } },
     h(document, 'header', { class: 'card-head' }, h(document, 'h3', null, 'This configuration')),
     h(document, 'dl', { class: 'kv' }, rows.map(([k, v]) => [h(document, 'dt', null, k), h(document, 'dd', null, v)])),
     timing.length && !demo ? h(document, 'p', { class: 'muted small' }, `Time: ${timing.map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(' · ')}`) : null,
+    reused.length && !demo ? h(document, 'p', { class: 'muted small', id: 'reused' }, `Reused, not recomputed: ${reused.join(' · ')}`) : null,
     canOverride() ? h(document, 'p', { class: 'hint' }, r.pareto.length
-      ? 'Click a point on the front to choose it, or set a layer’s bits in the table below: the model is re-evaluated.'
-      : 'Set a layer’s bits in the table below: the model is re-evaluated and re-exported.')
-      : h(document, 'p', { class: 'hint', id: 'override-unavailable' }, 'Choosing another point or overriding a layer needs per-layer bits in the quantization core, which this build does not have yet: the export is the search’s pick.'));
+      ? 'Click a point on the front to choose it, move the target, or set a layer’s bits in the table below: the configuration is re-evaluated, the search is not run again.'
+      : 'Set a layer’s bits in the table below: the configuration is re-evaluated.')
+      : h(document, 'p', { class: 'hint', id: 'override-unavailable' }, 'Choosing another point or overriding a layer needs the quantization workspace in the core, which this build does not have: the export is the search’s pick.'));
 }
 
+/** A click on a front point: that configuration, evaluated (no new search); overrides cleared. */
 async function selectPoint(index) {
   if (state.running || !canOverride()) return;
   const p = state.report.pareto[index];
-  if (!p?.layers) { showError('Cannot select this point', 'The report has no per-layer bits for this point.'); return; }
-  const layerBits = Object.fromEntries(p.layers.map((l) => [l.name, `W${l.wBits}A${l.aBits}`]));
-  state.overrides = new Map();
-  await reEvaluate(layerBits, index);
+  if (!p?.groupConfig) { showJobError('evaluate', 'Cannot select this point', 'The report has no configuration for this point.'); return; }
+  const result = await runJob('evaluate', (onProgress) => state.qm.evaluate({ config: p.groupConfig }, { onProgress }));
+  if (!result) return;
+  state.pointIndex = index;
+  showResult(result);
 }
 
+/**
+ * A layer's bits set in the table (candidate null: back to the configuration's own), on top of
+ * the configuration shown and the earlier overrides (composeOverride).
+ */
 async function overrideLayer(name, candidate) {
   if (state.running) return;
-  const base = state.report.selected?.layers ?? [];
-  if (candidate) state.overrides.set(name, candidate); else state.overrides.delete(name);
-  const layerBits = Object.fromEntries(base.map((l) => [l.name, `W${l.wBits}A${l.aBits}`]));
-  if (state.selectedIndex === null || state.selectedIndex === -1) {
-    // Overrides apply to the search's own pick: only the overridden layers are forced.
-    for (const k of Object.keys(layerBits)) delete layerBits[k];
-  }
-  for (const [k, v] of state.overrides) layerBits[k] = v;
-  await reEvaluate(layerBits, state.overrides.size ? -1 : null);
+  const next = composeOverride(state.result.report, state.qm.current, { [name]: candidate });
+  const result = await runJob('evaluate', (onProgress) => state.qm.evaluate(next, { onProgress }));
+  if (result) showResult(result);
+  else renderResultsSection();  // the table's select back to what is evaluated
 }
 
-async function reEvaluate(layerBits, selectedIndex) {
-  const previous = state.report;
-  const overrides = state.overrides;
-  await runQuantize({ layerBits });
-  if (state.report !== previous) {
-    state.selectedIndex = selectedIndex;
-    state.overrides = overrides;
-    renderResultsSection();
+// ---------------------------------------------------------------- the target, after a search
+
+/** A search's results are shown, so a new target is a re-selection on its fronts. */
+function canReselect() {
+  return Boolean(state.report?.pareto.length && state.qm?.options && !state.qm.options.bits && !ui.mode.value && canOverride());
+}
+
+/** The slider next to the target value: along the shown front's range for the target kind. */
+function updateTargetSlider() {
+  const range = canReselect() ? targetRange(state.report, ui.targetKind.value) : null;
+  ui.targetSliderField.hidden = !range;
+  if (!range) return;
+  ui.targetSlider.min = String(range.min);
+  ui.targetSlider.max = String(range.max);
+  ui.targetSlider.step = String(range.step);
+  const v = Number(ui.targetValue.value);
+  ui.targetSlider.value = String(Number.isFinite(v) ? Math.min(range.max, Math.max(range.min, v)) : range.min);
+  ui.targetSliderField.dataset.min = String(range.min);
+  ui.targetSliderField.dataset.max = String(range.max);
+}
+
+/** Re-selects for the target in the form when it differs from the one shown (one at a time). */
+async function reselect() {
+  if (!canReselect()) return;
+  let target;
+  try {
+    target = targetSpec(ui.targetKind.value, ui.targetValue.value);
+    ui.targetValue.classList.remove('is-invalid');
+    ui.targetValue.removeAttribute('aria-invalid');
+    ui.targetValue.title = '';
+  } catch (e) {
+    ui.targetValue.classList.add('is-invalid');
+    ui.targetValue.setAttribute('aria-invalid', 'true');
+    ui.targetValue.title = e.message;
+    return;
   }
+  if (state.running) { state.pendingSelect = true; return; }
+  if (target === state.qm.options.target && state.pointIndex === null && !state.overrides.size) return;  // shown already
+  const result = await runJob('select', (onProgress) => state.qm.select(target, { onProgress }));
+  if (!result) return;
+  state.pointIndex = null;
+  showResult(result);
+}
+
+let reselectTimer = null;
+function scheduleReselect(ms) {
+  clearTimeout(reselectTimer);
+  reselectTimer = setTimeout(() => reselect(), ms);
+}
+
+/** The kind changed: the value becomes the shown configuration's, in that kind, and re-selects. */
+function onTargetKind() {
+  const range = canReselect() ? targetRange(state.report, ui.targetKind.value) : null;
+  if (range && range.current !== null) ui.targetValue.value = String(range.current);
+  updateTargetSlider();
+  scheduleReselect(0);
 }
 
 // ---------------------------------------------------------------- export and validation
+
+/** The configuration shown, exported (now if it was not yet); null if that failed. */
+async function ensureExported() {
+  if (!state.result) return null;
+  if (state.result.model || state.result.demo) return state.result;
+  const result = await runJob('export', (onProgress) => state.qm.export({ onProgress }));
+  if (!result) return null;
+  state.result = result;
+  updateExportButtons();
+  return result;
+}
 
 function download(blob, name) {
   const url = URL.createObjectURL(blob);
@@ -566,7 +729,8 @@ function download(blob, name) {
 const stem = () => (state.model?.name ?? 'model.onnx').replace(/\.onnx$/i, '');
 
 async function validate() {
-  const result = state.result;
+  if (state.running) return;
+  const result = await ensureExported();
   if (!result?.model) return;
   ui.validateButton.disabled = true;
   clear(ui.validateResult);
@@ -587,7 +751,7 @@ async function validate() {
     ui.validateResult.appendChild(h(document, 'div', { class: 'validate-grid', id: 'validation', dataset: { sqnr: v.sqnrDb, simulated: simulated ?? '', top1: v.top1Agreement ?? '' } },
       h(document, 'div', { class: 'stat' }, h(document, 'div', { class: 'stat-label' }, 'Simulated SQNR (quantmix)'),
         h(document, 'div', { class: 'stat-value' }, simulated === null ? '—' : fmt(simulated)),
-        h(document, 'div', { class: 'stat-detail' }, 'from the search, on the calibration samples')),
+        h(document, 'div', { class: 'stat-detail' }, 'quantmix’s simulation, on the calibration samples')),
       h(document, 'div', { class: 'stat' }, h(document, 'div', { class: 'stat-label' }, 'Exported model in ONNX Runtime'),
         h(document, 'div', { class: 'stat-value' }, fmt(v.sqnrDb)),
         h(document, 'div', { class: 'stat-detail' }, diff === null ? `vs FP32 on ${v.samples} samples` : `${diff >= 0 ? '+' : ''}${diff.toFixed(2)} dB vs simulated · ${v.samples} samples`)),
@@ -598,8 +762,16 @@ async function validate() {
     clear(ui.validateResult);
     ui.validateResult.appendChild(h(document, 'p', { class: 'validate-error', role: 'alert' }, `Validation failed: ${messageOf(e)}`));
   } finally {
-    ui.validateButton.disabled = !state.result?.model;
+    ui.validateButton.disabled = !exportable() || Boolean(state.running);
   }
+}
+
+/** A download button: the configuration shown, exported first if it was not yet. */
+async function downloadExported(pick) {
+  if (state.running) return;
+  const result = await ensureExported();
+  const file = result && pick(result);
+  if (file) download(file.blob, file.name);
 }
 
 // ---------------------------------------------------------------- wiring
@@ -663,10 +835,21 @@ function wire() {
     if (defaults) for (const box of ui.candidates.querySelectorAll('input')) box.checked = defaults.includes(box.value);
   });
   ui.settingsForm.addEventListener('submit', (e) => { e.preventDefault(); runQuantize(); });
+  // After a search, a new target re-selects on its fronts at once (no calibration, no search).
+  ui.targetKind.addEventListener('change', () => onTargetKind());
+  ui.targetValue.addEventListener('input', () => { updateTargetSlider(); scheduleReselect(100); });
+  ui.targetValue.addEventListener('change', () => scheduleReselect(0));
+  ui.targetSlider.addEventListener('input', () => {
+    const range = targetRange(state.report, ui.targetKind.value);
+    ui.targetValue.value = range ? Number(ui.targetSlider.value).toFixed(range.decimals) : ui.targetSlider.value;
+    scheduleReselect(100);
+  });
+  ui.resultsErrorClose.addEventListener('click', () => { ui.resultsError.hidden = true; });
+  ui.exportErrorClose.addEventListener('click', () => { ui.exportError.hidden = true; });
   ui.cancelButton.addEventListener('click', () => cancelRun());
-  ui.dlModel.addEventListener('click', () => state.result?.model && download(new Blob([state.result.model]), `${stem()}.qdq.onnx`));
-  ui.dlEncodings.addEventListener('click', () => state.result?.encodings && download(new Blob([state.result.encodings], { type: 'application/json' }), `${stem()}.encodings.json`));
-  ui.dlReport.addEventListener('click', () => state.result && download(new Blob([JSON.stringify(state.result.report, null, 2)], { type: 'application/json' }), `${stem()}.report.json`));
+  ui.dlModel.addEventListener('click', () => downloadExported((r) => r.model && { blob: new Blob([r.model]), name: `${stem()}.qdq.onnx` }));
+  ui.dlEncodings.addEventListener('click', () => downloadExported((r) => r.encodings && { blob: new Blob([r.encodings], { type: 'application/json' }), name: `${stem()}.encodings.json` }));
+  ui.dlReport.addEventListener('click', () => downloadExported((r) => ({ blob: new Blob([JSON.stringify(r.report, null, 2)], { type: 'application/json' }), name: `${stem()}.report.json` })));
   ui.validateButton.addEventListener('click', () => validate());
 }
 
