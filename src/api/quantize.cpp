@@ -282,11 +282,14 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
     config_cost(qmodel, cfg, res.rel_bops, res.size_bytes);
   }
 
-  progress("export", 0, 1);
-  const Workspace::Export x = ws.export_config(cfg);
-  res.model_bytes = x.model_bytes;
-  res.encodings_json = x.encodings_json;
-  progress("export", 1, 1);
+  Workspace::Export x;
+  if (options.export_model) {
+    progress("export", 0, 1);
+    x = ws.export_config(cfg);
+    res.model_bytes = std::move(x.model_bytes);
+    res.encodings_json = std::move(x.encodings_json);
+    progress("export", 1, 1);
+  }
 
   // Per-layer table.
   int64_t total_macs = 0;
@@ -375,12 +378,14 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
     write_layers_json(w, res.layers);
     w.end_object();
   }
-  const quant::ExportStats& xst = x.stats;
-  w.key("export").begin_object(true);
-  w.key("bytes").value(res.model_bytes.size()).key("weights").value(xst.weights).key("activations").value(xst.activations);
-  w.key("clips").value(xst.clips).key("guards").value(xst.guards).key("batchnorms_folded").value(xst.batchnorms_folded);
-  w.key("com_microsoft").value(xst.uses_com_microsoft);
-  w.end_object();
+  if (options.export_model) {
+    const quant::ExportStats& xst = x.stats;
+    w.key("export").begin_object(true);
+    w.key("bytes").value(res.model_bytes.size()).key("weights").value(xst.weights).key("activations").value(xst.activations);
+    w.key("clips").value(xst.clips).key("guards").value(xst.guards).key("batchnorms_folded").value(xst.batchnorms_folded);
+    w.key("com_microsoft").value(xst.uses_com_microsoft);
+    w.end_object();
+  }
   w.key("timing_s").begin_object(true);
   w.key("calibration").value(ws.calibration_seconds());
   if (search_mode) {

@@ -93,6 +93,9 @@ struct QuantizeOptions {
   /// Report "final" describes the result. Error naming "config" for a wrong count or a
   /// candidate a group does not support.
   std::vector<std::string> config;
+  /// false: no export (model_bytes and encodings_json stay empty, report.json has no "export"):
+  /// the app shows a configuration and exports it only when asked.
+  bool export_model = true;
   /// Overrides of declared input shapes (like `inspect --input-shape`).
   std::map<std::string, ops::Dims> input_shapes;
   /// The model's file name, written into report.json ("model.file"). Empty: "model.onnx".

@@ -64,6 +64,8 @@ class Executor {
 
   const Plan& plan() const { return *plan_; }
   const RunStats& stats() const { return stats_; }
+  /// The thread pool the ops run on (null: one thread).
+  ThreadPool* pool() const { return pool_; }
   /// Drops cached per-node data (packed weights), e.g. after constants changed.
   void clear_caches();
 

@@ -2,10 +2,14 @@
 #include "mixed_precision/sim_evaluator.h"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
 #include <chrono>
 #include <cmath>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "ops/conv.h"
 #include "quant/metrics.h"
 #include "quant/simulator.h"
@@ -99,84 +103,156 @@ SimEvaluator::SimEvaluator(const quant::QuantModel& model, quant::Simulator& sim
 
   const size_t S = samples.size();
   const double per_sample = 1.0 / static_cast<double>(S);
-  auto finish = [this](const quant::SqnrAccumulator& acc, size_t correct) {
+  // Sums per sample, merged in sample order: the same numbers whatever the thread count.
+  auto finish = [this](const std::vector<quant::SqnrAccumulator>& per, const std::vector<char>& correct) {
+    quant::SqnrAccumulator acc;
+    for (const auto& a : per) acc.merge(a);
     Eval e;
     e.nsr = acc.noise_to_signal();
     e.sqnr_db = acc.sqnr_db();
     e.top1_agreement = acc.top1_agreement();
-    if (!labels_.empty()) e.accuracy = static_cast<double>(correct) / static_cast<double>(samples_.size());
+    if (!labels_.empty())
+      e.accuracy = static_cast<double>(std::count(correct.begin(), correct.end(), 1)) / static_cast<double>(samples_.size());
     return e;
   };
   ev_.units = S;
   ev_.work_fpe = [this]() { return work_; };
   ev_.evaluate = [this, finish](const quant::QuantConfig& cfg) {
-    quant::SqnrAccumulator acc;
-    size_t correct = 0;
-    for (size_t s = 0; s < samples_.size(); ++s) {
-      const auto out = sim_.run(cfg, samples_[s]);
-      acc.add(fp_[s], out);
-      if (!labels_.empty() && top1_correct(out, labels_[s])) ++correct;
-      if (ev_.on_unit && !ev_.on_unit(s + 1)) throw Error(ErrorKind::InvalidArgument, "cancelled: search stopped by the caller");
-    }
+    std::vector<quant::SqnrAccumulator> acc(samples_.size());
+    std::vector<char> correct(samples_.size(), 0);
+    const bool done = for_samples(
+        [&](quant::Simulator& sim, size_t s) {
+          const auto out = sim.run(cfg, samples_[s]);
+          acc[s].add(fp_[s], out);
+          if (!labels_.empty()) correct[s] = top1_correct(out, labels_[s]);
+        },
+        [&](size_t done_samples) { return !ev_.on_unit || ev_.on_unit(done_samples); });
+    if (!done) throw Error(ErrorKind::InvalidArgument, "cancelled: search stopped by the caller");
     work_ += 1.0;
     return finish(acc, correct);
   };
   ev_.evaluate_many = [this, per_sample, nsteps](const std::vector<quant::QuantConfig>& cfgs,
                                                  const std::function<bool(size_t, size_t)>& tick) {
-    std::vector<quant::SqnrAccumulator> acc(cfgs.size());
+    // acc[s][k]: sample s under config k.
+    std::vector<std::vector<quant::SqnrAccumulator>> acc(samples_.size(), std::vector<quant::SqnrAccumulator>(cfgs.size()));
     std::vector<size_t> first(cfgs.size());
     for (size_t k = 0; k < cfgs.size(); ++k) first[k] = model_.first_affected_step(cfgs[k]);
+    std::vector<double> work(samples_.size(), 0.0), ops(samples_.size(), 0.0);
+    std::vector<char> all(samples_.size(), 1);
     const size_t total = samples_.size() * cfgs.size();
+    // Each thread caches one sample at a time: the budget is shared.
+    const size_t budget = budget_ / std::max<size_t>(1, threads());
+    std::atomic<size_t> done_configs{0};
+    const bool done = for_samples(
+        [&](quant::Simulator& sim, size_t s) {
+          const auto fp_s = sim.cache_fp({samples_[s]}, budget);
+          work[s] += per_sample;
+          ops[s] += per_sample;
+          const auto& cps = sim.checkpoints();
+          if (cps.size() < nsteps) all[s] = 0;
+          for (size_t k = 0; k < cfgs.size() && !cancelled_; ++k) {
+            acc[s][k].add(fp_s[0], sim.run_cached(cfgs[k], 0));
+            // The simulator resumes at the last checkpoint at or before the first affected step.
+            auto it = std::upper_bound(cps.begin(), cps.end(), first[k]);
+            const size_t resume = it == cps.begin() ? 0 : *(it - 1);
+            work[s] += per_sample * suffix_[std::min(resume, nsteps)];
+            ops[s] += per_sample * suffix_ops_[std::min(resume, nsteps)];
+            ++done_configs;
+            if (on_caller()) report(tick(done_configs, total));
+          }
+          sim.clear_cache();
+        },
+        [&](size_t) { return tick(done_configs, total); });
     for (size_t s = 0; s < samples_.size(); ++s) {
-      const auto fp_s = sim_.cache_fp({samples_[s]}, budget_);
-      work_ += per_sample;
-      phase1_ops_ += per_sample;
-      const auto& cps = sim_.checkpoints();
-      if (cps.size() < nsteps) cached_all_ = false;
-      for (size_t k = 0; k < cfgs.size(); ++k) {
-        if (!tick(s * cfgs.size() + k, total)) {
-          sim_.clear_cache();
-          return std::vector<Eval>{};
-        }
-        acc[k].add(fp_s[0], sim_.run_cached(cfgs[k], 0));
-        // The simulator resumes at the last checkpoint at or before the first affected step.
-        auto it = std::upper_bound(cps.begin(), cps.end(), first[k]);
-        const size_t resume = it == cps.begin() ? 0 : *(it - 1);
-        work_ += per_sample * suffix_[std::min(resume, nsteps)];
-        phase1_ops_ += per_sample * suffix_ops_[std::min(resume, nsteps)];
-      }
+      work_ += work[s];
+      phase1_ops_ += ops[s];
+      cached_all_ = cached_all_ && all[s];
     }
-    sim_.clear_cache();
+    if (!done) return std::vector<Eval>{};
     tick(total, total);
     std::vector<Eval> out(cfgs.size());
     for (size_t k = 0; k < cfgs.size(); ++k) {
-      out[k].nsr = acc[k].noise_to_signal();
-      out[k].sqnr_db = acc[k].sqnr_db();
+      quant::SqnrAccumulator merged;
+      for (size_t s = 0; s < samples_.size(); ++s) merged.merge(acc[s][k]);
+      out[k].nsr = merged.noise_to_signal();
+      out[k].sqnr_db = merged.sqnr_db();
     }
     return out;
   };
   ev_.evaluate_path = [this, per_sample, nsteps, finish](const std::vector<quant::QuantConfig>& path,
                                                          const std::function<bool(size_t, size_t)>& tick) {
-    std::vector<quant::SqnrAccumulator> acc(path.size());
-    std::vector<size_t> correct(path.size(), 0);
+    std::vector<std::vector<quant::SqnrAccumulator>> acc(path.size(), std::vector<quant::SqnrAccumulator>(samples_.size()));
+    std::vector<std::vector<char>> correct(path.size(), std::vector<char>(samples_.size(), 0));
+    std::vector<double> work(samples_.size(), 0.0);
     const size_t total = samples_.size() * path.size();
-    for (size_t s = 0; s < samples_.size(); ++s) {
-      std::vector<size_t> resumed;
-      const bool done = sim_.run_path(
-          path, samples_[s],
-          [&](size_t k, std::vector<Tensor>&& out) {
-            acc[k].add(fp_[s], out);
-            if (!labels_.empty() && top1_correct(out, labels_[s])) ++correct[k];
-            return tick(s * path.size() + k + 1, total);
-          },
-          budget_, &resumed);
-      for (size_t r : resumed) work_ += per_sample * suffix_[std::min(r, nsteps)];
-      if (!done) return std::vector<Eval>{};
-    }
+    const size_t budget = budget_ / std::max<size_t>(1, threads());
+    std::atomic<size_t> done_points{0};
+    const bool done = for_samples(
+        [&](quant::Simulator& sim, size_t s) {
+          std::vector<size_t> resumed;
+          sim.run_path(
+              path, samples_[s],
+              [&](size_t k, std::vector<Tensor>&& out) {
+                acc[k][s].add(fp_[s], out);
+                if (!labels_.empty()) correct[k][s] = top1_correct(out, labels_[s]);
+                ++done_points;
+                if (on_caller()) report(tick(done_points, total));
+                return !cancelled_;
+              },
+              budget, &resumed);
+          for (size_t r : resumed) work[s] += per_sample * suffix_[std::min(r, nsteps)];
+        },
+        [&](size_t) { return tick(done_points, total); });
+    for (double w : work) work_ += w;
+    if (!done) return std::vector<Eval>{};
     std::vector<Eval> out;
     for (size_t k = 0; k < path.size(); ++k) out.push_back(finish(acc[k], correct[k]));
     return out;
   };
+}
+
+size_t SimEvaluator::threads() const {
+  ThreadPool* pool = sim_.executor().pool();
+  return pool ? pool->size() : 1;
+}
+
+bool SimEvaluator::on_caller() const { return std::this_thread::get_id() == caller_; }
+
+void SimEvaluator::report(bool keep_going) {
+  if (!keep_going) cancelled_ = true;
+}
+
+quant::Simulator& SimEvaluator::simulator_for_this_thread() {
+  if (on_caller()) return sim_;
+  std::lock_guard<std::mutex> lock(workers_mutex_);
+  const auto id = std::this_thread::get_id();
+  for (Worker& w : workers_)
+    if (w.thread == id) return *w.sim;
+  // Another executor on the same plan and pool (its ops run inline while the samples are spread)
+  // and a simulator sharing the fake-quantized weights.
+  Worker w;
+  w.thread = id;
+  w.exec = std::make_unique<graph::Executor>(model_.plan(), sim_.executor().pool());
+  w.sim = std::make_unique<quant::Simulator>(sim_, *w.exec);
+  workers_.push_back(std::move(w));
+  return *workers_.back().sim;
+}
+
+bool SimEvaluator::for_samples(const std::function<void(quant::Simulator&, size_t)>& body,
+                               const std::function<bool(size_t)>& progress) {
+  cancelled_ = false;
+  caller_ = std::this_thread::get_id();
+  std::atomic<size_t> done{0};
+  auto one = [&](size_t s) {
+    if (cancelled_) return;
+    body(simulator_for_this_thread(), s);
+    ++done;
+    if (on_caller()) report(progress(done));
+  };
+  ThreadPool* pool = sim_.executor().pool();
+  if (pool && pool->size() > 1 && samples_.size() > 1) pool->parallel_for(samples_.size(), one);
+  else for (size_t s = 0; s < samples_.size(); ++s) one(s);
+  return !cancelled_;
 }
 
 void SimEvaluator::add_timing(Timing& t) const {

@@ -13,9 +13,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "core/tensor.h"
+#include "graph/executor.h"
 #include "mixed_precision/search.h"
 #include "quant/quant_model.h"
 #include "quant/simulator.h"
@@ -48,8 +54,26 @@ class SimEvaluator {
   /// Adds this evaluator's facts (fp_pass, phase-1 counts, the reference pass in phase 0 and the
   /// total) to a search's timing.
   void add_timing(Timing& t) const;
+  /// Threads the samples are spread over (the executor's pool).
+  size_t threads() const;
 
  private:
+  // Runs body(simulator, s) for every sample, spread over the pool's threads, each thread with a
+  // simulator of its own (the calling thread: `sim`). progress(done samples) and the ticks of
+  // the bodies run on the calling thread only (a JS callback must not run on a pthread); false
+  // from either cancels: remaining samples are skipped and for_samples returns false.
+  bool for_samples(const std::function<void(quant::Simulator&, size_t)>& body,
+                   const std::function<bool(size_t)>& progress);
+  quant::Simulator& simulator_for_this_thread();
+  bool on_caller() const;
+  void report(bool keep_going);
+
+  struct Worker {
+    std::thread::id thread;
+    std::unique_ptr<graph::Executor> exec;
+    std::unique_ptr<quant::Simulator> sim;
+  };
+
   const quant::QuantModel& model_;
   quant::Simulator& sim_;
   const std::vector<std::vector<Tensor>>& samples_;
@@ -62,6 +86,10 @@ class SimEvaluator {
   double phase1_ops_ = 0;
   bool cached_all_ = true;
   Evaluator ev_;
+  std::mutex workers_mutex_;
+  std::vector<Worker> workers_;
+  std::thread::id caller_;
+  std::atomic<bool> cancelled_{false};
 };
 
 /// Computes the encodings and fake-quantized weights of every candidate width of `groups` up

@@ -78,6 +78,19 @@ double SqnrAccumulator::noise_to_signal() const {
   return n ? sum / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN();
 }
 
+void SqnrAccumulator::merge(const SqnrAccumulator& other) {
+  if (signal_.size() < other.signal_.size()) {
+    signal_.resize(other.signal_.size(), 0.0);
+    noise_.resize(other.noise_.size(), 0.0);
+  }
+  for (size_t i = 0; i < other.signal_.size(); ++i) {
+    signal_[i] += other.signal_[i];
+    noise_[i] += other.noise_[i];
+  }
+  rows_ += other.rows_;
+  agree_ += other.agree_;
+}
+
 double SqnrAccumulator::sqnr_db() const { return nsr_to_db(noise_to_signal()); }
 
 double SqnrAccumulator::top1_agreement() const {

@@ -19,6 +19,9 @@ class SqnrAccumulator {
   /// output that is not float is skipped). Error(InvalidArgument) on mismatched counts/shapes.
   void add(const std::vector<Tensor>& fp, const std::vector<Tensor>& q);
 
+  /// Adds another accumulator's sums (e.g. another thread's samples).
+  void merge(const SqnrAccumulator& other);
+
   /// SQNR in dB (+infinity when the noise is exactly 0; nan if nothing was added or every
   /// signal is 0).
   double sqnr_db() const;

@@ -1,6 +1,7 @@
 #include "quant/simulator.h"
 
 #include <algorithm>
+#include <mutex>
 #include <set>
 
 #include "core/error.h"
@@ -49,21 +50,54 @@ class Simulator::OverrideGuard {
   graph::Executor& e_;
 };
 
+// Fake-quantized weights by (quantizer, bits), shared by the simulators of one model. Its lock
+// also guards the shared Encodings table (Encodings::get computes lazily).
+struct Simulator::WeightStore {
+  std::mutex mutex;
+  std::map<std::pair<int, int>, Tensor> map;
+  size_t bytes = 0;
+  size_t budget = size_t{512} << 20;
+};
+
 Simulator::Simulator(const QuantModel& model, Encodings& encodings, graph::Executor& executor)
-    : model_(&model), enc_(&encodings), exec_(&executor) {}
+    : model_(&model), enc_(&encodings), exec_(&executor), weights_(std::make_shared<WeightStore>()) {}
+
+Simulator::Simulator(Simulator& other, graph::Executor& executor)
+    : model_(other.model_), enc_(other.enc_), exec_(&executor), weights_(other.weights_) {}
 
 Simulator::~Simulator() = default;
 
-const Tensor& Simulator::fake_weight(int q, int bits) {
-  auto it = weights_.find({q, bits});
-  if (it != weights_.end()) return it->second;
+void Simulator::clear_weight_cache() {
+  std::lock_guard<std::mutex> lock(weights_->mutex);
+  weights_->map.clear();
+  weights_->bytes = 0;
+}
+
+void Simulator::set_weight_cache_budget(size_t bytes) {
+  std::lock_guard<std::mutex> lock(weights_->mutex);
+  weights_->budget = bytes;
+}
+
+size_t Simulator::weight_cache_bytes() const {
+  std::lock_guard<std::mutex> lock(weights_->mutex);
+  return weights_->bytes;
+}
+
+Tensor Simulator::fake_weight(int q, int bits) {
+  std::lock_guard<std::mutex> lock(weights_->mutex);
+  WeightStore& st = *weights_;
+  auto it = st.map.find({q, bits});
+  if (it != st.map.end()) return it->second;
   const Quantizer& qq = model_->quantizer(q);
   if (qq.kind != QuantizerKind::Weight)
     throw Error(ErrorKind::InvalidArgument, "fake_weight: quantizer '" + qq.tensor + "' is not a weight quantizer");
   Tensor w = fake_quantize(*model_->plan().constant(qq.value), enc_->get(q, bits));
-  if (weight_bytes_ + w.nbytes() > weight_budget_) clear_weight_cache();
-  weight_bytes_ += w.nbytes();
-  return weights_.emplace(std::make_pair(q, bits), std::move(w)).first->second;
+  if (st.bytes + w.nbytes() > st.budget) {
+    st.map.clear();
+    st.bytes = 0;
+  }
+  st.bytes += w.nbytes();
+  return st.map.emplace(std::make_pair(q, bits), std::move(w)).first->second;
 }
 
 void Simulator::apply_weights(const QuantConfig& config) {
@@ -79,9 +113,11 @@ void Simulator::apply_weights(const QuantConfig& config) {
 }
 
 graph::ValueHook Simulator::make_hook(const QuantConfig& config, const graph::ValueHook& observer) {
-  // Resolve encodings up front (get() may compute, and throws with a clear message).
+  // Resolve encodings up front (get() may compute, and throws with a clear message; the lock:
+  // other simulators of the model may be resolving theirs).
   std::vector<const Encoding*> act(model_->quantizers().size(), nullptr);
   bool any = false;
+  std::lock_guard<std::mutex> lock(weights_->mutex);
   for (const Quantizer& q : model_->quantizers()) {
     const int b = config.bits[static_cast<size_t>(q.id)];
     if (q.kind == QuantizerKind::Activation && b > 0) {

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -36,6 +37,10 @@ class Simulator {
   /// executor may be the session's: the simulator sets its constant overrides for each run and
   /// clears them afterwards.
   Simulator(const QuantModel& model, Encodings& encodings, graph::Executor& executor);
+  /// A second simulator of the same model and encodings on another executor (one per thread),
+  /// sharing `other`'s fake-quantized weights (the shared cache is locked, so the two may run at
+  /// the same time on different threads). The FP cache is its own.
+  Simulator(Simulator& other, graph::Executor& executor);
   ~Simulator();
 
   /// One simulated forward of `config` on `inputs` (one tensor per model input). `observer`, if
@@ -70,20 +75,19 @@ class Simulator {
                 const std::function<bool(size_t, std::vector<Tensor>&&)>& on_config,
                 size_t budget_bytes = size_t{512} << 20, std::vector<size_t>* resumed_at = nullptr);
 
-  /// The fake-quantized weight of weight quantizer q at `bits` (cached).
-  const Tensor& fake_weight(int q, int bits);
+  /// The fake-quantized weight of weight quantizer q at `bits` (cached; the tensor shares the
+  /// cache's buffer).
+  Tensor fake_weight(int q, int bits);
   /// Drops cached fake-quantized weights (e.g. after encodings changed).
-  void clear_weight_cache() {
-    weights_.clear();
-    weight_bytes_ = 0;
-  }
+  void clear_weight_cache();
   /// Bytes the fake-quantized weight cache may hold (default 512 MiB); when a new entry would
-  /// exceed it, the cache is emptied first (entries in use by the executor stay alive there).
-  void set_weight_cache_budget(size_t bytes) { weight_budget_ = bytes; }
-  size_t weight_cache_bytes() const { return weight_bytes_; }
+  /// exceed it, the cache is emptied first (entries in use by an executor stay alive there).
+  void set_weight_cache_budget(size_t bytes);
+  size_t weight_cache_bytes() const;
 
   const QuantModel& model() const { return *model_; }
   Encodings& encodings() { return *enc_; }
+  graph::Executor& executor() { return *exec_; }
 
  private:
   class OverrideGuard;
@@ -93,9 +97,8 @@ class Simulator {
   const QuantModel* model_;
   Encodings* enc_;
   graph::Executor* exec_;
-  std::map<std::pair<int, int>, Tensor> weights_;
-  size_t weight_bytes_ = 0;
-  size_t weight_budget_ = size_t{512} << 20;
+  struct WeightStore;
+  std::shared_ptr<WeightStore> weights_;  // shared by the simulators of one model
   std::vector<graph::ValueMap> cache_;       // per sample
   std::vector<size_t> checkpoints_;          // sorted
   size_t cache_bytes_ = 0;
