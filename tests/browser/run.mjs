@@ -146,6 +146,12 @@ const SEARCH_MISSING = /search: not available yet/;
 const THREADS_SQNR_DB = 0.05;
 // The most threads the app asks for by default (wasm/bindings.cpp kMaxDefaultThreads).
 const MAX_DEFAULT_THREADS = 4;
+// The core's phases that mean calibration or a search ran (a point, an override or a new target
+// after a search must not show them: issue 11).
+const SEARCH_PHASES = ['calibration', 'phase0', 'phase1', 'phase2'];
+// From a click on a front point (or an override) to its numbers on the sample model: one
+// evaluation pass over 64 28x28 samples in the worker, plus the repaint.
+const CLICK_BUDGET_MS = 3000;
 /** The non-isolated page's first run of the sample (step e), compared with the isolated one. */
 let singleThreadRun = null;
 
@@ -177,6 +183,22 @@ async function quantize() {
     r.fallback = true;
   }
   return r;
+}
+
+/**
+ * Does `action` (a click, a selection...) and waits until the page shows a new configuration
+ * (data-results changes) and no request runs; returns {ms, phases (what the core reported)}.
+ */
+async function timedUpdate(action) {
+  const before = await page.getAttribute('#app', 'data-results');
+  const t0 = Date.now();
+  await action();
+  await page.waitForFunction((b) => {
+    const app = document.getElementById('app');
+    return app.dataset.results !== b && app.dataset.run !== 'running';
+  }, before, { timeout: RUN_TIMEOUT_MS });
+  const ms = Date.now() - t0;
+  return { ms, phases: (await page.getAttribute('#app', 'data-phases')) ?? '' };
 }
 
 /** Waits for the run to end in `state` ('done', 'cancelled' or 'error'). */
@@ -221,7 +243,10 @@ async function readResults() {
       selected: [...document.querySelectorAll('#pareto-chart circle.pt-selected')].map((c) => Number(c.dataset.index)),
       baselines: [...document.querySelectorAll('#pareto-chart .baseline')].map((b) => b.dataset.config),
       relBops: Number(stat('rel_bops')), sqnr: Number(stat('sqnr')), size: Number(stat('size')),
-      layers: [...document.querySelectorAll('#quant-table tbody tr')].map((tr) => ({ name: tr.dataset.layer, bits: tr.dataset.bits })),
+      layers: [...document.querySelectorAll('#quant-table tbody tr')].map((tr) => ({ name: tr.dataset.layer, bits: tr.dataset.bits,
+        ...(tr.classList.contains('row-override') ? { override: true } : {}) })),
+      reused: document.querySelector('.side-card')?.dataset.reused ?? '',
+      exported: document.getElementById('step-export').dataset.exported,
       strip: document.querySelectorAll('#bit-strip rect').length,
       demo: !document.getElementById('demo-note').hidden,
     };
@@ -428,26 +453,57 @@ try {
     t.deepEqual(r.layers.map((l) => l.name), sample.layers.map((l) => l.name), 'table rows in network order');
     t.equal(r.strip, sample.layers.length, 'one strip block per layer');
     t.ok(Number.isFinite(r.sqnr) && r.relBops > 0, `totals shown (${r.relBops}x BOPs, ${r.sqnr} dB)`);
-    if (caps.layerBits && r.clickable.length >= 2) {
+    if (caps.workspace && r.clickable.length >= 2) {
+      // Click a point: its configuration is evaluated in the worker's workspace, with no new
+      // calibration or search (issue 11): only the 'evaluate' phase, numbers within a budget.
       const target = r.clickable.find((i) => !r.selected.includes(i));
-      await page.click(`#pareto-chart circle.pt-front[data-index="${target}"]`);
-      await runEnded('done');
-      await page.waitForFunction((i) => document.querySelector(`#pareto-chart circle.pt-selected[data-index="${i}"]`), target, { timeout: RUN_TIMEOUT_MS });
+      const click = await timedUpdate(() => page.click(`#pareto-chart circle.pt-front[data-index="${target}"]`));
       r = await readResults();
+      console.log(`  click on point ${target} -> new numbers in ${click.ms} ms (the run took ${run.ms} ms); phases: ${click.phases || 'none'}`);
       t.deepEqual(r.selected, [target], `clicking point ${target} selects it`);
-    } else if (!caps.layerBits) {
-      console.log('  (the core has no per-layer bits: point selection is shown as unavailable)');
+      t.ok(!click.phases.split(',').some((p) => SEARCH_PHASES.includes(p)), `no calibration or search phase after the click (${click.phases || 'none'})`);
+      t.ok(click.ms < CLICK_BUDGET_MS, `the click's numbers come within ${CLICK_BUDGET_MS} ms (${click.ms} ms)`);
+      t.equal(r.exported, 'false', 'the chosen point is not exported until asked');
+
+      // Two overrides, one after the other: the point's bits stay, and both overrides with them.
+      const pointBits = r.layers;
+      const other = (bits) => (bits === 'W8A16' ? 'W8A8' : 'W8A16');
+      const [first, second] = [pointBits[0], pointBits[pointBits.length - 1]];
+      for (const layer of [first, second]) {
+        const o = await timedUpdate(() => page.selectOption(`#quant-table select[data-layer="${layer.name}"]`, other(layer.bits)));
+        t.ok(!o.phases.split(',').some((p) => SEARCH_PHASES.includes(p)), `override ${layer.name}: no search (${o.phases || 'none'})`);
+      }
+      r = await readResults();
+      const want = pointBits.map((l) => (l.name === first.name || l.name === second.name ? { ...l, bits: other(l.bits) } : l));
+      t.deepEqual(r.layers.map(({ name, bits }) => ({ name, bits })), want, `two overrides compose with point ${target}'s bits`);
+      t.deepEqual(r.layers.filter((l) => l.override).map((l) => l.name), [first.name, second.name], 'both rows marked overridden');
+      t.ok((await page.textContent('.side-card dd')).includes('2 layer overrides'), 'the side panel counts both overrides');
+
+      // Move the target along the front: a re-selection on the stored front, no search.
+      t.ok(await page.isVisible('#set-target-slider'), 'a target slider along the front');
+      const slider = await page.$eval('#set-target-slider', (el) => ({ min: Number(el.min), max: Number(el.max) }));
+      const moved = await timedUpdate(() => page.$eval('#set-target-slider', (el) => {
+        el.value = String(Number(el.min) + (Number(el.max) - Number(el.min)) * 0.75);
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+      }));
+      r = await readResults();
+      const value = Number(await page.inputValue('#set-target-value'));
+      console.log(`  target slider [${slider.min}, ${slider.max}] -> bops=${value}: ${moved.ms} ms, phases: ${moved.phases || 'none'}, reused: ${r.reused}`);
+      t.ok((await page.textContent('#results-sub')).includes(`bops=${value}`), `the results are for the new target bops=${value}`);
+      t.ok(!moved.phases.split(',').some((p) => SEARCH_PHASES.includes(p)), `a new target: no calibration or search (${moved.phases || 'none'})`);
+      t.ok(r.reused.includes('search') && r.reused.includes('calibration'), `the report says calibration and search were reused (${r.reused})`);
+      t.ok(r.relBops <= value + 1e-9, `the selection meets the new target (${r.relBops} <= ${value})`);
+      t.ok(r.layers.every((l) => !l.override), 'a new target clears the overrides');
+      // A typed target does the same.
+      const typed = await timedUpdate(() => page.fill('#set-target-value', String(slider.min)));
+      t.ok(!typed.phases.split(',').some((p) => SEARCH_PHASES.includes(p)), `a typed target: no search (${typed.phases || 'none'})`);
+      r = await readResults();
+      t.ok((await page.textContent('#results-sub')).includes(`bops=${slider.min}`), `typed target bops=${slider.min} selected`);
+    } else if (!caps.workspace) {
+      console.log('  (the core has no workspace: point selection is shown as unavailable)');
       t.ok(await page.isVisible('#override-unavailable'), 'the page says why a point cannot be selected');
     }
-    if (caps.layerBits) {
-      // A manual override re-evaluates: the layer gets the bits, the totals change.
-      const layer = r.layers[r.layers.length - 1].name;
-      const before = r.relBops;
-      await page.selectOption(`#quant-table select[data-layer="${layer}"]`, 'W8A16');
-      await page.waitForFunction((n) => document.querySelector(`#quant-table tr[data-layer="${n}"]`)?.dataset.bits === 'W8A16', layer, { timeout: RUN_TIMEOUT_MS });
-      const after = await readResults();
-      t.ok(after.relBops > before, `override ${layer} -> W8A16 raises relative BOPs (${before} -> ${after.relBops})`);
-    }
+    // The downloads export what is shown (exported now, the first time).
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#dl-model')]);
     const file = await readFile(await download.path());
     t.ok(download.suggestedFilename().endsWith('.qdq.onnx') && file.length > 1000, `downloaded ${download.suggestedFilename()} (${file.length} bytes)`);
@@ -588,6 +644,7 @@ try {
     await page.waitForFunction((i) => document.querySelector(`#pareto-chart circle.pt-selected[data-index="${i}"]`), target, { timeout: RUN_TIMEOUT_MS });
     r = await readResults();
     t.deepEqual(r.selected, [target], `demo: clicked point ${target} is selected`);
+    t.equal(await page.getAttribute('#app', 'data-phases'), 'evaluate', 'demo: a point is one evaluation, no search phases');
     const layer = r.layers[0].name;
     await page.selectOption(`#quant-table select[data-layer="${layer}"]`, 'W16A16');
     await page.waitForFunction((n) => document.querySelector(`#quant-table tr[data-layer="${n}"]`)?.dataset.bits === 'W16A16', layer, { timeout: RUN_TIMEOUT_MS });
