@@ -69,7 +69,7 @@ export function handleMessage(msg, host) {
   const state = host.state ?? moduleState;
   for (const [k, v] of Object.entries(newState())) if (!(k in state)) state[k] = v;
   const done = state.queue.then(() => handleOne(msg, host, state));
-  state.queue = done;
+  state.queue = done.catch(() => {});  // one failure (a post that threw) must not stop the queue
   return done;
 }
 

@@ -186,3 +186,13 @@ test('worker (demo): quantize, evaluate a point with an override, a new target, 
   assert.equal(ex.value.model, null);
   assert.deepEqual(ex.value.report, other);
 });
+
+test('worker: a request whose reply cannot be posted does not stop the ones after it', async () => {
+  const engine = fakeEngine();
+  const w = await loaded(engine);
+  const post = w.host.post;
+  w.host.post = () => { throw new Error('DataCloneError'); };
+  await assert.rejects(handleMessage({ type: 'evaluate', id: 200, options: SEARCH }, w.host), /DataCloneError/);
+  w.host.post = post;
+  assert.equal((await w.final('evaluate', { options: { ...SEARCH, target: 'bops=0.5' } })).type, 'result');
+});
