@@ -125,6 +125,7 @@ export class Quantmix {
                            // encodings are null until the configuration is exported
     this.options = null;   // the search's options of the last quantize() (target updated by select())
     this.current = null;   // {config, layerBits} of this.result (config null: the search's pick)
+    this.evaluatedOptions = null;  // the options this.result was evaluated with
     this.maxSamples = undefined;  // the sample cap the worker decodes with (quantize option maxSamples)
     this.running = null;   // {reject} while a request to the worker runs
     this.restarting = null;  // the promise of start() while the worker (re)starts
@@ -177,6 +178,7 @@ export class Quantmix {
     this.result = null;
     this.options = null;
     this.current = null;
+    this.evaluatedOptions = null;
   }
 
   /**
@@ -211,10 +213,10 @@ export class Quantmix {
    * CancelledError when cancelled, or an Error with the core's one-line message.
    */
   async quantize(options = {}, opts = {}) {
-    const { config = null, layerBits = null, ...search } = options;
+    const { config, layerBits, ...search } = options;
     const value = await this.request('quantize', options, opts);
     this.options = search;
-    this.setResult(value, { config, layerBits }, true);
+    this.show(value, options, true);
     return this.result;
   }
 
@@ -229,8 +231,7 @@ export class Quantmix {
     const options = { ...this.options };
     if (config) options.config = [...config];
     if (layerBits && Object.keys(layerBits).length) options.layerBits = { ...layerBits };
-    const value = await this.request('evaluate', options, opts);
-    this.setResult(value, { config, layerBits }, false);
+    this.show(await this.request('evaluate', options, opts), options, false);
     return this.result;
   }
 
@@ -245,7 +246,7 @@ export class Quantmix {
     const options = { ...this.options, target: String(target) };
     const value = await this.request('evaluate', options, opts);
     this.options = options;
-    this.setResult(value, { config: null, layerBits: null }, false);
+    this.show(value, options, false);
     return this.result;
   }
 
@@ -278,11 +279,10 @@ export class Quantmix {
     return Boolean(this.result?.exported);
   }
 
-  setResult(value, { config, layerBits }, exported) {
-    this.current = { config: config ? [...config] : null, layerBits: { ...(layerBits ?? {}) } };
-    this.evaluatedOptions = { ...this.options };
-    if (config) this.evaluatedOptions.config = [...config];
-    if (layerBits && Object.keys(layerBits).length) this.evaluatedOptions.layerBits = { ...layerBits };
+  /** A reply of the worker is what is shown; `options` are those sent (export() sends them again). */
+  show(value, options, exported) {
+    this.evaluatedOptions = options;
+    this.current = { config: options.config ? [...options.config] : null, layerBits: { ...(options.layerBits ?? {}) } };
     this.result = { model: null, encodings: null, samplesUsed: null, ...value, exported: exported || Boolean(value.demo) };
   }
 
