@@ -14,6 +14,7 @@
 #include <exception>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -25,9 +26,8 @@
 #include "api/session.h"
 #include "core/error.h"
 #include "onnx/model_reader.h"
-#if QM_HAVE_QUANTIZE
 #include "api/quantize.h"
-#endif
+#include "api/workspace.h"
 
 namespace {
 
@@ -323,33 +323,65 @@ val run(val model_bytes, std::string file_name, val external_files, val inputs) 
   });
 }
 
-#if QM_HAVE_QUANTIZE
-/// Whether QuantizeOptions has `layer_bits` (per-layer overrides; requested from the core, see
-/// /work/notes/h6_requests.md): detected, so this file compiles with and without it.
-template <typename T, typename = void>
-struct HasLayerBits : std::false_type {};
-template <typename T>
-struct HasLayerBits<T, std::void_t<decltype(std::declval<T&>().layer_bits)>> : std::true_type {};
-
-template <typename Options>
-void set_layer_bits(Options& opts, const val& layer_bits) {
+/// layerBits {layer: "W4A8"} into opts.layer_bits.
+void set_layer_bits(qm::api::QuantizeOptions& opts, const val& layer_bits) {
   if (layer_bits.isUndefined() || layer_bits.isNull()) return;
   val entries = val::global("Object").call<val>("entries", layer_bits);
   const size_t n = entries["length"].as<size_t>();
-  if constexpr (HasLayerBits<Options>::value) {
-    for (size_t i = 0; i < n; ++i) {
-      opts.layer_bits[entries[i][0].as<std::string>()] = entries[i][1].as<std::string>();
-    }
-  } else if (n > 0) {
-    throw qm::Error(qm::ErrorKind::Unsupported,
-                    "per-layer bits: this build of the quantization core cannot override single "
-                    "layers yet");
-  }
+  for (size_t i = 0; i < n; ++i) opts.layer_bits[entries[i][0].as<std::string>()] = entries[i][1].as<std::string>();
 }
-constexpr bool kHasLayerBits = HasLayerBits<qm::api::QuantizeOptions>::value;
-#else
-constexpr bool kHasLayerBits = false;
-#endif
+
+/// QuantizeOptions from the JS options object (see quantize() below).
+qm::api::QuantizeOptions quantize_options(const val& options) {
+  qm::api::QuantizeOptions opts;
+  auto str = [&](const char* key, std::string& dst) {
+    const val v = options[key];
+    if (!v.isUndefined() && !v.isNull()) dst = v.as<std::string>();
+  };
+  str("bits", opts.bits);
+  str("profile", opts.profile);
+  str("target", opts.target);
+  str("weightRange", opts.weight_range);
+  str("actRange", opts.act_range);
+  opts.candidates = string_list(options["candidates"]);
+  if (options["maxSamples"].isNumber()) opts.max_samples = options["maxSamples"].as<size_t>();
+  if (options["seed"].isNumber()) opts.seed = static_cast<uint64_t>(options["seed"].as<double>());
+  if (options["recalibrate"].isTrue()) opts.recalibrate = true;
+  for (const auto& [name, dims] : parse_input_shapes(options["inputShapes"])) {
+    opts.input_shapes[name] = qm::ops::Dims(dims.begin(), dims.end());
+  }
+  set_layer_bits(opts, options["layerBits"]);
+  // Search options: order ("paper" | "ratio" | "both"), labels (Int32Array or array: one class
+  // per sample used, in order; top-1 becomes the metric), memoryBudgetMB (phase-1 cache).
+  str("order", opts.order);
+  const val budget = options["memoryBudgetMB"];
+  if (!budget.isUndefined() && !budget.isNull()) {
+    const double mb = budget.isNumber() ? budget.as<double>() : -1;
+    if (!(mb >= 0 && mb < 1e9)) {
+      throw qm::Error(qm::ErrorKind::InvalidArgument,
+                      "memoryBudgetMB: expected a number of megabytes >= 0 (e.g. 512), got " +
+                          val::global("String")(budget).as<std::string>());
+    }
+    const double bytes = mb * 1048576.0;
+    opts.memory_budget_bytes = bytes >= static_cast<double>(SIZE_MAX) ? SIZE_MAX : static_cast<size_t>(bytes);
+  }
+  const val labels = options["labels"];
+  if (!labels.isUndefined() && !labels.isNull()) {
+    const val list = val::global("Array").call<val>("from", labels);
+    const size_t n = list["length"].as<size_t>();
+    for (size_t i = 0; i < n; ++i) {
+      const double d = list[i].isNumber() ? list[i].as<double>() : 0.5;
+      if (!(d > -9e15 && d < 9e15) || static_cast<double>(static_cast<int64_t>(d)) != d) {
+        throw qm::Error(qm::ErrorKind::InvalidArgument,
+                        "labels: entry " + std::to_string(i) + " is not an integer class (got " +
+                            val::global("String")(list[i]).as<std::string>() + ")");
+      }
+      opts.labels.push_back(static_cast<int64_t>(d));
+    }
+  }
+  opts.config = string_list(options["config"]);
+  return opts;
+}
 
 /// quantize(modelBytes, fileName, externalFiles, samples, inputNames, options, onProgress) ->
 /// {ok, kind, error, value: report JSON, model: Uint8Array, encodings: JSON text, layers JSON}.
@@ -359,55 +391,9 @@ constexpr bool kHasLayerBits = false;
 /// is called synchronously from inside the search (the worker forwards it to the page).
 val quantize(val model_bytes, std::string file_name, val external_files, val samples,
              val input_names, val options, val on_progress) {
-#if QM_HAVE_QUANTIZE
   return guarded_val([&] {
     qm::onnx::Model model = read_model_with_external(model_bytes, file_name, external_files);
-    qm::api::QuantizeOptions opts;
-    auto str = [&](const char* key, std::string& dst) {
-      const val v = options[key];
-      if (!v.isUndefined() && !v.isNull()) dst = v.as<std::string>();
-    };
-    str("bits", opts.bits);
-    str("profile", opts.profile);
-    str("target", opts.target);
-    str("weightRange", opts.weight_range);
-    str("actRange", opts.act_range);
-    opts.candidates = string_list(options["candidates"]);
-    if (options["maxSamples"].isNumber()) opts.max_samples = options["maxSamples"].as<size_t>();
-    if (options["seed"].isNumber()) opts.seed = static_cast<uint64_t>(options["seed"].as<double>());
-    if (options["recalibrate"].isTrue()) opts.recalibrate = true;
-    for (const auto& [name, dims] : parse_input_shapes(options["inputShapes"])) {
-      opts.input_shapes[name] = qm::ops::Dims(dims.begin(), dims.end());
-    }
-    set_layer_bits(opts, options["layerBits"]);
-    // Search options: order ("paper" | "ratio" | "both"), labels (Int32Array or array: one class
-    // per sample used, in order; top-1 becomes the metric), memoryBudgetMB (phase-1 cache).
-    str("order", opts.order);
-    const val budget = options["memoryBudgetMB"];
-    if (!budget.isUndefined() && !budget.isNull()) {
-      const double mb = budget.isNumber() ? budget.as<double>() : -1;
-      if (!(mb >= 0 && mb < 1e9)) {
-        throw qm::Error(qm::ErrorKind::InvalidArgument,
-                        "memoryBudgetMB: expected a number of megabytes >= 0 (e.g. 512), got " +
-                            val::global("String")(budget).as<std::string>());
-      }
-      const double bytes = mb * 1048576.0;
-      opts.memory_budget_bytes = bytes >= static_cast<double>(SIZE_MAX) ? SIZE_MAX : static_cast<size_t>(bytes);
-    }
-    const val labels = options["labels"];
-    if (!labels.isUndefined() && !labels.isNull()) {
-      const val list = val::global("Array").call<val>("from", labels);
-      const size_t n = list["length"].as<size_t>();
-      for (size_t i = 0; i < n; ++i) {
-        const double d = list[i].isNumber() ? list[i].as<double>() : 0.5;
-        if (!(d > -9e15 && d < 9e15) || static_cast<double>(static_cast<int64_t>(d)) != d) {
-          throw qm::Error(qm::ErrorKind::InvalidArgument,
-                          "labels: entry " + std::to_string(i) + " is not an integer class (got " +
-                              val::global("String")(list[i]).as<std::string>() + ")");
-        }
-        opts.labels.push_back(static_cast<int64_t>(d));
-      }
-    }
+    qm::api::QuantizeOptions opts = quantize_options(options);
     // The samples are read against a session of the same model (shapes, input names), so a
     // wrong sample is refused by file name before calibration starts.
     qm::api::SessionOptions session_options;
@@ -433,18 +419,133 @@ val quantize(val model_bytes, std::string file_name, val external_files, val sam
     r.set("samplesUsed", static_cast<double>(result.samples_used));
     return r;
   });
-#else
-  return js_failure("unsupported",
-                    "quantize: this build of the engine has no quantization core yet "
-                    "(src/api/quantize.cpp is missing)");
-#endif
+}
+
+// ---- the workspace: one per module instance (= per Web Worker), web/worker_protocol.js ----
+
+/// The worker's workspace and what the page calls it by.
+struct WorkerWorkspace {
+  std::unique_ptr<qm::api::Workspace> ws;
+  std::string file_name;
+  std::string sha256;
+  size_t samples_given = 0;
+  std::optional<qm::api::QuantizeOptions> last;  ///< of the last wsQuantize, for wsExport
+};
+WorkerWorkspace& workspace_state() {
+  static WorkerWorkspace state;
+  return state;
+}
+qm::api::Workspace& workspace() {
+  WorkerWorkspace& st = workspace_state();
+  if (!st.ws) throw qm::Error(qm::ErrorKind::InvalidArgument, "quantize: open a model first");
+  return *st.ws;
+}
+
+qm::api::ProgressFn js_progress(const val& on_progress) {
+  if (on_progress.isUndefined() || on_progress.isNull()) return {};
+  return [on_progress](const std::string& phase, size_t done, size_t total) {
+    const val keep = on_progress(phase, static_cast<double>(done), static_cast<double>(total));
+    return !keep.isFalse();
+  };
+}
+
+/// wsLoad(modelBytes, fileName, externalFiles, {inputShapes, threads}) -> {ok, value: JSON
+/// {"layers": N, "quantizers": N}}. Parses and plans the model once and places its quantizers;
+/// replaces the worker's workspace (its samples and search go).
+Result ws_load(val model_bytes, std::string file_name, val external_files, val options) {
+  return guarded([&] {
+    WorkerWorkspace& st = workspace_state();
+    st.ws.reset();  // free the old model before reading the new one
+    qm::api::SessionOptions so;
+    const val shapes = options.isUndefined() || options.isNull() ? val::undefined() : options["inputShapes"];
+    for (const auto& [name, dims] : parse_input_shapes(shapes)) so.input_shapes[name] = qm::ops::Dims(dims.begin(), dims.end());
+    so.threads = usable_threads(options.isUndefined() || options.isNull() ? 0 : requested_threads(options));
+    auto session = std::make_unique<qm::api::Session>(read_model_with_external(model_bytes, file_name, external_files), so);
+    st.ws = std::make_unique<qm::api::Workspace>(std::move(session), so.input_shapes);
+    st.file_name = file_name;
+    st.sha256.clear();
+    st.samples_given = 0;
+    st.last.reset();
+    const auto& m = st.ws->model();
+    return "{\"layers\": " + std::to_string(m.layers().size()) + ", \"quantizers\": " +
+           std::to_string(m.quantizers().size()) + "}";
+  });
+}
+
+/// wsSetSamples(samples: [{name, bytes}], {maxSamples}) -> {ok, value: JSON {"count": files
+/// given, "used": samples kept}}. Samples are decoded in order and checked against the model's
+/// inputs now (an error names the file); decoding stops at the cap (maxSamples, default 64).
+Result ws_set_samples(val samples, val options) {
+  return guarded([&] {
+    qm::api::Workspace& ws = workspace();
+    size_t cap = 64;
+    if (!options.isUndefined() && !options.isNull() && options["maxSamples"].isNumber() &&
+        options["maxSamples"].as<double>() >= 1)
+      cap = static_cast<size_t>(options["maxSamples"].as<double>());
+    std::vector<qm::api::Sample> parsed;
+    std::vector<std::string> names;
+    qm::api::SampleOptions so;
+    so.split_stacked = true;
+    const size_t n = samples.isUndefined() || samples.isNull() ? 0 : samples["length"].as<size_t>();
+    for (size_t i = 0; i < n && parsed.size() < cap; ++i) {
+      const val item = samples[i];
+      const std::string name = item["name"].as<std::string>();
+      const auto bytes = copy_bytes(item["bytes"], "sample '" + name + "'");
+      for (auto& sample : qm::api::load_sample_bytes(ws.session(), name, *bytes, so)) {
+        if (parsed.size() == cap) break;
+        parsed.push_back(std::move(sample));
+        names.push_back(name);
+      }
+    }
+    const size_t used = parsed.size();
+    ws.set_samples(std::move(parsed), names);
+    workspace_state().samples_given = n;
+    return "{\"count\": " + std::to_string(n) + ", \"used\": " + std::to_string(used) + "}";
+  });
+}
+
+/// wsQuantize(options, onProgress) -> {ok, value: report JSON (no "export" key)}. quantize()'s
+/// options plus config: [candidate per group] and layerBits on top of it (report "final").
+/// Does only what changed since the last call (report timing_s.reused); see api::quantize.
+/// The configuration is kept for wsExport().
+Result ws_quantize(val options, val on_progress) {
+  return guarded([&] {
+    qm::api::Workspace& ws = workspace();
+    if (ws.samples().empty()) throw qm::Error(qm::ErrorKind::InvalidArgument, "quantize: add at least one calibration sample first");
+    qm::api::QuantizeOptions opts = quantize_options(options);
+    WorkerWorkspace& st = workspace_state();
+    opts.model_file = st.file_name;
+    opts.export_model = false;
+    st.last = opts;
+    const qm::api::QuantizeResult r = qm::api::quantize(ws, opts, js_progress(on_progress));
+    return r.report_json;
+  });
+}
+
+/// wsExport() -> {ok, value: report JSON, model: Uint8Array, encodings: JSON text} of the last
+/// wsQuantize configuration.
+val ws_export() {
+  return guarded_val([&] {
+    qm::api::Workspace& ws = workspace();
+    WorkerWorkspace& st = workspace_state();
+    if (!st.last) throw qm::Error(qm::ErrorKind::InvalidArgument, "export: run the quantization first");
+    qm::api::QuantizeOptions opts = *st.last;
+    opts.export_model = true;
+    const qm::api::QuantizeResult r = qm::api::quantize(ws, opts, {});
+    val out = val::object();
+    out.set("ok", true);
+    out.set("value", r.report_json);
+    out.set("model", bytes_to_js(r.model_bytes));
+    out.set("encodings", r.encodings_json);
+    out.set("samplesUsed", static_cast<double>(r.samples_used));
+    return out;
+  });
 }
 
 /// What this build can do, as JSON: {"quantize": bool, "layerBits": bool, "run": true,
 /// "threads": N (kernel threads a call uses by default; 1 without wasm threads)}.
 std::string capabilities() {
-  return std::string("{\"quantize\": ") + (QM_HAVE_QUANTIZE ? "true" : "false") +
-         ", \"layerBits\": " + (kHasLayerBits ? "true" : "false") + ", \"run\": true" +
+  return std::string("{\"quantize\": true, \"layerBits\": true, \"workspace\": true, \"run\": true") +
          ", \"threads\": " + std::to_string(usable_threads(0)) + "}";
 }
 
@@ -461,6 +562,10 @@ EMSCRIPTEN_BINDINGS(quantmix) {
   emscripten::function("inspect", &inspect);
   emscripten::function("run", &run);
   emscripten::function("quantize", &quantize);
+  emscripten::function("wsLoad", &ws_load);
+  emscripten::function("wsSetSamples", &ws_set_samples);
+  emscripten::function("wsQuantize", &ws_quantize);
+  emscripten::function("wsExport", &ws_export);
   emscripten::function("capabilities", &capabilities);
   emscripten::function("version", &version);
 }
