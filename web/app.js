@@ -560,8 +560,8 @@ function renderResultsSection() {
     onSelectPoint: (i) => selectPoint(i), onOverride: (name, c) => overrideLayer(name, c),
     onFocusLayer: (name) => document.querySelector(`#quant-table tr[data-layer="${CSS.escape(name)}"]`)?.scrollIntoView({ block: 'center', behavior: 'smooth' }),
   });
-  const met = r.targetMet === false ? ' — target not met: showing the start point' : '';
-  ui.resultsSub.textContent = `${demo ? 'DEMO DATA · ' : ''}${r.target ? `target ${r.target}` : ''}${met}`;
+  const met = r.targetMet === false ? ` — target not met: ${r.message ?? 'showing the start point'}` : '';
+  ui.resultsSub.textContent = `${demo ? 'DEMO DATA · ' : ''}${r.target && r.target !== 'none' ? `target ${r.target}` : ''}${met}`;
   clear(ui.resultsTotals); ui.resultsTotals.appendChild(parts.totals);
   clear(ui.resultsPareto); ui.resultsPareto.appendChild(parts.pareto);
   clear(ui.resultsStrip); ui.resultsStrip.appendChild(parts.strip);

@@ -123,8 +123,10 @@ export function normalizeQuantReport(json) {
     pareto,
     searchSelected,
     selected,
-    target: r.target ?? null,
-    targetMet: r.target_met ?? null,
+    // report.json keeps the target in "search" and whether it was met in "selected" (cli.md).
+    target: r.search?.target ?? r.target ?? null,
+    targetMet: r.selected?.target_met ?? r.target_met ?? null,
+    message: r.selected?.message ?? r.search?.message ?? null,
     timing: r.timing_s ?? {},
     simulated: r.simulated ?? null,
   };
