@@ -31,6 +31,7 @@ import { WorkerClient, WorkerError } from './worker_protocol.js';
 /** Phases the core reports, in order, with the label the UI shows. */
 export const PHASES = [
   ['calibration', 'Calibration'],
+  ['reference', 'Float reference'],
   ['phase0', 'Baselines'],
   ['phase1', 'Sensitivity'],
   ['phase2', 'Pareto front'],
@@ -151,20 +152,20 @@ export class Quantmix {
     const m = this.model;
     return { file: { name: m.file.name, bytes: m.file.bytes.slice() },
              externalFiles: m.externalFiles.map((f) => ({ name: f.name, bytes: f.bytes.slice() })),
-             inputShapes: m.inputShapes };
+             inputShapes: m.inputShapes, threads: m.threads };
   }
 
   /**
    * Loads a model. model: File/Blob/ArrayBuffer/Uint8Array; opts: {name, external: [File or
    * {name, bytes}], inputShapes: "x=1x3x224x224"}. Returns the inspect report. Clears samples.
    */
-  async loadModel(model, { name = model?.name ?? 'model.onnx', external = [], inputShapes = '', onProgress = null } = {}) {
+  async loadModel(model, { name = model?.name ?? 'model.onnx', external = [], inputShapes = '', threads, onProgress = null } = {}) {
     await this.ready();
     const file = { name, bytes: await toBytes(model) };
     const externalFiles = await Promise.all(external.map(async (f) => ({ name: f.name, bytes: await toBytes(f.bytes ?? f) })));
-    const candidate = { file, externalFiles, inputShapes };
+    const candidate = { file, externalFiles, inputShapes, threads };
     const copy = { file: { name, bytes: file.bytes.slice() },
-                   externalFiles: externalFiles.map((f) => ({ name: f.name, bytes: f.bytes.slice() })), inputShapes };
+                   externalFiles: externalFiles.map((f) => ({ name: f.name, bytes: f.bytes.slice() })), inputShapes, threads };
     const reply = await this.client.request('load_model', copy, { onProgress });
     this.model = candidate;
     this.inspect = reply.value;
