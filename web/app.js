@@ -49,6 +49,7 @@ const ui = {
 const params = new URLSearchParams(location.search);
 const state = {
   qm: null,
+  qmStarting: null,   // the promise of Quantmix.create() while the engine starts
   demo: params.has('demo'),
   model: null,        // {name, blob}
   external: [],       // [{name, blob}]
@@ -136,7 +137,9 @@ async function inspectLoaded({ newModel }) {
   const { model, external } = state;
   setBusy(true, `Reading ${model.name}…`);
   try {
-    const value = await state.qm.loadModel(model.blob, { name: model.name,
+    // A model chosen while the engine is still starting waits for it.
+    const qm = state.qm ?? await state.qmStarting;
+    const value = await qm.loadModel(model.blob, { name: model.name,
       external: external.map((f) => ({ name: f.name, bytes: f.blob })), inputShapes: parseInputShapes(state.shapesText),
       onProgress: (p) => { if (request === state.requests) ui.loadStatus.textContent = p.message; } });
     if (request !== state.requests) return;
@@ -856,7 +859,8 @@ function wire() {
 async function main() {
   wire();
   try {
-    state.qm = await Quantmix.create({ demo: state.demo });
+    state.qmStarting = Quantmix.create({ demo: state.demo });
+    state.qm = await state.qmStarting;
   } catch (e) {
     showError('The engine did not start', messageOf(e));
     ui.app.dataset.state = 'error';
