@@ -164,6 +164,8 @@ async function handleOne(msg, host, state) {
         onProgress('export', 0, 1);
         const exported = await engine.wsExport();
         onProgress('export', 1, 1);
+        // What this request recomputed is what its evaluation did (the export itself reuses all).
+        if (report?.timing_s && exported.report?.timing_s) exported.report.timing_s.reused = report.timing_s.reused;
         host.post({ type: 'result', id, value: { report: exported.report, model: exported.model,
           encodings: exported.encodings, samplesUsed, demo: false } });
         return;

@@ -39,12 +39,17 @@ export function fakeEngine({ delayMs = 0 } = {}) {
       calls.push(['wsQuantize done', options.target]);
       const report = demoReport(INSPECT, options);
       delete report.demo;
+      // What the core says it reused: nothing the first time, everything after (as a real
+      // workspace with the same samples and search options).
+      report.timing_s = { ...(report.timing_s ?? {}), reused: engine.last ? ['calibration', 'search'] : [] };
       engine.last = report;
       return { report, reportJson: JSON.stringify(report) };
     },
     async wsExport() {
       calls.push(['wsExport']);
-      return { report: { ...engine.last, export: { bytes: 3 } }, model: new Uint8Array([1, 2, 3]), encodings: '{}' };
+      // An export reuses everything it was asked for.
+      return { report: { ...engine.last, timing_s: { ...engine.last.timing_s, reused: ['calibration', 'search'] }, export: { bytes: 3 } },
+               model: new Uint8Array([1, 2, 3]), encodings: '{}' };
     },
   };
   return engine;

@@ -48,6 +48,7 @@ test('worker: after quantize, a new target / point / override calls only wsQuant
   assert.deepEqual(names(engine.calls), ['wsQuantize', 'wsExport'], 'a full run: search + export, model and samples reused');
   assert.deepEqual(q.value.model, new Uint8Array([1, 2, 3]));
   assert.deepEqual(q.value.report.export, { bytes: 3 }, 'the reply carries the exported report');
+  assert.deepEqual(q.value.report.timing_s.reused, [], 'a first run says it reused nothing (not what its export reused)');
   assert.equal(q.value.samplesUsed, 2);
 
   for (const options of [{ ...SEARCH, target: 'bops=0.4' }, { ...SEARCH, config: ['W4A8', 'W8A8', 'W4A8'] },
