@@ -133,7 +133,7 @@ class BenchModel {
 
 /// The search of the app (api::quantize with the options the page passes, full front) on
 /// `count` samples of `sample_shape` taken back to back from `data`.
-val quantize_search(const std::string& model_bytes, const val& data, const val& sample_shape,
+val quantize_search(std::string model_bytes, const val& data, const val& sample_shape,
                     int count, const val& options, const val& on_progress) {
   const std::vector<float> v = emscripten::convertJSArrayToNumberVector<float>(data);
   const std::vector<int> dims = emscripten::convertJSArrayToNumberVector<int>(sample_shape);
@@ -176,11 +176,13 @@ val quantize_search(const std::string& model_bytes, const val& data, const val& 
   }
   qm::api::SessionOptions so;
   so.threads = opts.threads;
-  auto shared = std::make_shared<const std::string>(model_bytes);
+  // The model's bytes once in the heap (as the app's binding keeps them): moved, not copied.
+  const std::string sha = qm::api::sha256_hex(model_bytes);
+  auto shared = std::make_shared<const std::string>(std::move(model_bytes));
   qm::api::Workspace workspace(
       std::make_unique<qm::api::Session>(qm::onnx::read_model(shared, "bench.onnx"), so));
   workspace.set_samples(std::move(samples));
-  opts.model_sha256 = qm::api::sha256_hex(model_bytes);
+  opts.model_sha256 = sha;
   const qm::api::QuantizeResult r = qm::api::quantize(workspace, opts, progress);
   const struct mallinfo mi = mallinfo();
   val o = val::object();

@@ -13,7 +13,7 @@
 //        [--repeat 10] [--warmup 3] [--batches 1,8] [--only resnet18,...] [--profile] [--no-rss]
 //        [--no-search | --only-search] [--search-model build/bench-native/testdata/models/mobilenet_v2_op11.onnx]
 //        [--search-samples 32] [--search-shape 1x3x224x224] [--search-candidates W4A8,W8A8,W8A16] [--search-target bops=0.75]
-//        [--search-native-threads 1,2] [--search-engines wasm,native] [--mt-module PATH/quantmix_bench_mt.js]
+//        [--search-bits W8A8 (homogeneous, for memory)] [--search-native-threads 1,2] [--search-engines wasm,native] [--mt-module PATH/quantmix_bench_mt.js]
 //
 // Timing: each iteration runs ours then ORT (interleaved, so machine noise hits both alike),
 // JS wall time around one forward call (`BenchModel.run()` / `await session.run()`), after
@@ -70,6 +70,7 @@ function parseArgs(argv) {
     else if (k === '--search-samples') a.searchSamples = Number(v());
     else if (k === '--search-candidates') a.searchCandidates = v();
     else if (k === '--search-target') a.searchTarget = v();
+    else if (k === '--search-bits') a.searchBits = v();  // homogeneous (e.g. W8A8) instead of the search
     else if (k === '--search-native-threads') a.searchNativeThreads = v().split(',').filter(Boolean).map(Number);
     else if (k === '--mt-module') a.mtModule = resolve(v());
     else if (k === '--search-engines') a.searchEngines = v().split(',');  // wasm,native
@@ -200,7 +201,7 @@ async function searchChild(a) {
   };
   const c0 = process.cpuUsage();
   const r = M.quantizeSearch(bytes, x, a.searchShape, a.searchSamples,
-    { candidates: a.searchCandidates, target: a.searchTarget, threads }, progress);
+    { candidates: a.searchCandidates, target: a.searchTarget, threads, ...(a.searchBits ? { bits: a.searchBits } : {}) }, progress);
   const wall = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   if (last) phaseCpu[last] = (phaseCpu[last] || 0) + cpuNow() - lastCpu;
@@ -216,7 +217,8 @@ function wasmSearch(a, modulePath, threads) {
   const self = fileURLToPath(import.meta.url);
   const args = [...process.execArgv, self, '--module', modulePath, '--search-model', a.searchModel,
     '--search-samples', String(a.searchSamples), '--search-shape', a.searchShape.join('x'),
-    '--search-candidates', a.searchCandidates, '--search-target', a.searchTarget, '--search-child', String(threads)];
+    '--search-candidates', a.searchCandidates, '--search-target', a.searchTarget, '--search-child', String(threads),
+    ...(a.searchBits ? ['--search-bits', a.searchBits] : [])];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 256 << 20 });
   const cmd = `node ${args.map((s) => s.replace(process.cwd() + '/', '')).join(' ')}`;
   try {
@@ -228,8 +230,8 @@ function wasmSearch(a, modulePath, threads) {
 
 function nativeSearch(a, threads, npy, dir) {
   const report = join(dir, `search_report_t${threads}.json`);
-  const qargs = ['quantize', a.searchModel, '--calib', npy, '--candidates', a.searchCandidates,
-    '--target', a.searchTarget, '--out', join(dir, 'search_out.onnx'), '--report', report,
+  const mode = a.searchBits ? ['--bits', a.searchBits] : ['--candidates', a.searchCandidates, '--target', a.searchTarget];
+  const qargs = ['quantize', a.searchModel, '--calib', npy, ...mode, '--out', join(dir, 'search_out.onnx'), '--report', report,
     '--threads', String(threads), '--quiet'];
   process.stderr.write(`  [native ${threads}t] quantmix ${qargs.join(' ')}\n`);
   const r = spawnSync('/usr/bin/time', ['-f', 'QMTIME %U %S %e %M', a.native, ...qargs], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -247,12 +249,17 @@ function searchRow(engine, threads, r) {
   const t = r.report.timing_s;
   const f = (x) => (x === undefined ? '-' : x.toFixed(1));
   const sel = r.report.selected;
+  // Memory against the model's size (issue 11: the heap within about 2 x model + the budget).
+  const size = r.model_size;
+  const ratio = (x) => (size ? ` (${(x / size).toFixed(2)}x model)` : '');
   const mem = engine.startsWith('wasm')
-    ? `heap ${mb(r.heap)}, malloc peak ${mb(r.malloc_peak)}, RSS ${mb(r.max_rss)}`
+    ? `heap ${mb(r.heap)}${ratio(r.heap)}, malloc peak ${mb(r.malloc_peak)}${ratio(r.malloc_peak)}, RSS ${mb(r.max_rss)}`
     : `RSS ${mb(r.max_rss)}`;
-  return `| ${engine} | ${threads} | ${r.wall_s.toFixed(1)} | ${r.cpu_s.toFixed(1)} | ${f(t.calibration)} | ${f(t.phase0)} | ${f(t.phase1)} | ${f(t.phase2)} | ${f(t.phase3)} | ${f(t.export)} | ${f(t.search)} | ` +
-    `${t.phase1_fpe.toFixed(1)} / ${t.phase1_ops_fpe.toFixed(1)} / ${t.phase1_time_fpe.toFixed(1)} vs ${t.phase1_naive_fpe}${t.phase1_cached ? '' : ' (uncached)'} | ` +
-    `${t.evaluations} | ${r.report.pareto.length} | ${sel.rel_bops.toFixed(3)} / ${sel.sqnr_db.toFixed(2)} | ${mem} |`;
+  const fpe = (x) => (x === undefined ? '-' : x.toFixed(1));
+  const perPass = t.fp_pass > 0 && t.search !== undefined ? (t.search / t.fp_pass).toFixed(1) : '-';
+  return `| ${engine} | ${threads} | ${r.wall_s.toFixed(1)} | ${r.cpu_s.toFixed(1)} | ${f(t.calibration)} | ${f(t.phase0)} | ${f(t.phase1)} | ${f(t.phase2)} | ${f(t.phase3)} | ${f(t.export)} | ${f(t.search)} | ${perPass} | ` +
+    `${fpe(t.phase1_fpe)} / ${fpe(t.phase1_ops_fpe)} / ${fpe(t.phase1_time_fpe)} vs ${t.phase1_naive_fpe ?? '-'}${t.phase1_cached === false ? ' (uncached)' : ''} | ${fpe(t.phase2_fpe)} | ` +
+    `${t.evaluations ?? '-'} | ${r.report.pareto.length} | ${sel.rel_bops.toFixed(3)} / ${sel.sqnr_db.toFixed(2)} | ${mem} |`;
 }
 
 async function searchSection(a) {
@@ -262,6 +269,8 @@ async function searchSection(a) {
   console.log(`\n## Whole search: ${a.searchModel.replace(process.cwd() + '/', '')}, ${a.searchSamples} random samples ${shape.join('x')} (xorshift, seed ${SEARCH_SEED}), ` +
     `candidates ${a.searchCandidates}, target ${a.searchTarget}, full Pareto front (as the app runs it)`);
   const rows = [];
+  const size = readFileSync(a.searchModel).length;
+  console.log(`model file: ${mb(size)} MB${a.searchBits ? `; homogeneous ${a.searchBits} (--search-bits), no search` : ''}`);
   if (a.searchEngines.includes('wasm')) {
     rows.push(['wasm (node)', 1, wasmSearch(a, a.module, 1)]);
     if (a.mtModule) rows.push(['wasm (node, pthreads)', 2, wasmSearch(a, a.mtModule, 2)]);
@@ -272,9 +281,9 @@ async function searchSection(a) {
     for (const th of a.searchNativeThreads) rows.push(['native', th, nativeSearch(a, th, npy, tmp)]);
   }
   console.log('\n(timing_s columns: wall seconds from report.json; CPU seconds per phase below the table)');
-  console.log('| engine | threads | wall s | CPU s | calibration s | phase0 s | phase1 s | phase2 s | phase3 s | export s | search s (timing_s) | phase-1 FPE steps / ops / time vs naive | evaluations | front points | selected rel BOPs / SQNR dB | memory MB |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const [engine, th, r] of rows) console.log(searchRow(engine, th, r));
+  console.log('| engine | threads | wall s | CPU s | calibration s | phase0 s | phase1 s | phase2 s | phase3 s | export s | search s (timing_s) | search / FP pass | phase-1 FPE steps / ops / time vs naive | phase-2 FPE | evaluations | front points | selected rel BOPs / SQNR dB | memory MB |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const [engine, th, r] of rows) console.log(searchRow(engine, th, { ...r, model_size: size }));
   for (const [engine, th, r] of rows) {
     if (!r.phase_cpu_s) continue;
     console.log(`${engine} ${th}t CPU s per phase: ` + Object.entries(r.phase_cpu_s).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', '));
