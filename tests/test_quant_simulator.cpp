@@ -24,15 +24,7 @@ namespace {
 // float32 accumulation order differs from the double oracle.
 constexpr double kFloatTol = 1e-5;
 
-std::vector<float> pseudo(size_t n, uint32_t seed, float scale) {
-  std::vector<float> v(n);
-  uint32_t x = seed * 2654435761u + 1;
-  for (auto& f : v) {
-    x = x * 1664525u + 1013904223u;
-    f = scale * ((x >> 8) / float(1u << 24) - 0.5f);
-  }
-  return v;
-}
+using test::pseudo;
 
 Tensor tensor(Shape s, const std::vector<float>& v) {
   Tensor t(DataType::Float, s);

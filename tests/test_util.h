@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,18 @@
 #include "ops/tensor_info.h"
 
 namespace qm::test {
+
+/// Deterministic pseudo-random floats in [-scale/2, scale/2) (an LCG seeded by `seed`).
+inline std::vector<float> pseudo(size_t n, uint32_t seed, float scale) {
+  std::vector<float> v(n);
+  uint32_t x = seed * 2654435761u + 1;
+  for (auto& f : v) {
+    x = x * 1664525u + 1013904223u;
+    f = scale * ((x >> 8) / float(1u << 24) - 0.5f);
+  }
+  return v;
+}
+
 
 /// Adds attributes to a node in place.
 class NodeRef {

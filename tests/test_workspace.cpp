@@ -16,15 +16,7 @@
 namespace qm::api {
 namespace {
 
-std::vector<float> pseudo(size_t n, uint32_t seed, float scale) {
-  std::vector<float> v(n);
-  uint32_t x = seed * 2654435761u + 1;
-  for (auto& f : v) {
-    x = x * 1664525u + 1013904223u;
-    f = scale * ((x >> 8) / float(1u << 24) - 0.5f);
-  }
-  return v;
-}
+using test::pseudo;
 
 // conv+relu, conv+relu, conv, global pool, gemm: enough groups for a front of several points.
 onnx::Model conv_net() {

@@ -331,6 +331,15 @@ void set_layer_bits(qm::api::QuantizeOptions& opts, const val& layer_bits) {
   for (size_t i = 0; i < n; ++i) opts.layer_bits[entries[i][0].as<std::string>()] = entries[i][1].as<std::string>();
 }
 
+/// onProgress(phase, done, total) from JS as a ProgressFn (false from it cancels).
+qm::api::ProgressFn js_progress(const val& on_progress) {
+  if (on_progress.isUndefined() || on_progress.isNull()) return {};
+  return [on_progress](const std::string& phase, size_t done, size_t total) {
+    const val keep = on_progress(phase, static_cast<double>(done), static_cast<double>(total));
+    return !keep.isFalse();
+  };
+}
+
 /// QuantizeOptions from the JS options object (see quantize() below).
 qm::api::QuantizeOptions quantize_options(const val& options) {
   qm::api::QuantizeOptions opts;
@@ -403,14 +412,7 @@ val quantize(val model_bytes, std::string file_name, val external_files, val sam
     const auto parsed = load_samples_js(session, samples);
     opts.model_file = file_name;
     opts.threads = usable_threads(requested_threads(options));
-    qm::api::ProgressFn progress;
-    if (!on_progress.isUndefined() && !on_progress.isNull()) {
-      progress = [&on_progress](const std::string& phase, size_t done, size_t total) {
-        const val keep = on_progress(phase, static_cast<double>(done), static_cast<double>(total));
-        return !(keep.isFalse());
-      };
-    }
-    const qm::api::QuantizeResult result = qm::api::quantize(std::move(model), parsed, opts, progress);
+    const qm::api::QuantizeResult result = qm::api::quantize(std::move(model), parsed, opts, js_progress(on_progress));
     val r = val::object();
     r.set("ok", true);
     r.set("value", result.report_json);
@@ -441,13 +443,6 @@ qm::api::Workspace& workspace() {
   return *st.ws;
 }
 
-qm::api::ProgressFn js_progress(const val& on_progress) {
-  if (on_progress.isUndefined() || on_progress.isNull()) return {};
-  return [on_progress](const std::string& phase, size_t done, size_t total) {
-    const val keep = on_progress(phase, static_cast<double>(done), static_cast<double>(total));
-    return !keep.isFalse();
-  };
-}
 
 /// wsLoad(modelBytes, fileName, externalFiles, {inputShapes, threads}) -> {ok, value: JSON
 /// {"layers": N, "quantizers": N}}. Parses and plans the model once and places its quantizers;

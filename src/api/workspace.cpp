@@ -42,6 +42,15 @@ void Workspace::drop_search() {
   search_groups_.clear();
 }
 
+void Workspace::drop_calibration() {
+  drop_search();
+  evals_.clear();
+  eval_.reset();
+  sim_.reset();  // refers to the encodings
+  enc_.reset();
+  calibrated_with_.reset();
+}
+
 void Workspace::set_samples(std::vector<Sample> samples, const std::vector<std::string>& names) {
   const size_t ninputs = session_->inputs().size();
   for (size_t k = 0; k < samples.size(); ++k) {
@@ -51,25 +60,14 @@ void Workspace::set_samples(std::vector<Sample> samples, const std::vector<std::
                                                   " tensors (expected one per model input: " + std::to_string(ninputs) + ")");
     for (size_t i = 0; i < ninputs; ++i) samples[k][i] = session_->conform_input(i, std::move(samples[k][i]), what);
   }
-  // Everything below depends on the samples (the simulator refers to the encodings).
-  drop_search();
-  evals_.clear();
-  eval_.reset();
-  sim_.reset();
-  enc_.reset();
-  calibrated_with_.reset();
+  drop_calibration();  // everything after the samples depends on them
   samples_ = std::move(samples);
 }
 
 bool Workspace::calibrate(const quant::CalibrationOptions& options, const ProgressFn& progress) {
   if (samples_.empty()) throw Error(ErrorKind::InvalidArgument, "quantize: no calibration sample given (expected at least 1)");
   if (calibrated_with_ && same_options(*calibrated_with_, options)) return false;
-  drop_search();
-  evals_.clear();
-  eval_.reset();
-  sim_.reset();
-  enc_.reset();
-  calibrated_with_.reset();
+  drop_calibration();
   const auto t0 = Clock::now();
   enc_ = std::make_unique<quant::Encodings>(quant::calibrate(*qmodel_, session_->executor(), samples_, options,
                                                               [&](size_t done, size_t total) {

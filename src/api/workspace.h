@@ -103,6 +103,7 @@ class Workspace {
  private:
   mp::SimEvaluator& evaluator(const std::vector<int64_t>& labels, size_t memory_budget, const ProgressFn& progress);
   void drop_search();
+  void drop_calibration();  // and the search, evaluator and evaluations
 
   std::unique_ptr<Session> session_;
   std::unique_ptr<quant::QuantModel> qmodel_;

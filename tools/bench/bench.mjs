@@ -259,7 +259,7 @@ function searchRow(engine, threads, r) {
   const perPass = t.fp_pass > 0 && t.search !== undefined ? (t.search / t.fp_pass).toFixed(1) : '-';
   return `| ${engine} | ${threads} | ${r.wall_s.toFixed(1)} | ${r.cpu_s.toFixed(1)} | ${f(t.calibration)} | ${f(t.phase0)} | ${f(t.phase1)} | ${f(t.phase2)} | ${f(t.phase3)} | ${f(t.export)} | ${f(t.search)} | ${perPass} | ` +
     `${fpe(t.phase1_fpe)} / ${fpe(t.phase1_ops_fpe)} / ${fpe(t.phase1_time_fpe)} vs ${t.phase1_naive_fpe ?? '-'}${t.phase1_cached === false ? ' (uncached)' : ''} | ${fpe(t.phase2_fpe)} | ` +
-    `${t.evaluations ?? '-'} | ${r.report.pareto.length} | ${sel.rel_bops.toFixed(3)} / ${sel.sqnr_db.toFixed(2)} | ${mem} |`;
+    `${t.evaluations ?? '-'} | ${r.report.pareto.length} | ${sel.rel_bops.toFixed(3)} / ${sel.sqnr_db === null ? "null" : sel.sqnr_db.toFixed(2)} | ${mem} |`;
 }
 
 async function searchSection(a) {

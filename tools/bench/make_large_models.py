@@ -23,6 +23,9 @@ def export(name, dst):
     torch.manual_seed(0)
     torch.set_num_threads(2)
     net = getattr(torchvision.models, name)(weights=None).eval()
+    if name == "vit_b_16":
+        # torchvision initialises the ViT head to zeros: every logit would be 0 (SQNR undefined).
+        torch.nn.init.normal_(net.heads.head.weight, std=0.02)
     x = torch.randn(1, 3, 224, 224)
     warnings.filterwarnings("ignore")
     # With gradients enabled, torch 1.13's nn.MultiheadAttention skips its fused fast path
