@@ -216,6 +216,13 @@ size_t SimEvaluator::threads() const {
   return pool ? pool->size() : 1;
 }
 
+bool SimEvaluator::spread_fits() const {
+  // Each extra thread's executor packs its own copy of the weights (about their float size).
+  double weight_bytes = 0;
+  for (const quant::Layer& l : model_.layers()) weight_bytes += 4.0 * static_cast<double>(l.weight_elements);
+  return weight_bytes * static_cast<double>(threads() - 1) <= static_cast<double>(budget_) / 2;
+}
+
 bool SimEvaluator::on_caller() const { return std::this_thread::get_id() == caller_; }
 
 void SimEvaluator::report(bool keep_going) {
@@ -250,8 +257,8 @@ bool SimEvaluator::for_samples(const std::function<void(quant::Simulator&, size_
     if (on_caller()) report(progress(done));
   };
   ThreadPool* pool = sim_.executor().pool();
-  if (pool && pool->size() > 1 && samples_.size() > 1) pool->parallel_for(samples_.size(), one);
-  else for (size_t s = 0; s < samples_.size(); ++s) one(s);
+  if (pool && pool->size() > 1 && samples_.size() > 1 && spread_fits()) pool->parallel_for(samples_.size(), one);
+  else for (size_t s = 0; s < samples_.size(); ++s) one(s);  // the ops use the threads instead
   return !cancelled_;
 }
 

@@ -54,7 +54,9 @@ class SimEvaluator {
   /// Adds this evaluator's facts (fp_pass, phase-1 counts, the reference pass in phase 0 and the
   /// total) to a search's timing.
   void add_timing(Timing& t) const;
-  /// Threads the samples are spread over (the executor's pool).
+  /// Threads of the executor's pool. The samples are spread over them when the extra
+  /// executors' copies of the packed weights fit in half the memory budget (ResNet-50 at the
+  /// default 512 MiB does, ViT-B/16 does not); otherwise each op uses the threads.
   size_t threads() const;
 
  private:
@@ -65,6 +67,9 @@ class SimEvaluator {
   bool for_samples(const std::function<void(quant::Simulator&, size_t)>& body,
                    const std::function<bool(size_t)>& progress);
   quant::Simulator& simulator_for_this_thread();
+  // Whether the extra threads' executors (each packs the weights again) fit in half the memory
+  // budget; otherwise samples run one after another and each op uses the threads.
+  bool spread_fits() const;
   bool on_caller() const;
   void report(bool keep_going);
 
