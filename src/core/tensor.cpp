@@ -1,6 +1,12 @@
 #include "core/tensor.h"
 
+#include "core/error.h"
+
+#include <atomic>
+#include <cstdint>
 #include <cstdlib>
+#include <limits>
+#include <string>
 #include <cstring>
 #include <new>
 
@@ -8,9 +14,25 @@ namespace qm {
 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) {
+    if (d < 0) throw Error(ErrorKind::InvalidArgument, "tensor shape " + shape_to_string(shape) + " has a negative dimension");
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / 2 / d)
+      throw Error(ErrorKind::InvalidArgument, "tensor shape " + shape_to_string(shape) + " has more elements than fit in 63 bits");
+    n *= d;
+  }
   return n;
 }
+
+namespace {
+#ifdef __EMSCRIPTEN__
+std::atomic<size_t> g_max_tensor_bytes{size_t{2} << 30};
+#else
+std::atomic<size_t> g_max_tensor_bytes{size_t{64} << 30};
+#endif
+}  // namespace
+
+size_t max_tensor_bytes() { return g_max_tensor_bytes.load(); }
+void set_max_tensor_bytes(size_t bytes) { g_max_tensor_bytes.store(bytes); }
 
 std::string shape_to_string(const Shape& shape) {
   std::string s = "[";
@@ -28,8 +50,15 @@ size_t tensor_element_size(DataType dtype) {
 
 Tensor::Tensor(DataType dtype, Shape shape)
     : dtype_(dtype), shape_(std::move(shape)), numel_(shape_numel(shape_)) {
-  assert(numel_ >= 0);
-  nbytes_ = static_cast<size_t>(numel_) * tensor_element_size(dtype_);
+  const size_t elem = tensor_element_size(dtype_);
+  const size_t limit = max_tensor_bytes();
+  if (elem > 0 && static_cast<uint64_t>(numel_) > limit / elem) {
+    const double gib = static_cast<double>(numel_) * static_cast<double>(elem) / double(1u << 30);
+    throw Error(ErrorKind::InvalidArgument, "a tensor of shape " + shape_to_string(shape_) + " would take " +
+                                                std::to_string(static_cast<long long>(gib)) + " GiB, over the limit of " +
+                                                std::to_string(limit >> 30) + " GiB for one tensor");
+  }
+  nbytes_ = static_cast<size_t>(numel_) * elem;
   // Round up so SIMD kernels may read a whole vector past the end of small tensors.
   size_t alloc = (nbytes_ + kAlignment - 1) / kAlignment * kAlignment + kAlignment;
   void* p = std::aligned_alloc(kAlignment, alloc);

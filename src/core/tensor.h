@@ -16,8 +16,16 @@ namespace qm {
 
 using Shape = std::vector<int64_t>;
 
-/// Number of elements of a shape (1 for a scalar).
+/// Elements of `shape` (1 for a scalar). Error(InvalidArgument) when a dimension is negative or
+/// the count does not fit in 63 bits, so no caller multiplies sizes that wrapped.
 int64_t shape_numel(const Shape& shape);
+
+/// The largest tensor (bytes) one allocation may have: a Tensor above it is an
+/// Error(InvalidArgument) saying its size and the limit, instead of an allocation that fails
+/// late or, in WebAssembly, wraps. Default: 2 GiB in WebAssembly (a tab has 4 GiB at most),
+/// 64 GiB natively. Process-wide.
+size_t max_tensor_bytes();
+void set_max_tensor_bytes(size_t bytes);
 
 /// "[1, 3, 224, 224]".
 std::string shape_to_string(const Shape& shape);

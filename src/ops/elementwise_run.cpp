@@ -239,6 +239,7 @@ T floor_mod_t(T a, T b) {
     if (r != 0 && ((r < 0) != (b < 0))) r += b;
     return r;
   } else {
+    if (b == T(-1)) return T(0);  // also for the most negative a, whose % -1 traps
     T r = static_cast<T>(a % b);
     if (r != 0 && ((r < 0) != (b < 0))) r = static_cast<T>(r + b);
     return r;
@@ -300,7 +301,13 @@ void binary_step(RunContext& c, Bin k, bool fmod, const Tensor& a, const Tensor&
             for (int64_t i = 0; i < b.numel(); ++i)
               if (pb[i] == 0) c.fail("integer division by zero");
           }
-          broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(x / y); });
+          broadcast_apply<T, T>(c, a, b, out, [](T x, T y) {
+            // The most negative integer / -1 overflows (and traps): it wraps, as two's
+            // complement negation does.
+            if constexpr (std::is_integral_v<T> && std::is_signed_v<T>)
+              if (y == T(-1)) return static_cast<T>(T(0) - static_cast<std::make_unsigned_t<T>>(x));
+            return static_cast<T>(x / y);
+          });
           break;
         case Bin::Pow:
           broadcast_apply<T, T>(c, a, b, out, [](T x, T y) {
@@ -315,7 +322,7 @@ void binary_step(RunContext& c, Bin k, bool fmod, const Tensor& a, const Tensor&
             const T* pb = b.data<T>();
             for (int64_t i = 0; i < b.numel(); ++i)
               if (pb[i] == 0) c.fail("integer modulo by zero");
-            if (fmod) broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(x % y); });
+            if (fmod) broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return y == T(-1) ? T(0) : static_cast<T>(x % y); });
             else broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return floor_mod_t<T>(x, y); });
           } else {
             if (fmod) broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(std::fmod(x, y)); });

@@ -210,7 +210,13 @@ const Tensor& RunContext::in(size_t i) const {
 Tensor& RunContext::alloc(size_t i, DataType dtype, Shape shape) {
   for (int64_t d : shape)
     if (d < 0) fail("output " + std::to_string(i) + " would have a negative dimension " + shape_to_string(shape));
-  (*outputs_)[i] = Tensor(dtype, std::move(shape));
+  try {
+    (*outputs_)[i] = Tensor(dtype, std::move(shape));
+  } catch (const Error& e) {
+    fail("output " + std::to_string(i) + ": " + e.what());  // names the node
+  } catch (const std::bad_alloc&) {
+    fail("output " + std::to_string(i) + ": out of memory allocating it");
+  }
   return (*outputs_)[i];
 }
 

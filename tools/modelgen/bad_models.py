@@ -260,6 +260,16 @@ def robustness(out_dir):
             [node("Resize", ["x", "", "sc"], ["y"], name="resize_huge_scale")],
             [x], [_vi("y", None)],
             [numpy_helper.from_array(np.array([1, 1, 1e30, 1e30], np.float32), "sc")]),
+        # 2^62 + 1 floats: the byte count overflows 64 bits (a 100-byte model that allocated 4
+        # bytes and crashed); 2^40 floats: a size no tab or test machine can hold.
+        "constant_of_shape_overflow": _model(
+            [node("ConstantOfShape", ["s"], ["c"], name="constant_of_shape_overflow"),
+             node("Add", ["x", "c"], ["y"], name="add_overflow")],
+            [_vi("x", [1])], [_vi("y", None)], [i64([(1 << 62) + 1], "s")]),
+        "constant_of_shape_huge": _model(
+            [node("ConstantOfShape", ["s"], ["c"], name="constant_of_shape_huge"),
+             node("Add", ["x", "c"], ["y"], name="add_huge")],
+            [_vi("x", [1])], [_vi("y", None)], [i64([1 << 40], "s")]),
         "conv_huge_pads": _model(
             [node("Conv", ["x", "w"], ["y"], name="conv_huge_pads", pads=[1 << 62] * 4)],
             [x], [_vi("y", None)],
