@@ -5,7 +5,7 @@
 // loads is same-origin, so COEP blocks nothing). --no-isolate serves without them: the page then
 // runs single-threaded, as on a static host that cannot set headers.
 import { createServer } from 'node:http';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 
 const MIME = {
@@ -24,12 +24,23 @@ const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-sr
 /** Serves `dir` on 127.0.0.1:`port` (0: any free port); resolves to the http.Server. */
 export function serve(dir, port = 0, { isolate = true, log = null } = {}) {
   const root = resolve(dir);
+  const rootReal = realpath(root).catch(() => root);
+  const inside = (f, r) => f === r || f.startsWith(r + sep);
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
+    let path;
+    try {
+      path = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
+    } catch {
+      res.writeHead(400).end('bad request');  // e.g. "/%": a malformed escape must not end the server
+      if (log) log(req.method, req.url, 400);
+      return;
+    }
     let file = normalize(join(root, path));
-    if (file !== root && !file.startsWith(root + sep)) { res.writeHead(403).end(); return; }
+    if (!inside(file, root)) { res.writeHead(403).end(); return; }
     try {
       if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
+      // A link inside the folder may point outside it: what is read must be inside too.
+      if (!inside(await realpath(file), await rootReal)) throw new Error('outside the served folder');
       const body = await readFile(file);
       const headers = { 'Content-Type': MIME[extname(file)] || 'application/octet-stream',
                         'Cache-Control': 'no-cache', 'Content-Security-Policy': CSP };
