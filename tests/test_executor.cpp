@@ -300,6 +300,37 @@ TEST_CASE("api/npy: round trip of every type, npz stored entries, errors name th
   REQUIRE(arrays.size() == 2);
   CHECK(arrays[1].first == "b");
   CHECK(test::error_of([&] { api::parse_npz(entry("a.npy", npy, 8), "c.npz"); }).find("compressed .npz not supported") != std::string::npos);
+
+  // Hostile files (issue 12): each ends in a clean error naming the file, no hang, no over-read.
+  auto with_shape = [&](const std::string& shape) {
+    std::string hh = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+    hh.append(128 - 10 - hh.size() - 1, ' ');
+    hh += '\n';
+    return std::string("\x93NUMPY\x01\x00", 8) + char(hh.size()) + char(0) + hh + std::string(8, '\0');
+  };
+  // 2^30 + 1 floats over 8 bytes: the byte count must not wrap (32 bits in WebAssembly).
+  CHECK(test::error_of([&] { api::parse_npy(with_shape("(1073741825,)"), "big.npy"); }).find("big.npy") == 0);
+  // A 26-digit dimension: an error about the header, not "internal error: stoll".
+  const std::string digits = test::error_of([&] { api::parse_npy(with_shape("(12345678901234567890123456,)"), "d.npy"); });
+  CHECK(digits.find("d.npy") == 0);
+  CHECK(digits.find("too large") != std::string::npos);
+  // zip64: a compressed size of 2^64 - 30 would wrap the next offset back to 0 (an endless loop
+  // that grew memory); an extra field longer than its header would be read past its end.
+  auto zip64 = [&](uint64_t size, uint16_t extra_len, uint16_t field_len) {
+    std::string e("PK\x03\x04", 4);
+    auto u16 = [&](uint16_t x) { e += char(x & 0xff); e += char(x >> 8); };
+    auto u32 = [&](uint32_t x) { u16(uint16_t(x & 0xffff)); u16(uint16_t(x >> 16)); };
+    u16(45); u16(0); u16(0); u16(0); u16(0); u32(0);
+    u32(0xffffffffu); u32(0xffffffffu);
+    u16(5); u16(extra_len);
+    e += "a.npy";
+    u16(1); u16(field_len);
+    u32(uint32_t(size)); u32(uint32_t(size >> 32)); u32(uint32_t(size)); u32(uint32_t(size >> 32));
+    return e + npy;
+  };
+  CHECK(test::error_of([&] { api::parse_npz(zip64(~uint64_t{0} - 29, 20, 16), "wrap.npz"); }).find("truncated zip entry") != std::string::npos);
+  CHECK(test::error_of([&] { api::parse_npz(zip64(npy.size(), 8, 16), "over.npz"); }).find("extra field") != std::string::npos);
+  CHECK(api::parse_npz(zip64(npy.size(), 20, 16), "ok.npz").size() == 1);  // the well-formed zip64 entry reads
 }
 
 }  // namespace qm

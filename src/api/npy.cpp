@@ -104,6 +104,7 @@ Tensor parse_npy(const std::string& b, const std::string& name) {
       size_t e = p;
       while (e < s.size() && s[e] >= '0' && s[e] <= '9') ++e;
       if (e == p) bad(name, "bad shape in .npy header: (" + s + ")");
+      if (e - p > 15) bad(name, "dimension " + s.substr(p, e - p) + " in the .npy header is too large");
       shape.push_back(std::stoll(s.substr(p, e - p)));
       p = e;
     }
@@ -113,14 +114,15 @@ Tensor parse_npy(const std::string& b, const std::string& name) {
     if (d > 0 && n > (int64_t{1} << 40) / d) bad(name, "array too large");
     n *= d;
   }
-  const size_t es = tensor_element_size(dtype);
+  // In 64 bits: a 32-bit size_t (WebAssembly) would wrap for 2^30 floats and pass the check.
+  const uint64_t es = tensor_element_size(dtype);
   const size_t data_start = hstart + hlen;
-  const size_t need = static_cast<size_t>(n) * es;
-  if (b.size() - data_start < need)
+  const uint64_t need = static_cast<uint64_t>(n) * es;
+  if (static_cast<uint64_t>(b.size() - data_start) < need)
     bad(name, "truncated data: " + std::to_string(b.size() - data_start) + " bytes, expected " + std::to_string(need) +
                   " for shape " + shape_to_string(shape));
   Tensor t(dtype, shape);
-  if (need) std::memcpy(t.raw(), b.data() + data_start, need);
+  if (need) std::memcpy(t.raw(), b.data() + data_start, static_cast<size_t>(need));
   if (dtype == DataType::Bool) {
     auto* p = static_cast<uint8_t*>(t.raw());
     for (int64_t i = 0; i < n; ++i) p[i] = p[i] ? 1 : 0;
@@ -187,6 +189,7 @@ std::vector<std::pair<std::string, Tensor>> parse_npz(const std::string& b, cons
       size_t q = p + 30 + nlen, e = q + xlen;
       while (q + 4 <= e) {
         const uint16_t id = le16(u + q), sz = le16(u + q + 2);
+        if (q + 4 + sz > e) bad(name, "zip entry '" + entry + "': extra field runs past its header");
         if (id == 1 && sz >= 16) {
           usize = le32(u + q + 4) | (static_cast<uint64_t>(le32(u + q + 8)) << 32);
           csize = le32(u + q + 12) | (static_cast<uint64_t>(le32(u + q + 16)) << 32);
@@ -198,7 +201,9 @@ std::vector<std::pair<std::string, Tensor>> parse_npz(const std::string& b, cons
     if (method != 0) bad(name, "zip entry '" + entry + "' uses compression method " + std::to_string(method) + " (only stored entries are supported)");
     if (flags & 0x8) bad(name, "zip entry '" + entry + "' has a data descriptor (not written by np.savez)");
     const size_t data = p + 30 + nlen + xlen;
-    if (data + csize > b.size()) bad(name, "truncated zip entry '" + entry + "'");
+    // Compared without adding: a zip64 size near 2^64 would wrap the sum (and the next offset)
+    // back into the file, and the walk would never end.
+    if (csize > b.size() - data) bad(name, "truncated zip entry '" + entry + "'");
     std::string key = entry;
     if (key.size() > 4 && key.compare(key.size() - 4, 4, ".npy") == 0) key.resize(key.size() - 4);
     out.emplace_back(key, parse_npy(b.substr(data, static_cast<size_t>(csize)), name + ":" + entry));
