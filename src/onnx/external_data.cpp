@@ -1,4 +1,5 @@
 // External tensor data (TensorProto.data_location == EXTERNAL): resolving `location` files.
+#include <filesystem>
 #include <map>
 
 #include "core/error.h"
@@ -100,6 +101,7 @@ void load_external_data(Model& model, const ExternalDataSource& source, const st
       try {
         bytes = source(location);
       } catch (const Error& e) {
+        if (e.kind() != ErrorKind::Io) throw Error(e.kind(), model_name + ": " + what + ": " + e.what());
         throw Error(e.kind(), model_name + ": " + what + " stores its data in '" + location +
                                   "', which was not given — put it beside the model (" + e.what() + ")");
       }
@@ -129,6 +131,17 @@ void load_external_data(Model& model, const ExternalDataSource& source, const st
 ExternalDataSource external_data_from_folder(const std::string& folder) {
   return [folder](const std::string& location) {
     std::string path = folder.empty() ? location : folder + "/" + location;
+    // The location has no ".." and is relative (safe_location), but a link beside the model may
+    // still point anywhere: what is read must resolve inside the model's folder.
+    std::error_code ec;
+    const std::filesystem::path base = std::filesystem::canonical(folder.empty() ? "." : folder, ec);
+    const std::filesystem::path real = ec ? std::filesystem::path() : std::filesystem::canonical(path, ec);
+    if (!ec) {
+      const auto rel = real.lexically_relative(base);
+      if (rel.empty() || *rel.begin() == "..")
+        throw Error(ErrorKind::InvalidArgument, "external data file '" + location + "' resolves to " + real.string() +
+                                                    ", outside the model's folder (a link pointing out of it is not followed)");
+    }
     std::shared_ptr<const std::string> data = read_file_bytes(path);
     std::string_view all(*data);
     return Bytes(std::move(data), all);

@@ -4,7 +4,7 @@
 // An unknown op is not an error for inspect (checked in inspect.test.mjs).
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -126,6 +126,30 @@ for (const c of table.cases) {
     }
   });
 }
+
+test('external data through a link that points out of the model\'s folder is refused (no read outside it)', () => {
+  const tmp = tempDir();
+  try {
+    const folder = join(tmp.dir, 'model'), outside = join(tmp.dir, 'outside');
+    mkdirSync(folder);
+    mkdirSync(outside);
+    copyFileSync(join(MODELS, 'external_data.onnx'), join(folder, 'external_data.onnx'));
+    copyFileSync(join(MODELS, 'external_data.weights'), join(outside, 'external_data.weights'));
+    symlinkSync(join(outside, 'external_data.weights'), join(folder, 'external_data.weights'));
+    for (const cmd of [['inspect'], ['convert', '--out', join(tmp.dir, 'c.onnx')]]) {
+      const line = assertCleanError(qm([cmd[0], join(folder, 'external_data.onnx'), ...cmd.slice(1)]));
+      assert.match(line, /outside the model's folder/, line);
+    }
+    // A link that stays inside the folder is fine.
+    mkdirSync(join(folder, 'sub'));
+    rmSync(join(folder, 'external_data.weights'));
+    copyFileSync(join(MODELS, 'external_data.weights'), join(folder, 'sub', 'w'));
+    symlinkSync(join('sub', 'w'), join(folder, 'external_data.weights'));
+    assert.equal(qm(['inspect', join(folder, 'external_data.onnx')]).status, 0);
+  } finally {
+    tmp.cleanup();
+  }
+});
 
 test('MACs that overflow int64 are not printed as a number', () => {
   // 8 x 1.5e9 x 1.5e9 x 27 MACs in the first layer > 2^63
