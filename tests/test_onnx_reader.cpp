@@ -321,6 +321,21 @@ TEST_CASE("onnx/reader: the kitchen-sink model has the fields python wrote") {
   CHECK_FALSE(g.value_info[0].type->shape->dim[0].param);
 }
 
+TEST_CASE("onnx/reader: records the file's bytes cannot carry are refused (no memory amplification)") {
+  // 300,000 empty AttributeProto fields (2 bytes each, a whole struct each once read): 600 KB
+  // that used to become hundreds of MB (1 M of them: 1.9 GB). The limit is per byte of the file.
+  std::string empties;
+  for (int i = 0; i < 300000; ++i) empties += std::string("\x2a\x00", 2);
+  const std::string node = bytes_field(4, "Relu") + empties;
+  const std::string msg = read_error(model_with_graph(bytes_field(1, node)));
+  CHECK(msg.find("m.onnx: malformed protobuf") == 0);
+  CHECK(msg.find("more attribute records than a file of") != std::string::npos);
+  // The same attributes with names and values (a real model's bytes per record) read.
+  std::string named;
+  for (int i = 0; i < 2000; ++i) named += bytes_field(5, bytes_field(1, "a" + std::to_string(i)) + varint_field(3, 1));
+  CHECK(read_error(model_with_graph(bytes_field(1, bytes_field(4, "Relu") + named))) == "(no error)");
+}
+
 TEST_CASE("onnx/reader: malformed inputs are rejected with the file, byte offset and path") {
   std::string relu_node = bytes_field(4, "Relu");  // node bytes 6..11 inside model_with_graph
   struct Case {

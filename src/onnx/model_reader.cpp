@@ -37,6 +37,11 @@ const char* wire_type_name(WT t) {
 /// say where it happened; the path is pushed/popped by hand (not RAII) so that when a protozero
 /// exception unwinds to read(), path_ still describes the innermost message.
 class Reader {
+  // Record structs allowed per byte of the file, plus a fixed allowance for tiny models. Real
+  // models spend tens of bytes and more per record (names, op types, data).
+  static constexpr size_t kMaxRecordBytesPerFileByte = 64;
+  static constexpr size_t kRecordSlackBytes = size_t{16} << 20;
+
  public:
   Reader(std::shared_ptr<const std::string> buf, const std::string& file)
       : buf_(std::move(buf)), base_(buf_->data()), file_(file) {}
@@ -193,6 +198,13 @@ class Reader {
   }
   template <class T, class F>
   void sub_push(pbf_reader& m, const char* field, std::vector<T>& list, F&& f) {
+    // Each record becomes a whole struct however few bytes carry it (an empty AttributeProto is
+    // 2 bytes, its struct ~2 KB): bound the structs by the bytes of the file, so a small hostile
+    // file cannot make gigabytes of them.
+    record_bytes_ += sizeof(T);
+    if (record_bytes_ > kMaxRecordBytesPerFileByte * buf_->size() + kRecordSlackBytes)
+      fail("malformed protobuf", "more " + std::string(field) + " records than a file of " +
+                                     std::to_string(buf_->size()) + " bytes can describe");
     list.emplace_back();
     sub(m, field, static_cast<int64_t>(list.size() - 1), [&](pbf_reader& in) { f(in, list.back()); });
   }
@@ -458,6 +470,7 @@ class Reader {
   }
 
   std::shared_ptr<const std::string> buf_;
+  size_t record_bytes_ = 0;  // bytes of the record structs made so far (sub_push)
   const char* base_;
   const std::string& file_;
   const char* field_start_ = nullptr;
