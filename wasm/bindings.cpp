@@ -340,6 +340,17 @@ qm::api::ProgressFn js_progress(const val& on_progress) {
   };
 }
 
+/// {ok: true, value: report JSON, model: Uint8Array, encodings: JSON text, samplesUsed}.
+val quantize_result_js(const qm::api::QuantizeResult& r) {
+  val out = val::object();
+  out.set("ok", true);
+  out.set("value", r.report_json);
+  out.set("model", bytes_to_js(r.model_bytes));
+  out.set("encodings", r.encodings_json);
+  out.set("samplesUsed", static_cast<double>(r.samples_used));
+  return out;
+}
+
 /// QuantizeOptions from the JS options object (see quantize() below).
 qm::api::QuantizeOptions quantize_options(const val& options) {
   qm::api::QuantizeOptions opts;
@@ -412,14 +423,7 @@ val quantize(val model_bytes, std::string file_name, val external_files, val sam
     const auto parsed = load_samples_js(session, samples);
     opts.model_file = file_name;
     opts.threads = usable_threads(requested_threads(options));
-    const qm::api::QuantizeResult result = qm::api::quantize(std::move(model), parsed, opts, js_progress(on_progress));
-    val r = val::object();
-    r.set("ok", true);
-    r.set("value", result.report_json);
-    r.set("model", bytes_to_js(result.model_bytes));
-    r.set("encodings", result.encodings_json);
-    r.set("samplesUsed", static_cast<double>(result.samples_used));
-    return r;
+    return quantize_result_js(qm::api::quantize(std::move(model), parsed, opts, js_progress(on_progress)));
   });
 }
 
@@ -526,14 +530,7 @@ val ws_export() {
     if (!st.last) throw qm::Error(qm::ErrorKind::InvalidArgument, "export: run the quantization first");
     qm::api::QuantizeOptions opts = *st.last;
     opts.export_model = true;
-    const qm::api::QuantizeResult r = qm::api::quantize(ws, opts, {});
-    val out = val::object();
-    out.set("ok", true);
-    out.set("value", r.report_json);
-    out.set("model", bytes_to_js(r.model_bytes));
-    out.set("encodings", r.encodings_json);
-    out.set("samplesUsed", static_cast<double>(r.samples_used));
-    return out;
+    return quantize_result_js(qm::api::quantize(ws, opts, {}));
   });
 }
 

@@ -216,6 +216,19 @@ std::vector<std::vector<Tensor>> Simulator::cache_fp(const std::vector<std::vect
   return outputs;
 }
 
+graph::ValueMap Simulator::resume_values(const graph::ValueMap& values, size_t step, const graph::ValueHook& quantize) const {
+  graph::ValueMap in;
+  for (graph::ValueId v : model_->plan().live_in(step)) {
+    auto c = values.find(v);
+    if (c == values.end()) continue;  // run_from names the missing value
+    Tensor t = c->second;
+    if (quantize)
+      if (auto r = quantize(v, t)) t = std::move(*r);
+    in.emplace(v, std::move(t));
+  }
+  return in;
+}
+
 std::vector<Tensor> Simulator::run_cached(const QuantConfig& config, size_t sample) {
   if (sample >= cache_.size())
     throw Error(ErrorKind::InvalidArgument, "run_cached: sample " + std::to_string(sample) + " is not cached (" +
@@ -227,17 +240,8 @@ std::vector<Tensor> Simulator::run_cached(const QuantConfig& config, size_t samp
   OverrideGuard guard(*exec_);
   apply_weights(config);
   const graph::ValueHook hook = make_hook(config, {});
-  // Values resuming at cp that the config quantizes were cached in floating point: quantize them.
-  graph::ValueMap in;
-  for (graph::ValueId v : model_->plan().live_in(cp)) {
-    auto c = cached.find(v);
-    if (c == cached.end()) continue;  // run_from names the missing value
-    Tensor t = c->second;
-    if (hook)
-      if (auto r = hook(v, t)) t = std::move(*r);
-    in.emplace(v, std::move(t));
-  }
-  return exec_->run_from(cp, in, hook);
+  // Values resuming at cp that the config quantizes were cached in floating point.
+  return exec_->run_from(cp, resume_values(cached, cp, hook), hook);
 }
 
 bool Simulator::run_path(const std::vector<QuantConfig>& path, const std::vector<Tensor>& inputs,
@@ -283,17 +287,7 @@ bool Simulator::run_path(const std::vector<QuantConfig>& path, const std::vector
       } else {
         // Values live into `start` are as the previous config produced them; the ones this config
         // quantizes are fake-quantized again at its bits.
-        const graph::ValueHook quantize = make_hook(cfg, {});
-        graph::ValueMap in;
-        for (graph::ValueId v : plan.live_in(start)) {
-          auto c = raw.find(v);
-          if (c == raw.end()) continue;  // run_from names the missing value
-          Tensor t = c->second;
-          if (quantize)
-            if (auto r = quantize(v, t)) t = std::move(*r);
-          in.emplace(v, std::move(t));
-        }
-        out = exec_->run_from(start, in, hook);
+        out = exec_->run_from(start, resume_values(raw, start, make_hook(cfg, {})), hook);
       }
     }
     if (!on_config(k, std::move(out))) return false;

@@ -93,6 +93,9 @@ class Simulator {
   class OverrideGuard;
   void apply_weights(const QuantConfig& config);
   graph::ValueHook make_hook(const QuantConfig& config, const graph::ValueHook& observer);
+  // The values live into `step`, from `values` (before fake quantization), each passed through
+  // `quantize` (the config's hook): what run_from needs to resume there.
+  graph::ValueMap resume_values(const graph::ValueMap& values, size_t step, const graph::ValueHook& quantize) const;
 
   const QuantModel* model_;
   Encodings* enc_;
