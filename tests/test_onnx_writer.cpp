@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "onnx/model_reader.h"
 #include "onnx/model_writer.h"
+#include "onnx/opset_upgrade.h"
 #include "onnx/tensor_data.h"
 
 using namespace qm;
@@ -268,4 +269,79 @@ TEST_CASE("onnx/writer: file output") {
     CHECK(e.kind() == ErrorKind::Io);
     CHECK(std::string(e.what()) == (dir / "no_such_dir" / "x.onnx").string() + ": cannot open file for writing");
   }
+}
+
+// Numerical equivalence of the upgraded exports is checked by ONNX Runtime in
+// tests/cli/quantize.test.mjs (opset 7-21 models at both optimisation levels); here the rewrite's
+// form and its refusals.
+TEST_CASE("onnx/opset_upgrade: opset 7-9 forms become opset-10 inputs; what cannot be raised is named") {
+  auto model_with = [](int64_t opset, std::vector<Node> nodes) {
+    Model m;
+    m.ir_version = 3;
+    m.graph.emplace();
+    m.graph->node = std::move(nodes);
+    OperatorSetId o;
+    o.version = opset;
+    m.opset_import.push_back(o);
+    return m;
+  };
+  Node slice = make_node("Slice", {"x"}, {"s"}, "slice");
+  slice.attribute = {ints_attr("starts", {1}), ints_attr("ends", {3}), ints_attr("axes", {2})};
+  Node topk = make_node("TopK", {"s"}, {"v", "i"}, "");
+  Attribute k;
+  k.name = "k";
+  k.type = static_cast<int32_t>(AttributeType::Int);
+  k.i = 5;
+  topk.attribute = {k};
+  Node up = make_node("Upsample", {"v"}, {"u"}, "up");
+  Attribute scales;
+  scales.name = "scales";
+  scales.type = static_cast<int32_t>(AttributeType::Floats);
+  scales.floats = {1.f, 1.f, 2.f, 2.f};
+  Attribute mode;
+  mode.name = "mode";
+  mode.type = static_cast<int32_t>(AttributeType::String);
+  mode.s = "bilinear";
+  up.attribute = {scales, mode};
+  Model m = model_with(8, {slice, topk, up});
+  CHECK(upgrade_to_opset10(m) == 10);
+  CHECK(m.opset_version("") == 10);
+  CHECK(m.ir_version == 5);
+  const Graph& g = *m.graph;
+  REQUIRE(g.node[0].input.size() == 4);
+  CHECK(g.node[0].attribute.empty());
+  REQUIRE(g.node[1].input.size() == 2);
+  CHECK(g.node[2].op_type == "Resize");
+  REQUIRE(g.node[2].input.size() == 2);
+  REQUIRE(g.node[2].attribute.size() == 1);
+  CHECK(g.node[2].attribute[0].s == "linear");
+  auto init = [&](const std::string& name) -> const Tensor& {
+    for (const Tensor& t : g.initializer)
+      if (t.name == name) return t;
+    FAIL("no initializer " << name);
+    return g.initializer.front();
+  };
+  CHECK(tensor_to_int64s(init(g.node[0].input[1])) == std::vector<int64_t>{1});
+  CHECK(tensor_to_int64s(init(g.node[0].input[2])) == std::vector<int64_t>{3});
+  CHECK(tensor_to_int64s(init(g.node[0].input[3])) == std::vector<int64_t>{2});
+  CHECK(tensor_to_int64s(init(g.node[1].input[1])) == std::vector<int64_t>{5});
+  CHECK(tensor_to_floats(init(g.node[2].input[1])) == std::vector<float>{1.f, 1.f, 2.f, 2.f});
+
+  Model newer = model_with(13, {make_node("Slice", {"x", "a", "b"}, {"y"}, "s13")});
+  CHECK(upgrade_to_opset10(newer) == 13);
+  CHECK(newer.graph->node[0].input.size() == 3);
+
+  Model old = model_with(6, {});
+  CHECK_THROWS_WITH_AS(upgrade_to_opset10(old), doctest::Contains("opset 6"), Error);
+
+  Node bn = make_node("BatchNormalization", {"x", "s", "b", "m", "v"}, {"y"}, "bn0");
+  Attribute spatial;
+  spatial.name = "spatial";
+  spatial.type = static_cast<int32_t>(AttributeType::Int);
+  spatial.i = 0;
+  bn.attribute = {spatial};
+  Model per_element = model_with(7, {bn});
+  CHECK_THROWS_WITH_AS(upgrade_to_opset10(per_element), doctest::Contains("'bn0'"), Error);
+  Model no_starts = model_with(9, {make_node("Slice", {"x"}, {"y"}, "bad_slice")});
+  CHECK_THROWS_WITH_AS(upgrade_to_opset10(no_starts), doctest::Contains("'bad_slice'"), Error);
 }

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "onnx/opset_upgrade.h"
 #include "onnx/tensor_data.h"
 
 namespace qm::quant {
@@ -74,7 +75,8 @@ class Exporter {
       : plan_(plan), g_(plan.graph()), opt_(opt), st_(st), model_(g_.model()) {
     if (!model_.graph) throw Error(ErrorKind::InvalidModel, "QDQ export: the model has no graph");
     og_ = &*model_.graph;
-    opset_ = model_.opset_version("");
+    // ONNX Runtime fuses Q/DQ units into ai.onnx QLinear* ops of the model's opset (from 10).
+    opset_ = onnx::upgrade_to_opset10(model_);
     for (const graph::Value& v : g_.values()) names_.insert(v.name);
     for (const onnx::Node& n : og_->node) {
       names_.insert(n.name);

@@ -3,6 +3,8 @@
 //
 // From the original onnx::Model, the prepared plan that the simulator ran, and the encodings of
 // the quantizers that are switched on:
+//   - a model of opset 7..9 is raised to opset 10 first (onnx/opset_upgrade.h): ONNX Runtime's
+//     default level fuses Q/DQ units into ai.onnx QLinearConv/QLinearMatMul, which need 10;
 //   - BatchNormalization nodes the plan folded are removed; their Conv/ConvTranspose/Gemm gets the
 //     folded weight and bias constants of the plan (Gemm: beta = 1), so the file holds exactly the
 //     weights the simulator quantized;

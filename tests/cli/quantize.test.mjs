@@ -158,6 +158,59 @@ CASES.forEach(([name, configs, bounds], k) => {
   });
 });
 
+// Exports at every opset (issue 13): tools/modelgen/opset_models.py writes one small Conv/BN/
+// Upsample/Slice/MatMul/attention/Gemm/TopK model per opset, each op in its opset's form. Every
+// export must load and run in ONNX Runtime at 'disabled' and at its default level ('all': Q/DQ
+// units fused into ai.onnx QLinearConv/QLinearMatMul, which opset 7-9 files lack until the export
+// raises them to 10), agree with the simulation, and stay close to the float model.
+const OPSET_MODELS = [7, 8, 9, 10, 11, 13, 17, 21];
+const OPSET_CONFIGS = [['W8A8', ['--bits', 'W8A8']], ['W4A8', ['--bits', 'W4A8']], ['W8A16', ['--bits', 'W8A16']],
+                       ['mixed', ['--candidates', 'W4A8,W8A8,W8A16', '--target', 'bops=0.7']]];
+/** Quantized vs float output (ORT on both files): a floor that an export computing garbage fails. */
+const MIN_VS_FLOAT_DB = { W8A8: 28, W4A8: 8, W8A16: 32, mixed: 8 };
+
+test('quantize: exports of opset 7-21 models load and run in ORT at disabled and default levels', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'qm-opsets-'));
+  try {
+    const spec = { name: 'x', shape: [1, 3, 8, 8] };
+    // The checked input is calibration sample 0: the floor vs float measures quantization noise,
+    // not the clipping of a held-out input beyond two samples' ranges.
+    const x = randomInput(spec, 500);
+    const calib = [x, randomInput(spec, 501)].map((a, i) => {
+      const f = join(dir, `calib${i}.npy`);
+      writeNpy(f, a);
+      return f;
+    });
+    const xf = calib[0];
+    const feeds = { x };
+    for (const opset of OPSET_MODELS) {
+      const model = join(MODELS, 'opsets', `opset_op${opset}.onnx`);
+      assert.ok(existsSync(model), `${model} missing: run tools/make_models.py`);
+      const float = await runOrtAt(model, feeds, 'disabled');
+      for (const [cfg, args] of OPSET_CONFIGS) {
+        const out = join(dir, `op${opset}_${cfg}.onnx`), enc = join(dir, `op${opset}_${cfg}.json`);
+        const r = qm(['quantize', model, '--calib', ...calib, ...args, '--out', out, '--encodings', enc, '--threads', '1', '--quiet']);
+        assert.equal(r.status, 0, describe(r));
+        const simDir = join(dir, `sim_${opset}_${cfg}`);
+        const s = qm(['run', model, '--encodings', enc, '--input', xf, '--output-dir', simDir, '--threads', '1']);
+        assert.equal(s.status, 0, describe(s));
+        const disabled = await runOrtAt(out, feeds, 'disabled');
+        const all = await runOrtAt(out, feeds, 'all');
+        const ours = {};
+        for (const o of Object.keys(disabled)) ours[o] = readNpy(join(simDir, `${sanitize(o)}.npy`));
+        const db = agreement(ours, disabled), dbAll = agreement(ours, all), dbFloat = agreement(disabled, float);
+        t.diagnostic(`opset ${opset} ${cfg}: ORT(disabled) vs sim ${db.toFixed(1)} dB, ORT(all) vs sim ${dbAll.toFixed(1)} dB, ` +
+                     `vs float ${dbFloat.toFixed(1)} dB`);
+        assert.ok(db >= MIN_AGREEMENT_DB, `opset ${opset} ${cfg}: ORT(disabled) vs simulation ${db.toFixed(1)} dB`);
+        assert.ok(dbAll >= MIN_ORT_DEFAULT_DB, `opset ${opset} ${cfg}: ORT(all) vs simulation ${dbAll.toFixed(1)} dB`);
+        assert.ok(dbFloat >= MIN_VS_FLOAT_DB[cfg], `opset ${opset} ${cfg}: export vs float model ${dbFloat.toFixed(1)} dB`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('quantize: report.json keys, model hash, layer table; the search path exports a file ORT agrees with', async () => {
   const name = 'vit_tiny_op17';
   const dir = mkdtempSync(join(tmpdir(), 'qm-quant-'));
