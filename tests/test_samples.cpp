@@ -227,6 +227,14 @@ TEST_CASE("api/samples: .npy, .npz and image samples are conformed; errors name 
   CHECK(batched[0].shape() == Shape{3, 3, 2, 3});
   CHECK(batched[0].data<float>()[18] == 36.0f);
   CHECK(api::unbatch_sample(batched).size() == 3u);
+  // With a cap, only the rows needed; bytes handed over are freed once parsed (the wasm path).
+  so.max_samples = 2;
+  std::string owned = api::npy_bytes(st);
+  got = api::load_sample_bytes(*s, "st.npy", std::move(owned), so);
+  REQUIRE(got.size() == 2u);
+  CHECK(got[1][0].data<float>()[0] == 18.0f);
+  CHECK(owned.capacity() < 64u);  // not the 300-byte file any more
+  so.max_samples = 0;
   CHECK_THROWS_WITH_AS(api::load_sample_bytes(*s, "st.npy", api::npy_bytes(st)), doctest::Contains("st.npy"), Error);
   // Images through the same loader.
   const std::string bmp = bmp24(3, 2, pattern(3, 2).pixels);
@@ -292,6 +300,7 @@ TEST_CASE("api/samples: a directory gives its sample files sorted by name") {
   std::remove((dir + "/b.npy").c_str());
   std::remove((dir + "/a.bmp").c_str());
   std::remove((dir + "/notes.txt").c_str());
+  std::remove((dir + "/c.npy").c_str());
   std::remove(dir.c_str());
   ::mkdir(QM_TESTDATA_DIR, 0777);
   ::mkdir(dir.c_str(), 0777);
@@ -318,6 +327,18 @@ TEST_CASE("api/samples: a directory gives its sample files sorted by name") {
   api::SampleOptions one;
   one.max_samples = 1;
   CHECK(api::load_samples(*s, {dir}, one).size() == 1u);
+  // The cap counts across files: a stacked file after the first gives only the rows missing.
+  Tensor st(DataType::Float, {4, 3, 2, 3});
+  st.data<float>()[18] = 7;
+  api::write_npy(dir + "/c.npy", st);
+  api::SampleOptions three;
+  three.split_stacked = true;
+  three.max_samples = 3;
+  got = api::load_samples(*s, {dir}, three);
+  REQUIRE(got.size() == 3u);
+  CHECK(got[2][0].data<float>()[0] == 0.0f);
+  CHECK(api::load_samples(*s, {dir + "/c.npy"}, three)[1][0].data<float>()[0] == 7.0f);
+  std::remove((dir + "/c.npy").c_str());
   CHECK_THROWS_WITH_AS(api::load_samples(*s, {dir + "/missing"}), doctest::Contains("missing: no such file"), Error);
 }
 

@@ -184,6 +184,14 @@ std::vector<Sample> load_sample_bytes(const Session& session, const std::string&
   return finish(session, std::move(p), options);
 }
 
+std::vector<Sample> load_sample_bytes(const Session& session, const std::string& name, std::string&& bytes,
+                                      const SampleOptions& options, const std::string& input_name) {
+  Parts p = empty_parts(session);
+  read_parts(session, p, name, bytes, options, input_name);
+  std::string().swap(bytes);  // parsed: the tensors own copies
+  return finish(session, std::move(p), options);
+}
+
 std::vector<Sample> load_sample_file(const Session& session, const std::string& path, const SampleOptions& options,
                                      const std::string& input_name) {
   if (is_dir(path)) throw Error(ErrorKind::InvalidArgument, path + ": is a directory (one sample file expected here)");
@@ -192,8 +200,10 @@ std::vector<Sample> load_sample_file(const Session& session, const std::string& 
 
 std::vector<Sample> load_samples(const Session& session, const std::vector<std::string>& paths, const SampleOptions& options) {
   std::vector<Sample> out;
+  SampleOptions rest = options;  // max_samples: what is still missing, so a stacked file is split only that far
   for (const std::string& file : expand_sample_paths(paths)) {
-    for (Sample& s : load_sample_file(session, file, options)) {
+    if (options.max_samples) rest.max_samples = options.max_samples - out.size();
+    for (Sample& s : load_sample_file(session, file, rest)) {
       out.push_back(std::move(s));
       if (options.max_samples && out.size() >= options.max_samples) return out;
     }

@@ -49,12 +49,18 @@ std::vector<Sample> load_sample_file(const Session& session, const std::string& 
                                      const SampleOptions& options = {}, const std::string& input_name = "");
 
 /// Same, from the bytes of a file (the wasm API: files the user dropped). `name` decides the
-/// kind by its extension and is the file named in errors.
+/// kind by its extension and is the file named in errors. With split_stacked and max_samples,
+/// a stacked file gives at most max_samples samples: the rows beyond are never copied out.
 std::vector<Sample> load_sample_bytes(const Session& session, const std::string& name, const std::string& bytes,
+                                      const SampleOptions& options = {}, const std::string& input_name = "");
+/// Same, taking the bytes: they are freed as soon as they are parsed, before a stacked array is
+/// split into samples, so a stacked file is never held three times over (bytes, array, samples).
+std::vector<Sample> load_sample_bytes(const Session& session, const std::string& name, std::string&& bytes,
                                       const SampleOptions& options = {}, const std::string& input_name = "");
 
 /// Every sample of `paths` (files and directories, see expand_sample_paths), in order, at most
-/// options.max_samples. For `quantize --calib`.
+/// options.max_samples: no file after the cap is read, and a stacked file gives only the rows
+/// still needed. For `quantize --calib`.
 std::vector<Sample> load_samples(const Session& session, const std::vector<std::string>& paths,
                                  const SampleOptions& options = {});
 
