@@ -11,6 +11,8 @@
 #include "api/session.h"
 #include "api/workspace.h"
 #include "core/error.h"
+#include "onnx/model_reader.h"
+#include "onnx/model_writer.h"
 #include "test_util.h"
 
 namespace qm::api {
@@ -202,4 +204,22 @@ TEST_CASE("api/workspace: samples spread over threads give the numbers of one th
 }
 
 }  // namespace
+}  // namespace qm::api
+
+namespace qm::api {
+
+TEST_CASE("api/session: the model's weights are held once; the file's buffer is freed and the model is unchanged") {
+  for (const std::string file : {std::string(QM_SOURCE_DIR) + "/web/samples/fashion_cnn.onnx", std::string()}) {
+    CAPTURE(file);
+    std::shared_ptr<const std::string> bytes =
+        file.empty() ? std::make_shared<const std::string>(onnx::write_model(conv_net())) : onnx::read_file_bytes(file);
+    onnx::Model model = onnx::read_model(bytes, "m.onnx");
+    const std::string canonical = onnx::write_model(model);
+    CHECK(bytes.use_count() > 1);  // the initializers view the file's buffer
+    Session session(std::move(model));
+    CHECK(bytes.use_count() == 1);  // ... and no longer do
+    CHECK(onnx::write_model(session.plan().graph().model()) == canonical);
+  }
+}
+
 }  // namespace qm::api

@@ -1,5 +1,7 @@
 #include "api/session.h"
 
+#include <cstring>
+
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "onnx/model_reader.h"
@@ -33,11 +35,66 @@ Session::Session(onnx::Model model, const SessionOptions& options)
     outputs_.push_back(std::move(s));
   }
   plan_ = std::make_unique<graph::Plan>(*graph_, options.prepare);
+  share_initializer_bytes();
   pool_ = std::make_unique<ThreadPool>(options.threads);
   executor_ = std::make_unique<graph::Executor>(*plan_, pool_.get());
 }
 
 Session::~Session() = default;
+
+namespace {
+
+/// Gives `t` its own copy of its bytes (tensors that still view the file's buffer).
+void own_bytes(onnx::Tensor& t) {
+  if (t.has_raw_data() && !t.raw_data.empty()) t.raw_data = onnx::Bytes(std::string(t.raw_data.view()));
+}
+
+/// own_bytes for every tensor of `g` (node attributes, sparse initializers, subgraphs) except
+/// the initializers marked in `skip`.
+void own_bytes(onnx::Graph& g, const std::vector<bool>& skip) {
+  for (size_t i = 0; i < g.initializer.size(); ++i)
+    if (i >= skip.size() || !skip[i]) own_bytes(g.initializer[i]);
+  for (onnx::SparseTensor& st : g.sparse_initializer) {
+    own_bytes(st.values);
+    own_bytes(st.indices);
+  }
+  for (onnx::Node& n : g.node)
+    for (onnx::Attribute& a : n.attribute) {
+      if (a.t) own_bytes(*a.t);
+      for (onnx::Tensor& t : a.tensors) own_bytes(t);
+      if (a.sparse_tensor) {
+        own_bytes(a.sparse_tensor->values);
+        own_bytes(a.sparse_tensor->indices);
+      }
+      for (onnx::SparseTensor& st : a.sparse_tensors) {
+        own_bytes(st.values);
+        own_bytes(st.indices);
+      }
+      if (a.g) own_bytes(**a.g, {});
+      for (onnx::Graph& sg : a.graphs) own_bytes(sg, {});
+    }
+}
+
+}  // namespace
+
+void Session::share_initializer_bytes() {
+  std::vector<onnx::Tensor>& inits = model_->graph->initializer;
+  std::vector<bool> shared(inits.size(), false);
+  for (size_t v = 0; v < graph_->values().size(); ++v) {
+    const graph::Value& val = graph_->values()[v];
+    if (val.kind != graph::ValueKind::Initializer || !val.initializer) continue;
+    if (val.initializer < inits.data() || val.initializer >= inits.data() + inits.size()) continue;  // sparse
+    onnx::Tensor& init = inits[static_cast<size_t>(val.initializer - inits.data())];
+    const Tensor* t = plan_->constant(static_cast<graph::ValueId>(v));
+    if (!t || !init.has_raw_data() || init.raw_data.size() != t->nbytes() || t->nbytes() == 0) continue;
+    if (std::memcmp(init.raw_data.data(), t->raw(), t->nbytes()) != 0) continue;  // decoded differently
+    init.raw_data = onnx::Bytes(t->shared_buffer(), std::string_view(static_cast<const char*>(t->raw()), t->nbytes()));
+    shared[static_cast<size_t>(&init - inits.data())] = true;
+  }
+  // The rest (Constant nodes' tensors, initializers the plan keeps in another form) is copied
+  // out, so that nothing refers to the file's buffer any more and it is freed.
+  own_bytes(*model_->graph, shared);
+}
 
 std::unique_ptr<Session> Session::load(const std::string& path, const SessionOptions& options) {
   onnx::Model model = onnx::read_model_file(path);

@@ -51,6 +51,8 @@ class Tensor {
   void* raw() { return buf_.get(); }
   const void* raw() const { return buf_.get(); }
 
+  /// Shared ownership of the buffer (nullptr when empty), for views of it that must keep it alive.
+  std::shared_ptr<const void> shared_buffer() const { return buf_; }
   /// Same buffer, new shape with the same element count (asserted).
   Tensor reshaped(Shape shape) const;
   /// Deep copy.

@@ -39,16 +39,20 @@ struct WireInfo {
   }
 };
 
-/// Immutable bytes that either point into a shared buffer (the loaded file) or own their copy.
+/// Immutable bytes that either point into a shared buffer (the loaded file, or a tensor the
+/// engine decoded that holds the same bytes) or own their copy.
 class Bytes {
  public:
   Bytes() = default;
-  /// A view into `owner`, which stays alive as long as any Bytes refers to it.
-  Bytes(std::shared_ptr<const std::string> owner, std::string_view view)
+  /// A view into a buffer kept alive by `owner` as long as any Bytes refers to it.
+  Bytes(std::shared_ptr<const void> owner, std::string_view view)
       : owner_(std::move(owner)), view_(view) {}
   /// Takes ownership of `data`.
-  explicit Bytes(std::string data)
-      : owner_(std::make_shared<const std::string>(std::move(data))), view_(*owner_) {}
+  explicit Bytes(std::string data) {
+    auto s = std::make_shared<const std::string>(std::move(data));
+    view_ = *s;
+    owner_ = std::move(s);
+  }
 
   std::string_view view() const { return view_; }
   const char* data() const { return view_.data(); }
@@ -58,7 +62,7 @@ class Bytes {
   Bytes substr(size_t pos, size_t count) const { return Bytes(owner_, view_.substr(pos, count)); }
 
  private:
-  std::shared_ptr<const std::string> owner_;
+  std::shared_ptr<const void> owner_;
   std::string_view view_;
 };
 
