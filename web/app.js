@@ -749,7 +749,7 @@ async function validate() {
     });
     const simulated = state.report.selected?.sqnrDb ?? null;
     clear(ui.validateResult);
-    const fmt = (x) => (x === Infinity ? '∞ (identical)' : `${x.toFixed(1)} dB`);
+    const fmt = (x) => (x === Infinity ? '∞ (identical)' : Number.isNaN(x) ? 'undefined (the FP32 output is all zero)' : `${x.toFixed(1)} dB`);
     const diff = simulated !== null && Number.isFinite(v.sqnrDb) ? v.sqnrDb - simulated : null;
     ui.validateResult.appendChild(h(document, 'div', { class: 'validate-grid', id: 'validation', dataset: { sqnr: v.sqnrDb, simulated: simulated ?? '', top1: v.top1Agreement ?? '' } },
       h(document, 'div', { class: 'stat' }, h(document, 'div', { class: 'stat-label' }, 'Simulated SQNR (quantmix)'),

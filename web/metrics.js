@@ -33,12 +33,16 @@ export class SqnrAccumulator {
     }
   }
 
-  /** {sqnrDb (Infinity when exact), top1Agreement (null without a class axis), rows}. */
+  /**
+   * {sqnrDb (Infinity when exact; NaN when an output's reference is all zero and so is the
+   * output: undefined, so it passes no floor), top1Agreement (null without a class axis), rows}.
+   */
   result() {
     const ratios = [...this.signal.keys()].map((k) => {
       const s = this.signal.get(k);
       const n = this.noise.get(k);
-      return s > 0 ? n / s : n > 0 ? Infinity : 0;
+      // No signal: any noise is infinitely large; none is undefined (NaN), not a perfect match.
+      return s > 0 ? n / s : n > 0 ? Infinity : NaN;
     });
     const nsr = ratios.length ? ratios.reduce((a, b) => a + b, 0) / ratios.length : 0;
     return { sqnrDb: nsr === 0 ? Infinity : -10 * Math.log10(nsr),

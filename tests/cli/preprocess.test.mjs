@@ -70,6 +70,7 @@ function sqnrDb(ref, got) {
     s += ref[i] * ref[i];
     e += (ref[i] - got[i]) ** 2;
   }
+  if (s === 0) return e === 0 ? NaN : -Infinity;  // no signal: two zero tensors are no match
   return e === 0 ? Infinity : 10 * Math.log10(s / e);
 }
 

@@ -166,6 +166,9 @@ test('metrics: SQNR and top-1 agreement against closed forms', () => {
   const same = new SqnrAccumulator();
   same.add({ y: Float32Array.from([1, 2]) }, { y: Float32Array.from([1, 2]) });
   assert.equal(same.result().sqnrDb, Infinity);
+  const zeros = new SqnrAccumulator();  // all-zero reference and output: undefined, not Infinity
+  zeros.add({ y: new Float32Array(3) }, { y: new Float32Array(3) });
+  assert.ok(Number.isNaN(zeros.result().sqnrDb));
   const two = new SqnrAccumulator();  // two outputs: NSRs averaged (1/100 and 1/10000)
   two.add({ a: Float32Array.from([10]), b: Float32Array.from([100]) }, { a: Float32Array.from([11]), b: Float32Array.from([101]) });
   assert.ok(Math.abs(two.result().sqnrDb - -10 * Math.log10((0.01 + 0.0001) / 2)) < 1e-6);

@@ -28,7 +28,11 @@ export const TOLERANCES = {
 
 const FLOAT_TYPES = new Set(['float32', 'float64']);
 
-/** 10 log10(sum e^2 / sum (a - e)^2) over finite expected values; Infinity when equal. */
+/**
+ * 10 log10(sum e^2 / sum (a - e)^2) over finite expected values; Infinity when equal. Without
+ * signal (every finite expected value 0) it is undefined: NaN when the actual values are 0 too,
+ * so two all-zero outputs never pass a floor (NaN >= x is false), -Infinity otherwise.
+ */
 export function sqnrDb(expected, actual) {
   let signal = 0; let noise = 0;
   for (let i = 0; i < expected.length; i++) {
@@ -38,8 +42,9 @@ export function sqnrDb(expected, actual) {
     const d = actual[i] - e;
     noise += d * d;
   }
-  if (noise === 0) return Infinity;
   if (Number.isNaN(noise)) return -Infinity;
+  if (signal === 0) return noise === 0 ? NaN : -Infinity;
+  if (noise === 0) return Infinity;
   return 10 * Math.log10(signal / noise);
 }
 
@@ -103,7 +108,7 @@ export function compareArrays(expected, actual, mode) {
     }
   }
   const sqnr = sqnrDb(e, a);
-  const stats = `max abs ${maxAbs.toExponential(2)}, max rel ${maxRel.toExponential(2)}, SQNR ${sqnr === Infinity ? 'inf' : sqnr.toFixed(1)} dB`;
+  const stats = `max abs ${maxAbs.toExponential(2)}, max rel ${maxRel.toExponential(2)}, SQNR ${sqnr === Infinity ? 'inf' : Number.isNaN(sqnr) ? 'undefined (zero signal)' : sqnr.toFixed(1)} dB`;
   if (bad) {
     return { ok: false, maxAbs, maxRel, sqnrDb: sqnr,
       detail: `${bad}/${n} elements outside ${mode} (atol ${tol.atol}, rtol ${tol.rtol}); worst at ` +

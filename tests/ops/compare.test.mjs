@@ -68,6 +68,8 @@ test('compare: sqnrDb matches the closed form; inf/NaN must match exactly', () =
   assert.ok(Math.abs(sqnrDb(e, a) - 10 * Math.log10(2500)) < 1e-9);
   assert.equal(sqnrDb(e, e), Infinity);
   assert.equal(sqnrDb([0, 0], [0, 1e-3]), -Infinity);  // zero signal, any noise
+  assert.ok(Number.isNaN(sqnrDb([0, 0], [0, 0])), 'two all-zero outputs: undefined, never a pass');
+  assert.ok(!(sqnrDb([0, 0], [0, 0]) >= 0));
   assert.equal(compareArrays(f32([2], [Infinity, 1]), f32([2], [3.4e38, 1]), 'resize').ok, false);
   assert.equal(compareArrays(f32([2], [NaN, 1]), f32([2], [0, 1]), 'resize').ok, false);
   assert.equal(compareArrays(f32([2], [-Infinity, 1]), f32([2], [-Infinity, 1]), 'resize').ok, true);
