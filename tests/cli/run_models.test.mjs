@@ -7,7 +7,7 @@
 //   QUANTMIX_BIN=build/native/quantmix QM_BUILD_DIR=build/native node --test tests/cli/run_models.test.mjs
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, MODELS, corpusIndex, describe, expected, mulberry32, qm } from './helpers.mjs';
@@ -202,4 +202,8 @@ test('run: clear one-line errors (unsupported op, wrong input shape, missing inp
   }
 });
 
-test('run: binary under test exists', () => { assert.ok(BIN); });
+test('run: the binary under test exists and answers --help', () => {
+  assert.ok(existsSync(BIN), `${BIN} is missing (set QUANTMIX_BIN or build build/native)`);
+  const r = qm(['run', '--help']);
+  assert.equal(r.status, 0, describe(r));
+});
