@@ -20,6 +20,21 @@ export function asBytes(data, what = 'data') {
   throw new ModelError(`${what}: expected bytes (ArrayBuffer or typed array), got ${typeof data}`, 'invalid argument');
 }
 
+/** "12.3 MiB" (KiB below 0.1 MiB), as the core's out-of-memory message writes sizes. */
+export function sizeText(bytes) {
+  return bytes < 0.1 * 1048576 ? `${Math.round(bytes / 1024)} KiB` : `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
+/**
+ * Whether a JS exception out of the module means memory ran out: an abort on a failed growth
+ * ('Cannot enlarge memory arrays', 'OOM'), the browser refusing a larger buffer ('Array buffer
+ * allocation failed', 'Maximum memory size exceeded'), or 'Out of memory'.
+ */
+export function isOutOfMemory(e) {
+  return /Cannot enlarge memory|Out of memory|\bOOM\b|Array buffer allocation failed|Maximum memory size|could not allocate memory/i
+    .test(String(e?.message ?? e));
+}
+
 /** name -> bytes, from a Map, a plain object, or an array of {name, bytes}. */
 function externalMap(files) {
   const out = new Map();
@@ -40,6 +55,21 @@ export class Engine {
     // workspace (ws*) lives in the instance, so whoever loaded a model into generation N must
     // load it again in any other.
     this.generation = 1;
+    // Bytes of the last model handed to the module (file + external data) and the most its
+    // memory may grow to (capabilities().maxMemoryMiB), for the out-of-memory message when the
+    // module itself cannot say it (an abort).
+    this.modelBytes = 0;
+    this.maxMemoryMiB = null;
+    try {
+      if (module?.capabilities) this.maxMemoryMiB = JSON.parse(module.capabilities()).maxMemoryMiB ?? null;
+    } catch {
+      // an older module: no limit known
+    }
+  }
+
+  /** Remembers the size of the model a call works on (for out-of-memory messages). */
+  noteModel(bytes, external) {
+    this.modelBytes = bytes.length + [...external.values()].reduce((n, b) => n + b.length, 0);
   }
 
   /** The module's version string. */
@@ -54,6 +84,7 @@ export class Engine {
   async inspect(modelBytes, fileName, externalFiles = null, inputShapes = '') {
     const bytes = asBytes(modelBytes, fileName);
     const external = externalMap(externalFiles);
+    this.noteModel(bytes, external);
     const result = await this.callAsync((m) => m.inspect(bytes, String(fileName), external,
       inputShapes ?? ''));
     return JSON.parse(this.unwrap(result));
@@ -79,6 +110,7 @@ export class Engine {
   async quantize({ modelBytes, fileName, externalFiles = null, samples, inputNames, options = {}, onProgress = null }) {
     const bytes = asBytes(modelBytes, fileName);
     const external = externalMap(externalFiles);
+    this.noteModel(bytes, external);
     const list = (samples ?? []).map((s) => ({ name: String(s.name), bytes: asBytes(s.bytes, s.name) }));
     const result = await this.callAsync((m) => m.quantize(bytes, String(fileName), external, list,
       inputNames ?? [], options, onProgress ? (phase, done, total) => { onProgress(phase, done, total); return true; } : null));
@@ -98,6 +130,7 @@ export class Engine {
   async wsLoad(modelBytes, fileName, externalFiles = null, { inputShapes = '', threads } = {}) {
     const bytes = asBytes(modelBytes, fileName);
     const external = externalMap(externalFiles);
+    this.noteModel(bytes, external);
     const options = { inputShapes: inputShapes ?? '' };
     if (threads !== undefined && threads !== null) options.threads = threads;
     const result = await this.callAsync((m) => m.wsLoad(bytes, String(fileName), external, options));
@@ -142,14 +175,30 @@ export class Engine {
   /** One FP32 forward pass in our engine. inputs: [{name, bytes (.npy)}] -> [{name, dtype, shape, data}]. */
   async run({ modelBytes, fileName, externalFiles = null, inputs }) {
     const bytes = asBytes(modelBytes, fileName);
+    const external = externalMap(externalFiles);
+    this.noteModel(bytes, external);
     const list = inputs.map((s) => ({ name: String(s.name), bytes: asBytes(s.bytes, s.name) }));
-    const result = await this.callAsync((m) => m.run(bytes, String(fileName), externalMap(externalFiles), list));
+    const result = await this.callAsync((m) => m.run(bytes, String(fileName), external, list));
     return this.unwrap(result);
   }
 
+  /**
+   * {ok: true, value} -> value; ok: false -> ModelError. After 'out of memory' the instance is
+   * dropped (as after a trap): its memory has grown to the limit and a wasm memory never
+   * shrinks, so only a fresh instance gives it back to the tab; the next call starts one.
+   */
   unwrap(result) {
-    if (!result.ok) throw new ModelError(result.error || 'unknown error', result.kind || 'error');
+    if (!result.ok) {
+      if (result.kind === 'out of memory') this.drop();
+      throw new ModelError(result.error || 'unknown error', result.kind || 'error');
+    }
     return result.value;
+  }
+
+  /** Forgets the instance (and its workspace): the next call starts a fresh one. */
+  drop() {
+    this.module = null;
+    this.generation += 1;
   }
 
   call(fn) {
@@ -177,8 +226,12 @@ export class Engine {
    */
   crashed(e) {
     if (e instanceof ModelError) return e;
-    this.module = null;
-    this.generation += 1;
+    this.drop();
+    if (isOutOfMemory(e)) {
+      const limit = this.maxMemoryMiB ? `the ${this.maxMemoryMiB} MiB` : 'the memory';
+      return new ModelError(`out of memory: the model (${sizeText(this.modelBytes)}) and its working copies need more than ` +
+        `${limit} this tab can use (${e?.message ?? e}); the engine has been restarted`, 'out of memory');
+    }
     const what = e instanceof WebAssembly.RuntimeError ? 'the WebAssembly engine crashed' : 'internal error';
     return new ModelError(`${what}: ${e?.message ?? e}. The engine has been restarted.`, 'internal error');
   }

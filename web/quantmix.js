@@ -139,8 +139,17 @@ export class Quantmix {
   }
 
   async startWorker() {
-    this.client = new WorkerClient(new Worker(this.workerUrl, { type: 'module' }));
-    this.version = await this.client.init({ demo: this.demo });
+    const client = new WorkerClient(new Worker(this.workerUrl, { type: 'module' }));
+    this.client = client;
+    this.version = await client.init({ demo: this.demo });
+    // A worker that dies once started (the browser ends it, e.g. out of memory) has failed its
+    // pending requests (WorkerClient); it is replaced by a fresh one with the same model and
+    // samples, so the page stays usable. (One that cannot start is not retried in a loop.)
+    client.worker.addEventListener('error', () => {
+      if (this.client !== client) return;
+      client.worker.terminate();
+      this.start().catch(() => {});
+    });
     this.capabilities = this.client.capabilities;
     if (this.model) {
       await this.client.request('load_model', this.copyModel());

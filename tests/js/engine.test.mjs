@@ -110,3 +110,33 @@ test('engine: a module without the workspace says so in capabilities', async () 
   const engine = new Engine(factory, {}, await factory());
   assert.deepEqual(engine.capabilities(), { quantize: true, workspace: false });
 });
+
+test('engine: out of memory is one line naming the model size and the limit, and the next call gets a fresh instance', async () => {
+  let mode = 'bad_alloc';
+  const factory = async () => ({
+    version: () => '1',
+    capabilities: () => '{"quantize": true, "maxMemoryMiB": 4096}',
+    wsLoad: () => {
+      if (mode === 'abort') throw new WebAssembly.RuntimeError('Aborted(Cannot enlarge memory arrays to size 4294967296 bytes (OOM))');
+      if (mode === 'bad_alloc') {
+        return { ok: false, kind: 'out of memory', value: '',
+                 error: 'out of memory: the model (3.0 MiB) and its working copies need more than the 4096 MiB this tab can use' };
+      }
+      return { ok: true, value: '{"layers": 1, "quantizers": 2}' };
+    },
+  });
+  const engine = new Engine(factory, {}, await factory());
+  const model = new Uint8Array(3 * 1048576);
+  // The core's bad_alloc: its one line as is, and the instance (its heap grown to the limit) goes.
+  await assert.rejects(engine.wsLoad(model, 'big.onnx'), (e) => e instanceof ModelError && e.kind === 'out of memory' && /3\.0 MiB/.test(e.message));
+  assert.equal(engine.module, null, 'the grown instance is dropped');
+  assert.equal(engine.generation, 2);
+  // An abort on a failed growth: the engine says what ran out, with the size and the limit.
+  mode = 'abort';
+  await assert.rejects(engine.wsLoad(model, 'big.onnx', { 'big.onnx.data': new Uint8Array(1048576) }), (e) => e instanceof ModelError &&
+    e.kind === 'out of memory' && /^out of memory: the model \(4\.0 MiB\) .* more than the 4096 MiB this tab can use/.test(e.message) &&
+    !e.message.includes('\n'));
+  assert.equal(engine.generation, 3);
+  mode = 'ok';
+  assert.deepEqual(await engine.wsLoad(new Uint8Array(10), 'small.onnx'), { layers: 1, quantizers: 2 });
+});

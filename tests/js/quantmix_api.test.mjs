@@ -153,3 +153,22 @@ test('api: cancelling an evaluation keeps what was shown', async () => {
   assert.deepEqual(qm.current, { config: null, layerBits: {} });
   qm.terminate();
 });
+
+test('api: a worker that dies fails its request and is replaced, with the model and samples', async () => {
+  const engine = fakeEngine();
+  const workers = installWorker(engine, { delayMs: 5 });
+  const qm = await Quantmix.create({ workerUrl: 'fake://worker.js' });
+  await qm.loadModel(new Uint8Array(8), { name: 'm.onnx' });
+  await qm.setSamples([sample('a.npy'), sample('b.npy')], { maxSamples: 2 });
+  const run = qm.quantize(SEARCH);
+  await new Promise((ok) => setTimeout(ok, 1));  // the request is in the worker
+  // The browser ends the worker mid-run (as on running out of memory): 'error', then silence.
+  const dead = workers.at(-1);
+  dead.dead = true;
+  for (const fn of dead.listeners.error) fn({ message: 'Uncaught RangeError: Out of memory' });
+  await assert.rejects(run, /the engine worker failed: Uncaught RangeError: Out of memory/);
+  await qm.ready();
+  assert.equal(workers.length, 2, 'a fresh worker');
+  const again = await qm.quantize(SEARCH);
+  assert.ok(again.report.selected.group_config.length === 3, 'the next run works, on the model and samples kept');
+});
