@@ -185,9 +185,47 @@ TEST_CASE("quant/simulator: run_cached equals a full simulated pass, with and wi
   const std::vector<Tensor> small = sim.run(qm.homogeneous(4, 8), cal[0]);
   CHECK(sim.weight_cache_bytes() <= 144 * sizeof(float));
   sim.set_weight_cache_budget(size_t{1} << 30);
+  ex.clear_caches();  // no packed weights: every fake weight is made
   const std::vector<Tensor> big = sim.run(qm.homogeneous(4, 8), cal[0]);
   CHECK(sim.weight_cache_bytes() == (108 + 144 + 20) * sizeof(float));
   for (int64_t i = 0; i < big[0].numel(); ++i) CHECK(big[0].data<float>()[i] == small[0].data<float>()[i]);
+}
+
+TEST_CASE("graph/executor: a lazy override is made only where a step's packed weights do not hold it") {
+  ConvModel m;
+  graph::Executor ex(*m.plan);
+  const auto in = samples(2, {1, 3, 8, 8}, 1.0f);
+  const graph::ValueId w1 = *m.b.graph().find("w1");
+  const Tensor& orig = *m.plan->constant(w1);
+  Tensor doubled(DataType::Float, orig.shape());
+  for (int64_t i = 0; i < orig.numel(); ++i) doubled.data<float>()[i] = 2.0f * orig.data<float>()[i];
+  // Oracle: the eager override (the tensor is always read).
+  graph::Executor eager(*m.plan);
+  eager.set_constant_override(w1, doubled);
+  int made = 0;
+  const uint64_t key = graph::Executor::reserve_override_keys(2);
+  ex.set_constant_override(w1, key, [&] {
+    ++made;
+    return doubled;
+  });
+  for (int round = 0; round < 3; ++round)
+    for (const auto& x : in) {
+      const std::vector<Tensor> got = ex.run(x), want = eager.run(x);
+      for (int64_t i = 0; i < want[0].numel(); ++i) CHECK(got[0].data<float>()[i] == want[0].data<float>()[i]);
+    }
+  CHECK(made == 1);  // the first run packed it; later runs read the packed copy
+  ex.set_constant_override(w1, key + 1, [&] {
+    ++made;
+    return doubled;
+  });
+  (void)ex.run(in[0]);
+  CHECK(made == 2);  // another key: made and packed again
+  ex.clear_constant_overrides();
+  const std::vector<Tensor> fp = ex.run(in[0]), ref = graph::Executor(*m.plan).run(in[0]);
+  for (int64_t i = 0; i < ref[0].numel(); ++i) CHECK(fp[0].data<float>()[i] == ref[0].data<float>()[i]);
+  CHECK_THROWS_AS(ex.set_constant_override(w1, 0, [&] { return doubled; }), Error);
+  ex.set_constant_override(w1, key + 2, [&] { return Tensor(DataType::Float, {2, 2}); });
+  CHECK_THROWS_AS(ex.run(in[0]), Error);  // a source of the wrong shape is named when made
 }
 
 TEST_CASE("quant/simulator: run_path equals a full simulated pass of every config, kept or not") {

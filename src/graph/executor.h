@@ -12,10 +12,14 @@
 // Per-node caches (packed weights) persist across runs; one Executor runs one forward pass at a
 // time (not reentrant). Ops run on the given thread pool.
 //
-// Constant overrides: set_constant_override(v, t) makes every step read `t` instead of the plan
-// constant `v` (the simulation feeds fake-quantized weights this way) until cleared. A step whose
-// constant inputs are overridden differently from its last run drops its per-node cache first, so
-// packed weights always match the tensors actually read.
+// Constant overrides: set_constant_override(v, ...) makes every step read another tensor instead
+// of the plan constant `v` (the simulation feeds fake-quantized weights this way) until cleared.
+// Each override has a key naming its tensor; a step whose overrides' keys differ from those its
+// per-node cache was built with drops the cache first, so packed weights always match the tensors
+// read. A lazy override (key + source) is made only when a step needs its values: when the step's
+// cache was built from other keys or does not cover that input (ops::OpCache::covers_input). A
+// covered input gets the plan constant as a stand-in, so a simulated run holds fake-quantized
+// weights one step at a time, not all at once.
 #pragma once
 
 #include <functional>
@@ -73,11 +77,21 @@ class Executor {
   /// in every later run, until cleared. Throws Error(InvalidArgument) if `v` is not a constant
   /// or `t` does not match.
   void set_constant_override(ValueId v, Tensor t);
+  /// Lazy override: reads `source()` instead of constant `v` where a step needs the values (see
+  /// the top of this file); `source` may be called once per such step and run. `key` names the
+  /// tensor: equal keys must give equal tensors for the executor's life (take keys from
+  /// reserve_override_keys). The tensor's dtype and shape are checked when it is made.
+  void set_constant_override(ValueId v, uint64_t key, std::function<Tensor()> source);
+  /// `count` override keys no other caller of this function (in this process) gets: the
+  /// returned value and the count - 1 that follow it.
+  static uint64_t reserve_override_keys(uint64_t count);
   /// Removes one override (no-op if none) / all overrides.
   void clear_constant_override(ValueId v);
   void clear_constant_overrides();
-  /// The override of `v`, or nullptr.
+  /// The tensor of `v`'s eager override, or nullptr (none, or lazy).
   const Tensor* constant_override(ValueId v) const;
+  /// Whether `v` is overridden (eagerly or lazily).
+  bool has_constant_override(ValueId v) const;
 
  private:
   std::vector<Tensor> execute(size_t start, std::vector<Tensor>& slots, const ValueHook& hook, ValueMap* keep);
@@ -85,11 +99,15 @@ class Executor {
   const Plan* plan_;
   ThreadPool* pool_;
   std::vector<std::unique_ptr<ops::OpCache>> caches_;
-  // Overrides by value id (empty Tensor = none), and per step the override tensors its cache was
-  // built with (kept alive, so comparing buffers cannot be fooled by a reused address).
-  std::vector<Tensor> overrides_;
+  struct Override {
+    uint64_t key = 0;  ///< 0: no override
+    Tensor tensor;     ///< eager override
+    std::function<Tensor()> source;  ///< lazy override
+  };
+  // Overrides by value id, and per step the keys of the overrides its cache was built with.
+  std::vector<Override> overrides_;
   size_t num_overrides_ = 0;
-  std::vector<std::vector<Tensor>> cache_keys_;
+  std::vector<std::vector<uint64_t>> cache_keys_;
   RunStats stats_;
 };
 

@@ -47,6 +47,11 @@ Window resolve(const RunContext& c, const WindowAttrs& a, const Shape& x, const 
   }
   w.out.resize(w.k);
   for (size_t i = 0; i < w.k; ++i) {
+    // As shape inference checks (it cannot when the input's dims are dynamic): no sum or product
+    // below overflows.
+    for (int64_t v : {w.kernel[i], w.stride[i], w.dil[i], w.pad_begin[i], w.pad_end[i], w.in[i]})
+      if (v > kMaxDim || v < 0) c.fail("window size, stride, dilation, padding or input size out of range (" + std::to_string(v) + ")");
+    if (w.kernel[i] > 1 && w.dil[i] > kMaxDim / (w.kernel[i] - 1)) c.fail("dilated kernel extent out of range");
     const int64_t dk = (w.kernel[i] - 1) * w.dil[i] + 1;
     if (a.auto_pad == AutoPad::SameUpper || a.auto_pad == AutoPad::SameLower) {
       std::vector<int64_t> p = same_pads(w.in[i], w.kernel[i], w.stride[i], w.dil[i], a.auto_pad);
@@ -72,6 +77,7 @@ Window resolve(const RunContext& c, const WindowAttrs& a, const Shape& x, const 
 
 struct ConvCache : OpCache {
   std::vector<kernels::PackedA> packed;  // one per group
+  bool covers_input(size_t k) const override { return k == 1; }  // W; the bias is read each run
 };
 
 /// im2col of columns [c0, c1) (flattened output positions) for channels [ch0, ch0+cin) of one

@@ -68,6 +68,7 @@ std::vector<TensorInfo> infer_matmul(const InferContext& c) {
 // over column ranges split across threads.
 
 struct GemmCache : OpCache {
+  bool covers_input(size_t k) const override { return k == 1; }  // B
   kernels::PackedB packed;
   std::vector<float> bias;  ///< beta * C as a per-column vector, when C is one
   bool bias_ready = false;

@@ -121,6 +121,10 @@ class InferContext {
 /// executor owns one slot per node and clears it when a constant input changes.
 struct OpCache {
   virtual ~OpCache() = default;
+  /// True if, while this cache exists, the op computes from it alone for constant input `k` and
+  /// reads only that input's dtype and shape: the executor may then pass a stand-in of the same
+  /// dtype and shape (graph::Executor's lazy constant overrides).
+  virtual bool covers_input(size_t k) const { return false; }
 };
 
 /// What run() sees: the input tensors (nullptr for omitted optional inputs), which of them are

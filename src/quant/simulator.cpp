@@ -53,14 +53,22 @@ class Simulator::OverrideGuard {
 // Fake-quantized weights by (quantizer, bits), shared by the simulators of one model. Its lock
 // also guards the shared Encodings table (Encodings::get computes lazily).
 struct Simulator::WeightStore {
+  explicit WeightStore(size_t quantizers) : quantizers(quantizers) { renew_keys(); }
+  /// New executor override keys (the encodings, hence the fake weights, changed).
+  void renew_keys() { key_base = graph::Executor::reserve_override_keys(quantizers * kKeysPerQuantizer); }
+  uint64_t key(int q, int bits) const { return key_base + static_cast<uint64_t>(q) * kKeysPerQuantizer + static_cast<uint64_t>(bits); }
+
+  static constexpr uint64_t kKeysPerQuantizer = 32;  // bits 0..16
   std::mutex mutex;
   std::map<std::pair<int, int>, Tensor> map;
   size_t bytes = 0;
-  size_t budget = size_t{512} << 20;
+  size_t budget = kDefaultWeightCacheBudget;
+  size_t quantizers = 0;
+  uint64_t key_base = 0;
 };
 
 Simulator::Simulator(const QuantModel& model, Encodings& encodings, graph::Executor& executor)
-    : model_(&model), enc_(&encodings), exec_(&executor), weights_(std::make_shared<WeightStore>()) {}
+    : model_(&model), enc_(&encodings), exec_(&executor), weights_(std::make_shared<WeightStore>(model.quantizers().size())) {}
 
 Simulator::Simulator(Simulator& other, graph::Executor& executor)
     : model_(other.model_), enc_(other.enc_), exec_(&executor), weights_(other.weights_) {}
@@ -71,6 +79,7 @@ void Simulator::clear_weight_cache() {
   std::lock_guard<std::mutex> lock(weights_->mutex);
   weights_->map.clear();
   weights_->bytes = 0;
+  weights_->renew_keys();
 }
 
 void Simulator::set_weight_cache_budget(size_t bytes) {
@@ -108,7 +117,14 @@ void Simulator::apply_weights(const QuantConfig& config) {
                                                 " entries, the model has " + std::to_string(qs.size()) + " quantizers");
   for (const Quantizer& q : qs) {
     const int b = config.bits[static_cast<size_t>(q.id)];
-    if (q.kind == QuantizerKind::Weight && b > 0) exec_->set_constant_override(q.value, fake_weight(q.id, b));
+    if (q.kind != QuantizerKind::Weight || b <= 0) continue;
+    uint64_t key = 0;
+    {
+      std::lock_guard<std::mutex> lock(weights_->mutex);
+      key = weights_->key(q.id, b);
+    }
+    // Made only where a step needs it (not for layers whose packed weights already match).
+    exec_->set_constant_override(q.value, key, [this, id = q.id, b] { return fake_weight(id, b); });
   }
 }
 

@@ -31,6 +31,11 @@ Tensor fake_quantize(const Tensor& x, const Encoding& enc);
 /// In place on n floats with a per-tensor encoding.
 void fake_quantize_inplace(float* x, size_t n, const Encoding& enc);
 
+/// Default bytes of fake-quantized weights a Simulator keeps between runs. Small: the executor's
+/// packed weights already hold the configuration being run; this only saves recomputing the
+/// weights of layers a search switches back and forth.
+inline constexpr size_t kDefaultWeightCacheBudget = size_t{64} << 20;
+
 class Simulator {
  public:
   /// `model`, `encodings` and `executor` (on model.plan()) must outlive the simulator. The
@@ -80,8 +85,10 @@ class Simulator {
   Tensor fake_weight(int q, int bits);
   /// Drops cached fake-quantized weights (e.g. after encodings changed).
   void clear_weight_cache();
-  /// Bytes the fake-quantized weight cache may hold (default 512 MiB); when a new entry would
-  /// exceed it, the cache is emptied first (entries in use by an executor stay alive there).
+  /// Bytes the fake-quantized weight cache may hold (default kDefaultWeightCacheBudget); when a
+  /// new entry would exceed it, the cache is emptied first. Runs set the weights as lazy executor
+  /// overrides: a fake weight is made (or taken from this cache) only for a layer whose packed
+  /// weights do not already hold it, and freed after its step unless cached here.
   void set_weight_cache_budget(size_t bytes);
   size_t weight_cache_bytes() const;
 
