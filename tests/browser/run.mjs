@@ -136,10 +136,13 @@ const RGB = Array.from({ length: 12 }, (_, i) => join(IMAGES, `img_${String(i).p
 // The exported model run in ONNX Runtime Web must reproduce the simulated SQNR (amp.md §1:
 // simulation = deployment) up to float summation order.
 const SIM_VS_ORT_DB = 0.5;
+// The export against the float model, both in ONNX Runtime Web (the page's validation: output
+// SQNR over the samples): measured 18.2 dB for step (e)'s export (the front's cheapest point,
+// after the typed target) and 20.2 dB for the isolated page's default run; floor set with margin.
+// A finite value is required: an export identical to the float model quantized nothing, and two
+// all-zero outputs are NaN (web/metrics.js).
+const MIN_EXPORT_VS_FLOAT_DB = 12;
 const RUN_TIMEOUT_MS = 90000;
-// The core's own message while the mixed-precision search is not in this build yet: the test
-// then says so and checks the rest of the flow with homogeneous bits (W8A8, no search).
-const SEARCH_MISSING = /search: not available yet/;
 // The same search with wasm threads: the kernels split their loops differently per thread count
 // (float summation order), so the simulated SQNR may move by rounding only; the configuration
 // chosen must be the same.
@@ -172,18 +175,8 @@ async function quantizeOnce() {
   return { state: await page.getAttribute('#app', 'data-run'), banner: (await readSummary()).bannerText, ms };
 }
 
-/** Runs the search; falls back to W8A8 (reported) when the core has no search yet. */
-async function quantize() {
-  let r = await quantizeOnce();
-  if (r.state === 'error' && SEARCH_MISSING.test(r.banner)) {
-    console.log(`  NOTE the core has no mixed-precision search yet ("${r.banner}"): running W8A8 instead`);
-    await page.click('#banner-close');
-    await page.selectOption('#set-mode', 'W8A8');
-    r = await quantizeOnce();
-    r.fallback = true;
-  }
-  return r;
-}
+/** Runs the search (no fallback: a core without it fails the run). */
+const quantize = quantizeOnce;
 
 /**
  * Does `action` (a click, a selection...) and waits until the page shows a new configuration
@@ -399,6 +392,8 @@ try {
   // ---- The quantization app (issue 6) ----
   const caps = await page.evaluate(() => window.quantmix?.capabilities ?? {});
   console.log(`engine capabilities: ${JSON.stringify(caps)}`);
+  // A build without these fails here (the steps below then fail too), never skips.
+  for (const key of ['quantize', 'layerBits', 'workspace']) t.equal(caps[key], true, `the engine has ${key}`);
 
   // (e) Sample model -> samples -> run -> Pareto point -> download -> ORT validation.
   await t.step('sample model: quantize, select a point, download, validate in ORT', async () => {
@@ -417,11 +412,6 @@ try {
     await page.waitForFunction(() => document.getElementById('sample-count').dataset.count === '64', null, { timeout: RUN_TIMEOUT_MS });
     t.equal(await page.locator('#sample-previews canvas').count(), 24, 'previews (the first 24)');
     console.log(`  screenshot ${await shot('10-samples')}`);
-    if (!caps.quantize) {
-      t.ok(await page.isDisabled('#run-button'), 'without the core the run button is disabled');
-      t.ok((await page.textContent('#run-status')).includes('no quantization core'), 'and the page says why');
-      return;
-    }
     // The page stays responsive during a run: animation frames keep coming.
     const frame = page.evaluate(() => new Promise((ok) => {
       document.getElementById('run-button').addEventListener('click', () => {
@@ -438,22 +428,18 @@ try {
       return;
     }
     let r = await readResults();
-    singleThreadRun = { ...r, ms: run.ms, fallback: Boolean(run.fallback) };
+    singleThreadRun = { ...r, ms: run.ms };
     console.log(`  1 thread: quantize of the sample took ${run.ms} ms (${r.relBops}x BOPs, ${r.sqnr} dB)`);
     console.log(`  screenshot ${await shot('11-results')}`);
     t.ok(!r.demo, 'real numbers (no demo note)');
-    if (!run.fallback) {
-      t.ok(r.points.length >= 2, `a Pareto front (${r.points.length} points)`);
-      t.ok(r.baselines.includes('W8A8'), 'the W8A8 baseline is drawn');
-    } else {
-      t.equal(r.relBops, 1, 'W8A8 everywhere: relative BOPs 1.0 by definition');
-      t.ok(r.layers.every((l) => l.bits === 'W8A8'), 'W8A8 everywhere: every layer at W8A8');
-    }
+    t.ok(r.points.length >= 2, `a Pareto front (${r.points.length} points)`);
+    t.ok(r.baselines.includes('W8A8'), 'the W8A8 baseline is drawn');
     t.equal(r.layers.length, sample.layers.length, 'one table row per weighted layer');
     t.deepEqual(r.layers.map((l) => l.name), sample.layers.map((l) => l.name), 'table rows in network order');
     t.equal(r.strip, sample.layers.length, 'one strip block per layer');
     t.ok(Number.isFinite(r.sqnr) && r.relBops > 0, `totals shown (${r.relBops}x BOPs, ${r.sqnr} dB)`);
-    if (caps.workspace && r.clickable.length >= 2) {
+    t.ok(r.clickable.length >= 2, `at least two front points to click (${r.clickable.length})`);
+    if (r.clickable.length >= 2) {
       // Click a point: its configuration is evaluated in the worker's workspace, with no new
       // calibration or search (issue 11): only the 'evaluate' phase, numbers within a budget.
       const target = r.clickable.find((i) => !r.selected.includes(i));
@@ -499,9 +485,6 @@ try {
       t.ok(!typed.phases.split(',').some((p) => SEARCH_PHASES.includes(p)), `a typed target: no search (${typed.phases || 'none'})`);
       r = await readResults();
       t.ok((await page.textContent('#results-sub')).includes(`bops=${slider.min}`), `typed target bops=${slider.min} selected`);
-    } else if (!caps.workspace) {
-      console.log('  (the core has no workspace: point selection is shown as unavailable)');
-      t.ok(await page.isVisible('#override-unavailable'), 'the page says why a point cannot be selected');
     }
     // The downloads export what is shown (exported now, the first time).
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#dl-model')]);
@@ -519,7 +502,8 @@ try {
       const ort = Number(v.sqnr);
       const sim = Number(v.simulated);
       console.log(`  ORT SQNR ${ort.toFixed(2)} dB vs simulated ${sim.toFixed(2)} dB, top-1 agreement ${v.top1}`);
-      t.ok(Math.abs(ort - sim) <= SIM_VS_ORT_DB || (ort === Infinity && sim > 100), `ORT SQNR ${ort.toFixed(2)} dB within ${SIM_VS_ORT_DB} dB of simulated ${sim.toFixed(2)} dB`);
+      t.ok(Math.abs(ort - sim) <= SIM_VS_ORT_DB, `ORT SQNR ${ort.toFixed(2)} dB within ${SIM_VS_ORT_DB} dB of simulated ${sim.toFixed(2)} dB`);
+      t.ok(Number.isFinite(ort) && ort >= MIN_EXPORT_VS_FLOAT_DB, `the export is ${ort.toFixed(2)} dB from the float model in ORT (floor ${MIN_EXPORT_VS_FLOAT_DB} dB)`);
       t.ok(Number(v.top1) >= 0 && Number(v.top1) <= 1, 'top-1 agreement shown');
     }
     console.log(`  screenshot ${await shot('12-validated')}`);
@@ -529,8 +513,8 @@ try {
   // the same SQNR up to rounding, and the exported model still agrees with ONNX Runtime Web (an
   // independent check of the multi-threaded kernels).
   await t.step('isolated page: the sample quantizes with wasm threads', async () => {
-    if (!caps.quantize || !singleThreadRun) {
-      console.log('  (no single-thread run of the sample to compare with)');
+    if (!singleThreadRun) {
+      t.ok(false, 'no single-thread run of the sample to compare with (step e failed)');
       return;
     }
     await page.goto(isolatedBase);
@@ -538,7 +522,6 @@ try {
     const th = await readThreads();
     await page.click('#sample-builtin');
     await page.waitForFunction(() => document.getElementById('sample-count').dataset.count === '64', null, { timeout: RUN_TIMEOUT_MS });
-    if (singleThreadRun.fallback) await page.selectOption('#set-mode', 'W8A8');
     const run = await quantizeOnce();
     t.equal(run.state, 'done', `isolated: the run completes (${run.banner})`);
     if (run.state !== 'done') return;
@@ -558,8 +541,9 @@ try {
       const v = await page.evaluate(() => ({ ...document.getElementById('validation').dataset }));
       const ort = Number(v.sqnr);
       const sim = Number(v.simulated);
-      t.ok(Math.abs(ort - sim) <= SIM_VS_ORT_DB || (ort === Infinity && sim > 100),
+      t.ok(Math.abs(ort - sim) <= SIM_VS_ORT_DB,
         `isolated: ORT SQNR ${ort.toFixed(2)} dB within ${SIM_VS_ORT_DB} dB of simulated ${sim.toFixed(2)} dB`);
+      t.ok(Number.isFinite(ort) && ort >= MIN_EXPORT_VS_FLOAT_DB, `isolated: the export is ${ort.toFixed(2)} dB from the float model (floor ${MIN_EXPORT_VS_FLOAT_DB} dB)`);
     }
     // Back to the non-isolated page for the steps below.
     await page.goto(base);
@@ -578,7 +562,6 @@ try {
     t.ok(shapes.length === 12 && shapes.every((x) => x === '[1×3×32×32]'), `dropped 40x36 images resized to the model's 1x3x32x32 (${shapes[0]})`);
     t.ok(!(await page.textContent('#run-status')).includes('Add calibration samples'), 'the "add samples" prompt is gone once samples are in');
     console.log(`  screenshot ${await shot('13-user-model-samples')}`);
-    if (!caps.quantize) return;
     const run = await quantize();
     t.equal(run.state, 'done', `the user model quantizes (${run.banner})`);
     const r = await readResults();
@@ -601,10 +584,6 @@ try {
 
   // (h) Cancel mid-run: the worker is restarted, the model and samples kept, a new run works.
   await t.step('cancel mid-run', async () => {
-    if (!caps.quantize) {
-      console.log('  (no quantization core in this build: cancel is covered in demo mode below)');
-      return;
-    }
     // Click Cancel from inside the page on the first progress paint, so the run cannot win the race.
     await page.evaluate(() => new Promise((ok) => {
       const obs = new MutationObserver(() => {
@@ -648,7 +627,8 @@ try {
     const layer = r.layers[0].name;
     await page.selectOption(`#quant-table select[data-layer="${layer}"]`, 'W16A16');
     await page.waitForFunction((n) => document.querySelector(`#quant-table tr[data-layer="${n}"]`)?.dataset.bits === 'W16A16', layer, { timeout: RUN_TIMEOUT_MS });
-    t.ok(true, 'demo: a layer override re-evaluates');
+    t.equal(await page.getAttribute(`#quant-table tr[data-layer="${layer}"]`, 'data-bits'), 'W16A16', 'demo: the override is shown');
+    t.equal(await page.getAttribute('#app', 'data-phases'), 'evaluate', 'demo: a layer override is one evaluation');
     console.log(`  screenshot ${await shot('16-demo-results')}`);
   });
 
