@@ -4,12 +4,14 @@
 // ModelError.
 #include <emscripten/bind.h>
 #include <emscripten/em_asm.h>
+#include <emscripten/heap.h>
 #include <emscripten/val.h>
 #ifdef __EMSCRIPTEN_PTHREADS__
 #include <emscripten/threading.h>
 #endif
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -55,17 +57,51 @@ Result failure(std::string kind, std::string message) {
   return r;
 }
 
+/// Bytes of the model the current call works on (the file and its external data), for the
+/// out-of-memory message. Set where a model is read and by the calls on the workspace's model.
+size_t g_model_bytes = 0;
+
+/// "12.3 MiB" (one decimal; KiB below 0.1 MiB).
+std::string mib_text(double bytes) {
+  char buf[48];
+  if (bytes < 0.1 * 1048576.0) {
+    std::snprintf(buf, sizeof buf, "%.0f KiB", bytes / 1024.0);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / 1048576.0);
+  }
+  return buf;
+}
+
+/// The most this module's memory may grow to, in MiB (-sMAXIMUM_MEMORY; 4 GB is 64 KiB short of
+/// 4096 MiB in wasm32, rounded).
+uint64_t max_memory_mib() { return (static_cast<uint64_t>(emscripten_get_heap_max()) + 524288) / 1048576; }
+
+/// The one line a failed allocation becomes: the model's size and the most this module's
+/// memory may grow to (-sMAXIMUM_MEMORY, qm_options in CMakeLists.txt). `detail`: where, if known.
+std::string out_of_memory_message(const std::string& detail = "") {
+  std::string m = "out of memory: the model (" + mib_text(static_cast<double>(g_model_bytes)) +
+                  ") and its working copies need more than the " +
+                  std::to_string(max_memory_mib()) + " MiB this tab can use";
+  if (!detail.empty()) m += " (" + detail + ")";
+  return m + "; try fewer samples or a smaller model";
+}
+
+/// A core error that reports a failed allocation (RunContext::alloc names the node and says
+/// "out of memory") is reported as one.
+bool is_out_of_memory(const qm::Error& e) {
+  return std::string(e.what()).find("out of memory") != std::string::npos;
+}
+
 /// Runs `fn` (returning the value string) and turns every C++ exception into ok=false.
 template <typename Fn>
 Result guarded(Fn&& fn) {
   try {
     return success(fn());
   } catch (const qm::Error& e) {
+    if (is_out_of_memory(e)) return failure("out of memory", out_of_memory_message(e.what()));
     return failure(qm::error_kind_name(e.kind()), e.what());
   } catch (const std::bad_alloc&) {
-    return failure("out of memory",
-                   "out of memory: the model does not fit in this tab's WebAssembly memory "
-                   "(at most 4 GB)");
+    return failure("out of memory", out_of_memory_message());
   } catch (const std::exception& e) {
     return failure("internal error", std::string("internal error: ") + e.what());
   } catch (...) {
@@ -104,20 +140,24 @@ bool is_uint8_array(const val& v) { return v.instanceof(val::global("Uint8Array"
 /// Copies a JS Uint8Array into a new string with a single copy: the string is sized first, then
 /// the browser copies straight into its bytes through a typed-array view of the wasm heap.
 /// (convertJSArrayToNumberVector would go element by element through JS.)
-std::shared_ptr<const std::string> copy_bytes(const val& array, const std::string& what) {
+std::string bytes_of(const val& array, const std::string& what) {
   if (!is_uint8_array(array)) {
     throw qm::Error(qm::ErrorKind::InvalidArgument,
                     "reading " + what + ": expected a Uint8Array, got " +
                         array.typeOf().as<std::string>());
   }
   const size_t size = array["length"].as<size_t>();
-  auto bytes = std::make_shared<std::string>(size, '\0');
+  std::string bytes(size, '\0');
   if (size > 0) {
     // The view is made after the allocation: the resize may have grown (and moved) the heap.
-    val heap_view(emscripten::typed_memory_view(size, reinterpret_cast<uint8_t*>(bytes->data())));
+    val heap_view(emscripten::typed_memory_view(size, reinterpret_cast<uint8_t*>(bytes.data())));
     heap_view.call<void>("set", array);
   }
   return bytes;
+}
+
+std::shared_ptr<const std::string> copy_bytes(const val& array, const std::string& what) {
+  return std::make_shared<const std::string>(bytes_of(array, what));
 }
 
 /// External data files: a plain object or a Map, name -> Uint8Array. undefined/null = none.
@@ -186,6 +226,8 @@ Result inspect(val model_bytes, std::string file_name, val external_files, val i
   return guarded([&] {
     auto bytes = copy_bytes(model_bytes, "'" + file_name + "'");
     const auto external = copy_external_files(external_files);
+    g_model_bytes = bytes->size();
+    for (const auto& file : external) g_model_bytes += file.second ? file.second->size() : 0;
     const auto shapes = parse_input_shapes(input_shapes);
     return qm::api::inspect_to_json(qm::api::inspect_model(bytes, file_name, external, shapes));
   });
@@ -196,6 +238,8 @@ qm::onnx::Model read_model_with_external(const val& model_bytes, const std::stri
                                          const val& external_files) {
   auto bytes = copy_bytes(model_bytes, "'" + file_name + "'");
   const auto external = copy_external_files(external_files);
+  g_model_bytes = bytes->size();
+  for (const auto& file : external) g_model_bytes += file.second ? file.second->size() : 0;
   qm::onnx::Model model = qm::onnx::read_model(bytes, file_name);
   if (qm::onnx::has_external_data(model)) {
     qm::onnx::load_external_data(
@@ -221,22 +265,29 @@ val bytes_to_js(const std::string& bytes) {
   return view.call<val>("slice");
 }
 
+/// The samples' cap when the options give none (api/quantize.cpp kDefaultMaxSamples).
+constexpr size_t kDefaultMaxSamples = 64;
+
 /// Samples from JS: an array of {name, bytes}, read by the core's one sample loader
 /// (api/samples.h) by the extension of `name`: .npy for a single-input model, .npz keyed by input
 /// name, an image with default preprocessing; a stacked array ([N, ...] where the input wants
-/// batch 1) gives N samples. Every tensor is conformed to `session`'s inputs.
-std::vector<qm::api::Sample> load_samples_js(const qm::api::Session& session, const val& samples) {
+/// batch 1) gives N samples. Every tensor is conformed to `session`'s inputs. At most `cap`
+/// samples: files after the cap are not copied into the module nor decoded, and a stacked file
+/// is split only as far as needed. `names` (optional) gets each sample's file name.
+std::vector<qm::api::Sample> load_samples_js(const qm::api::Session& session, const val& samples, size_t cap,
+                                             std::vector<std::string>* names = nullptr) {
   std::vector<qm::api::Sample> out;
   if (samples.isUndefined() || samples.isNull()) return out;
   qm::api::SampleOptions options;
   options.split_stacked = true;
   const size_t n = samples["length"].as<size_t>();
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < n && out.size() < cap; ++i) {
     const val item = samples[i];
     const std::string name = item["name"].as<std::string>();
-    const auto bytes = copy_bytes(item["bytes"], "sample '" + name + "'");
-    for (auto& sample : qm::api::load_sample_bytes(session, name, *bytes, options)) {
+    options.max_samples = cap - out.size();
+    for (auto& sample : qm::api::load_sample_bytes(session, name, bytes_of(item["bytes"], "sample '" + name + "'"), options)) {
       out.push_back(std::move(sample));
+      if (names) names->push_back(name);
     }
   }
   return out;
@@ -264,11 +315,10 @@ val guarded_val(Fn&& fn) {
   try {
     return fn();
   } catch (const qm::Error& e) {
+    if (is_out_of_memory(e)) return js_failure("out of memory", out_of_memory_message(e.what()));
     return js_failure(qm::error_kind_name(e.kind()), e.what());
   } catch (const std::bad_alloc&) {
-    return js_failure("out of memory",
-                      "out of memory: the model does not fit in this tab's WebAssembly memory "
-                      "(at most 4 GB)");
+    return js_failure("out of memory", out_of_memory_message());
   } catch (const std::exception& e) {
     return js_failure("internal error", std::string("internal error: ") + e.what());
   } catch (...) {
@@ -420,7 +470,7 @@ val quantize(val model_bytes, std::string file_name, val external_files, val sam
     session_options.input_shapes = opts.input_shapes;
     session_options.threads = 1;
     const qm::api::Session session(model, session_options);
-    const auto parsed = load_samples_js(session, samples);
+    const auto parsed = load_samples_js(session, samples, opts.max_samples ? opts.max_samples : kDefaultMaxSamples);
     opts.model_file = file_name;
     opts.threads = usable_threads(requested_threads(options));
     return quantize_result_js(qm::api::quantize(std::move(model), parsed, opts, js_progress(on_progress)));
@@ -435,6 +485,7 @@ struct WorkerWorkspace {
   std::string file_name;
   std::string sha256;
   size_t samples_given = 0;
+  size_t model_bytes = 0;  ///< the model file and its external data, for out-of-memory messages
   std::optional<qm::api::QuantizeOptions> last;  ///< of the last wsQuantize, for wsExport
 };
 WorkerWorkspace& workspace_state() {
@@ -444,6 +495,7 @@ WorkerWorkspace& workspace_state() {
 qm::api::Workspace& workspace() {
   WorkerWorkspace& st = workspace_state();
   if (!st.ws) throw qm::Error(qm::ErrorKind::InvalidArgument, "quantize: open a model first");
+  g_model_bytes = st.model_bytes;
   return *st.ws;
 }
 
@@ -462,6 +514,7 @@ Result ws_load(val model_bytes, std::string file_name, val external_files, val o
     auto session = std::make_unique<qm::api::Session>(read_model_with_external(model_bytes, file_name, external_files), so);
     st.ws = std::make_unique<qm::api::Workspace>(std::move(session), so.input_shapes);
     st.file_name = file_name;
+    st.model_bytes = g_model_bytes;
     st.sha256.clear();
     st.samples_given = 0;
     st.last.reset();
@@ -477,25 +530,13 @@ Result ws_load(val model_bytes, std::string file_name, val external_files, val o
 Result ws_set_samples(val samples, val options) {
   return guarded([&] {
     qm::api::Workspace& ws = workspace();
-    size_t cap = 64;
+    size_t cap = kDefaultMaxSamples;
     if (!options.isUndefined() && !options.isNull() && options["maxSamples"].isNumber() &&
         options["maxSamples"].as<double>() >= 1)
       cap = static_cast<size_t>(options["maxSamples"].as<double>());
-    std::vector<qm::api::Sample> parsed;
     std::vector<std::string> names;
-    qm::api::SampleOptions so;
-    so.split_stacked = true;
+    std::vector<qm::api::Sample> parsed = load_samples_js(ws.session(), samples, cap, &names);
     const size_t n = samples.isUndefined() || samples.isNull() ? 0 : samples["length"].as<size_t>();
-    for (size_t i = 0; i < n && parsed.size() < cap; ++i) {
-      const val item = samples[i];
-      const std::string name = item["name"].as<std::string>();
-      const auto bytes = copy_bytes(item["bytes"], "sample '" + name + "'");
-      for (auto& sample : qm::api::load_sample_bytes(ws.session(), name, *bytes, so)) {
-        if (parsed.size() == cap) break;
-        parsed.push_back(std::move(sample));
-        names.push_back(name);
-      }
-    }
     const size_t used = parsed.size();
     ws.set_samples(std::move(parsed), names);
     workspace_state().samples_given = n;
@@ -535,10 +576,12 @@ val ws_export() {
 }
 
 /// What this build can do, as JSON: {"quantize": bool, "layerBits": bool, "run": true,
-/// "threads": N (kernel threads a call uses by default; 1 without wasm threads)}.
+/// "threads": N (kernel threads a call uses by default; 1 without wasm threads), "maxMemoryMiB":
+/// the most the module's memory may grow to}.
 std::string capabilities() {
   return std::string("{\"quantize\": true, \"layerBits\": true, \"workspace\": true, \"run\": true") +
-         ", \"threads\": " + std::to_string(usable_threads(0)) + "}";
+         ", \"threads\": " + std::to_string(usable_threads(0)) +
+         ", \"maxMemoryMiB\": " + std::to_string(max_memory_mib()) + "}";
 }
 
 std::string version() { return "0.1.0"; }
