@@ -438,7 +438,9 @@ std::vector<TensorInfo> infer_slice(const AxesAttrs& a, const InferContext& c) {
   if (r == 1 && bounds_known && x.ints && x.is_static()) {
     const SliceRange& s = ranges[0];
     Dims v;
-    for (int64_t i = s.start; s.step > 0 ? i < s.end : i > s.end; i += s.step) v.push_back((*x.ints)[static_cast<size_t>(i)]);
+    // By count: i += step would overflow after the last element for a step near 2^63.
+    const int64_t n = out[0].value.value_or(0);
+    for (int64_t k = 0; k < n; ++k) v.push_back((*x.ints)[static_cast<size_t>(s.start + k * s.step)]);
     set_ints(t, std::move(v));
   }
   return one(std::move(t));

@@ -262,19 +262,23 @@ void run_slice(RunContext& c, const std::vector<int64_t>& a_starts, const std::v
     int64_t s = starts[i], e = ends[i];
     if (s < 0) s += dim;
     if (e < 0) e += dim;
+    // Written so that a step of +-2^63 (INT64_MAX is the usual "to the end") cannot overflow:
+    // ceil(span / |step|) as (span - 1) / |step| + 1, |step| in 64 unsigned bits, and the input
+    // stride only scaled when a second element is taken (then |step| < dim).
     int64_t len;
     if (step > 0) {
       s = clamp_i(s, 0, dim);
       e = clamp_i(e, 0, dim);
-      len = e > s ? (e - s + step - 1) / step : 0;
+      len = e > s ? (e - s - 1) / step + 1 : 0;
     } else {
       s = clamp_i(s, 0, dim - 1);
       e = clamp_i(e, -1, dim - 1);
-      len = s > e ? (s - e - step - 1) / -step : 0;
+      const uint64_t neg = static_cast<uint64_t>(-(step + 1)) + 1;
+      len = s > e ? static_cast<int64_t>(static_cast<uint64_t>(s - e - 1) / neg + 1) : 0;
     }
     os[static_cast<size_t>(ax)] = len;
     if (len > 0) base += s * st[static_cast<size_t>(ax)];
-    ist[static_cast<size_t>(ax)] = st[static_cast<size_t>(ax)] * step;
+    ist[static_cast<size_t>(ax)] = len > 1 ? st[static_cast<size_t>(ax)] * step : 0;
   }
   Tensor& y = c.alloc(0, x.dtype(), os);
   if (y.numel() == 0) return;
