@@ -60,3 +60,26 @@ TEST_CASE("fuzz/ops: Slice with steps of +-2^63 takes one element (no overflow)"
   s.output("y");
   CHECK(qm::test::shape_of(s.infer("y")) == "[1]");
 }
+
+TEST_CASE("fuzz/ops: integer Add, Sub and Mul wrap in two's complement") {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max(), kMin = std::numeric_limits<int64_t>::min();
+  ModelBuilder b(13);
+  b.input("a", {2}, DataType::Int64).input("b", {2}, DataType::Int64);
+  b.input("c", {2}, DataType::Int32).input("d", {2}, DataType::Int32);
+  b.node("Add", {"a", "b"}, {"sum"});
+  b.node("Sub", {"b", "a"}, {"diff"});
+  b.node("Mul", {"a", "a"}, {"prod"});
+  b.node("Mul", {"c", "d"}, {"prod32"});
+  b.output("sum").output("diff").output("prod").output("prod32");
+  const auto out = run(b, {tensor<int64_t>(DataType::Int64, {kMax, kMin}), tensor<int64_t>(DataType::Int64, {1, -1}),
+                           tensor<int32_t>(DataType::Int32, {65536, std::numeric_limits<int32_t>::min()}),
+                           tensor<int32_t>(DataType::Int32, {65537, -1})});
+  CHECK(out[0].data<int64_t>()[0] == kMin);
+  CHECK(out[0].data<int64_t>()[1] == kMax);
+  CHECK(out[1].data<int64_t>()[0] == kMin + 2);  // 1 - INT64_MAX
+  CHECK(out[1].data<int64_t>()[1] == kMax);      // -1 - INT64_MIN
+  CHECK(out[2].data<int64_t>()[0] == 1);         // (2^63 - 1)^2 mod 2^64
+  CHECK(out[2].data<int64_t>()[1] == 0);
+  CHECK(out[3].data<int32_t>()[0] == 65536);  // 2^32 + 2^16 mod 2^32
+  CHECK(out[3].data<int32_t>()[1] == std::numeric_limits<int32_t>::min());
+}

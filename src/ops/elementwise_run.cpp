@@ -14,6 +14,18 @@
 namespace qm::ops::detail {
 namespace {
 
+// An integer operand converted so that + - * on it wrap: unsigned, at least int's width (int16 or
+// uint16 operands promote to int, whose products can overflow). Other types: unchanged.
+template <class T>
+auto wrap_t(T x) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    using U = std::conditional_t<(sizeof(T) > sizeof(unsigned)), std::make_unsigned_t<T>, unsigned>;
+    return static_cast<U>(x);
+  } else {
+    return x;
+  }
+}
+
 /// Splits n output elements over the pool (only when large).
 template <class F>
 void par_elems(RunContext& c, int64_t n, F&& f) {
@@ -291,10 +303,12 @@ void binary_step(RunContext& c, Bin k, bool fmod, const Tensor& a, const Tensor&
       c.unsupported("arithmetic on bool tensors is not supported");
     } else {
       switch (k) {
+        // Integers wrap (two's complement, as ONNX Runtime): computed in the unsigned type of at
+        // least int's width, since signed overflow is undefined (int16 * int16 promotes to int).
         case Bin::Add: case Bin::Sum: case Bin::Mean:
-          broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(x + y); }); break;
-        case Bin::Sub: broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(x - y); }); break;
-        case Bin::Mul: broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(x * y); }); break;
+          broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(wrap_t<T>(x) + wrap_t<T>(y)); }); break;
+        case Bin::Sub: broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(wrap_t<T>(x) - wrap_t<T>(y)); }); break;
+        case Bin::Mul: broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(wrap_t<T>(x) * wrap_t<T>(y)); }); break;
         case Bin::Div:
           if constexpr (std::is_integral_v<T>) {
             const T* pb = b.data<T>();
