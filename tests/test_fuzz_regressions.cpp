@@ -83,3 +83,18 @@ TEST_CASE("fuzz/ops: integer Add, Sub and Mul wrap in two's complement") {
   CHECK(out[3].data<int32_t>()[0] == 65536);  // 2^32 + 2^16 mod 2^32
   CHECK(out[3].data<int32_t>()[1] == std::numeric_limits<int32_t>::min());
 }
+
+TEST_CASE("fuzz/ops: out-of-range float -> integer conversions give INT64_MIN, not undefined behaviour") {
+  // Pow on int64 (computed in double), and an int64 initializer holding INT64_MAX (read
+  // through double first, 2^63 does not fit).
+  ModelBuilder b(13);
+  b.input("x", {2}, DataType::Int64);
+  b.int64s("big", {std::numeric_limits<int64_t>::max(), 3});
+  b.node("Pow", {"x", "big"}, {"y"});
+  b.node("Add", {"x", "big"}, {"z"});
+  b.output("y").output("z");
+  const auto out = run(b, {tensor<int64_t>(DataType::Int64, {10, 2})});
+  CHECK(out[0].data<int64_t>()[0] == std::numeric_limits<int64_t>::min());  // 10^(2^63): inf
+  CHECK(out[0].data<int64_t>()[1] == 8);
+  CHECK(out[1].data<int64_t>()[0] == std::numeric_limits<int64_t>::min() + 9);  // the initializer is exact
+}

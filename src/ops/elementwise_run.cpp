@@ -326,7 +326,7 @@ void binary_step(RunContext& c, Bin k, bool fmod, const Tensor& a, const Tensor&
         case Bin::Pow:
           broadcast_apply<T, T>(c, a, b, out, [](T x, T y) {
             if constexpr (std::is_integral_v<T>)
-              return static_cast<T>(std::pow(static_cast<double>(x), static_cast<double>(y)));
+              return static_cast<T>(trunc_to_int64(std::pow(static_cast<double>(x), static_cast<double>(y))));
             else
               return static_cast<T>(std::pow(x, y));
           });

@@ -31,12 +31,12 @@ void set_number(Tensor& t, int64_t i, double v) {
   switch (t.dtype()) {
     case DataType::Float: t.data<float>()[i] = static_cast<float>(v); break;
     case DataType::Double: t.data<double>()[i] = v; break;
-    case DataType::Int64: t.data<int64_t>()[i] = static_cast<int64_t>(v); break;
-    case DataType::Int32: t.data<int32_t>()[i] = static_cast<int32_t>(static_cast<int64_t>(v)); break;
-    case DataType::Int16: t.data<int16_t>()[i] = static_cast<int16_t>(static_cast<int64_t>(v)); break;
-    case DataType::Uint16: t.data<uint16_t>()[i] = static_cast<uint16_t>(static_cast<int64_t>(v)); break;
-    case DataType::Int8: case DataType::Int4: t.data<int8_t>()[i] = static_cast<int8_t>(static_cast<int64_t>(v)); break;
-    case DataType::Uint8: case DataType::Uint4: t.data<uint8_t>()[i] = static_cast<uint8_t>(static_cast<int64_t>(v)); break;
+    case DataType::Int64: t.data<int64_t>()[i] = trunc_to_int64(v); break;
+    case DataType::Int32: t.data<int32_t>()[i] = static_cast<int32_t>(trunc_to_int64(v)); break;
+    case DataType::Int16: t.data<int16_t>()[i] = static_cast<int16_t>(trunc_to_int64(v)); break;
+    case DataType::Uint16: t.data<uint16_t>()[i] = static_cast<uint16_t>(trunc_to_int64(v)); break;
+    case DataType::Int8: case DataType::Int4: t.data<int8_t>()[i] = static_cast<int8_t>(trunc_to_int64(v)); break;
+    case DataType::Uint8: case DataType::Uint4: t.data<uint8_t>()[i] = static_cast<uint8_t>(trunc_to_int64(v)); break;
     case DataType::Bool: t.data<bool>()[i] = v != 0; break;
     default: break;
   }

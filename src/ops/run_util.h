@@ -78,6 +78,11 @@ std::vector<double> numbers_of(const RunContext& ctx, const Tensor& t, const cha
 double number_at(const Tensor& t, int64_t i);
 /// Stores v (converted as a cast does) at element i.
 void set_number(Tensor& t, int64_t i, double v);
+/// v truncated toward zero; NaN and values outside int64 give INT64_MIN, what x86's cvttsd2si
+/// and LLVM's WebAssembly lowering return (a plain cast of them is undefined behaviour).
+inline int64_t trunc_to_int64(double v) {
+  return v >= -9223372036854775808.0 && v < 9223372036854775808.0 ? static_cast<int64_t>(v) : INT64_MIN;
+}
 
 /// Numpy broadcast of several shapes; fails through ctx.
 Shape broadcast_shapes(const RunContext& ctx, const std::vector<const Shape*>& shapes);
