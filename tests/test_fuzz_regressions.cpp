@@ -98,3 +98,25 @@ TEST_CASE("fuzz/ops: out-of-range float -> integer conversions give INT64_MIN, n
   CHECK(out[0].data<int64_t>()[1] == 8);
   CHECK(out[1].data<int64_t>()[0] == std::numeric_limits<int64_t>::min() + 9);  // the initializer is exact
 }
+
+TEST_CASE("fuzz/ops: Conv pads and Resize scales out of range are errors naming the node") {
+  // Dynamic dims: shape inference cannot check them, the run must. An empty batch lets a
+  // spatial dim of 2^62 through (the sum with the pads overflowed).
+  ModelBuilder b(13);
+  b.input("x", {Dim::sym("N"), 1, Dim::sym("H"), Dim::sym("W")});
+  b.weight("w", {1, 1, 3, 3});
+  b.node("Conv", {"x", "w"}, {"y"}, "conv").ints("pads", {1, 1, 1, 1});
+  b.output("y");
+  const std::string err = error_of([&] { run(b, {Tensor(DataType::Float, {0, 1, int64_t{1} << 62, 4})}); });
+  CHECK(err.find("'conv' (Conv)") != std::string::npos);
+  CHECK(err.find("out of range") != std::string::npos);
+
+  ModelBuilder r(13);
+  r.input("x", {1, 1, Dim::sym("H"), 2});
+  r.floats("sc", {4}, {1, 1, 1e30f, 1});
+  r.node("Resize", {"x", "", "sc"}, {"y"}, "resize");
+  r.output("y");
+  const std::string err2 = error_of([&] { run(r, {Tensor(DataType::Float, {1, 1, 4, 2})}); });
+  CHECK(err2.find("'resize' (Resize)") != std::string::npos);
+  CHECK(err2.find("out of range") != std::string::npos);
+}

@@ -82,6 +82,7 @@ Dim window_output_dim(const InferContext& c, const Dim& in, int64_t kernel, int6
   for (int64_t v : {kernel, stride, dilation, pad_begin, pad_end, in.value.value_or(0)})
     if (v > kMaxDim || v < 0)
       c.fail("window size, stride, dilation, padding or input size out of range (" + std::to_string(v) + ")");
+  if (kernel > 1 && dilation > kMaxDim / (kernel - 1)) c.fail("dilated kernel extent out of range");
   const int64_t dk = (kernel - 1) * dilation + 1;
   if (auto_pad == AutoPad::SameUpper || auto_pad == AutoPad::SameLower) {
     if (stride == 1) return in;  // keeps symbols too

@@ -223,7 +223,9 @@ void run_resize(const ResizeAttrs& a, RunContext& c) {
       const size_t ax = static_cast<size_t>(axes[i]);
       if (!(sv[i] > 0)) c.fail("scales must be positive");
       scales[ax] = static_cast<float>(sv[i]);
-      os[ax] = static_cast<int64_t>(std::floor(static_cast<float>(x.shape()[ax]) * scales[ax]));
+      const float o = std::floor(static_cast<float>(x.shape()[ax]) * scales[ax]);
+      if (!(o < 0x1p62f)) c.fail("scales give an output dimension of " + std::to_string(o) + ", out of range");
+      os[ax] = static_cast<int64_t>(o);
     }
   }
   std::string mode = a.mode == "bilinear" ? "linear" : a.mode;
