@@ -174,6 +174,22 @@ TEST_CASE("api/image: a BMP decodes to its pixels; gray inputs use stb's luma") 
   for (int c = 0; c < 3; ++c) CHECK(g3.data<float>()[c * h * w + 7] == g.data<float>()[7] * 255.0f);
 }
 
+TEST_CASE("api/image: a truncated BMP is an error, not rows of zeros") {
+  // Found by fuzz_image: stb_image reads past the end of a BMP as zeros, so a 90-byte file whose
+  // header declared 3 x 10747907 pixels decoded to 128 MB of black and took a minute to resize.
+  const api::Image ref = pattern(5, 3);
+  const std::string whole = bmp24(5, 3, ref.pixels);  // rows of 16 bytes at offset 54
+  CHECK(api::decode_image(whole, "p.bmp").height == 3);
+  CHECK(test::error_of([&] { api::decode_image(whole.substr(0, whole.size() - 1), "p.bmp"); }) ==
+        "p.bmp: truncated BMP — 5x3 pixels at 24 bits need 102 bytes, the file has 101");
+  std::string tall = whole.substr(0, 90);
+  for (int k = 0; k < 4; ++k) tall[static_cast<size_t>(22 + k)] = static_cast<char>((10747907u >> (8 * k)) & 0xff);
+  const std::string msg = test::error_of([&] { api::decode_image(tall, "tall.bmp"); });
+  CHECK(msg.find("tall.bmp: truncated BMP — 5x10747907 pixels") == 0);
+  // A header cut short is truncated too.
+  CHECK(test::error_of([&] { api::decode_image(whole.substr(0, 40), "p.bmp"); }).find("p.bmp: ") == 0);
+}
+
 TEST_CASE("api/image: resizing matches exact averages") {
   // A horizontal ramp p(x) = 10 x, 8 -> 4 wide: the widened triangle filter weighs the four
   // nearest pixels 1/8, 3/8, 3/8, 1/8, so interior outputs are the ramp at the pixel centre.

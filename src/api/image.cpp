@@ -176,6 +176,29 @@ Geometry geometry(const IoSpec& in, const Preprocess& pp, const std::string& nam
   return g;
 }
 
+uint32_t le32(const unsigned char* p) { return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24); }
+
+// stb_image reads past the end of a truncated BMP as zeros, so a 90-byte file declaring 3 x 10^7
+// pixels decoded to 128 MB of black (and its resize took a minute). The rows of an uncompressed
+// BMP (stb decodes no other kind) must be in the file: offset + stride * height bytes, with rows
+// padded to 4 bytes. `w` x `h` are stbi_info's (already bounded by kMaxPixels).
+void check_bmp_rows(const std::string& bytes, const std::string& name, int w, int h) {
+  const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
+  if (bytes.size() < 18 || u[0] != 'B' || u[1] != 'M') return;
+  const uint64_t offset = le32(u + 10), header = le32(u + 14);  // stbi_info took header 12, 40, 56, 108 or 124
+  uint64_t bpp = 0, compression = 0;
+  if (bytes.size() >= 14 + header && header >= 12) {
+    bpp = header == 12 ? (u[24] | (u[25] << 8)) : (u[28] | (u[29] << 8));
+    compression = header == 12 ? 0 : le32(u + 30);
+    if (compression != 0 && compression != 3 && compression != 6) return;  // RLE: stb refuses it
+  }
+  const uint64_t need = std::max<uint64_t>(14 + header, offset + (static_cast<uint64_t>(w) * bpp + 31) / 32 * 4 * static_cast<uint64_t>(h));
+  if (need > bytes.size())
+    throw Error(ErrorKind::InvalidArgument, name + ": truncated BMP — " + std::to_string(w) + "x" + std::to_string(h) + " pixels at " +
+                                                std::to_string(bpp) + " bits need " + std::to_string(need) + " bytes, the file has " +
+                                                std::to_string(bytes.size()));
+}
+
 }  // namespace
 
 Preprocess Preprocess::parse(const std::string& spec) {
@@ -239,6 +262,7 @@ Image decode_image(const std::string& bytes, const std::string& name, int channe
   if (w <= 0 || h <= 0 || static_cast<int64_t>(w) * h > kMaxPixels)
     throw Error(ErrorKind::InvalidArgument, name + ": image is " + std::to_string(w) + "x" + std::to_string(h) +
                                                 " pixels (expected at most " + std::to_string(kMaxPixels) + " pixels)");
+  check_bmp_rows(bytes, name, w, h);
   std::unique_ptr<stbi_uc, void (*)(void*)> px(stbi_load_from_memory(data, len, &w, &h, &n, channels), stbi_image_free);
   if (!px)
     throw Error(ErrorKind::InvalidArgument, name + ": cannot decode image — " + std::string(stbi_failure_reason()));
