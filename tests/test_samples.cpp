@@ -190,6 +190,29 @@ TEST_CASE("api/image: a truncated BMP is an error, not rows of zeros") {
   CHECK(test::error_of([&] { api::decode_image(whole.substr(0, 40), "p.bmp"); }).find("p.bmp: ") == 0);
 }
 
+TEST_CASE("api/image: a JPEG Huffman table of more than 256 codes is an error before stb reads it") {
+  // Found by fuzz_image (UBSan): stb_image 2.27 wrote past its Huffman table arrays when the 16
+  // code counts of a DHT segment add up to more than 256 (upstream fixed it in 2.28).
+  std::string jpeg = "\xff\xd8\xff\xc4";
+  jpeg += '\x10';  // segment length 4099 = 2 + 17 + 4080
+  jpeg += '\x03';
+  jpeg += '\x00';  // class 0, table 0
+  jpeg += std::string(16, '\xff');
+  CHECK(test::error_of([&] { api::decode_image(jpeg, "bad.jpg"); }) ==
+        "bad.jpg: cannot decode image — corrupt JPEG (Huffman table of 4080 codes at byte 6, at most 256)");
+  // The same table after a scan (progressive files put tables between scans) and behind fill bytes.
+  const std::string later = std::string("\xff\xd8\xff\xda\x00\x02\x12\xff\x00\x34\xff\xd0\x56\xff\xff\xc4\x10\x03\x10", 19) +
+                            std::string(16, '\x20');
+  CHECK(test::error_of([&] { api::decode_image(later, "bad.jpg"); }).find("Huffman table of 512 codes") != std::string::npos);
+  // Real JPEGs (baseline and progressive, from tests/fuzz/make_seeds.py) still decode.
+  for (const char* f : {"rgb.jpg", "progressive.jpg", "gray.jpg"}) {
+    const std::string seed = api::read_file(std::string(QM_SOURCE_DIR) + "/tests/data/fuzz_seeds/image/" + f);
+    const size_t soi = seed.find("\xff\xd8");
+    REQUIRE(soi != std::string::npos);
+    CHECK(api::decode_image(seed.substr(soi), f).width > 0);
+  }
+}
+
 TEST_CASE("api/image: resizing matches exact averages") {
   // A horizontal ramp p(x) = 10 x, 8 -> 4 wide: the widened triangle filter weighs the four
   // nearest pixels 1/8, 3/8, 3/8, 1/8, so interior outputs are the ramp at the pixel centre.

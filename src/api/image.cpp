@@ -199,6 +199,48 @@ void check_bmp_rows(const std::string& bytes, const std::string& name, int w, in
                                                 std::to_string(bytes.size()));
 }
 
+// stb_image 2.27 (Debian's libstb-dev) builds a JPEG Huffman table from 16 code counts without
+// checking that they add up to at most 256 (fixed upstream in 2.28): larger sums write past the
+// table's arrays inside its decoder state (found by fuzz_image with UBSan). Every DHT segment stb
+// could parse is checked first. stb parses markers where 0xFF (fill 0xFFs skipped) is followed by
+// the marker byte, outside the length-delimited segments it skips; this walk visits every such
+// place (a superset: it keeps going where stb would stop at an error).
+void check_jpeg_huffman_tables(const std::string& bytes, const std::string& name) {
+  const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
+  const size_t size = bytes.size();
+  if (size < 2 || u[0] != 0xff || u[1] != 0xd8) return;
+  auto at = [&](size_t i) -> unsigned { return i < size ? u[i] : 0u; };  // stb reads 0 past the end
+  size_t pos = 2;
+  while (pos < size) {
+    if (u[pos] != 0xff) {
+      ++pos;
+      continue;
+    }
+    size_t j = pos + 1;
+    while (j < size && u[j] == 0xff) ++j;
+    if (j >= size) break;
+    const unsigned m = u[j];
+    // Stuffed 0x00, RSTn, TEM, SOI, EOI: no segment follows.
+    if (m == 0x00 || m == 0x01 || (m >= 0xd0 && m <= 0xd9)) {
+      pos = j + 1;
+      continue;
+    }
+    const size_t len = (at(j + 1) << 8) | at(j + 2);
+    if (m == 0xc4) {
+      size_t q = j + 3, end = j + 1 + len;
+      while (q < end) {
+        size_t n = 0;
+        for (size_t k = 1; k <= 16; ++k) n += at(q + k);
+        if (n > 256)
+          throw Error(ErrorKind::InvalidArgument, name + ": cannot decode image — corrupt JPEG (Huffman table of " + std::to_string(n) +
+                                                      " codes at byte " + std::to_string(q) + ", at most 256)");
+        q += 17 + n;
+      }
+    }
+    pos = j + 1 + std::max<size_t>(len, 2);
+  }
+}
+
 }  // namespace
 
 Preprocess Preprocess::parse(const std::string& spec) {
@@ -255,6 +297,7 @@ Image decode_image(const std::string& bytes, const std::string& name, int channe
   if (bytes.size() > static_cast<size_t>(INT32_MAX)) throw Error(ErrorKind::InvalidArgument, name + ": image file too large");
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int len = static_cast<int>(bytes.size());
+  check_jpeg_huffman_tables(bytes, name);  // before stb parses any header
   int w = 0, h = 0, n = 0;
   if (!stbi_info_from_memory(data, len, &w, &h, &n))
     throw Error(ErrorKind::InvalidArgument, name + ": cannot decode image — " + std::string(stbi_failure_reason()) +
