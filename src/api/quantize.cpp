@@ -175,6 +175,8 @@ void write_layers_json(JsonWriter& w, const std::vector<LayerRow>& rows) {
     w.key("name").value(r.name).key("op").value(r.op).key("w_bits").value(r.w_bits).key("a_bits").value(r.a_bits);
     w.key("macs").value(r.macs);
     if (r.sensitivity_db) w.key("sensitivity_db").value(*r.sensitivity_db);
+    if (r.sensitivity_ci_db)
+      w.key("sensitivity_ci_db").begin_array(true).value(r.sensitivity_ci_db->first).value(r.sensitivity_ci_db->second).end_array();
     w.end_object();
   }
   w.end_array();
@@ -196,6 +198,7 @@ mp::SearchOptions search_options(const QuantizeOptions& options, const ProgressF
   so.order = mp::parse_order(options.order);
   so.memory_budget_bytes = options.memory_budget_bytes;
   so.labels = options.labels;
+  so.phase1_aggregate = mp::parse_aggregate(options.phase1_aggregate);
   so.progress = [progress_fn](const std::string& phase, size_t done, size_t total) {
     return !progress_fn || progress_fn(phase, done, total);
   };
@@ -256,6 +259,8 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
         if (b.point.choice == choice) res.config = mp::candidate_name(b.config);
     res.baseline_selected = !adjusted && sr->selected_index < 0;
     if (sr->selected_index >= 0) res.order_used = mp::order_name(sr->selected_order);
+    res.stability_verdict = sr->stability.verdict;
+    res.stability_message = sr->stability.message;
   } else {
     ws.set_labels(options.labels);
     cfg = qmodel.homogeneous(homog.w, homog.a);
@@ -300,7 +305,10 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
     r.macs_share = total_macs > 0 ? static_cast<double>(l.macs) / static_cast<double>(total_macs) : 0.0;
     r.w_bits = bits_of(cfg, l.weight_quantizer);
     r.a_bits = bits_of(cfg, l.input_quantizer);
-    if (i < chosen.size()) r.sensitivity_db = chosen[i].sensitivity_db;
+    if (i < chosen.size()) {
+      r.sensitivity_db = chosen[i].sensitivity_db;
+      r.sensitivity_ci_db = chosen[i].sensitivity_ci_db;
+    }
     res.layers.push_back(std::move(r));
   }
 

@@ -67,6 +67,11 @@ struct QuantizeOptions {
   /// search keeps checkpoints and recomputes from them: same results, more time. The default
   /// (512 MiB) keeps a browser tab within about 1 GiB with the model and encodings.
   size_t memory_budget_bytes = kDefaultMemoryBudget;
+  /// Search: how phase 1 aggregates its per-sample noise and signal into a sensitivity:
+  /// "pooled" (default; sum of noise / sum of signal, the spec's SQNR), "median" or "trimmed"
+  /// (of the per-sample ratios). Anything else: Error naming --phase1-aggregate. Not part of
+  /// the workspace's reuse check: change it with a fresh workspace (the CLI makes one per run).
+  std::string phase1_aggregate = "pooled";
   /// Optional class labels, one per calibration sample USED (after max_samples), in sample
   /// order. With them the search's metric in phases 0, 2 and 3 is top-1 accuracy of output 0
   /// (argmax), and the report's points carry "top1". Error naming --labels when the count
@@ -119,6 +124,8 @@ struct LayerRow {
   int a_bits = 0;            ///< bits of the layer's input activation quantizer (0: none/off)
   /// Search only: phase-1 SQNR (dB) of this layer's group at its chosen candidate.
   std::optional<double> sensitivity_db;
+  /// Search only: its bootstrap interval over the calibration samples (low, high dB).
+  std::optional<std::pair<double, double>> sensitivity_ci_db;
 };
 
 struct QuantizeResult {
@@ -137,6 +144,9 @@ struct QuantizeResult {
   double rel_bops = 0.0;       ///< BOPs relative to W8A8 everywhere
   double size_bytes = 0.0;     ///< weight bytes at the chosen bit-widths
   size_t samples_used = 0;
+  /// Search only: how stable the choice is on these samples (report "stability"): "stable",
+  /// "add samples" or "unknown", and its one-line message (CLI summary).
+  std::string stability_verdict, stability_message;
 };
 
 /// Quantizes the workspace's model with its samples (at least one; options.max_samples is the

@@ -120,7 +120,8 @@ std::string base_name(const std::string& path) {
 std::string quantize_help() {
   return "usage: quantmix quantize MODEL.onnx --calib SAMPLES... --out OUT.onnx\n"
          "                         (--bits WxAy | [--candidates LIST] [--profile NAME|FILE.json] [--target T]\n"
-         "                                        [--order O] [--labels FILE] [--memory-budget SIZE])\n"
+         "                                        [--order O] [--labels FILE] [--memory-budget SIZE]\n"
+         "                                        [--phase1-aggregate A])\n"
          "                         [--encodings E.json] [--report R.json] [--samples N] [--threads T] [--quiet]\n"
          "\n"
          "Post-training quantization: calibrates on the samples, picks bit-widths (homogeneous with\n"
@@ -142,6 +143,8 @@ std::string quantize_help() {
          "                           maximises top-1 (phases 0, 2, 3); the summary and report show top1\n"
          "  --memory-budget SIZE     memory for the search's cache of float activations, e.g. 512M, 1G or\n"
          "                           bytes (default 512M); a smaller budget recomputes more, same result\n"
+         "  --phase1-aggregate A     phase-1 sensitivity over the samples: pooled (sum of noise / sum of\n"
+         "                           signal, default), median or trimmed (of the per-sample ratios)\n"
          "  --out OUT.onnx           the quantized (QDQ) model\n"
          "  --encodings E.json       AIMET-style encodings of the chosen configuration\n"
          "  --report R.json          report (groups, baselines, Pareto front, selection, timing)\n"
@@ -159,7 +162,7 @@ int run_quantize(const std::vector<std::string>& args) {
   ParsedArgs p = parse_args("quantize", args,
                             {"--calib", "--bits", "--candidates", "--profile", "--target", "--out", "--encodings", "--report",
                              "--samples", "--threads", "--seed", "--weight-range", "--act-range", "--preprocess", "--input-shape",
-                             "--order", "--labels", "--memory-budget"},
+                             "--order", "--labels", "--memory-budget", "--phase1-aggregate"},
                             {"--quiet"});
   if (p.help) {
     std::cout << quantize_help();
@@ -172,10 +175,10 @@ int run_quantize(const std::vector<std::string>& args) {
   for (size_t i = 1; i < p.positional.size(); ++i) calib.push_back(p.positional[i]);
   if (!p.has("--out")) throw UsageError("quantize needs --out OUT.onnx (see quantmix quantize --help)");
   const bool searching = p.has("--candidates") || p.has("--profile") || p.has("--target") || p.has("--order") ||
-                         p.has("--labels") || p.has("--memory-budget");
+                         p.has("--labels") || p.has("--memory-budget") || p.has("--phase1-aggregate");
   if (p.has("--bits") && searching)
     throw UsageError("--bits (homogeneous) cannot be combined with the search's options --candidates/--profile/--target/"
-                     "--order/--labels/--memory-budget");
+                     "--order/--labels/--memory-budget/--phase1-aggregate");
   if (!p.has("--bits") && !searching) throw UsageError("quantize needs --bits WxAy, or --candidates/--profile/--target for the search");
 
   api::QuantizeOptions opt;
@@ -200,6 +203,8 @@ int run_quantize(const std::vector<std::string>& args) {
   try {
     if (p.has("--order")) opt.order = mp::order_name(mp::parse_order(p.get("--order")));
     if (p.has("--memory-budget")) opt.memory_budget_bytes = api::parse_size(p.get("--memory-budget"), "--memory-budget");
+    if (p.has("--phase1-aggregate"))
+      opt.phase1_aggregate = mp::aggregate_name(mp::parse_aggregate(p.get("--phase1-aggregate")));
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
@@ -277,15 +282,24 @@ int run_quantize(const std::vector<std::string>& args) {
     any_sens |= l.sensitivity_db.has_value();
     wname = std::max(wname, l.name.size());
   }
-  std::printf("%-*s  %-13s %7s %6s %6s%s\n", static_cast<int>(wname), "layer", "op", "MACs%", "W", "A", any_sens ? "  sens_dB" : "");
+  bool any_ci = false;
+  for (const api::LayerRow& l : r.layers) any_ci |= l.sensitivity_ci_db.has_value();
+  std::printf("%-*s  %-13s %7s %6s %6s%s%s\n", static_cast<int>(wname), "layer", "op", "MACs%", "W", "A", any_sens ? "  sens_dB" : "",
+              any_ci ? "  90% interval" : "");
   for (const api::LayerRow& l : r.layers) {
     std::printf("%-*s  %-13s %6.2f%% %6d %6d", static_cast<int>(wname), l.name.c_str(), l.op.c_str(), 100.0 * l.macs_share, l.w_bits, l.a_bits);
     if (any_sens) {
       if (l.sensitivity_db) std::printf("  %7.2f", *l.sensitivity_db);
       else std::printf("  %7s", "-");
     }
+    if (any_ci) {
+      if (l.sensitivity_ci_db) std::printf("  %6.2f..%-6.2f", l.sensitivity_ci_db->first, l.sensitivity_ci_db->second);
+      else std::printf("  %14s", "-");
+    }
     std::printf("\n");
   }
+  // How much the choice depends on the calibration samples (report "stability").
+  if (!r.stability_message.empty()) std::printf("%s\n", r.stability_message.c_str());
   std::string config = r.config;
   if (r.baseline_selected) config += " (homogeneous baseline beat the front at this target)";
   std::printf("config=%s sqnr_db=%.2f", config.c_str(), r.sqnr_db);

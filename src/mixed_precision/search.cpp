@@ -380,11 +380,19 @@ std::vector<Flip> phase1_sensitivity(Search& s, Evaluator& evaluator, const Choi
     }
     s.run.progress("phase1", configs.size(), configs.size());
   }
+  s.r.phase1.clear();
   for (size_t i = 0; i < flips.size(); ++i) {
     flips[i].sqnr = sens[i].sqnr_db;
     flips[i].nsr = sens[i].nsr;
-    s.r.groups[static_cast<size_t>(flips[i].g)].sensitivity_db[static_cast<size_t>(flips[i].ci)] = sens[i].sqnr_db;
+    // Another aggregation over the samples than the pooled sums (only with per-sample sums).
+    if (s.o.phase1_aggregate != Phase1Aggregate::Pooled && !sens[i].per_sample.empty()) {
+      flips[i].nsr = aggregate_nsr(sens[i].per_sample, {}, s.o.phase1_aggregate);
+      flips[i].sqnr = nsr_to_db(flips[i].nsr);
+    }
+    s.r.groups[static_cast<size_t>(flips[i].g)].sensitivity_db[static_cast<size_t>(flips[i].ci)] = flips[i].sqnr;
+    s.r.phase1.push_back(Phase1Flip{flips[i].g, flips[i].ci, std::move(sens[i].per_sample)});
   }
+  compute_intervals(s.r);
   s.r.timing.phase1 = seconds_since(t);
   s.r.timing.phase1_fpe = evaluator.work_fpe ? s.run.work() - w0 : static_cast<double>(configs.size());
   s.r.timing.phase1_naive_fpe = static_cast<double>(configs.size());
@@ -567,6 +575,7 @@ void phase3_select(SearchResult& r, Runner& run, const std::vector<Group>& group
   mark_dominated(r.pareto_other, r.baselines, r.size_front);
   r.selected_config = choice_config(groups, r.selected.choice, num_quantizers);
   r.layers = layer_choices(r, layers, r.selected.choice);
+  compute_stability(r);
   r.timing.phase3 = seconds_since(t);
   r.timing.phase3_fpe = run.work() - w0;
 }
@@ -590,11 +599,13 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
   r.order_requested = o.order;
   r.labelled = !o.labels.empty();
   r.size_front = size_cost(o);
+  r.phase1_aggregate = o.phase1_aggregate;
   r.groups.resize(groups.size());
   for (size_t gi = 0; gi < groups.size(); ++gi) {
     auto& gr = r.groups[gi];
     gr.group = groups[gi];
     gr.sensitivity_db.assign(groups[gi].candidates.size(), std::nullopt);
+    gr.sensitivity_ci_db.assign(groups[gi].candidates.size(), std::nullopt);
     for (int li : groups[gi].layers)
       if (static_cast<size_t>(li) < layers.size()) gr.layer_names.push_back(layers[static_cast<size_t>(li)].name);
     for (int q : groups[gi].activations) gr.activation_names.push_back(quantizers[static_cast<size_t>(q)].tensor);
@@ -636,6 +647,8 @@ std::vector<LayerChoice> layer_choices(const SearchResult& r, const std::vector<
       lc.w_bits = layers[li].weight_quantizer >= 0 ? g.candidates[static_cast<size_t>(ci)].w_bits : 0;
       lc.a_bits = layers[li].input_quantizer >= 0 ? g.candidates[static_cast<size_t>(ci)].a_bits : 0;
       lc.sensitivity_db = r.groups[gi].sensitivity_db[static_cast<size_t>(ci)];
+      if (static_cast<size_t>(ci) < r.groups[gi].sensitivity_ci_db.size())
+        lc.sensitivity_ci_db = r.groups[gi].sensitivity_ci_db[static_cast<size_t>(ci)];
     }
     out.push_back(std::move(lc));
   }

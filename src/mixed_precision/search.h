@@ -35,6 +35,7 @@
 #include "core/tensor.h"
 #include "mixed_precision/groups.h"
 #include "mixed_precision/profile.h"
+#include "mixed_precision/stability.h"
 #include "quant/quant_model.h"
 
 namespace qm::quant {
@@ -91,6 +92,8 @@ struct SearchOptions {
   /// Optional labels, one per sample: the metric of phases 0, 2, 3 becomes top-1 accuracy of
   /// output 0 (argmax over its last axis). Phase 1 always uses SQNR.
   std::vector<int64_t> labels;
+  /// How phase 1 aggregates its per-sample sums into a score (pooled = the spec's SQNR).
+  Phase1Aggregate phase1_aggregate = Phase1Aggregate::Pooled;
   ProgressFn progress;
 };
 
@@ -104,6 +107,9 @@ struct Eval {
   double top1_agreement = std::numeric_limits<double>::quiet_NaN();
   /// The metric the search maximises: accuracy when present, else SQNR.
   double metric() const { return accuracy ? *accuracy : sqnr_db; }
+  /// Phase 1 only (evaluate_many), optional: each sample's sums, in sample order (the
+  /// calibration-set stability of stability.h is computed from them).
+  std::vector<SampleSums> per_sample;
 };
 
 /// How the search evaluates configurations. search() builds one on the simulator; tests use
@@ -153,6 +159,9 @@ struct GroupReport {
   Group group;
   int start = 0;                                ///< candidate index at the start point
   std::vector<std::optional<double>> sensitivity_db;  ///< per candidate (phase 1; none at/above start)
+  /// Per candidate: bootstrap interval over the samples of sensitivity_db (dB, low then high;
+  /// none without per-sample sums).
+  std::vector<std::optional<std::pair<double, double>>> sensitivity_ci_db;
   std::vector<std::string> layer_names, activation_names;
 };
 
@@ -167,6 +176,7 @@ struct LayerChoice {
   int w_bits = 0, a_bits = 0;
   int64_t macs = 0;
   std::optional<double> sensitivity_db;  ///< phase-1 SQNR of its group at the chosen candidate
+  std::optional<std::pair<double, double>> sensitivity_ci_db;  ///< its bootstrap interval
 };
 
 struct Timing {
@@ -208,6 +218,9 @@ struct SearchResult {
   FlipOrder order_requested = FlipOrder::Paper;
   bool labelled = false;               ///< the metric of phases 0, 2, 3 was top-1 (labels given)
   bool size_front = false;             ///< the fronts lower weight size (a size target), else BOPs
+  Phase1Aggregate phase1_aggregate = Phase1Aggregate::Pooled;
+  std::vector<Phase1Flip> phase1;      ///< phase 1's per-sample sums per flip (stability.h)
+  Stability stability;                 ///< for the target and selection (phase 3 updates it)
 };
 
 /// "W8A8" when the selected configuration is one of the homogeneous baselines (also a front
@@ -261,7 +274,7 @@ void write_selected_json(JsonWriter& w, const SearchResult& r);
 /// open "timing_s" object, so the caller adds "calibration" and "export".
 void write_timing_fields(JsonWriter& w, const Timing& t);
 /// All of the above: "groups", "baselines", "pareto", "selected", "search" (target, order,
-/// metric); not "timing_s" (the caller owns that object). Points evaluated with labels carry
+/// metric, phase1_aggregate), "stability" (stability.h); not "timing_s" (the caller owns that object). Points evaluated with labels carry
 /// "top1" (and, as before, "accuracy"), a fraction in [0, 1].
 void write_search_json(JsonWriter& w, const SearchResult& r);
 

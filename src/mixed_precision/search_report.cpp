@@ -72,6 +72,13 @@ void write_groups_json(JsonWriter& w, const SearchResult& r) {
     for (size_t ci = 0; ci < g.group.candidates.size(); ++ci)
       if (g.sensitivity_db[ci]) w.key(candidate_name(g.group.candidates[ci])).value(*g.sensitivity_db[ci]);
     w.end_object();
+    // Bootstrap interval over the samples (stability.h), per candidate with a sensitivity.
+    w.key("sensitivity_ci_db").begin_object(true);
+    for (size_t ci = 0; ci < g.group.candidates.size() && ci < g.sensitivity_ci_db.size(); ++ci)
+      if (g.sensitivity_ci_db[ci])
+        w.key(candidate_name(g.group.candidates[ci])).begin_array(true).value(g.sensitivity_ci_db[ci]->first)
+            .value(g.sensitivity_ci_db[ci]->second).end_array();
+    w.end_object();
     w.end_object();
   }
   w.end_array();
@@ -141,6 +148,8 @@ void write_selected_json(JsonWriter& w, const SearchResult& r) {
     w.key("a_bits").value(l.a_bits);
     w.key("macs").value(l.macs);
     if (l.sensitivity_db) w.key("sensitivity_db").value(*l.sensitivity_db);
+    if (l.sensitivity_ci_db)
+      w.key("sensitivity_ci_db").begin_array(true).value(l.sensitivity_ci_db->first).value(l.sensitivity_ci_db->second).end_array();
     w.end_object();
   }
   w.end_array();
@@ -171,11 +180,13 @@ void write_search_json(JsonWriter& w, const SearchResult& r) {
   w.key("order").value(order_name(r.order_requested));
   w.key("metric").value(r.labelled ? "top1" : "sqnr");
   w.key("message").value(r.message);
+  w.key("phase1_aggregate").value(aggregate_name(r.phase1_aggregate));
   w.end_object();
   write_groups_json(w, r);
   write_baselines_json(w, r);
   write_pareto_json(w, r);
   write_selected_json(w, r);
+  write_stability_json(w, r.stability);
 }
 
 }  // namespace qm::mp

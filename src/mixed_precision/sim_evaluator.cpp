@@ -176,6 +176,9 @@ SimEvaluator::SimEvaluator(const quant::QuantModel& model, quant::Simulator& sim
       for (size_t s = 0; s < samples_.size(); ++s) merged.merge(acc[s][k]);
       out[k].nsr = merged.noise_to_signal();
       out[k].sqnr_db = merged.sqnr_db();
+      // Each sample's own sums too (stability.h bootstraps over them).
+      out[k].per_sample.reserve(samples_.size());
+      for (size_t s = 0; s < samples_.size(); ++s) out[k].per_sample.push_back(SampleSums{acc[s][k].noise(), acc[s][k].signal()});
     }
     return out;
   };
