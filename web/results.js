@@ -88,6 +88,11 @@ export function normalizeQuantReport(json) {
     activations: (g.activations ?? []).map(String),
     candidates: (g.candidates ?? []).map(String),
     sensitivity: Object.fromEntries(Object.entries(g.sensitivity_db ?? {}).map(([k, v]) => [k, num(v)])),
+    // Bootstrap interval over the calibration samples per candidate: [low, high] dB (report
+    // groups[].sensitivity_ci_db; absent in older reports).
+    sensitivityCi: Object.fromEntries(Object.entries(g.sensitivity_ci_db ?? {})
+      .filter(([, v]) => Array.isArray(v) && v.length === 2 && num(v[0]) !== null && num(v[1]) !== null)
+      .map(([k, v]) => [k, [v[0], v[1]]])),
   }));
   const layerGroup = new Map();
   for (const g of groups) for (const l of g.layers) layerGroup.set(l, g);
@@ -129,7 +134,40 @@ export function normalizeQuantReport(json) {
     message: r.selected?.message ?? r.search?.message ?? null,
     timing: r.timing_s ?? {},
     simulated: r.simulated ?? null,
+    stability: normalizeStability(r.stability),
   };
+}
+
+/**
+ * report "stability" (how much the choice depends on the calibration samples) -> {verdict:
+ * 'stable'|'add samples'|'unknown', message, samples, resamples, rankCorr, suggestedSamples,
+ * layersChanged, layers} or null when the report has none (homogeneous, older cores).
+ */
+export function normalizeStability(st) {
+  if (!st || typeof st !== 'object') return null;
+  return {
+    verdict: String(st.verdict ?? 'unknown'),
+    message: st.message ? String(st.message) : '',
+    samples: num(st.samples),
+    resamples: num(st.resamples),
+    rankCorr: num(st.rank_corr),
+    suggestedSamples: num(st.suggested_samples) || null,
+    layersChanged: num(st.selection?.layers_changed),
+    layers: num(st.selection?.layers),
+  };
+}
+
+/** The verdict in a few words for the results page: {cls, title, detail}. */
+export function stabilityVerdict(st) {
+  if (!st || st.verdict === 'unknown') return null;
+  const corr = st.rankCorr === null ? null : `rank correlation ${st.rankCorr.toFixed(2)} between resamples of the ${st.samples} samples`;
+  const pick = st.layersChanged === null || st.layers === null ? null
+    : `the choice differs in ${st.layersChanged.toFixed(1)} of ${st.layers} layers between resamples`;
+  const detail = [corr, pick].filter(Boolean).join('; ');
+  if (st.verdict === 'stable') return { cls: 'stability-stable', title: 'Calibration set: stable', detail };
+  const more = st.suggestedSamples ? `add samples: about ${st.suggestedSamples} should make the choice stable`
+    : `add samples: more than ${8 * (st.samples ?? 0)} may be needed, or layers are near ties`;
+  return { cls: 'stability-add', title: `Calibration set: ${more}`, detail };
 }
 
 /** A "nice" axis: ticks covering [lo, hi] with about `count` steps. */
@@ -271,6 +309,7 @@ export function layerRows(report, point = report.selected, overrides = new Map()
       group: g ? g.id : null,
       candidates: g ? g.candidates : report.candidates,
       sensitivity: g ? g.sensitivity : {},
+      sensitivityCi: g ? g.sensitivityCi ?? {} : {},
       bitsClass: bitsClass(l.wBits),
     };
   });

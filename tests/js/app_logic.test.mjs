@@ -326,3 +326,37 @@ test('demo: evaluate a front point with an override: final beside the search\'s 
   const n = normalizeQuantReport(r);
   assert.deepEqual(n.selected.layers.map((l) => [l.wBits, l.aBits]), [[Number(point.config[0].match(/W(\d+)/)[1]), Number(point.config[0].match(/A(\d+)/)[1])], [16, 16]]);
 });
+
+test('views/results: the calibration-set verdict and the sensitivity intervals (report "stability", groups[].sensitivity_ci_db)', () => {
+  const base = demoReport(INSPECT, { target: 'bops=0.7' });
+  const withCi = structuredClone(base);
+  for (const g of withCi.groups) {
+    g.sensitivity_ci_db = Object.fromEntries(Object.entries(g.sensitivity_db ?? {}).map(([c, v]) => [c, [v - 1.25, v + 0.5]]));
+  }
+  withCi.stability = { available: true, verdict: 'add samples', message: 'stability: add samples', samples: 16, resamples: 200,
+    rank_corr: 0.72, suggested_samples: 64, selection: { layers: 2, layers_changed: 0.4 } };
+  const doc = createDocument();
+  const r = normalizeQuantReport(withCi);
+  assert.equal(r.stability.verdict, 'add samples');
+  assert.equal(r.stability.suggestedSamples, 64);
+  const rows = layerRows(r);
+  const [cand, v] = Object.entries(rows[0].sensitivity).find(([, x]) => typeof x === 'number');
+  assert.deepEqual(rows[0].sensitivityCi[cand], [v - 1.25, v + 0.5]);
+  const parts = renderResults(doc, r, { selectedIndex: 1 });
+  const note = parts.totals.byClass('stability-note');
+  assert.equal(note.length, 1);
+  assert.match(note[0].textContent, /add samples: about 64 should make the choice stable/);
+  assert.match(note[0].textContent, /rank correlation 0\.72 between resamples of the 16 samples/);
+  assert.match(note[0].textContent, /0\.4 of 2 layers/);
+  assert.equal(parts.totals.byClass('stat').length, 3, 'the three numbers stay');
+  const cis = parts.table.byClass('sens-ci');
+  assert.ok(cis.length >= 1);
+  assert.ok(cis.some((c) => c.textContent.includes(`${(v - 1.25).toFixed(1)}–${(v + 0.5).toFixed(1)}`)));
+  // Stable: the verdict says so; a report without the keys (homogeneous, older cores) shows neither.
+  withCi.stability = { ...withCi.stability, verdict: 'stable', rank_corr: 0.97, suggested_samples: 0 };
+  const stable = renderResults(doc, normalizeQuantReport(withCi), { selectedIndex: 1 });
+  assert.match(stable.totals.byClass('stability-note')[0].textContent, /Calibration set: stable/);
+  const plain = renderResults(doc, normalizeQuantReport(base), { selectedIndex: 1 });
+  assert.equal(plain.totals.byClass('stability-note').length, 0);
+  assert.equal(plain.table.byClass('sens-ci').length, 0);
+});

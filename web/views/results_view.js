@@ -2,7 +2,7 @@
 // strip along the network coloured by bits, and the per-layer table with sensitivities and a
 // manual override per layer. Stateless: the app passes callbacks (onSelectPoint, onOverride).
 import { formatBytes, formatCount, formatPercent } from '../format.js';
-import { layerRows, paretoGeometry, stripSegments } from '../results.js';
+import { layerRows, paretoGeometry, stabilityVerdict, stripSegments } from '../results.js';
 import { h, s } from './dom.js';
 
 const fmtDb = (v) => (v === null || v === undefined ? '—' : `${v.toFixed(1)} dB`);
@@ -23,11 +23,16 @@ export function renderTotals(doc, report, point) {
     ['size', 'Weight size', formatBytes(point?.sizeBytes), w8a8 ? `W8A8: ${formatBytes(w8a8.sizeBytes)}` : '', point?.sizeBytes],
     ['sqnr', 'Output SQNR (simulated)', fmtDb(point?.sqnrDb), w8a8 ? `W8A8: ${fmtDb(w8a8.sqnrDb)}` : 'vs the FP32 model', point?.sqnrDb],
   ];
+  // Whether the calibration samples were enough (report "stability"), under the numbers.
+  const v = stabilityVerdict(report.stability);
+  const verdict = v ? h(doc, 'div', { class: `stability-note ${v.cls}`, id: 'stability', role: 'status',
+    dataset: { verdict: report.stability.verdict } },
+  h(doc, 'strong', null, v.title), v.detail ? h(doc, 'span', { class: 'muted' }, ` — ${v.detail}`) : null) : null;
   return h(doc, 'div', { class: 'stats stats-3', id: 'totals' }, items.map(([id, label, value, detail, exact]) =>
     h(doc, 'div', { class: 'stat', dataset: { stat: id, value: exact ?? '' } },
       h(doc, 'div', { class: 'stat-label' }, label),
       h(doc, 'div', { class: 'stat-value' }, value),
-      h(doc, 'div', { class: 'stat-detail' }, detail))));
+      h(doc, 'div', { class: 'stat-detail' }, detail))), verdict);
 }
 
 /**
@@ -166,11 +171,15 @@ export function renderLayerTable(doc, report, rows, opts = {}) {
       h(doc, 'td', null, h(doc, 'span', { class: `bits-chip ${r.bitsClass}` }, r.config ?? '—')),
       cands.map((c) => {
         const v = r.sensitivity[c];
+        const ci = v === undefined || v === null ? null : r.sensitivityCi?.[c] ?? null;
         const [lo, hi] = range[c];
         const heat = v === undefined || v === null || !(hi > lo) ? 0 : 1 - (v - lo) / (hi - lo);
         return h(doc, 'td', { class: v === undefined || v === null ? 'num muted sens-col' : 'num sens-col',
           style: { '--heat': heat.toFixed(2) }, title: v === undefined ? 'not a candidate of this layer' : null },
-        v === undefined || v === null ? '—' : v.toFixed(1));
+        v === undefined || v === null ? '—' : v.toFixed(1),
+        // The bootstrap interval over the calibration samples, beside the value.
+        ci ? h(doc, 'span', { class: 'sens-ci', title: `90% interval over resamples of the calibration samples: ${ci[0].toFixed(2)} to ${ci[1].toFixed(2)} dB` },
+          ` ${ci[0].toFixed(1)}–${ci[1].toFixed(1)}`) : null);
       }),
       h(doc, 'td', null, select));
   });
