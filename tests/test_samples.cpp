@@ -204,6 +204,9 @@ TEST_CASE("api/image: a JPEG Huffman table of more than 256 codes is an error be
   const std::string later = std::string("\xff\xd8\xff\xda\x00\x02\x12\xff\x00\x34\xff\xd0\x56\xff\xff\xc4\x10\x03\x10", 19) +
                             std::string(16, '\x20');
   CHECK(test::error_of([&] { api::decode_image(later, "bad.jpg"); }).find("Huffman table of 512 codes") != std::string::npos);
+  // stb also takes fill bytes before the SOI marker.
+  CHECK(test::error_of([&] { api::decode_image("\xff\xff\xff" + jpeg.substr(1), "bad.jpg"); }).find("Huffman table of 4080 codes") !=
+        std::string::npos);
   // Real JPEGs (baseline and progressive, from tests/fuzz/make_seeds.py) still decode.
   for (const char* f : {"rgb.jpg", "progressive.jpg", "gray.jpg"}) {
     const std::string seed = api::read_file(std::string(QM_SOURCE_DIR) + "/tests/data/fuzz_seeds/image/" + f);

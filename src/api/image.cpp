@@ -208,9 +208,12 @@ void check_bmp_rows(const std::string& bytes, const std::string& name, int w, in
 void check_jpeg_huffman_tables(const std::string& bytes, const std::string& name) {
   const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
   const size_t size = bytes.size();
-  if (size < 2 || u[0] != 0xff || u[1] != 0xd8) return;
+  // SOI, which stb also finds behind fill bytes (0xFF 0xFF ... 0xD8).
+  size_t pos = 1;
+  while (pos < size && u[pos] == 0xff) ++pos;
+  if (size < 2 || u[0] != 0xff || pos >= size || u[pos] != 0xd8) return;
   auto at = [&](size_t i) -> unsigned { return i < size ? u[i] : 0u; };  // stb reads 0 past the end
-  size_t pos = 2;
+  ++pos;
   while (pos < size) {
     if (u[pos] != 0xff) {
       ++pos;
