@@ -68,7 +68,7 @@ class BenchModel {
     qm::api::SessionOptions opt;
     opt.threads = threads > 0 ? static_cast<size_t>(threads) : 1;
     auto shared = std::make_shared<const std::string>(bytes);
-    session_ = std::make_unique<qm::api::Session>(qm::onnx::read_model(shared, "bench.onnx"), opt);
+    session_ = std::make_unique<qm::api::Session>(qm::onnx::read_model(std::move(shared), "bench.onnx"), opt);
     const qm::graph::Plan& p = session_->plan();
     producer_.assign(p.num_values(), -1);
     for (size_t si = 0; si < p.steps().size(); ++si)
@@ -133,8 +133,14 @@ class BenchModel {
 
 /// The search of the app (api::quantize with the options the page passes, full front) on
 /// `count` samples of `sample_shape` taken back to back from `data`.
-val quantize_search(std::string model_bytes, const val& data, const val& sample_shape,
+val quantize_search(const val& model_js, const val& data, const val& sample_shape,
                     int count, const val& options, const val& on_progress) {
+  // One copy of the model in the heap, made as the app's binding makes it (an Embind std::string
+  // parameter would hold a second one during the call).
+  std::string model_bytes(model_js["length"].as<size_t>(), '\0');
+  if (!model_bytes.empty())
+    val(emscripten::typed_memory_view(model_bytes.size(), reinterpret_cast<uint8_t*>(model_bytes.data())))
+        .call<void>("set", model_js);
   const std::vector<float> v = emscripten::convertJSArrayToNumberVector<float>(data);
   const std::vector<int> dims = emscripten::convertJSArrayToNumberVector<int>(sample_shape);
   const qm::Shape shape(dims.begin(), dims.end());
@@ -176,11 +182,11 @@ val quantize_search(std::string model_bytes, const val& data, const val& sample_
   }
   qm::api::SessionOptions so;
   so.threads = opts.threads;
-  // The model's bytes once in the heap (as the app's binding keeps them): moved, not copied.
+  // Moved, not copied: the session frees them once the plan holds the weights.
   const std::string sha = qm::api::sha256_hex(model_bytes);
   auto shared = std::make_shared<const std::string>(std::move(model_bytes));
   qm::api::Workspace workspace(
-      std::make_unique<qm::api::Session>(qm::onnx::read_model(shared, "bench.onnx"), so));
+      std::make_unique<qm::api::Session>(qm::onnx::read_model(std::move(shared), "bench.onnx"), so));
   workspace.set_samples(std::move(samples));
   opts.model_sha256 = sha;
   const qm::api::QuantizeResult r = qm::api::quantize(workspace, opts, progress);

@@ -196,7 +196,7 @@ async function searchChild(a) {
     const now = cpuNow();
     if (last) phaseCpu[last] = (phaseCpu[last] || 0) + now - lastCpu;
     lastCpu = now;
-    process.stderr.write(`  [${tag}] ${phase} from ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    process.stderr.write(`  [${tag}] ${phase} from ${((performance.now() - t0) / 1000).toFixed(1)} s (wasm heap ${(M.HEAP8.length / 2 ** 20).toFixed(0)} MiB)\n`);
     last = phase;
   };
   const c0 = process.cpuUsage();
