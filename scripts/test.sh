@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs and builds whatever is missing, then runs every suite:
 # doctest (native and under node), CLI tests, node tests of the wasm module, the Chromium
-# end-to-end test, and a short libFuzzer run of the ONNX reader.
+# end-to-end test, and a short run of each libFuzzer target (tests/fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
