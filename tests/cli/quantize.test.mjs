@@ -224,7 +224,7 @@ test('quantize: exports of opset 7-21 models load and run in ORT at disabled and
         const all = await runOrtAt(out, feeds, 'all');
         const ours = {};
         for (const o of Object.keys(disabled)) ours[o] = readNpy(join(simDir, `${sanitize(o)}.npy`));
-        const db = agreement(ours, disabled), dbAll = agreement(ours, all), dbFloat = agreement(disabled, float);
+        const db = agreement(ours, disabled), dbAll = agreement(ours, all), dbFloat = agreement(float, disabled);
         t.diagnostic(`opset ${opset} ${cfg}: ORT(disabled) vs sim ${db.toFixed(1)} dB, ORT(all) vs sim ${dbAll.toFixed(1)} dB, ` +
                      `vs float ${dbFloat.toFixed(1)} dB`);
         assert.ok(db >= MIN_AGREEMENT_DB, `opset ${opset} ${cfg}: ORT(disabled) vs simulation ${db.toFixed(1)} dB`);
