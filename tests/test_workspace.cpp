@@ -144,6 +144,9 @@ TEST_CASE("api/workspace: a new target, a front point and overrides reuse calibr
   QuantizeOptions other = search_options("bops=0.8");
   other.candidates = {"W4A8", "W8A8"};
   CHECK(reused(quantize(*ws, other).report_json) == std::vector<std::string>{"calibration"});
+  // Another phase-1 aggregation: the search runs again (the sensitivities differ).
+  other.phase1_aggregate = "median";
+  CHECK(reused(quantize(*ws, other).report_json) == std::vector<std::string>{"calibration"});
   // Other range options: calibration runs again.
   other.act_range = "minmax";
   CHECK(reused(quantize(*ws, other).report_json).empty());

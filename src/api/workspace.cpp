@@ -116,7 +116,7 @@ bool Workspace::search(const mp::SearchOptions& options) {
   const bool size = options.target.kind == mp::TargetKind::Size;
   const bool same = search_ && labels_ == options.labels && cands == search_groups_ && search_order_ == options.order &&
                     search_full_front_ == options.full_front && search_front_points_ == options.front_points &&
-                    (search_size_ == size || search_full_front_);
+                    search_aggregate_ == options.phase1_aggregate && (search_size_ == size || search_full_front_);
   if (same && eval_) {
     // Only the target changed (or nothing): phase 3 on the stored fronts.
     mp::reselect(*search_, qmodel_->quantizers(), qmodel_->layers(), eval_->evaluator(), options.target, options.progress);
@@ -134,6 +134,7 @@ bool Workspace::search(const mp::SearchOptions& options) {
     search_order_ = options.order;
     search_full_front_ = options.full_front;
     search_front_points_ = options.front_points;
+    search_aggregate_ = options.phase1_aggregate;
     search_size_ = size;
   }
   // Every measured point answers later evaluations of the same configuration.

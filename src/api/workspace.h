@@ -119,6 +119,7 @@ class Workspace {
   mp::FlipOrder search_order_ = mp::FlipOrder::Paper;
   bool search_full_front_ = true;
   size_t search_front_points_ = 0;
+  mp::Phase1Aggregate search_aggregate_ = mp::Phase1Aggregate::Pooled;
   bool search_size_ = false;
   std::map<std::vector<int>, mp::Eval> evals_;  // by QuantConfig::bits
 };
