@@ -3,13 +3,15 @@
 // (views/*.js, results.js, preprocess.js); this file holds the state and wires the events.
 import { classifyFiles } from './files.js';
 import { arraysToSamples, classifySampleFiles, imagesToSamples, previewCanvas } from './images.js';
-import { InputShapeError, parseInputShapes } from './input_shapes.js';
+import { InputShapeError, inputShapeExample, parseInputShapes, sampleShapeProblem } from './input_shapes.js';
 import { applyPreset, defaultSettings, imageGeometry, parseScale, parseTriple, PreprocessError, toCliSpec, validateSettings } from './preprocess.js';
 import { CancelledError, formatEta, PHASES, Quantmix } from './quantmix.js';
 import { composeOverride, normalizeQuantReport, parseCandidateList, targetRange, targetSpec } from './results.js';
 import { clear, h } from './views/dom.js';
 import { normalizeReport, webWording } from './views/report.js';
 import { renderResults } from './views/results_view.js';
+import { renderSamplePreviews } from './views/samples.js';
+import { renderValidation } from './views/validation.js';
 import { renderSummary } from './views/summary.js';
 
 // The bundled sample model and its calibration images (web/samples/, from tools/).
@@ -41,7 +43,7 @@ const ui = {
   resultsPareto: $('results-pareto'), resultsSide: $('results-side'), resultsStrip: $('results-strip'),
   resultsTable: $('results-table'), resultsError: $('results-error'), resultsErrorTitle: $('results-error-title'),
   resultsErrorMessage: $('results-error-message'), resultsErrorClose: $('results-error-close'),
-  stepExport: $('step-export'), dlModel: $('dl-model'), dlEncodings: $('dl-encodings'), dlReport: $('dl-report'),
+  stepExport: $('step-export'), exportNote: $('export-note'), dlModel: $('dl-model'), dlEncodings: $('dl-encodings'), dlReport: $('dl-report'),
   validateButton: $('validate-button'), validateResult: $('validate-result'), exportError: $('export-error'),
   exportErrorTitle: $('export-error-title'), exportErrorMessage: $('export-error-message'), exportErrorClose: $('export-error-close'),
 };
@@ -63,6 +65,8 @@ const state = {
   report: null,       // normalized
   pointIndex: null,   // the front point the user clicked (its configuration is shown), null = the search's pick
   overrides: new Map(),  // layer -> candidate forced on top of it (the API's current.layerBits)
+  tableView: {},      // the per-layer table's sort and filter, kept across re-renders
+  enlarged: null,     // the sample preview shown large
   pendingSelect: false,  // the target moved while a request ran: re-select when it ends
   renders: 0,
   requests: 0,
@@ -78,23 +82,45 @@ function setBusy(busy, message = '') {
   ui.sampleButton.disabled = busy || Boolean(state.running);
   ui.dropZone.classList.toggle('is-busy', busy);
   ui.loadStatus.textContent = message;
-  for (const b of ui.summary.querySelectorAll('button')) b.disabled = busy;
+  for (const b of ui.summary.querySelectorAll('button')) if (b !== ui.bannerClose) b.disabled = busy;
 }
 
-function showError(title, message) {
+/**
+ * The error banner, next to what caused it: `near` is the element it goes after (the samples
+ * step, the settings form, the input-shape card...); without it, under the model drop zone. It is
+ * scrolled into view, so an error never lands off-screen, and the page stays usable.
+ */
+function showError(title, message, near = null) {
   ui.bannerTitle.textContent = title;
   ui.bannerMessage.textContent = message;
+  const anchor = near && near.isConnected ? near : ui.dropZone;
+  if (anchor.nextElementSibling !== ui.banner) anchor.after(ui.banner);
+  ui.banner.classList.toggle('banner-inline', anchor !== ui.dropZone);
+  ui.banner.dataset.near = anchor.id || anchor.className || '';
+  ui.bannerClose.disabled = false;  // setBusy() disables the summary's buttons, this one too while it sat there
   ui.banner.hidden = false;
+  ui.banner.scrollIntoView?.({ block: 'nearest' });
 }
 
+/** Where errors about samples and preprocessing go: under the samples step's body. */
+const nearSamples = () => ui.stepSamples.querySelector('.step-body');
+
 function hideError() { ui.banner.hidden = true; }
+
+/** Before `container` is rebuilt: the banner, if it was put inside it, goes back home first. */
+function keepBanner(container) {
+  if (container.contains(ui.banner)) {
+    ui.dropZone.after(ui.banner);
+    ui.banner.classList.remove('banner-inline');
+  }
+}
 
 /**
  * An evaluation, re-selection or export that failed: said beside the results (or the export
  * buttons), where the user is looking; what was shown stays and the page stays usable.
  */
 function showJobError(kind, title, message) {
-  if (kind === 'quantize') { showError(title, message); return; }
+  if (kind === 'quantize') { showError(title, message, ui.settingsForm); return; }
   const [box, t, m] = kind === 'export' ? [ui.exportError, ui.exportErrorTitle, ui.exportErrorMessage]
     : [ui.resultsError, ui.resultsErrorTitle, ui.resultsErrorMessage];
   t.textContent = title;
@@ -112,7 +138,8 @@ const messageOf = (e) => webWording(e?.message ?? String(e));
 // ---------------------------------------------------------------- model
 
 function showSummary(report, fileBytes) {
-  const { element, shapeForm, shapeInput } = renderSummary(document, report, { fileBytes, shapesText: state.shapesText });
+  const { element, shapeForm, shapeInput } = renderSummary(document, report, { fileBytes, shapesText: state.shapesText, exampleSize: exampleSize() });
+  keepBanner(ui.summary);
   clear(ui.summary);
   ui.summary.appendChild(element);
   ui.summary.hidden = false;
@@ -124,7 +151,17 @@ function showSummary(report, fileBytes) {
   });
 }
 
+/** The image size for the input-shape hint: the first sample's, else the preprocessing form's. */
+function exampleSize() {
+  const shape = state.samples.find((s) => Array.isArray(s.shape) && s.shape.length === 4)?.shape;
+  if (shape && state.settings) {
+    return state.settings.layout === 'nhwc' ? { height: shape[1], width: shape[2] } : { height: shape[2], width: shape[3] };
+  }
+  return state.settings ? { height: state.settings.height, width: state.settings.width } : undefined;
+}
+
 function showEmpty() {
+  keepBanner(ui.summary);
   clear(ui.summary);
   ui.summary.hidden = true;
   ui.details.hidden = true;
@@ -191,15 +228,19 @@ function applyInputShapes(text) {
     parseInputShapes(text);
   } catch (e) {
     if (!(e instanceof InputShapeError)) throw e;
-    showError('Check the input shapes', e.message);
+    showError('Check the input shapes', e.message, document.getElementById('shapes-card'));
     return;
   }
   state.shapesText = text.trim();
   inspectLoaded({ newModel: false });
 }
 
-/** A model is loaded: reset samples/results, pre-fill preprocessing from its input. */
+/**
+ * A model is loaded: reset results, pre-fill preprocessing from its input. A new model starts
+ * without samples; the same model re-inspected (input shapes) keeps those that still fit.
+ */
 function onModelReady(newModel) {
+  const kept = newModel ? [] : state.samples;
   const input = state.inspect.inputs[0] ?? null;
   if (newModel || !state.settings) state.settings = defaultSettings(input);
   else {
@@ -217,6 +258,31 @@ function onModelReady(newModel) {
     ui.runStatus.textContent = 'This model has no Conv, Gemm or MatMul layer to quantize.';
   }
   updateRunButton();
+  if (kept.length) restoreSamples(kept);
+}
+
+/**
+ * After a re-inspect the worker has the model again without samples: the ones that fit the
+ * (new) input shapes are set again; the others are named in the banner.
+ */
+async function restoreSamples(list) {
+  const fit = [];
+  const dropped = [];
+  for (const s of list) {
+    const why = sampleShapeProblem(s.shape, state.inspect.inputs);
+    if (why) dropped.push(`${s.source ?? s.name}: ${why}`);
+    else fit.push(s);
+  }
+  try {
+    if (fit.length) await setSamples(fit);
+  } catch (e) {
+    showError('The samples were not kept', messageOf(e), nearSamples());
+    return;
+  }
+  if (dropped.length) {
+    showError(`${dropped.length} sample file${dropped.length > 1 ? 's' : ''} removed: ${dropped.length > 1 ? 'they do' : 'it does'} not fit the new input shape`,
+      dropped.join('\n'), nearSamples());
+  }
 }
 
 // ---------------------------------------------------------------- samples
@@ -248,28 +314,68 @@ function readPreprocessForm() {
     return true;
   } catch (e) {
     if (!(e instanceof PreprocessError)) throw e;
-    showError('Check the preprocessing', e.message);
+    showError('Check the preprocessing', e.message, nearSamples());
     return false;
   }
+}
+
+/**
+ * Decodes files into samples one by one and checks each against the model's input: a file that
+ * does not decode or does not fit is refused by name (with why), the others are kept.
+ * Returns {added, problems: ["name: why"]}.
+ */
+async function decodeSamples(images, arrays) {
+  const added = [];
+  const problems = [];
+  const one = async (f, decode) => {
+    try {
+      for (const s of await decode([f])) {
+        const why = sampleShapeProblem(s.shape, state.inspect.inputs);
+        if (why) problems.push(`${s.source ?? s.name}: ${why}${s.kind === 'image' ? ' (check Height and Width in the preprocessing)' : ''}`);
+        else added.push(s);
+      }
+    } catch (e) {
+      problems.push(messageOf(e).startsWith(f.name) ? messageOf(e) : `${f.name}: ${messageOf(e)}`);
+    }
+  };
+  for (const f of images) await one(f, (list) => imagesToSamples(list, state.settings));
+  for (const f of arrays) await one(f, arraysToSamples);
+  return { added, problems };
 }
 
 async function addSampleFiles(fileList) {
   if (!state.inspect || state.running) return;
   const { images, arrays, rejected } = classifySampleFiles(fileList);
-  if (rejected.length) {
-    showError('Some files were not added', `${rejected.map((f) => f.name).join(', ')}: expected images (.png, .jpg, .bmp…), .npy or .npz files`);
-  }
-  if (!images.length && !arrays.length) return;
+  const problems = rejected.map((f) => `${f.name}: expected an image (.png, .jpg, .bmp…), .npy or .npz file`);
   if (images.length && !readPreprocessForm()) return;
-  setBusy(true, `Decoding ${images.length + arrays.length} sample${images.length + arrays.length > 1 ? 's' : ''}…`);
+  if (images.length || arrays.length) {
+    setBusy(true, `Decoding ${images.length + arrays.length} sample${images.length + arrays.length > 1 ? 's' : ''}…`);
+    try {
+      const decoded = await decodeSamples(images, arrays);
+      problems.push(...decoded.problems);
+      if (decoded.added.length) await setSamples([...state.samples, ...decoded.added]);
+    } catch (e) {
+      showError('Could not read the samples', messageOf(e), nearSamples());
+      return;
+    } finally {
+      setBusy(false);
+    }
+  }
+  if (problems.length) {
+    const n = problems.length;
+    showError(`${n} file${n > 1 ? 's were' : ' was'} not added`, problems.join('\n'), nearSamples());
+  } else hideError();
+}
+
+/** Removes one sample file (the × on its preview). */
+async function removeSample(index) {
+  if (state.running || state.busy) return;
+  const list = state.samples.filter((_, i) => i !== index);
+  state.enlarged = null;
   try {
-    const added = [...await imagesToSamples(images, state.settings), ...await arraysToSamples(arrays)];
-    await setSamples([...state.samples, ...added]);
-    if (!rejected.length) hideError();
+    await setSamples(list);
   } catch (e) {
-    showError('Could not read the samples', messageOf(e));
-  } finally {
-    setBusy(false);
+    showError('Could not remove the sample', messageOf(e), nearSamples());
   }
 }
 
@@ -296,7 +402,7 @@ async function useBuiltinSamples() {
     await addSampleFiles(files);
   } catch (e) {
     setBusy(false);
-    showError('Could not load the sample images', messageOf(e));
+    showError('Could not load the sample images', messageOf(e), nearSamples());
   }
 }
 
@@ -306,19 +412,18 @@ function renderSamples() {
   ui.sampleCount.textContent = n ? `${n} sample${n > 1 ? 's' : ''}${files !== n ? ` from ${files} file${files > 1 ? 's' : ''}` : ''}` : 'none yet';
   ui.sampleCount.dataset.count = String(n);
   ui.sampleClear.disabled = n === 0 || Boolean(state.running);
+  // The input-shape hint's example follows the samples' size.
+  const example = ui.summary.querySelector('.shape-example');
+  const text = state.inspect ? inputShapeExample(state.inspect.inputs, exampleSize()) : '';
+  if (example && text) example.textContent = text;
   clear(ui.previews);
-  if (!n) {
-    ui.previews.appendChild(h(document, 'p', { class: 'muted small' }, 'No samples yet.'));
-    return;
-  }
-  const shown = state.samples.slice(0, 24);
-  for (const s of shown) {
-    const canvas = previewCanvas(document, s, state.settings, 64);
-    ui.previews.appendChild(h(document, 'figure', { class: 'preview', title: s.source ?? s.name, dataset: { name: s.name } },
-      canvas ?? h(document, 'div', { class: 'preview-placeholder' }, s.kind === 'npz' ? '.npz' : '—'),
-      h(document, 'figcaption', null, s.stacked ? `${s.count}× [${s.shape.slice(1).join('×')}]` : s.shape ? `[${s.shape.join('×')}]` : s.kind)));
-  }
-  if (files > shown.length) ui.previews.appendChild(h(document, 'p', { class: 'muted small preview-more' }, `+ ${files - shown.length} more files`));
+  const parts = renderSamplePreviews(document, state.samples, {
+    preview: (s, big) => previewCanvas(document, s, state.settings, big ? 640 : 160, big ? 320 : 96),
+    enlarged: state.enlarged ?? null, disabled: Boolean(state.running),
+    onRemove: (i) => removeSample(i),
+    onEnlarge: (i) => { state.enlarged = i; renderSamples(); },
+  });
+  for (const el of parts) ui.previews.appendChild(el);
 }
 
 // ---------------------------------------------------------------- run
@@ -418,7 +523,9 @@ async function runJob(kind, call) {
       if (now - lastPaint > 60 || p.done === p.total) {  // at most ~16 repaints a second
         lastPaint = now;
         renderPhases(progress);
-        ui.runStatus.textContent = `${p.label}: ${Math.round(p.fraction * 100)}%`;
+        const overall = (p.overallFraction ?? 1) < 1 ? formatEta(p.overallEtaSeconds) : '';
+        ui.runStatus.textContent = `${p.label}: ${Math.round(p.fraction * 100)}%${overall ? ` · about ${overall} left in all` : ''}`;
+        ui.runStatus.dataset.overallEta = overall;
       }
     });
     progress.phase = null;
@@ -463,7 +570,13 @@ async function runQuantize() {
   try {
     options = readSettings();
   } catch (e) {
-    showError('Check the settings', e.message);
+    const field = /^Target /.test(e.message) ? ui.targetValue : /^Samples used/.test(e.message) ? ui.maxSamples : null;
+    if (field) {
+      field.classList.add('is-invalid');
+      field.setAttribute('aria-invalid', 'true');
+    }
+    showError('Check the settings', e.message, ui.settingsForm);
+    field?.focus();
     return;
   }
   const result = await runJob('quantize', (onProgress) => state.qm.quantize(options, { onProgress }));
@@ -509,7 +622,7 @@ async function cancelRun() {
   try {
     await state.qm.cancel();
   } catch (e) {
-    showError('The engine did not restart', messageOf(e));
+    showError('The engine did not restart', messageOf(e), ui.settingsForm);
   } finally {
     state.restarting = false;
     updateRunButton();
@@ -523,6 +636,7 @@ function resetResults() {
   state.report = null;
   state.pointIndex = null;
   state.overrides = new Map();
+  state.tableView = {};
   ui.stepResults.hidden = true;
   ui.stepExport.hidden = true;
   ui.phases.hidden = true;
@@ -559,7 +673,7 @@ function renderResultsSection() {
   ui.stepResults.hidden = false;
   ui.stepResults.classList.toggle('is-demo', demo);
   const parts = renderResults(document, r, {
-    point: r.selected, selectedIndex: shownIndex(), overrides: state.overrides, disabled: !canOverride(),
+    point: r.selected, selectedIndex: shownIndex(), overrides: state.overrides, disabled: !canOverride(), tableView: state.tableView,
     onSelectPoint: (i) => selectPoint(i), onOverride: (name, c) => overrideLayer(name, c),
     onFocusLayer: (name) => document.querySelector(`#quant-table tr[data-layer="${CSS.escape(name)}"]`)?.scrollIntoView({ block: 'center', behavior: 'smooth' }),
   });
@@ -572,6 +686,10 @@ function renderResultsSection() {
   clear(ui.resultsSide);
   ui.resultsSide.appendChild(sidePanel(r, r.selected, demo));
   ui.stepExport.hidden = false;
+  // What the buttons export does not meet the target: said beside them too.
+  const unmet = r.targetMet === false && state.pointIndex === null && !state.overrides.size;
+  ui.exportNote.hidden = !unmet;
+  ui.exportNote.textContent = unmet ? `This configuration does not meet the target ${r.target}: ${r.message ?? 'no point meets it'}.` : '';
   updateExportButtons();
   clear(ui.validateResult);
   if (!exportable()) {
@@ -608,7 +726,8 @@ function sidePanel(r, point, demo) {
   const n = state.overrides.size;
   const where = state.pointIndex !== null ? `Pareto point ${state.pointIndex}` : 'search result';
   const rows = [
-    ['Configuration', homogeneous && !n ? `${point.config} everywhere` : n ? `${where}, ${n} layer override${n > 1 ? 's' : ''}` : where],
+    ['Configuration', (homogeneous && !n ? `${point.config} everywhere` : n ? `${where}, ${n} layer override${n > 1 ? 's' : ''}` : where)
+      + (r.targetMet === false && state.pointIndex === null && !n ? ` — does not meet the target ${r.target}` : '')],
     ['Candidates', r.candidates.join(' · ')],
     ['Samples', `${state.result?.samplesUsed ?? Math.min(state.samples.length, Number(ui.maxSamples.value))} used for calibration and SQNR`],
   ];
@@ -749,18 +868,7 @@ async function validate() {
     });
     const simulated = state.report.selected?.sqnrDb ?? null;
     clear(ui.validateResult);
-    const fmt = (x) => (x === Infinity ? '∞ (identical)' : Number.isNaN(x) ? 'undefined (the FP32 output is all zero)' : `${x.toFixed(1)} dB`);
-    const diff = simulated !== null && Number.isFinite(v.sqnrDb) ? v.sqnrDb - simulated : null;
-    ui.validateResult.appendChild(h(document, 'div', { class: 'validate-grid', id: 'validation', dataset: { sqnr: v.sqnrDb, simulated: simulated ?? '', top1: v.top1Agreement ?? '' } },
-      h(document, 'div', { class: 'stat' }, h(document, 'div', { class: 'stat-label' }, 'Simulated SQNR (quantmix)'),
-        h(document, 'div', { class: 'stat-value' }, simulated === null ? '—' : fmt(simulated)),
-        h(document, 'div', { class: 'stat-detail' }, 'quantmix’s simulation, on the calibration samples')),
-      h(document, 'div', { class: 'stat' }, h(document, 'div', { class: 'stat-label' }, 'Exported model in ONNX Runtime'),
-        h(document, 'div', { class: 'stat-value' }, fmt(v.sqnrDb)),
-        h(document, 'div', { class: 'stat-detail' }, diff === null ? `vs FP32 on ${v.samples} samples` : `${diff >= 0 ? '+' : ''}${diff.toFixed(2)} dB vs simulated · ${v.samples} samples`)),
-      h(document, 'div', { class: 'stat' }, h(document, 'div', { class: 'stat-label' }, 'Top-1 agreement with FP32'),
-        h(document, 'div', { class: 'stat-value' }, v.top1Agreement === null ? '—' : `${(v.top1Agreement * 100).toFixed(1)}%`),
-        h(document, 'div', { class: 'stat-detail' }, v.top1Agreement === null ? 'no class axis in the output' : `${v.rows} predictions compared · ${(v.ms / 1000).toFixed(1)} s`))));
+    ui.validateResult.appendChild(renderValidation(document, v, simulated));
   } catch (e) {
     clear(ui.validateResult);
     ui.validateResult.appendChild(h(document, 'p', { class: 'validate-error', role: 'alert' }, `Validation failed: ${messageOf(e)}`));
@@ -825,7 +933,7 @@ function wire() {
     ui.sampleInput.value = '';
   });
   ui.sampleBuiltin.addEventListener('click', () => useBuiltinSamples());
-  ui.sampleClear.addEventListener('click', () => setSamples([]).catch((e) => showError('Could not clear the samples', messageOf(e))));
+  ui.sampleClear.addEventListener('click', () => setSamples([]).catch((e) => showError('Could not clear the samples', messageOf(e), nearSamples())));
   ui.pp.preset.addEventListener('change', () => {
     state.settings = applyPreset(state.settings, ui.pp.preset.value);
     fillPreprocessForm();
@@ -840,7 +948,13 @@ function wire() {
   ui.settingsForm.addEventListener('submit', (e) => { e.preventDefault(); runQuantize(); });
   // After a search, a new target re-selects on its fronts at once (no calibration, no search).
   ui.targetKind.addEventListener('change', () => onTargetKind());
-  ui.targetValue.addEventListener('input', () => { updateTargetSlider(); scheduleReselect(100); });
+  ui.targetValue.addEventListener('input', () => {
+    ui.targetValue.classList.remove('is-invalid');
+    ui.targetValue.removeAttribute('aria-invalid');
+    updateTargetSlider();
+    scheduleReselect(100);
+  });
+  ui.maxSamples.addEventListener('input', () => { ui.maxSamples.classList.remove('is-invalid'); ui.maxSamples.removeAttribute('aria-invalid'); });
   ui.targetValue.addEventListener('change', () => scheduleReselect(0));
   ui.targetSlider.addEventListener('input', () => {
     const range = targetRange(state.report, ui.targetKind.value);

@@ -82,7 +82,7 @@ export async function arraysToSamples(files) {
  * A preview canvas (what the model sees) for a sample with data and an image-like shape, or
  * null. `settings` gives layout and channels; the tensor is stretched to its own range.
  */
-export function previewCanvas(doc, sample, settings, size = 72) {
+export function previewCanvas(doc, sample, settings, size = 72, maxHeight = size) {
   if (!sample.data || !sample.shape || sample.shape.length < 3) return null;
   const shape = sample.shape.length === 3 ? [1, ...sample.shape] : sample.shape;
   const nchw = settings.layout === 'nchw';
@@ -93,8 +93,10 @@ export function previewCanvas(doc, sample, settings, size = 72) {
   canvas.width = w;
   canvas.height = hgt;
   canvas.className = 'preview-canvas';
-  canvas.style.setProperty('width', `${size}px`);
-  canvas.style.setProperty('height', `${Math.round((size * hgt) / w)}px`);
+  // Fits a size x maxHeight box, aspect kept (a 48x320 text line stays readable).
+  const k = Math.min(size / w, maxHeight / hgt);
+  canvas.style.setProperty('width', `${Math.max(1, Math.round(w * k))}px`);
+  canvas.style.setProperty('height', `${Math.max(1, Math.round(hgt * k))}px`);
   canvas.getContext('2d').putImageData(new ImageData(rgba, w, hgt), 0, 0);
   return canvas;
 }

@@ -155,7 +155,11 @@ export function tensorToPixels(data, s) {
 
 /** The CLI spelling of the settings (shown under the form, so the same run can be scripted). */
 export function toCliSpec(s) {
-  const fmt = (v) => Number(v.toFixed(6)).toString();
+  // Enough digits that the CLI reads the same float32 back (9 significant); a scale that is
+  // 1/n as the fraction the CLI accepts (scale=1/255, not a rounded 0.003922).
+  const fmt = (v) => Number(v.toPrecision(9)).toString();
+  const inv = 1 / s.scale;
+  const fmtScale = (v) => (Math.abs(inv - Math.round(inv)) < 1e-9 * Math.abs(inv) && Math.round(inv) !== 1 ? `1/${Math.round(inv)}` : fmt(v));
   for (const [name, p] of Object.entries(PRESETS)) {
     if (Boolean(p.gray) === Boolean(s.gray) && p.order === s.order && Math.abs(p.scale - s.scale) < 1e-12
         && p.mean.every((m, i) => Math.abs(m - s.mean[i]) < 1e-9)
@@ -163,7 +167,7 @@ export function toCliSpec(s) {
       return `${name},size=${s.height}x${s.width}`;
     }
   }
-  const parts = [`size=${s.height}x${s.width}`, `scale=${fmt(s.scale)}`, `mean=${s.mean.map(fmt).join(':')}`,
+  const parts = [`size=${s.height}x${s.width}`, `scale=${fmtScale(s.scale)}`, `mean=${s.mean.map(fmt).join(':')}`,
     `std=${s.std.map(fmt).join(':')}`, `order=${s.order}`, `layout=${s.layout}`];
   if (s.gray) parts.push('gray=1');
   return parts.join(',');

@@ -41,30 +41,83 @@ export const PHASES = [
 ];
 
 /**
- * Turns (phase, done, total) reports into fractions and an ETA per phase. `now` is injectable
- * (milliseconds) so node --test checks the arithmetic. ETA = elapsed in this phase / done *
- * remaining, shown once at least one step is done.
+ * What each phase of a run costs, roughly, in forward passes over the samples (the README's
+ * "Search speed": calibration and the float reference about one pass each, a baseline one
+ * simulated pass per candidate, phases 1 and 2 about the same, a resumed run per (group,
+ * candidate) at ~0.4 of a pass). Only the ratios matter: they spread one overall ETA over the
+ * phases still to come. opts: {candidates, layers, search (false: homogeneous bits)}.
+ */
+export function phaseWeights({ candidates = 3, layers = 10, search = true } = {}) {
+  const flips = 0.4 * Math.max(1, layers) * Math.max(1, candidates - 1);
+  return search
+    ? { calibration: 1.5, reference: 1, phase0: Math.max(1, candidates), phase1: flips, phase2: flips, phase3: 2, export: 0.3 }
+    : { calibration: 1.5, reference: 1, phase0: 1, phase3: 0.5, evaluate: 1, export: 0.3 };
+}
+
+/**
+ * Turns (phase, done, total) reports into fractions and an ETA per phase, and one overall ETA
+ * for the run. `now` is injectable (milliseconds) so node --test checks the arithmetic. Phase
+ * ETA = elapsed in this phase / done * remaining, shown once at least one step is done. Overall:
+ * the run's work is the phases' weights (phaseWeights; a phase skipped because the core reused
+ * it drops out once a later one starts; phase 2 takes phase 1's measured time once known), done
+ * work / elapsed time is the rate, and the rest at that rate is the ETA.
  */
 export class ProgressTracker {
-  constructor(now = () => performance.now()) {
+  constructor(now = () => performance.now(), weights = null) {
     this.now = now;
     this.phase = null;
     this.start = 0;
     this.runStart = now();
+    this.weights = weights ? { ...weights } : null;
+    this.seen = [];          // phases in the order they started
+    this.fractions = new Map();
+    this.seconds = new Map();  // seconds each finished phase took
   }
 
   update(phase, done, total) {
     const t = this.now();
     if (phase !== this.phase) {
+      if (this.phase !== null) this.seconds.set(this.phase, (t - this.start) / 1000);
       this.phase = phase;
       this.start = t;
+      if (!this.seen.includes(phase)) this.seen.push(phase);
     }
     const fraction = total > 0 ? Math.min(1, done / total) : 0;
+    this.fractions.set(phase, fraction);
     const elapsed = (t - this.start) / 1000;
     const etaSeconds = done > 0 && total > done ? (elapsed / done) * (total - done) : done >= total && total > 0 ? 0 : null;
     const index = PHASES.findIndex(([p]) => p === phase);
+    const runSeconds = (t - this.runStart) / 1000;
     return { phase, label: index >= 0 ? PHASES[index][1] : phase, index, done, total, fraction, etaSeconds,
-             elapsedSeconds: (t - this.runStart) / 1000 };
+             elapsedSeconds: runSeconds, ...this.overall(phase, runSeconds) };
+  }
+
+  /** {overallFraction, overallEtaSeconds} (null without weights or before any work is done). */
+  overall(phase, runSeconds) {
+    if (!this.weights) return { overallFraction: null, overallEtaSeconds: null };
+    const order = PHASES.map(([p]) => p);
+    const at = order.indexOf(phase);
+    // Phases before the current one that never started were reused: no work left in them.
+    const planned = Object.keys(this.weights).filter((p) => this.seen.includes(p) || order.indexOf(p) > at || at < 0);
+    if (!planned.includes(phase)) planned.push(phase);
+    const weight = (p) => this.weights[p] ?? 1;
+    // Phase 2 walks as many flips as phase 1 measured: once phase 1 is over, its time is the guide.
+    let total = 0;
+    let doneWork = 0;
+    for (const p of planned) {
+      const w = weight(p);
+      total += w;
+      doneWork += w * (this.fractions.get(p) ?? 0);
+    }
+    if (this.seconds.has('phase1') && planned.includes('phase2') && !this.seconds.has('phase2') && doneWork > 0) {
+      // Rate from the work done, but phase 2 costs what phase 1 took.
+      const rate = doneWork / runSeconds;
+      const rest2 = this.seconds.get('phase1') * (1 - (this.fractions.get('phase2') ?? 0));
+      const others = total - doneWork - weight('phase2') * (1 - (this.fractions.get('phase2') ?? 0));
+      return { overallFraction: doneWork / total, overallEtaSeconds: rest2 + Math.max(0, others) / rate };
+    }
+    if (!(doneWork > 0) || !(runSeconds > 0)) return { overallFraction: total ? doneWork / total : null, overallEtaSeconds: null };
+    return { overallFraction: doneWork / total, overallEtaSeconds: ((total - doneWork) / doneWork) * runSeconds };
   }
 }
 
@@ -302,7 +355,10 @@ export class Quantmix {
     if (this.running) throw new Error(`${type}: a run is already in progress`);
     if (signal?.aborted) throw new CancelledError();
     if (options?.maxSamples !== undefined) this.maxSamples = options.maxSamples;
-    const tracker = new ProgressTracker();
+    const search = type === 'quantize' && !options?.bits;
+    const weights = type === 'quantize' ? phaseWeights({ search, layers: this.inspect?.layers?.length ?? 10,
+      candidates: search ? (options?.candidates?.length ?? 4) : 1 }) : null;
+    const tracker = new ProgressTracker(undefined, weights);
     const onAbort = () => this.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {

@@ -1,6 +1,6 @@
 // Validates an exported QDQ model in this tab with ONNX Runtime Web (wasm EP, files served from
 // ./ort/ beside the page; nothing is fetched elsewhere): runs the float model and the exported
-// one on the same samples and reports output SQNR and top-1 agreement (web/metrics.js), to be
+// one on the same samples and reports output SQNR and an argmax agreement (web/metrics.js), to be
 // shown beside the number the simulation predicted. Browser only; ORT is loaded on first use.
 import { conformShape, SqnrAccumulator } from './metrics.js';
 
@@ -25,7 +25,8 @@ export function loadOrt(base = new URL('./ort/', import.meta.url).href) {
 /**
  * float: {bytes, externalFiles: [{name, bytes}]}, exported: Uint8Array, samples: [{data,
  * shape}] (single-input models). opts: {maxSamples, onProgress(done, total)}.
- * Returns {sqnrDb, top1Agreement, rows, samples, ms}.
+ * Returns {sqnrDb, kind, agreement, top1Agreement, stepAgreement, decodedAgreement, rows,
+ * samples, ms} (web/metrics.js: the agreement measure follows the first output's kind).
  */
 export async function validateExport(float, exported, samples, { maxSamples = 32, onProgress = null } = {}) {
   const ort = await loadOrt();
@@ -58,8 +59,7 @@ export async function validateExport(float, exported, samples, { maxSamples = 32
       const feeds = { [inputName]: new ort.Tensor('float32', Float32Array.from(s.data), conformShape(s.shape, rank)) };
       const [a, b] = [await ref.run(feeds), await test.run(feeds)];
       const pick = (o) => Object.fromEntries(ref.outputNames.map((n) => [n, o[n].data]));
-      const dims = a[first].dims;
-      acc.add(pick(a), pick(b), first, dims.length >= 2 ? dims[dims.length - 1] : null);
+      acc.add(pick(a), pick(b), first, a[first].dims);
       onProgress?.(i + 1, usable.length);
       await new Promise((ok) => setTimeout(ok, 0));  // keep the page responsive between samples
     }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../../tools/serve.mjs';
+import { encodeNpy } from '../../web/npy.js';
 import { Checker, loadFixture } from './helpers.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -316,6 +317,15 @@ try {
     t.ok(/Input shapes/.test(warning) && !warning.includes('--input-shape'),
       `dynamic: the warning points at the Input shapes field (${warning.trim()})`);
     console.log(`  screenshot ${await shot('03-dynamic-unknown')}`);
+    // Issue 14 #4: no share of MACs while the total is unknown; samples survive a re-inspect;
+    // the hint's example is one the field accepts.
+    const shares = await page.$$eval('#layer-table .share-text', (els) => els.map((e) => e.textContent));
+    t.ok(shares.length > 0 && shares.every((x) => x === '—'), `dynamic: no MACs share before the shape is known (${shares.join(' ')})`);
+    await page.fill('#pp-height', '32');
+    await page.fill('#pp-width', '48');
+    await page.setInputFiles('#sample-input', RGB.slice(0, 3));
+    await page.waitForFunction(() => document.getElementById('sample-count').dataset.count === '3');
+    await settled('ready');
 
     await page.fill('#input-shapes', 'x = 1x3x32x48y');
     await page.click('#shape-form button[type=submit]');
@@ -324,7 +334,10 @@ try {
     t.ok(/dimension "48y"/.test(s.bannerText), `bad input shape reported (${s.bannerText})`);
     t.ok(s.summaryVisible, 'bad input shape: the summary stays');
 
-    await page.fill('#input-shapes', dynamic.expected.input_shape);
+    t.equal(await page.textContent('.shape-example'), dynamic.expected.input_shape, 'dynamic: the hint\'s example has numbers, from the samples');
+    t.equal(await page.evaluate(() => document.getElementById('banner').previousElementSibling?.id), 'shapes-card',
+      'dynamic: the input-shape error is under the input-shape card');
+    await page.fill('#input-shapes', await page.textContent('.shape-example'));
     await page.press('#input-shapes', 'Enter');
     await page.waitForFunction((m) => document.querySelector('.stat[data-stat="macs"]')?.dataset.value === String(m),
       dynamic.expected.macs);
@@ -334,6 +347,10 @@ try {
     checkLayers(s, dynamic.expected, 'dynamic');
     t.ok(!s.bannerVisible, 'dynamic: banner cleared after a good inspect');
     t.equal(await page.inputValue('#input-shapes'), dynamic.expected.input_shape, 'dynamic: the field keeps its value');
+    await page.waitForFunction(() => document.getElementById('sample-count').dataset.count === '3', null, { timeout: 5000 }).catch(() => {});
+    t.equal(await sampleCount(), 3, 'dynamic: the samples are kept after a re-inspect');
+    const shares2 = await page.$$eval('#layer-table .share-text', (els) => els.map((e) => e.textContent));
+    t.ok(shares2.every((x) => /%$/.test(x)), `dynamic: shares once the shape is known (${shares2.join(' ')})`);
     console.log(`  screenshot ${await shot('04-dynamic-fixed')}`);
   });
 
@@ -567,6 +584,57 @@ try {
     const r = await readResults();
     t.equal(r.layers.length, 4, 'four weighted layers');
     console.log(`  screenshot ${await shot('14-user-model-results')}`);
+  });
+
+  // (f2) Issue 14: errors next to their cause and in view, an unmeetable target said, samples
+  // checked against the model's input when added, one removed.
+  await t.step('errors in view, unmeetable target, wrong-shape sample, remove one', async () => {
+    const where = () => page.evaluate(() => {
+      const b = document.getElementById('banner');
+      const r = b.getBoundingClientRect();
+      return { visible: !b.hidden, step: b.closest('section.step')?.id ?? null, text: b.textContent.replace(/\s+/g, ' ').trim(),
+        inView: r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0 };
+    });
+    // A bad target typed, then Quantize: the error is under the settings, on screen.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.fill('#set-target-value', 'abc');
+    await page.click('#run-button');
+    await page.waitForSelector('#banner:not([hidden])');
+    let b = await where();
+    t.equal(b.step, 'step-settings', `a bad target: the error is in the settings step (${b.text})`);
+    t.ok(b.inView, 'a bad target: the error is in the viewport');
+    t.ok(await page.$eval('#set-target-value', (el) => el.classList.contains('is-invalid')), 'a bad target: the field is marked');
+    await page.click('#banner-close');
+    // An unmeetable target: the core's message above the numbers and beside the downloads.
+    await timedUpdate(() => page.fill('#set-target-value', '0.01'));
+    t.ok(await page.isVisible('#target-note'), 'bops=0.01: a note says the target is not met');
+    const note = await page.textContent('#target-note');
+    t.ok(/not met/.test(note) && /no point meets bops=0\.01/.test(note), `the note has the core's message (${note.trim()})`);
+    t.ok(await page.isVisible('#export-note'), 'the export step says so too');
+    console.log(`  screenshot ${await shot('14b-target-not-met')}`);
+    await timedUpdate(() => page.fill('#set-target-value', '0.6'));
+    t.ok(!(await page.isVisible('#target-note')), 'a met target: no note');
+    // A .npy of another shape is refused when added, by name and why, next to the samples.
+    const before = await sampleCount();
+    const wrong = encodeNpy(new Float32Array(3 * 48 * 320), [1, 3, 48, 320]);
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await page.setInputFiles('#sample-input', { name: 'wrong.npy', mimeType: 'application/octet-stream', buffer: Buffer.from(wrong) });
+    await page.waitForSelector('#banner:not([hidden])');
+    b = await where();
+    t.ok(b.text.includes('wrong.npy') && b.text.includes('[1×3×48×320]') && /dimension 2 is 48, the model needs 32/.test(b.text),
+      `a wrong-shape .npy is refused with why (${b.text})`);
+    t.equal(b.step, 'step-samples', 'the sample error is in the samples step');
+    t.ok(b.inView, 'the sample error is in the viewport');
+    t.equal(await sampleCount(), before, 'the wrong sample was not added');
+    await page.click('#banner-close');
+    // One sample removed by its own button.
+    const first = await page.getAttribute('#sample-previews figure', 'data-name');
+    await page.click('#sample-previews figure .preview-remove');
+    await page.waitForFunction((n) => Number(document.getElementById('sample-count').dataset.count) === n, before - 1);
+    t.ok(!(await page.$(`#sample-previews figure[data-name="${first}"]`)), `${first} removed, the others kept (${before - 1})`);
+    await page.click('#sample-previews figure');
+    t.ok(await page.$eval('#sample-previews figure', (el) => el.classList.contains('is-enlarged')), 'a click enlarges a preview');
+    console.log(`  screenshot ${await shot('14c-samples-edited')}`);
   });
 
   // (g) Bad samples: a readable message, the samples already added stay, the app stays usable.

@@ -9,14 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { demoReport } from '../../web/demo_engine.js';
-import { argmax, conformShape, SqnrAccumulator } from '../../web/metrics.js';
+import { argmax, conformShape, ctcDecode, outputKind, SqnrAccumulator } from '../../web/metrics.js';
+import { renderValidation } from '../../web/views/validation.js';
 import { decodeNpy, encodeNpy } from '../../web/npy.js';
 import { applyPreset, defaultSettings, imageGeometry, parseScale, parseTriple, pixelsToTensor, PreprocessError,
   tensorShape, tensorToPixels, toCliSpec, validateSettings } from '../../web/preprocess.js';
-import { formatEta, ProgressTracker } from '../../web/quantmix.js';
+import { formatEta, phaseWeights, PHASES, ProgressTracker } from '../../web/quantmix.js';
 import { composeOverride, layerRows, nearestPoint, niceTicks, normalizeQuantReport, paretoGeometry, parseCandidate,
   parseCandidateList, stripSegments, targetRange, targetSpec } from '../../web/results.js';
 import { renderResults } from '../../web/views/results_view.js';
+import { renderSamplePreviews } from '../../web/views/samples.js';
+import { sampleShapeProblem } from '../../web/input_shapes.js';
 import { createDocument } from './fake_dom.mjs';
 
 const PY = '/usr/bin/python3';
@@ -359,4 +362,212 @@ test('views/results: the calibration-set verdict and the sensitivity intervals (
   const plain = renderResults(doc, normalizeQuantReport(base), { selectedIndex: 1 });
   assert.equal(plain.totals.byClass('stability-note').length, 0);
   assert.equal(plain.table.byClass('sens-ci').length, 0);
+});
+
+// ---- issue 14: the app for real models and real users ----
+
+test('views/results: an unmeetable target is said above the numbers, with the core\'s message (issue 14 #1)', () => {
+  const doc = createDocument();
+  const raw = wsReport();
+  raw.search = { target: 'bops=0.3' };
+  raw.selected = { ...raw.selected, config: 'W16A16', target_met: false,
+    message: 'no point meets bops=0.3 (cheapest point: 0.45): returning the start point' };
+  const r = normalizeQuantReport(raw);
+  assert.equal(r.targetMet, false);
+  const parts = renderResults(doc, r, { selectedIndex: -1 });
+  const note = parts.totals.byId('target-note');
+  assert.ok(note, 'a note in the totals');
+  assert.match(note.textContent, /Target bops=0\.3 not met/);
+  assert.match(note.textContent, /no point meets bops=0\.3 \(cheapest point: 0\.45\): returning the start point/);
+  assert.match(note.textContent, /W16A16 everywhere/);
+  assert.equal(parts.totals.byClass('stat').length, 3, 'the numbers stay');
+  // The demo core's unmet target too (no message: a generic one).
+  const demo = normalizeQuantReport(demoReport(INSPECT, { target: 'bops=0.01' }));
+  assert.equal(demo.targetMet, false);
+  assert.ok(renderResults(doc, demo, {}).totals.byId('target-note'));
+  // A met target: no note.
+  assert.equal(renderResults(doc, normalizeQuantReport(wsReport()), {}).totals.byId('target-note'), null);
+});
+
+test('samples: each sample is checked against the model input when added, and one can be removed (issue 14 #3)', () => {
+  const ocr = [{ name: 'x', shape: ['p2o.DynamicDimension.0', 3, 48, 'p2o.DynamicDimension.1'] }];
+  assert.equal(sampleShapeProblem([1, 3, 48, 320], ocr), null);
+  assert.equal(sampleShapeProblem([3, 48, 100], ocr), null, 'a batch of one may omit the leading 1');
+  assert.equal(sampleShapeProblem([1, 3, 32, 32], ocr),
+    "shape [1×3×32×32] does not fit input 'x' [p2o.DynamicDimension.0×3×48×p2o.DynamicDimension.1]: dimension 2 is 32, the model needs 48");
+  assert.match(sampleShapeProblem([1, 48, 320], [{ name: 'x', shape: [2, 3, 48, 320] }]), /3 dimensions, the model needs 4/);
+  assert.match(sampleShapeProblem([1, 1, 28, 28], [{ name: 'in', shape: [1, 3, 28, 28] }]), /dimension 1 is 1, the model needs 3/);
+  assert.equal(sampleShapeProblem([1, 3, 32, 32], [{ name: 'a', shape: [1] }, { name: 'b', shape: [1] }]), null, 'several inputs: the core checks');
+  assert.equal(sampleShapeProblem(undefined, ocr), null, '.npz: no shape in the page');
+
+  const doc = createDocument();
+  const samples = [{ name: 'a.npy', source: 'a.png', kind: 'image', shape: [1, 3, 48, 320] },
+    { name: 'b.npy', source: 'b.npy', kind: 'npy', shape: [1, 3, 48, 320] }, { name: 'c.npz', kind: 'npz' }];
+  const removed = [];
+  const enlarged = [];
+  const figs = renderSamplePreviews(doc, samples, { onRemove: (i) => removed.push(i), onEnlarge: (i) => enlarged.push(i) });
+  assert.equal(figs.length, 3);
+  const buttons = figs.map((f) => f.byClass('preview-remove')[0]);
+  assert.ok(buttons.every(Boolean), 'every sample has a remove button');
+  assert.equal(buttons[1].getAttribute('aria-label'), 'Remove b.npy');
+  buttons[1].listeners.click[0]({ stopPropagation() {} });
+  assert.deepEqual(removed, [1]);
+  figs[0].listeners.click[0]();
+  assert.deepEqual(enlarged, [0], 'a click enlarges');
+  const big = renderSamplePreviews(doc, samples, { enlarged: 0, onEnlarge: (i) => enlarged.push(i) });
+  assert.ok(big[0].classList.contains('is-enlarged'));
+  big[0].listeners.click[0]();
+  assert.deepEqual(enlarged, [0, null], 'a second click shrinks it');
+  assert.equal(renderSamplePreviews(doc, [])[0].textContent, 'No samples yet.');
+  assert.match(renderSamplePreviews(doc, samples, { limit: 2 })[2].textContent, /\+ 1 more files/);
+});
+
+test('validation: the agreement follows the output kind; a sequence model broken on most samples is said plainly (issue 14 #7)', () => {
+  assert.equal(outputKind([1, 10]), 'classification');
+  assert.equal(outputKind([1, 80, 6625]), 'sequence');
+  assert.equal(outputKind([1, 1, 48, 320]), 'dense');
+  assert.equal(outputKind([1, 1]), 'dense');
+  assert.deepEqual(ctcDecode([0, 3, 3, 0, 0, 3, 5, 5, 0]), [3, 3, 5]);
+  // A CTC-like output [1, T=10, C=4]: 9 blank frames (class 0) and one character frame. The
+  // export gets the character wrong on 3 of 4 samples: per step 97.5% agree, sequences 25%.
+  const T = 10;
+  const C = 4;
+  const frames = (chars) => {
+    const y = new Float32Array(T * C);
+    for (let t = 0; t < T; ++t) y[t * C + (chars[t] ?? 0)] = 5;
+    return y;
+  };
+  const acc = new SqnrAccumulator();
+  for (let k = 0; k < 4; ++k) {
+    const ref = frames({ 4: 2 });
+    const test = frames({ 4: k === 0 ? 2 : 3 });
+    acc.add({ y: ref }, { y: test }, 'y', [1, T, C]);
+  }
+  const v = { ...acc.result(), samples: 4, ms: 10 };
+  assert.equal(v.kind, 'sequence');
+  assert.equal(v.rows, 4);
+  assert.equal(v.agreement, 0.25, 'one sequence in four identical at every step');
+  assert.ok(Math.abs(v.stepAgreement - 37 / 40) < 1e-12, 'per step: blank frames dominate');
+  assert.equal(v.decodedAgreement, 0.25);
+  assert.equal(v.top1Agreement, null, 'no per-row top-1 on a sequence');
+  // A shifted alignment decodes to the same text: the decoded agreement forgives it.
+  const shift = new SqnrAccumulator();
+  shift.add({ y: frames({ 4: 2 }) }, { y: frames({ 5: 2 }) }, 'y', [1, T, C]);
+  assert.deepEqual([shift.result().agreement, shift.result().decodedAgreement], [0, 1]);
+  const doc = createDocument();
+  const view = renderValidation(doc, v, 30);
+  const warning = view.byId('validate-warning');
+  assert.ok(warning, 'a warning when most sequences disagree');
+  assert.match(warning.textContent, /disagrees with the float model on 3 of 4 sequences/);
+  assert.match(view.byId('agreement').textContent, /Sequences identical to FP32.*25\.0%/);
+  assert.equal(view.byId('validation').dataset.kind, 'sequence');
+  // Classification: top-1 per row, no warning when they agree.
+  const cls = new SqnrAccumulator();
+  cls.add({ y: Float32Array.from([1, 2, 3, 0]) }, { y: Float32Array.from([1, 2, 3, 0.1]) }, 'y', [2, 2]);
+  const c = { ...cls.result(), samples: 1, ms: 1 };
+  assert.deepEqual([c.kind, c.top1Agreement, c.rows], ['classification', 1, 2]);
+  const cv = renderValidation(doc, c, null);
+  assert.equal(cv.byId('validate-warning'), null);
+  assert.match(cv.byId('agreement').textContent, /Top-1 agreement with FP32100\.0%/);
+  // Dense maps: SQNR only.
+  const dense = new SqnrAccumulator();
+  dense.add({ y: new Float32Array(16).fill(1) }, { y: new Float32Array(16).fill(1.1) }, 'y', [1, 1, 4, 4]);
+  const d = { ...dense.result(), samples: 1, ms: 1 };
+  assert.deepEqual([d.kind, d.agreement], ['dense', null]);
+  assert.match(renderValidation(doc, d, null).byId('agreement').textContent, /compare by SQNR/);
+});
+
+test('views/results: the per-layer table sorts, filters, keeps its header on top and collapses activation-only groups (issue 14 #8)', () => {
+  const raw = wsReport();
+  raw.groups.push({ id: 3, layers: [], activations: ['add_out', 'cat_out', 'pool_out', 'x4'], candidates: ['W8A16', 'W8A8'],
+    sensitivity_db: { W8A16: 50, W8A8: 41.5 } });
+  raw.groups[0].sensitivity_db = { W8A8: 40, W4A8: 20 };
+  raw.groups[1].sensitivity_db = { W8A8: 45, W4A8: 12 };
+  raw.groups[2].sensitivity_db = { W8A8: 44, W4A8: 30 };
+  raw.selected.group_config = ['W4A8', 'W8A8', 'W8A8', 'W8A16'];
+  raw.selected.layers[2].w_bits = 4;
+  const r = normalizeQuantReport(raw);
+  const doc = createDocument();
+  const view = {};
+  const parts = renderResults(doc, r, { tableView: view });
+  const order = () => parts.table.byTag('tbody')[0].children.map((tr) => tr.dataset.layer);
+  assert.deepEqual(order(), ['a', 'b', 'c'], 'network order first');
+  const sortBy = (key) => parts.table.findAll((e) => e.tagName === 'BUTTON' && e.dataset.sort === key)[0].listeners.click[0]();
+  sortBy('sens:W4A8');
+  assert.deepEqual(order(), ['b', 'a', 'c'], 'most sensitive at W4A8 first');
+  assert.deepEqual(view.sort, { key: 'sens:W4A8', dir: 1 }, 'the app keeps the sort');
+  sortBy('sens:W4A8');
+  assert.deepEqual(order(), ['c', 'a', 'b'], 'a second click: the other way');
+  sortBy('macs');
+  assert.deepEqual(order(), ['a', 'b', 'c'], 'most MACs first (4, 2, 2; ties in network order)');
+  sortBy('bits');
+  assert.deepEqual(order(), ['a', 'b', 'c'].filter((n) => n !== 'c').concat('c'), 'most bits first: W8A8 rows before W4A8');
+  const filter = parts.table.byId('layer-filter');
+  filter.value = 'gemm';
+  filter.listeners.input[0]();
+  assert.deepEqual(order(), ['c'], 'the filter matches the op');
+  assert.equal(parts.table.byId('layer-count').textContent, '1 of 3 layers');
+  filter.value = 'B';
+  filter.listeners.input[0]();
+  assert.deepEqual(order(), ['b'], 'and the name, case-insensitively');
+  // A re-render (a new configuration) keeps the sort and the filter.
+  const again = renderResults(doc, r, { tableView: view });
+  assert.deepEqual(again.table.byTag('tbody')[0].children.map((tr) => tr.dataset.layer), ['b']);
+  assert.equal(again.table.byId('layer-filter').value, 'B');
+  // The header sticks when the table is tall (CSS .table-tall: sticky thead, own scroll box).
+  const many = normalizeQuantReport({ ...raw, selected: { ...raw.selected,
+    layers: Array.from({ length: 340 }, (_, i) => ({ name: `l${i}`, op: 'Conv', w_bits: 8, a_bits: 8, macs: i })) } });
+  assert.equal(renderResults(doc, many, {}).table.byClass('table-tall').length, 2, 'the layer table and the activation groups scroll in their own box');
+  // Activation-only groups: collapsed, with their bits.
+  const details = parts.table.byId('activation-groups');
+  assert.equal(details.tagName, 'DETAILS');
+  assert.equal(details.getAttribute('open'), null, 'collapsed');
+  assert.match(details.textContent, /1 activation-only group/);
+  assert.match(details.textContent, /add_out, cat_out, pool_out … \(\+1\)/);
+  assert.equal(details.byTag('tr')[1].children[2].textContent, 'W8A16', 'its bits from the selection');
+});
+
+test('progress: one overall ETA over the phases to come, reused phases dropped; "reference" has its label and place (issue 14 #6)', () => {
+  const ids = PHASES.map(([id]) => id);
+  assert.ok(ids.indexOf('calibration') < ids.indexOf('reference') && ids.indexOf('reference') < ids.indexOf('phase0'), 'reference between calibration and the baselines');
+  let now = 0;
+  const w = phaseWeights({ candidates: 3, layers: 10 });
+  assert.deepEqual([w.calibration, w.reference, w.phase0, w.phase1, w.phase2], [1.5, 1, 3, 8, 8]);
+  const t = new ProgressTracker(() => now, w);
+  const total = Object.values(w).reduce((a, b) => a + b, 0);  // 23.8 passes
+  now = 1500;
+  let p = t.update('calibration', 1, 1);  // 1.5 passes in 1.5 s: 1 pass per second
+  assert.equal(p.label, 'Calibration');
+  assert.ok(Math.abs(p.overallEtaSeconds - (total - 1.5)) < 1e-9, `overall: the rest at the same rate (${p.overallEtaSeconds})`);
+  now = 2500;
+  p = t.update('reference', 1, 1);
+  assert.equal(p.label, 'Float reference', 'the raw id is not shown');
+  assert.ok(Math.abs(p.overallEtaSeconds - (total - 2.5)) < 1e-9);
+  assert.ok(Math.abs(p.overallFraction - 2.5 / total) < 1e-12);
+  // A second run that reuses calibration and reference: they drop out of the plan.
+  now = 0;
+  const again = new ProgressTracker(() => now, w);
+  now = 3000;
+  p = again.update('phase0', 3, 3);  // 3 passes in 3 s
+  assert.ok(Math.abs(p.overallEtaSeconds - (total - 2.5 - 3)) < 1e-9, `reused phases cost nothing (${p.overallEtaSeconds})`);
+  // Phase 2 then takes what phase 1 took.
+  again.update('phase1', 0, 10);
+  now = 13000;
+  again.update('phase1', 10, 10);  // 8 passes in 10 s
+  now = 13000;
+  p = again.update('phase2', 0, 20);
+  const rate = (3 + 8) / 13;
+  assert.ok(Math.abs(p.overallEtaSeconds - (10 + (2 + 0.3) / rate)) < 1e-9, `phase 2 as long as phase 1 (${p.overallEtaSeconds})`);
+  assert.equal(new ProgressTracker(() => 0).update('phase1', 0, 4).overallEtaSeconds, null, 'no plan: no overall ETA');
+});
+
+test('preprocess: the CLI string keeps the scale exact (scale=1/255, not 0.003922) and mean/std to float precision (issue 14 #5)', () => {
+  const s = { ...defaultSettings({ shape: [1, 3, 48, 320] }), mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.25] };
+  const cli = toCliSpec(s);
+  assert.match(cli, /scale=1\/255,/);
+  assert.match(cli, /size=48x320/);
+  assert.equal(parseScale(cli.match(/scale=([^,]+)/)[1]), 1 / 255);
+  assert.match(toCliSpec({ ...s, scale: 0.0123456789 }), /scale=0\.0123456789,/);
+  assert.match(toCliSpec({ ...s, scale: 1 }), /scale=1,/);
+  assert.match(toCliSpec({ ...s, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.22512345678] }), /std=0\.229:0\.224:0\.225123457,/);
 });

@@ -20,11 +20,17 @@ class Node {
     return child;
   }
   get textContent() { return this.childNodes.map((c) => c.textContent).join(''); }
+  set textContent(v) {
+    for (const c of this.childNodes) c.parentNode = null;
+    this.childNodes = [];
+    if (v !== '' && v !== null && v !== undefined) this.appendChild(new Text(this.ownerDocument, String(v)));
+  }
 }
 
 class Text extends Node {
   constructor(doc, text) { super(doc); this.data = text; }
   get textContent() { return this.data; }
+  set textContent(v) { this.data = String(v); }
 }
 
 class Element extends Node {

@@ -5,6 +5,7 @@ import test from 'node:test';
 import { layerRows, modelMeta, normalizeReport, opBars, summaryCards, valueRows, hasDynamicInputs, webWording }
   from '../../web/views/report.js';
 import { renderSummary } from '../../web/views/summary.js';
+import { inputShapeExample, parseInputShapes } from '../../web/input_shapes.js';
 import { createDocument } from './fake_dom.mjs';
 
 // A report written by hand in the JSON layout of api::inspect_to_json (spec/cli.md keys).
@@ -53,13 +54,13 @@ test('report: accepts the alternative encodings of opsets, ops and dims', () => 
   assert.equal(r.params, null);
 });
 
-test('report: layer rows share the known MACs when the total is unknown', () => {
+test('report: layer rows show no MACs share while the total is unknown (issue 14 #4: was 75%/25% of the known layers)', () => {
   const rows = layerRows(normalizeReport(REPORT));
   assert.deepEqual(rows.map((r) => r.index), [1, 2, 3, 4]);
   assert.deepEqual(rows.map((r) => r.weightShape), ['8×3×3×3', '8×8×3×3', '10×8', '—']);
   assert.deepEqual(rows.map((r) => r.macs), ['3.00 K', '—', '1.00 K', '0']);
-  assert.deepEqual(rows.map((r) => r.share), [0.75, null, 0.25, 0]);
-  assert.deepEqual(rows.map((r) => r.shareText), ['75.0%', '—', '25.0%', '0%']);
+  assert.deepEqual(rows.map((r) => r.share), [null, null, null, null]);
+  assert.deepEqual(rows.map((r) => r.shareText), ['—', '—', '—', '—']);
 });
 
 test('report: layer shares use the reported total when there is one', () => {
@@ -99,7 +100,8 @@ test('summary: renders stats, tables, histogram and callouts into a document', (
   assert.deepEqual(stats, { params: '1234567', macs: '', layers: '4', nodes: '7' });
   const rows = element.byId('layer-table').byTag('tbody')[0].byTag('tr');
   assert.deepEqual(rows.map((tr) => tr.dataset.layer), ['conv1', 'conv2', 'fc', 'mm']);
-  assert.equal(rows[0].byClass('share-fill')[0].style.getPropertyValue('width'), '75.0%');
+  assert.equal(rows[0].byClass('share-fill')[0].style.getPropertyValue('width'), '0.0%', 'MACs total unknown: no share');
+  assert.equal(rows[0].byClass('share-text')[0].textContent, '—');
   const unsupported = element.byId('op-histogram').findAll((e) => e.dataset.op === 'MyOp')[0];
   assert.ok(unsupported.classList.contains('unsupported'));
   const callouts = element.byClass('callout').map((c) => c.dataset.kind);
@@ -142,4 +144,19 @@ test('report: CLI advice in core messages is reworded for the page', () => {
   assert.equal(webWording("m.onnx: 'w' stores its data in 'm.onnx.data', which was not given — put it beside the model"),
     "m.onnx: 'w' stores its data in 'm.onnx.data', which was not given — select it together with the model");
   assert.equal(webWording('reading m.onnx: truncated at byte 4'), 'reading m.onnx: truncated at byte 4');
+});
+
+test('summary: the input-shape hint gives an example the field accepts (issue 14 #4)', () => {
+  const doc = createDocument();
+  const ocr = normalizeReport({ ...REPORT, inputs: [{ name: 'x', dtype: 'float', shape: ['p2o.DynamicDimension.0', 3, 48, 'p2o.DynamicDimension.1'] }] });
+  const { element } = renderSummary(doc, ocr, { exampleSize: { height: 48, width: 320 } });
+  const example = element.byClass('shape-example')[0].textContent;
+  assert.equal(example, 'x=1x3x48x320');
+  assert.deepEqual(parseInputShapes(example), { x: [1, 3, 48, 320] });
+  assert.equal(renderSummary(doc, ocr).element.byClass('shape-example')[0].textContent, 'x=1x3x48x224', 'without samples: 224 wide');
+  assert.equal(inputShapeExample([{ name: 'img', shape: ['N', 'H', 'W', 3] }], { height: 32, width: 64 }), 'img=1x32x64x3');
+  assert.equal(inputShapeExample([{ name: 'ids', shape: ['B', 'T'] }, { name: 's', shape: [1, 4] }]), 'ids=1x1');
+  // The symbols of the core's warning are refused with a message that says what to do.
+  assert.throws(() => parseInputShapes('x=p2o.DynamicDimension.0x3x48xp2o.DynamicDimension.1'),
+    /dimension "p2o\.DynamicDimension\.0" is a symbol or a placeholder, not a number/);
 });

@@ -135,12 +135,12 @@ export function opBars(report) {
 }
 
 /**
- * Rows of the per-layer table in graph order. `share` is the layer's fraction of the known total
- * MACs (null when its MACs are unknown).
+ * Rows of the per-layer table in graph order. `share` is the layer's fraction of the model's
+ * total MACs; null when the total is unknown (a dynamic input before its shape is set: the
+ * layers known then are often the tiny ones, and their share of each other would mislead).
  */
 export function layerRows(report) {
-  const known = report.layers.reduce((s, l) => s + (l.macs ?? 0), 0);
-  const total = report.macs ?? known;
+  const total = report.macs;
   return report.layers.map((l, i) => {
     const share = l.macs === null || !total ? null : l.macs / total;
     return {

@@ -15,6 +15,21 @@ function card(doc, title, subtitle, props, ...children) {
     ...children);
 }
 
+/**
+ * The search's pick does not meet the target (report selected.target_met false): the core's
+ * message ("no point meets bops=0.3 (cheapest point: 0.45): returning the start point") above the
+ * numbers, so a start point shown in its place is never mistaken for an answer. null otherwise.
+ */
+export function renderTargetNote(doc, report, point = report.selected) {
+  if (report.targetMet !== false) return null;
+  const target = report.target && report.target !== 'none' ? report.target : 'the target';
+  const shown = typeof point?.config === 'string' && /^W\d+A\d+$/.test(point.config) ? `${point.config} everywhere` : 'the configuration below';
+  return h(doc, 'div', { class: 'callout callout-danger target-note', id: 'target-note', role: 'alert', dataset: { target } },
+    h(doc, 'strong', null, `Target ${target} not met. `),
+    h(doc, 'span', { class: 'callout-text' }, `${report.message ?? 'no point of the front meets it'}. `,
+      `Shown: ${shown}, which does not meet it either: relax the target, allow cheaper candidates, or set layers by hand.`));
+}
+
 /** The three headline numbers of the chosen configuration, with the W8A8 baseline beside them. */
 export function renderTotals(doc, report, point) {
   const w8a8 = report.baselines.find((b) => b.config === 'W8A8') ?? null;
@@ -28,7 +43,7 @@ export function renderTotals(doc, report, point) {
   const verdict = v ? h(doc, 'div', { class: `stability-note ${v.cls}`, id: 'stability', role: 'status',
     dataset: { verdict: report.stability.verdict } },
   h(doc, 'strong', null, v.title), v.detail ? h(doc, 'span', { class: 'muted' }, ` — ${v.detail}`) : null) : null;
-  return h(doc, 'div', { class: 'stats stats-3', id: 'totals' }, items.map(([id, label, value, detail, exact]) =>
+  return h(doc, 'div', { class: 'stats stats-3', id: 'totals' }, renderTargetNote(doc, report, report.searchSelected ?? point), items.map(([id, label, value, detail, exact]) =>
     h(doc, 'div', { class: 'stat', dataset: { stat: id, value: exact ?? '' } },
       h(doc, 'div', { class: 'stat-label' }, label),
       h(doc, 'div', { class: 'stat-value' }, value),
@@ -138,32 +153,79 @@ function overrideChoices(row, cands) {
   return own.length > 1 ? own : [...new Set([...own, ...COMMON])];
 }
 
+/** Sort keys of the per-layer table: position, MACs, bits, or a candidate's sensitivity ('sens:W4A8'). */
+function sortValue(r, key) {
+  if (key === 'index') return r.index;
+  if (key === 'macs') return r.macs ?? -1;
+  if (key === 'bits') return (r.wBits ?? 0) * 1000 + (r.aBits ?? 0);
+  if (key.startsWith('sens:')) {
+    const v = r.sensitivity[key.slice(5)];
+    return typeof v === 'number' ? v : Infinity;  // not a candidate of the layer: last
+  }
+  return r.index;
+}
+
+/** The first direction of each key: most MACs, most bits and most sensitive (lowest dB) first. */
+const FIRST_DIR = { index: 1, macs: -1, bits: -1 };
+
 /**
- * The per-layer table. opts: {overrides: Map, onOverride(name, candidate|null), disabled}.
- * Sensitivity columns: SQNR (dB) with only that layer's group quantized at the candidate.
+ * Rows of the per-layer table after `view` = {sort: {key, dir}, filter}: filtered by a
+ * case-insensitive substring of the layer's name or op (several words: all must match), sorted
+ * (ties keep network order). Pure, so the table and the tests share it.
+ */
+export function sortFilterRows(rows, view = {}) {
+  const words = String(view.filter ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+  const kept = words.length ? rows.filter((r) => words.every((w) => `${r.name} ${r.op} ${r.config ?? ''}`.toLowerCase().includes(w))) : rows.slice();
+  const key = view.sort?.key ?? 'index';
+  const dir = view.sort?.dir ?? FIRST_DIR[key] ?? 1;
+  return kept.sort((a, b) => {
+    const x = sortValue(a, key);
+    const y = sortValue(b, key);
+    return x === y ? a.index - b.index : (x < y ? -dir : dir);
+  });
+}
+
+/**
+ * The per-layer table. opts: {overrides: Map, onOverride(name, candidate|null), disabled,
+ * tableView: {sort, filter} (kept by the app across re-renders; the table updates it)}.
+ * Sensitivity columns: SQNR (dB) with only that layer's group quantized at the candidate. The
+ * header stays on top while the (tall) table scrolls; a click on a column header sorts by it
+ * (again: the other way); the filter matches names and ops. Activation-only groups (no weights,
+ * so no row) are listed collapsed under it.
  */
 export function renderLayerTable(doc, report, rows, opts = {}) {
   // Sensitivity columns only for candidates that were measured (the start point is not).
-  const measured = report.candidates.filter((c) => rows.some((r) => typeof r.sensitivity[c] === 'number'));
-  const cands = measured;
+  const cands = report.candidates.filter((c) => rows.some((r) => typeof r.sensitivity[c] === 'number'));
+  const view = opts.tableView ?? {};
+  view.sort ??= { key: 'index', dir: 1 };
+  view.filter ??= '';
+  const sortHead = (key, label, cls, title = null) => {
+    const button = h(doc, 'button', { class: 'sort-button', type: 'button', dataset: { sort: key }, title: title ?? `Sort by ${label}` }, label,
+      h(doc, 'span', { class: 'sort-mark', 'aria-hidden': 'true' }, ''));
+    button.addEventListener('click', () => {
+      view.sort = view.sort.key === key ? { key, dir: -view.sort.dir } : { key, dir: FIRST_DIR[key] ?? 1 };
+      apply();
+    });
+    return h(doc, 'th', { class: cls ?? null, dataset: { sort: key } }, button);
+  };
   const head = h(doc, 'tr', null,
-    h(doc, 'th', { class: 'num' }, '#'), h(doc, 'th', null, 'Layer'), h(doc, 'th', null, 'Op'),
-    h(doc, 'th', { class: 'num' }, 'MACs'), h(doc, 'th', null, 'Bits'),
-    cands.map((c) => h(doc, 'th', { class: 'num sens-col', title: `SQNR with only this layer's group at ${c}` }, c)),
+    sortHead('index', '#', 'num', 'Sort by position in the network'), h(doc, 'th', null, 'Layer'), h(doc, 'th', null, 'Op'),
+    sortHead('macs', 'MACs', 'num'), sortHead('bits', 'Bits'),
+    cands.map((c) => sortHead(`sens:${c}`, c, 'num sens-col', `SQNR with only this layer's group at ${c}; sort: most sensitive first`)),
     h(doc, 'th', null, 'Override'));
   // Heat per column: the most sensitive layer at each candidate is the reddest.
   const range = Object.fromEntries(cands.map((c) => {
     const vals = rows.map((r) => r.sensitivity[c]).filter((v) => v !== null && v !== undefined);
     return [c, [Math.min(...vals), Math.max(...vals)]];
   }));
-  const body = rows.map((r) => {
+  const rowEls = new Map(rows.map((r) => {
     const select = h(doc, 'select', { class: 'select override', 'aria-label': `Bits for ${r.name}`,
       dataset: { layer: r.name }, disabled: opts.disabled ? true : null },
     h(doc, 'option', { value: '' }, 'search'),
     overrideChoices(r, report.candidates).map((c) => h(doc, 'option', { value: c }, c)));
     select.value = r.override ?? '';
     select.addEventListener('change', () => opts.onOverride?.(r.name, select.value || null));
-    return h(doc, 'tr', { dataset: { layer: r.name, bits: r.config ?? '' }, class: r.override ? 'row-override' : null },
+    return [r, h(doc, 'tr', { dataset: { layer: r.name, bits: r.config ?? '' }, class: r.override ? 'row-override' : null },
       h(doc, 'td', { class: 'num muted' }, String(r.index)),
       h(doc, 'td', { class: 'mono ellipsis', title: r.name }, r.name),
       h(doc, 'td', null, h(doc, 'span', { class: 'pill' }, r.op)),
@@ -181,13 +243,59 @@ export function renderLayerTable(doc, report, rows, opts = {}) {
         ci ? h(doc, 'span', { class: 'sens-ci', title: `90% interval over resamples of the calibration samples: ${ci[0].toFixed(2)} to ${ci[1].toFixed(2)} dB` },
           ` ${ci[0].toFixed(1)}–${ci[1].toFixed(1)}`) : null);
       }),
-      h(doc, 'td', null, select));
-  });
+      h(doc, 'td', null, select))];
+  }));
+  const tbody = h(doc, 'tbody', null);
+  const count = h(doc, 'span', { class: 'muted small table-count', id: 'layer-count' }, '');
+  const filter = h(doc, 'input', { class: 'input table-filter', type: 'search', id: 'layer-filter', placeholder: 'Filter by layer name or op',
+    'aria-label': 'Filter the layers by name or op', autocomplete: 'off', spellcheck: 'false' });
+  filter.value = view.filter;
+  filter.addEventListener('input', () => { view.filter = filter.value; apply(); });
+  const ths = head.children;
+  function apply() {
+    const shown = sortFilterRows(rows, view);
+    while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
+    for (const r of shown) tbody.appendChild(rowEls.get(r));
+    count.textContent = shown.length === rows.length ? `${rows.length} layers` : `${shown.length} of ${rows.length} layers`;
+    for (const th of ths) {
+      if (!th.dataset.sort) continue;
+      const on = th.dataset.sort === view.sort.key;
+      th.setAttribute('aria-sort', on ? (view.sort.dir > 0 ? 'ascending' : 'descending') : 'none');
+      const mark = th.children[0]?.children[0];
+      if (mark) mark.textContent = on ? (view.sort.dir > 0 ? ' ▲' : ' ▼') : '';
+    }
+  }
+  apply();
+  const toolbar = rows.length > 1 ? h(doc, 'div', { class: 'table-toolbar' }, filter, count,
+    h(doc, 'span', { class: 'muted small' }, 'click a column header to sort')) : null;
   return card(doc, 'Layers', cands.length ? 'sensitivity: output SQNR in dB with only that layer quantized (lower = more sensitive)'
     : 'no sensitivities: homogeneous bits, no search',
     { id: 'layers-card' },
-    h(doc, 'div', { class: 'table-scroll' }, h(doc, 'table', { class: 'table table-layers', id: 'quant-table' },
-      h(doc, 'thead', null, head), h(doc, 'tbody', null, body))));
+    toolbar,
+    h(doc, 'div', { class: rows.length > 12 ? 'table-scroll table-tall' : 'table-scroll' }, h(doc, 'table', { class: 'table table-layers', id: 'quant-table' },
+      h(doc, 'thead', null, head), tbody)),
+    activationGroups(doc, report, cands));
+}
+
+/**
+ * Groups with activation quantizers only (no weighted layer, so no row above: Add, Concat,
+ * pooling outputs...), collapsed into one list: their bits and sensitivities. null without any.
+ */
+function activationGroups(doc, report, cands) {
+  const only = report.groups.filter((g) => !g.layers.length && g.activations.length);
+  if (!only.length) return null;
+  const chosen = report.selected?.groupConfig ?? null;
+  const names = (g) => (g.activations.length > 3 ? `${g.activations.slice(0, 3).join(', ')} … (+${g.activations.length - 3})` : g.activations.join(', '));
+  return h(doc, 'details', { class: 'act-groups', id: 'activation-groups' },
+    h(doc, 'summary', null, `${only.length} activation-only group${only.length > 1 ? 's' : ''} (no weights: set by the search, shown collapsed)`),
+    h(doc, 'div', { class: 'table-scroll table-tall' }, h(doc, 'table', { class: 'table table-compact' },
+      h(doc, 'thead', null, h(doc, 'tr', null, h(doc, 'th', { class: 'num' }, 'Group'), h(doc, 'th', null, 'Activations'), h(doc, 'th', null, 'Bits'),
+        cands.map((c) => h(doc, 'th', { class: 'num' }, c)))),
+      h(doc, 'tbody', null, only.map((g) => h(doc, 'tr', { dataset: { group: g.id } },
+        h(doc, 'td', { class: 'num muted' }, String(g.id)),
+        h(doc, 'td', { class: 'mono ellipsis', title: g.activations.join('\n') }, names(g)),
+        h(doc, 'td', null, chosen?.[g.id] ?? '—'),
+        cands.map((c) => h(doc, 'td', { class: 'num' }, typeof g.sensitivity[c] === 'number' ? g.sensitivity[c].toFixed(1) : '—'))))))));
 }
 
 /** Everything of the results section for a normalized report. */

@@ -4,7 +4,7 @@
 import { formatInteger } from '../format.js';
 import { h } from './dom.js';
 import { hasDynamicInputs, layerRows, modelMeta, opBars, summaryCards, valueRows, webWording } from './report.js';
-import { inputShapeTemplate } from '../input_shapes.js';
+import { inputShapeExample, inputShapeTemplate } from '../input_shapes.js';
 
 function card(doc, title, props, ...children) {
   const { subtitle, ...rest } = props ?? {};
@@ -54,7 +54,7 @@ function valueTable(doc, values) {
         r.shape)))));
 }
 
-function shapeForm(doc, report, shapesText) {
+function shapeForm(doc, report, shapesText, exampleSize) {
   const dynamic = hasDynamicInputs(report);
   const template = inputShapeTemplate(report.inputs)
     || report.inputs.filter((i) => Array.isArray(i.shape))
@@ -75,7 +75,9 @@ function shapeForm(doc, report, shapesText) {
     hint = h(doc, 'p', { class: 'hint' }, dynamic
       ? 'Some input dimensions are unknown. Fix them to compute shapes and MACs, e.g. '
       : 'All input shapes are static. Override them to see the cost at another size, e.g. ',
-    h(doc, 'code', null, template || 'x=1x3x224x224'), '. Separate inputs with “;”.');
+    // A valid example (numbers in place of the symbols), so it can be used as it is.
+    h(doc, 'code', { class: 'shape-example' }, inputShapeExample(report.inputs, exampleSize) || template || 'x=1x3x224x224'),
+    '. Separate inputs with “;”.');
   }
   return {
     element: card(doc, 'Input shapes', { id: 'shapes-card', class: dynamic ? 'card card-attention' : 'card' },
@@ -123,12 +125,13 @@ function layerTable(doc, report) {
 }
 
 /**
- * Builds the summary for a normalized report. opts: {fileBytes, shapesText}.
+ * Builds the summary for a normalized report. opts: {fileBytes, shapesText, exampleSize:
+ * {height, width} for the input-shape hint's example (the samples' or the form's size)}.
  * Returns {element, shapeForm, shapeInput} (the app listens to the form).
  */
 export function renderSummary(doc, report, opts = {}) {
   const meta = modelMeta(report, opts.fileBytes ?? null);
-  const shapes = shapeForm(doc, report, opts.shapesText);
+  const shapes = shapeForm(doc, report, opts.shapesText, opts.exampleSize);
   const element = h(doc, 'div', { class: 'summary-body' },
     h(doc, 'div', { class: 'model-head' },
       h(doc, 'h2', { class: 'model-name', id: 'model-name' }, report.file || 'model'),

@@ -1,0 +1,51 @@
+// The result of validating the export in ONNX Runtime Web (web/validate.js): simulated vs ORT
+// SQNR, and the argmax agreement the output's kind calls for (web/metrics.js), with a plain
+// warning when the export disagrees with the float model on most samples. Stateless; node --test
+// covers it on a fake document (tests/js/app_logic.test.mjs).
+import { h } from './dom.js';
+
+/** Below this agreement the page says the export is likely broken for the task. */
+export const MOSTLY_DISAGREES = 0.5;
+
+const pct = (x) => `${(x * 100).toFixed(1)}%`;
+
+/** {label, value, detail} of the agreement stat for a validation result `v`. */
+export function agreementStat(v) {
+  const seconds = `${((v.ms ?? 0) / 1000).toFixed(1)} s`;
+  if (v.kind === 'sequence' && v.agreement !== null) {
+    return { label: 'Sequences identical to FP32', value: pct(v.agreement),
+      detail: `${v.rows} sequences: argmax equal at every step · per step ${pct(v.stepAgreement)} · CTC-decoded ${pct(v.decodedAgreement)} · ${seconds}`,
+      title: 'A sequence agrees when the argmax is the same at every time step. Per step counts blank frames too, so it stays high on a broken model; CTC-decoded collapses repeats and drops class 0 (the blank) before comparing.' };
+  }
+  if (v.kind === 'classification' && v.agreement !== null) {
+    return { label: 'Top-1 agreement with FP32', value: pct(v.agreement), detail: `${v.rows} predictions compared · ${seconds}` };
+  }
+  return { label: 'Agreement with FP32', value: '—', detail: 'dense output (no class axis): compare by SQNR' };
+}
+
+/** The grid of the three numbers and, when the export mostly disagrees, a warning. */
+export function renderValidation(doc, v, simulated) {
+  const fmt = (x) => (x === Infinity ? '∞ (identical)' : Number.isNaN(x) ? 'undefined (the FP32 output is all zero)' : `${x.toFixed(1)} dB`);
+  const diff = simulated !== null && simulated !== undefined && Number.isFinite(v.sqnrDb) ? v.sqnrDb - simulated : null;
+  const a = agreementStat(v);
+  const grid = h(doc, 'div', { class: 'validate-grid', id: 'validation',
+    dataset: { sqnr: v.sqnrDb, simulated: simulated ?? '', top1: v.top1Agreement ?? '', kind: v.kind ?? 'dense', agreement: v.agreement ?? '' } },
+  h(doc, 'div', { class: 'stat' }, h(doc, 'div', { class: 'stat-label' }, 'Simulated SQNR (quantmix)'),
+    h(doc, 'div', { class: 'stat-value' }, simulated === null || simulated === undefined ? '—' : fmt(simulated)),
+    h(doc, 'div', { class: 'stat-detail' }, 'quantmix’s simulation, on the calibration samples')),
+  h(doc, 'div', { class: 'stat' }, h(doc, 'div', { class: 'stat-label' }, 'Exported model in ONNX Runtime'),
+    h(doc, 'div', { class: 'stat-value' }, fmt(v.sqnrDb)),
+    h(doc, 'div', { class: 'stat-detail' }, diff === null ? `vs FP32 on ${v.samples} samples` : `${diff >= 0 ? '+' : ''}${diff.toFixed(2)} dB vs simulated · ${v.samples} samples`)),
+  h(doc, 'div', { class: 'stat', id: 'agreement', title: a.title ?? null }, h(doc, 'div', { class: 'stat-label' }, a.label),
+    h(doc, 'div', { class: 'stat-value' }, a.value),
+    h(doc, 'div', { class: 'stat-detail' }, a.detail)));
+  let warning = null;
+  if (v.agreement !== null && v.agreement !== undefined && v.agreement < MOSTLY_DISAGREES && v.rows > 0) {
+    const unit = v.kind === 'sequence' ? 'sequences' : 'predictions';
+    const wrong = Math.round((1 - v.agreement) * v.rows);
+    warning = h(doc, 'div', { class: 'callout callout-danger validate-warning', id: 'validate-warning', role: 'alert' },
+      h(doc, 'strong', null, `The exported model disagrees with the float model on ${wrong} of ${v.rows} ${unit}. `),
+      h(doc, 'span', { class: 'callout-text' }, 'It is likely broken for this task, whatever its SQNR: choose a point with more bits (or a higher SQNR target), or set the most sensitive layers to 16 bits.'));
+  }
+  return h(doc, 'div', { class: 'validate-view' }, warning, grid);
+}
