@@ -120,3 +120,16 @@ TEST_CASE("fuzz/ops: Conv pads and Resize scales out of range are errors naming 
   CHECK(err2.find("'resize' (Resize)") != std::string::npos);
   CHECK(err2.find("out of range") != std::string::npos);
 }
+
+TEST_CASE("fuzz/ops: Tile repeats whose product overflows are an error naming the node") {
+  // Found by fuzz_model_run: 2 x 4638707611896643585 (a dynamic input, so inference could not
+  // check it; an empty tensor lets the dimension be that large).
+  ModelBuilder b(13);
+  b.input("x", {Dim::sym("N"), Dim::sym("M")});
+  b.int64s("reps", {int64_t{4638707611896643585}, 1});
+  b.node("Tile", {"x", "reps"}, {"y"}, "tile");
+  b.output("y");
+  const std::string err = error_of([&] { run(b, {Tensor(DataType::Float, {2, 0})}); });
+  CHECK(err.find("'tile' (Tile)") != std::string::npos);
+  CHECK(err.find("out of range") != std::string::npos);
+}

@@ -402,7 +402,9 @@ void run_tile(RunContext& c) {
     vst.push_back(0);
     vs.push_back(x.shape()[i]);
     vst.push_back(st[i]);
-    os.push_back(x.shape()[i] * reps[i]);
+    const std::optional<int64_t> d = checked_mul(x.shape()[i], reps[i]);
+    if (!d) c.fail("repeats give a dimension of " + std::to_string(x.shape()[i]) + " x " + std::to_string(reps[i]) + ", out of range");
+    os.push_back(*d);
   }
   Tensor& y = c.alloc(0, x.dtype(), os);
   by_size(c, x.dtype(), [&](auto tag) {
