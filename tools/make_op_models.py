@@ -49,7 +49,7 @@ ELEM = {'f': TensorProto.FLOAT, 'i64': TensorProto.INT64, 'i32': TensorProto.INT
         'i16': TensorProto.INT16, 'u16': TensorProto.UINT16, 'i8': TensorProto.INT8,
         'u8': TensorProto.UINT8, 'b': TensorProto.BOOL}
 
-FAMILIES = ['nn', 'elementwise', 'tensor', 'resize_quant', 'extra']
+FAMILIES = ['nn', 'elementwise', 'tensor', 'resize_quant', 'extra', 'control_flow']
 
 
 def sanitize(name):

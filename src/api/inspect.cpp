@@ -11,6 +11,7 @@
 #include "graph/macs.h"
 #include "graph/shape_inference.h"
 #include "onnx/model_reader.h"
+#include "ops/control_flow.h"
 
 namespace qm::api {
 namespace {
@@ -245,12 +246,44 @@ InspectReport inspect_loaded_model(const onnx::Model& model, const std::string& 
     else ++it->second;
   }
   r.params = count_params(model);
+  for (const graph::Node& n : g.nodes())
+    if (ops::has_subgraphs(*n.proto)) r.params += ops::subgraph_params(*n.proto);
   r.unsupported = g.unsupported_op_types();
 
   bool all_known = true;
   int64_t total = 0;
   std::vector<std::string> unknown_layers;
+  // Layers inside If/Loop/Scan subgraphs: each row shows the MACs of one execution of its
+  // subgraph. The total counts the costlier branch of each If, and a Loop/Scan body times its
+  // trip count or scan length where inference knows it, else once (with a warning).
+  std::map<std::string, std::map<std::string, int64_t>> branch_macs;  // If node -> branch -> MACs
+  std::vector<std::string> once_per_run;
   for (const graph::Node& n : g.nodes()) {
+    if (n.supported() && ops::has_subgraphs(*n.proto)) {
+      std::vector<const ops::TensorInfo*> ins;
+      for (ValueId v : n.inputs) ins.push_back(v == graph::kNoValue ? nullptr : &(*mac_infos)[static_cast<size_t>(v)]);
+      for (const ops::SubgraphLayer& sl : ops::subgraph_layers(*n.proto, n.attrs.get(), ins)) {
+        LayerSummary l;
+        l.name = sl.name;
+        l.op = sl.node->op_type;
+        if (sl.weight_constant)
+          if (auto ws = sl.w.static_shape()) l.weight_shape = *ws;
+        if (auto m = graph::layer_macs(l.op, sl.attrs.get(), &sl.x, &sl.w, &sl.y)) {
+          l.macs = *m / divisor;
+          int64_t runs = sl.repeat.value_or(1);
+          if (!sl.repeat && std::find(once_per_run.begin(), once_per_run.end(), "'" + n.name + "'") == once_per_run.end())
+            once_per_run.push_back("'" + n.name + "'");
+          const int64_t cost = *l.macs > 0 && runs > INT64_MAX / *l.macs ? INT64_MAX : *l.macs * runs;
+          if (sl.branch_of.empty()) total += cost;
+          else branch_macs[sl.branch_of][sl.branch] += cost;
+        } else {
+          all_known = false;
+          unknown_layers.push_back("'" + l.name + "'");
+        }
+        r.layers.push_back(std::move(l));
+      }
+      continue;
+    }
     if (!graph::is_layer_op(n)) continue;
     LayerSummary l;
     l.name = n.name;
@@ -267,7 +300,15 @@ InspectReport inspect_loaded_model(const onnx::Model& model, const std::string& 
     }
     r.layers.push_back(std::move(l));
   }
+  for (const auto& [node, branches] : branch_macs) {
+    int64_t most = 0;
+    for (const auto& [b, m] : branches) most = std::max(most, m);
+    total += most;
+  }
   if (all_known) r.macs = total;
+  if (!once_per_run.empty())
+    r.warnings.push_back("MACs of layers inside the Loop/Scan " + join(once_per_run, ", ") +
+                         " are counted once: the number of iterations is known only at run time");
 
   if (!unknown_layers.empty()) {
     // Say which input to fix, with the dimensions still open after the batch was set to 1.

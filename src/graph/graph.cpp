@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "ops/control_flow.h"
 
 namespace qm::graph {
 namespace {
@@ -192,6 +193,17 @@ void Graph::index_nodes(const ops::OpRegistry& registry) {
       auto& cons = values_[static_cast<size_t>(*id)].consumers;
       if (cons.empty() || cons.back() != n.index) cons.push_back(n.index);
     }
+    // Names its subgraphs read from this scope become implicit inputs after the declared ones
+    // (ops/control_flow.h), so the plan keeps them alive and the op receives them.
+    for (const std::string& in : ops::subgraph_outer_names(*n.proto)) {
+      auto id = find(in);
+      if (!id)
+        invalid(node_ref(n) + ": a subgraph reads '" + in +
+                "', which is not defined in it or in an enclosing graph");
+      n.inputs.push_back(*id);
+      auto& cons = values_[static_cast<size_t>(*id)].consumers;
+      if (std::find(cons.begin(), cons.end(), n.index) == cons.end()) cons.push_back(n.index);
+    }
   }
 
   // Registry lookup, arity and attributes.
@@ -290,9 +302,13 @@ void Graph::sort_topologically() {
 std::vector<std::string> Graph::unsupported_op_types() const {
   std::vector<std::string> out;
   for (const Node& n : nodes_) {
-    if (n.supported()) continue;
-    std::string t = qualified_op_type(*n.proto);
-    if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(std::move(t));
+    if (!n.supported()) {
+      std::string t = qualified_op_type(*n.proto);
+      if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(std::move(t));
+    }
+    if (n.supported() && ops::has_subgraphs(*n.proto))
+      for (std::string& t : ops::subgraph_unsupported_ops(*n.proto, n.opset))
+        if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(std::move(t));
   }
   return out;
 }

@@ -37,19 +37,24 @@ bool is_layer_op(const Node& n) {
 std::optional<int64_t> node_macs(const Graph& g, const Node& n, const ValueInfos& infos) {
   (void)g;
   if (!is_layer_op(n) || !n.supported()) return std::nullopt;
-  const std::string& t = n.op_type();
   const ops::TensorInfo* x = input_info(n, infos, 0);
   const ops::TensorInfo* w = input_info(n, infos, 1);
   const ops::TensorInfo* y = n.outputs.empty() || n.outputs[0] == kNoValue
                                  ? nullptr : &infos[static_cast<size_t>(n.outputs[0])];
+  return layer_macs(n.op_type(), n.attrs.get(), x, w, y);
+}
+
+std::optional<int64_t> layer_macs(const std::string& t, const ops::OpAttrs* attrs, const ops::TensorInfo* x,
+                                  const ops::TensorInfo* w, const ops::TensorInfo* y) {
   if (t == "Conv") return mul(dims_product(y, 0), dims_product(w, 1));
   if (t == "ConvTranspose") return mul(dims_product(x, 0), dims_product(w, 1));
   if (t == "Gemm") {
-    const auto* a = static_cast<const ops::GemmAttrs*>(n.attrs.get());
+    const auto* a = static_cast<const ops::GemmAttrs*>(attrs);
     const bool ta = a && a->trans_a, tb = a && a->trans_b;
     auto m = dim(x, ta ? 1 : 0), k = dim(x, ta ? 0 : 1), nn = dim(w, tb ? 0 : 1);
     return mul(mul(m, k), nn);
   }
+  if (t != "MatMul") return std::nullopt;
   // MatMul: output elements × K (a 1-D A is [K]).
   if (!x || !x->shape || x->shape->empty()) return std::nullopt;
   return mul(dims_product(y, 0), x->shape->back().value);

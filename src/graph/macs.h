@@ -22,4 +22,10 @@ bool is_layer_op(const Node& n);
 /// `n` is not a layer op.
 std::optional<int64_t> node_macs(const Graph& g, const Node& n, const ValueInfos& infos);
 
+/// The same from the facts about the layer's input 0 (`x`), input 1 (`w`) and output 0 (`y`)
+/// (any may be null), for layers that are not nodes of a Graph (inside If/Loop/Scan subgraphs).
+/// `op` is Conv, ConvTranspose, Gemm or MatMul; `attrs` its parsed attributes.
+std::optional<int64_t> layer_macs(const std::string& op, const ops::OpAttrs* attrs, const ops::TensorInfo* x,
+                                  const ops::TensorInfo* w, const ops::TensorInfo* y);
+
 }  // namespace qm::graph

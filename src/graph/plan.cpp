@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "ops/control_flow.h"
 #include "ops/conv.h"
 #include "ops/fused.h"
 #include "ops/gemm.h"
@@ -39,7 +40,16 @@ Plan::Plan(const Graph& g, const PrepareOptions& opt) : graph_(&g) {
     const Node* first = nullptr;
     for (int ni : g.topo_order()) {
       const Node& n = g.node(ni);
-      if (n.def && n.def->run) continue;
+      if (n.def && n.def->run) {
+        // Ops inside If/Loop/Scan subgraphs must be runnable too.
+        if (!ops::has_subgraphs(*n.proto)) continue;
+        std::vector<std::string> inner = ops::subgraph_unsupported_ops(*n.proto, n.opset);
+        if (inner.empty()) continue;
+        for (const std::string& op : inner)
+          if (std::find(missing.begin(), missing.end(), op) == missing.end()) missing.push_back(op);
+        if (!first) first = &n;
+        continue;
+      }
       const std::string op = qualified_op_type(*n.proto);
       if (std::find(missing.begin(), missing.end(), op) == missing.end()) missing.push_back(op);
       if (!first) first = &n;
@@ -47,8 +57,10 @@ Plan::Plan(const Graph& g, const PrepareOptions& opt) : graph_(&g) {
     if (first) {
       std::string list;
       for (const std::string& m : missing) list += (list.empty() ? "" : ", ") + m;
+      const bool inner = first->def && first->def->run;  // a control-flow node: its subgraphs
       throw Error(ErrorKind::Unsupported, "node '" + first->name + "' (" + qualified_op_type(*first->proto) +
-                                              "): op not supported by the engine (unsupported ops in this model: " + list + ")");
+                                              (inner ? "): its subgraphs use ops" : "): op") +
+                                              " not supported by the engine (unsupported ops in this model: " + list + ")");
     }
   }
 

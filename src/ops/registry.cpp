@@ -181,6 +181,7 @@ void register_all_ops(OpRegistry& reg) {
   register_indexing(reg);
   register_math_extra(reg);
   register_rnn(reg);
+  register_control_flow(reg);
 }
 
 const OpRegistry& default_registry() {

@@ -254,5 +254,6 @@ void register_quant(OpRegistry& reg);
 void register_indexing(OpRegistry& reg);
 void register_math_extra(OpRegistry& reg);
 void register_rnn(OpRegistry& reg);
+void register_control_flow(OpRegistry& reg);
 
 }  // namespace qm::ops

@@ -25,4 +25,5 @@ export const SUPPORTED_OPS = [
   'NonMaxSuppression', 'RNN', 'GRU', 'LSTM',
   'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'Shrink', 'LpNormalization',
   'GridSample', 'CastLike', 'EyeLike', 'Compress', 'ReverseSequence',
+  'If', 'Loop', 'Scan',
 ];
