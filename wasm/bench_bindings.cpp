@@ -30,6 +30,7 @@
 #include "api/quantize.h"
 #include "api/session.h"
 #include "core/error.h"
+#include "core/sha256.h"
 #include "onnx/model_reader.h"
 
 // dlmalloc's peak footprint (bytes obtained from sbrk); defined by Emscripten's dlmalloc.c, not
@@ -183,7 +184,7 @@ val quantize_search(const val& model_js, const val& data, const val& sample_shap
   qm::api::SessionOptions so;
   so.threads = opts.threads;
   // Moved, not copied: the session frees them once the plan holds the weights.
-  const std::string sha = qm::api::sha256_hex(model_bytes);
+  const std::string sha = qm::sha256_hex(model_bytes);
   auto shared = std::make_shared<const std::string>(std::move(model_bytes));
   qm::api::Workspace workspace(
       std::make_unique<qm::api::Session>(qm::onnx::read_model(std::move(shared), "bench.onnx"), so));

@@ -2,7 +2,6 @@
 #include "api/quantize.h"
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -12,6 +11,7 @@
 #include "api/workspace.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/sha256.h"
 #include "mixed_precision/search.h"
 #include "onnx/model_reader.h"
 #include "onnx/model_writer.h"
@@ -26,13 +26,6 @@ namespace qm::api {
 
 /// Default cap on calibration samples (cli.md: "default: all, at most 64").
 constexpr size_t kDefaultMaxSamples = 64;
-
-BitsPair parse_bits(const std::string& text, const std::string& what) {
-  const mp::Candidate c = mp::parse_candidate(text, what);  // one WxAy parser for the project
-  return BitsPair{c.w_bits, c.a_bits};
-}
-
-std::string bits_name(const BitsPair& b) { return "W" + std::to_string(b.w) + "A" + std::to_string(b.a); }
 
 size_t parse_size(const std::string& text, const std::string& what) {
   auto bad = [&](const std::string& why) {
@@ -62,62 +55,6 @@ size_t parse_size(const std::string& text, const std::string& what) {
   const double v = std::strtod(num.c_str(), nullptr) * scale;
   if (!std::isfinite(v) || v > 9007199254740992.0) throw bad("too large");
   return static_cast<size_t>(std::llround(v));
-}
-
-namespace {
-
-// FIPS 180-4 SHA-256; small and dependency-free (report.json only).
-struct Sha256 {
-  std::array<uint32_t, 8> h{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  static uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
-  void block(const unsigned char* p) {
-    static const uint32_t k[64] = {
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be,
-        0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa,
-        0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85,
-        0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3,
-        0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f,
-        0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-    uint32_t w[64];
-    for (int i = 0; i < 16; ++i)
-      w[i] = uint32_t{p[4 * i]} << 24 | uint32_t{p[4 * i + 1]} << 16 | uint32_t{p[4 * i + 2]} << 8 | uint32_t{p[4 * i + 3]};
-    for (int i = 16; i < 64; ++i) {
-      const uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-      const uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
-    for (int i = 0; i < 64; ++i) {
-      const uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
-      const uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-      hh = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
-    }
-    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
-  }
-};
-
-}  // namespace
-
-std::string sha256_hex(const std::string& data) {
-  Sha256 s;
-  const size_t n = data.size();
-  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
-  size_t i = 0;
-  for (; i + 64 <= n; i += 64) s.block(p + i);
-  unsigned char tail[128] = {0};
-  const size_t rem = n - i;
-  std::memcpy(tail, p + i, rem);
-  tail[rem] = 0x80;
-  const size_t len = rem + 1 + 8 <= 64 ? 64 : 128;
-  const uint64_t bits = static_cast<uint64_t>(n) * 8;
-  for (int b = 0; b < 8; ++b) tail[len - 1 - b] = static_cast<unsigned char>(bits >> (8 * b));
-  s.block(tail);
-  if (len == 128) s.block(tail + 64);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (uint32_t v : s.h)
-    for (int b = 28; b >= 0; b -= 4) out += hex[(v >> b) & 15];
-  return out;
 }
 
 namespace {
@@ -156,13 +93,13 @@ void config_cost(const quant::QuantModel& qmodel, const quant::QuantConfig& cfg,
 void apply_layer_bits(const quant::QuantModel& qmodel, const std::map<std::string, std::string>& layer_bits,
                       quant::QuantConfig& cfg) {
   for (const auto& kv : layer_bits) {
-    const BitsPair b = parse_bits(kv.second, "layer '" + kv.first + "'");
+    const mp::Candidate b = mp::parse_candidate(kv.second, "layer '" + kv.first + "'");
     bool found = false;
     for (const quant::Layer& l : qmodel.layers()) {
       if (l.name != kv.first) continue;
       found = true;
-      if (l.weight_quantizer >= 0) cfg.bits[static_cast<size_t>(l.weight_quantizer)] = b.w;
-      if (l.input_quantizer >= 0) cfg.bits[static_cast<size_t>(l.input_quantizer)] = b.a;
+      if (l.weight_quantizer >= 0) cfg.bits[static_cast<size_t>(l.weight_quantizer)] = b.w_bits;
+      if (l.input_quantizer >= 0) cfg.bits[static_cast<size_t>(l.input_quantizer)] = b.a_bits;
     }
     if (!found) throw Error(ErrorKind::InvalidArgument, "layer bits: no layer named '" + kv.first + "' (Conv, ConvTranspose, Gemm or MatMul with constant weights)");
   }
@@ -212,8 +149,8 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
   const size_t n = ws.samples().size();
   if (n == 0) throw Error(ErrorKind::InvalidArgument, "quantize: no calibration sample given (expected at least 1)");
   const bool search_mode = options.bits.empty();
-  BitsPair homog;
-  if (!search_mode) homog = parse_bits(options.bits, "bits");
+  mp::Candidate homog;
+  if (!search_mode) homog = mp::parse_candidate(options.bits, "bits");
   // Checked before the long computation: options, and labels (one per sample used).
   std::optional<mp::SearchOptions> so;
   if (search_mode) so = search_options(options, progress_fn);
@@ -263,9 +200,9 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
     res.stability_message = sr->stability.message;
   } else {
     ws.set_labels(options.labels);
-    cfg = qmodel.homogeneous(homog.w, homog.a);
+    cfg = qmodel.homogeneous(homog.w_bits, homog.a_bits);
     apply_layer_bits(qmodel, options.layer_bits, cfg);
-    res.config = options.layer_bits.empty() ? bits_name(homog) : "mixed";
+    res.config = options.layer_bits.empty() ? mp::candidate_name(homog) : "mixed";
   }
 
   // The configuration's quality (measured by the search already unless adjusted) and cost.
@@ -350,7 +287,7 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
       w.end_object();
     }
   } else {
-    w.key("candidates").begin_array(true).value(bits_name(homog)).end_array();
+    w.key("candidates").begin_array(true).value(mp::candidate_name(homog)).end_array();
     w.key("groups").begin_array();
     // Homogeneous: one row per layer's decision (its weight and input activation), no sensitivity.
     for (size_t i = 0; i < qmodel.layers().size(); ++i) {
@@ -361,14 +298,14 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
       w.key("activations").begin_array(true);
       if (l.input_quantizer >= 0) w.value(qmodel.quantizer(l.input_quantizer).tensor);
       w.end_array();
-      w.key("candidates").begin_array(true).value(bits_name(homog)).end_array();
+      w.key("candidates").begin_array(true).value(mp::candidate_name(homog)).end_array();
       w.key("sensitivity_db").begin_object(true).end_object();
       w.end_object();
     }
     w.end_array();
     w.key("baselines").begin_array();
     w.begin_object(true);
-    w.key("config").value(bits_name(homog)).key("rel_bops").value(res.rel_bops).key("size_bytes").value(res.size_bytes);
+    w.key("config").value(mp::candidate_name(homog)).key("rel_bops").value(res.rel_bops).key("size_bytes").value(res.size_bytes);
     w.key("sqnr_db").value(res.sqnr_db);
     w.end_object();
     w.end_array();

@@ -28,19 +28,6 @@
 
 namespace qm::api {
 
-/// A (weight bits, activation bits) pair, written "W8A16". 0 bits = not quantized.
-struct BitsPair {
-  int w = 8;
-  int a = 8;
-  bool operator==(const BitsPair& o) const { return w == o.w && a == o.a; }
-};
-
-/// Parses "W8A16" (case-insensitive; each width 2..16). Error(InvalidArgument) naming `what`
-/// (e.g. "--bits") and the text otherwise.
-BitsPair parse_bits(const std::string& text, const std::string& what = "bits");
-/// "W8A16".
-std::string bits_name(const BitsPair& b);
-
 /// Default QuantizeOptions::memory_budget_bytes (512 MiB, the search's default).
 constexpr size_t kDefaultMemoryBudget = size_t{512} << 20;
 
@@ -169,7 +156,5 @@ QuantizeResult quantize(onnx::Model model, const std::vector<Sample>& samples,
 QuantizeResult quantize_bytes(const std::string& model_bytes, const std::vector<Sample>& samples,
                               const QuantizeOptions& options, const ProgressFn& progress = {});
 
-/// Lower-case hex SHA-256 of `data` (report.json "model.sha256").
-std::string sha256_hex(const std::string& data);
 
 }  // namespace qm::api

@@ -17,6 +17,7 @@
 #include "api/workspace.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/sha256.h"
 #include "mixed_precision/search.h"
 #include "onnx/model_reader.h"
 
@@ -184,7 +185,7 @@ int run_quantize(const std::vector<std::string>& args) {
   api::QuantizeOptions opt;
   if (p.has("--bits")) {
     try {
-      api::parse_bits(p.get("--bits"), "--bits");
+      mp::parse_candidate(p.get("--bits"), "--bits");
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
@@ -240,7 +241,7 @@ int run_quantize(const std::vector<std::string>& args) {
   so.input_shapes = opt.input_shapes;
   {
     auto bytes = onnx::read_file_bytes(model_path);
-    opt.model_sha256 = api::sha256_hex(*bytes);
+    opt.model_sha256 = sha256_hex(*bytes);
   }
   std::unique_ptr<api::Session> session = api::Session::load(model_path, so);
 

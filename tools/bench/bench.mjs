@@ -209,8 +209,8 @@ async function searchChild(a) {
     wall_s: wall, cpu_s: (c.user + c.system) / 1e6, phase_cpu_s: phaseCpu, report: JSON.parse(r.report),
     heap: M.HEAP8.length, malloc_peak: r.malloc_peak, malloc_live: r.malloc_live,
     max_rss: process.resourceUsage().maxRSS * 1024,
-  }) + '\n');
-  process.exit(0);  // a pthread module's pool Workers would keep the process alive
+  }) + '\n', () => process.exit(0));  // exit once written (a pipe write is asynchronous): a
+  // pthread module's pool Workers would keep the process alive
 }
 
 function wasmSearch(a, modulePath, threads) {
