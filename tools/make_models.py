@@ -14,6 +14,8 @@ Writes, deterministically (fixed seeds, torchvision weights=None: nothing is dow
   ort_cases.json + ort_inputs/         libonnx-testdata models with decoded inputs (ort_cases.py)
   opsets/opset_op<N>.onnx              one small Conv/MatMul/Gemm model per opset 7..21, each op in
                                        its opset's form (opset_models.py; exports at every opset)
+  control_flow/*.onnx                  Conv models with an If or a Loop in the middle
+                                       (control_flow_models.py; quantize keeps the subgraphs float)
   index.json                           what was generated
   .stamp                               hash of these scripts: if it matches, nothing is redone
 """
@@ -77,7 +79,7 @@ def main():
     sys.path.insert(0, HERE)
     import torch
     torch.set_num_threads(2)
-    from modelgen import bad_models, opset_models, ort_cases, tiny_models, torch_models
+    from modelgen import bad_models, control_flow_models, opset_models, ort_cases, tiny_models, torch_models
 
     t0 = time.time()
     log = lambda s: print(s, flush=True)
@@ -86,6 +88,7 @@ def main():
     bad = bad_models.make_all(out, log)
     ort_cases.make_all(out, log)
     opset_models.make_all(out, log)
+    control_flow_models.make_all(out, log)
     with open(os.path.join(out, "index.json"), "w") as f:
         json.dump({"models": models, "bad": bad}, f, indent=1)
     with open(os.path.join(out, ".stamp"), "w") as f:

@@ -266,7 +266,11 @@ InspectReport inspect_loaded_model(const onnx::Model& model, const std::string& 
         LayerSummary l;
         l.name = sl.name;
         l.op = sl.node->op_type;
-        if (sl.weight_constant)
+        // A weight read from the enclosing graph is constant if it is there.
+        bool wconst = sl.weight_constant;
+        if (!wconst && sl.node->input.size() > 1)
+          if (auto wv = g.find(sl.node->input[1])) wconst = g.is_constant(*wv);
+        if (wconst)
           if (auto ws = sl.w.static_shape()) l.weight_shape = *ws;
         if (auto m = graph::layer_macs(l.op, sl.attrs.get(), &sl.x, &sl.w, &sl.y)) {
           l.macs = *m / divisor;

@@ -1,0 +1,133 @@
+// Models with If / Loop in the middle (tools/modelgen/control_flow_models.py): `run` matches ONNX
+// Runtime on the float model (both branches of a data-dependent If), `inspect` lists the layers
+// inside the subgraphs, and `quantize --bits W8A8` quantizes the main graph's layers (layers
+// inside subgraphs stay float) into an export that keeps the subgraphs as they are and that ORT
+// loads and runs at its 'disabled' and default levels, agreeing with the simulation.
+//
+//   QUANTMIX_BIN=build/native/quantmix QM_BUILD_DIR=build/native node --test tests/cli/control_flow.test.mjs
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MODELS, describe, inspectJson, mulberry32, qm } from './helpers.mjs';
+import { makeArray, readNpy, writeNpy } from '../ops/npy.mjs';
+import { loadOrt, ortMessage } from '../ops/ort_engine.mjs';
+import { sqnrDb } from '../ops/compare.mjs';
+import { allNodes, readModel } from '../ops/onnx_proto.mjs';
+
+const SHAPE = [1, 3, 8, 8];
+/** Float engine vs ORT on the float model. */
+const MIN_FLOAT_DB = 100;
+/** ORT on the export vs the simulation (level disabled), and at ORT's default level. */
+const MIN_AGREEMENT_DB = 50;
+const MIN_ORT_DEFAULT_DB = 25;
+/** W8A8 export vs the float model (ORT on both). */
+const MIN_VS_FLOAT_DB = 20;
+
+function input(seed, sign = 0) {
+  const n = SHAPE.reduce((a, b) => a * b, 1);
+  const rnd = mulberry32(seed);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = (rnd() + rnd() + rnd() - 1.5) * 2;
+    data[i] = sign === 0 ? v : sign * Math.abs(v);
+  }
+  return makeArray('float32', SHAPE, data);
+}
+
+async function runOrt(model, x, level) {
+  const ort = await loadOrt();
+  let session;
+  try {
+    session = await ort.InferenceSession.create(readFileSync(model), {
+      executionProviders: ['wasm'], graphOptimizationLevel: level, logSeverityLevel: 3,
+    });
+  } catch (err) {
+    throw new Error(`ORT (${level}) cannot load ${model}: ${ortMessage(err)}`);
+  }
+  try {
+    const r = await session.run({ x: new ort.Tensor('float32', x.data, x.shape) });
+    return { dtype: 'float32', shape: [...r.y.dims], data: r.y.data };
+  } finally {
+    await session.release?.();
+  }
+}
+
+function db(a, b) {
+  assert.deepEqual(a.shape, b.shape, 'output shape');
+  return sqnrDb(Array.from(a.data, Number), Array.from(b.data, Number));
+}
+
+/** Runs `quantmix run` on `model` with input x (and encodings, if given); returns y. */
+function runOurs(dir, tag, model, xFile, extra = []) {
+  const out = join(dir, `out_${tag}`);
+  const r = qm(['run', model, '--input', `x=${xFile}`, '--output-dir', out, '--threads', '1', ...extra]);
+  assert.equal(r.status, 0, describe(r));
+  return readNpy(join(out, 'y.npy'));
+}
+
+const CASES = [
+  { name: 'if_const_cond', layer: 'branch/then_branch/branch_conv' },
+  { name: 'if_data_cond', layer: 'branch/then_branch/branch_conv' },
+  { name: 'loop_conv', layer: 'loop/body/body_conv' },
+];
+
+for (const { name, layer } of CASES) {
+  test(`control flow ${name}: run matches ORT, inspect sees the subgraph layer, W8A8 export runs in ORT`, async (t) => {
+    const model = join(MODELS, 'control_flow', `${name}.onnx`);
+    assert.ok(existsSync(model), `${model} missing: run tools/make_models.py`);
+    const dir = mkdtempSync(join(tmpdir(), `qm-cf-${name}-`));
+    try {
+      // Inputs with a positive and a negative mean: if_data_cond takes both branches.
+      const xs = [input(700, 1), input(701, -1), input(702)];
+      const files = xs.map((x, i) => {
+        const f = join(dir, `x${i}.npy`);
+        writeNpy(f, x);
+        return f;
+      });
+      const floats = [];
+      for (let i = 0; i < xs.length; i++) {
+        const theirs = await runOrt(model, xs[i], 'disabled');
+        floats.push(theirs);
+        const d = db(runOurs(dir, `float${i}`, model, files[i]), theirs);
+        assert.ok(d >= MIN_FLOAT_DB, `${name} input ${i}: float run vs ORT ${d.toFixed(1)} dB`);
+      }
+
+      const info = inspectJson(model).json;
+      const sub = info.layers.find((l) => l.name === layer);
+      assert.ok(sub, `inspect lists ${layer}: ${JSON.stringify(info.layers.map((l) => l.name))}`);
+      assert.equal(sub.macs, 4 * 8 * 8 * 4 * 9, `${layer} MACs`);
+      assert.deepEqual(sub.weight_shape, [4, 4, 3, 3]);
+
+      const out = join(dir, 'q.onnx'), enc = join(dir, 'enc.json');
+      const r = qm(['quantize', model, '--calib', ...files, '--bits', 'W8A8', '--out', out, '--encodings', enc,
+                    '--threads', '1', '--quiet']);
+      assert.equal(r.status, 0, describe(r));
+      assert.match(r.stdout, /config=W8A8 /);
+      // Only main-graph layers are quantized; the subgraph keeps its float nodes unchanged.
+      assert.match(r.stdout, /conv1/);
+      assert.doesNotMatch(r.stdout, new RegExp(layer.split('/').pop()));
+      const before = readModel(model), after = readModel(out);
+      const cf = (m) => m.graph.nodes.filter((n) => n.opType === 'If' || n.opType === 'Loop');
+      assert.equal(cf(after).length, 1, 'the export keeps the control-flow node');
+      const inner = (m) => cf(m)[0].subgraphs.flatMap(allNodes).map((n) => n.opType).join(',');
+      assert.equal(inner(after), inner(before), 'subgraph nodes unchanged');
+      assert.ok(after.graph.nodes.some((n) => n.opType === 'QuantizeLinear'), 'main graph quantized');
+
+      for (let i = 0; i < xs.length; i++) {
+        const sim = runOurs(dir, `sim${i}`, model, files[i], ['--encodings', enc]);
+        const disabled = await runOrt(out, xs[i], 'disabled');
+        const all = await runOrt(out, xs[i], 'all');
+        const dSim = db(sim, disabled), dAll = db(sim, all), dFloat = db(floats[i], disabled);
+        t.diagnostic(`${name} input ${i}: ORT(disabled) vs sim ${dSim.toFixed(1)} dB, ORT(all) vs sim ${dAll.toFixed(1)} dB, ` +
+                     `vs float ${dFloat.toFixed(1)} dB`);
+        assert.ok(dSim >= MIN_AGREEMENT_DB, `${name} input ${i}: ORT(disabled) vs simulation ${dSim.toFixed(1)} dB`);
+        assert.ok(dAll >= MIN_ORT_DEFAULT_DB, `${name} input ${i}: ORT(all) vs simulation ${dAll.toFixed(1)} dB`);
+        assert.ok(dFloat >= MIN_VS_FLOAT_DB, `${name} input ${i}: export vs float ${dFloat.toFixed(1)} dB`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}

@@ -1,0 +1,99 @@
+"""Small Conv models whose middle sits inside control flow, for the quantize test of If/Loop/Scan
+(tests/cli/control_flow.test.mjs). The main graph's layers are quantized; layers inside the
+subgraphs stay float, and the export keeps the subgraphs as they are.
+
+  if_const_cond.onnx   Conv -> Relu -> If(constant true: Conv with the branch's own weight,
+                       else AveragePool) -> Conv
+  if_data_cond.onnx    Conv -> Relu -> If(mean(x) > 0: Conv reading the main graph's weight
+                       (outer scope), else Sigmoid) -> Conv
+  loop_conv.onnx       Conv -> Loop (M = 2: v = Relu(Conv(v)) with the main graph's weight) -> Conv
+
+Written to <out>/control_flow/. ONNX Runtime computes the float outputs; no quantmix code is
+involved in making them.
+"""
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 13
+INPUT_SHAPE = [1, 3, 8, 8]
+N = helper.make_node
+
+
+def _w(r, name, shape, scale=0.3):
+    return numpy_helper.from_array((r.standard_normal(shape) * scale).astype(np.float32), name)
+
+
+def _vi(name, shape, elem=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def _model(nodes, inits, name):
+    g = helper.make_graph(nodes, name, [_vi("x", INPUT_SHAPE)], [_vi("y", [1, 2, 8, 8])], initializer=inits)
+    m = helper.make_model(g, producer_name="quantmix control_flow_models",
+                          opset_imports=[helper.make_opsetid("", OPSET)])
+    m.ir_version = 7
+    m = onnx.shape_inference.infer_shapes(m, check_type=True, strict_mode=True)
+    onnx.checker.check_model(m)
+    return m
+
+
+def _head_tail(r):
+    head = [N("Conv", ["x", "w1", "b1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]), N("Relu", ["c1"], ["h"], name="relu1")]
+    tail = [N("Conv", ["m", "w3", "b3"], ["y"], name="conv3", pads=[1, 1, 1, 1])]
+    inits = [_w(r, "w1", [4, 3, 3, 3]), _w(r, "b1", [4], 0.1), _w(r, "w3", [2, 4, 3, 3]), _w(r, "b3", [2], 0.1)]
+    return head, tail, inits
+
+
+def if_const_cond():
+    r = np.random.RandomState(300)
+    head, tail, inits = _head_tail(r)
+    then_g = helper.make_graph([N("Conv", ["h", "wt"], ["t"], name="branch_conv", pads=[1, 1, 1, 1])], "then", [],
+                               [_vi("t", [1, 4, 8, 8])], initializer=[_w(r, "wt", [4, 4, 3, 3])])
+    else_g = helper.make_graph([N("AveragePool", ["h"], ["e"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])], "else", [],
+                               [_vi("e", [1, 4, 8, 8])])
+    mid = [N("If", ["cond"], ["m"], name="branch", then_branch=then_g, else_branch=else_g)]
+    inits.append(numpy_helper.from_array(np.array(True), "cond"))
+    return _model(head + mid + tail, inits, "if_const_cond")
+
+
+def if_data_cond():
+    r = np.random.RandomState(301)
+    head, tail, inits = _head_tail(r)
+    then_g = helper.make_graph([N("Conv", ["h", "w2"], ["t"], name="branch_conv", pads=[1, 1, 1, 1])], "then", [],
+                               [_vi("t", [1, 4, 8, 8])])
+    else_g = helper.make_graph([N("Sigmoid", ["h"], ["e"])], "else", [], [_vi("e", [1, 4, 8, 8])])
+    mid = [N("ReduceMean", ["x"], ["mean"], keepdims=0), N("Greater", ["mean", "zero"], ["cond"]),
+           N("If", ["cond"], ["m"], name="branch", then_branch=then_g, else_branch=else_g)]
+    inits += [_w(r, "w2", [4, 4, 3, 3]), numpy_helper.from_array(np.array(0.0, np.float32), "zero")]
+    return _model(head + mid + tail, inits, "if_data_cond")
+
+
+def loop_conv():
+    r = np.random.RandomState(302)
+    head, tail, inits = _head_tail(r)
+    body = helper.make_graph([N("Conv", ["v", "w2"], ["cv"], name="body_conv", pads=[1, 1, 1, 1]),
+                              N("Relu", ["cv"], ["v2"]), N("Identity", ["cin"], ["cout"])], "body",
+                             [_vi("i", [], TensorProto.INT64), _vi("cin", [], TensorProto.BOOL), _vi("v", [1, 4, 8, 8])],
+                             [_vi("cout", [], TensorProto.BOOL), _vi("v2", [1, 4, 8, 8])])
+    mid = [N("Loop", ["M", "", "h"], ["m"], name="loop", body=body)]
+    inits += [_w(r, "w2", [4, 4, 3, 3], 0.2), numpy_helper.from_array(np.array(2, np.int64), "M")]
+    return _model(head + mid + tail, inits, "loop_conv")
+
+
+MODELS = {"if_const_cond": if_const_cond, "if_data_cond": if_data_cond, "loop_conv": loop_conv}
+
+
+def make_all(out_dir, log):
+    sub = os.path.join(out_dir, "control_flow")
+    os.makedirs(sub, exist_ok=True)
+    for name, build in MODELS.items():
+        onnx.save(build(), os.path.join(sub, name + ".onnx"))
+    log(f"  control_flow/: {', '.join(MODELS)}")
+
+
+if __name__ == "__main__":
+    import sys
+    make_all(sys.argv[1], print)
