@@ -133,3 +133,26 @@ TEST_CASE("fuzz/ops: Tile repeats whose product overflows are an error naming th
   CHECK(err.find("'tile' (Tile)") != std::string::npos);
   CHECK(err.find("out of range") != std::string::npos);
 }
+
+TEST_CASE("fuzz/ops: Resize to an empty output builds no index tables; an empty input dim cannot grow") {
+  // Found by fuzz_model_run (timeout): sizes [1, 0, 2^31] made the nearest path build a table of
+  // 2^31 source indices before allocating the (empty) output.
+  ModelBuilder b(13);
+  b.input("x", {1, Dim::sym("C"), Dim::sym("W")});
+  b.int64s("sizes", {1, 0, int64_t{1} << 31});
+  b.node("Resize", {"x", "", "", "sizes"}, {"y"}, "resize").s("mode", "nearest");
+  b.output("y");
+  const auto out = run(b, {Tensor(DataType::Float, {1, 2, 3})});
+  CHECK(out[0].shape() == qm::Shape{1, 0, int64_t{1} << 31});
+  // An axis of size 0 resized to 3 would read index -1 (nearest and linear alike).
+  for (const char* mode : {"nearest", "linear"}) {
+    ModelBuilder e(13);
+    e.input("x", {1, Dim::sym("C"), 4});
+    e.int64s("sizes", {1, 3, 4});
+    e.node("Resize", {"x", "", "", "sizes"}, {"y"}, "resize").s("mode", mode);
+    e.output("y");
+    const std::string err = error_of([&] { run(e, {Tensor(DataType::Float, {1, 0, 4})}); });
+    CHECK(err.find("'resize' (Resize)") != std::string::npos);
+    CHECK(err.find("cannot resize an empty dimension 1 to 3") != std::string::npos);
+  }
+}

@@ -228,11 +228,18 @@ void run_resize(const ResizeAttrs& a, RunContext& c) {
       os[ax] = static_cast<int64_t>(o);
     }
   }
+  for (int64_t d = 0; d < r; ++d)
+    if (x.shape()[static_cast<size_t>(d)] == 0 && os[static_cast<size_t>(d)] > 0)
+      c.fail("cannot resize an empty dimension " + std::to_string(d) + " to " + std::to_string(os[static_cast<size_t>(d)]));
   std::string mode = a.mode == "bilinear" ? "linear" : a.mode;
   const std::string ctm = legacy ? "asymmetric" : a.coordinate_transformation_mode;
   const std::string nmode = legacy ? "simple" : a.nearest_mode;
 
   if (mode == "nearest") {
+    // The output first: its size is checked there, and an empty one (a zero dim) needs no index
+    // tables, which for another dim of 2^31 took 16 GB and minutes (fuzz_model_run).
+    Tensor& y = c.alloc(0, DataType::Float, os);
+    if (y.numel() == 0) return;
     // One gather: per axis, the source index of each output index.
     std::vector<std::vector<int64_t>> idx(static_cast<size_t>(r));
     for (int64_t d = 0; d < r; ++d) {
@@ -247,7 +254,6 @@ void run_resize(const ResizeAttrs& a, RunContext& c) {
         idx[u].push_back(std::min(std::max<int64_t>(nearest_index(nmode, v, scales[u] < 1.0f), 0), in - 1));
       }
     }
-    Tensor& y = c.alloc(0, DataType::Float, os);
     const std::vector<int64_t> st = detail::strides_of(x.shape());
     const float* px = x.data<float>();
     float* py = y.data<float>();
@@ -272,6 +278,10 @@ void run_resize(const ResizeAttrs& a, RunContext& c) {
     Shape ns = cur.shape();
     ns[u] = out;
     Tensor next(DataType::Float, ns);
+    if (next.numel() == 0) {  // no taps needed (nor a table of `out` of them)
+      cur = next;
+      continue;
+    }
     int64_t outer = 1, inner = 1;
     for (int64_t k = 0; k < d; ++k) outer *= ns[static_cast<size_t>(k)];
     for (int64_t k = d + 1; k < r; ++k) inner *= ns[static_cast<size_t>(k)];
