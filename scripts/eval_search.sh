@@ -46,7 +46,8 @@ if [[ ${EVAL_REAL:-1} != 0 ]]; then
   echo
   echo "== real exports (random weights): building tools/eval/search_bench"
   g++ -std=c++17 -O2 -march=native -I src -I "$BUILD/deps" tools/eval/search_bench.cpp \
-    "$BUILD/libquantmix_core.a" -lpthread -o "$BUILD/search_bench"
+    "$BUILD"/libquantmix_core_{api,mixed_precision,quant,graph,ops,onnx,kernels,core}.a -lpthread \
+    -o "$BUILD/search_bench"
   OUT="$BUILD/eval_search"
   mkdir -p "$OUT"
   MD="$BUILD/testdata/models"
