@@ -37,6 +37,33 @@ onnx::Attribute float_attr(const std::string& name, float v) {
   return a;
 }
 
+void rename_in_subgraphs(onnx::Node& n, const std::string& from, const std::string& to);
+
+/// Reads of `from` inside `g` (and graphs nested in it) become `to`, unless `g` defines `from`.
+void rename_in_graph(onnx::Graph& g, const std::string& from, const std::string& to) {
+  for (const auto& v : g.input)
+    if (v.name == from) return;
+  for (const auto& t : g.initializer)
+    if (t.name == from) return;
+  for (const auto& n : g.node)
+    for (const auto& o : n.output)
+      if (o == from) return;
+  for (onnx::Node& n : g.node) {
+    for (std::string& i : n.input)
+      if (i == from) i = to;
+    rename_in_subgraphs(n, from, to);
+  }
+}
+
+/// A graph input read inside If/Loop/Scan subgraphs: they read its dequantized copy too, as the
+/// simulation (which replaces the value for every reader, implicit ones included) does.
+void rename_in_subgraphs(onnx::Node& n, const std::string& from, const std::string& to) {
+  for (onnx::Attribute& a : n.attribute) {
+    if (a.g) rename_in_graph(**a.g, from, to);
+    for (onnx::Graph& g : a.graphs) rename_in_graph(g, from, to);
+  }
+}
+
 onnx::Node make_node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
                      const std::string& name, const std::string& domain) {
   onnx::Node n;
@@ -275,9 +302,11 @@ class Exporter {
       post.insert(post.end(), chain.begin(), chain.end());
     } else {
       // A graph input: its readers switch to the dequantized copy.
-      for (size_t i = 0; i < og_->node.size(); ++i)
+      for (size_t i = 0; i < og_->node.size(); ++i) {
         for (std::string& s : og_->node[i].input)
           if (s == name) s = out;
+        rename_in_subgraphs(og_->node[i], name, out);
+      }
       head_.insert(head_.end(), chain.begin(), chain.end());
     }
     ++st_.activations;

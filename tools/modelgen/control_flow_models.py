@@ -6,6 +6,8 @@ subgraphs stay float, and the export keeps the subgraphs as they are.
                        else AveragePool) -> Conv
   if_data_cond.onnx    Conv -> Relu -> If(mean(x) > 0: Conv reading the main graph's weight
                        (outer scope), else Sigmoid) -> Conv
+  if_reads_input.onnx  Conv -> Relu -> If(constant true: Conv of the graph input x plus h) -> Conv:
+                       the export's subgraph must read x's dequantized copy, as the simulation does
   loop_conv.onnx       Conv -> Loop (M = 2: v = Relu(Conv(v)) with the main graph's weight) -> Conv
 
 Written to <out>/control_flow/. ONNX Runtime computes the float outputs; no quantmix code is
@@ -71,6 +73,18 @@ def if_data_cond():
     return _model(head + mid + tail, inits, "if_data_cond")
 
 
+def if_reads_input():
+    r = np.random.RandomState(303)
+    head, tail, inits = _head_tail(r)
+    then_g = helper.make_graph([N("Conv", ["x", "wt"], ["cx"], name="branch_conv", pads=[1, 1, 1, 1]),
+                                N("Add", ["cx", "h"], ["t"])], "then", [],
+                               [_vi("t", [1, 4, 8, 8])], initializer=[_w(r, "wt", [4, 3, 3, 3])])
+    else_g = helper.make_graph([N("Relu", ["h"], ["e"])], "else", [], [_vi("e", [1, 4, 8, 8])])
+    mid = [N("If", ["cond"], ["m"], name="branch", then_branch=then_g, else_branch=else_g)]
+    inits.append(numpy_helper.from_array(np.array(True), "cond"))
+    return _model(head + mid + tail, inits, "if_reads_input")
+
+
 def loop_conv():
     r = np.random.RandomState(302)
     head, tail, inits = _head_tail(r)
@@ -83,7 +97,8 @@ def loop_conv():
     return _model(head + mid + tail, inits, "loop_conv")
 
 
-MODELS = {"if_const_cond": if_const_cond, "if_data_cond": if_data_cond, "loop_conv": loop_conv}
+MODELS = {"if_const_cond": if_const_cond, "if_data_cond": if_data_cond, "if_reads_input": if_reads_input,
+          "loop_conv": loop_conv}
 
 
 def make_all(out_dir, log):
