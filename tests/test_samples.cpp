@@ -248,6 +248,36 @@ TEST_CASE("api/image: resizing matches exact averages") {
   CHECK(k.shape() == Shape{1, 3, 6, 12});
 }
 
+TEST_CASE("api/image: pad=right keeps the aspect and pads the right; pad=center letterboxes") {
+  const api::Image img = pattern(8, 4);
+  auto at = [](const Tensor& t, int64_t c, int64_t y, int64_t x) {
+    return t.data<float>()[(c * t.shape()[2] + y) * t.shape()[3] + x];
+  };
+  // Oracle: the plain resize of the whole image to the inner rectangle (checked above against
+  // exact averages), then the padding value.
+  const Tensor inner = api::image_to_tensor(img, spec({1, 3, 2, 4}), api::Preprocess::parse("size=2x4,scale=0.5"), "p.bmp");
+  const Tensor right = api::image_to_tensor(img, spec({1, 3, 2, ops::Dim::sym("W")}),
+                                            api::Preprocess::parse("size=2x8,pad=right,pad-value=-1,scale=0.5"), "p.bmp");
+  REQUIRE(right.shape() == Shape{1, 3, 2, 8});
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t y = 0; y < 2; ++y)
+      for (int64_t x = 0; x < 8; ++x) CHECK(at(right, c, y, x) == (x < 4 ? at(inner, c, y, x) : -1.0f));
+  // Wider than the width: squeezed to it, nothing padded.
+  const Tensor squeezed = api::image_to_tensor(img, spec({1, 3, 4, 4}), api::Preprocess::parse("pad=right"), "p.bmp");
+  const Tensor plain = api::image_to_tensor(img, spec({1, 3, 4, 4}), api::Preprocess{}, "p.bmp");
+  for (int64_t i = 0; i < plain.numel(); ++i) CHECK(squeezed.data<float>()[i] == plain.data<float>()[i]);
+  // Letterbox: 8x4 into 8x8 -> the whole image on rows 2..5, padding above and below.
+  const Tensor full = api::image_to_tensor(img, spec({1, 3, 4, 8}), api::Preprocess{}, "p.bmp");
+  const Tensor box = api::image_to_tensor(img, spec({1, 3, 8, 8}), api::Preprocess::parse("pad=center,pad-value=0.5"), "p.bmp");
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t y = 0; y < 8; ++y)
+      for (int64_t x = 0; x < 8; ++x) CHECK(at(box, c, y, x) == (y >= 2 && y < 6 ? at(full, c, y - 2, x) : 0.5f));
+  // A padded width must be known.
+  CHECK_THROWS_WITH_AS(api::image_to_tensor(img, spec({1, 3, 2, ops::Dim::sym("W")}), api::Preprocess::parse("size=2,pad=right"), "p.bmp"),
+                       doctest::Contains("pad=right needs the padded width"), Error);
+  CHECK_THROWS_WITH_AS(api::Preprocess::parse("pad=left"), doctest::Contains("pad=left"), Error);
+}
+
 TEST_CASE("api/samples: .npy, .npz and image samples are conformed; errors name the file") {
   auto s = relu_session({1, 3, 2, 3});
   Tensor x(DataType::Float, {3, 2, 3});

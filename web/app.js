@@ -33,7 +33,8 @@ const ui = {
   sampleChoose: $('sample-choose'), sampleBuiltin: $('sample-builtin'), sampleClear: $('sample-clear'),
   sampleCount: $('sample-count'), previews: $('sample-previews'), ppForm: $('preprocess-form'),
   pp: { preset: $('pp-preset'), height: $('pp-height'), width: $('pp-width'), layout: $('pp-layout'),
-        scale: $('pp-scale'), order: $('pp-order'), mean: $('pp-mean'), std: $('pp-std'), cli: $('pp-cli') },
+        scale: $('pp-scale'), order: $('pp-order'), mean: $('pp-mean'), std: $('pp-std'), cli: $('pp-cli'),
+        pad: $('pp-pad'), padValue: $('pp-pad-value') },
   stepSettings: $('step-settings'), settingsForm: $('settings-form'), profile: $('set-profile'), mode: $('set-mode'),
   candidates: $('set-candidates'), targetKind: $('set-target-kind'), targetValue: $('set-target-value'),
   targetSlider: $('set-target-slider'), targetSliderField: $('target-slider-field'),
@@ -297,7 +298,42 @@ function fillPreprocessForm() {
   ui.pp.order.value = s.order;
   ui.pp.mean.value = s.mean.map((v) => Number(v.toFixed(6))).join(':');
   ui.pp.std.value = s.std.map((v) => Number(v.toFixed(6))).join(':');
+  ui.pp.pad.value = s.pad ?? 'none';
+  ui.pp.padValue.value = String(s.padValue ?? 0);
   ui.pp.cli.textContent = toCliSpec(s);
+}
+
+/**
+ * The image samples again with the current settings (each keeps its file), so a changed form
+ * applies to what was already added; the page says so. When the new settings do not fit the
+ * model, the samples stay as they were and the error says why.
+ */
+async function reprocessImages() {
+  const images = state.samples.filter((x) => x.kind === 'image' && x.file);
+  if (!images.length || state.running) return;
+  setBusy(true, `Re-processing ${images.length} image${images.length > 1 ? 's' : ''} with the new settings…`);
+  try {
+    const redone = [];
+    const problems = [];
+    for (const x of state.samples) {
+      if (!(x.kind === 'image' && x.file)) { redone.push(x); continue; }
+      const [y] = await imagesToSamples([x.file], state.settings);
+      const why = sampleShapeProblem(y.shape, state.inspect.inputs);
+      if (why) problems.push(`${y.source}: ${why} (check Height and Width in the preprocessing)`);
+      redone.push(y);
+    }
+    if (problems.length) {
+      showError('The new preprocessing does not fit the model; the samples were not changed', problems.join('\n'), nearSamples());
+      return;
+    }
+    await setSamples(redone);
+    hideError();
+    ui.runStatus.textContent = `${images.length} image${images.length > 1 ? 's' : ''} re-processed with the new settings.`;
+  } catch (e) {
+    showError('Could not re-process the images', messageOf(e), nearSamples());
+  } finally {
+    setBusy(false);
+  }
 }
 
 /** Reads the form into state.settings; returns false (with the banner) when a field is wrong. */
@@ -308,6 +344,7 @@ function readPreprocessForm() {
       height: Number(ui.pp.height.value), width: Number(ui.pp.width.value), layout: ui.pp.layout.value,
       scale: parseScale(ui.pp.scale.value), order: ui.pp.order.value,
       mean: parseTriple(ui.pp.mean.value, 'Mean'), std: parseTriple(ui.pp.std.value, 'Std'),
+      pad: ui.pp.pad.value, padValue: Number(ui.pp.padValue.value),
     });
     state.settings = s;
     ui.pp.cli.textContent = toCliSpec(s);
@@ -937,8 +974,11 @@ function wire() {
   ui.pp.preset.addEventListener('change', () => {
     state.settings = applyPreset(state.settings, ui.pp.preset.value);
     fillPreprocessForm();
+    reprocessImages();
   });
-  ui.ppForm.addEventListener('change', (e) => { if (e.target !== ui.pp.preset) readPreprocessForm(); });
+  ui.ppForm.addEventListener('change', (e) => {
+    if (e.target !== ui.pp.preset && readPreprocessForm()) reprocessImages();
+  });
   ui.ppForm.addEventListener('submit', (e) => e.preventDefault());
   ui.mode.addEventListener('change', () => syncMode());
   ui.profile.addEventListener('change', () => {

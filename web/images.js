@@ -2,7 +2,7 @@
 // (createImageBitmap), resized on an OffscreenCanvas and normalised by web/preprocess.js; .npy
 // and .npz files are passed through as they are (the core parses them). Browser only.
 import { decodeNpy, encodeNpy } from './npy.js';
-import { pixelsToTensor, tensorShape, tensorToPixels } from './preprocess.js';
+import { padRect, pixelsToTensor, tensorShape, tensorToPixels } from './preprocess.js';
 
 const IMAGE = /\.(png|jpe?g|bmp|gif|webp)$/i;
 const ARRAY = /\.(npy|npz)$/i;
@@ -20,22 +20,27 @@ export function classifySampleFiles(files) {
   return { images, arrays, rejected };
 }
 
-/** RGBA pixels of `source` (Blob) resized to width x height (bilinear, as the canvas does). */
-async function decodeResized(blob, width, height) {
+/**
+ * RGBA pixels of `source` (Blob) at settings.width x settings.height (bilinear, as the canvas
+ * does), placed by padRect (stretched, or aspect kept and padded); returns the rectangle too.
+ */
+async function decodeResized(blob, settings) {
   let bitmap;
   try {
     bitmap = await createImageBitmap(blob);
   } catch (e) {
     throw new Error(`${blob.name ?? 'image'}: the browser could not decode it as an image (${e?.message ?? e})`);
   }
+  const { width, height } = settings;
+  const rect = padRect(settings, bitmap.width, bitmap.height);
   const canvas = new OffscreenCanvas(width, height);
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = 'high';
-  ctx.drawImage(bitmap, 0, 0, width, height);
+  ctx.drawImage(bitmap, rect.left, rect.top, rect.width, rect.height);
   const size = { w: bitmap.width, h: bitmap.height };
   bitmap.close();
-  return { rgba: ctx.getImageData(0, 0, width, height).data, size };
+  return { rgba: ctx.getImageData(0, 0, width, height).data, size, rect };
 }
 
 /**
@@ -45,11 +50,11 @@ async function decodeResized(blob, width, height) {
 export async function imagesToSamples(files, settings) {
   const out = [];
   for (const f of files) {
-    const { rgba, size } = await decodeResized(f, settings.width, settings.height);
-    const data = pixelsToTensor(rgba, settings);
+    const { rgba, size, rect } = await decodeResized(f, settings);
+    const data = pixelsToTensor(rgba, settings, rect);
     const shape = tensorShape(settings);
     out.push({ name: f.name.replace(/\.[^.]+$/, '') + '.npy', source: f.name, original: size,
-               bytes: encodeNpy(data, shape), data, shape, kind: 'image' });
+               bytes: encodeNpy(data, shape), data, shape, kind: 'image', file: f });
   }
   return out;
 }

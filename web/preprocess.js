@@ -51,6 +51,8 @@ export function defaultSettings(input) {
     width: geo?.width ?? 224,
     layout: geo?.layout ?? 'nchw',
     channels,
+    pad: 'none',
+    padValue: 0,
     ...clonePreset(preset),
   };
 }
@@ -98,7 +100,28 @@ export function validateSettings(s) {
   if (s.layout !== 'nchw' && s.layout !== 'nhwc') throw new PreprocessError(`Layout "${s.layout}": expected nchw or nhwc`);
   if (s.order !== 'rgb' && s.order !== 'bgr') throw new PreprocessError(`Channel order "${s.order}": expected rgb or bgr`);
   if (s.std.some((v) => v === 0)) throw new PreprocessError('Std: every value must be non-zero');
+  if (!['none', 'right', 'center', undefined].includes(s.pad)) throw new PreprocessError(`Resize "${s.pad}": expected none, right or center`);
+  if (s.padValue !== undefined && !Number.isFinite(s.padValue)) throw new PreprocessError(`Pad value "${s.padValue}": expected a number`);
   return s;
+}
+
+/**
+ * Where an image of srcW x srcH lands in the s.width x s.height tensor: {top, left, width,
+ * height}. pad 'none' stretches it over everything; 'right' keeps its aspect at the full height,
+ * at most the full width, and pads the right (text lines, PaddleOCR-style); 'center' fits it
+ * inside keeping its aspect, centred (letterbox). The rest holds s.padValue. As the CLI's
+ * --preprocess pad=right|center (src/api/image.cpp).
+ */
+export function padRect(s, srcW, srcH) {
+  const W = s.width, H = s.height;
+  const clamp = (v, hi) => Math.min(hi, Math.max(1, v));
+  if (s.pad === 'right') return { top: 0, left: 0, width: clamp(Math.round(srcW * H / srcH), W), height: H };
+  if (s.pad === 'center') {
+    const k = Math.min(H / srcH, W / srcW);
+    const h = clamp(Math.round(srcH * k), H), w = clamp(Math.round(srcW * k), W);
+    return { top: Math.floor((H - h) / 2), left: Math.floor((W - w) / 2), width: w, height: h };
+  }
+  return { top: 0, left: 0, width: W, height: H };
 }
 
 /** The tensor shape a sample gets: [1, C, H, W] or [1, H, W, C]. */
@@ -111,7 +134,7 @@ export function tensorShape(s) {
  * the model's layout: x = (pixel * scale - mean) / std per channel. Gray: ITU-R BT.601 luma
  * (as PIL's convert('L')), repeated when the model wants three channels.
  */
-export function pixelsToTensor(rgba, s) {
+export function pixelsToTensor(rgba, s, rect = null) {
   const { width: w, height: hgt, channels: c } = s;
   const n = w * hgt;
   if (rgba.length !== n * 4) {
@@ -121,6 +144,13 @@ export function pixelsToTensor(rgba, s) {
   const src = s.order === 'bgr' ? [2, 1, 0] : [0, 1, 2];
   const useLuma = s.gray || c === 1;
   for (let i = 0; i < n; ++i) {
+    if (rect) {  // outside the image's rectangle: padding (padRect)
+      const y = Math.floor(i / w) - rect.top, x = (i % w) - rect.left;
+      if (y < 0 || y >= rect.height || x < 0 || x >= rect.width) {
+        for (let ch = 0; ch < c; ++ch) out[s.layout === 'nchw' ? ch * n + i : i * c + ch] = s.padValue ?? 0;
+        continue;
+      }
+    }
     const p = i * 4;
     const luma = useLuma ? 0.299 * rgba[p] + 0.587 * rgba[p + 1] + 0.114 * rgba[p + 2] : 0;
     for (let ch = 0; ch < c; ++ch) {
@@ -160,14 +190,17 @@ export function toCliSpec(s) {
   const fmt = (v) => Number(v.toPrecision(9)).toString();
   const inv = 1 / s.scale;
   const fmtScale = (v) => (Math.abs(inv - Math.round(inv)) < 1e-9 * Math.abs(inv) && Math.round(inv) !== 1 ? `1/${Math.round(inv)}` : fmt(v));
+  const pad = s.pad && s.pad !== 'none' ? [`pad=${s.pad}`, ...(s.padValue ? [`pad-value=${fmt(s.padValue)}`] : [])] : [];
   for (const [name, p] of Object.entries(PRESETS)) {
     if (Boolean(p.gray) === Boolean(s.gray) && p.order === s.order && Math.abs(p.scale - s.scale) < 1e-12
         && p.mean.every((m, i) => Math.abs(m - s.mean[i]) < 1e-9)
         && p.std.every((m, i) => Math.abs(m - s.std[i]) < 1e-9) && s.layout === 'nchw') {
-      return `${name},size=${s.height}x${s.width}`;
+      // The CLI's presets are imagenet, pm1 and unit; the form's 'gray' is unit with gray=1.
+      const head = name === 'gray' ? 'unit,gray=1' : name;
+      return [head, `size=${s.height}x${s.width}`, ...pad].join(',');
     }
   }
-  const parts = [`size=${s.height}x${s.width}`, `scale=${fmtScale(s.scale)}`, `mean=${s.mean.map(fmt).join(':')}`,
+  const parts = [`size=${s.height}x${s.width}`, ...pad, `scale=${fmtScale(s.scale)}`, `mean=${s.mean.map(fmt).join(':')}`,
     `std=${s.std.map(fmt).join(':')}`, `order=${s.order}`, `layout=${s.layout}`];
   if (s.gray) parts.push('gray=1');
   return parts.join(',');

@@ -264,6 +264,11 @@ Preprocess Preprocess::parse(const std::string& spec) {
       have_size = true;
     } else if (key == "keep-aspect") {
       p.keep_aspect = parse_bool(key, v);
+    } else if (key == "pad") {
+      if (v != "right" && v != "center" && v != "none") bad_flag("pad=" + v + ": expected right, center or none");
+      p.pad = v == "right" ? Pad::Right : v == "center" ? Pad::Center : Pad::None;
+    } else if (key == "pad-value") {
+      p.pad_value = parse_number(key, v);
     } else if (key == "scale") {
       p.scale = parse_number(key, v);
     } else if (key == "mean") {
@@ -284,11 +289,13 @@ Preprocess Preprocess::parse(const std::string& spec) {
       if (v != "bilinear" && v != "area") bad_flag("filter=" + v + ": expected bilinear or area");
       p.filter = v == "area" ? Filter::Area : Filter::Bilinear;
     } else {
-      bad_flag("unknown key '" + key + "' (expected size, keep-aspect, scale, mean, std, order, layout, gray, filter, "
+      bad_flag("unknown key '" + key + "' (expected size, keep-aspect, pad, pad-value, scale, mean, std, order, layout, gray, filter, "
                "or a preset imagenet, pm1, unit)");
     }
   }
-  if (p.keep_aspect && have_size && p.width != 0) bad_flag("keep-aspect=1 takes size=H (a height only), got a width too");
+  if (p.keep_aspect && have_size && p.width != 0 && p.pad == Pad::None)
+    bad_flag("keep-aspect=1 takes size=H (a height only), got a width too (pad=right|center keep the aspect within HxW)");
+  if (p.pad != Pad::None) p.keep_aspect = false;  // the pad modes keep the aspect themselves
   return p;
 }
 
@@ -357,6 +364,21 @@ Tensor image_to_tensor(const Image& img, const IoSpec& input, const Preprocess& 
   if (pp.keep_aspect) W = std::max<int64_t>(1, std::llround(static_cast<double>(img.width) * static_cast<double>(H) / img.height));
   if (H > kMaxSide || W > kMaxSide || H * W > kMaxPixels)
     throw Error(ErrorKind::InvalidArgument, name + ": resize target " + std::to_string(H) + "x" + std::to_string(W) + " is too large");
+  if (pp.pad != Preprocess::Pad::None && !pp.width && !g.width)
+    throw Error(ErrorKind::InvalidArgument, "--preprocess: pad=" + std::string(pp.pad == Preprocess::Pad::Right ? "right" : "center") +
+                                                " needs the padded width: give size=HxW (input '" + input.name + "' " +
+                                                dims_text(input) + " has no static width; " + name + ")");
+  // The image's own rectangle inside H x W (the rest is padding).
+  int64_t ih = H, iw = W, top = 0, left = 0;
+  if (pp.pad == Preprocess::Pad::Right) {
+    iw = std::clamp<int64_t>(std::llround(static_cast<double>(img.width) * static_cast<double>(H) / img.height), 1, W);
+  } else if (pp.pad == Preprocess::Pad::Center) {
+    const double s = std::min(static_cast<double>(H) / img.height, static_cast<double>(W) / img.width);
+    ih = std::clamp<int64_t>(std::llround(img.height * s), 1, H);
+    iw = std::clamp<int64_t>(std::llround(img.width * s), 1, W);
+    top = (H - ih) / 2;
+    left = (W - iw) / 2;
+  }
 
   // Gray images for gray inputs; a gray source for a colour input is replicated (stb does it).
   Image src = img;
@@ -368,7 +390,7 @@ Tensor image_to_tensor(const Image& img, const IoSpec& input, const Preprocess& 
       src.pixels[i] = static_cast<uint8_t>((p[0] * 77 + p[1] * 150 + p[2] * 29) >> 8);
     }
   }
-  const std::vector<float> px = resize_image(src, static_cast<int>(W), static_cast<int>(H), pp.filter);
+  const std::vector<float> px = resize_image(src, static_cast<int>(iw), static_cast<int>(ih), pp.filter);
   const int64_t sc = src.channels;
 
   Shape shape(static_cast<size_t>(g.rank));
@@ -392,7 +414,9 @@ Tensor image_to_tensor(const Image& img, const IoSpec& input, const Preprocess& 
     if (pp.bgr && sc >= 3 && c < 3) s = 2 - c;
     const float m = add[static_cast<size_t>(c)], sd = mul[static_cast<size_t>(c)];
     for (int64_t i = 0; i < HW; ++i) {
-      const float v = (px[static_cast<size_t>(i * sc + s)] * pp.scale - m) / sd;
+      const int64_t y = i / W - top, x = i % W - left;
+      const bool inside = y >= 0 && y < ih && x >= 0 && x < iw;
+      const float v = inside ? (px[static_cast<size_t>((y * iw + x) * sc + s)] * pp.scale - m) / sd : pp.pad_value;
       const int64_t at = g.nhwc ? i * C + c : c * HW + i;
       if (as_u8) t.data<uint8_t>()[at] = static_cast<uint8_t>(std::clamp(std::nearbyint(v), 0.0f, 255.0f));
       else t.data<float>()[at] = v;

@@ -24,8 +24,16 @@ struct Preprocess {
   enum class Gray { Auto, Yes, No };     ///< Auto: gray when the input has 1 channel
   enum class Filter { Bilinear, Area };  ///< resampling filter when the size changes
 
+  enum class Pad { None, Right, Center };
+
   int64_t height = 0, width = 0;  ///< 0: the input's static dimension (else the image's own)
   bool keep_aspect = false;       ///< resize to `height`, width from the aspect ratio
+  /// Right: keep the aspect ratio at `height`, at most `width` wide, pad on the right to `width`
+  /// (text lines, PaddleOCR-style). Center: fit inside height x width keeping the aspect ratio,
+  /// centred, padded on both sides (letterbox). The padding holds `pad_value`, in the tensor's
+  /// units (after scale, mean and std).
+  Pad pad = Pad::None;
+  float pad_value = 0.0f;
   float scale = 1.0f;
   std::vector<float> mean;        ///< empty: 0; one value: every channel
   std::vector<float> std;         ///< empty: 1; one value: every channel

@@ -13,7 +13,7 @@ import { argmax, conformShape, ctcDecode, outputKind, SqnrAccumulator } from '..
 import { renderValidation } from '../../web/views/validation.js';
 import { decodeNpy, encodeNpy } from '../../web/npy.js';
 import { applyPreset, defaultSettings, imageGeometry, parseScale, parseTriple, pixelsToTensor, PreprocessError,
-  tensorShape, tensorToPixels, toCliSpec, validateSettings } from '../../web/preprocess.js';
+  padRect, tensorShape, tensorToPixels, toCliSpec, validateSettings } from '../../web/preprocess.js';
 import { formatEta, phaseWeights, PHASES, ProgressTracker } from '../../web/quantmix.js';
 import { composeOverride, layerRows, nearestPoint, niceTicks, normalizeQuantReport, paretoGeometry, parseCandidate,
   parseCandidateList, stripSegments, targetRange, targetSpec } from '../../web/results.js';
@@ -570,4 +570,23 @@ test('preprocess: the CLI string keeps the scale exact (scale=1/255, not 0.00392
   assert.match(toCliSpec({ ...s, scale: 0.0123456789 }), /scale=0\.0123456789,/);
   assert.match(toCliSpec({ ...s, scale: 1 }), /scale=1,/);
   assert.match(toCliSpec({ ...s, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.22512345678] }), /std=0\.229:0\.224:0\.225123457,/);
+});
+
+test('preprocess: pad=right keeps a text line\'s aspect and pads the right; pad=center letterboxes; the CLI spells both', () => {
+  // Closed forms: a 100x32 line at height 48 is 150 wide; 1280x720 into 640x640 is 640x360 at row 140.
+  assert.deepEqual(padRect({ pad: 'right', width: 320, height: 48 }, 100, 32), { top: 0, left: 0, width: 150, height: 48 });
+  assert.deepEqual(padRect({ pad: 'right', width: 320, height: 48 }, 1000, 32), { top: 0, left: 0, width: 320, height: 48 });
+  assert.deepEqual(padRect({ pad: 'center', width: 640, height: 640 }, 1280, 720), { top: 140, left: 0, width: 640, height: 360 });
+  assert.deepEqual(padRect({ pad: 'none', width: 8, height: 4 }, 3, 3), { top: 0, left: 0, width: 8, height: 4 });
+  // Pixels outside the rectangle hold padValue (in the tensor's units); inside, the usual transform.
+  const s = { width: 4, height: 2, channels: 1, layout: 'nchw', order: 'rgb', gray: true, scale: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1], pad: 'right', padValue: -1 };
+  const rgba = new Uint8ClampedArray(4 * 2 * 4).fill(255);
+  const t = pixelsToTensor(rgba, s, { top: 0, left: 0, width: 3, height: 2 });
+  assert.deepEqual(Array.from(t, (v) => Math.round(v * 1000) / 1000), [1, 1, 1, -1, 1, 1, 1, -1]);
+  assert.equal(toCliSpec({ ...defaultSettings({ shape: [1, 3, 48, 320] }), pad: 'right' }), 'imagenet,size=48x320,pad=right');
+  assert.match(toCliSpec({ ...defaultSettings({ shape: [1, 3, 48, 320] }), preset: 'x', scale: 0.3, pad: 'center', padValue: 0.447 }),
+               /^size=48x320,pad=center,pad-value=0\.447,scale=0\.3,/);
+  // The form's gray preset is the CLI's unit preset with gray=1 (the CLI has no 'gray' preset).
+  assert.equal(toCliSpec(defaultSettings({ shape: [1, 1, 28, 28] })), 'unit,gray=1,size=28x28');
+  assert.throws(() => validateSettings({ ...defaultSettings({ shape: [1, 3, 48, 320] }), pad: 'left' }), /Resize "left"/);
 });
