@@ -156,3 +156,15 @@ TEST_CASE("fuzz/ops: Resize to an empty output builds no index tables; an empty 
     CHECK(err.find("cannot resize an empty dimension 1 to 3") != std::string::npos);
   }
 }
+
+TEST_CASE("fuzz/ops: Pad amounts whose sum with the dimension overflows are an error naming the node") {
+  // Found by fuzz_model_run: 8453642811407859713 + 4611686018427387906 on an empty tensor.
+  ModelBuilder b(13);
+  b.input("x", {Dim::sym("N"), Dim::sym("M")});
+  b.int64s("pads", {0, int64_t{1} << 62, 0, int64_t{1} << 62});
+  b.node("Pad", {"x", "pads"}, {"y"}, "pad");
+  b.output("y");
+  const std::string err = error_of([&] { run(b, {Tensor(DataType::Float, {0, int64_t{1} << 62})}); });
+  CHECK(err.find("'pad' (Pad)") != std::string::npos);
+  CHECK(err.find("out of range") != std::string::npos);
+}

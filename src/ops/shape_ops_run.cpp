@@ -430,7 +430,10 @@ void run_pad(RunContext& c, const std::string& mode, const std::vector<int64_t>&
   }
   Shape os = x.shape();
   for (size_t d = 0; d < static_cast<size_t>(r); ++d) {
-    os[d] += pb[d] + pe[d];
+    int64_t padded = 0;
+    if (__builtin_add_overflow(os[d], pb[d], &padded) || __builtin_add_overflow(padded, pe[d], &padded))
+      c.fail("pads of " + std::to_string(pb[d]) + " and " + std::to_string(pe[d]) + " give a dimension out of range");
+    os[d] = padded;
     if (os[d] < 0) c.fail("pads remove more than the dimension");
   }
   Tensor& y = c.alloc(0, x.dtype(), os);
