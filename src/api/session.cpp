@@ -5,6 +5,9 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "onnx/model_reader.h"
+#include "quant/encodings_json.h"
+#include "quant/quant_model.h"
+#include "quant/simulator.h"
 
 namespace qm::api {
 
@@ -149,7 +152,22 @@ Tensor Session::conform_input(size_t i, Tensor t, const std::string& source) con
 }
 
 std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs, const graph::ValueHook& hook) {
+  if (simulator_) {
+    if (hook) throw Error(ErrorKind::InvalidArgument, "run: a value hook cannot be combined with simulated encodings");
+    return simulator_->run(*qconfig_, inputs);
+  }
   return executor_->run(inputs, hook);
+}
+
+void Session::simulate_encodings(const std::string& json, const std::string& source) {
+  auto qmodel = std::make_unique<quant::QuantModel>(*plan_);
+  auto encodings = std::make_unique<quant::Encodings>(*qmodel);
+  auto config = std::make_unique<quant::QuantConfig>(quant::encodings_from_json(json, *qmodel, *encodings, source));
+  simulator_.reset();
+  simulator_ = std::make_unique<quant::Simulator>(*qmodel, *encodings, *executor_);
+  qmodel_ = std::move(qmodel);
+  encodings_ = std::move(encodings);
+  qconfig_ = std::move(config);
 }
 
 }  // namespace qm::api

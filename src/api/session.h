@@ -16,6 +16,12 @@
 
 namespace qm {
 class ThreadPool;
+namespace quant {
+class QuantModel;
+class Encodings;
+class Simulator;
+struct QuantConfig;
+}  // namespace quant
 }
 
 namespace qm::api {
@@ -55,7 +61,13 @@ class Session {
   Tensor conform_input(size_t i, Tensor t, const std::string& source) const;
 
   /// One forward pass; inputs in inputs() order (already conformed). Outputs in outputs() order.
+  /// After simulate_encodings(), the quantization simulation (then `hook` must be empty).
   std::vector<Tensor> run(const std::vector<Tensor>& inputs, const graph::ValueHook& hook = {});
+
+  /// From now on run() simulates the quantization that AIMET-style encodings describe (`json`,
+  /// the file's text; `source` names it in errors): the quantizers they list at their bit-widths,
+  /// every other one off: the simulation the search ranks configurations by. Throws qm::Error.
+  void simulate_encodings(const std::string& json, const std::string& source);
 
   const graph::Graph& graph() const { return *graph_; }
   const graph::Plan& plan() const { return *plan_; }
@@ -71,6 +83,11 @@ class Session {
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<graph::Executor> executor_;
   std::vector<IoSpec> inputs_, outputs_;
+  // simulate_encodings()
+  std::unique_ptr<quant::QuantModel> qmodel_;
+  std::unique_ptr<quant::Encodings> encodings_;
+  std::unique_ptr<quant::QuantConfig> qconfig_;
+  std::unique_ptr<quant::Simulator> simulator_;
 };
 
 }  // namespace qm::api

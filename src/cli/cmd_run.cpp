@@ -16,9 +16,6 @@
 #include "api/session.h"
 #include "cli/commands.h"
 #include "core/error.h"
-#include "quant/encodings_json.h"
-#include "quant/quant_model.h"
-#include "quant/simulator.h"
 
 namespace qm::cli {
 namespace {
@@ -117,18 +114,8 @@ int run_run(const std::vector<std::string>& args) {
   const std::vector<Tensor> inputs = api::assemble_sample(*session, p.all("--input"), sample_opt);
   // --encodings: run the quantization simulation those encodings describe (the one the search
   // uses): quantizers listed in the file on at their bitwidth, every other one off.
-  std::unique_ptr<quant::QuantModel> qmodel;
-  std::unique_ptr<quant::Encodings> qenc;
-  std::unique_ptr<quant::Simulator> qsim;
-  quant::QuantConfig qconfig;
-  if (p.has("--encodings")) {
-    const std::string enc_path = p.get("--encodings");
-    qmodel = std::make_unique<quant::QuantModel>(session->plan());
-    qenc = std::make_unique<quant::Encodings>(*qmodel);
-    qconfig = quant::encodings_from_json(api::read_file(enc_path), *qmodel, *qenc, enc_path);
-    qsim = std::make_unique<quant::Simulator>(*qmodel, *qenc, session->executor());
-  }
-  auto forward = [&]() { return qsim ? qsim->run(qconfig, inputs) : session->run(inputs); };
+  if (p.has("--encodings")) session->simulate_encodings(api::read_file(p.get("--encodings")), p.get("--encodings"));
+  auto forward = [&]() { return session->run(inputs); };
   std::vector<Tensor> outputs = forward();
   if (repeat > 0) {
     std::vector<double> ms;
