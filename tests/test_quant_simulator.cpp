@@ -383,6 +383,8 @@ TEST_CASE("quant/encodings_json: round trip, AIMET offsets, and bad files") {
       {R"({"activation_encodings": {"nope": [{"bitwidth": 8, "scale": 1, "offset": 0}]}})", "'nope' — no quantizer"},
       {R"({"activation_encodings": {"x": [{"bitwidth": 1, "scale": 1, "offset": 0}]}})", "bitwidth must be an integer in 2..16"},
       {R"({"activation_encodings": {"x": [{"bitwidth": 8, "scale": -1, "offset": 0}]}})", "scale must be positive"},
+      // fuzz_json: positive as a double, 0 as a float (it was stored as 0, written back as 0)
+      {R"({"activation_encodings": {"x": [{"bitwidth": 8, "scale": 7.76e-54, "offset": 0}]}})", "scale must be positive"},
       {R"({"activation_encodings": {"x": [{"bitwidth": 8, "scale": 1, "offset": 10}]}})", "outside the 8-bit range"},
       {R"({"param_encodings": {"x": [{"bitwidth": 8, "scale": 1}]}})", "is an activation"},
       {R"({"param_encodings": {"w1": [{"bitwidth": 8, "scale": 1}, {"bitwidth": 8, "scale": 1}]}})", "expected 4 per-channel"},

@@ -266,7 +266,8 @@ QuantConfig encodings_from_json(const std::string& text, const QuantModel& model
                                                                      : " — activations must be asymmetric (is_symmetric False)"));
         e.symmetric = sym;
         const double scale = *num("scale", true);
-        if (!(scale > 0.0) || !std::isfinite(static_cast<float>(scale)))
+        // Judged as the float it is stored as: 1e-54 is a positive double but a zero float.
+        if (!(static_cast<float>(scale) > 0.0f) || !std::isfinite(static_cast<float>(scale)))
           throw Error(ErrorKind::InvalidArgument, where + " — scale must be positive and finite, got " + json_number(scale));
         const double off = num("offset", false).value_or(0.0);
         // AIMET writes symmetric encodings with offset -2^(b-1) (its unsigned grid view of the
