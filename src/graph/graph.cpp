@@ -21,27 +21,6 @@ std::string count_range(int lo, int hi) {
   return std::to_string(lo) + " to " + std::to_string(hi);
 }
 
-/// Names a subgraph (If/Loop/Scan body) reads from enclosing scopes: used but not defined inside.
-void outer_names(const onnx::Graph& g, std::set<std::string>& out) {
-  std::set<std::string> defined;
-  for (const auto& t : g.initializer) defined.insert(t.name);
-  for (const auto& t : g.sparse_initializer) defined.insert(t.values.name);
-  for (const auto& v : g.input) defined.insert(v.name);
-  for (const auto& n : g.node)
-    for (const auto& o : n.output) defined.insert(o);
-  std::set<std::string> used;
-  for (const auto& n : g.node) {
-    for (const auto& i : n.input) used.insert(i);
-    for (const auto& a : n.attribute) {
-      if (a.g) outer_names(**a.g, used);
-      for (const auto& sg : a.graphs) outer_names(sg, used);
-    }
-  }
-  for (const auto& o : g.output) used.insert(o.name);
-  for (const auto& u : used)
-    if (!u.empty() && !defined.count(u)) out.insert(u);
-}
-
 }  // namespace
 
 std::string qualified_op_type(const onnx::Node& node) {
@@ -237,12 +216,8 @@ void Graph::sort_topologically() {
       if (p >= 0) preds[i].push_back(p);
     };
     for (ValueId v : node.inputs) add_pred(v);
-    std::set<std::string> implicit;
-    for (const auto& a : node.proto->attribute) {
-      if (a.g) outer_names(**a.g, implicit);
-      for (const auto& sg : a.graphs) outer_names(sg, implicit);
-    }
-    for (const std::string& name : implicit)
+    // Names its subgraphs read from this scope are inputs too (ordering).
+    for (const std::string& name : ops::subgraph_outer_names(*node.proto))
       if (auto id = find(name)) add_pred(*id);
   }
   std::vector<int> pending(n, 0);
