@@ -175,6 +175,13 @@ TEST_CASE("mixed_precision/stability: identical samples give zero-width interval
   for (const LayerChoice& l : r.layers) {
     CHECK(l.sensitivity_ci_db.has_value() == l.sensitivity_db.has_value());
   }
+  // The same identical samples, but only 4 of them: too few to call anything stable.
+  const SearchResult few = run(c, model_noise(c, 4), "bops=0.75");
+  CHECK(few.stability.rank_corr == doctest::Approx(1.0));
+  CHECK_FALSE(few.stability.stable);
+  CHECK(few.stability.verdict == "add samples");
+  CHECK(few.stability.suggested_samples == kMinSamplesToJudge);
+  CHECK(few.stability.message.find("4 are too few to judge") != std::string::npos);
 }
 
 TEST_CASE("mixed_precision/stability: samples that disagree give wide intervals, a lower rank correlation, 'add samples'") {

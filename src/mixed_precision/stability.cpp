@@ -473,13 +473,17 @@ void compute_stability(SearchResult& r, const StabilityOptions& o) {
   st.rank_corr = now.rank_corr;
   st.rank_corr_p10 = percentile(pair_corrs, 0.10);
   st.layers_changed = now.layers_changed;
-  st.stable = stable_at(now, st.has_target, st.layers);
+  // Resamples of a handful of samples look alike whatever the data (and the bootstrap is
+  // optimistic below ~8: tools/eval/stability_results.md): too few to call the choice stable.
+  const bool too_few = t.samples < kMinSamplesToJudge;
+  st.stable = !too_few && stable_at(now, st.has_target, st.layers);
   st.verdict = st.stable ? "stable" : "add samples";
   if (!st.stable) {
     for (size_t mult : {2, 4, 8}) {
       const StabilityAt at = measure_at(t, proxy, st.has_target, t.samples * mult, std::max<size_t>(2, o.resamples / 2), o.seed);
       st.projection.push_back(at);
-      if (!st.suggested_samples && stable_at(at, st.has_target, st.layers)) st.suggested_samples = at.samples;
+      if (!st.suggested_samples && at.samples >= kMinSamplesToJudge && stable_at(at, st.has_target, st.layers))
+        st.suggested_samples = at.samples;
     }
   }
 
@@ -490,6 +494,11 @@ void compute_stability(SearchResult& r, const StabilityOptions& o) {
     what += "; the pick differs in " + fmt("%.1f", st.layers_changed) + " of " + std::to_string(st.layers) + " layers";
   if (st.stable) {
     st.message = "stability: stable (" + what + ")";
+  } else if (too_few) {
+    st.message = "stability: add samples — " + std::to_string(t.samples) + " are too few to judge; use at least " +
+                 std::to_string(st.suggested_samples ? std::max(st.suggested_samples, kMinSamplesToJudge) : kMinSamplesToJudge) +
+                 " (" + what + ")";
+    st.suggested_samples = std::max(st.suggested_samples, kMinSamplesToJudge);
   } else if (st.suggested_samples) {
     st.message = "stability: add samples — about " + std::to_string(st.suggested_samples) +
                  " should make it stable (" + what + ")";

@@ -29,6 +29,9 @@ namespace qm::mp {
 
 struct SearchResult;
 
+/// Below this many calibration samples the verdict is "add samples" whatever the resamples say.
+inline constexpr size_t kMinSamplesToJudge = 8;
+
 /// One sample's phase-1 sums per model output (SqnrAccumulator's noise and signal).
 struct SampleSums {
   std::vector<double> noise, signal;
