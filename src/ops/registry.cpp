@@ -180,6 +180,8 @@ void register_all_ops(OpRegistry& reg) {
   register_quant(reg);
   register_indexing(reg);
   register_math_extra(reg);
+  register_grid_sample(reg);
+  register_einsum(reg);
   register_rnn(reg);
   register_control_flow(reg);
 }

@@ -253,6 +253,8 @@ void register_resize(OpRegistry& reg);
 void register_quant(OpRegistry& reg);
 void register_indexing(OpRegistry& reg);
 void register_math_extra(OpRegistry& reg);
+void register_grid_sample(OpRegistry& reg);
+void register_einsum(OpRegistry& reg);
 void register_rnn(OpRegistry& reg);
 void register_control_flow(OpRegistry& reg);
 
