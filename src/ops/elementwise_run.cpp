@@ -85,7 +85,8 @@ void run_unary(RunContext& c) {
   if (x.dtype() == DataType::Float || x.dtype() == DataType::Double) {
     auto go = [&](auto tag) {
       using T = decltype(tag);
-      // TODO(kernels): f32_exp/f32_tanh/f32_sigmoid/f32_erf etc. from kernels/ once they land.
+      // Float ops with a vectorised kernel took kernel_unary above; this is double, and the float
+      // ops without one (Erf, rounding, trigonometric, ...).
       if (op == "Neg") map_unary<T>(c, x, y, [](T v) { return -v; });
       else if (op == "Abs") map_unary<T>(c, x, y, [](T v) { return std::fabs(v); });
       else if (op == "Floor") map_unary<T>(c, x, y, [](T v) { return std::floor(v); });
