@@ -168,3 +168,17 @@ TEST_CASE("fuzz/ops: Pad amounts whose sum with the dimension overflows are an e
   CHECK(err.find("'pad' (Pad)") != std::string::npos);
   CHECK(err.find("out of range") != std::string::npos);
 }
+
+TEST_CASE("fuzz/ops: a Reshape target whose element count overflows is an error naming the node") {
+  // Found by fuzz_model_run (UBSan: 1246382084558094337 * 8 in Reshape's count of the known
+  // dims); the target comes from a dynamic input's value, so inference cannot check it.
+  ModelBuilder b(13);
+  b.input("x", {Dim::sym("N")});
+  b.input("s", {3}, DataType::Int64);
+  b.node("Reshape", {"x", "s"}, {"y"}, "reshape");
+  b.output("y");
+  const std::string err =
+      error_of([&] { run(b, {Tensor(DataType::Float, {0}), tensor<int64_t>(DataType::Int64, {1246382084558094337, 8, -1})}); });
+  CHECK(err.find("'reshape' (Reshape)") != std::string::npos);
+  CHECK(err.find("more elements than int64 can count") != std::string::npos);
+}

@@ -190,6 +190,18 @@ TEST_CASE("api/image: a truncated BMP is an error, not rows of zeros") {
   CHECK(test::error_of([&] { api::decode_image(whole.substr(0, 40), "p.bmp"); }).find("p.bmp: ") == 0);
 }
 
+TEST_CASE("api/image: a PNG chunk longer than the file is an error before stb allocates it") {
+  // Found by fuzz_image: stb_image grows its IDAT buffer to the declared length before reading,
+  // so ~100 bytes declaring a chunk of ~1 GiB allocated that much (out of memory).
+  const std::string png = api::read_file(std::string(QM_SOURCE_DIR) + "/web/samples/calib/000.png");
+  CHECK(api::decode_image(png, "c.png").width == 28);
+  std::string huge = png.substr(0, 33);  // signature + IHDR
+  huge += std::string("\x40\x00\x00\x00IDAT", 8) + std::string(20, 'x');
+  CHECK(test::error_of([&] { api::decode_image(huge, "h.png"); }) ==
+        "h.png: truncated PNG — chunk 'IDAT' declares 1073741824 bytes, the file has 20 left");
+  CHECK(test::error_of([&] { api::decode_image(png.substr(0, png.size() - 20), "cut.png"); }).find("cut.png: truncated PNG") == 0);
+}
+
 TEST_CASE("api/image: a JPEG Huffman table of more than 256 codes is an error before stb reads it") {
   // Found by fuzz_image (UBSan): stb_image 2.27 wrote past its Huffman table arrays when the 16
   // code counts of a DHT segment add up to more than 256 (upstream fixed it in 2.28).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cctype>
 #include <cstring>
 #include <memory>
 
@@ -199,6 +200,30 @@ void check_bmp_rows(const std::string& bytes, const std::string& name, int w, in
                                                 std::to_string(bytes.size()));
 }
 
+// stb_image grows its buffer for a PNG's IDAT chunk to the length the chunk declares before
+// reading the data, so a 100-byte file declaring a 1 GiB chunk allocated 1 GiB (fuzz_image,
+// out of memory). Every chunk's data must be in the file; the walk stops at IEND.
+void check_png_chunks(const std::string& bytes, const std::string& name) {
+  static const unsigned char kSig[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+  if (bytes.size() < 8 || std::memcmp(bytes.data(), kSig, 8) != 0) return;
+  const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
+  auto be32 = [&](size_t at) {
+    return uint64_t{u[at]} << 24 | uint64_t{u[at + 1]} << 16 | uint64_t{u[at + 2]} << 8 | uint64_t{u[at + 3]};
+  };
+  for (size_t pos = 8; pos + 8 <= bytes.size();) {
+    const uint64_t len = be32(pos);
+    std::string type(bytes.data() + pos + 4, 4);
+    for (char& ch : type)
+      if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '?';
+    const uint64_t left = bytes.size() - pos - 8;
+    if (len > left)
+      throw Error(ErrorKind::InvalidArgument, name + ": truncated PNG — chunk '" + type + "' declares " +
+                                                  std::to_string(len) + " bytes, the file has " + std::to_string(left) + " left");
+    if (type == "IEND") return;
+    pos += static_cast<size_t>(len) + 12;  // length, type, data, CRC
+  }
+}
+
 // stb_image 2.27 (Debian's libstb-dev) builds a JPEG Huffman table from 16 code counts without
 // checking that they add up to at most 256 (fixed upstream in 2.28): larger sums write past the
 // table's arrays inside its decoder state (found by fuzz_image with UBSan). Every DHT segment stb
@@ -308,6 +333,7 @@ Image decode_image(const std::string& bytes, const std::string& name, int channe
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int len = static_cast<int>(bytes.size());
   check_jpeg_huffman_tables(bytes, name);  // before stb parses any header
+  check_png_chunks(bytes, name);
   int w = 0, h = 0, n = 0;
   if (!stbi_info_from_memory(data, len, &w, &h, &n))
     throw Error(ErrorKind::InvalidArgument, name + ": cannot decode image — " + std::string(stbi_failure_reason()) +

@@ -65,7 +65,9 @@ void run_reshape(RunContext& c, bool allowzero, const std::vector<int64_t>* attr
     } else if (t < 0) {
       c.fail("shape " + shape_to_string(target) + " has a negative dimension");
     } else {
-      known *= t;
+      const std::optional<int64_t> k = checked_mul(known, t);
+      if (!k) c.fail("shape " + shape_to_string(target) + " has more elements than int64 can count");
+      known = *k;
     }
   }
   if (minus >= 0) {
