@@ -182,3 +182,32 @@ TEST_CASE("fuzz/ops: a Reshape target whose element count overflows is an error 
   CHECK(err.find("'reshape' (Reshape)") != std::string::npos);
   CHECK(err.find("more elements than int64 can count") != std::string::npos);
 }
+
+TEST_CASE("fuzz/ops: Range from INT64_MIN counts its span without overflow") {
+  // Found by the fuzz_model_run smoke run (UBSan: 10 - INT64_MIN in Range's element count).
+  ModelBuilder b(11);
+  b.input("s", {}, DataType::Int64);
+  b.input("l", {}, DataType::Int64);
+  b.input("d", {}, DataType::Int64);
+  b.node("Range", {"s", "l", "d"}, {"y"}, "range");
+  b.output("y");
+  auto scalar = [](int64_t v) {
+    Tensor t(DataType::Int64, {});
+    t.data<int64_t>()[0] = v;
+    return t;
+  };
+  const std::string err = error_of([&] { run(b, {scalar(std::numeric_limits<int64_t>::min()), scalar(10), scalar(3)}); });
+  CHECK(err.find("'range' (Range)") != std::string::npos);
+  CHECK(err.find("too long") != std::string::npos);
+  // A short range whose next step would overflow: the values, no overflow.
+  ModelBuilder b2(11);
+  b2.input("s", {}, DataType::Int64);
+  b2.input("l", {}, DataType::Int64);
+  b2.input("d", {}, DataType::Int64);
+  b2.node("Range", {"s", "l", "d"}, {"y"}, "range");
+  b2.output("y");
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  const std::vector<Tensor> y = run(b2, {scalar(kMax - 1), scalar(kMax), scalar(5)});
+  REQUIRE(y[0].numel() == 1);
+  CHECK(y[0].data<int64_t>()[0] == kMax - 1);
+}

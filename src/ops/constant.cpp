@@ -2,6 +2,7 @@
 // tracked when small, so shape computations that start from them fold.
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <optional>
 
 #include "core/error.h"
@@ -178,7 +179,16 @@ void run_range(RunContext& c) {
     using T = decltype(tag);
     const T start = s.data<T>()[0], limit = l.data<T>()[0], delta = d.data<T>()[0];
     if (delta == T(0)) c.fail("delta must not be 0");
-    const double count = std::ceil(static_cast<double>(limit - start) / static_cast<double>(delta));
+    // Integers: the span exactly in uint64, then as a double (limit - start overflowed for
+    // start = INT64_MIN, fuzz_model_run).
+    double span = 0;
+    if constexpr (std::is_integral_v<T>) {
+      const auto a = static_cast<uint64_t>(static_cast<int64_t>(start)), b = static_cast<uint64_t>(static_cast<int64_t>(limit));
+      span = limit >= start ? static_cast<double>(b - a) : -static_cast<double>(a - b);
+    } else {
+      span = static_cast<double>(limit - start);
+    }
+    const double count = std::ceil(span / static_cast<double>(delta));
     if (!(count < 1e10)) c.fail("range is too long");
     const int64_t n = std::max<int64_t>(0, static_cast<int64_t>(count));
     Tensor& y = c.alloc(0, s.dtype(), {n});
@@ -187,7 +197,10 @@ void run_range(RunContext& c) {
     T v = start;
     for (int64_t i = 0; i < n; ++i) {
       py[i] = v;
-      v = static_cast<T>(v + delta);
+      if constexpr (std::is_integral_v<T>)  // wraps (the step after the last value may overflow)
+        v = static_cast<T>(static_cast<uint64_t>(static_cast<int64_t>(v)) + static_cast<uint64_t>(static_cast<int64_t>(delta)));
+      else
+        v = static_cast<T>(v + delta);
     }
   });
 }
