@@ -1,5 +1,7 @@
 #include <iostream>
 
+#include "api/opset.h"
+#include "core/error.h"
 #include "cli/commands.h"
 #include "onnx/model_reader.h"
 #include "onnx/model_writer.h"
@@ -7,14 +9,19 @@
 namespace qm::cli {
 
 std::string convert_help() {
-  return "usage: quantmix convert MODEL.onnx --out OUT.onnx\n"
+  return "usage: quantmix convert MODEL.onnx --out OUT.onnx [--opset 10|21]\n"
          "\n"
          "Reads MODEL and writes it back unchanged; external data files beside MODEL are inlined,\n"
-         "so OUT is self-contained. Fields quantmix does not interpret are kept byte for byte.\n";
+         "so OUT is self-contained. Fields quantmix does not interpret are kept byte for byte.\n"
+         "\n"
+         "  --opset N  raise the default-domain opset to N (10 or 21), rewriting the ops whose form\n"
+         "             changed (attributes that became inputs, renamed modes); a model already at or\n"
+         "             above N is unchanged. Blocked weight candidates (e.g. W4b64A8) export at\n"
+         "             opset 21: this shows beforehand whether a model can get there.\n";
 }
 
 int run_convert(const std::vector<std::string>& args) {
-  ParsedArgs p = parse_args("convert", args, {"--out"}, {});
+  ParsedArgs p = parse_args("convert", args, {"--out", "--opset"}, {});
   if (p.help) {
     std::cout << convert_help();
     return 0;
@@ -32,6 +39,15 @@ int run_convert(const std::vector<std::string>& args) {
     const size_t slash = path.find_last_of('/');
     const std::string folder = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
     onnx::load_external_data(model, onnx::external_data_from_folder(folder), path);
+  }
+  if (p.has("--opset")) {
+    const std::string v = p.get("--opset");
+    if (v != "10" && v != "21") throw UsageError("flag '--opset' takes 10 or 21, got '" + v + "'");
+    try {
+      api::raise_opset(model, std::stoll(v));
+    } catch (const qm::Error& e) {
+      throw qm::Error(e.kind(), path + ": " + e.what());
+    }
   }
   onnx::write_model_file(model, out);
   return 0;

@@ -1,5 +1,7 @@
 #include "graph/shape_inference.h"
 
+#include <memory>
+
 #include "core/error.h"
 
 namespace qm::graph {
@@ -34,6 +36,16 @@ ValueInfos infer_shapes(const Graph& g, const InputShapeOverrides& overrides) {
       if (n.outputs[k] != kNoValue) infos[static_cast<size_t>(n.outputs[k])] = std::move(outs[k]);
   }
   return infos;
+}
+
+std::function<int(const std::string&)> rank_lookup(const Graph& g) {
+  auto infos = std::make_shared<const ValueInfos>(infer_shapes(g));
+  return [&g, infos](const std::string& name) {
+    const std::optional<ValueId> v = g.find(name);
+    if (!v) return -1;
+    const ops::TensorInfo& t = (*infos)[static_cast<size_t>(*v)];
+    return t.shape ? static_cast<int>(t.shape->size()) : -1;
+  };
 }
 
 }  // namespace qm::graph

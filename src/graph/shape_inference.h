@@ -3,6 +3,7 @@
 // registry `infer` step. Nothing runs; integer shape arithmetic is folded on the way.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,5 +25,9 @@ using InputShapeOverrides = std::map<std::string, ops::Dims>;
 /// only through unknown facts. Throws Error(InvalidModel) naming the node when shapes are
 /// inconsistent (e.g. Conv channels that do not match the weight).
 ValueInfos infer_shapes(const Graph& g, const InputShapeOverrides& overrides = {});
+
+/// The inferred rank of each value of `g` by name, -1 where unknown (what raising an opset asks
+/// of Softmax inputs: onnx::upgrade_to_opset21). Infers once; `g` must outlive the function.
+std::function<int(const std::string&)> rank_lookup(const Graph& g);
 
 }  // namespace qm::graph
