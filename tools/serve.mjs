@@ -1,9 +1,11 @@
 // A static file server for the app, on 127.0.0.1 only.
-// Usage: node tools/serve.mjs DIR [PORT] [--no-isolate]
+// Usage: node tools/serve.mjs DIR [PORT] [--no-isolate] [--embeddable]
 // By default every response carries COOP same-origin + COEP require-corp, so the page is
 // cross-origin isolated and gets wasm threads (the app then loads quantmix-mt.mjs; everything it
 // loads is same-origin, so COEP blocks nothing). --no-isolate serves without them: the page then
-// runs single-threaded, as on a static host that cannot set headers.
+// runs single-threaded, as on a static host that cannot set headers. --embeddable adds
+// Cross-Origin-Resource-Policy: cross-origin, which a cross-origin isolated docs page on another
+// origin needs to load embed.js and frame the app (README "Embedding").
 import { createServer } from 'node:http';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -22,7 +24,7 @@ const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-sr
   "object-src 'none'; base-uri 'none'; form-action 'none'";
 
 /** Serves `dir` on 127.0.0.1:`port` (0: any free port); resolves to the http.Server. */
-export function serve(dir, port = 0, { isolate = true, log = null } = {}) {
+export function serve(dir, port = 0, { isolate = true, embeddable = false, log = null } = {}) {
   const root = resolve(dir);
   const rootReal = realpath(root).catch(() => root);
   const inside = (f, r) => f === r || f.startsWith(r + sep);
@@ -48,6 +50,7 @@ export function serve(dir, port = 0, { isolate = true, log = null } = {}) {
         headers['Cross-Origin-Opener-Policy'] = 'same-origin';
         headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
       }
+      if (embeddable) headers['Cross-Origin-Resource-Policy'] = 'cross-origin';
       res.writeHead(200, headers).end(body);
       if (log) log(req.method, path, 200);
     } catch {
@@ -61,9 +64,10 @@ export function serve(dir, port = 0, { isolate = true, log = null } = {}) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
   const isolate = !args.includes('--no-isolate');  // --isolate (the default) is still accepted
+  const embeddable = args.includes('--embeddable');
   const [dir, port] = args.filter((a) => !a.startsWith('--'));
-  if (!dir) { console.error('usage: node tools/serve.mjs DIR [PORT] [--no-isolate]'); process.exit(2); }
-  const server = await serve(dir, Number(port ?? 8080), { isolate });
+  if (!dir) { console.error('usage: node tools/serve.mjs DIR [PORT] [--no-isolate] [--embeddable]'); process.exit(2); }
+  const server = await serve(dir, Number(port ?? 8080), { isolate, embeddable });
   console.log(`quantmix is at http://127.0.0.1:${server.address().port}/  ` +
               `(${isolate ? 'cross-origin isolated: wasm threads' : 'not isolated: one thread'}; Ctrl-C to stop)`);
 }

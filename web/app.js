@@ -2,9 +2,11 @@
 // API (web/quantmix.js; the wasm core runs in its Web Worker). Views build DOM from pure data
 // (views/*.js, results.js, preprocess.js); this file holds the state and wires the events.
 import { classifyFiles } from './files.js';
-import { arraysToSamples, classifySampleFiles, imagesToSamples, previewCanvas } from './images.js';
+import { BUNDLED_SAMPLES, PANELS, parseEmbedParams } from './embed_params.js';
+import { arraysToSamples, classifySampleFiles, imageSizes, imagesToSamples, previewCanvas } from './images.js';
 import { InputShapeError, inputShapeExample, parseInputShapes, sampleShapeProblem } from './input_shapes.js';
-import { applyPreset, defaultSettings, imageGeometry, parseScale, parseTriple, PreprocessError, toCliSpec, validateSettings } from './preprocess.js';
+import { isLabelsName, isLabelsNpy, labelsForRun, labelsProblem, LabelsError, parseLabels, removeSampleLabels, sampleOffsets, sampleTotal } from './labels.js';
+import { applyPreset, defaultSettings, imageGeometry, parseScale, parseTriple, PreprocessError, sizeFromImages, toCliSpec, validateSettings } from './preprocess.js';
 import { CancelledError, formatEta, PHASES, Quantmix } from './quantmix.js';
 import { composeOverride, normalizeQuantReport, parseCandidateList, targetRange, targetSpec } from './results.js';
 import { clear, h } from './views/dom.js';
@@ -47,9 +49,14 @@ const ui = {
   stepExport: $('step-export'), exportNote: $('export-note'), dlModel: $('dl-model'), dlEncodings: $('dl-encodings'), dlReport: $('dl-report'),
   validateButton: $('validate-button'), validateResult: $('validate-result'), exportError: $('export-error'),
   exportErrorTitle: $('export-error-title'), exportErrorMessage: $('export-error-message'), exportErrorClose: $('export-error-close'),
+  labelsChoose: $('labels-choose'), labelsInput: $('labels-input'), labelsStatus: $('labels-status'), labelsRemove: $('labels-remove'),
+  metricNote: $('metric-note'), ppAuto: $('pp-auto'), paramProblems: $('param-problems'), openFull: $('open-full'),
 };
 
 const params = new URLSearchParams(location.search);
+// The URL's configuration (an embedded demo: README "Embedding"), checked: refusals are listed
+// on the page (#param-problems) and stop autorun.
+const embed = parseEmbedParams(params, location.href);
 const state = {
   qm: null,
   qmStarting: null,   // the promise of Quantmix.create() while the engine starts
@@ -60,6 +67,7 @@ const state = {
   shapesText: '',
   settings: null,     // preprocessing settings
   samples: [],        // [{name, bytes, data?, shape?, source, kind}]
+  labels: null,       // {name, values: Int32Array}: one class per sample (a stacked .npy's rows each), in order
   busy: false,
   running: null,      // the request to the engine in progress: 'quantize' | 'evaluate' | 'select' | 'export'
   result: null,       // what is shown: {report (raw), model, encodings, demo} (model null until exported)
@@ -94,7 +102,8 @@ function setBusy(busy, message = '') {
 function showError(title, message, near = null) {
   ui.bannerTitle.textContent = title;
   ui.bannerMessage.textContent = message;
-  const anchor = near && near.isConnected ? near : ui.dropZone;
+  // Beside its cause, unless an embed hid that panel: then at the top, where it is seen.
+  const anchor = near && near.isConnected && !near.closest('[data-panel-off]') ? near : ui.dropZone;
   if (anchor.nextElementSibling !== ui.banner) anchor.after(ui.banner);
   ui.banner.classList.toggle('banner-inline', anchor !== ui.dropZone);
   ui.banner.dataset.near = anchor.id || anchor.className || '';
@@ -186,12 +195,14 @@ async function inspectLoaded({ newModel }) {
     showSummary(state.inspect, model.blob.size);
     ui.app.dataset.state = 'ready';
     onModelReady(newModel);
+    return true;
   } catch (e) {
-    if (request !== state.requests) return;
+    if (request !== state.requests) return false;
     const title = newModel ? `Could not open ${model.name}` : `Could not re-inspect ${model.name}`;
     showError(title, messageOf(e));
     if (newModel) { state.inspect = null; showEmpty(); }
     ui.app.dataset.state = 'error';
+    return false;
   } finally {
     if (request === state.requests) setBusy(false);
   }
@@ -206,21 +217,47 @@ function openFiles(fileList) {
   inspectLoaded({ newModel: true });
 }
 
+/** Opens the bundled sample model; resolves true when it is inspected. */
 async function openSample() {
-  setBusy(true, 'Loading the sample model…');
+  return openModelUrl(SAMPLE_URL.href, SAMPLE_NAME, 'the sample model');
+}
+
+/**
+ * A file on this page's origin (the URL parameters were checked by embed_params.js; a redirect
+ * elsewhere is refused too) as a Blob. Throws an Error naming the file.
+ */
+async function fetchSameOrigin(href) {
+  const url = new URL(href, location.href);
+  const response = await fetch(url, { credentials: 'same-origin' });
+  if (response.url && new URL(response.url).origin !== location.origin) throw new Error(`${url.pathname}: redirected to another origin`);
+  if (!response.ok) throw new Error(`${url.pathname}: HTTP ${response.status}`);
+  return response.blob();
+}
+
+/** The file name of a URL: its last path segment, decoded. */
+function urlFileName(href) {
+  const last = new URL(href).pathname.split('/').filter(Boolean).pop() ?? 'file';
+  try { return decodeURIComponent(last); } catch { return last; }
+}
+
+/**
+ * Opens the model at `href` (same origin; the bundled sample or model= of an embed); resolves
+ * true when it is inspected. `what` names it in an error; `shapes` is the input-shape text.
+ */
+async function openModelUrl(href, name = urlFileName(href), what = name, shapes = '') {
+  setBusy(true, `Loading ${what}…`);
   try {
-    const response = await fetch(SAMPLE_URL);
-    if (!response.ok) throw new Error(`HTTP ${response.status} for ${SAMPLE_URL.pathname}`);
-    state.model = { name: SAMPLE_NAME, blob: await response.blob() };
+    const blob = await fetchSameOrigin(href);
+    state.model = { name, blob };
     state.external = [];
-    state.shapesText = '';
+    state.shapesText = shapes;
   } catch (e) {
     setBusy(false);
-    showError('Could not load the sample model', e?.message ?? String(e));
+    showError(`Could not load ${what}`, e?.message ?? String(e));
     ui.app.dataset.state = 'error';
-    return;
+    return false;
   }
-  await inspectLoaded({ newModel: true });
+  return inspectLoaded({ newModel: true });
 }
 
 function applyInputShapes(text) {
@@ -246,12 +283,17 @@ function onModelReady(newModel) {
   if (newModel || !state.settings) state.settings = defaultSettings(input);
   else {
     const geo = imageGeometry(input?.shape);
-    if (geo?.height) state.settings = { ...state.settings, height: geo.height, width: geo.width ?? state.settings.width, channels: geo.channels, layout: geo.layout };
+    if (geo?.height) {
+      state.settings = { ...state.settings, height: geo.height, width: geo.width ?? state.settings.width, channels: geo.channels, layout: geo.layout,
+        autoHeight: false, autoWidth: geo.width ? false : Boolean(state.settings.autoWidth) };
+    }
   }
   state.samples = [];
+  if (newModel) state.labels = null;
   resetResults();
   fillPreprocessForm();
   renderSamples();
+  renderLabels();
   ui.stepSamples.hidden = false;
   ui.stepSettings.hidden = false;
   ui.sampleBuiltin.hidden = !(state.model.name === SAMPLE_NAME && SAMPLE.calibCount > 0);
@@ -301,6 +343,13 @@ function fillPreprocessForm() {
   ui.pp.pad.value = s.pad ?? 'none';
   ui.pp.padValue.value = String(s.padValue ?? 0);
   ui.pp.cli.textContent = toCliSpec(s);
+  // A dimension the model leaves dynamic follows the first images added (sizeFromImages).
+  const auto = [s.autoHeight && 'height', s.autoWidth && 'width'].filter(Boolean);
+  ui.pp.height.dataset.auto = String(Boolean(s.autoHeight));
+  ui.pp.width.dataset.auto = String(Boolean(s.autoWidth));
+  ui.ppAuto.hidden = !auto.length;
+  ui.ppAuto.textContent = auto.length === 2 ? 'The model\'s height and width are dynamic: the first image you add sets them (or type them).'
+    : auto.length ? `The model's ${auto[0]} is dynamic: it is set from the images you add, keeping their aspect at the ${auto[0] === 'width' ? 'height' : 'width'} (or type it).` : '';
 }
 
 /**
@@ -339,15 +388,22 @@ async function reprocessImages() {
 /** Reads the form into state.settings; returns false (with the banner) when a field is wrong. */
 function readPreprocessForm() {
   try {
+    const height = Number(ui.pp.height.value);
+    const width = Number(ui.pp.width.value);
     const s = validateSettings({
       ...state.settings,
-      height: Number(ui.pp.height.value), width: Number(ui.pp.width.value), layout: ui.pp.layout.value,
+      height, width, layout: ui.pp.layout.value,
+      // A size typed by the user is theirs: the images no longer set it.
+      autoHeight: Boolean(state.settings.autoHeight) && height === state.settings.height,
+      autoWidth: Boolean(state.settings.autoWidth) && width === state.settings.width,
       scale: parseScale(ui.pp.scale.value), order: ui.pp.order.value,
       mean: parseTriple(ui.pp.mean.value, 'Mean'), std: parseTriple(ui.pp.std.value, 'Std'),
       pad: ui.pp.pad.value, padValue: Number(ui.pp.padValue.value),
     });
+    const changed = s.autoHeight !== state.settings.autoHeight || s.autoWidth !== state.settings.autoWidth;
     state.settings = s;
     ui.pp.cli.textContent = toCliSpec(s);
+    if (changed) fillPreprocessForm();
     return true;
   } catch (e) {
     if (!(e instanceof PreprocessError)) throw e;
@@ -380,28 +436,105 @@ async function decodeSamples(images, arrays) {
   return { added, problems };
 }
 
+/**
+ * Files added to the samples step: images and .npy/.npz become samples (each batch in name
+ * order, as the CLI lists a directory), a labels file (.txt, or a 1-D integer .npy) becomes the
+ * labels. A dynamic image size is taken from the images first (sizeFromImages). Resolves
+ * {ok (nothing refused), added (samples added)}.
+ */
 async function addSampleFiles(fileList) {
-  if (!state.inspect || state.running) return;
-  const { images, arrays, rejected } = classifySampleFiles(fileList);
-  const problems = rejected.map((f) => `${f.name}: expected an image (.png, .jpg, .bmp…), .npy or .npz file`);
-  if (images.length && !readPreprocessForm()) return;
+  if (!state.inspect || state.running) return { ok: false, added: 0 };
+  const all = Array.from(fileList ?? []);
+  const labelFiles = all.filter((f) => isLabelsName(f.name));
+  let rest = all.filter((f) => !isLabelsName(f.name));
+  for (const f of rest.filter((x) => /\.npy$/i.test(x.name))) {
+    if (isLabelsNpy(new Uint8Array(await f.slice(0, 256).arrayBuffer()))) labelFiles.push(f);
+  }
+  rest = rest.filter((f) => !labelFiles.includes(f));
+  const byName = (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const { images, arrays, rejected } = classifySampleFiles(rest);
+  images.sort(byName);
+  arrays.sort(byName);
+  const problems = rejected.map((f) => `${f.name}: expected an image (.png, .jpg, .bmp…), .npy or .npz file, or a labels file (.txt)`);
+  if (labelFiles.length > 1) problems.push(`${labelFiles.map((f) => f.name).join(', ')}: one labels file at a time`);
+  if (images.length && !readPreprocessForm()) return { ok: false, added: 0 };
+  let added = 0;
   if (images.length || arrays.length) {
     setBusy(true, `Decoding ${images.length + arrays.length} sample${images.length + arrays.length > 1 ? 's' : ''}…`);
     try {
+      if (images.length && (state.settings.autoHeight || state.settings.autoWidth)) {
+        const sized = sizeFromImages(state.settings, await imageSizes(images));
+        if (sized !== state.settings) {
+          state.settings = sized;
+          fillPreprocessForm();
+        }
+      }
       const decoded = await decodeSamples(images, arrays);
       problems.push(...decoded.problems);
       if (decoded.added.length) await setSamples([...state.samples, ...decoded.added]);
+      added = decoded.added.length;
     } catch (e) {
       showError('Could not read the samples', messageOf(e), nearSamples());
-      return;
+      return { ok: false, added };
     } finally {
       setBusy(false);
     }
+  }
+  if (labelFiles.length === 1) {
+    const why = await setLabelsFile(labelFiles[0]);
+    if (why) problems.push(why);
   }
   if (problems.length) {
     const n = problems.length;
     showError(`${n} file${n > 1 ? 's were' : ' was'} not added`, problems.join('\n'), nearSamples());
   } else hideError();
+  return { ok: problems.length === 0, added };
+}
+
+// ---------------------------------------------------------------- labels
+
+/**
+ * Reads a labels file (the CLI's --labels format: labels.js); resolves null, or the one-line
+ * reason it was refused (the labels then stay as they were). A count that does not match the
+ * samples is kept and said beside the labels (renderLabels), and refused at run time.
+ */
+async function setLabelsFile(file) {
+  try {
+    const values = parseLabels(new Uint8Array(await file.arrayBuffer()), file.name);
+    state.labels = { name: file.name, values };
+    renderLabels();
+    return null;
+  } catch (e) {
+    if (!(e instanceof LabelsError)) throw e;
+    return e.message;
+  }
+}
+
+/** The labels' problem with the samples as they are (one line naming the file), or null. */
+const labelsMismatch = () => (state.labels ? labelsProblem(state.labels.values, state.labels.name, sampleTotal(state.samples)) : null);
+
+/** The labels line in the samples step and the metric line in the settings. */
+function renderLabels() {
+  const l = state.labels;
+  const problem = labelsMismatch();
+  ui.labelsRemove.hidden = !l;
+  ui.labelsStatus.dataset.state = !l ? 'none' : problem ? 'error' : 'ok';
+  ui.labelsStatus.setAttribute('role', problem ? 'alert' : 'status');
+  ui.labelsStatus.textContent = !l ? 'No labels: the search compares the quantized model with the float one (output SQNR).'
+    : problem ?? `${l.name}: ${l.values.length} labels, one per sample — the search and the validation use top-1 on them.`;
+  const top1 = Boolean(l && !problem);
+  ui.metricNote.dataset.metric = top1 ? 'top1' : 'sqnr';
+  ui.metricNote.textContent = top1
+    ? `Metric: top-1 accuracy on your ${l.values.length} labelled samples (${l.name}); output SQNR is shown beside it.`
+    : l ? `Metric: output SQNR against the float model — ${l.name} does not match the samples (see step 2).`
+      : 'Metric: output SQNR against the float model (add a labels file in step 2 to use top-1 on your samples).';
+}
+
+async function loadLabelsChosen(file) {
+  if (state.running) return;
+  const why = await setLabelsFile(file);
+  if (why) showError('The labels file was not read', why, nearSamples());
+  else hideError();
 }
 
 /** Removes one sample file (the × on its preview). */
@@ -409,8 +542,14 @@ async function removeSample(index) {
   if (state.running || state.busy) return;
   const list = state.samples.filter((_, i) => i !== index);
   state.enlarged = null;
+  // The removed file's labels go with it (labels are in sample order), if they matched.
+  const labels = state.labels && !labelsMismatch() ? removeSampleLabels(state.labels.values, state.samples, index) : null;
   try {
     await setSamples(list);
+    if (labels) {
+      state.labels = { ...state.labels, values: labels };
+      renderLabels();
+    }
   } catch (e) {
     showError('Could not remove the sample', messageOf(e), nearSamples());
   }
@@ -423,24 +562,37 @@ async function setSamples(list) {
   await state.qm.setSamples(list.map((s) => ({ name: s.name, source: s.source, bytes: s.bytes })), { maxSamples });
   state.samples = list;
   renderSamples();
+  renderLabels();
   updateRunButton();
 }
 
+/** The bundled sample's calibration images; resolves true when all were added. */
 async function useBuiltinSamples() {
-  setBusy(true, 'Loading the sample images…');
+  const names = Array.from({ length: SAMPLE.calibCount }, (_, k) => new URL(`./${SAMPLE.calib(k)}`, import.meta.url).href);
+  return loadSampleUrls(names, 'the sample images');
+}
+
+/**
+ * Sample (and labels) files on this origin, fetched and added as if dropped; resolves true when
+ * every one was fetched and added. An error names the file.
+ */
+async function loadSampleUrls(hrefs, what = 'the samples') {
+  setBusy(true, `Loading ${what}…`);
+  let files;
   try {
-    const names = Array.from({ length: SAMPLE.calibCount }, (_, k) => SAMPLE.calib(k));
-    const files = await Promise.all(names.map(async (n) => {
-      const r = await fetch(new URL(`./${n}`, import.meta.url));
-      if (!r.ok) throw new Error(`HTTP ${r.status} for ${n}`);
-      return new File([await r.blob()], n.split('/').pop(), { type: 'image/png' });
+    files = await Promise.all(hrefs.map(async (href) => {
+      const name = urlFileName(href);
+      const blob = await fetchSameOrigin(href);
+      return new File([blob], name, { type: /\.png$/i.test(name) ? 'image/png' : blob.type });
     }));
-    setBusy(false);
-    await addSampleFiles(files);
   } catch (e) {
     setBusy(false);
-    showError('Could not load the sample images', messageOf(e), nearSamples());
+    showError(`Could not load ${what}`, messageOf(e), nearSamples());
+    return false;
   }
+  setBusy(false);
+  const r = await addSampleFiles(files);
+  return r.ok;
 }
 
 function renderSamples() {
@@ -491,12 +643,19 @@ function readMaxSamples() {
   return n;
 }
 
+/**
+ * The run's options from the form; with labels, those of the samples used (top-1 becomes the
+ * metric). Throws an Error whose message starts with the field (or the labels file) at fault.
+ */
 function readSettings() {
   const maxSamples = readMaxSamples();
-  if (ui.mode.value) return { bits: ui.mode.value, maxSamples };
+  const problem = labelsMismatch();
+  if (problem) throw new Error(problem);
+  const labels = state.labels ? { labels: labelsForRun(state.labels.values, Math.min(maxSamples, sampleTotal(state.samples))) } : {};
+  if (ui.mode.value) return { bits: ui.mode.value, maxSamples, ...labels };
   const candidates = parseCandidateList([...ui.candidates.querySelectorAll('input:checked')].map((i) => i.value).join(','));
   const target = targetSpec(ui.targetKind.value, ui.targetValue.value);
-  return { profile: ui.profile.value, candidates, target, maxSamples };
+  return { profile: ui.profile.value, candidates, target, maxSamples, ...labels };
 }
 
 /**
@@ -612,7 +771,7 @@ async function runQuantize() {
       field.classList.add('is-invalid');
       field.setAttribute('aria-invalid', 'true');
     }
-    showError('Check the settings', e.message, ui.settingsForm);
+    showError(state.labels && e.message.startsWith(`${state.labels.name}:`) ? 'Check the labels' : 'Check the settings', e.message, ui.settingsForm);
     field?.focus();
     return;
   }
@@ -640,9 +799,9 @@ function syncMode() {
 function setInputsDisabled(locked) {
   const full = locked && state.running === 'quantize';
   for (const el of [...ui.settingsForm.querySelectorAll('input, select'), ...ui.ppForm.querySelectorAll('input, select'),
-    ui.sampleChoose, ui.sampleBuiltin]) el.disabled = full;
+    ui.sampleChoose, ui.sampleBuiltin, ui.labelsChoose, ui.labelsRemove]) el.disabled = full;
   if (!full) syncMode();
-  if (locked && !full) for (const el of [ui.mode, ui.maxSamples, ui.sampleChoose, ui.sampleBuiltin]) el.disabled = true;
+  if (locked && !full) for (const el of [ui.mode, ui.maxSamples, ui.sampleChoose, ui.sampleBuiltin, ui.labelsChoose, ui.labelsRemove]) el.disabled = true;
   ui.sampleClear.disabled = locked || state.samples.length === 0;
   ui.chooseButton.disabled = locked || state.busy;
   ui.sampleButton.disabled = locked || state.busy;
@@ -899,8 +1058,12 @@ async function validate() {
     const { validateExport } = await import('./validate.js');
     const float = { bytes: new Uint8Array(await state.model.blob.arrayBuffer()),
       externalFiles: await Promise.all(state.external.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.blob.arrayBuffer()) }))) };
+    // With labels that match the samples: each sample file's (first row's) class.
+    const offsets = new Map(sampleOffsets(state.samples).map((k, i) => [state.samples[i], k]));
+    const labels = state.labels && !labelsMismatch() ? state.labels.values : null;
     const v = await validateExport(float, result.model, state.samples, {
       maxSamples: Number(ui.maxSamples.value) || 32,
+      labelOf: labels ? (s) => (offsets.has(s) ? labels[offsets.get(s)] ?? null : null) : null,
       onProgress: (done, total) => { status.textContent = `Running both models in ONNX Runtime Web: ${done}/${total}`; },
     });
     const simulated = state.report.selected?.sqnrDb ?? null;
@@ -970,7 +1133,19 @@ function wire() {
     ui.sampleInput.value = '';
   });
   ui.sampleBuiltin.addEventListener('click', () => useBuiltinSamples());
-  ui.sampleClear.addEventListener('click', () => setSamples([]).catch((e) => showError('Could not clear the samples', messageOf(e), nearSamples())));
+  ui.sampleClear.addEventListener('click', () => {
+    state.labels = null;  // they labelled the samples cleared
+    setSamples([]).catch((e) => showError('Could not clear the samples', messageOf(e), nearSamples()));
+  });
+  ui.labelsChoose.addEventListener('click', () => ui.labelsInput.click());
+  ui.labelsInput.addEventListener('change', () => {
+    if (ui.labelsInput.files.length) loadLabelsChosen(ui.labelsInput.files[0]);
+    ui.labelsInput.value = '';
+  });
+  ui.labelsRemove.addEventListener('click', () => {
+    state.labels = null;
+    renderLabels();
+  });
   ui.pp.preset.addEventListener('change', () => {
     state.settings = applyPreset(state.settings, ui.pp.preset.value);
     fillPreprocessForm();
@@ -1010,8 +1185,149 @@ function wire() {
   ui.validateButton.addEventListener('click', () => validate());
 }
 
+// ---------------------------------------------------------------- URL configuration (embedding)
+
+/** The URL parameters that were refused, one line each (as text, never markup), at the top. */
+function showParamProblems(problems) {
+  clear(ui.paramProblems);
+  ui.paramProblems.hidden = !problems.length;
+  if (!problems.length) return;
+  ui.paramProblems.appendChild(h(document, 'strong', null,
+    `${problems.length === 1 ? 'A URL parameter was' : `${problems.length} URL parameters were`} not used`));
+  ui.paramProblems.appendChild(h(document, 'ul', null, problems.map((p) => h(document, 'li', null, p))));
+  if (embed.config.autorun) {
+    ui.paramProblems.appendChild(h(document, 'p', { class: 'callout-text', id: 'autorun-blocked' },
+      'Autorun did not start: correct the parameters above (the page\'s address), or run it from the settings.'));
+  }
+}
+
+/** panels=...: the panels not listed are hidden (they still work: autorun fills them). */
+function applyPanels(panels) {
+  const elements = { model: [ui.dropZone, ui.details, ui.empty], samples: [ui.stepSamples], settings: [ui.stepSettings],
+    results: [ui.stepResults], export: [ui.stepExport] };
+  for (const name of PANELS) {
+    for (const el of elements[name]) {
+      if (panels.has(name)) delete el.dataset.panelOff;
+      else el.dataset.panelOff = '';
+    }
+  }
+}
+
+/** candidates, target, bits, profile and max-samples from the URL into the settings form. */
+function applyUrlSettings(c) {
+  if (c.profile) ui.profile.value = c.profile;
+  if (c.candidates) {
+    const have = new Set([...ui.candidates.querySelectorAll('input')].map((i) => i.value));
+    for (const name of c.candidates) {
+      if (have.has(name)) continue;
+      ui.candidates.appendChild(h(document, 'label', { class: 'check' }, h(document, 'input', { type: 'checkbox', value: name }), ` ${name}`));
+    }
+    for (const box of ui.candidates.querySelectorAll('input')) box.checked = c.candidates.includes(box.value);
+  }
+  if (c.target) {
+    ui.targetKind.value = c.targetKind;
+    ui.targetValue.value = c.targetValue;
+  }
+  if (c.bits) ui.mode.value = c.bits;
+  if (c.maxSamples) ui.maxSamples.value = String(c.maxSamples);
+  syncMode();
+}
+
+/**
+ * Embedded in another page (an <iframe>): tells the parent the page's height (so web/embed.js
+ * sizes the frame to it) and the run's state. Only these: nothing about the model or the
+ * results leaves the frame.
+ */
+function wireParentMessages() {
+  if (window.parent === window) return;
+  const post = (msg) => window.parent.postMessage({ source: 'quantmix', ...msg }, '*');
+  let last = 0;
+  const size = () => {
+    const height = Math.ceil(document.documentElement.scrollHeight);
+    if (height !== last) { last = height; post({ type: 'size', height }); }
+  };
+  new ResizeObserver(size).observe(document.body);
+  let shown = '';
+  const report = () => {
+    const now = `${ui.app.dataset.state}/${ui.app.dataset.run ?? 'idle'}`;
+    if (now !== shown) { shown = now; post({ type: 'state', state: ui.app.dataset.state, run: ui.app.dataset.run ?? 'idle' }); }
+  };
+  new MutationObserver(report).observe(ui.app, { attributes: true, attributeFilter: ['data-state', 'data-run'] });
+  size();
+  report();
+}
+
+/**
+ * Opens what the URL asks (README "Embedding"): the model (model=, else the bundled sample),
+ * its samples (samples=, or the bundled images when the sample model autoruns) and labels, then
+ * runs when autorun is set and nothing was refused.
+ */
+async function startFromUrl() {
+  const c = embed.config;
+  // A refused model= opens nothing (not the sample in its place): the message says why.
+  if (c.empty || c.refused.has('model')) {
+    ui.app.dataset.state = 'idle';
+    showEmpty();
+    return;
+  }
+  const opened = c.model ? await openModelUrl(c.model, undefined, undefined, c.inputShapes ?? '')
+    : await openModelUrl(SAMPLE_URL.href, SAMPLE_NAME, 'the sample model', c.inputShapes ?? '');
+  if (!opened) return;
+  if (c.preprocess) {
+    state.settings = applyPreset(state.settings, c.preprocess);
+    fillPreprocessForm();
+  }
+  let loaded = true;
+  const bundled = c.samples === BUNDLED_SAMPLES || (c.autorun && !c.model && !c.samples);
+  if (Array.isArray(c.samples)) loaded = await loadSampleUrls(c.samples);
+  else if (bundled) loaded = await useBuiltinSamples();
+  let why = loaded ? '' : 'the samples did not all load (see above)';
+  if (loaded && c.labels) {
+    const problem = await loadLabelsUrl(c.labels);
+    if (problem) why = problem;
+  }
+  if (!c.autorun || embed.problems.length) return;
+  if (!why && !state.samples.length) why = 'there are no samples';
+  if (why) {
+    ui.runStatus.textContent = `Autorun did not start: ${why}.`;
+    ui.runStatus.dataset.sticky = '1';
+    return;
+  }
+  await runQuantize();
+}
+
+/** labels= of the URL; resolves null, or why the labels cannot be used (said on the page too). */
+async function loadLabelsUrl(href) {
+  const name = urlFileName(href);
+  let file;
+  try {
+    file = new File([await fetchSameOrigin(href)], name);
+  } catch (e) {
+    showError('Could not load the labels', messageOf(e), nearSamples());
+    return 'the labels did not load';
+  }
+  const why = await setLabelsFile(file);
+  if (why) {
+    showError('The labels file was not read', why, nearSamples());
+    return why;
+  }
+  return labelsMismatch();
+}
+
 async function main() {
   wire();
+  const c = embed.config;
+  ui.app.dataset.embed = String(c.embed);
+  if (c.embed) {
+    const full = new URL(location.href);
+    for (const k of ['embed', 'panels']) full.searchParams.delete(k);
+    ui.openFull.href = full.href;
+    ui.openFull.hidden = false;
+  }
+  applyPanels(c.panels);
+  applyUrlSettings(c);
+  showParamProblems(embed.problems);
+  wireParentMessages();
   try {
     state.qmStarting = Quantmix.create({ demo: state.demo });
     state.qm = await state.qmStarting;
@@ -1028,12 +1344,7 @@ async function main() {
   if (threads !== null) ui.version.dataset.threads = String(threads);
   ui.version.hidden = false;
   window.quantmix = state.qm;  // for the console and the end-to-end test
-  if (params.has('empty')) {
-    ui.app.dataset.state = 'idle';
-    showEmpty();
-  } else {
-    await openSample();
-  }
+  await startFromUrl();
 }
 
 main();

@@ -44,6 +44,24 @@ async function decodeResized(blob, settings) {
 }
 
 /**
+ * The pixel size {w, h} of each image file (null for one the browser cannot decode: it is named
+ * when it is decoded for real), for a dynamic input's size (preprocess.js sizeFromImages).
+ */
+export async function imageSizes(files) {
+  const out = [];
+  for (const f of files) {
+    try {
+      const bitmap = await createImageBitmap(f);
+      out.push({ w: bitmap.width, h: bitmap.height });
+      bitmap.close();
+    } catch {
+      out.push(null);
+    }
+  }
+  return out;
+}
+
+/**
  * Image files -> samples [{name, bytes (.npy), data, shape, preview: RGBA}] with `settings`
  * (web/preprocess.js). Each image becomes one [1, C, H, W] (or NHWC) float32 tensor.
  */

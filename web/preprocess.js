@@ -39,7 +39,9 @@ export function imageGeometry(shape) {
 
 /**
  * Form defaults for a model input {name, dtype, shape}: the size and layout from the shape,
- * preset `gray` for one channel (Fashion-MNIST-like) and `imagenet` for three.
+ * preset `gray` for one channel (Fashion-MNIST-like) and `imagenet` for three. A dimension the
+ * model leaves dynamic is marked auto (autoHeight / autoWidth): the first images added set it
+ * (sizeFromImages); 224 until then.
  */
 export function defaultSettings(input) {
   const geo = imageGeometry(input?.shape);
@@ -49,12 +51,37 @@ export function defaultSettings(input) {
     preset,
     height: geo?.height ?? 224,
     width: geo?.width ?? 224,
+    autoHeight: !geo?.height,
+    autoWidth: !geo?.width,
     layout: geo?.layout ?? 'nchw',
     channels,
     pad: 'none',
     padValue: 0,
     ...clonePreset(preset),
   };
+}
+
+/**
+ * The size of a dynamic image input taken from the images added, [{w, h}] in pixels: with the
+ * height fixed (a text-line model, 1x3x48xW) the width that keeps the widest image's aspect at
+ * that height, so no image is squeezed; with both dynamic, the first image's own size. Capped at
+ * 4096. Returns the settings with the dimension set and no longer auto (it is the user's from now
+ * on); unchanged when nothing is auto or there are no sizes.
+ */
+export function sizeFromImages(settings, sizes) {
+  const ok = (sizes ?? []).filter((z) => z && z.w > 0 && z.h > 0);
+  if (!ok.length || !(settings.autoHeight || settings.autoWidth)) return settings;
+  const cap = (v) => Math.min(4096, Math.max(1, Math.round(v)));
+  const out = { ...settings, autoHeight: false, autoWidth: false };
+  if (settings.autoHeight && settings.autoWidth) {
+    out.height = cap(ok[0].h);
+    out.width = cap(ok[0].w);
+  } else if (settings.autoWidth) {
+    out.width = cap(Math.max(...ok.map((z) => (settings.height * z.w) / z.h)));
+  } else {
+    out.height = cap(Math.max(...ok.map((z) => (settings.width * z.h) / z.w)));
+  }
+  return out;
 }
 
 function clonePreset(name) {

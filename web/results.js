@@ -60,6 +60,8 @@ function normalizePoint(p, index) {
     predictedSqnrDb,
     measured,
     chartSqnrDb: measured ? sqnrDb : predictedSqnrDb ?? sqnrDb,
+    // Top-1 accuracy against the user's labels (report points carry it when labels were given).
+    top1: num(p.top1),
     dominated: p.dominated === true,
     layers: Array.isArray(p.layers) ? p.layers.map(normalizeLayer) : null,
   };
@@ -133,6 +135,10 @@ export function normalizeQuantReport(json) {
     targetMet: r.selected?.target_met ?? r.target_met ?? null,
     message: r.selected?.message ?? r.search?.message ?? null,
     timing: r.timing_s ?? {},
+    // The search's metric: 'top1' with labels (report search.metric), else 'sqnr'. A homogeneous
+    // run has no search section: its points carry top1 when labels were given.
+    metric: r.search?.metric === 'top1' || (!r.search?.metric && num((r.final ?? r.selected)?.top1) !== null) ? 'top1' : 'sqnr',
+    samples: num(r.samples),
     simulated: r.simulated ?? null,
     stability: normalizeStability(r.stability),
   };

@@ -2,7 +2,7 @@
 // ./ort/ beside the page; nothing is fetched elsewhere): runs the float model and the exported
 // one on the same samples and reports output SQNR and an argmax agreement (web/metrics.js), to be
 // shown beside the number the simulation predicted. Browser only; ORT is loaded on first use.
-import { conformShape, SqnrAccumulator } from './metrics.js';
+import { argmax, conformShape, outputKind, SqnrAccumulator } from './metrics.js';
 
 let ortPromise = null;
 
@@ -24,11 +24,14 @@ export function loadOrt(base = new URL('./ort/', import.meta.url).href) {
 
 /**
  * float: {bytes, externalFiles: [{name, bytes}]}, exported: Uint8Array, samples: [{data,
- * shape}] (single-input models). opts: {maxSamples, onProgress(done, total)}.
+ * shape}] (single-input models). opts: {maxSamples, onProgress(done, total), labelOf(sample) ->
+ * class or null (the user's labels)}.
  * Returns {sqnrDb, kind, agreement, top1Agreement, stepAgreement, decodedAgreement, rows,
- * samples, ms} (web/metrics.js: the agreement measure follows the first output's kind).
+ * samples, ms} (web/metrics.js: the agreement measure follows the first output's kind), and with
+ * labels on a classification output {labelled, floatTop1, exportTop1}: top-1 of both models
+ * against the labels.
  */
-export async function validateExport(float, exported, samples, { maxSamples = 32, onProgress = null } = {}) {
+export async function validateExport(float, exported, samples, { maxSamples = 32, onProgress = null, labelOf = null } = {}) {
   const ort = await loadOrt();
   const t0 = performance.now();
   const usable = samples.filter((s) => s.data && s.shape).slice(0, maxSamples);
@@ -52,6 +55,7 @@ export async function validateExport(float, exported, samples, { maxSamples = 32
     const inputName = ref.inputNames[0];
     const first = ref.outputNames[0];
     const acc = new SqnrAccumulator();
+    const labelled = { n: 0, float: 0, export: 0 };
     for (let i = 0; i < usable.length; ++i) {
       const s = usable[i];
       const meta = ref.inputMetadata?.find?.((m) => m.name === inputName);
@@ -60,10 +64,19 @@ export async function validateExport(float, exported, samples, { maxSamples = 32
       const [a, b] = [await ref.run(feeds), await test.run(feeds)];
       const pick = (o) => Object.fromEntries(ref.outputNames.map((n) => [n, o[n].data]));
       acc.add(pick(a), pick(b), first, a[first].dims);
+      const label = labelOf?.(s);
+      if (Number.isInteger(label) && outputKind(a[first].dims) === 'classification') {
+        const classes = a[first].dims[a[first].dims.length - 1];
+        labelled.n += 1;
+        labelled.float += argmax(a[first].data, 0, classes) === label ? 1 : 0;
+        labelled.export += argmax(b[first].data, 0, classes) === label ? 1 : 0;
+      }
       onProgress?.(i + 1, usable.length);
       await new Promise((ok) => setTimeout(ok, 0));  // keep the page responsive between samples
     }
-    return { ...acc.result(), samples: usable.length, ms: performance.now() - t0 };
+    const top1 = labelled.n ? { labelled: labelled.n, floatTop1: labelled.float / labelled.n, exportTop1: labelled.export / labelled.n }
+      : { labelled: 0, floatTop1: null, exportTop1: null };
+    return { ...acc.result(), ...top1, samples: usable.length, ms: performance.now() - t0 };
   } finally {
     await ref.release();
     await test.release();

@@ -38,12 +38,24 @@ export function renderTotals(doc, report, point) {
     ['size', 'Weight size', formatBytes(point?.sizeBytes), w8a8 ? `W8A8: ${formatBytes(w8a8.sizeBytes)}` : '', point?.sizeBytes],
     ['sqnr', 'Output SQNR (simulated)', fmtDb(point?.sqnrDb), w8a8 ? `W8A8: ${fmtDb(w8a8.sqnrDb)}` : 'vs the FP32 model', point?.sqnrDb],
   ];
+  // With labels the search's metric is top-1 on them: first among the numbers, and said.
+  const top1 = report.metric === 'top1';
+  if (top1) {
+    const fmtPct = (v) => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)}%`);
+    const best = report.baselines.reduce((m, b) => (b.top1 !== null && (m === null || b.relBops > m.relBops) ? b : m), null);
+    items.unshift(['top1', 'Top-1 on your labels (simulated)', fmtPct(point?.top1),
+      best ? `${best.config}: ${fmtPct(best.top1)}${report.samples ? ` · ${report.samples} samples` : ''}` : `${report.samples ?? ''} labelled samples`, point?.top1]);
+  }
+  const metricLine = h(doc, 'p', { class: 'metric-line', id: 'metric-line', dataset: { metric: report.metric ?? 'sqnr' } },
+    top1 ? `Search metric: top-1 accuracy on your ${report.samples ?? ''} labelled samples (the labels file); SQNR is shown beside it.`
+      : 'Search metric: output SQNR against the float model (no labels).');
   // Whether the calibration samples were enough (report "stability"), under the numbers.
   const v = stabilityVerdict(report.stability);
   const verdict = v ? h(doc, 'div', { class: `stability-note ${v.cls}`, id: 'stability', role: 'status',
     dataset: { verdict: report.stability.verdict } },
   h(doc, 'strong', null, v.title), v.detail ? h(doc, 'span', { class: 'muted' }, ` — ${v.detail}`) : null) : null;
-  return h(doc, 'div', { class: 'stats stats-3', id: 'totals' }, renderTargetNote(doc, report, report.searchSelected ?? point), items.map(([id, label, value, detail, exact]) =>
+  return h(doc, 'div', { class: top1 ? 'stats stats-4' : 'stats stats-3', id: 'totals', dataset: { metric: report.metric ?? 'sqnr' } },
+    renderTargetNote(doc, report, report.searchSelected ?? point), metricLine, items.map(([id, label, value, detail, exact]) =>
     h(doc, 'div', { class: 'stat', dataset: { stat: id, value: exact ?? '' } },
       h(doc, 'div', { class: 'stat-label' }, label),
       h(doc, 'div', { class: 'stat-value' }, value),

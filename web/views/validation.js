@@ -28,8 +28,14 @@ export function renderValidation(doc, v, simulated) {
   const fmt = (x) => (x === Infinity ? '∞ (identical)' : Number.isNaN(x) ? 'undefined (the FP32 output is all zero)' : `${x.toFixed(1)} dB`);
   const diff = simulated !== null && simulated !== undefined && Number.isFinite(v.sqnrDb) ? v.sqnrDb - simulated : null;
   const a = agreementStat(v);
-  const grid = h(doc, 'div', { class: 'validate-grid', id: 'validation',
-    dataset: { sqnr: v.sqnrDb, simulated: simulated ?? '', top1: v.top1Agreement ?? '', kind: v.kind ?? 'dense', agreement: v.agreement ?? '' } },
+  // With the user's labels: top-1 of the export and of the float model against them.
+  const labelled = v.labelled > 0 && v.exportTop1 !== null && v.exportTop1 !== undefined;
+  const grid = h(doc, 'div', { class: labelled ? 'validate-grid validate-grid-4' : 'validate-grid', id: 'validation',
+    dataset: { sqnr: v.sqnrDb, simulated: simulated ?? '', top1: v.top1Agreement ?? '', kind: v.kind ?? 'dense', agreement: v.agreement ?? '',
+      labelTop1: labelled ? v.exportTop1 : '', floatTop1: labelled ? v.floatTop1 : '', labelled: labelled ? v.labelled : '' } },
+  labelled ? h(doc, 'div', { class: 'stat stat-metric', id: 'label-top1' }, h(doc, 'div', { class: 'stat-label' }, 'Top-1 on your labels (exported)'),
+    h(doc, 'div', { class: 'stat-value' }, pct(v.exportTop1)),
+    h(doc, 'div', { class: 'stat-detail' }, `float model ${pct(v.floatTop1)} · ${v.labelled} labelled samples, in ONNX Runtime`)) : null,
   h(doc, 'div', { class: 'stat' }, h(doc, 'div', { class: 'stat-label' }, 'Simulated SQNR (quantmix)'),
     h(doc, 'div', { class: 'stat-value' }, simulated === null || simulated === undefined ? '—' : fmt(simulated)),
     h(doc, 'div', { class: 'stat-detail' }, 'quantmix’s simulation, on the calibration samples')),
