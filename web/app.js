@@ -527,7 +527,7 @@ function renderLabels() {
   ui.metricNote.textContent = top1
     ? `Metric: top-1 accuracy on your ${l.values.length} labelled samples (${l.name}); output SQNR is shown beside it.`
     : l ? `Metric: output SQNR against the float model — ${l.name} does not match the samples (see step 2).`
-      : 'Metric: output SQNR against the float model (add a labels file in step 2 to use top-1 on your samples).';
+      : `Metric: output SQNR against the float model${'panelOff' in ui.stepSamples.dataset ? '' : ' (add a labels file in step 2 to use top-1 on your samples)'}.`;
 }
 
 async function loadLabelsChosen(file) {
