@@ -1242,11 +1242,12 @@ function wireParentMessages() {
   if (window.parent === window) return;
   const post = (msg) => window.parent.postMessage({ source: 'quantmix', ...msg }, '*');
   let last = 0;
+  // The app's own height (the document's is at least the frame's, so it could never shrink).
   const size = () => {
-    const height = Math.ceil(document.documentElement.scrollHeight);
+    const height = Math.ceil(ui.app.getBoundingClientRect().height);
     if (height !== last) { last = height; post({ type: 'size', height }); }
   };
-  new ResizeObserver(size).observe(document.body);
+  new ResizeObserver(size).observe(ui.app);
   let shown = '';
   const report = () => {
     const now = `${ui.app.dataset.state}/${ui.app.dataset.run ?? 'idle'}`;

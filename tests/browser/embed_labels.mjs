@@ -211,6 +211,14 @@ try {
     });
     t.ok(el.height > 700, `the element sized its frame to the app (${el.height} px)`);
     t.equal(el.run, 'done', 'the element reports the run\'s state (data-run)');
+    // The frame follows the app down too (the document is never shorter than its frame).
+    await frame.evaluate(() => { for (const id of ['step-results', 'step-export']) document.getElementById(id).hidden = true; });
+    const shrunk = await page.waitForFunction((h) => {
+      const now = document.querySelector('#demo iframe').getBoundingClientRect().height;
+      return now < h - 300 ? now : false;
+    }, el.height, { timeout: 5000 }).then((x) => x.jsonValue()).catch(() => null);
+    t.ok(shrunk !== null, `the frame shrinks with the app (${el.height} -> ${shrunk} px)`);
+    await frame.evaluate(() => { for (const id of ['step-results', 'step-export']) document.getElementById(id).hidden = false; });
     console.log(`  screenshot ${await shot('embed-02-element-csp')}`);
   });
 
