@@ -83,6 +83,8 @@ void config_cost(const quant::QuantModel& qmodel, const quant::QuantConfig& cfg,
     bops += static_cast<double>(l.macs) * w * a;
     ref += static_cast<double>(l.macs) * 64.0;
     bytes += static_cast<double>(l.weight_elements) * w / 8.0;
+    const int block = l.weight_quantizer >= 0 ? cfg.block_of(static_cast<size_t>(l.weight_quantizer)) : 0;
+    if (block > 0 && l.blocks.ok()) bytes += 4.0 * static_cast<double>(l.blocks.scales(block));  // float32 block scales
   }
   rel_bops = ref > 0 ? bops / ref : 0.0;
   size_bytes = bytes;
@@ -98,7 +100,12 @@ void apply_layer_bits(const quant::QuantModel& qmodel, const std::map<std::strin
     for (const quant::Layer& l : qmodel.layers()) {
       if (l.name != kv.first) continue;
       found = true;
-      if (l.weight_quantizer >= 0) cfg.bits[static_cast<size_t>(l.weight_quantizer)] = b.w_bits;
+      if (b.w_block && !l.blocks.ok())
+        throw Error(ErrorKind::InvalidArgument, "layer '" + l.name + "' (" + l.op + "): " + mp::candidate_name(b) + " needs blocked weight scales, which it has not");
+      if (l.weight_quantizer >= 0) {
+        cfg.bits[static_cast<size_t>(l.weight_quantizer)] = b.w_bits;
+        cfg.set_block(static_cast<size_t>(l.weight_quantizer), b.w_block);
+      }
       if (l.input_quantizer >= 0) cfg.bits[static_cast<size_t>(l.input_quantizer)] = b.a_bits;
     }
     if (!found) throw Error(ErrorKind::InvalidArgument, "layer bits: no layer named '" + kv.first + "' (Conv, ConvTranspose, Gemm or MatMul with constant weights)");
@@ -110,6 +117,7 @@ void write_layers_json(JsonWriter& w, const std::vector<LayerRow>& rows) {
   for (const LayerRow& r : rows) {
     w.begin_object(true);
     w.key("name").value(r.name).key("op").value(r.op).key("w_bits").value(r.w_bits).key("a_bits").value(r.a_bits);
+    if (r.w_block) w.key("w_block").value(r.w_block);
     w.key("macs").value(r.macs);
     if (r.sensitivity_db) w.key("sensitivity_db").value(*r.sensitivity_db);
     if (r.sensitivity_ci_db)
@@ -200,7 +208,7 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
     res.stability_message = sr->stability.message;
   } else {
     ws.set_labels(options.labels);
-    cfg = qmodel.homogeneous(homog.w_bits, homog.a_bits);
+    cfg = qmodel.homogeneous(homog.w_bits, homog.a_bits, homog.w_block);
     apply_layer_bits(qmodel, options.layer_bits, cfg);
     res.config = options.layer_bits.empty() ? mp::candidate_name(homog) : "mixed";
   }
@@ -241,6 +249,7 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
     r.macs = l.macs;
     r.macs_share = total_macs > 0 ? static_cast<double>(l.macs) / static_cast<double>(total_macs) : 0.0;
     r.w_bits = bits_of(cfg, l.weight_quantizer);
+    r.w_block = l.weight_quantizer >= 0 ? cfg.block_of(static_cast<size_t>(l.weight_quantizer)) : 0;
     r.a_bits = bits_of(cfg, l.input_quantizer);
     if (i < chosen.size()) {
       r.sensitivity_db = chosen[i].sensitivity_db;

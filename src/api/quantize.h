@@ -108,6 +108,7 @@ struct LayerRow {
   int64_t macs = 0;          ///< per sample
   double macs_share = 0.0;   ///< macs / total macs of all layers
   int w_bits = 0;            ///< 0: weight not quantized
+  int w_block = 0;           ///< blocked weight scales: the block size (0: per channel)
   int a_bits = 0;            ///< bits of the layer's input activation quantizer (0: none/off)
   /// Search only: phase-1 SQNR (dB) of this layer's group at its chosen candidate.
   std::optional<double> sensitivity_db;

@@ -139,7 +139,7 @@ bool Workspace::search(const mp::SearchOptions& options) {
   }
   // Every measured point answers later evaluations of the same configuration.
   auto keep = [&](const mp::Point& p) {
-    if (p.evaluated) evals_.emplace(config_of(p.choice).bits, p.eval);
+    if (p.evaluated) evals_.emplace(config_of(p.choice).key(), p.eval);
   };
   for (const mp::Baseline& b : search_->baselines) keep(b.point);
   for (const mp::Point& p : search_->pareto) keep(p);
@@ -152,7 +152,7 @@ mp::Eval Workspace::evaluate(const quant::QuantConfig& config, const ProgressFn&
     throw Error(ErrorKind::InvalidArgument, "evaluate: the configuration has " + std::to_string(config.bits.size()) +
                                                 " entries, the model has " + std::to_string(qmodel_->quantizers().size()) +
                                                 " quantizers");
-  auto it = evals_.find(config.bits);
+  auto it = evals_.find(config.key());
   if (it != evals_.end()) return it->second;
   mp::SimEvaluator& ev = evaluator(labels_, size_t{512} << 20, progress);
   const size_t n = samples_.size();
@@ -163,7 +163,7 @@ mp::Eval Workspace::evaluate(const quant::QuantConfig& config, const ProgressFn&
     ~Reset() { e.on_unit = nullptr; }
   } reset{ev.evaluator()};
   const mp::Eval e = ev.evaluate(config);
-  return evals_.emplace(config.bits, e).first->second;
+  return evals_.emplace(config.key(), e).first->second;
 }
 
 Workspace::Export Workspace::export_config(const quant::QuantConfig& config) {
@@ -177,7 +177,7 @@ Workspace::Export Workspace::export_config(const quant::QuantConfig& config) {
     e.kind = q.kind;
     e.value = q.value;
     if (q.kind == quant::QuantizerKind::Weight) e.step = qmodel_->layers()[static_cast<size_t>(q.layer)].step;
-    e.encoding = enc_->get(q.id, b);
+    e.encoding = enc_->get(q.id, b, config.block_of(static_cast<size_t>(q.id)));
     eqs.push_back(std::move(e));
   }
   Export x;

@@ -288,7 +288,8 @@ int run_quantize(const std::vector<std::string>& args) {
   std::printf("%-*s  %-13s %7s %6s %6s%s%s\n", static_cast<int>(wname), "layer", "op", "MACs%", "W", "A", any_sens ? "  sens_dB" : "",
               any_ci ? "  90% interval" : "");
   for (const api::LayerRow& l : r.layers) {
-    std::printf("%-*s  %-13s %6.2f%% %6d %6d", static_cast<int>(wname), l.name.c_str(), l.op.c_str(), 100.0 * l.macs_share, l.w_bits, l.a_bits);
+    const std::string w = std::to_string(l.w_bits) + (l.w_block ? "b" + std::to_string(l.w_block) : std::string());
+    std::printf("%-*s  %-13s %6.2f%% %6s %6d", static_cast<int>(wname), l.name.c_str(), l.op.c_str(), 100.0 * l.macs_share, w.c_str(), l.a_bits);
     if (any_sens) {
       if (l.sensitivity_db) std::printf("  %7.2f", *l.sensitivity_db);
       else std::printf("  %7s", "-");

@@ -51,6 +51,7 @@ std::string refusal(const Profile& p, const GroupParts& parts, const Candidate& 
   for (size_t i = 0; i < parts.layers.size(); ++i) {
     const auto& l = *parts.layers[i];
     const std::string key = layer_key(p, l, parts.depthwise[i]);
+    if (c.w_block && !l.blocks.ok()) return "layer '" + l.name + "' (" + l.op + ") has no blocked weight scales";
     if (!p.supports_layer(key, c)) return "layer '" + l.name + "' (" + key + ") does not run " + candidate_name(c);
   }
   for (const auto* q : parts.acts) {
@@ -115,6 +116,7 @@ std::vector<Group> build_groups(const std::vector<quant::Quantizer>& quantizers,
     if (l.weight_quantizer >= 0 && !counted[static_cast<size_t>(l.weight_quantizer)]) {
       counted[static_cast<size_t>(l.weight_quantizer)] = true;
       g.weight_elements += l.weight_elements;
+      g.weight_layouts.push_back(l.blocks);
     }
     const bool dw = li < traits.depthwise.size() && traits.depthwise[li];
     parts[static_cast<size_t>(gi)].layers.push_back(&l);
@@ -158,7 +160,11 @@ double group_bops(const Group& g, const Candidate& c) {
 }
 
 double group_size_bytes(const Group& g, const Candidate& c) {
-  return static_cast<double>(g.weight_elements) * c.w_bits / 8.0;
+  double bytes = static_cast<double>(g.weight_elements) * c.w_bits / 8.0;
+  if (c.w_block > 0)
+    for (const quant::BlockLayout& b : g.weight_layouts)
+      if (b.ok()) bytes += 4.0 * static_cast<double>(b.scales(c.w_block));  // float32 scales, no zero points
+  return bytes;
 }
 
 Cost choice_cost(const std::vector<Group>& groups, const Choice& choice) {
@@ -182,7 +188,10 @@ quant::QuantConfig choice_config(const std::vector<Group>& groups, const Choice&
   for (size_t i = 0; i < groups.size(); ++i) {
     const Candidate& c = groups[i].candidates[static_cast<size_t>(choice[i])];
     for (int q : groups[i].activations) cfg.bits[static_cast<size_t>(q)] = c.a_bits;
-    for (int q : groups[i].weights) cfg.bits[static_cast<size_t>(q)] = c.w_bits;
+    for (int q : groups[i].weights) {
+      cfg.bits[static_cast<size_t>(q)] = c.w_bits;
+      cfg.set_block(static_cast<size_t>(q), c.w_block);
+    }
   }
   return cfg;
 }
@@ -193,7 +202,10 @@ quant::QuantConfig single_group_config(const std::vector<Group>& groups, int g, 
   const Group& gr = groups[static_cast<size_t>(g)];
   const Candidate& c = gr.candidates[static_cast<size_t>(ci)];
   for (int q : gr.activations) cfg.bits[static_cast<size_t>(q)] = c.a_bits;
-  for (int q : gr.weights) cfg.bits[static_cast<size_t>(q)] = c.w_bits;
+  for (int q : gr.weights) {
+    cfg.bits[static_cast<size_t>(q)] = c.w_bits;
+    cfg.set_block(static_cast<size_t>(q), c.w_block);
+  }
   return cfg;
 }
 
@@ -201,7 +213,9 @@ int nearest_candidate(const Group& g, const Candidate& c) {
   auto dist = [&](const Candidate& k) {
     const double da = std::abs(std::log2(static_cast<double>(k.a_bits)) - std::log2(static_cast<double>(c.a_bits)));
     if (g.weights.empty()) return da;  // activation-only: the weight width does not matter
-    return da + std::abs(std::log2(static_cast<double>(k.w_bits)) - std::log2(static_cast<double>(c.w_bits)));
+    // Weight scales (blocked or not) count less than any difference of widths.
+    return da + std::abs(std::log2(static_cast<double>(k.w_bits)) - std::log2(static_cast<double>(c.w_bits))) +
+           (k.w_block != c.w_block ? 1e-3 : 0.0);
   };
   int best = 0;
   for (size_t i = 1; i < g.candidates.size(); ++i)  // widest first, so ties keep the wider one

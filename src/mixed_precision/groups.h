@@ -26,6 +26,7 @@ struct Group {
   std::vector<Candidate> candidates;  ///< supported, widest first (never empty)
   int64_t macs = 0;                 ///< sum of its layers' MACs per sample
   int64_t weight_elements = 0;
+  std::vector<quant::BlockLayout> weight_layouts;  ///< per weight (counted once): blocked scale counts
   bool activation_only() const { return weights.empty(); }
 };
 
@@ -51,7 +52,7 @@ using Choice = std::vector<int>;
 
 /// BOPs of one group at candidate c (MACs x w_bits x a_bits, summed over its layers).
 double group_bops(const Group& g, const Candidate& c);
-/// Weight bytes of one group at c.
+/// Weight bytes of one group at c (blocked candidates: plus 4 bytes per float32 block scale).
 double group_size_bytes(const Group& g, const Candidate& c);
 
 struct Cost {

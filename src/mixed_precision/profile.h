@@ -8,7 +8,8 @@
 //      "Softmax":            {"output_bits": [16]},            // its output quantizer: A16 only
 //      "Conv.depthwise":     {"candidates": ["W8A8", "W8A16"]},// depthwise Conv (group = C_in > 1)
 //      "Add":                {"input_bits": [8, 16]}           // the grids it reads
-//    }}
+//    },
+//    "weight_blocks": [32, 64, 128]}                           // blocked scales: W4b32A8, ...
 //
 // Roles: a weighted layer (Conv, ConvTranspose, Gemm, MatMul) supports candidate (w, a) when the
 // pair is in its op's "candidates" (else the profile's); the op that produces an activation
@@ -23,31 +24,39 @@
 
 namespace qm::mp {
 
-/// A (weight bits, activation bits) pair, written "W8A16".
+/// A (weight bits, activation bits) pair, written "W8A16"; with blocked weight scales (one scale
+/// per w_block consecutive elements of each output channel's reduction, quant::BlockLayout),
+/// written "W4b64A8". BOPs count w_bits; the weight size also counts the block scales.
 struct Candidate {
   int w_bits = 8;
   int a_bits = 8;
-  bool operator==(const Candidate& o) const { return w_bits == o.w_bits && a_bits == o.a_bits; }
+  int w_block = 0;  ///< 0: one scale per output channel
+  bool operator==(const Candidate& o) const { return w_bits == o.w_bits && a_bits == o.a_bits && w_block == o.w_block; }
   bool operator!=(const Candidate& o) const { return !(*this == o); }
   bool operator<(const Candidate& o) const {
-    return w_bits != o.w_bits ? w_bits < o.w_bits : a_bits < o.a_bits;
+    if (w_bits != o.w_bits) return w_bits < o.w_bits;
+    if (a_bits != o.a_bits) return a_bits < o.a_bits;
+    return w_block < o.w_block;
   }
 };
 
-/// "W8A16".
+/// "W8A16", "W4b64A8".
 std::string candidate_name(const Candidate& c);
-/// Parses "W8A16" (case-insensitive, widths 2..16). Error(InvalidArgument) naming `what`.
+/// Parses "W8A16" or "W4b64A8" (case-insensitive, widths 2..16, blocks a power of two in
+/// 16..1024). Error(InvalidArgument) naming `what`.
 Candidate parse_candidate(const std::string& text, const std::string& what = "candidate");
 /// Parses a comma-separated list ("W4A8,W8A8"); duplicates are dropped (first kept).
 std::vector<Candidate> parse_candidates(const std::string& csv, const std::string& what = "--candidates");
 /// Widest first: larger w_bits*a_bits first, then larger a_bits (activations are usually the
-/// more sensitive side), then larger w_bits. Stable and total.
+/// more sensitive side), then larger w_bits, then finer weight scales (blocked before per
+/// channel, smaller blocks first). Stable and total.
 bool wider(const Candidate& a, const Candidate& b);
 void sort_widest_first(std::vector<Candidate>& cands);
 
 /// Per-op-type limits of a profile (empty list = no limit in that role).
 struct OpRule {
   std::vector<Candidate> candidates;  ///< weighted layers of this op type
+  std::vector<int> weight_blocks;     ///< block sizes its weights may use (empty: the profile's)
   std::vector<int> input_bits;        ///< activation widths it can read (ops without weights)
   std::vector<int> output_bits;       ///< activation widths its output can be quantized to
 };
@@ -56,9 +65,12 @@ struct Profile {
   std::string name;
   std::string description;
   std::vector<Candidate> candidates;    ///< supported by default (weighted layers)
+  /// Blocked weight scales: a layer that runs WxAy also runs WxbBAy for B in this list (a
+  /// blocked candidate listed in `candidates` is supported as such).
+  std::vector<int> weight_blocks;
   std::map<std::string, OpRule> ops;    ///< keyed by op type, or "Conv.depthwise"
 
-  /// Whether a weighted layer of type `op` runs (w, a).
+  /// Whether a weighted layer of type `op` runs (w, a) (with c.w_block: blocked scales).
   bool supports_layer(const std::string& op, const Candidate& c) const;
   /// Whether op type `op` can produce an activation quantized to `a_bits`.
   bool supports_output(const std::string& op, int a_bits) const;

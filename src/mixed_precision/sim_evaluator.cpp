@@ -279,7 +279,7 @@ double prepare_candidates(const std::vector<Group>& groups, quant::Simulator& si
   for (const auto& g : groups) {
     for (const auto& c : g.candidates) {
       for (int q : g.activations) sim.encodings().get(q, c.a_bits);
-      for (int q : g.weights) sim.fake_weight(q, c.w_bits);
+      for (int q : g.weights) sim.fake_weight(q, c.w_bits, c.w_block);
     }
   }
   return std::chrono::duration<double>(Clock::now() - t).count();

@@ -262,6 +262,53 @@ Encoding activation_encoding(const StreamingHistogram& h, int bits, const ActRan
   return activation_encoding_from_range(best_a, best_b, bits);
 }
 
+namespace {
+
+/// The symmetric scale of one channel or block of weights `x` at `bits` (spec section 2).
+float weight_scale(const std::vector<float>& x, int32_t qmin, int32_t qmax, int bits, WeightRange range, std::vector<float>& tmp) {
+  float amax = 0.0f;
+  for (float v : x)
+    if (std::isfinite(v)) amax = std::max(amax, std::fabs(v));
+  if (!(amax > 0.0f)) return 1.0f;
+  float scale = amax / static_cast<float>(qmax);
+  if (range == WeightRange::Mse && bits < kNoClipBits) {
+    auto eval = [&](double f) { return fq_error(x.data(), x.size(), static_cast<float>(f * amax / qmax), qmin, qmax, tmp); };
+    double best = std::numeric_limits<double>::infinity(), best_f = 1.0;
+    // Larger fractions first: on ties the less clipped range wins.
+    for (int k = kCoarseSteps; k >= 1; --k) {
+      const double f = static_cast<double>(k) / kCoarseSteps;
+      const double err = eval(f);
+      if (err < best) {
+        best = err;
+        best_f = f;
+      }
+    }
+    const double step = 1.0 / kCoarseSteps / kFineSteps;
+    const double centre = best_f;
+    for (int k = kFineSteps; k >= -kFineSteps; --k) {
+      const double f = centre + k * step;
+      if (f <= 0.0 || f > 1.0 || k == 0) continue;
+      const double err = eval(f);
+      if (err < best) {
+        best = err;
+        best_f = f;
+      }
+    }
+    scale = static_cast<float>(best_f * amax / qmax);
+  }
+  if (!(scale > 0.0f)) scale = std::numeric_limits<float>::min();
+  return scale;
+}
+
+void push_scale(Encoding& e, float scale) {
+  e.scale.push_back(scale);
+  e.zero_point.push_back(0);
+  e.min.push_back(static_cast<float>(e.qmin()) * scale);
+  e.max.push_back(static_cast<float>(e.qmax()) * scale);
+}
+
+}  // namespace
+
 Encoding weight_encoding(const Tensor& w, int axis, int bits, WeightRange range) {
   check_bits(bits, "weight encoding");
   if (w.dtype() != DataType::Float || axis < 0 || axis >= w.rank())
@@ -276,50 +323,40 @@ Encoding weight_encoding(const Tensor& w, int axis, int bits, WeightRange range)
   e.bits = bits;
   e.symmetric = true;
   e.axis = axis;
-  const int32_t qmin = e.qmin(), qmax = e.qmax();
   const float* x = w.data<float>();
   std::vector<float> ch(outer * inner), tmp;
   for (size_t c = 0; c < C; ++c) {
     for (size_t o = 0; o < outer; ++o)
       std::copy(x + (o * C + c) * inner, x + (o * C + c + 1) * inner, ch.begin() + static_cast<std::ptrdiff_t>(o * inner));
-    float amax = 0.0f;
-    for (float v : ch)
-      if (std::isfinite(v)) amax = std::max(amax, std::fabs(v));
-    float scale = 1.0f;
-    if (amax > 0.0f) {
-      scale = amax / static_cast<float>(qmax);
-      if (range == WeightRange::Mse && bits < kNoClipBits) {
-        auto eval = [&](double f) { return fq_error(ch.data(), ch.size(), static_cast<float>(f * amax / qmax), qmin, qmax, tmp); };
-        double best = std::numeric_limits<double>::infinity(), best_f = 1.0;
-        // Larger fractions first: on ties the less clipped range wins.
-        for (int k = kCoarseSteps; k >= 1; --k) {
-          const double f = static_cast<double>(k) / kCoarseSteps;
-          const double err = eval(f);
-          if (err < best) {
-            best = err;
-            best_f = f;
-          }
-        }
-        const double step = 1.0 / kCoarseSteps / kFineSteps;
-        const double centre = best_f;
-        for (int k = kFineSteps; k >= -kFineSteps; --k) {
-          const double f = centre + k * step;
-          if (f <= 0.0 || f > 1.0 || k == 0) continue;
-          const double err = eval(f);
-          if (err < best) {
-            best = err;
-            best_f = f;
-          }
-        }
-        scale = static_cast<float>(best_f * amax / qmax);
-      }
-      if (!(scale > 0.0f)) scale = std::numeric_limits<float>::min();
-    }
-    e.scale.push_back(scale);
-    e.zero_point.push_back(0);
-    e.min.push_back(static_cast<float>(qmin) * scale);
-    e.max.push_back(static_cast<float>(qmax) * scale);
+    push_scale(e, weight_scale(ch, e.qmin(), e.qmax(), bits, range, tmp));
   }
+  return e;
+}
+
+Encoding blocked_weight_encoding(const Tensor& w, const BlockLayout& layout, int block, int bits, WeightRange range) {
+  check_bits(bits, "weight encoding");
+  if (w.dtype() != DataType::Float || !layout.ok() || !valid_weight_block(block) ||
+      layout.outer * layout.k * layout.inner != w.numel())
+    throw Error(ErrorKind::InvalidArgument, "blocked weight encoding: expected a float tensor with a blocked form and a block size of " +
+                                                std::to_string(kMinWeightBlock) + ".." + std::to_string(kMaxWeightBlock) +
+                                                " (power of two), got " + std::string(dtype_name(w.dtype())) + " " + shape_to_string(w.shape()) +
+                                                " and block " + std::to_string(block));
+  Encoding e;
+  e.bits = bits;
+  e.symmetric = true;
+  e.axis = layout.axis;
+  e.block = block;
+  e.block_k_dims = layout.k_dims;
+  const float* x = w.data<float>();
+  const size_t K = static_cast<size_t>(layout.k), inner = static_cast<size_t>(layout.inner), B = static_cast<size_t>(block);
+  std::vector<float> part, tmp;
+  for (size_t o = 0; o < static_cast<size_t>(layout.outer); ++o)
+    for (size_t b0 = 0; b0 < K; b0 += B)
+      for (size_t i = 0; i < inner; ++i) {
+        part.clear();
+        for (size_t k = b0; k < std::min(K, b0 + B); ++k) part.push_back(x[(o * K + k) * inner + i]);
+        push_scale(e, weight_scale(part, e.qmin(), e.qmax(), bits, range, tmp));
+      }
   return e;
 }
 
@@ -333,14 +370,20 @@ Encodings::Encodings(Encodings&&) noexcept = default;
 Encodings& Encodings::operator=(Encodings&&) noexcept = default;
 Encodings::~Encodings() = default;
 
-const Encoding& Encodings::get(int q, int bits) {
-  auto it = table_.find({q, bits});
+const Encoding& Encodings::get(int q, int bits, int block) {
+  auto it = table_.find({q, bits, block});
   if (it != table_.end()) return it->second;
   const Quantizer& qq = model_->quantizer(q);
   const std::string where = std::string(qq.kind == QuantizerKind::Weight ? "weight" : "activation") + " '" + qq.tensor + "'";
   check_bits(bits, "encoding of " + where);
   Encoding e;
-  if (qq.kind == QuantizerKind::Weight) {
+  if (qq.kind == QuantizerKind::Weight && block > 0) {
+    const BlockLayout& layout = model_->layers()[static_cast<size_t>(qq.layer)].blocks;
+    if (!layout.ok())
+      throw Error(ErrorKind::InvalidArgument, "encoding of " + where + ": its layer (" + model_->layers()[static_cast<size_t>(qq.layer)].op +
+                                                  ") has no blocked form");
+    e = blocked_weight_encoding(*model_->plan().constant(qq.value), layout, block, bits, options_.weight_range);
+  } else if (qq.kind == QuantizerKind::Weight) {
     e = weight_encoding(*model_->plan().constant(qq.value), qq.axis, bits, options_.weight_range);
   } else {
     const StreamingHistogram* h = histogram(q);
@@ -349,14 +392,14 @@ const Encoding& Encodings::get(int q, int bits) {
                                                   " bits: no calibration data reached it");
     e = activation_encoding(*h, bits, options_.act_range);
   }
-  return table_.emplace(std::make_pair(q, bits), std::move(e)).first->second;
+  return table_.emplace(Key{q, bits, block}, std::move(e)).first->second;
 }
 
-bool Encodings::has(int q, int bits) const { return table_.count({q, bits}) != 0; }
+bool Encodings::has(int q, int bits, int block) const { return table_.count({q, bits, block}) != 0; }
 
 void Encodings::set(int q, Encoding e) {
-  const int bits = e.bits;
-  table_[{q, bits}] = std::move(e);
+  const Key key{q, e.bits, e.block};
+  table_[key] = std::move(e);
 }
 
 void Encodings::set_histogram(int q, std::shared_ptr<const StreamingHistogram> h) {

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -88,8 +89,11 @@ Encoding activation_encoding_from_range(double lo, double hi, int bits);
 Encoding activation_encoding(const StreamingHistogram& h, int bits, const ActRange& range);
 /// Per-channel symmetric weight encoding of `w` (float) along `axis`.
 Encoding weight_encoding(const Tensor& w, int axis, int bits, WeightRange range);
+/// Blocked symmetric weight encoding of `w` (BlockLayout): one scale per block, chosen as a
+/// channel's is (`mse` clip search over the block's elements, or `minmax`).
+Encoding blocked_weight_encoding(const Tensor& w, const BlockLayout& layout, int block, int bits, WeightRange range);
 
-/// The encodings table: (quantizer, bits) -> Encoding, filled lazily from the plan's weights
+/// The encodings table: (quantizer, bits, weight block size) -> Encoding, filled lazily from the plan's weights
 /// and the activation histograms, or set explicitly (e.g. read from an encodings JSON).
 class Encodings {
  public:
@@ -99,12 +103,13 @@ class Encodings {
   Encodings& operator=(Encodings&&) noexcept;
   ~Encodings();
 
-  /// The encoding of quantizer q at `bits` (2..16), computed on first use. Throws
-  /// Error(InvalidArgument) if it is not set and cannot be computed (activation without a
-  /// histogram: no calibration sample reached it).
-  const Encoding& get(int q, int bits);
-  bool has(int q, int bits) const;
-  /// Sets (replaces) an encoding; its bits field is the key.
+  /// The encoding of quantizer q at `bits` (2..16), per channel or (weights, `block` > 0) with
+  /// blocked scales, computed on first use. Throws Error(InvalidArgument) if it is not set and
+  /// cannot be computed (activation without a histogram: no calibration sample reached it; a
+  /// block size for a layer without a blocked form).
+  const Encoding& get(int q, int bits, int block = 0);
+  bool has(int q, int bits, int block = 0) const;
+  /// Sets (replaces) an encoding; its bits and block fields are the key.
   void set(int q, Encoding e);
   /// Takes the histogram of activation quantizer q (the Calibrator calls this).
   void set_histogram(int q, std::shared_ptr<const StreamingHistogram> h);
@@ -117,7 +122,8 @@ class Encodings {
  private:
   const QuantModel* model_;
   CalibrationOptions options_;
-  std::map<std::pair<int, int>, Encoding> table_;
+  using Key = std::tuple<int, int, int>;  // quantizer, bits, block
+  std::map<Key, Encoding> table_;
   std::vector<std::shared_ptr<const StreamingHistogram>> hist_;
 };
 

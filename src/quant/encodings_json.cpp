@@ -1,5 +1,6 @@
 #include "quant/encodings_json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -169,6 +170,7 @@ class Parser {
 void write_entry(JsonWriter& j, const Encoding& e, size_t c) {
   j.begin_object(true);
   j.key("bitwidth").value(e.bits);
+  if (e.block > 0) j.key("block_size").value(e.block);
   j.key("dtype").value("int");
   j.key("is_symmetric").value(e.symmetric ? "True" : "False");
   j.key("max").value(static_cast<double>(e.max[c]));
@@ -190,7 +192,7 @@ std::string encodings_to_json(const QuantModel& model, Encodings& enc, const Qua
     for (const Quantizer& q : model.quantizers()) {
       if (q.kind != kind || static_cast<size_t>(q.id) >= config.bits.size() || config.bits[static_cast<size_t>(q.id)] <= 0)
         continue;
-      const Encoding& e = enc.get(q.id, config.bits[static_cast<size_t>(q.id)]);
+      const Encoding& e = enc.get(q.id, config.bits[static_cast<size_t>(q.id)], config.block_of(static_cast<size_t>(q.id)));
       j.key(q.tensor).begin_array();
       for (size_t c = 0; c < e.scale.size(); ++c) write_entry(j, e, c);
       j.end_array();
@@ -229,7 +231,26 @@ QuantConfig encodings_from_json(const std::string& text, const QuantModel& model
       if (entries.empty()) throw Error(ErrorKind::InvalidArgument, where + " — expected a list of encodings");
       Encoding e;
       e.axis = -1;
-      if (is_weight) {
+      // Blocked weights: every entry names the same block_size (written by encodings_to_json).
+      const JValue* block = entries[0]->get("block_size");
+      for (const JValue* x : entries) {
+        const JValue* b = x->get("block_size");
+        if ((b == nullptr) != (block == nullptr) || (b && (b->kind != JValue::Number || b->num != block->num)))
+          throw Error(ErrorKind::InvalidArgument, where + " — entries disagree on 'block_size'");
+      }
+      if (block) {
+        const BlockLayout& layout = model.layers()[static_cast<size_t>(q.layer)].blocks;
+        if (!is_weight || block->kind != JValue::Number || block->num != std::floor(block->num) ||
+            !valid_weight_block(static_cast<int>(std::min(block->num, 1e9))) || !layout.ok())
+          throw Error(ErrorKind::InvalidArgument, where + " — 'block_size' must be a power of two in " + std::to_string(kMinWeightBlock) +
+                                                      ".." + std::to_string(kMaxWeightBlock) + " on a Conv, Gemm or MatMul weight");
+        e.block = static_cast<int>(block->num);
+        e.axis = layout.axis;
+        e.block_k_dims = layout.k_dims;
+        if (static_cast<int64_t>(entries.size()) != layout.scales(e.block))
+          throw Error(ErrorKind::InvalidArgument, where + " — expected " + std::to_string(layout.scales(e.block)) +
+                                                      " block encodings, got " + std::to_string(entries.size()));
+      } else if (is_weight) {
         const int64_t channels = model.plan().constant(q.value)->shape()[static_cast<size_t>(q.axis)];
         if (static_cast<int64_t>(entries.size()) != channels && entries.size() != 1)
           throw Error(ErrorKind::InvalidArgument, where + " — expected " + std::to_string(channels) +
@@ -282,7 +303,7 @@ QuantConfig encodings_from_json(const std::string& text, const QuantModel& model
         e.min.push_back(static_cast<float>(e.qmin() - static_cast<int32_t>(zp)) * sc);
         e.max.push_back(static_cast<float>(e.qmax() - static_cast<int32_t>(zp)) * sc);
       }
-      if (is_weight && entries.size() == 1) {
+      if (is_weight && !e.block && entries.size() == 1) {
         // One encoding for every channel.
         const int64_t channels = model.plan().constant(q.value)->shape()[static_cast<size_t>(q.axis)];
         // Copies first: assign(n, v) with v inside the vector itself is undefined (libc++ frees first).
@@ -294,6 +315,7 @@ QuantConfig encodings_from_json(const std::string& text, const QuantModel& model
         e.max.assign(static_cast<size_t>(channels), mx);
       }
       config.bits[static_cast<size_t>(qi)] = e.bits;
+      config.set_block(static_cast<size_t>(qi), e.block);
       enc.set(qi, std::move(e));
     }
   }

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "graph/shape_inference.h"
 #include "onnx/opset_upgrade.h"
 #include "onnx/tensor_data.h"
 
@@ -98,12 +99,22 @@ void collect_reads(const onnx::Graph& g, std::set<std::string>& used) {
 
 class Exporter {
  public:
-  Exporter(const graph::Plan& plan, const ExportOptions& opt, ExportStats& st)
+  Exporter(const graph::Plan& plan, const ExportOptions& opt, ExportStats& st, bool blocked)
       : plan_(plan), g_(plan.graph()), opt_(opt), st_(st), model_(g_.model()) {
     if (!model_.graph) throw Error(ErrorKind::InvalidModel, "QDQ export: the model has no graph");
     og_ = &*model_.graph;
-    // ONNX Runtime fuses Q/DQ units into ai.onnx QLinear* ops of the model's opset (from 10).
-    opset_ = onnx::upgrade_to_opset10(model_);
+    // ONNX Runtime fuses Q/DQ units into ai.onnx QLinear* ops of the model's opset (from 10);
+    // blocked weight scales need DequantizeLinear-21.
+    if (blocked) {
+      try {
+        opset_ = onnx::upgrade_to_opset21(model_, graph::rank_lookup(g_));
+      } catch (const Error& e) {
+        throw Error(e.kind(), std::string("blocked weight scales export at opset 21, and the model cannot be raised to it: ") + e.what());
+      }
+      st_.raised_to_opset21 = model_.opset_version("") != g_.model().opset_version("");
+    } else {
+      opset_ = onnx::upgrade_to_opset10(model_);
+    }
     for (const graph::Value& v : g_.values()) names_.insert(v.name);
     for (const onnx::Node& n : og_->node) {
       names_.insert(n.name);
@@ -232,17 +243,52 @@ class Exporter {
     onnx::Node& on = og_->node[static_cast<size_t>(s.node)];
     const std::string base = on.input[static_cast<size_t>(k)].empty() ? n.name + ".weight" : on.input[static_cast<size_t>(k)];
     const std::vector<int64_t> dims(w->shape().begin(), w->shape().end());
-    const std::string qname = add_initializer(onnx::make_integer_tensor(fresh(base + "_quantized"), dt, dims, vals));
-    std::string sname;
-    if (per_axis) sname = add_initializer(onnx::make_float_tensor(fresh(base + "_scale"), {static_cast<int64_t>(e.scale.size())}, e.scale));
-    else sname = add_initializer(onnx::make_float_tensor(fresh(base + "_scale"), {}, {e.scale.at(0)}));
-    const std::string out = fresh(base + "_dequantized");
-    onnx::Node dq = make_node("DequantizeLinear", {qname, sname}, {out}, fresh(base + "_DequantizeLinear"), qdq_domain(dt, per_axis));
-    if (per_axis) dq.attribute.push_back(int_attr("axis", e.axis));
-    head_.push_back(std::move(dq));
-    on.input[static_cast<size_t>(k)] = out;
+    if (e.block > 0) {
+      add_blocked_weight(on, static_cast<size_t>(k), base, dims, vals, e, dt, n);
+    } else {
+      const std::string qname = add_initializer(onnx::make_integer_tensor(fresh(base + "_quantized"), dt, dims, vals));
+      std::string sname;
+      if (per_axis) sname = add_initializer(onnx::make_float_tensor(fresh(base + "_scale"), {static_cast<int64_t>(e.scale.size())}, e.scale));
+      else sname = add_initializer(onnx::make_float_tensor(fresh(base + "_scale"), {}, {e.scale.at(0)}));
+      const std::string out = fresh(base + "_dequantized");
+      onnx::Node dq = make_node("DequantizeLinear", {qname, sname}, {out}, fresh(base + "_DequantizeLinear"), qdq_domain(dt, per_axis));
+      if (per_axis) dq.attribute.push_back(int_attr("axis", e.axis));
+      head_.push_back(std::move(dq));
+      on.input[static_cast<size_t>(k)] = out;
+    }
     quantized_weight_nodes_[s.node] = e.bits;
     ++st_.weights;
+  }
+
+  // Blocked scales (opset 21): the integers stored as [outer, K, inner] (a Conv weight as
+  // [C_out, K], reshaped back after DequantizeLinear), scales [outer, blocks, inner], and
+  // DequantizeLinear with `axis` at K and `block_size`. No zero point: symmetric, 0.
+  void add_blocked_weight(onnx::Node& on, size_t k, const std::string& base, const std::vector<int64_t>& dims,
+                          const std::vector<int32_t>& vals, const Encoding& e, DataType dt, const graph::Node& n) {
+    if (opset_ < 21) throw Error(ErrorKind::Unsupported, "QDQ export: blocked weight of node '" + n.name + "' needs opset 21");
+    const size_t axis = static_cast<size_t>(e.axis), kd = static_cast<size_t>(e.block_k_dims);
+    if (axis + kd > dims.size()) throw Error(ErrorKind::InvalidArgument, "QDQ export: blocked weight of node '" + n.name + "' does not fit its shape");
+    std::vector<int64_t> stored(dims.begin(), dims.begin() + static_cast<std::ptrdiff_t>(axis));
+    int64_t K = 1;
+    for (size_t d = axis; d < axis + kd; ++d) K *= dims[d];
+    stored.push_back(K);
+    stored.insert(stored.end(), dims.begin() + static_cast<std::ptrdiff_t>(axis + kd), dims.end());
+    std::vector<int64_t> sdims = stored;
+    sdims[axis] = (K + e.block - 1) / e.block;
+    const std::string qname = add_initializer(onnx::make_integer_tensor(fresh(base + "_quantized"), dt, stored, vals));
+    const std::string sname = add_initializer(onnx::make_float_tensor(fresh(base + "_scale"), sdims, e.scale));
+    const std::string dq_out = fresh(base + "_dequantized");
+    onnx::Node dq = make_node("DequantizeLinear", {qname, sname}, {dq_out}, fresh(base + "_DequantizeLinear"), "");
+    dq.attribute.push_back(int_attr("axis", e.axis));
+    dq.attribute.push_back(int_attr("block_size", e.block));
+    head_.push_back(std::move(dq));
+    std::string out = dq_out;
+    if (kd > 1) {
+      const std::string shape = add_initializer(onnx::make_int64_tensor(fresh(base + "_shape"), {static_cast<int64_t>(dims.size())}, dims));
+      out = fresh(base + "_dequantized_reshaped");
+      head_.push_back(make_node("Reshape", {dq_out, shape}, {out}, fresh(base + "_Reshape"), ""));
+    }
+    on.input[k] = out;
   }
 
   // Producer (node index) of every output name after the BatchNormalization rewiring.
@@ -448,6 +494,37 @@ class Exporter {
 std::vector<int32_t> quantize_weight_values(const Tensor& w, const Encoding& enc) {
   if (w.dtype() != DataType::Float) throw Error(ErrorKind::InvalidArgument, "weight quantization: weight is not float");
   const int32_t qmin = -(1 << (enc.bits - 1)), qmax = (1 << (enc.bits - 1)) - 1;
+  if (enc.block > 0) {
+    // [outer, K, inner]; element (o, k, i) takes the scale of block k / block.
+    int64_t outer = 1, K = 1, inner = 1;
+    for (int d = 0; d < w.rank(); ++d) {
+      const int64_t n = w.shape()[static_cast<size_t>(d)];
+      if (d < enc.axis) outer *= n;
+      else if (d < enc.axis + enc.block_k_dims) K *= n;
+      else inner *= n;
+    }
+    const int64_t blocks = (K + enc.block - 1) / enc.block;
+    if (enc.axis < 0 || static_cast<int64_t>(enc.scale.size()) != outer * blocks * inner)
+      throw Error(ErrorKind::InvalidArgument, "weight quantization: expected " + std::to_string(outer * blocks * inner) + " block scales for " +
+                                                  shape_to_string(w.shape()) + ", got " + std::to_string(enc.scale.size()));
+    std::vector<int32_t> q(static_cast<size_t>(w.numel()));
+    const float* x = w.data<float>();
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t i = 0; i < inner; ++i) {
+          const size_t at = static_cast<size_t>((o * K + k) * inner + i);
+          const float s = enc.scale[static_cast<size_t>((o * blocks + k / enc.block) * inner + i)];
+          if (!(s > 0.0f) || !std::isfinite(s))
+            throw Error(ErrorKind::InvalidArgument, "weight quantization: a block has scale " + std::to_string(s) + " (expected a positive finite number)");
+          // Exactly the simulator's QuantizeLinear (kernels/fake_quant.h): divide, clamp, round.
+          float t = x[at] / s;
+          const float lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
+          t = t > lo ? t : lo;
+          t = t < hi ? t : hi;
+          q[at] = static_cast<int32_t>(std::nearbyint(t));
+        }
+    return q;
+  }
   size_t outer = 1, channels = 1, inner = static_cast<size_t>(w.numel());
   if (enc.axis >= 0) {
     if (enc.axis >= w.rank())
@@ -482,7 +559,9 @@ std::vector<int32_t> quantize_weight_values(const Tensor& w, const Encoding& enc
 onnx::Model export_qdq(const graph::Plan& plan, const std::vector<ExportQuantizer>& quantizers,
                        const ExportOptions& options, ExportStats* stats) {
   ExportStats local;
-  Exporter ex(plan, options, stats ? *stats : local);
+  bool blocked = false;
+  for (const ExportQuantizer& q : quantizers) blocked |= q.kind == QuantizerKind::Weight && q.encoding.block > 0;
+  Exporter ex(plan, options, stats ? *stats : local, blocked);
   return ex.run(quantizers);
 }
 

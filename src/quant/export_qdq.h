@@ -5,6 +5,11 @@
 // the quantizers that are switched on:
 //   - a model of opset 7..9 is raised to opset 10 first (onnx/opset_upgrade.h): ONNX Runtime's
 //     default level fuses Q/DQ units into ai.onnx QLinearConv/QLinearMatMul, which need 10;
+//     with blocked weight scales (Encoding::block) the model is raised to opset 21 instead
+//     (blocked DequantizeLinear), or the export fails naming the node that has no opset-21 form;
+//   - blocked weights: integers stored as [outer, K, inner] (BlockLayout; a Conv weight as
+//     [C_out, C_in/group x kh x kw] followed by a Reshape back), DequantizeLinear-21 with
+//     `axis` = K's and `block_size`, scales [outer, blocks, inner], no zero point;
 //   - BatchNormalization nodes the plan folded are removed; their Conv/ConvTranspose/Gemm gets the
 //     folded weight and bias constants of the plan (Gemm: beta = 1), so the file holds exactly the
 //     weights the simulator quantized;
@@ -62,6 +67,7 @@ struct ExportStats {
   int nodes_removed = 0;     ///< nodes dropped because nothing reads them any more
   int initializers_removed = 0;
   bool uses_com_microsoft = false;
+  bool raised_to_opset21 = false;  ///< blocked weight scales raised the model's opset to 21
 };
 
 /// Builds the QDQ model. `plan` must have been prepared from a graph of `model` (plan.graph()

@@ -80,6 +80,49 @@ std::vector<int64_t> layer_macs(const graph::Graph& g, const graph::InputShapeOv
 
 }  // namespace
 
+void QuantConfig::set_block(size_t q, int b) {
+  if (b == 0 && q >= block.size()) return;
+  if (block.size() < bits.size()) block.resize(bits.size(), 0);
+  if (q >= block.size()) block.resize(q + 1, 0);
+  block[q] = b;
+}
+
+std::vector<int> QuantConfig::key() const {
+  std::vector<int> k = bits;
+  bool blocked = false;
+  for (int b : block) blocked |= b != 0;
+  if (blocked)
+    for (size_t q = 0; q < bits.size(); ++q) k.push_back(block_of(q));
+  return k;
+}
+
+bool valid_weight_block(int block) {
+  return block >= kMinWeightBlock && block <= kMaxWeightBlock && (block & (block - 1)) == 0;
+}
+
+BlockLayout block_layout(const std::string& op, const Shape& shape, int channel_axis) {
+  BlockLayout b;
+  const int r = static_cast<int>(shape.size());
+  if (op == "Conv" && r >= 2 && channel_axis == 0) {
+    b.axis = 1;
+    b.k_dims = r - 1;
+  } else if (op == "Gemm" && r == 2 && (channel_axis == 0 || channel_axis == 1)) {
+    b.axis = 1 - channel_axis;
+  } else if (op == "MatMul" && r >= 2 && channel_axis == r - 1) {
+    b.axis = r - 2;
+  } else {
+    return b;  // ConvTranspose, or a weight of another form: no blocked scales
+  }
+  b.outer = b.k = b.inner = 1;
+  for (int d = 0; d < r; ++d) {
+    const int64_t n = shape[static_cast<size_t>(d)];
+    if (d < b.axis) b.outer *= n;
+    else if (d < b.axis + b.k_dims) b.k *= n;
+    else b.inner *= n;
+  }
+  return b;
+}
+
 bool QuantConfig::any() const {
   for (int b : bits)
     if (b > 0) return true;
@@ -233,6 +276,7 @@ QuantModel::QuantModel(const graph::Plan& plan, const PlacementOptions& options)
         throw Error(ErrorKind::Unsupported, "quantizer placement: node '" + n.name + "' (" + n.op_type() +
                                                 "): weight of shape " + shape_to_string(w.shape()) +
                                                 " has no channel axis " + std::to_string(q.axis));
+      l.blocks = block_layout(l.op, w.shape(), q.axis);
       l.weight_quantizer = q.id;
       if (l.input_quantizer >= 0) qs[static_cast<size_t>(l.input_quantizer)].consumer_layers.push_back(q.layer);
       on_value_[static_cast<size_t>(q.value)] = q.id;
@@ -313,11 +357,14 @@ int QuantModel::find_tensor(const std::string& name) const {
   return it == by_tensor_.end() ? -1 : it->second;
 }
 
-QuantConfig QuantModel::homogeneous(int w_bits, int a_bits) const {
+QuantConfig QuantModel::homogeneous(int w_bits, int a_bits, int w_block) const {
   QuantConfig c;
   c.bits.resize(quantizers_.size());
-  for (const Quantizer& q : quantizers_)
+  for (const Quantizer& q : quantizers_) {
     c.bits[static_cast<size_t>(q.id)] = q.kind == QuantizerKind::Weight ? w_bits : a_bits;
+    if (q.kind == QuantizerKind::Weight && w_block > 0 && layers_[static_cast<size_t>(q.layer)].blocks.ok())
+      c.set_block(static_cast<size_t>(q.id), w_block);
+  }
   return c;
 }
 

@@ -63,6 +63,27 @@ struct Quantizer {
   std::vector<int> consumer_steps;
 };
 
+/// Blocked weight scales: the weight viewed as [outer, K, inner], K = the layer's reduction
+/// (Conv: C_in/group x kernel positions, flattened; Gemm/MatMul: the K axis), with one scale per
+/// `block` consecutive elements of K for each (outer, inner); the last block may be shorter.
+/// Scales are laid out [outer, blocks, inner]: ONNX's blocked DequantizeLinear layout for a
+/// weight stored as [outer, K, inner] (the export stores a Conv weight as [C_out, K] and
+/// reshapes it back).
+struct BlockLayout {
+  int axis = -1;        ///< first weight dim of K; -1: the layer has no blocked form (ConvTranspose)
+  int k_dims = 1;       ///< number of weight dims, from `axis` on, that make K
+  int64_t outer = 1, k = 1, inner = 1;
+  bool ok() const { return axis >= 0; }
+  int64_t blocks(int block) const { return (k + block - 1) / block; }
+  int64_t scales(int block) const { return outer * blocks(block) * inner; }
+};
+/// Block sizes a blocked candidate may use: powers of two in [kMinWeightBlock, kMaxWeightBlock].
+inline constexpr int kMinWeightBlock = 16, kMaxWeightBlock = 1024;
+bool valid_weight_block(int block);
+/// The block layout of an `op` layer whose weight of `shape` is quantized per channel along
+/// `channel_axis` (Conv: K = dims 1.., Gemm: the other of the two axes, MatMul: rank - 2).
+BlockLayout block_layout(const std::string& op, const Shape& shape, int channel_axis);
+
 /// A weighted layer: Conv, ConvTranspose, Gemm, MatMul with a constant float weight input.
 struct Layer {
   std::string name;                  ///< ONNX node name (graph::Node::name: generated stable name if empty)
@@ -75,13 +96,23 @@ struct Layer {
   int64_t macs = 0;                  ///< per sample, token dims included (spec section 5); 0 unknown
   int64_t weight_elements = 0;
   Shape weight_shape;
+  BlockLayout blocks;                ///< its weight's blocked form (blocks.ok() false: none)
 };
 
 /// Bits per quantizer; 0 = off (floating point). Indexed by Quantizer::id.
 struct QuantConfig {
   std::vector<int> bits;
+  /// Weight quantizers with blocked scales: block[q] = the block size (BlockLayout), 0 = per
+  /// channel. Empty = every weight per channel.
+  std::vector<int> block;
+
+  int block_of(size_t q) const { return q < block.size() ? block[q] : 0; }
+  /// Sets quantizer q's block size (0 = per channel).
+  void set_block(size_t q, int b);
   /// True if any quantizer is on.
   bool any() const;
+  /// Identifies the configuration (bits, then block sizes where any is set): for maps.
+  std::vector<int> key() const;
 };
 
 /// One quantizer's encoding at one bit-width. Per-channel weights: one entry per channel.
@@ -90,7 +121,11 @@ struct QuantConfig {
 struct Encoding {
   int bits = 8;
   bool symmetric = false;            ///< true: signed range, zero_point 0 (weights)
-  int axis = -1;                     ///< -1 per tensor
+  int axis = -1;                     ///< -1 per tensor; blocked: the first dim of K (BlockLayout)
+  /// Blocked weights: the block size (> 0), and the number of dims from `axis` that make K. Then
+  /// scale/zero_point/min/max hold one entry per block, laid out [outer, blocks, inner].
+  int block = 0;
+  int block_k_dims = 1;
   std::vector<float> scale;
   std::vector<int32_t> zero_point;   ///< ONNX zero points (0 for symmetric)
   std::vector<float> min, max;       ///< represented range per channel: (qmin-zp)*scale, (qmax-zp)*scale
@@ -128,8 +163,9 @@ class QuantModel {
   /// The quantizer whose Quantizer::tensor is `name` (weights and activations), or -1.
   int find_tensor(const std::string& name) const;
 
-  /// A config with every weight quantizer at `w_bits` and every activation quantizer at `a_bits`.
-  QuantConfig homogeneous(int w_bits, int a_bits) const;
+  /// A config with every weight quantizer at `w_bits` (with blocked scales of `w_block` where the
+  /// layer has a blocked form, else per channel) and every activation quantizer at `a_bits`.
+  QuantConfig homogeneous(int w_bits, int a_bits, int w_block = 0) const;
   /// Everything off (the FP model).
   QuantConfig off() const;
 

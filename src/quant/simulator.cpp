@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 #include <set>
+#include <tuple>
 
 #include "core/error.h"
 #include "kernels/fake_quant.h"
@@ -21,6 +22,31 @@ Tensor fake_quantize(const Tensor& x, const Encoding& enc) {
     return y;
   }
   const Shape& s = x.shape();
+  if (enc.block > 0) {
+    // Blocked: x as [outer, K, inner]; row k of K takes the scales of its block, one per inner.
+    int64_t outer = 1, K = 1, inner = 1;
+    for (int d = 0; d < x.rank(); ++d) {
+      const int64_t n = s[static_cast<size_t>(d)];
+      if (d < enc.axis) outer *= n;
+      else if (d < enc.axis + enc.block_k_dims) K *= n;
+      else inner *= n;
+    }
+    const int64_t blocks = (K + enc.block - 1) / enc.block;
+    if (enc.axis < 0 || enc.axis + enc.block_k_dims > x.rank() || static_cast<int64_t>(enc.scale.size()) != outer * blocks * inner)
+      throw Error(ErrorKind::InvalidArgument, "fake quantization: " + std::to_string(enc.scale.size()) + " block scales (block " +
+                                                  std::to_string(enc.block) + " from axis " + std::to_string(enc.axis) + ") for a tensor of shape " +
+                                                  shape_to_string(s));
+    const float* px = x.data<float>();
+    float* py = y.data<float>();
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t k = 0; k < K; ++k) {
+        const size_t row = static_cast<size_t>((o * K + k) * inner);
+        const size_t first = static_cast<size_t>((o * blocks + k / enc.block) * inner);
+        kernels::f32_fake_quant_per_channel(px + row, py + row, 1, static_cast<size_t>(inner), 1, enc.scale.data() + first,
+                                            nullptr, enc.qmin(), enc.qmax());
+      }
+    return y;
+  }
   if (enc.axis >= x.rank() || static_cast<int64_t>(enc.scale.size()) != s[static_cast<size_t>(enc.axis)])
     throw Error(ErrorKind::InvalidArgument, "fake quantization: " + std::to_string(enc.scale.size()) + " channel scales on axis " +
                                                 std::to_string(enc.axis) + " of a tensor of shape " + shape_to_string(s));
@@ -50,17 +76,23 @@ class Simulator::OverrideGuard {
   graph::Executor& e_;
 };
 
-// Fake-quantized weights by (quantizer, bits), shared by the simulators of one model. Its lock
-// also guards the shared Encodings table (Encodings::get computes lazily).
+// Fake-quantized weights by (quantizer, bits, block), shared by the simulators of one model. Its
+// lock also guards the shared Encodings table (Encodings::get computes lazily).
 struct Simulator::WeightStore {
   explicit WeightStore(size_t quantizers) : quantizers(quantizers) { renew_keys(); }
   /// New executor override keys (the encodings, hence the fake weights, changed).
   void renew_keys() { key_base = graph::Executor::reserve_override_keys(quantizers * kKeysPerQuantizer); }
-  uint64_t key(int q, int bits) const { return key_base + static_cast<uint64_t>(q) * kKeysPerQuantizer + static_cast<uint64_t>(bits); }
+  /// One key per (quantizer, bits 0..16, block: per channel or a power of two 16..1024).
+  uint64_t key(int q, int bits, int block) const {
+    uint64_t code = 0;  // 0 = per channel, 1 = 16, ..., 7 = 1024
+    for (int b = block; b >= kMinWeightBlock; b >>= 1) ++code;
+    return key_base + static_cast<uint64_t>(q) * kKeysPerQuantizer + code * kBitsKeys + static_cast<uint64_t>(bits);
+  }
 
-  static constexpr uint64_t kKeysPerQuantizer = 32;  // bits 0..16
+  static constexpr uint64_t kBitsKeys = 17;
+  static constexpr uint64_t kKeysPerQuantizer = kBitsKeys * 8;
   std::mutex mutex;
-  std::map<std::pair<int, int>, Tensor> map;
+  std::map<std::tuple<int, int, int>, Tensor> map;
   size_t bytes = 0;
   size_t budget = kDefaultWeightCacheBudget;
   size_t quantizers = 0;
@@ -92,21 +124,21 @@ size_t Simulator::weight_cache_bytes() const {
   return weights_->bytes;
 }
 
-Tensor Simulator::fake_weight(int q, int bits) {
+Tensor Simulator::fake_weight(int q, int bits, int block) {
   std::lock_guard<std::mutex> lock(weights_->mutex);
   WeightStore& st = *weights_;
-  auto it = st.map.find({q, bits});
+  auto it = st.map.find({q, bits, block});
   if (it != st.map.end()) return it->second;
   const Quantizer& qq = model_->quantizer(q);
   if (qq.kind != QuantizerKind::Weight)
     throw Error(ErrorKind::InvalidArgument, "fake_weight: quantizer '" + qq.tensor + "' is not a weight quantizer");
-  Tensor w = fake_quantize(*model_->plan().constant(qq.value), enc_->get(q, bits));
+  Tensor w = fake_quantize(*model_->plan().constant(qq.value), enc_->get(q, bits, block));
   if (st.bytes + w.nbytes() > st.budget) {
     st.map.clear();
     st.bytes = 0;
   }
   st.bytes += w.nbytes();
-  return st.map.emplace(std::make_pair(q, bits), std::move(w)).first->second;
+  return st.map.emplace(std::make_tuple(q, bits, block), std::move(w)).first->second;
 }
 
 void Simulator::apply_weights(const QuantConfig& config) {
@@ -118,13 +150,16 @@ void Simulator::apply_weights(const QuantConfig& config) {
   for (const Quantizer& q : qs) {
     const int b = config.bits[static_cast<size_t>(q.id)];
     if (q.kind != QuantizerKind::Weight || b <= 0) continue;
+    const int block = config.block_of(static_cast<size_t>(q.id));
+    if (block != 0 && !valid_weight_block(block))
+      throw Error(ErrorKind::InvalidArgument, "simulation: weight '" + q.tensor + "' has block size " + std::to_string(block));
     uint64_t key = 0;
     {
       std::lock_guard<std::mutex> lock(weights_->mutex);
-      key = weights_->key(q.id, b);
+      key = weights_->key(q.id, b, block);
     }
     // Made only where a step needs it (not for layers whose packed weights already match).
-    exec_->set_constant_override(q.value, key, [this, id = q.id, b] { return fake_weight(id, b); });
+    exec_->set_constant_override(q.value, key, [this, id = q.id, b, block] { return fake_weight(id, b, block); });
   }
 }
 
@@ -279,7 +314,7 @@ bool Simulator::run_path(const std::vector<QuantConfig>& path, const std::vector
       const QuantConfig& prev = path[k - 1];
       start = plan.steps().size();
       for (size_t q = 0; q < cfg.bits.size() && q < prev.bits.size(); ++q)
-        if (cfg.bits[q] != prev.bits[q]) start = std::min(start, model_->first_affected_step(static_cast<int>(q)));
+        if (cfg.bits[q] != prev.bits[q] || cfg.block_of(q) != prev.block_of(q)) start = std::min(start, model_->first_affected_step(static_cast<int>(q)));
     }
     if (resumed_at) resumed_at->push_back(start);
     std::vector<Tensor> out;

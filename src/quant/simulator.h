@@ -26,7 +26,8 @@
 
 namespace qm::quant {
 
-/// Fake-quantizes a float tensor with an encoding (per tensor, or per channel along enc.axis).
+/// Fake-quantizes a float tensor with an encoding (per tensor, per channel along enc.axis, or
+/// per block: Encoding::block).
 Tensor fake_quantize(const Tensor& x, const Encoding& enc);
 /// In place on n floats with a per-tensor encoding.
 void fake_quantize_inplace(float* x, size_t n, const Encoding& enc);
@@ -80,9 +81,9 @@ class Simulator {
                 const std::function<bool(size_t, std::vector<Tensor>&&)>& on_config,
                 size_t budget_bytes = size_t{512} << 20, std::vector<size_t>* resumed_at = nullptr);
 
-  /// The fake-quantized weight of weight quantizer q at `bits` (cached; the tensor shares the
-  /// cache's buffer).
-  Tensor fake_weight(int q, int bits);
+  /// The fake-quantized weight of weight quantizer q at `bits`, per channel or with blocked
+  /// scales of `block` (cached; the tensor shares the cache's buffer).
+  Tensor fake_weight(int q, int bits, int block = 0);
   /// Drops cached fake-quantized weights (e.g. after encodings changed).
   void clear_weight_cache();
   /// Bytes the fake-quantized weight cache may hold (default kDefaultWeightCacheBudget); when a

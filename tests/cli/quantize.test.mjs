@@ -20,6 +20,7 @@ import { MODELS, SOURCE_DIR, describe, expected, mulberry32, qm } from './helper
 import { decodeNpy, makeArray, readNpy, writeNpy } from '../ops/npy.mjs';
 import { loadOrt, ortMessage } from '../ops/ort_engine.mjs';
 import { sqnrDb } from '../ops/compare.mjs';
+import { readModel } from '../ops/onnx_proto.mjs';
 
 /** Agreement required between ORT on the QDQ file and the simulation (dB, issue 4). */
 const MIN_AGREEMENT_DB = 50;
@@ -190,10 +191,14 @@ CASES.forEach(([name, configs, bounds], k) => {
 // units fused into ai.onnx QLinearConv/QLinearMatMul, which opset 7-9 files lack until the export
 // raises them to 10), agree with the simulation, and stay close to the float model.
 const OPSET_MODELS = [7, 8, 9, 10, 11, 13, 17, 21];
+// Blocked weight scales (W4b16A8: blocks of 16 so these small layers get several) raise every
+// model to opset 21 (blocked DequantizeLinear).
 const OPSET_CONFIGS = [['W8A8', ['--bits', 'W8A8']], ['W4A8', ['--bits', 'W4A8']], ['W8A16', ['--bits', 'W8A16']],
-                       ['mixed', ['--candidates', 'W4A8,W8A8,W8A16', '--target', 'bops=0.7']]];
+                       ['mixed', ['--candidates', 'W4A8,W8A8,W8A16', '--target', 'bops=0.7']],
+                       ['W4b16A8', ['--bits', 'W4b16A8']],
+                       ['mixed_blocked', ['--candidates', 'W4b16A8,W4A8,W8A8,W8A16', '--target', 'bops=0.7']]];
 /** Quantized vs float output (ORT on both files): a floor that an export computing garbage fails. */
-const MIN_VS_FLOAT_DB = { W8A8: 28, W4A8: 8, W8A16: 32, mixed: 8 };
+const MIN_VS_FLOAT_DB = { W8A8: 28, W4A8: 8, W8A16: 32, mixed: 8, W4b16A8: 8, mixed_blocked: 8 };
 
 test('quantize: exports of opset 7-21 models load and run in ORT at disabled and default levels', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'qm-opsets-'));
@@ -225,6 +230,7 @@ test('quantize: exports of opset 7-21 models load and run in ORT at disabled and
         const ours = {};
         for (const o of Object.keys(disabled)) ours[o] = readNpy(join(simDir, `${sanitize(o)}.npy`));
         const db = agreement(ours, disabled), dbAll = agreement(ours, all), dbFloat = agreement(float, disabled);
+        if (cfg.includes('b16')) assert.equal(readModel(out).opsets[''], 21, `opset ${opset} ${cfg}: blocked scales export at opset 21`);
         t.diagnostic(`opset ${opset} ${cfg}: ORT(disabled) vs sim ${db.toFixed(1)} dB, ORT(all) vs sim ${dbAll.toFixed(1)} dB, ` +
                      `vs float ${dbFloat.toFixed(1)} dB`);
         assert.ok(db >= MIN_AGREEMENT_DB, `opset ${opset} ${cfg}: ORT(disabled) vs simulation ${db.toFixed(1)} dB`);
