@@ -2,15 +2,20 @@
 // views draw: candidates, points of the Pareto chart, per-layer rows and the network strip.
 // Pure data in, pure data out (tests/js/results.test.mjs); rendering is in views/results_view.js.
 
-/** "W4A8" -> {w: 4, a: 8}; null when it is not a candidate name. */
+/**
+ * "W4A8" -> {w: 4, a: 8, block: 0}; "W4b64A8" (blocked weight scales: one per 64 weights) ->
+ * {w: 4, a: 8, block: 64}; null when it is not a candidate name.
+ */
 export function parseCandidate(name) {
-  const m = /^W(\d+)A(\d+)$/i.exec(String(name ?? '').trim());
-  return m ? { w: Number(m[1]), a: Number(m[2]) } : null;
+  const m = /^W(\d+)(?:b(\d+))?A(\d+)$/i.exec(String(name ?? '').trim());
+  return m ? { w: Number(m[1]), a: Number(m[3]), block: m[2] === undefined ? 0 : Number(m[2]) } : null;
 }
 
-export function candidateName(w, a) {
-  return `W${w}A${a}`;
+export function candidateName(w, a, block = 0) {
+  return `W${w}${block ? `b${block}` : ''}A${a}`;
 }
+
+const validBlock = (b) => b === 0 || (b >= 16 && b <= 1024 && (b & (b - 1)) === 0);
 
 /** "W4A8, W8A8" -> ["W4A8", "W8A8"]; throws Error naming the first bad entry. */
 export function parseCandidateList(text) {
@@ -18,11 +23,12 @@ export function parseCandidateList(text) {
   if (!items.length) throw new Error('Candidates: give at least one, e.g. W4A8,W8A8,W8A16');
   for (const item of items) {
     const c = parseCandidate(item);
-    if (!c || ![2, 4, 8, 16].includes(c.w) || ![4, 8, 16].includes(c.a)) {
-      throw new Error(`Candidate "${item}": expected WxAy with weight bits 4, 8 or 16 and activation bits 8 or 16 (e.g. W4A8)`);
+    if (!c || ![2, 4, 8, 16].includes(c.w) || ![4, 8, 16].includes(c.a) || !validBlock(c.block)) {
+      throw new Error(`Candidate "${item}": expected WxAy with weight bits 4, 8 or 16 and activation bits 8 or 16 (e.g. W4A8), ` +
+        'or WxbBAy with blocked weight scales, B a power of two in 16..1024 (e.g. W4b64A8)');
     }
   }
-  return [...new Set(items.map((s) => s.toUpperCase()))];
+  return [...new Set(items.map((s) => { const c = parseCandidate(s); return candidateName(c.w, c.a, c.block); }))];
 }
 
 /** The target form: kind in bops|size|sqnr|sqnr-drop, value text -> "bops=0.5". */
@@ -72,6 +78,7 @@ function normalizeLayer(l) {
     name: String(l.name ?? ''),
     op: String(l.op ?? ''),
     wBits: num(l.w_bits),
+    wBlock: num(l.w_block) ?? 0,
     aBits: num(l.a_bits),
     macs: num(l.macs),
     group: num(l.group),
@@ -113,7 +120,7 @@ export function normalizeQuantReport(json) {
       const c = parseCandidate(p.config[g.id]);
       for (const name of g.layers) {
         const l = info.get(name);
-        layers.push({ name, op: l?.op ?? '', wBits: c?.w ?? null, aBits: c?.a ?? null, macs: l?.macs ?? null, group: g.id });
+        layers.push({ name, op: l?.op ?? '', wBits: c?.w ?? null, wBlock: c?.block ?? 0, aBits: c?.a ?? null, macs: l?.macs ?? null, group: g.id });
       }
     }
     const order = new Map((selected?.layers ?? []).map((l, i) => [l.name, i]));
@@ -301,7 +308,7 @@ export function layerRows(report, point = report.selected, overrides = new Map()
   const total = layers.reduce((s, l) => s + (l.macs ?? 0), 0) || 1;
   return layers.map((l, i) => {
     const g = report.layerGroup.get(l.name) ?? null;
-    const current = l.wBits !== null && l.aBits !== null ? candidateName(l.wBits, l.aBits) : null;
+    const current = l.wBits !== null && l.aBits !== null ? candidateName(l.wBits, l.aBits, l.wBlock ?? 0) : null;
     return {
       index: i + 1,
       name: l.name,

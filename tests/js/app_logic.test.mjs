@@ -92,7 +92,10 @@ np.save(sys.argv[3], np.arange(5, dtype=np.uint8))`, join(dir, 'a.npy'), join(di
 });
 
 test('results: candidates, targets, ticks', () => {
-  assert.deepEqual(parseCandidate('w4a8'), { w: 4, a: 8 });
+  assert.deepEqual(parseCandidate('w4a8'), { w: 4, a: 8, block: 0 });
+  assert.deepEqual(parseCandidate('W4b64A8'), { w: 4, a: 8, block: 64 });
+  assert.deepEqual(parseCandidateList('w4b64a8, W8A8'), ['W4b64A8', 'W8A8']);
+  assert.throws(() => parseCandidateList('W4b48A8'), /Candidate "W4b48A8"/);
   assert.equal(parseCandidate('W4'), null);
   assert.deepEqual(parseCandidateList('W4A8, w8a8 W8A8'), ['W4A8', 'W8A8']);
   assert.throws(() => parseCandidateList('W3A8'), /Candidate "W3A8"/);
