@@ -184,3 +184,46 @@ TEST_CASE("quant/blocks: blocked encodings survive the encodings JSON; the size 
 }
 
 }  // namespace qm
+
+namespace qm {
+
+TEST_CASE("quant/output-aware: the clip minimises the layer's output error over its input rows") {
+  // One channel of K = 8 weights; inputs never excite column 7, where the weight has an outlier.
+  const std::vector<float> w = {0.30f, -0.25f, 0.20f, 0.10f, -0.05f, 0.15f, -0.30f, 4.0f};
+  quant::LayerRows rows;
+  rows.k = 8;
+  const std::vector<float> noise = test::pseudo(8 * 32, 5, 1.0f);
+  for (size_t r = 0; r < 32; ++r)
+    for (size_t k = 0; k < 8; ++k) rows.data.push_back(k == 7 ? 0.0f : noise[r * 8 + k]);
+  const float s = quant::output_aware_scale(w.data(), 1, 8, rows, 0, 4);
+  // Oracle: the output error of each grid scale, in double, and its minimum.
+  auto err = [&](double scale) {
+    double e = 0;
+    for (size_t r = 0; r < 32; ++r) {
+      double acc = 0;
+      for (size_t k = 0; k < 8; ++k) {
+        const double q = std::min(7.0, std::max(-8.0, std::nearbyint(w[k] / scale)));
+        acc += rows.data[r * 8 + k] * (w[k] - q * scale);
+      }
+      e += acc * acc;
+    }
+    return e;
+  };
+  // The documented grid: fractions 0.1 .. 1.0 of max|w|, then +-0.1 in steps of 0.02 around the best.
+  double best = 1e300, best_f = 1;
+  for (int k = 10; k >= 1; --k)
+    if (err(k / 10.0 * 4.0 / 7.0) < best) best = err(k / 10.0 * 4.0 / 7.0), best_f = k / 10.0;
+  for (int k = -5; k <= 5; ++k)
+    if (best_f + k * 0.02 > 0) best = std::min(best, err((best_f + k * 0.02) * 4.0 / 7.0));
+  CHECK(err(s) <= best * (1 + 1e-6) + 1e-12);
+  // The weight's own error keeps the outlier in range; the output error lets it clip.
+  const float s_weight = quant::weight_encoding([&] {
+    Tensor t(DataType::Float, {1, 8});
+    std::copy(w.begin(), w.end(), t.data<float>());
+    return t;
+  }(), 0, 4, quant::WeightRange::WeightMse).scale[0];
+  CHECK(s < s_weight);
+  CHECK(err(s) < err(s_weight));
+}
+
+}  // namespace qm

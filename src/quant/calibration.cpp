@@ -17,7 +17,7 @@ constexpr double kMinRange = 1e-30;
 // Weight clipping search: coarse fractions of max|w|, then a finer grid around the best
 // (20 passes over the channel in all).
 constexpr int kCoarseSteps = 10;   // 0.1, 0.2, ..., 1.0
-constexpr int kFineSteps = 5;      // +-0.05 around the best in steps of 0.01
+constexpr int kFineSteps = 5;      // +-0.1 around the best in steps of 0.02
 // From this bit-width on, clipping cannot pay off measurably (the rounding noise is ~2^-2b of the
 // range), so `mse` takes max|w| without searching.
 constexpr int kNoClipBits = 12;
@@ -53,8 +53,9 @@ double fq_error(const float* x, size_t n, float scale, int32_t qmin, int32_t qma
 
 WeightRange parse_weight_range(const std::string& text, const std::string& what) {
   if (text == "mse" || text.empty()) return WeightRange::Mse;
+  if (text == "weight-mse") return WeightRange::WeightMse;
   if (text == "minmax") return WeightRange::MinMax;
-  throw Error(ErrorKind::InvalidArgument, what + ": unknown range setting '" + text + "' (expected mse or minmax)");
+  throw Error(ErrorKind::InvalidArgument, what + ": unknown range setting '" + text + "' (expected mse, weight-mse or minmax)");
 }
 
 ActRange parse_act_range(const std::string& text, const std::string& what) {
@@ -271,7 +272,7 @@ float weight_scale(const std::vector<float>& x, int32_t qmin, int32_t qmax, int 
     if (std::isfinite(v)) amax = std::max(amax, std::fabs(v));
   if (!(amax > 0.0f)) return 1.0f;
   float scale = amax / static_cast<float>(qmax);
-  if (range == WeightRange::Mse && bits < kNoClipBits) {
+  if (range != WeightRange::MinMax && bits < kNoClipBits) {
     auto eval = [&](double f) { return fq_error(x.data(), x.size(), static_cast<float>(f * amax / qmax), qmin, qmax, tmp); };
     double best = std::numeric_limits<double>::infinity(), best_f = 1.0;
     // Larger fractions first: on ties the less clipped range wins.
@@ -360,6 +361,28 @@ Encoding blocked_weight_encoding(const Tensor& w, const BlockLayout& layout, int
   return e;
 }
 
+Encoding output_aware_weight_encoding(const Tensor& w, const BlockLayout& layout, int axis, int block, int bits,
+                                     const LayerRows& rows) {
+  check_bits(bits, "weight encoding");
+  if (w.dtype() != DataType::Float || !layout.ok() || layout.k_dims + layout.axis > w.rank() ||
+      layout.outer * layout.k * layout.inner != w.numel() || rows.k != layout.k || (layout.outer > 1 && layout.inner > 1))
+    throw Error(ErrorKind::InvalidArgument, "output-aware weight encoding: the layer's rows do not fit its weight " + shape_to_string(w.shape()));
+  Encoding e;
+  e.bits = bits;
+  e.symmetric = true;
+  e.axis = block > 0 ? layout.axis : axis;
+  e.block = block;
+  e.block_k_dims = block > 0 ? layout.k_dims : 1;
+  const size_t K = static_cast<size_t>(layout.k), inner = static_cast<size_t>(layout.inner);
+  const size_t B = block > 0 ? static_cast<size_t>(block) : K;  // per channel: one block of K
+  const float* x = w.data<float>();
+  for (size_t o = 0; o < static_cast<size_t>(layout.outer); ++o)
+    for (size_t b0 = 0; b0 < K; b0 += B)
+      for (size_t i = 0; i < inner; ++i)
+        push_scale(e, output_aware_scale(x + (o * K + b0) * inner + i, inner, std::min(B, K - b0), rows, b0, bits));
+  return e;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Encodings table
 
@@ -377,7 +400,11 @@ const Encoding& Encodings::get(int q, int bits, int block) {
   const std::string where = std::string(qq.kind == QuantizerKind::Weight ? "weight" : "activation") + " '" + qq.tensor + "'";
   check_bits(bits, "encoding of " + where);
   Encoding e;
-  if (qq.kind == QuantizerKind::Weight && block > 0) {
+  const LayerRows* r = qq.kind == QuantizerKind::Weight ? rows(q) : nullptr;
+  if (r && r->rows() > 0 && bits <= 4 && options_.weight_range == WeightRange::Mse) {
+    const BlockLayout& layout = model_->layers()[static_cast<size_t>(qq.layer)].blocks;
+    e = output_aware_weight_encoding(*model_->plan().constant(qq.value), layout, qq.axis, block, bits, *r);
+  } else if (qq.kind == QuantizerKind::Weight && block > 0) {
     const BlockLayout& layout = model_->layers()[static_cast<size_t>(qq.layer)].blocks;
     if (!layout.ok())
       throw Error(ErrorKind::InvalidArgument, "encoding of " + where + ": its layer (" + model_->layers()[static_cast<size_t>(qq.layer)].op +
@@ -406,6 +433,16 @@ void Encodings::set_histogram(int q, std::shared_ptr<const StreamingHistogram> h
   hist_[static_cast<size_t>(q)] = std::move(h);
 }
 
+void Encodings::set_rows(int q, std::shared_ptr<const LayerRows> rows) {
+  if (rows_.size() < hist_.size()) rows_.resize(hist_.size());
+  rows_[static_cast<size_t>(q)] = std::move(rows);
+}
+
+const LayerRows* Encodings::rows(int q) const {
+  if (q < 0 || static_cast<size_t>(q) >= rows_.size()) return nullptr;
+  return rows_[static_cast<size_t>(q)].get();
+}
+
 const StreamingHistogram* Encodings::histogram(int q) const {
   if (q < 0 || static_cast<size_t>(q) >= hist_.size()) return nullptr;
   return hist_[static_cast<size_t>(q)].get();
@@ -424,6 +461,20 @@ Calibrator::Calibrator(const QuantModel& model, graph::Executor& executor, Calib
       hist_[static_cast<size_t>(q.id)] = std::make_shared<StreamingHistogram>(options.histogram_bins);
   macs_pending_.resize(model.layers().size());
   for (size_t l = 0; l < model.layers().size(); ++l) macs_pending_[l] = model.layers()[l].macs <= 0;
+  // Output-aware weight ranges: rows of each eligible layer's data input.
+  if (options.output_rows > 0 && options.weight_range == WeightRange::Mse) {
+    const graph::Plan& plan = model.plan();
+    rows_.resize(model.layers().size());
+    rows_of_value_.resize(plan.num_values());
+    for (size_t l = 0; l < model.layers().size(); ++l) {
+      const Layer& L = model.layers()[l];
+      const graph::ValueId x = plan.steps()[static_cast<size_t>(L.step)].inputs[0];
+      if (L.weight_quantizer < 0 || x == graph::kNoValue || !takes_rows(plan, L)) continue;
+      rows_[l] = std::make_shared<LayerRows>();
+      rows_of_value_[static_cast<size_t>(x)].push_back(static_cast<int>(l));
+    }
+    rows_quota_ = options.output_rows;
+  }
 }
 
 Calibrator::~Calibrator() = default;
@@ -445,6 +496,9 @@ void Calibrator::add_sample(const std::vector<Tensor>& inputs, Simulator* sim, c
   }
   graph::ValueHook observe = [&](graph::ValueId v, const Tensor& t) -> std::optional<Tensor> {
     if (want_shapes && shape_wanted[static_cast<size_t>(v)]) shapes[v] = t.shape();
+    if (static_cast<size_t>(v) < rows_of_value_.size())
+      for (int l : rows_of_value_[static_cast<size_t>(v)])
+        append_rows(plan, model_->layers()[static_cast<size_t>(l)], t, rows_quota_, *rows_[static_cast<size_t>(l)]);
     const int q = model_->quantizer_on(v);
     if (q >= 0 && t.dtype() == DataType::Float && hist_[static_cast<size_t>(q)])
       hist_[static_cast<size_t>(q)]->add(t.data<float>(), static_cast<size_t>(t.numel()));
@@ -454,6 +508,23 @@ void Calibrator::add_sample(const std::vector<Tensor>& inputs, Simulator* sim, c
   else executor_->run(inputs, observe);
   stats_.peak_live_bytes = std::max(stats_.peak_live_bytes, executor_->stats().peak_live_bytes);
   ++stats_.samples;
+  // Rows stay within 2 x output_rows per layer: past it, every other row goes and later samples
+  // give half as many, so the rows kept spread over all the samples seen.
+  bool thin = false;
+  for (const auto& r : rows_) thin |= r && r->rows() > 2 * options_.output_rows;
+  if (thin) {
+    for (const auto& r : rows_) {
+      if (!r || r->rows() == 0) continue;
+      const size_t K = static_cast<size_t>(r->k), n = r->rows();
+      size_t out = 0;
+      for (size_t i = 0; i < n; i += 2, ++out)
+        std::copy(r->data.begin() + static_cast<std::ptrdiff_t>(i * K), r->data.begin() + static_cast<std::ptrdiff_t>((i + 1) * K),
+                  r->data.begin() + static_cast<std::ptrdiff_t>(out * K));
+      r->data.resize(out * K);
+      r->data.shrink_to_fit();
+    }
+    rows_quota_ = std::max<size_t>(1, rows_quota_ / 2);
+  }
 
   if (want_shapes && !inputs.empty() && inputs[0].rank() >= 1) {
     const int64_t batch = std::max<int64_t>(1, inputs[0].shape()[0]);
@@ -486,6 +557,9 @@ Encodings Calibrator::finish() const {
   Encodings enc(*model_, options_);
   for (size_t q = 0; q < hist_.size(); ++q)
     if (hist_[q]) enc.set_histogram(static_cast<int>(q), std::make_shared<const StreamingHistogram>(*hist_[q]));
+  for (size_t l = 0; l < rows_.size(); ++l)
+    if (rows_[l] && rows_[l]->rows() > 0)
+      enc.set_rows(model_->layers()[l].weight_quantizer, std::make_shared<const LayerRows>(*rows_[l]));
   return enc;
 }
 

@@ -1,9 +1,12 @@
 // Range setting (spec amp.md section 2): encodings per (quantizer, bit-width).
 //
 //   - weights: per channel, symmetric signed, scale = clip / (2^(b-1) - 1); `mse` (default)
-//     searches clip over a grid of fractions of max|w| (0.1..1.0, then steps of 0.01 around the
-//     best) minimising the squared error of the actual fake-quantized channel (from 12 bits on it
-//     takes max|w|: clipping cannot pay off there); `minmax` uses max|w|;
+//     searches clip over a grid of fractions of max|w| (0.1..1.0, then +-0.1 in steps of 0.02
+//     around the best) minimising the squared error of the actual fake-quantized channel (from 12 bits on it
+//     takes max|w|: clipping cannot pay off there); at <= 4 bits `mse` minimises the layer's
+//     OUTPUT error on rows of its calibration inputs instead where the layer allows
+//     (output_aware.h; `weight-mse` keeps the weight's own error); `minmax` uses max|w|;
+//     blocked scales (Encoding::block) are chosen the same way per block;
 //   - activations: a streaming histogram per tensor (bins anchored at 0, bin width doubling as the
 //     range grows: memory is fixed, independent of the sample count), then `mse` (default: the
 //     [min, max] minimising expected squared error = clipping error + in-range rounding noise
@@ -28,20 +31,24 @@
 
 #include "core/tensor.h"
 #include "graph/executor.h"
+#include "quant/output_aware.h"
 #include "quant/quant_model.h"
 
 namespace qm::quant {
 
 class Simulator;
 
-enum class WeightRange { Mse, MinMax };
+/// Mse: the clip of each channel/block minimises squared error, at <= 4 bits of the layer's
+/// output on calibration inputs where the layer allows (output_aware.h), else of the weight
+/// itself; WeightMse: the weight's own error at every width; MinMax: max|w|.
+enum class WeightRange { Mse, WeightMse, MinMax };
 
 struct ActRange {
   enum Kind { Mse, MinMax, Percentile } kind = Mse;
   double percentile = 99.99;  ///< for Percentile, in (50, 100]
 };
 
-/// "mse" | "minmax"; Error(InvalidArgument) naming `what` otherwise.
+/// "mse" | "weight-mse" | "minmax"; Error(InvalidArgument) naming `what` otherwise.
 WeightRange parse_weight_range(const std::string& text, const std::string& what = "weight range");
 /// "mse" | "minmax" | "percentile" (99.99) | "percentile=P".
 ActRange parse_act_range(const std::string& text, const std::string& what = "activation range");
@@ -50,6 +57,9 @@ struct CalibrationOptions {
   WeightRange weight_range = WeightRange::Mse;
   ActRange act_range;
   size_t histogram_bins = 2048;  ///< max bins per activation histogram
+  /// Rows of each layer's input kept for output-aware weight ranges (WeightRange::Mse at <= 4
+  /// bits), spread over the samples; 0 = none (the weight MSE search everywhere).
+  size_t output_rows = 64;
 };
 
 /// A histogram over a growing range with a fixed maximum number of bins. Bin k covers
@@ -92,6 +102,9 @@ Encoding weight_encoding(const Tensor& w, int axis, int bits, WeightRange range)
 /// Blocked symmetric weight encoding of `w` (BlockLayout): one scale per block, chosen as a
 /// channel's is (`mse` clip search over the block's elements, or `minmax`).
 Encoding blocked_weight_encoding(const Tensor& w, const BlockLayout& layout, int block, int bits, WeightRange range);
+/// Output-aware symmetric weight encoding (output_aware.h) of `w` with `layout`: per channel
+/// (block 0: the channel axis is the layout's outer or inner one, `axis`) or per block.
+Encoding output_aware_weight_encoding(const Tensor& w, const BlockLayout& layout, int axis, int block, int bits, const LayerRows& rows);
 
 /// The encodings table: (quantizer, bits, weight block size) -> Encoding, filled lazily from the plan's weights
 /// and the activation histograms, or set explicitly (e.g. read from an encodings JSON).
@@ -114,6 +127,9 @@ class Encodings {
   /// Takes the histogram of activation quantizer q (the Calibrator calls this).
   void set_histogram(int q, std::shared_ptr<const StreamingHistogram> h);
   const StreamingHistogram* histogram(int q) const;
+  /// Takes the input rows of weight quantizer q's layer (output-aware ranges).
+  void set_rows(int q, std::shared_ptr<const LayerRows> rows);
+  const LayerRows* rows(int q) const;
   const QuantModel& model() const { return *model_; }
   const CalibrationOptions& options() const { return options_; }
   /// Drops every encoding (computed or set); histograms stay.
@@ -125,6 +141,7 @@ class Encodings {
   using Key = std::tuple<int, int, int>;  // quantizer, bits, block
   std::map<Key, Encoding> table_;
   std::vector<std::shared_ptr<const StreamingHistogram>> hist_;
+  std::vector<std::shared_ptr<const LayerRows>> rows_;
 };
 
 /// What the calibrator used (for reports and the memory test).
@@ -160,6 +177,9 @@ class Calibrator {
   graph::Executor* executor_;
   CalibrationOptions options_;
   std::vector<std::shared_ptr<StreamingHistogram>> hist_;  // per quantizer (activations only)
+  std::vector<std::shared_ptr<LayerRows>> rows_;           // per layer (output-aware ranges)
+  std::vector<std::vector<int>> rows_of_value_;            // per plan value: layers reading it
+  size_t rows_quota_ = 0;                                  // rows per layer per sample now
   std::vector<bool> macs_pending_;                         // layers whose MACs are still unknown
   CalibrationStats stats_;
 };

@@ -1,0 +1,89 @@
+// `npm run eval:w4` (issue 15 item 4): what the 4-bit weight candidates buy on trained models.
+// For each model, exactly as a user runs it (`quantmix quantize`, calibration set A = the
+// sample's 64 PNGs), ONNX Runtime measures the exported files on held-out labelled images:
+//   - homogeneous W4A8 with the weight-error clip (`--weight-range weight-mse`, before issue 15),
+//     W4A8 with output-aware clips (the default `mse`), W4b32A8 and W4b64A8 (blocked scales);
+//   - mixed precision at bops 0.5 / 0.6 / 0.75 with today's candidates W4A8,W8A8,W8A16 under
+//     weight-mse and under the default, and with the blocked candidates added;
+//   - the search's time (report timing_s: calibration + search) for each.
+// Models: the bundled sample and tests/data/trained (Fashion-MNIST, input `image` [1,1,28,28] =
+// pixels/255, 1500 test images) and, when present, the CTC text-line sample
+// (web/samples/textline_ctc.onnx, character accuracy by tools/eval/ctc_eval.mjs's measure).
+//
+//   node tools/eval/eval_w4.mjs --bin build/native/quantmix [--models fashion_cnn,resnet_fm,mbv2_fm,vit_fm]
+//        [--budgets 0.5,0.6,0.75] [--out build/native/eval_w4]
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeArray } from '../../tests/ops/npy.mjs';
+import { metrics, readNpz, runAll } from './common.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const args = process.argv.slice(2);
+const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
+const BIN = opt('--bin', join(ROOT, 'build', 'native', 'quantmix'));
+const OUT = resolve(opt('--out', join(ROOT, 'build', 'native', 'eval_w4')));
+const BUDGETS = opt('--budgets', '0.5,0.6,0.75').split(',').map(Number);
+const S = join(ROOT, 'web', 'samples'), T = join(ROOT, 'tests', 'data', 'trained');
+const MODELS = {
+  fashion_cnn: join(S, 'fashion_cnn.onnx'), resnet_fm: join(T, 'resnet_fm.onnx'),
+  mbv2_fm: join(T, 'mbv2_fm.onnx'), vit_fm: join(T, 'vit_fm.onnx'),
+};
+const names = opt('--models', Object.keys(MODELS).join(',')).split(',').filter(Boolean);
+const CALIB = ['--calib', join(S, 'calib'), '--preprocess', 'unit'];
+
+const HOMOGENEOUS = [
+  ['W4A8 weight-mse', ['--bits', 'W4A8', '--weight-range', 'weight-mse']],
+  ['W4A8 output-aware', ['--bits', 'W4A8']],
+  ['W4b32A8', ['--bits', 'W4b32A8']],
+  ['W4b64A8', ['--bits', 'W4b64A8']],
+  ['W8A8', ['--bits', 'W8A8']],
+];
+const MIXED = [
+  ['W4A8,W8A8,W8A16 weight-mse', ['--candidates', 'W4A8,W8A8,W8A16', '--weight-range', 'weight-mse']],
+  ['W4A8,W8A8,W8A16 output-aware', ['--candidates', 'W4A8,W8A8,W8A16']],
+  ['+ W4b32A8,W4b64A8', ['--candidates', 'W4b32A8,W4b64A8,W4A8,W8A8,W8A16']],
+];
+
+function quantmix(cmdArgs) {
+  const r = spawnSync(BIN, cmdArgs, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`quantmix ${cmdArgs.join(' ')}: exit ${r.status}: ${(r.stderr || '').trim()}`);
+  return r;
+}
+
+const images = [], labels = [];
+for (const f of [join(S, 'fashion_test.npz'), join(T, 'fashion_test_extra.npz')]) {
+  if (!existsSync(f)) continue;
+  const test = readNpz(f);
+  const [m, c, h, w] = test.x.shape;
+  for (let k = 0; k < m; k++) {
+    const d = new Float32Array(c * h * w);
+    for (let i = 0; i < d.length; i++) d[i] = test.x.data[k * d.length + i] / 255;
+    images.push(makeArray('float32', [1, c, h, w], d));
+    labels.push(Number(test.y.data[k]));
+  }
+}
+mkdirSync(OUT, { recursive: true });
+const pct = (x) => `${(100 * x).toFixed(1)}%`;
+console.log(`quantmix ${BIN}; calibration: web/samples/calib (64 PNGs); top-1 by ONNX Runtime on ${images.length} labelled test images`);
+console.log('\n| model | configuration | bops target | rel BOPs | size KiB | top-1 | vs float | calibration + search s |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const name of names) {
+  const model = MODELS[name];
+  if (!model || !existsSync(model)) { console.log(`| ${name} | missing (${model}) |`); continue; }
+  const fp = metrics(...[await runAll(model, 'image', images)].flatMap((o) => [o, o]), labels);
+  console.log(`| ${name} | float | - | - | - | ${pct(fp.acc)} | - | - |`);
+  const row = async (label, extra, budget) => {
+    const out = join(OUT, `${name}_${label.replace(/[^A-Za-z0-9]+/g, '_')}_${budget ?? 'h'}.onnx`), rep = out.replace(/\.onnx$/, '.json');
+    quantmix(['quantize', model, ...CALIB, ...extra, ...(budget ? ['--target', `bops=${budget}`] : []), '--out', out, '--report', rep, '--quiet']);
+    const r = JSON.parse(readFileSync(rep, 'utf8'));
+    const q = metrics(await runAll(model, 'image', images), await runAll(out, 'image', images), labels);
+    const sel = r.final ?? r.selected;
+    const t = (r.timing_s.calibration ?? 0) + (r.timing_s.search ?? 0);
+    console.log(`| ${name} | ${label} | ${budget ?? '-'} | ${sel.rel_bops.toFixed(3)} | ${(sel.size_bytes / 1024).toFixed(1)} | ${pct(q.acc)} | ` +
+                `${((q.acc - fp.acc) * 100).toFixed(1)} | ${t.toFixed(2)} |`);
+  };
+  for (const [label, extra] of HOMOGENEOUS) await row(label, extra, null);
+  for (const b of BUDGETS) for (const [label, extra] of MIXED) await row(label, extra, b);
+}
