@@ -142,7 +142,7 @@ TEST_CASE("mixed_precision/profile: built-ins and JSON, with readable errors") {
       {"{\"ops\": {}}", "missing key 'candidates'"},
       {"{\"candidates\": [\"W8X8\"]}", "bad candidate 'W8X8'"},
       {"{\"candidates\": [\"W8A8\"], \"ops\": {\"Softmax\": {\"output_bits\": [1]}}}", "op 'Softmax'"},
-      {"{\"candidates\": [\"W8A8\"]", "byte offset"},
+      {"{\"candidates\": [\"W8A8\"]", "malformed JSON at byte"},
       {"[1, 2]", "expected a JSON object"},
   };
   for (const auto& b : bad) {

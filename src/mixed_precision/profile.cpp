@@ -1,5 +1,4 @@
-// Candidates and hardware profiles; a minimal JSON reader for profile files (the core has only a
-// JSON writer, and profiles are tiny).
+// Candidates and hardware profiles (profile files are read with core/json_reader.h).
 #include "mixed_precision/profile.h"
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/json_reader.h"
 #include "quant/quant_model.h"
 
 namespace qm::mp {
@@ -141,148 +141,9 @@ Profile builtin_profile(const std::string& name) {
               "--profile: unknown profile '" + name + "' (expected one of " + names + " or a .json file)");
 }
 
-// ---- a minimal JSON reader (objects, arrays, strings, numbers, true/false/null) ----
 namespace {
 
-struct JValue {
-  enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
-  double num = 0;
-  bool b = false;
-  std::string str;
-  std::vector<JValue> items;
-  std::vector<std::pair<std::string, JValue>> members;
-};
-
-class JReader {
- public:
-  JReader(const std::string& text, const std::string& source) : t_(text), src_(source) {}
-
-  JValue parse_document() {
-    JValue v = parse_value(0);
-    skip_ws();
-    if (pos_ != t_.size()) fail("unexpected text after the JSON value");
-    return v;
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& why) const {
-    throw Error(ErrorKind::InvalidArgument,
-                "Reading profile " + src_ + ": byte offset " + std::to_string(pos_) + " — " + why);
-  }
-  void skip_ws() {
-    while (pos_ < t_.size() && std::isspace(static_cast<unsigned char>(t_[pos_]))) ++pos_;
-  }
-  char peek() {
-    skip_ws();
-    return pos_ < t_.size() ? t_[pos_] : '\0';
-  }
-  void expect(char c) {
-    if (peek() != c) fail(std::string("expected '") + c + "'");
-    ++pos_;
-  }
-  JValue parse_value(int depth) {
-    if (depth > 32) fail("nesting too deep");
-    const char c = peek();
-    JValue v;
-    if (c == '{') {
-      ++pos_;
-      v.kind = JValue::Object;
-      if (peek() == '}') {
-        ++pos_;
-        return v;
-      }
-      for (;;) {
-        if (peek() != '"') fail("expected a string key");
-        std::string k = parse_string();
-        expect(':');
-        v.members.emplace_back(std::move(k), parse_value(depth + 1));
-        if (peek() == ',') {
-          ++pos_;
-          continue;
-        }
-        expect('}');
-        return v;
-      }
-    }
-    if (c == '[') {
-      ++pos_;
-      v.kind = JValue::Array;
-      if (peek() == ']') {
-        ++pos_;
-        return v;
-      }
-      for (;;) {
-        v.items.push_back(parse_value(depth + 1));
-        if (peek() == ',') {
-          ++pos_;
-          continue;
-        }
-        expect(']');
-        return v;
-      }
-    }
-    if (c == '"') {
-      v.kind = JValue::String;
-      v.str = parse_string();
-      return v;
-    }
-    if (c == '-' || std::isdigit(static_cast<unsigned char>(c))) {
-      size_t end = pos_;
-      while (end < t_.size() && (std::isdigit(static_cast<unsigned char>(t_[end])) || std::strchr("+-.eE", t_[end]))) ++end;
-      const std::string s = t_.substr(pos_, end - pos_);
-      char* stop = nullptr;
-      v.num = std::strtod(s.c_str(), &stop);
-      if (stop != s.c_str() + s.size()) fail("bad number '" + s + "'");
-      v.kind = JValue::Number;
-      pos_ = end;
-      return v;
-    }
-    for (const char* word : {"true", "false", "null"}) {
-      const size_t n = std::strlen(word);
-      if (t_.compare(pos_, n, word) == 0) {
-        pos_ += n;
-        v.kind = word[0] == 'n' ? JValue::Null : JValue::Bool;
-        v.b = word[0] == 't';
-        return v;
-      }
-    }
-    fail(c == '\0' ? "unexpected end of text" : std::string("unexpected character '") + c + "'");
-  }
-  std::string parse_string() {
-    ++pos_;  // opening quote
-    std::string out;
-    while (pos_ < t_.size() && t_[pos_] != '"') {
-      char c = t_[pos_++];
-      if (c == '\\') {
-        if (pos_ >= t_.size()) break;
-        const char e = t_[pos_++];
-        switch (e) {
-          case 'n': out += '\n'; break;
-          case 't': out += '\t'; break;
-          case 'r': out += '\r'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'u':
-            // Profiles are ASCII; keep non-ASCII escapes as '?' rather than decode UTF-16.
-            if (pos_ + 4 > t_.size()) fail("truncated \\u escape");
-            pos_ += 4;
-            out += '?';
-            break;
-          default: out += e;
-        }
-      } else {
-        out += c;
-      }
-    }
-    if (pos_ >= t_.size()) fail("unterminated string");
-    ++pos_;
-    return out;
-  }
-
-  const std::string& t_;
-  std::string src_;
-  size_t pos_ = 0;
-};
+using JValue = JsonValue;
 
 std::vector<Candidate> candidate_list(const JValue& v, const std::string& where) {
   if (v.kind != JValue::Array)
@@ -329,7 +190,7 @@ std::vector<int> bits_list(const JValue& v, const std::string& where) {
 }  // namespace
 
 Profile parse_profile_json(const std::string& text, const std::string& source) {
-  const JValue root = JReader(text, source).parse_document();
+  const JValue root = parse_json(text, "Reading profile " + source);
   const std::string where = "profile " + source;
   if (root.kind != JValue::Object) throw Error(ErrorKind::InvalidArgument, where + ": expected a JSON object");
   Profile p;

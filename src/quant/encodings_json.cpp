@@ -9,163 +9,12 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "core/json_reader.h"
 
 namespace qm::quant {
 namespace {
 
-// A minimal JSON value + recursive-descent parser (quantmix has no JSON dependency): enough for
-// encodings files. Errors name the source and the byte offset.
-struct JValue {
-  enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
-  bool b = false;
-  double num = 0.0;
-  std::string str;
-  std::vector<JValue> arr;
-  std::vector<std::pair<std::string, JValue>> obj;
-
-  const JValue* get(const std::string& k) const {
-    for (const auto& kv : obj)
-      if (kv.first == k) return &kv.second;
-    return nullptr;
-  }
-};
-
-class Parser {
- public:
-  Parser(const std::string& text, const std::string& source) : t_(text), src_(source) {}
-
-  JValue parse_document() {
-    JValue v = value(0);
-    ws();
-    if (p_ != t_.size()) fail("unexpected text after the JSON value");
-    return v;
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& why) const {
-    throw Error(ErrorKind::InvalidArgument, "reading " + src_ + ": malformed JSON at byte " + std::to_string(p_) + " — " + why);
-  }
-  void ws() {
-    while (p_ < t_.size() && (t_[p_] == ' ' || t_[p_] == '\t' || t_[p_] == '\n' || t_[p_] == '\r')) ++p_;
-  }
-  bool eat(char c) {
-    ws();
-    if (p_ < t_.size() && t_[p_] == c) {
-      ++p_;
-      return true;
-    }
-    return false;
-  }
-  void expect(char c) {
-    if (!eat(c)) fail(std::string("expected '") + c + "'");
-  }
-  std::string string_lit() {
-    ws();
-    if (p_ >= t_.size() || t_[p_] != '"') fail("expected a string");
-    ++p_;
-    std::string s;
-    while (true) {
-      if (p_ >= t_.size()) fail("unterminated string");
-      const char c = t_[p_++];
-      if (c == '"') break;
-      if (c != '\\') {
-        s += c;
-        continue;
-      }
-      if (p_ >= t_.size()) fail("unterminated escape");
-      const char e = t_[p_++];
-      switch (e) {
-        case '"': s += '"'; break;
-        case '\\': s += '\\'; break;
-        case '/': s += '/'; break;
-        case 'b': s += '\b'; break;
-        case 'f': s += '\f'; break;
-        case 'n': s += '\n'; break;
-        case 'r': s += '\r'; break;
-        case 't': s += '\t'; break;
-        case 'u': {
-          if (p_ + 4 > t_.size()) fail("bad \\u escape");
-          unsigned cp = static_cast<unsigned>(std::strtoul(t_.substr(p_, 4).c_str(), nullptr, 16));
-          p_ += 4;
-          if (cp >= 0xD800 && cp < 0xDC00 && p_ + 6 <= t_.size() && t_[p_] == '\\' && t_[p_ + 1] == 'u') {
-            const unsigned lo = static_cast<unsigned>(std::strtoul(t_.substr(p_ + 2, 4).c_str(), nullptr, 16));
-            p_ += 6;
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          }
-          if (cp < 0x80) {
-            s += static_cast<char>(cp);
-          } else if (cp < 0x800) {
-            s += static_cast<char>(0xC0 | (cp >> 6));
-            s += static_cast<char>(0x80 | (cp & 0x3F));
-          } else if (cp < 0x10000) {
-            s += static_cast<char>(0xE0 | (cp >> 12));
-            s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            s += static_cast<char>(0x80 | (cp & 0x3F));
-          } else {
-            s += static_cast<char>(0xF0 | (cp >> 18));
-            s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-            s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            s += static_cast<char>(0x80 | (cp & 0x3F));
-          }
-          break;
-        }
-        default: fail("bad escape");
-      }
-    }
-    return s;
-  }
-  JValue value(int depth) {
-    if (depth > 64) fail("nesting too deep");
-    ws();
-    if (p_ >= t_.size()) fail("unexpected end of input");
-    JValue v;
-    const char c = t_[p_];
-    if (c == '{') {
-      ++p_;
-      v.kind = JValue::Object;
-      if (eat('}')) return v;
-      do {
-        std::string k = string_lit();
-        expect(':');
-        v.obj.emplace_back(std::move(k), value(depth + 1));
-      } while (eat(','));
-      expect('}');
-    } else if (c == '[') {
-      ++p_;
-      v.kind = JValue::Array;
-      if (eat(']')) return v;
-      do v.arr.push_back(value(depth + 1));
-      while (eat(','));
-      expect(']');
-    } else if (c == '"') {
-      v.kind = JValue::String;
-      v.str = string_lit();
-    } else if (t_.compare(p_, 4, "true") == 0) {
-      p_ += 4;
-      v.kind = JValue::Bool;
-      v.b = true;
-    } else if (t_.compare(p_, 5, "false") == 0) {
-      p_ += 5;
-      v.kind = JValue::Bool;
-    } else if (t_.compare(p_, 4, "null") == 0) {
-      p_ += 4;
-    } else if (c == '-' || (c >= '0' && c <= '9')) {
-      const char* b = t_.c_str() + p_;
-      char* e = nullptr;
-      v.kind = JValue::Number;
-      v.num = std::strtod(b, &e);
-      if (e == b) fail("bad number");
-      p_ += static_cast<size_t>(e - b);
-    } else {
-      fail(std::string("unexpected character '") + c + "'");
-    }
-    return v;
-  }
-
-  const std::string& t_;
-  std::string src_;
-  size_t p_ = 0;
-};
+using JValue = JsonValue;
 
 void write_entry(JsonWriter& j, const Encoding& e, size_t c) {
   j.begin_object(true);
@@ -204,7 +53,7 @@ std::string encodings_to_json(const QuantModel& model, Encodings& enc, const Qua
 }
 
 QuantConfig encodings_from_json(const std::string& text, const QuantModel& model, Encodings& enc, const std::string& source) {
-  const JValue root = Parser(text, source).parse_document();
+  const JValue root = parse_json(text, "reading " + source);
   if (root.kind != JValue::Object) throw Error(ErrorKind::InvalidArgument, "reading " + source + ": expected a JSON object at the top");
   QuantConfig config = model.off();
   for (int pass = 0; pass < 2; ++pass) {
@@ -213,7 +62,7 @@ QuantConfig encodings_from_json(const std::string& text, const QuantModel& model
     if (!sec) continue;
     if (sec->kind != JValue::Object)
       throw Error(ErrorKind::InvalidArgument, "reading " + source + ": '" + section + "' must be an object");
-    for (const auto& kv : sec->obj) {
+    for (const auto& kv : sec->members) {
       const std::string where = "reading " + source + ": " + section + " '" + kv.first + "'";
       const int qi = model.find_tensor(kv.first);
       if (qi < 0) throw Error(ErrorKind::InvalidArgument, where + " — no quantizer on this tensor in the model");
@@ -224,7 +73,7 @@ QuantConfig encodings_from_json(const std::string& text, const QuantModel& model
                                                     " (expected under " + (is_weight ? "param_encodings" : "activation_encodings") + ")");
       std::vector<const JValue*> entries;
       if (kv.second.kind == JValue::Array) {
-        for (const JValue& e : kv.second.arr) entries.push_back(&e);
+        for (const JValue& e : kv.second.items) entries.push_back(&e);
       } else if (kv.second.kind == JValue::Object) {
         entries.push_back(&kv.second);
       }
