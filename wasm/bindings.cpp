@@ -4,6 +4,7 @@
 // ModelError.
 #include <emscripten/bind.h>
 #include <emscripten/em_asm.h>
+#include <emscripten/em_js.h>
 #include <emscripten/heap.h>
 #include <emscripten/val.h>
 #ifdef __EMSCRIPTEN_PTHREADS__
@@ -30,6 +31,19 @@
 #include "onnx/model_reader.h"
 #include "api/quantize.h"
 #include "api/workspace.h"
+
+/// Calls score(outputs, sample) synchronously. A JS exception must not unwind through wasm (with
+/// -fexceptions only C++ exceptions are caught; the workspace would be left mid-search), so the
+/// call is made inside a JS try/catch: returns {value: number} or {error: text}.
+EM_JS(emscripten::EM_VAL, qm_call_score, (emscripten::EM_VAL fn, emscripten::EM_VAL outputs, double sample), {
+  try {
+    var v = Emval.toValue(fn)(Emval.toValue(outputs), sample);
+    if (typeof v === "number") return Emval.toHandle({value: v});
+    return Emval.toHandle({error: "returned " + (v === null ? "null" : typeof v) + " (expected a number)"});
+  } catch (e) {
+    return Emval.toHandle({error: "threw: " + (e && e.message ? e.message : String(e))});
+  }
+});
 
 namespace {
 
@@ -390,6 +404,86 @@ qm::api::ProgressFn js_progress(const val& on_progress) {
   };
 }
 
+// ---- the user's score function (options.score; the JS API's scoreModule) ----
+
+/// A tensor's values as a fresh Float32Array (other numeric types converted element by element;
+/// a copy, never a view into the heap).
+val float32_array_of(const qm::Tensor& t) {
+  const size_t n = static_cast<size_t>(t.numel());
+  if (t.dtype() == qm::DataType::Float)
+    return val(emscripten::typed_memory_view(n, t.data<float>())).call<val>("slice");
+  std::vector<float> v(n);
+  auto convert = [&](const auto* p) {
+    for (size_t i = 0; i < n; ++i) v[i] = static_cast<float>(p[i]);
+  };
+  switch (t.dtype()) {
+    case qm::DataType::Double: convert(t.data<double>()); break;
+    case qm::DataType::Int64: convert(t.data<int64_t>()); break;
+    case qm::DataType::Int32: convert(t.data<int32_t>()); break;
+    case qm::DataType::Int16: convert(t.data<int16_t>()); break;
+    case qm::DataType::Uint16: convert(t.data<uint16_t>()); break;
+    case qm::DataType::Int8: convert(t.data<int8_t>()); break;
+    case qm::DataType::Uint8: convert(t.data<uint8_t>()); break;
+    case qm::DataType::Bool: convert(t.data<bool>()); break;
+    default:
+      throw qm::Error(qm::ErrorKind::Unsupported, "score: an output of type " + std::string(qm::dtype_name(t.dtype())) +
+                                                      " cannot be given to the score function");
+  }
+  return val(emscripten::typed_memory_view(n, v.data())).call<val>("slice");
+}
+
+/// {name: {data: Float32Array, dims: number[]}} of one sample's outputs.
+val outputs_to_js(const std::vector<qm::Tensor>& outputs, const std::vector<std::string>& names) {
+  val o = val::object();
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    val dims = val::array();
+    for (int64_t d : outputs[i].shape()) dims.call<void>("push", static_cast<double>(d));
+    val t = val::object();
+    t.set("data", float32_array_of(outputs[i]));
+    t.set("dims", dims);
+    o.set(i < names.size() ? names[i] : "output_" + std::to_string(i), t);
+  }
+  return o;
+}
+
+/// Names a JS score function for the workspace's reuse check: the same function as the last one
+/// (strict equality: a module imported twice gives the same function) keeps its id, another gets
+/// a new one, so the workspace searches again only when the function changes.
+std::string score_identity(const val& fn) {
+  static val last = val::undefined();
+  static unsigned generation = 0;
+  if (!fn.strictlyEquals(last)) {
+    last = fn;
+    ++generation;
+  }
+  return "js-score-" + std::to_string(generation);
+}
+
+/// options.score (a JS function (outputs, sampleIndex) -> number, higher is better) as the
+/// core's ScoreFn, called synchronously on this thread (the core calls it on the calling thread
+/// only). `session` gives the output names. undefined/null = no score.
+void set_score(qm::api::QuantizeOptions& opts, const val& options, const qm::api::Session& session) {
+  const val fn = options["score"];
+  if (fn.isUndefined() || fn.isNull()) return;
+  if (fn.typeOf().as<std::string>() != "function") {
+    throw qm::Error(qm::ErrorKind::InvalidArgument, "score: expected a function (outputs, sampleIndex) => number, got " +
+                                                        fn.typeOf().as<std::string>());
+  }
+  std::vector<std::string> names;
+  for (const auto& o : session.outputs()) names.push_back(o.name);
+  opts.score_id = score_identity(fn);
+  opts.score = [fn, names](const std::vector<qm::Tensor>& outputs, size_t sample) -> double {
+    const val r = val::take_ownership(qm_call_score(fn.as_handle(), outputs_to_js(outputs, names).as_handle(),
+                                                    static_cast<double>(sample)));
+    const val error = r["error"];
+    if (!error.isUndefined()) {
+      throw qm::Error(qm::ErrorKind::InvalidArgument, "score: calibration sample " + std::to_string(sample) +
+                                                          ": the score function " + error.as<std::string>());
+    }
+    return r["value"].as<double>();
+  };
+}
+
 /// {ok: true, value: report JSON, model: Uint8Array, encodings: JSON text, samplesUsed}.
 val quantize_result_js(const qm::api::QuantizeResult& r) {
   val out = val::object();
@@ -457,7 +551,9 @@ qm::api::QuantizeOptions quantize_options(const val& options) {
 /// {ok, kind, error, value: report JSON, model: Uint8Array, encodings: JSON text, layers JSON}.
 /// options: {bits, candidates: [..], profile, target, maxSamples, weightRange, actRange,
 /// recalibrate, seed, inputShapes, layerBits: {layer: "W4A8"}, threads (default: capabilities().threads;
-/// capped by the thread pool)}. onProgress(phase, done, total)
+/// capped by the thread pool), score: (outputs, sampleIndex) => number (the user's metric, replacing
+/// SQNR and top-1 in phases 0, 2 and 3 and in the report; outputs = {name: {data: Float32Array,
+/// dims}} of one sample; called synchronously, like onProgress)}. onProgress(phase, done, total)
 /// is called synchronously from inside the search (the worker forwards it to the page).
 val quantize(val model_bytes, std::string file_name, val external_files, val samples,
              val input_names, val options, val on_progress) {
@@ -473,6 +569,7 @@ val quantize(val model_bytes, std::string file_name, val external_files, val sam
     const auto parsed = load_samples_js(session, samples, opts.max_samples ? opts.max_samples : kDefaultMaxSamples);
     opts.model_file = file_name;
     opts.threads = usable_threads(requested_threads(options));
+    set_score(opts, options, session);
     return quantize_result_js(qm::api::quantize(std::move(model), parsed, opts, js_progress(on_progress)));
   });
 }
@@ -553,6 +650,7 @@ Result ws_quantize(val options, val on_progress) {
     qm::api::Workspace& ws = workspace();
     if (ws.samples().empty()) throw qm::Error(qm::ErrorKind::InvalidArgument, "quantize: add at least one calibration sample first");
     qm::api::QuantizeOptions opts = quantize_options(options);
+    set_score(opts, options, ws.session());
     WorkerWorkspace& st = workspace_state();
     opts.model_file = st.file_name;
     opts.export_model = false;

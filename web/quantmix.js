@@ -145,6 +145,27 @@ async function toBytes(data) {
   throw new TypeError('expected a File, Blob, ArrayBuffer or typed array');
 }
 
+/**
+ * `options` with scoreModule as an absolute URL: a relative one resolves against the page (as an
+ * import() in the page would), since the worker resolving it against its own URL would differ.
+ * A `score` function cannot be sent to the worker: TypeError pointing at scoreModule.
+ */
+export function resolveScoreModule(options, base = globalThis.document?.baseURI ?? globalThis.location?.href) {
+  if (typeof options?.score === 'function') {
+    throw new TypeError('score: give scoreModule, the URL of a module on this site exporting score(outputs, sampleIndex): ' +
+      'a function cannot be sent to the worker');
+  }
+  if (options?.scoreModule === undefined || options.scoreModule === null) return options;
+  const text = options.scoreModule instanceof URL ? options.scoreModule.href : String(options.scoreModule);
+  let href = text;
+  try {
+    if (base) href = new URL(text, base).href;
+  } catch {
+    // Not a URL: the worker's same-origin check says so.
+  }
+  return { ...options, scoreModule: href };
+}
+
 /** A sample as {name, bytes}: .npy/.npz bytes as given, or {data: Float32Array, shape} encoded. */
 async function toSample(s, i) {
   const name = s.name ?? `sample_${i}.npy`;
@@ -270,12 +291,17 @@ export class Quantmix {
    * options: {bits, candidates, profile, target, maxSamples, weightRange, actRange, recalibrate,
    * seed, layerBits, config, order ('paper' | 'ratio' | 'both'), labels (Int32Array or array:
    * one class per sample used, in order; the search then maximises top-1 and report points carry
-   * top1), memoryBudgetMB (search's activation cache, default 512)}. opts: {onProgress(p),
+   * top1), memoryBudgetMB (search's activation cache, default 512), scoreModule (URL or string of
+   * a module on this site exporting score(outputs, sampleIndex) -> number, higher is better: the
+   * search maximises its mean over the samples instead of SQNR or top-1 in phases 0, 2 and 3; the
+   * report's points carry score, search.metric is "score" and search.float_score the float model's;
+   * phase 1 stays SQNR; see web/score_module.js)}. opts: {onProgress(p),
    * signal (AbortSignal)}. p = {phase, label, done, total, fraction, etaSeconds}.
    * Resolves {report, model: Uint8Array|null, encodings: string|null, demo}; rejects with
    * CancelledError when cancelled, or an Error with the core's one-line message.
    */
   async quantize(options = {}, opts = {}) {
+    options = resolveScoreModule(options);
     const { config, layerBits, ...search } = options;
     const value = await this.request('quantize', options, opts);
     this.options = search;

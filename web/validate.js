@@ -3,6 +3,7 @@
 // one on the same samples and reports output SQNR and an argmax agreement (web/metrics.js), to be
 // shown beside the number the simulation predicted. Browser only; ORT is loaded on first use.
 import { argmax, conformShape, outputKind, SqnrAccumulator } from './metrics.js';
+import { loadScoreModule, scoreOf } from './score_module.js';
 
 let ortPromise = null;
 
@@ -25,13 +26,17 @@ export function loadOrt(base = new URL('./ort/', import.meta.url).href) {
 /**
  * float: {bytes, externalFiles: [{name, bytes}]}, exported: Uint8Array, samples: [{data,
  * shape}] (single-input models). opts: {maxSamples, onProgress(done, total), labelOf(sample) ->
- * class or null (the user's labels)}.
+ * class or null (the user's labels), score (outputs, sampleIndex) -> number or scoreModule (URL of
+ * a same-origin module exporting it; web/score_module.js): the user's metric, called on ONNX
+ * Runtime's outputs of both models, sampleIndex = the sample's index in `samples`}.
  * Returns {sqnrDb, kind, agreement, top1Agreement, stepAgreement, decodedAgreement, rows,
  * samples, ms} (web/metrics.js: the agreement measure follows the first output's kind), and with
  * labels on a classification output {labelled, floatTop1, exportTop1}: top-1 of both models
- * against the labels.
+ * against the labels; with a score {scored, floatScore, exportScore}: its mean on each model.
  */
-export async function validateExport(float, exported, samples, { maxSamples = 32, onProgress = null, labelOf = null } = {}) {
+export async function validateExport(float, exported, samples,
+  { maxSamples = 32, onProgress = null, labelOf = null, score = null, scoreModule = null } = {}) {
+  if (!score && scoreModule) score = await loadScoreModule(scoreModule, globalThis.location?.href);
   const ort = await loadOrt();
   const t0 = performance.now();
   const usable = samples.filter((s) => s.data && s.shape).slice(0, maxSamples);
@@ -56,6 +61,7 @@ export async function validateExport(float, exported, samples, { maxSamples = 32
     const first = ref.outputNames[0];
     const acc = new SqnrAccumulator();
     const labelled = { n: 0, float: 0, export: 0 };
+    const scored = { n: 0, float: 0, export: 0 };
     for (let i = 0; i < usable.length; ++i) {
       const s = usable[i];
       const meta = ref.inputMetadata?.find?.((m) => m.name === inputName);
@@ -71,14 +77,31 @@ export async function validateExport(float, exported, samples, { maxSamples = 32
         labelled.float += argmax(a[first].data, 0, classes) === label ? 1 : 0;
         labelled.export += argmax(b[first].data, 0, classes) === label ? 1 : 0;
       }
+      if (score) {
+        const index = samples.indexOf(s);
+        scored.n += 1;
+        scored.float += scoreOf(score, scoreOutputs(a, ref.outputNames), index, 'the float model');
+        scored.export += scoreOf(score, scoreOutputs(b, ref.outputNames), index, 'the exported model');
+      }
       onProgress?.(i + 1, usable.length);
       await new Promise((ok) => setTimeout(ok, 0));  // keep the page responsive between samples
     }
     const top1 = labelled.n ? { labelled: labelled.n, floatTop1: labelled.float / labelled.n, exportTop1: labelled.export / labelled.n }
       : { labelled: 0, floatTop1: null, exportTop1: null };
-    return { ...acc.result(), ...top1, samples: usable.length, ms: performance.now() - t0 };
+    const user = scored.n ? { scored: scored.n, floatScore: scored.float / scored.n, exportScore: scored.export / scored.n }
+      : { scored: 0, floatScore: null, exportScore: null };
+    return { ...acc.result(), ...top1, ...user, samples: usable.length, ms: performance.now() - t0 };
   } finally {
     await ref.release();
     await test.release();
   }
+}
+
+/** ONNX Runtime's outputs as a score function gets them: {name: {data: Float32Array, dims}}. */
+export function scoreOutputs(results, names) {
+  return Object.fromEntries(names.map((n) => {
+    const t = results[n];
+    const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data, Number);
+    return [n, { data, dims: Array.from(t.dims, Number) }];
+  }));
 }

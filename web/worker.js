@@ -42,5 +42,6 @@ function getEngine() {
 }
 
 self.addEventListener('message', (event) => {
-  handleMessage(event.data, { getEngine, post: (msg) => self.postMessage(msg) });
+  // base: a scoreModule must be on this worker's origin (that of the page).
+  handleMessage(event.data, { getEngine, post: (msg) => self.postMessage(msg), base: self.location.href });
 });

@@ -16,6 +16,8 @@
 //   quantize    {options}   search (or reuse) + export
 //                                                -> progress* {stage, done, total, message}
 //                                                   result {value: {report, model, encodings, samplesUsed, demo}}
+//               options.scoreModule: a same-origin module URL exporting score(outputs, sampleIndex);
+//               the worker imports it (web/score_module.js) and the core gets its `score`
 //   evaluate    {options}   options + config/layerBits/target: evaluation only, nothing exported
 //                                                -> progress*, result {value: {report, samplesUsed, demo}}
 //   export      {options?}  exports the configuration of `options` (the last evaluated one when
@@ -25,6 +27,7 @@
 // Replies: exactly one 'result'/'ready' or 'error' {message, kind} per request id. Requests are
 // handled one at a time, in order (they share the workspace).
 import { demoReport, DEMO_PHASES } from './demo_engine.js';
+import { loadScoreModule } from './score_module.js';
 
 /** A fresh worker state: the model and samples, and what the module's workspace holds. */
 export function newState() {
@@ -62,7 +65,8 @@ export function optionsKey(options) {
 
 /**
  * Worker side: handles one message. `host` = {getEngine: () => Promise<Engine>, post(msg),
- * state?}. Every request gets exactly one 'result' or 'error' reply with its id; nothing throws.
+ * state?, base (the worker's URL: a scoreModule must be on its origin), importModule?(href)
+ * (default: import(); tests map the page's URLs to files)}. Every request gets exactly one 'result' or 'error' reply with its id; nothing throws.
  * Requests run one after the other, even when the next arrives while one awaits.
  */
 export function handleMessage(msg, host) {
@@ -153,7 +157,7 @@ async function handleOne(msg, host, state) {
         let report = null;
         if (msg.type !== 'export' || state.ws.evaluated !== key) {
           state.ws.evaluated = null;
-          ({ report } = await engine.wsQuantize(options, onProgress));
+          ({ report } = await engine.wsQuantize(await withScore(options, host), onProgress));
           state.ws.evaluated = key;
           state.ws.evaluatedOptions = options;
         }
@@ -184,6 +188,19 @@ async function handleOne(msg, host, state) {
   } catch (e) {
     host.post({ type: 'error', id, message: nameSamples(e?.message ?? String(e), samplesForErrors), kind: e?.kind ?? 'error' });
   }
+}
+
+/**
+ * The options the core gets: scoreModule (a URL) replaced by the `score` function it exports.
+ * The module is imported once (import() caches it), so the same URL gives the same function and
+ * the core keeps its search; another module searches again.
+ */
+async function withScore(options, host) {
+  if (options.scoreModule === undefined || options.scoreModule === null) return options;
+  const { scoreModule, ...rest } = options;
+  const base = host.base ?? globalThis.location?.href;
+  if (!base) throw new Error('scoreModule: no page URL to check it against');
+  return { ...rest, score: await loadScoreModule(scoreModule, base, host.importModule) };
 }
 
 /** Loads the model into the engine's workspace (which drops its samples and search). */

@@ -143,6 +143,8 @@ mp::SearchOptions search_options(const QuantizeOptions& options, const ProgressF
   so.order = mp::parse_order(options.order);
   so.memory_budget_bytes = options.memory_budget_bytes;
   so.labels = options.labels;
+  so.score = options.score;
+  so.score_id = options.score_id;
   so.phase1_aggregate = mp::parse_aggregate(options.phase1_aggregate);
   so.progress = [progress_fn](const std::string& phase, size_t done, size_t total) {
     return !progress_fn || progress_fn(phase, done, total);
@@ -208,6 +210,7 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
     res.stability_message = sr->stability.message;
   } else {
     ws.set_labels(options.labels);
+    ws.set_score(options.score, options.score_id);
     cfg = qmodel.homogeneous(homog.w_bits, homog.a_bits, homog.w_block);
     apply_layer_bits(qmodel, options.layer_bits, cfg);
     res.config = options.layer_bits.empty() ? mp::candidate_name(homog) : "mixed";
@@ -217,6 +220,8 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
   const mp::Eval ev = ws.evaluate(cfg, progress_fn);
   res.sqnr_db = ev.sqnr_db;
   res.top1 = ev.accuracy;
+  res.score = ev.score;
+  res.float_score = ws.float_score();
   if (sr) {
     std::vector<mp::Group> groups;
     for (const mp::GroupReport& g : sr->groups) groups.push_back(g.group);
@@ -288,6 +293,7 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
       w.key("rel_size").value(mp::choice_cost(groups, choice).rel_size);
       w.key("sqnr_db").value(res.sqnr_db);
       if (res.top1) w.key("top1").value(*res.top1);
+      if (res.score) w.key("score").value(*res.score);
       w.key("group_config").begin_array(true);
       for (size_t gi = 0; gi < sr->groups.size(); ++gi)
         w.value(mp::candidate_name(sr->groups[gi].group.candidates[static_cast<size_t>(choice[gi])]));
@@ -324,6 +330,8 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
     w.key("rel_bops").value(res.rel_bops).key("size_bytes").value(res.size_bytes).key("sqnr_db").value(res.sqnr_db);
     if (!std::isnan(ev.top1_agreement)) w.key("top1_agreement").value(ev.top1_agreement);
     if (res.top1) w.key("top1").value(*res.top1);
+    if (res.score) w.key("score").value(*res.score);
+    if (res.float_score) w.key("float_score").value(*res.float_score);
     write_layers_json(w, res.layers);
     w.end_object();
   }

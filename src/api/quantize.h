@@ -64,6 +64,17 @@ struct QuantizeOptions {
   /// (argmax), and the report's points carry "top1". Error naming --labels when the count
   /// differs from the samples used or a label is negative.
   std::vector<int64_t> labels;
+  /// Optional user metric (AIMET's eval callback; the JS API's score module): the score of one
+  /// sample's outputs (model output order) and its index among the samples used, higher is
+  /// better. Its mean over the samples replaces SQNR and top-1 in phases 0, 2 and 3 (phase 1 stays
+  /// SQNR); report points, "selected" and "final" carry "score", and the FP model's mean score is
+  /// the reference (search "float_score"; homogeneous: selected "float_score"). Called on the
+  /// calling thread only; those runs then take the samples one after another. A non-finite score
+  /// is an Error naming the calibration sample.
+  mp::ScoreFn score;
+  /// Names `score`: the same id means the same function, so the workspace keeps the search and
+  /// evaluations made with it; another id searches again (as other labels do).
+  std::string score_id;
   /// Use at most this many calibration samples (the first ones). 0 = all, capped at 64.
   size_t max_samples = 0;
   /// Weight range setting: "mse" (default) or "minmax".
@@ -128,6 +139,8 @@ struct QuantizeResult {
   bool baseline_selected = false;
   std::string order_used;      ///< search: "paper" or "ratio" (the front of the selection; "" for a baseline)
   std::optional<double> top1;  ///< top-1 accuracy vs the labels on the samples (labels given)
+  std::optional<double> score;        ///< the mean user score of the configuration (score given)
+  std::optional<double> float_score;  ///< the FP model's mean user score (score given)
   double sqnr_db = 0.0;        ///< output SQNR of the chosen configuration on the samples
   double rel_bops = 0.0;       ///< BOPs relative to W8A8 everywhere
   double size_bytes = 0.0;     ///< weight bytes at the chosen bit-widths

@@ -87,8 +87,37 @@ mp::SimEvaluator& Workspace::evaluator(const std::vector<int64_t>& labels, size_
     eval_.reset();
     eval_ = std::make_unique<mp::SimEvaluator>(*qmodel_, *sim_, samples_, labels, memory_budget, progress);
     labels_ = labels;
+    applied_score_.reset();
   }
+  apply_score();
   return *eval_;
+}
+
+void Workspace::apply_score() {
+  const std::optional<std::string> want = score_ ? std::optional<std::string>(score_id_) : std::nullopt;
+  if (!eval_ || want == applied_score_) return;
+  // Every stored evaluation carries the old metric.
+  drop_search();
+  evals_.clear();
+  applied_score_.reset();
+  eval_->set_score(score_);  // scores the FP references (throws on a non-finite score)
+  applied_score_ = want;
+}
+
+void Workspace::set_score(mp::ScoreFn score, std::string id) {
+  score_ = std::move(score);
+  score_id_ = std::move(id);
+  const std::optional<std::string> want = score_ ? std::optional<std::string>(score_id_) : std::nullopt;
+  if (want != applied_score_) {
+    // What is stored was measured with another metric; the evaluator takes the new score (and
+    // scores its FP references) when it is next used.
+    drop_search();
+    evals_.clear();
+  }
+}
+
+std::optional<double> Workspace::float_score() const {
+  return eval_ && applied_score_ ? eval_->reference_score() : std::nullopt;
 }
 
 void Workspace::set_labels(std::vector<int64_t> labels) {
@@ -114,7 +143,9 @@ bool Workspace::search(const mp::SearchOptions& options) {
   std::vector<std::vector<mp::Candidate>> cands;
   for (const mp::Group& g : groups) cands.push_back(g.candidates);
   const bool size = options.target.kind == mp::TargetKind::Size;
-  const bool same = search_ && labels_ == options.labels && cands == search_groups_ && search_order_ == options.order &&
+  set_score(options.score, options.score_id);
+  const std::optional<std::string> score_key = options.score ? std::optional<std::string>(options.score_id) : std::nullopt;
+  const bool same = search_ && labels_ == options.labels && applied_score_ == score_key && cands == search_groups_ && search_order_ == options.order &&
                     search_full_front_ == options.full_front && search_front_points_ == options.front_points &&
                     search_aggregate_ == options.phase1_aggregate && (search_size_ == size || search_full_front_);
   if (same && eval_) {
@@ -126,6 +157,7 @@ bool Workspace::search(const mp::SearchOptions& options) {
     ev.set_memory_budget(options.memory_budget_bytes);
     drop_search();
     mp::SearchResult r = mp::search_groups(groups, qmodel_->quantizers(), qmodel_->layers(), ev.evaluator(), options);
+    r.float_score = ev.reference_score();
     ev.add_timing(r.timing);
     r.timing.encodings = enc_seconds;
     r.timing.total += enc_seconds;

@@ -14,7 +14,8 @@
 // the FP reference outputs and the evaluator (mp::SimEvaluator); the search result with every
 // evaluated point; a cache of evaluations by configuration. set_samples drops everything after
 // it; calibrate with other options drops the evaluator, search and cache; a search with other
-// groups, order or labels runs again. Not thread-safe: one workspace per worker/thread.
+// groups, order, labels or user score (another score_id) runs again. Not thread-safe: one
+// workspace per worker/thread.
 #pragma once
 
 #include <cstddef>
@@ -73,8 +74,9 @@ class Workspace {
   double calibration_seconds() const { return calibration_seconds_; }
 
   /// The mixed-precision search (phases 0-3, options.progress sees them). Runs unless the stored
-  /// search was made with the same groups (candidates x profile), flip order, front settings and
-  /// labels; then only phase 3 runs again for options.target, on the stored fronts (nothing is
+  /// search was made with the same groups (candidates x profile), flip order, front settings,
+  /// labels and user score (options.score_id; a new id drops the search and the evaluations,
+  /// but keeps the FP references, which it scores); then only phase 3 runs again for options.target, on the stored fronts (nothing is
   /// evaluated when they are fully measured). Returns whether the search ran. Needs calibrate().
   bool search(const mp::SearchOptions& options);
   /// The stored search, or null.
@@ -99,9 +101,16 @@ class Workspace {
 
   /// Labels of evaluations outside a search (one per sample, or empty); a search's labels win.
   void set_labels(std::vector<int64_t> labels);
+  /// The user score of evaluations outside a search (empty: none), named by `id` (the same id =
+  /// the same function: the evaluations made with it are kept); a search's score wins.
+  void set_score(mp::ScoreFn score, std::string id);
+  /// The FP model's mean user score (the reference), when a score is set on the evaluator.
+  std::optional<double> float_score() const;
 
  private:
   mp::SimEvaluator& evaluator(const std::vector<int64_t>& labels, size_t memory_budget, const ProgressFn& progress);
+  // Sets the pending score (score_, score_id_) on the evaluator unless it has that id already.
+  void apply_score();
   void drop_search();
   void drop_calibration();  // and the search, evaluator and evaluations
 
@@ -113,6 +122,9 @@ class Workspace {
   std::unique_ptr<quant::Encodings> enc_;
   std::unique_ptr<quant::Simulator> sim_;
   std::vector<int64_t> labels_;           // of the evaluator
+  mp::ScoreFn score_;                     // wanted for the next evaluations (empty: none)
+  std::string score_id_;
+  std::optional<std::string> applied_score_;  // id of the score set on eval_ (none: no score)
   std::unique_ptr<mp::SimEvaluator> eval_;
   std::optional<mp::SearchResult> search_;
   std::vector<std::vector<mp::Candidate>> search_groups_;  // candidates per group of search_

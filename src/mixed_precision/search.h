@@ -73,6 +73,10 @@ const char* order_name(FlipOrder o);
 /// then throws Error(InvalidArgument) whose message starts with "cancelled").
 using ProgressFn = std::function<bool(const std::string& phase, size_t done, size_t total)>;
 
+/// A user's metric (AIMET's eval callback; the JS API's score module): the score of one sample's
+/// outputs (in the model's output order), higher is better. Called on the calling thread only.
+using ScoreFn = std::function<double(const std::vector<Tensor>& outputs, size_t sample)>;
+
 struct SearchOptions {
   std::vector<Candidate> candidates;   ///< empty = the profile's candidates
   Profile profile = builtin_profile("generic");
@@ -95,6 +99,11 @@ struct SearchOptions {
   /// How phase 1 aggregates its per-sample sums into a score (pooled = the spec's SQNR).
   Phase1Aggregate phase1_aggregate = Phase1Aggregate::Pooled;
   ProgressFn progress;
+  /// Optional user metric: the mean of score over the samples replaces SQNR (and top-1) in
+  /// phases 0, 2 and 3; phase 1 stays SQNR. `score_id` names the function: a search with the
+  /// same id (and the rest unchanged) is reused (sim_evaluator.h, api/workspace.h).
+  ScoreFn score;
+  std::string score_id;
 };
 
 /// Quality of one configuration on the samples.
@@ -105,8 +114,9 @@ struct Eval {
   /// Fraction of rows whose argmax agrees with the FP model's on the first classifier-shaped
   /// output (NaN when there is none or it was not measured).
   double top1_agreement = std::numeric_limits<double>::quiet_NaN();
-  /// The metric the search maximises: accuracy when present, else SQNR.
-  double metric() const { return accuracy ? *accuracy : sqnr_db; }
+  std::optional<double> score;     ///< mean user score when SearchOptions::score was given
+  /// The metric the search maximises: the user score, else accuracy, else SQNR.
+  double metric() const { return score ? *score : accuracy ? *accuracy : sqnr_db; }
   /// Phase 1 only (evaluate_many), optional: each sample's sums, in sample order (the
   /// calibration-set stability of stability.h is computed from them).
   std::vector<SampleSums> per_sample;
@@ -217,6 +227,9 @@ struct SearchResult {
   Target target;                       ///< the options' target and order, as searched
   FlipOrder order_requested = FlipOrder::Paper;
   bool labelled = false;               ///< the metric of phases 0, 2, 3 was top-1 (labels given)
+  /// With a user score: the FP model's mean score (the reference, as the float top-1 is with
+  /// labels); its presence makes the metric the score (report search.metric "score").
+  std::optional<double> float_score;
   bool size_front = false;             ///< the fronts lower weight size (a size target), else BOPs
   Phase1Aggregate phase1_aggregate = Phase1Aggregate::Pooled;
   std::vector<Phase1Flip> phase1;      ///< phase 1's per-sample sums per flip (stability.h)
@@ -275,7 +288,8 @@ void write_selected_json(JsonWriter& w, const SearchResult& r);
 void write_timing_fields(JsonWriter& w, const Timing& t);
 /// All of the above: "groups", "baselines", "pareto", "selected", "search" (target, order,
 /// metric, phase1_aggregate), "stability" (stability.h); not "timing_s" (the caller owns that object). Points evaluated with labels carry
-/// "top1" (and, as before, "accuracy"), a fraction in [0, 1].
+/// "top1" (and, as before, "accuracy"), a fraction in [0, 1]; with a user score, "score" (and
+/// "search" has metric "score" and "float_score").
 void write_search_json(JsonWriter& w, const SearchResult& r);
 
 }  // namespace qm::mp

@@ -17,6 +17,7 @@ void write_eval(JsonWriter& w, const Point& p) {
       w.key("top1").value(*p.eval.accuracy);
       w.key("accuracy").value(*p.eval.accuracy);  // the earlier name, kept for readers of it
     }
+    if (p.eval.score) w.key("score").value(*p.eval.score);
   } else {
     w.key("sqnr_db").null();
   }
@@ -178,7 +179,8 @@ void write_search_json(JsonWriter& w, const SearchResult& r) {
   w.key("search").begin_object(true);
   w.key("target").value(target_name(r.target));
   w.key("order").value(order_name(r.order_requested));
-  w.key("metric").value(r.labelled ? "top1" : "sqnr");
+  w.key("metric").value(r.float_score ? "score" : r.labelled ? "top1" : "sqnr");
+  if (r.float_score) w.key("float_score").value(*r.float_score);
   w.key("message").value(r.message);
   w.key("phase1_aggregate").value(aggregate_name(r.phase1_aggregate));
   w.end_object();

@@ -7,6 +7,7 @@
 #include <thread>
 #include <chrono>
 #include <cmath>
+#include <exception>
 
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -104,7 +105,8 @@ SimEvaluator::SimEvaluator(const quant::QuantModel& model, quant::Simulator& sim
   const size_t S = samples.size();
   const double per_sample = 1.0 / static_cast<double>(S);
   // Sums per sample, merged in sample order: the same numbers whatever the thread count.
-  auto finish = [this](const std::vector<quant::SqnrAccumulator>& per, const std::vector<char>& correct) {
+  auto finish = [this](const std::vector<quant::SqnrAccumulator>& per, const std::vector<char>& correct,
+                       const std::vector<double>& scores) {
     quant::SqnrAccumulator acc;
     for (const auto& a : per) acc.merge(a);
     Eval e;
@@ -113,6 +115,11 @@ SimEvaluator::SimEvaluator(const quant::QuantModel& model, quant::Simulator& sim
     e.top1_agreement = acc.top1_agreement();
     if (!labels_.empty())
       e.accuracy = static_cast<double>(std::count(correct.begin(), correct.end(), 1)) / static_cast<double>(samples_.size());
+    if (score_) {
+      double sum = 0;  // in sample order
+      for (double v : scores) sum += v;
+      e.score = sum / static_cast<double>(samples_.size());
+    }
     return e;
   };
   ev_.units = S;
@@ -120,16 +127,18 @@ SimEvaluator::SimEvaluator(const quant::QuantModel& model, quant::Simulator& sim
   ev_.evaluate = [this, finish](const quant::QuantConfig& cfg) {
     std::vector<quant::SqnrAccumulator> acc(samples_.size());
     std::vector<char> correct(samples_.size(), 0);
+    std::vector<double> scores(score_ ? samples_.size() : 0, 0.0);
     const bool done = for_samples(
         [&](quant::Simulator& sim, size_t s) {
           const auto out = sim.run(cfg, samples_[s]);
           acc[s].add(fp_[s], out);
           if (!labels_.empty()) correct[s] = top1_correct(out, labels_[s]);
+          if (score_) scores[s] = score_of(out, s, "");  // on the calling thread (scored run)
         },
-        [&](size_t done_samples) { return !ev_.on_unit || ev_.on_unit(done_samples); });
+        [&](size_t done_samples) { return !ev_.on_unit || ev_.on_unit(done_samples); }, static_cast<bool>(score_));
     if (!done) throw Error(ErrorKind::InvalidArgument, "cancelled: search stopped by the caller");
     work_ += 1.0;
-    return finish(acc, correct);
+    return finish(acc, correct, scores);
   };
   ev_.evaluate_many = [this, per_sample, nsteps](const std::vector<quant::QuantConfig>& cfgs,
                                                  const std::function<bool(size_t, size_t)>& tick) {
@@ -186,6 +195,8 @@ SimEvaluator::SimEvaluator(const quant::QuantModel& model, quant::Simulator& sim
                                                          const std::function<bool(size_t, size_t)>& tick) {
     std::vector<std::vector<quant::SqnrAccumulator>> acc(path.size(), std::vector<quant::SqnrAccumulator>(samples_.size()));
     std::vector<std::vector<char>> correct(path.size(), std::vector<char>(samples_.size(), 0));
+    std::vector<std::vector<double>> scores(path.size(), std::vector<double>(score_ ? samples_.size() : 0, 0.0));
+    std::exception_ptr score_error;  // the path stops at the first; thrown once run_path has returned
     std::vector<double> work(samples_.size(), 0.0);
     const size_t total = samples_.size() * path.size();
     const size_t budget = budget_ / std::max<size_t>(1, threads());
@@ -198,6 +209,15 @@ SimEvaluator::SimEvaluator(const quant::QuantModel& model, quant::Simulator& sim
               [&](size_t k, std::vector<Tensor>&& out) {
                 acc[k][s].add(fp_[s], out);
                 if (!labels_.empty()) correct[k][s] = top1_correct(out, labels_[s]);
+                if (score_) {
+                  try {
+                    scores[k][s] = score_of(out, s, "");
+                  } catch (...) {
+                    score_error = std::current_exception();
+                    cancelled_ = true;
+                    return false;
+                  }
+                }
                 ++done_points;
                 if (on_caller()) report(tick(done_points, total));
                 return !cancelled_;
@@ -205,11 +225,12 @@ SimEvaluator::SimEvaluator(const quant::QuantModel& model, quant::Simulator& sim
               budget, &resumed);
           for (size_t r : resumed) work[s] += per_sample * suffix_[std::min(r, nsteps)];
         },
-        [&](size_t) { return tick(done_points, total); });
+        [&](size_t) { return tick(done_points, total); }, static_cast<bool>(score_));
     for (double w : work) work_ += w;
+    if (score_error) std::rethrow_exception(score_error);
     if (!done) return std::vector<Eval>{};
     std::vector<Eval> out;
-    for (size_t k = 0; k < path.size(); ++k) out.push_back(finish(acc[k], correct[k]));
+    for (size_t k = 0; k < path.size(); ++k) out.push_back(finish(acc[k], correct[k], scores[k]));
     return out;
   };
 }
@@ -248,8 +269,31 @@ quant::Simulator& SimEvaluator::simulator_for_this_thread() {
   return *workers_.back().sim;
 }
 
+void SimEvaluator::set_score(ScoreFn score) {
+  score_ = nullptr;  // until the reference is scored: a failing score is not kept
+  reference_score_.reset();
+  if (!score) return;
+  score_ = std::move(score);
+  try {
+    double sum = 0;  // in sample order
+    for (size_t s = 0; s < fp_.size(); ++s) sum += score_of(fp_[s], s, " of the float model");
+    reference_score_ = sum / static_cast<double>(fp_.size());
+  } catch (...) {
+    score_ = nullptr;
+    throw;
+  }
+}
+
+double SimEvaluator::score_of(const std::vector<Tensor>& outputs, size_t sample, const char* what) const {
+  const double v = score_(outputs, sample);
+  if (std::isfinite(v)) return v;
+  const char* text = std::isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
+  throw Error(ErrorKind::InvalidArgument, "score: calibration sample " + std::to_string(sample) + what + " scored " + text +
+                                              " (the score must be a finite number, higher is better)");
+}
+
 bool SimEvaluator::for_samples(const std::function<void(quant::Simulator&, size_t)>& body,
-                               const std::function<bool(size_t)>& progress) {
+                               const std::function<bool(size_t)>& progress, bool scored) {
   cancelled_ = false;
   caller_ = std::this_thread::get_id();
   std::atomic<size_t> done{0};
@@ -260,7 +304,7 @@ bool SimEvaluator::for_samples(const std::function<void(quant::Simulator&, size_
     if (on_caller()) report(progress(done));
   };
   ThreadPool* pool = sim_.executor().pool();
-  if (pool && pool->size() > 1 && samples_.size() > 1 && spread_fits()) pool->parallel_for(samples_.size(), one);
+  if (!scored && pool && pool->size() > 1 && samples_.size() > 1 && spread_fits()) pool->parallel_for(samples_.size(), one);
   else for (size_t s = 0; s < samples_.size(); ++s) one(s);  // the ops use the threads instead
   return !cancelled_;
 }
@@ -294,7 +338,9 @@ SearchResult search(const quant::QuantModel& model, quant::Simulator& sim, const
   // setting (lazy in Encodings), not search work, and would otherwise land in phase 1's timing.
   const double enc_seconds = prepare_candidates(groups, sim);
   SimEvaluator ev(model, sim, samples, options.labels, options.memory_budget_bytes, options.progress);
+  if (options.score) ev.set_score(options.score);
   SearchResult r = search_groups(groups, model.quantizers(), model.layers(), ev.evaluator(), options);
+  r.float_score = ev.reference_score();
   ev.add_timing(r.timing);
   r.timing.encodings = enc_seconds;
   r.timing.total += enc_seconds;

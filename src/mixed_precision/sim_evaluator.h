@@ -7,6 +7,12 @@
 //     config resumes at the first step it changes;
 //   - phase 2: samples outer, the path of front points inner (Simulator::run_path): each point
 //     resumes at its flip's first step from the previous point's activations.
+// A user score (set_score; AIMET's eval callback, the JS API's score module) is called with each
+// sample's outputs in full-configuration runs and phase 2's path runs, and its mean becomes the
+// metric; phase 1 stays SQNR. It is called on the calling thread only (a JS callback must not
+// run on a pthread): while a score is set those runs take the samples one after another (each op
+// still uses the pool's threads) instead of spreading them over the threads, so no sample's
+// outputs need to be kept for later.
 // Work is counted in forward-pass equivalents (FPE): each step weighs its measured time in the
 // reference pass; a run resumed at step s costs the share of steps s.. in a full pass.
 #pragma once
@@ -17,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -44,6 +51,12 @@ class SimEvaluator {
   Eval evaluate(const quant::QuantConfig& config) { return ev_.evaluate(config); }
 
   const std::vector<std::vector<Tensor>>& reference() const { return fp_; }
+  /// Sets (or, empty, clears) the user score, and scores the FP reference outputs with it: the
+  /// reference score (float_score). A non-finite score is Error(InvalidArgument) naming the
+  /// calibration sample. Evaluations made before do not carry it: drop them (the workspace does).
+  void set_score(ScoreFn score);
+  /// The FP model's mean score; none without a score.
+  std::optional<double> reference_score() const { return reference_score_; }
   /// Memory for phase 1's FP cache and phase 2's path activations (one sample's worth).
   void set_memory_budget(size_t bytes) { budget_ = bytes; }
   double fp_seconds() const { return fp_seconds_; }
@@ -64,8 +77,11 @@ class SimEvaluator {
   // simulator of its own (the calling thread: `sim`). progress(done samples) and the ticks of
   // the bodies run on the calling thread only (a JS callback must not run on a pthread); false
   // from either cancels: remaining samples are skipped and for_samples returns false.
+  // `scored`: the body calls the user score, so the samples run on the calling thread.
   bool for_samples(const std::function<void(quant::Simulator&, size_t)>& body,
-                   const std::function<bool(size_t)>& progress);
+                   const std::function<bool(size_t)>& progress, bool scored = false);
+  // The user score of one sample's outputs; Error naming the sample (and `what`) when not finite.
+  double score_of(const std::vector<Tensor>& outputs, size_t sample, const char* what) const;
   quant::Simulator& simulator_for_this_thread();
   // Whether the extra threads' executors (each packs the weights again) fit in half the memory
   // budget; otherwise samples run one after another and each op uses the threads.
@@ -83,6 +99,8 @@ class SimEvaluator {
   quant::Simulator& sim_;
   const std::vector<std::vector<Tensor>>& samples_;
   std::vector<int64_t> labels_;
+  ScoreFn score_;
+  std::optional<double> reference_score_;
   size_t budget_;
   std::vector<std::vector<Tensor>> fp_;
   std::vector<double> suffix_, suffix_ops_;  // share of a full pass in steps s.. (suffix[0] = 1)
