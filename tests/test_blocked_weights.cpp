@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -195,7 +196,10 @@ TEST_CASE("quant/output-aware: the clip minimises the layer's output error over 
   const std::vector<float> noise = test::pseudo(8 * 32, 5, 1.0f);
   for (size_t r = 0; r < 32; ++r)
     for (size_t k = 0; k < 8; ++k) rows.data.push_back(k == 7 ? 0.0f : noise[r * 8 + k]);
-  const float s = quant::output_aware_scale(w.data(), 1, 8, rows, 0, 4);
+  quant::BlockLayout layout;
+  layout.axis = 1;
+  layout.k = 8;
+  const float s = quant::output_aware_scales(w.data(), layout, 0, 4, rows).at(0);
   // Oracle: the output error of each grid scale, in double, and its minimum.
   auto err = [&](double scale) {
     double e = 0;
@@ -224,6 +228,38 @@ TEST_CASE("quant/output-aware: the clip minimises the layer's output error over 
   }(), 0, 4, quant::WeightRange::WeightMse).scale[0];
   CHECK(s < s_weight);
   CHECK(err(s) < err(s_weight));
+}
+
+TEST_CASE("quant/output-aware: blocked scales never do worse than the channel's on its rows") {
+  // Two output channels of K = 64 in blocks of 16; ReLU-like (non-negative) inputs.
+  const std::vector<float> w = test::pseudo(128, 9, 1.0f);
+  quant::LayerRows rows;
+  rows.k = 64;
+  for (float v : test::pseudo(64 * 48, 10, 1.0f)) rows.data.push_back(std::fabs(v));
+  quant::BlockLayout layout;
+  layout.axis = 1;
+  layout.outer = 2;
+  layout.k = 64;
+  const std::vector<float> pc = quant::output_aware_scales(w.data(), layout, 0, 4, rows);
+  const std::vector<float> bl = quant::output_aware_scales(w.data(), layout, 16, 4, rows);
+  REQUIRE(pc.size() == 2);
+  REQUIRE(bl.size() == 8);
+  auto err = [&](size_t c, const std::function<double(size_t)>& scale) {  // in double
+    double e = 0;
+    for (size_t r = 0; r < 48; ++r) {
+      double acc = 0;
+      for (size_t k = 0; k < 64; ++k) {
+        const double s = scale(k), x = w[c * 64 + k];
+        acc += rows.data[r * 64 + k] * (x - std::min(7.0, std::max(-8.0, std::nearbyint(x / s))) * s);
+      }
+      e += acc * acc;
+    }
+    return e;
+  };
+  for (size_t c = 0; c < 2; ++c) {
+    CAPTURE(c);
+    CHECK(err(c, [&](size_t k) { return bl[c * 4 + k / 16]; }) <= err(c, [&](size_t) { return pc[c]; }) * (1 + 1e-5));
+  }
 }
 
 }  // namespace qm

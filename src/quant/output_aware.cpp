@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "core/error.h"
 #include "ops/conv.h"
+#include "kernels/gemm.h"
 #include "ops/gemm.h"
 
 namespace qm::quant {
@@ -88,47 +90,124 @@ void append_rows(const graph::Plan& plan, const Layer& l, const Tensor& x, size_
   }
 }
 
-float output_aware_scale(const float* w, size_t stride, size_t n, const LayerRows& rows, size_t k0, int bits) {
+std::vector<float> output_aware_scales(const float* w, const BlockLayout& layout, int block, int bits, const LayerRows& rows) {
   const int32_t qmax = (int32_t{1} << (bits - 1)) - 1, qmin = -qmax - 1;
-  float amax = 0.0f;
-  for (size_t i = 0; i < n; ++i)
-    if (std::isfinite(w[i * stride])) amax = std::max(amax, std::fabs(w[i * stride]));
-  if (!(amax > 0.0f)) return 1.0f;
-  const size_t R = rows.rows(), K = static_cast<size_t>(rows.k);
-  if (k0 + n > K) throw Error(ErrorKind::InvalidArgument, "output-aware range: columns out of range of the layer's rows");
-  std::vector<float> delta(n);
-  auto err = [&](double f) {
-    const float s = static_cast<float>(f * amax / qmax);
-    for (size_t i = 0; i < n; ++i) {
-      const float v = w[i * stride];
-      float t = v / s;
-      t = t > static_cast<float>(qmin) ? t : static_cast<float>(qmin);
-      t = t < static_cast<float>(qmax) ? t : static_cast<float>(qmax);
-      delta[i] = v - std::nearbyint(t) * s;
+  const size_t K = static_cast<size_t>(layout.k), inner = static_cast<size_t>(layout.inner), outer = static_cast<size_t>(layout.outer);
+  const size_t R = rows.rows(), B = block > 0 ? static_cast<size_t>(block) : K, nb = (K + B - 1) / B, units = outer * inner;
+  if (static_cast<size_t>(rows.k) != K || R == 0)
+    throw Error(ErrorKind::InvalidArgument, "output-aware range: the layer's rows do not match its weight");
+  // Unit u = output channel (o, i); its weight k at w[(o K + k) inner + i]; block b = k / B.
+  auto at = [&](size_t u, size_t k) { return w[((u / inner) * K + k) * inner + u % inner]; };
+  std::vector<float> amax(units * nb, 0.0f);  // per (unit, block)
+  for (size_t u = 0; u < units; ++u)
+    for (size_t k = 0; k < K; ++k)
+      if (std::isfinite(at(u, k))) amax[u * nb + k / B] = std::max(amax[u * nb + k / B], std::fabs(at(u, k)));
+  std::vector<float> cmax(units, 0.0f);  // per channel
+  for (size_t u = 0; u < units; ++u)
+    for (size_t b = 0; b < nb; ++b) cmax[u] = std::max(cmax[u], amax[u * nb + b]);
+  std::vector<float> best_f(units, 1.0f), d(units * K), e(R * units);
+  std::vector<double> best(units, std::numeric_limits<double>::infinity());
+  kernels::GemmParams gp;
+  gp.trans_b = true;  // E[R, units] = X (R x K) * D^T, D [units x K]
+  // First every block at the channel's scale (fraction f of the channel's max|w|), so blocked
+  // scales start from the per-channel choice and the descent below only improves on it.
+  auto block_scale = [&](size_t u, size_t, double f) { return static_cast<float>(f * cmax[u] / qmax); };
+  // err_u(f) of all channels at once: one GEMM per candidate fraction; the channel's output
+  // error counts all its blocks together.
+  auto try_fractions = [&](const std::function<double(size_t)>& frac) {
+    for (size_t u = 0; u < units; ++u) {
+      const double f = frac(u);
+      const bool ok = f > 0.0 && f <= 1.0 && cmax[u] > 0.0f;
+      for (size_t k = 0; k < K; ++k) {
+        const float v = at(u, k), s = ok ? block_scale(u, k / B, f) : 0.0f;
+        if (!(s > 0.0f)) {
+          d[u * K + k] = ok ? v : 0.0f;  // an all-zero block: its weights are 0 (or it is not tried)
+          continue;
+        }
+        float t = v / s;
+        t = t > static_cast<float>(qmin) ? t : static_cast<float>(qmin);
+        t = t < static_cast<float>(qmax) ? t : static_cast<float>(qmax);
+        d[u * K + k] = v - std::nearbyint(t) * s;
+      }
     }
-    double e = 0;
-    for (size_t r = 0; r < R; ++r) {
-      const float* x = rows.data.data() + r * K + k0;
-      float acc = 0;
-      for (size_t i = 0; i < n; ++i) acc += x[i] * delta[i];
-      e += static_cast<double>(acc) * acc;
+    kernels::f32_gemm(R, units, K, rows.data.data(), K, d.data(), K, e.data(), units, gp);
+    for (size_t u = 0; u < units; ++u) {
+      const double f = frac(u);
+      if (!(f > 0.0 && f <= 1.0)) continue;
+      double err = 0;
+      for (size_t r = 0; r < R; ++r) err += static_cast<double>(e[r * units + u]) * e[r * units + u];
+      if (err < best[u]) best[u] = err, best_f[u] = static_cast<float>(f);
     }
-    return e;
   };
-  double best = std::numeric_limits<double>::infinity(), best_f = 1.0;
-  for (int k = kCoarse; k >= 1; --k) {  // larger fractions first: ties keep the less clipped range
-    const double f = static_cast<double>(k) / kCoarse, e = err(f);
-    if (e < best) best = e, best_f = f;
+  for (int k = kCoarse; k >= 1; --k)  // larger fractions first: ties keep the less clipped range
+    try_fractions([k](size_t) { return static_cast<double>(k) / kCoarse; });
+  const std::vector<float> centre = best_f;
+  for (int k = kFine; k >= -kFine; --k)
+    if (k != 0) try_fractions([&, k](size_t u) { return centre[u] + k * (1.0 / kCoarse / kFine); });
+  std::vector<float> scales(outer * nb * inner);
+  auto scale_at = [&](size_t u, size_t b) -> float& { return scales[((u / inner) * nb + b) * inner + u % inner]; };
+  for (size_t u = 0; u < units; ++u)
+    for (size_t b = 0; b < nb; ++b) {
+      float s = cmax[u] > 0.0f ? block_scale(u, b, best_f[u]) : 1.0f;
+      if (!(s > 0.0f)) s = std::numeric_limits<float>::min();
+      scale_at(u, b) = s;
+    }
+  if (block == 0 || nb < 2) return scales;
+
+  // Blocks: one pass of coordinate descent. Each block in turn tries fractions 0.1 .. 1.0 of its
+  // own max|w| with the other blocks as chosen, against the channel's output error (the
+  // residual of the chosen scales, updated as blocks change): blocks can then cancel each
+  // other's rounding errors, which a shared fraction cannot.
+  auto fq_err = [&](float v, float sc) {
+    float t = v / sc;
+    t = t > static_cast<float>(qmin) ? t : static_cast<float>(qmin);
+    t = t < static_cast<float>(qmax) ? t : static_cast<float>(qmax);
+    return v - std::nearbyint(t) * sc;
+  };
+  for (size_t u = 0; u < units; ++u)
+    for (size_t k = 0; k < K; ++k) d[u * K + k] = fq_err(at(u, k), scale_at(u, k / B));
+  kernels::f32_gemm(R, units, K, rows.data.data(), K, d.data(), K, e.data(), units, gp);  // residuals
+  std::vector<float> delta(units * B), g(R * units), best_g(R * units);
+  std::vector<float> best_s(units);
+  for (size_t b = 0; b < nb; ++b) {
+    const size_t k0 = b * B, n = std::min(B, K - k0);
+    for (size_t u = 0; u < units; ++u) {
+      double err = 0;
+      for (size_t r = 0; r < R; ++r) err += static_cast<double>(e[r * units + u]) * e[r * units + u];
+      best[u] = err;
+      best_s[u] = scale_at(u, b);
+    }
+    std::fill(best_g.begin(), best_g.end(), 0.0f);
+    for (int k = kCoarse; k >= 1; --k) {
+      for (size_t u = 0; u < units; ++u) {
+        const float m = amax[u * nb + b], sc = static_cast<float>(static_cast<double>(k) / kCoarse * m / qmax);
+        for (size_t j = 0; j < n; ++j)
+          delta[u * n + j] = sc > 0.0f ? fq_err(at(u, k0 + j), sc) - d[u * K + k0 + j] : 0.0f;
+      }
+      kernels::f32_gemm(R, units, n, rows.data.data() + k0, K, delta.data(), n, g.data(), units, gp);
+      for (size_t u = 0; u < units; ++u) {
+        const float sc = static_cast<float>(static_cast<double>(k) / kCoarse * amax[u * nb + b] / qmax);
+        if (!(sc > 0.0f)) continue;
+        double err = 0;
+        for (size_t r = 0; r < R; ++r) {
+          const double v = static_cast<double>(e[r * units + u]) + g[r * units + u];
+          err += v * v;
+        }
+        if (err < best[u]) {
+          best[u] = err;
+          best_s[u] = sc;
+          for (size_t r = 0; r < R; ++r) best_g[r * units + u] = g[r * units + u];
+        }
+      }
+    }
+    for (size_t u = 0; u < units; ++u) {
+      if (best_s[u] == scale_at(u, b)) continue;
+      scale_at(u, b) = best_s[u];
+      for (size_t j = 0; j < n; ++j) d[u * K + k0 + j] = fq_err(at(u, k0 + j), best_s[u]);
+      for (size_t r = 0; r < R; ++r) e[r * units + u] += best_g[r * units + u];
+    }
   }
-  const double centre = best_f, step = 1.0 / kCoarse / kFine;
-  for (int k = kFine; k >= -kFine; --k) {
-    const double f = centre + k * step;
-    if (f <= 0.0 || f > 1.0 || k == 0) continue;
-    const double e = err(f);
-    if (e < best) best = e, best_f = f;
-  }
-  const float s = static_cast<float>(best_f * amax / qmax);
-  return s > 0.0f ? s : std::numeric_limits<float>::min();
+  return scales;
 }
 
 }  // namespace qm::quant

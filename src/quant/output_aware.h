@@ -8,10 +8,13 @@
 //
 // where x[r, :] are rows of the layer's input as its weight sees them (Gemm/MatMul: input rows of
 // length K; Conv: im2col patches C_in x kh x kw), a fixed number per layer, spread evenly over the
-// calibration samples and positions. A block's error counts only its own elements (the other
-// blocks held exact), so blocks are chosen independently. The candidate scales are the weight
-// MSE search's grid (fractions of max|w|), so only the choice among them changes; the
-// simulation and the export use the chosen scale like any other (rounding is unchanged).
+// calibration samples and positions. Per channel, the candidate scales are the weight MSE
+// search's grid (fractions of max|w|). Blocked scales start from the channel's choice (every block
+// at the channel's scale) and then, block by block, try
+// fractions of the block's own max|w| against the whole channel's output error: blocks can cancel
+// each other's rounding errors (with ReLU inputs the output error is dominated by the weights'
+// summed error), which is where most of their gain comes from. The simulation and the export use
+// the chosen scales like any other (rounding to nearest is unchanged).
 // Layers without rows (grouped/depthwise Conv, batched MatMul weights, ConvTranspose) keep the
 // weight MSE search.
 #pragma once
@@ -41,10 +44,13 @@ bool takes_rows(const graph::Plan& plan, const Layer& layer);
 /// `x` is the layer's data input as the FP forward produced it.
 void append_rows(const graph::Plan& plan, const Layer& layer, const Tensor& x, size_t max_rows, LayerRows& rows);
 
-/// The symmetric scale at `bits` that minimises the output error over `rows` of the weight
-/// elements w[0], w[stride], ... (n of them), which multiply row columns k0 .. k0 + n - 1.
-/// Candidates: fractions of max|w| as the weight MSE search (coarse 0.1 .. 1.0, then +-0.1 in
-/// steps of 0.02 around the best). Ties: the less clipped range.
-float output_aware_scale(const float* w, size_t stride, size_t n, const LayerRows& rows, size_t k0, int bits);
+/// The symmetric scales at `bits` of weight `w` (float, laid out as `layout` says) that minimise
+/// the output error over `rows`: one per output channel (`block` 0) or per block, in the
+/// Encoding's order ([outer, blocks, inner]). Candidates per channel: fractions of its max|w| as
+/// the weight MSE search (coarse 0.1 .. 1.0, then +-0.1 in steps of 0.02 around the best); per
+/// block then 0.1 .. 1.0 of the block's max|w| (header). Ties keep the less clipped range. The
+/// errors of all channels at one candidate are one GEMM (kernels::f32_gemm) of the rows with
+/// the weight errors.
+std::vector<float> output_aware_scales(const float* w, const BlockLayout& layout, int block, int bits, const LayerRows& rows);
 
 }  // namespace qm::quant
