@@ -21,6 +21,7 @@
 #include "api/session.h"
 #include "api/workspace.h"
 #include "core/error.h"
+#include "core/json_reader.h"
 #include "test_util.h"
 
 namespace qm::api {
@@ -229,4 +230,27 @@ TEST_CASE("api/score: with threads the score runs on the calling thread and give
 }
 
 }  // namespace
+}  // namespace qm::api
+
+namespace qm::api {
+
+TEST_CASE("api/score: a score that ties on every configuration falls back to SQNR, as a tied top-1 does") {
+  // Character accuracy is often 1.0 for every baseline: the start point and the front must then
+  // come from the SQNR, not collapse to the cheapest baseline (one front point).
+  const auto cal = samples(3);
+  QuantizeOptions o = options();
+  o.candidates = {"W8A16", "W8A8", "W4A8"};
+  o.score_id = "constant";
+  o.score = [](const std::vector<Tensor>&, size_t) { return 1.0; };
+  const QuantizeResult tied = quantize(two_branches(), cal, o);
+  QuantizeOptions s = options();
+  s.candidates = o.candidates;
+  const QuantizeResult by_sqnr = quantize(two_branches(), cal, s);
+  const JsonValue a = parse_json(tied.report_json, "tied"), b = parse_json(by_sqnr.report_json, "sqnr");
+  REQUIRE(a.get("pareto"));
+  CHECK(a.get("pareto")->items.size() == b.get("pareto")->items.size());
+  CHECK(a.get("pareto")->items.size() > 1);
+  CHECK(a.get("selected")->get("config")->str == b.get("selected")->get("config")->str);
+}
+
 }  // namespace qm::api

@@ -74,13 +74,14 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 // The cost that phase 2 lowers and phase 3 budgets: weight size for a size target, else BOPs.
 bool size_cost(const SearchOptions& o) { return o.target.kind == TargetKind::Size; }
 
-// `a` ranks above `b`: the search's metric, then, when a labelled top-1 ties (on 64 calibration
-// images every baseline of a good model often scores the same, e.g. 62/64), the output SQNR,
-// which is always computed. Without the SQNR tie-break the cheapest tied baseline became the
-// start point and the front had a single point: every bops target returned W4A8.
+// `a` ranks above `b`: the search's metric, then, when a labelled top-1 or a user score ties (on
+// 64 calibration images every baseline of a good model often scores the same, e.g. 62/64; a
+// character accuracy is often 1.0 for every baseline), the output SQNR, which is always
+// computed. Without the SQNR tie-break the cheapest tied baseline became the start point and the
+// front had a single point: every bops target returned W4A8.
 bool more_accurate(const Eval& a, const Eval& b) {
   if (a.metric() != b.metric()) return a.metric() > b.metric();
-  return a.accuracy.has_value() && a.sqnr_db > b.sqnr_db;
+  return (a.accuracy.has_value() || a.score.has_value()) && a.sqnr_db > b.sqnr_db;
 }
 
 double group_cost(const Group& g, int ci, bool size) {
