@@ -373,13 +373,7 @@ Encoding output_aware_weight_encoding(const Tensor& w, const BlockLayout& layout
   e.axis = block > 0 ? layout.axis : axis;
   e.block = block;
   e.block_k_dims = block > 0 ? layout.k_dims : 1;
-  const size_t K = static_cast<size_t>(layout.k), inner = static_cast<size_t>(layout.inner);
-  const size_t B = block > 0 ? static_cast<size_t>(block) : K;  // per channel: one block of K
-  const float* x = w.data<float>();
-  for (size_t o = 0; o < static_cast<size_t>(layout.outer); ++o)
-    for (size_t b0 = 0; b0 < K; b0 += B)
-      for (size_t i = 0; i < inner; ++i)
-        push_scale(e, output_aware_scale(x + (o * K + b0) * inner + i, inner, std::min(B, K - b0), rows, b0, bits));
+  for (float scale : output_aware_scales(w.data<float>(), layout, block, bits, rows)) push_scale(e, scale);
   return e;
 }
 
