@@ -211,3 +211,23 @@ TEST_CASE("fuzz/ops: Range from INT64_MIN counts its span without overflow") {
   REQUIRE(y[0].numel() == 1);
   CHECK(y[0].data<int64_t>()[0] == kMax - 1);
 }
+
+TEST_CASE("fuzz/ops: GridSample with NaN or huge grid coordinates samples a defined pixel") {
+  // x [1, 1, 2, 3] = 0..5. Bilinear, border padding, align_corners: a NaN coordinate is taken as
+  // pixel 0; +-1e30 is clamped far outside, then the border gives the edge pixel.
+  ModelBuilder b(16);
+  b.input("x", {1, 1, 2, 3});
+  b.input("g", {1, 1, 2, 2});
+  b.node("GridSample", {"x", "g"}, {"y"}).i("align_corners", 1).s("padding_mode", "border");
+  b.output("y");
+  Tensor x(DataType::Float, {1, 1, 2, 3});
+  for (int i = 0; i < 6; ++i) x.data<float>()[i] = static_cast<float>(i);
+  Tensor g(DataType::Float, {1, 1, 2, 2});
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float v[] = {nan, nan, 1e30f, -1e30f};
+  std::copy(v, v + 4, g.data<float>());
+  const auto out = run(b, {x, g});
+  REQUIRE(out[0].numel() == 2);
+  CHECK(out[0].data<float>()[0] == 0.0f);  // pixel (0, 0)
+  CHECK(out[0].data<float>()[1] == 2.0f);  // x at the right edge, y at the top edge: (0, 2)
+}

@@ -28,13 +28,13 @@ float reflect_into(float v, float lo, float hi) {
   if (range <= 0) return lo;
   if (v < lo) {
     const float d = lo - v;
-    const int k = static_cast<int>(d / range);
+    const int64_t k = static_cast<int64_t>(d / range);  // v is a bounded_coord: fits
     const float rem = d - static_cast<float>(k) * range;
     return k % 2 == 0 ? lo + rem : hi - rem;
   }
   if (v > hi) {
     const float d = v - hi;
-    const int k = static_cast<int>(d / range);
+    const int64_t k = static_cast<int64_t>(d / range);
     const float rem = d - static_cast<float>(k) * range;
     return k % 2 == 0 ? hi - rem : lo + rem;
   }
@@ -84,8 +84,10 @@ void run_grid_sample(const GridSampleAttrs& a, RunContext& c) {
     for (int64_t idx = b; idx < e; ++idx) {
       const int64_t n = idx / (Ho * Wo), o = idx % (Ho * Wo);
       const float gx = pg[idx * 2], gy = pg[idx * 2 + 1];
-      float fx = a.align_corners ? (gx + 1) / 2 * static_cast<float>(W - 1) : ((gx + 1) * static_cast<float>(W) - 1) / 2;
-      float fy = a.align_corners ? (gy + 1) / 2 * static_cast<float>(H - 1) : ((gy + 1) * static_cast<float>(H) - 1) / 2;
+      // Beyond 2^22 pixels float has no fractional steps left: bilinear weights would vanish.
+      constexpr float kLimit = 4194304.0f;
+      float fx = detail::bounded_coord(a.align_corners ? (gx + 1) / 2 * static_cast<float>(W - 1) : ((gx + 1) * static_cast<float>(W) - 1) / 2, kLimit);
+      float fy = detail::bounded_coord(a.align_corners ? (gy + 1) / 2 * static_cast<float>(H - 1) : ((gy + 1) * static_cast<float>(H) - 1) / 2, kLimit);
       if (a.mode == 1) {
         fx = std::nearbyint(fx);
         fy = std::nearbyint(fy);

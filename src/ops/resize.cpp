@@ -209,7 +209,9 @@ void run_resize(const ResizeAttrs& a, RunContext& c) {
         s = a.keep_aspect_ratio_policy == "not_larger" ? std::min(s, q) : std::max(s, q);
       }
       for (int64_t ax : axes) {
-        os[static_cast<size_t>(ax)] = static_cast<int64_t>(std::round(s * static_cast<float>(x.shape()[static_cast<size_t>(ax)])));
+        const float o = std::round(s * static_cast<float>(x.shape()[static_cast<size_t>(ax)]));
+        if (!(o >= 0.0f && o < 0x1p62f)) c.fail("sizes give an output dimension of " + std::to_string(o) + ", out of range");
+        os[static_cast<size_t>(ax)] = static_cast<int64_t>(o);
         scales[static_cast<size_t>(ax)] = s;
       }
     }
@@ -250,7 +252,7 @@ void run_resize(const ResizeAttrs& a, RunContext& c) {
           idx[u].push_back(j);
           continue;
         }
-        const float v = source_coord(a, ctm, j, scales[u], in, os[u]);
+        const float v = detail::bounded_coord(source_coord(a, ctm, j, scales[u], in, os[u]));
         idx[u].push_back(std::min(std::max<int64_t>(nearest_index(nmode, v, scales[u] < 1.0f), 0), in - 1));
       }
     }
@@ -289,7 +291,7 @@ void run_resize(const ResizeAttrs& a, RunContext& c) {
     std::vector<std::vector<std::pair<int64_t, float>>> taps(static_cast<size_t>(out));
     const bool aa = a.antialias;
     for (int64_t j = 0; j < out; ++j) {
-      float v = source_coord(a, ctm, j, scales[u], in, out);
+      float v = detail::bounded_coord(source_coord(a, ctm, j, scales[u], in, out));
       auto& tj = taps[static_cast<size_t>(j)];
       if (aa) {
         // Antialiased resize (Pillow's scheme, as ONNX Runtime): when downsampling the filter is

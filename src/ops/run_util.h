@@ -84,6 +84,15 @@ inline int64_t trunc_to_int64(double v) {
   return v >= -9223372036854775808.0 && v < 9223372036854775808.0 ? static_cast<int64_t>(v) : INT64_MIN;
 }
 
+/// A sampling coordinate computed from the op's inputs (Resize scales/roi, GridSample grids)
+/// made safe to turn into an index: NaN becomes 0 and values are clamped to +-`limit` (default
+/// 2^40, far beyond any dimension), so floor/ceil/round of it fit int64 (a plain cast of NaN or
+/// 1e30 is undefined behaviour; UBSan found it with hostile inputs). Interpolation weights need a
+/// limit below 2^23, where float still has unit steps.
+inline float bounded_coord(float v, float limit = 1099511627776.0f) {
+  return v != v ? 0.0f : (v < -limit ? -limit : (v > limit ? limit : v));
+}
+
 /// Numpy broadcast of several shapes; fails through ctx.
 Shape broadcast_shapes(const RunContext& ctx, const std::vector<const Shape*>& shapes);
 
