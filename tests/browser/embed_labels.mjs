@@ -9,44 +9,21 @@
 // elsewhere and run no script. Then labels: a labels file makes top-1 the metric in the search
 // and the validation; a count that does not match is one line naming the file; a dynamic width
 // is taken from the images. Prints "N passed, M failed"; exit 1 on failure, 77 when skipped.
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../../tools/serve.mjs';
-import { Checker } from './helpers.mjs';
+import { CHROMIUM, Checker, browserOrSkip } from './helpers.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WEB_DIR = resolve(process.argv[2] ?? join(ROOT, 'build', 'wasm', 'web'));
 const SHOTS = join(ROOT, 'artifacts', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
 const TIMEOUT_MS = 30000;
 const RUN_TIMEOUT_MS = 120000;
 const MAX_DEFAULT_THREADS = 4;  // wasm/bindings.cpp kMaxDefaultThreads
-
-function missing(what) {
-  if (process.env.CI === 'true') {
-    console.error(`error: ${what} is missing (CI=true: the browser test must run)`);
-    process.exit(1);
-  }
-  console.log(`skipped: ${what} is missing`);
-  process.exit(77);
-}
-
-if (!existsSync(CHROMIUM)) missing(CHROMIUM);
-let chromium;
-try {
-  ({ chromium } = createRequire(join(ROOT, 'package.json'))('playwright-core'));
-} catch {
-  missing('node_modules/playwright-core (run npm ci)');
-}
-if (!existsSync(join(WEB_DIR, 'index.html')) || !existsSync(join(WEB_DIR, 'embed.js'))) {
-  console.error(`error: ${WEB_DIR} is not the built site (index.html and embed.js expected)`);
-  process.exit(1);
-}
+const chromium = browserOrSkip(ROOT, WEB_DIR, ['index.html', 'embed.js']);
 
 const t = new Checker();
 await mkdir(SHOTS, { recursive: true });

@@ -1,6 +1,8 @@
 // Small helpers for tests/browser/run.mjs: a checker that counts passes and failures (one failed
 // check does not stop the run, so a broken page reports everything at once) and fixture loading.
 import { isDeepStrictEqual } from 'node:util';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -52,4 +54,35 @@ export class Checker {
 /** {expected} of tests/browser/models/<name>.expected.json (written by tools/make_sample_model.py). */
 export async function loadFixture(dir, name) {
   return { expected: JSON.parse(await readFile(join(dir, `${name}.expected.json`), 'utf8')) };
+}
+
+/** Debian's Chromium, driven by the tests. */
+export const CHROMIUM = '/usr/bin/chromium';
+
+/**
+ * playwright-core's `chromium` for a browser test of the built site in `webDir`, which must hold
+ * every file of `siteFiles`. A missing browser or playwright-core skips the test (exit 77), or
+ * fails it when CI=true (the browser test must run there); a missing site fails it.
+ */
+export function browserOrSkip(root, webDir, siteFiles) {
+  const missing = (what) => {
+    if (process.env.CI === 'true') {
+      console.error(`error: ${what} is missing (CI=true: the browser test must run)`);
+      process.exit(1);
+    }
+    console.log(`skipped: ${what} is missing`);
+    process.exit(77);
+  };
+  if (!existsSync(CHROMIUM)) missing(CHROMIUM);
+  let chromium;
+  try {
+    ({ chromium } = createRequire(join(root, 'package.json'))('playwright-core'));
+  } catch {
+    missing('node_modules/playwright-core (run npm ci)');
+  }
+  if (!siteFiles.every((f) => existsSync(join(webDir, f)))) {
+    console.error(`error: ${webDir} is not the built site (${siteFiles.join(' and ')} expected)`);
+    process.exit(1);
+  }
+  return chromium;
 }

@@ -3,44 +3,20 @@
 // Serves WEB_DIR on 127.0.0.1, fails if any request goes elsewhere, runs the scenarios below,
 // saves screenshots to artifacts/screenshots/, prints "N passed, M failed", exits 1 on failure.
 // Without Chromium or playwright-core it skips (exit 77), except with CI=true, where it fails.
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../../tools/serve.mjs';
 import { encodeNpy } from '../../web/npy.js';
-import { Checker, loadFixture } from './helpers.mjs';
+import { CHROMIUM, Checker, browserOrSkip, loadFixture } from './helpers.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WEB_DIR = resolve(process.argv[2] ?? join(ROOT, 'build', 'wasm', 'web'));
 const MODELS = join(ROOT, 'tests', 'browser', 'models');
 const SHOTS = join(ROOT, 'artifacts', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
 const TIMEOUT_MS = 30000;
-
-function missing(what) {
-  if (process.env.CI === 'true') {
-    console.error(`error: ${what} is missing (CI=true: the browser test must run)`);
-    process.exit(1);
-  }
-  console.log(`skipped: ${what} is missing`);
-  process.exit(77);
-}
-
-if (!existsSync(CHROMIUM)) missing(CHROMIUM);
-let chromium;
-try {
-  const require = createRequire(join(ROOT, 'package.json'));
-  ({ chromium } = require('playwright-core'));
-} catch {
-  missing('node_modules/playwright-core (run npm ci)');
-}
-if (!existsSync(join(WEB_DIR, 'index.html')) || !existsSync(join(WEB_DIR, 'quantmix.wasm'))) {
-  console.error(`error: ${WEB_DIR} is not the built site (index.html and quantmix.wasm expected)`);
-  process.exit(1);
-}
+const chromium = browserOrSkip(ROOT, WEB_DIR, ['index.html', 'quantmix.wasm']);
 
 const t = new Checker();
 const sample = JSON.parse(await readFile(join(ROOT, 'web', 'samples', 'fashion_cnn.expected.json'), 'utf8'));

@@ -1,7 +1,8 @@
 // Helpers shared by the eval scripts (tools/eval/*.mjs): .npz reading and ONNX Runtime (onnxruntime-
 // web in node, wasm backend, 1 thread) as the measuring engine for exported files.
 import { readFileSync } from 'node:fs';
-import { decodeNpy } from '../../tests/ops/npy.mjs';
+import { existsSync } from 'node:fs';
+import { decodeNpy, makeArray } from '../../tests/ops/npy.mjs';
 
 /** Arrays of a stored (np.savez) .npz, by key. Handles zip64 local headers (numpy >= 1.x). */
 export function readNpz(path) {
@@ -109,4 +110,22 @@ export function mcnemar(predA, predB, labels) {
     c = c * (n - i) / (i + 1);
   }
   return { onlyA, onlyB, p: Math.min(1, 2 * tail) };
+}
+
+/** The labelled Fashion-MNIST test images of `files` (.npz with `x` uint8 [n,1,28,28] and `y`), in
+ *  order, at most `limit`: {images: [float32 [1,1,28,28] = pixels / 255], labels: [class]}. */
+export function readLabelledImages(files, limit = Infinity) {
+  const images = [], labels = [];
+  for (const f of files) {
+    if (!existsSync(f) || images.length >= limit) continue;
+    const test = readNpz(f);
+    const [m, c, h, w] = test.x.shape;
+    for (let k = 0; k < m; k++) {
+      const d = new Float32Array(c * h * w);
+      for (let i = 0; i < d.length; i++) d[i] = test.x.data[k * d.length + i] / 255;
+      images.push(makeArray('float32', [1, c, h, w], d));
+      labels.push(Number(test.y.data[k]));
+    }
+  }
+  return { images, labels };
 }

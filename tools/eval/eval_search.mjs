@@ -23,8 +23,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeArray, readNpy, writeNpy } from '../../tests/ops/npy.mjs';
-import { mcnemar, metrics, readNpz, runAll, spearman } from './common.mjs';
+import { readNpy, writeNpy } from '../../tests/ops/npy.mjs';
+import { mcnemar, metrics, readLabelledImages, runAll, spearman } from './common.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
@@ -74,18 +74,8 @@ const VARIANTS = [...ORDERS.map((o) => ({ order: o, labels: false })), ...(LABEL
 
 // Held-out labelled images: the sample's 500 (web/samples/fashion_test.npz) + 1000 more
 // (tests/data/trained/fashion_test_extra.npz) unless --test-images 500.
-const images = [], labels = [];
-for (const f of [join(S, 'fashion_test.npz'), join(T, 'fashion_test_extra.npz')]) {
-  if (!existsSync(f) || images.length >= Number(opt('--test-images', 1500))) continue;
-  const test = readNpz(f);
-  const [m, c, h, w] = test.x.shape;
-  for (let k = 0; k < m; k++) {
-    const d = new Float32Array(c * h * w);
-    for (let i = 0; i < d.length; i++) d[i] = test.x.data[k * d.length + i] / 255;
-    images.push(makeArray('float32', [1, c, h, w], d));
-    labels.push(Number(test.y.data[k]));
-  }
-}
+const { images, labels } = readLabelledImages([join(S, 'fashion_test.npz'), join(T, 'fashion_test_extra.npz')],
+  Number(opt('--test-images', 1500)));
 const n = images.length;
 const trainedIndex = existsSync(join(T, 'models.json')) ? JSON.parse(readFileSync(join(T, 'models.json'), 'utf8')) : {};
 const sampleExpected = JSON.parse(readFileSync(join(S, 'fashion_cnn.expected.json'), 'utf8'));

@@ -16,8 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeArray } from '../../tests/ops/npy.mjs';
-import { metrics, readNpz, runAll } from './common.mjs';
+import { metrics, readLabelledImages, runAll } from './common.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
@@ -52,18 +51,7 @@ function quantmix(cmdArgs) {
   return r;
 }
 
-const images = [], labels = [];
-for (const f of [join(S, 'fashion_test.npz'), join(T, 'fashion_test_extra.npz')]) {
-  if (!existsSync(f)) continue;
-  const test = readNpz(f);
-  const [m, c, h, w] = test.x.shape;
-  for (let k = 0; k < m; k++) {
-    const d = new Float32Array(c * h * w);
-    for (let i = 0; i < d.length; i++) d[i] = test.x.data[k * d.length + i] / 255;
-    images.push(makeArray('float32', [1, c, h, w], d));
-    labels.push(Number(test.y.data[k]));
-  }
-}
+const { images, labels } = readLabelledImages([join(S, 'fashion_test.npz'), join(T, 'fashion_test_extra.npz')]);
 mkdirSync(OUT, { recursive: true });
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
 console.log(`quantmix ${BIN}; calibration: web/samples/calib (64 PNGs); top-1 by ONNX Runtime on ${images.length} labelled test images`);
