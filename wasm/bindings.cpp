@@ -507,6 +507,7 @@ qm::api::QuantizeOptions quantize_options(const val& options) {
   str("target", opts.target);
   str("weightRange", opts.weight_range);
   str("actRange", opts.act_range);
+  str("phase1Aggregate", opts.phase1_aggregate);
   opts.candidates = string_list(options["candidates"]);
   if (options["maxSamples"].isNumber()) opts.max_samples = options["maxSamples"].as<size_t>();
   if (options["seed"].isNumber()) opts.seed = static_cast<uint64_t>(options["seed"].as<double>());

@@ -289,7 +289,8 @@ export class Quantmix {
   /**
    * Calibration + search + export in the worker (each reused when its inputs did not change).
    * options: {bits, candidates, profile, target, maxSamples, weightRange, actRange, recalibrate,
-   * seed, layerBits, config, order ('paper' | 'ratio' | 'both'), labels (Int32Array or array:
+   * seed, layerBits, config, order ('paper' | 'ratio' | 'both'), phase1Aggregate ('pooled' |
+   * 'median' | 'trimmed'), labels (Int32Array or array:
    * one class per sample used, in order; the search then maximises top-1 and report points carry
    * top1), memoryBudgetMB (search's activation cache, default 512), scoreModule (URL or string of
    * a module on this site exporting score(outputs, sampleIndex) -> number, higher is better: the

@@ -197,9 +197,14 @@ test('wasm/quantize: order, labels and memoryBudgetMB reach the search; top-1 ag
   assert.equal(r.report.timing_s.phase1_cached, true);
   assert.deepEqual(tiny.report.selected.group_config, s.group_config);
   assert.equal(tiny.report.selected.top1, s.top1);
+  // phase1Aggregate reaches the core (the CLI's --phase1-aggregate).
+  const median = await e.quantize({ ...base, options: { ...options, phase1Aggregate: 'median' } });
+  assert.equal(median.report.search.phase1_aggregate, 'median');
+  assert.equal(r.report.search.phase1_aggregate, 'pooled');
   // Bad values: one-line errors naming the option.
   for (const [bad, re] of [[{ order: 'sideways' }, /--order.*sideways/], [{ labels: labels.subarray(1) }, /--labels: 7 labels for 8/],
-                           [{ labels: [0, 1, 2, 3, 4, 5, 6, 1.5] }, /labels: entry 7/], [{ memoryBudgetMB: -1 }, /memoryBudgetMB/]]) {
+                           [{ labels: [0, 1, 2, 3, 4, 5, 6, 1.5] }, /labels: entry 7/], [{ memoryBudgetMB: -1 }, /memoryBudgetMB/],
+                           [{ phase1Aggregate: 'mode' }, /mode/]]) {
     await assert.rejects(e.quantize({ ...base, options: { ...options, ...bad } }), (err) => re.test(err.message) && !err.message.includes('\n'));
   }
 });
