@@ -222,6 +222,8 @@ const USAGE = [
   ['convert', GOOD],
   ['convert', GOOD, '--out'],
   ['convert', '--out', '/tmp/x.onnx'],
+  ['convert', GOOD, '--out', '/tmp/x.onnx', '--opset', '15'],
+  ['convert', GOOD, '--out', '/tmp/x.onnx', '--opset'],
 ];
 for (const args of USAGE) {
   test(`bad usage exits 2: quantmix ${args.join(' ')}`, () => {
