@@ -228,6 +228,22 @@ TEST_CASE("api/image: a JPEG Huffman table of more than 256 codes is an error be
   }
 }
 
+TEST_CASE("api/image: a file much smaller than its declared pixels is refused before decoding") {
+  // Found by fuzz_image (a timeout): a ~760-byte JPEG declaring 64 M pixels decoded to zeros and
+  // took over 10 s to resize. Here a real seed JPEG gets 8192 x 8192 in its frame header.
+  std::string jpeg = api::read_file(std::string(QM_SOURCE_DIR) + "/tests/data/fuzz_seeds/image/rgb.jpg");
+  jpeg = jpeg.substr(jpeg.find("\xff\xd8"));
+  const size_t sof = jpeg.find("\xff\xc0");
+  REQUIRE(sof != std::string::npos);
+  CHECK(api::decode_image(jpeg, "ok.jpg").width > 0);
+  jpeg[sof + 5] = '\x20';  // height 0x2000
+  jpeg[sof + 6] = '\x00';
+  jpeg[sof + 7] = '\x20';  // width 0x2000
+  jpeg[sof + 8] = '\x00';
+  CHECK(test::error_of([&] { api::decode_image(jpeg, "bomb.jpg"); }) ==
+        "bomb.jpg: cannot decode image — 8192x8192 pixels declared in only " + std::to_string(jpeg.size()) + " bytes (truncated or corrupt)");
+}
+
 TEST_CASE("api/image: resizing matches exact averages") {
   // A horizontal ramp p(x) = 10 x, 8 -> 4 wide: the widened triangle filter weighs the four
   // nearest pixels 1/8, 3/8, 3/8, 1/8, so interior outputs are the ramp at the pixel centre.

@@ -44,6 +44,8 @@ namespace {
 // Guards against decompression bombs: 2^26 pixels is 8192 x 8192, far beyond any model input.
 constexpr int64_t kMaxPixels = int64_t{1} << 26;
 constexpr int64_t kMaxSide = 16384;
+// Pixels a compressed file can hold per byte (decode_image): 2048, twice deflate's best.
+constexpr int64_t kMaxPixelsPerByte = 2048;
 
 [[noreturn]] void bad_flag(const std::string& what) {
   throw Error(ErrorKind::InvalidArgument, "--preprocess: " + what);
@@ -342,6 +344,13 @@ Image decode_image(const std::string& bytes, const std::string& name, int channe
     throw Error(ErrorKind::InvalidArgument, name + ": image is " + std::to_string(w) + "x" + std::to_string(h) +
                                                 " pixels (expected at most " + std::to_string(kMaxPixels) + " pixels)");
   check_bmp_rows(bytes, name, w, h);
+  // A file far smaller than its declared pixels can hold is truncated: stb fills the rest with
+  // zeros, and decoding and resizing the zeros took over 10 s (fuzz_image: a 760-byte JPEG that
+  // declared 64 M pixels). Real images stay far below this ratio: deflate tops out at ~1032:1,
+  // and a JPEG needs bits for every 8x8 block.
+  if (static_cast<int64_t>(w) * h > kMaxPixelsPerByte * static_cast<int64_t>(bytes.size()))
+    throw Error(ErrorKind::InvalidArgument, name + ": cannot decode image — " + std::to_string(w) + "x" + std::to_string(h) +
+                                                " pixels declared in only " + std::to_string(bytes.size()) + " bytes (truncated or corrupt)");
   std::unique_ptr<stbi_uc, void (*)(void*)> px(stbi_load_from_memory(data, len, &w, &h, &n, channels), stbi_image_free);
   if (!px)
     throw Error(ErrorKind::InvalidArgument, name + ": cannot decode image — " + std::string(stbi_failure_reason()));
