@@ -7,8 +7,8 @@
 //     weight-mse and under the default, and with the blocked candidates added;
 //   - the search's time (report timing_s: calibration + search) for each.
 // Models: the bundled sample and tests/data/trained (Fashion-MNIST, input `image` [1,1,28,28] =
-// pixels/255, 1500 test images) and, when present, the CTC text-line sample
-// (web/samples/textline_ctc.onnx, character accuracy by tools/eval/ctc_eval.mjs's measure).
+// pixels/255, top-1 on 1500 test images) and the CTC text-line sample (web/samples/textline_ctc.onnx,
+// calibrated on textline_calib.npz; character accuracy on its 300 test lines, tools/eval/ctc_eval.mjs).
 //
 //   node tools/eval/eval_w4.mjs --bin build/native/quantmix [--models fashion_cnn,resnet_fm,mbv2_fm,vit_fm]
 //        [--budgets 0.5,0.6,0.75] [--out build/native/eval_w4]
@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadLines, runLines, score } from './ctc_eval.mjs';
 import { metrics, readLabelledImages, runAll } from './common.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -29,8 +30,10 @@ const MODELS = {
   fashion_cnn: join(S, 'fashion_cnn.onnx'), resnet_fm: join(T, 'resnet_fm.onnx'),
   mbv2_fm: join(T, 'mbv2_fm.onnx'), vit_fm: join(T, 'vit_fm.onnx'),
 };
-const names = opt('--models', Object.keys(MODELS).join(',')).split(',').filter(Boolean);
+const CTC = join(S, 'textline_ctc.onnx');  // tools/train_ctc_model.py; character accuracy
+const names = opt('--models', [...Object.keys(MODELS), 'textline_ctc'].join(',')).split(',').filter(Boolean);
 const CALIB = ['--calib', join(S, 'calib'), '--preprocess', 'unit'];
+const CTC_CALIB = ['--calib', join(S, 'textline_calib.npz')];
 
 const HOMOGENEOUS = [
   ['W4A8 weight-mse', ['--bits', 'W4A8', '--weight-range', 'weight-mse']],
@@ -54,23 +57,29 @@ function quantmix(cmdArgs) {
 const { images, labels } = readLabelledImages([join(S, 'fashion_test.npz'), join(T, 'fashion_test_extra.npz')]);
 mkdirSync(OUT, { recursive: true });
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
-console.log(`quantmix ${BIN}; calibration: web/samples/calib (64 PNGs); top-1 by ONNX Runtime on ${images.length} labelled test images`);
-console.log('\n| model | configuration | bops target | rel BOPs | size KiB | top-1 | vs float | calibration + search s |');
+console.log(`quantmix ${BIN}; calibration: web/samples/calib (64 PNGs) / textline_calib.npz; accuracy by ONNX Runtime: top-1 on ${images.length} ` +
+            'labelled test images / character accuracy on 300 test lines');
+console.log('\n| model | configuration | bops target | rel BOPs | size KiB | accuracy | vs float (points) | calibration + search s |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const name of names) {
-  const model = MODELS[name];
+  const ctc = name === 'textline_ctc';
+  const model = ctc ? CTC : MODELS[name];
   if (!model || !existsSync(model)) { console.log(`| ${name} | missing (${model}) |`); continue; }
-  const fp = metrics(...[await runAll(model, 'image', images)].flatMap((o) => [o, o]), labels);
-  console.log(`| ${name} | float | - | - | - | ${pct(fp.acc)} | - | - |`);
+  // Top-1 on the Fashion-MNIST test images, or character accuracy on the sample's 300 test lines.
+  const lines = ctc ? loadLines(join(S, 'textline_test.npz')) : null;
+  const accuracy = ctc ? async (m) => score(await runLines(m, lines), lines.refs).char
+    : async (m) => metrics(await runAll(model, 'image', images), await runAll(m, 'image', images), labels).acc;
+  const fpAcc = await accuracy(model);
+  console.log(`| ${name} | float | - | - | - | ${pct(fpAcc)} | - | - |`);
   const row = async (label, extra, budget) => {
     const out = join(OUT, `${name}_${label.replace(/[^A-Za-z0-9]+/g, '_')}_${budget ?? 'h'}.onnx`), rep = out.replace(/\.onnx$/, '.json');
-    quantmix(['quantize', model, ...CALIB, ...extra, ...(budget ? ['--target', `bops=${budget}`] : []), '--out', out, '--report', rep, '--quiet']);
+    quantmix(['quantize', model, ...(ctc ? CTC_CALIB : CALIB), ...extra, ...(budget ? ['--target', `bops=${budget}`] : []), '--out', out, '--report', rep, '--quiet']);
     const r = JSON.parse(readFileSync(rep, 'utf8'));
-    const q = metrics(await runAll(model, 'image', images), await runAll(out, 'image', images), labels);
+    const acc = await accuracy(out);
     const sel = r.final ?? r.selected;
     const t = (r.timing_s.calibration ?? 0) + (r.timing_s.search ?? 0);
-    console.log(`| ${name} | ${label} | ${budget ?? '-'} | ${sel.rel_bops.toFixed(3)} | ${(sel.size_bytes / 1024).toFixed(1)} | ${pct(q.acc)} | ` +
-                `${((q.acc - fp.acc) * 100).toFixed(1)} | ${t.toFixed(2)} |`);
+    console.log(`| ${name} | ${label} | ${budget ?? '-'} | ${sel.rel_bops.toFixed(3)} | ${(sel.size_bytes / 1024).toFixed(1)} | ${pct(acc)} | ` +
+                `${((acc - fpAcc) * 100).toFixed(1)} | ${t.toFixed(2)} |`);
   };
   for (const [label, extra] of HOMOGENEOUS) await row(label, extra, null);
   for (const b of BUDGETS) for (const [label, extra] of MIXED) await row(label, extra, b);
