@@ -9,13 +9,12 @@
 // elsewhere and run no script. Then labels: a labels file makes top-1 the metric in the search
 // and the validation; a count that does not match is one line naming the file; a dynamic width
 // is taken from the images. Prints "N passed, M failed"; exit 1 on failure, 77 when skipped.
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../../tools/serve.mjs';
-import { CHROMIUM, Checker, browserOrSkip } from './helpers.mjs';
+import { Checker, browserOrSkip, launchChromium } from './helpers.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WEB_DIR = resolve(process.argv[2] ?? join(ROOT, 'build', 'wasm', 'web'));
@@ -81,12 +80,7 @@ pages.set('/hostile.html', { headers: {}, body: article(
 pages.set('/badvalues.html', { headers: {}, body: article(
   `<iframe id="demo" src="${PLAIN}/?embed&autorun&candidates=W8A8,WXA8&target=abc" title="quantmix demo" width="100%" height="900" style="border:0"></iframe>`) });
 
-const userDataDir = await mkdtemp(join(tmpdir(), 'quantmix-embed-'));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: CHROMIUM, headless: true, viewport: { width: 1200, height: 900 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const { context, userDataDir } = await launchChromium(chromium, { width: 1200, height: 900 });
 const offOrigin = [];
 await context.route('**/*', (route) => {
   const url = new URL(route.request().url());

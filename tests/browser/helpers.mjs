@@ -5,6 +5,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 
 export class Checker {
   constructor() {
@@ -85,4 +87,15 @@ export function browserOrSkip(root, webDir, siteFiles) {
     process.exit(1);
   }
   return chromium;
+}
+
+/** A headless Chromium context with a fresh profile (no network beyond what the page asks). */
+export async function launchChromium(chromium, viewport) {
+  const userDataDir = await mkdtemp(join(tmpdir(), 'quantmix-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM, headless: true, viewport,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  return { context, userDataDir };
 }

@@ -3,13 +3,12 @@
 // Serves WEB_DIR on 127.0.0.1, fails if any request goes elsewhere, runs the scenarios below,
 // saves screenshots to artifacts/screenshots/, prints "N passed, M failed", exits 1 on failure.
 // Without Chromium or playwright-core it skips (exit 77), except with CI=true, where it fails.
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../../tools/serve.mjs';
 import { encodeNpy } from '../../web/npy.js';
-import { CHROMIUM, Checker, browserOrSkip, loadFixture } from './helpers.mjs';
+import { Checker, browserOrSkip, launchChromium, loadFixture } from './helpers.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WEB_DIR = resolve(process.argv[2] ?? join(ROOT, 'build', 'wasm', 'web'));
@@ -32,12 +31,7 @@ const isolatedServer = await serve(WEB_DIR, 0, { isolate: true, log: (method, pa
 const base = `http://127.0.0.1:${server.address().port}/`;
 const isolatedBase = `http://127.0.0.1:${isolatedServer.address().port}/`;
 
-const userDataDir = await mkdtemp(join(tmpdir(), 'quantmix-chromium-'));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: CHROMIUM, headless: true, viewport: { width: 1360, height: 900 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const { context, userDataDir } = await launchChromium(chromium, { width: 1360, height: 900 });
 
 // Every request, from the page and its worker; anything not on 127.0.0.1 is a failure.
 const requests = [];
