@@ -15,45 +15,71 @@ was trained with OpenBLAS taken from Debian's libopenblas0-pthread without insta
 
 Data: single text lines rendered with PIL from the DejaVu faces (Sans, Serif, Mono, Condensed;
 regular, bold, oblique), random strings of 1-12 characters over CHARSET (digits, lowercase,
-`.,-:/'` and an inner space; no leading, trailing or double space), font size 18-30 px, dark ink
-on a light background with random contrast, up to 3 px of vertical jitter, a random left margin,
-sometimes a slight blur, Gaussian noise. The line is cropped to the font's full ascent/descent
-(so `,` and `'` keep their vertical place), resized to height 32 keeping the aspect (squeezed
-when wider than W), drawn left-aligned and padded on the right with the background or white
-(PaddleOCR's resize, the app's `pad=right`). Every training step renders fresh lines; the test,
-calibration and validation lines come from other seeds.
+`.,-:/'` and an inner space; no leading, trailing or double space), font size 12-30 px (small
+sizes give coarse glyphs that the resize magnifies), dark ink on a grey-to-white background
+(110-255) with a contrast of 45 grey levels up to the background's, up to 3 px of vertical
+jitter, random margins, a blur 40% of the time, Gaussian noise (sigma 0-14). The line is cropped to
+the font's full ascent/descent (so `,` and `'` keep their vertical place), resized to height 32
+keeping the aspect (squeezed when wider than W), drawn left-aligned and padded on the right with
+the background or white (PaddleOCR's resize, the app's `pad=right`). Every training step renders
+fresh lines; the test, calibration and validation lines come from other seeds.
 
 Model (input `image` float32 [1, 1, 32, 160] = pixels / 255, output `logits` float32 [1, 40, C]
-with C = 1 + len(CHARSET), class 0 = the CTC blank, class k = CHARSET[k - 1], PaddleOCR's
-convention): a PP-OCR-style backbone (MobileNetV1-enhance: a strided 3x3 Conv stem, then
-depthwise 3x3 + pointwise 1x1 separable blocks, each Conv with BatchNormalization and HardSwish;
-widths below; 2x2 then 2x1 max pools) whose last depthwise conv has a kernel of the remaining
-height, so the height is 1 and the width 40 = T steps; a learned position embedding; transformer encoder blocks written as MatMul/Softmax with LayerNormalization and a Gelu
-MLP (no LSTM/GRU: the quantizer quantizes Conv/Gemm/MatMul weights only); a Linear head. BN is kept
-as BatchNormalization nodes (the engine folds it). Opset 17, fixed shapes.
+with C = 1 + len(CHARSET) = 44, class 0 = the CTC blank, class k = CHARSET[k - 1], PaddleOCR's
+convention; 58k parameters): a PP-OCR-style backbone (MobileNetV1-enhance: a strided 3x3 Conv
+stem, then depthwise 3x3 + pointwise 1x1 separable blocks, STAGES below, each Conv with
+BatchNormalization and HardSwish; a 2x2 then two 2x1 max pools) whose last depthwise conv spans
+the remaining height, so the height is 1 and the width 40 = T steps; a learned position
+embedding; DEPTH transformer encoder blocks written as MatMul/Softmax with LayerNormalization and
+a Gelu MLP (no LSTM/GRU: the quantizer quantizes Conv/Gemm/MatMul weights only); a Linear head.
+BN is kept as BatchNormalization nodes (the engine folds it). Opset 17, fixed shapes. 28 weighted
+layers (19 Conv, 9 MatMul).
 
-Writes (committed) to web/samples/:
+Writes (committed) to web/samples/ (--out DIR elsewhere):
   textline_ctc.onnx        the model
   textline_charset.txt     CHARSET, one character per line in class order starting at class 1
                            (the space is a line holding a single space)
-  textline_test.npz        N_TEST held-out labelled lines: `x` uint8 [N, 1, 32, 160] (pixels; the
-                           model's input is x / 255), `y` int32 [N, 12] class ids (1..C-1) padded
-                           with -1, `len` int32 [N] the label lengths
-  textline_calib.npz       N_CALIB unlabelled lines: `image` float32 [N, 1, 32, 160] (= pixels / 255,
-                           keyed by the input's name: `quantmix quantize --calib` takes it as
-                           N samples, and so does the app)
-  textline_ctc.json        float character and line accuracy measured by torch (on the committed
-                           test lines and on N_VAL more held-out lines), parameter count, ops,
+  textline_test.npz        N_TEST = 300 held-out labelled lines: `x` uint8 [N, 1, 32, 160] (pixels;
+                           the model's input is x / 255), `y` int32 [N, 12] class ids (1..C-1)
+                           padded with -1, `len` int32 [N] the label lengths
+  textline_calib.npz       N_CALIB = 32 unlabelled lines: `image` float32 [N, 1, 32, 160]
+                           (= pixels / 255, keyed by the input's name: `quantmix quantize --calib`
+                           and the app take it as N samples)
+  textline_ctc.json        float character and line accuracy measured by torch (on the 300 test
+                           lines and on N_VAL = 2000 more held-out lines), parameter count, ops,
                            training settings and time
 Character accuracy = 1 - (sum of edit distances between the greedy CTC decode and the label) /
 (sum of label lengths), clamped at 0 (web/ctc.js computes the same); line accuracy = share of
 lines decoded exactly.
 
-Measured (tools/eval/ctc_eval.mjs, ONNX Runtime on the float model and on the exports of
-`build/native/quantmix quantize web/samples/textline_ctc.onnx --calib web/samples/textline_calib.npz
-... --out /tmp/x.onnx`, on the 300 test lines): see MEASURED below (filled in by hand from the
-eval's output; textline_ctc.json holds the torch numbers).
-MEASURED = TBD
+Measured for the committed files: training 3000 steps x 64 lines took 1165 s wall (78 s of it
+rendering; 0.39 s/step) on a shared 2-core machine with other jobs running (load average ~3);
+torch float char accuracy 0.9516 (line 0.7667) on the 300 test lines, 0.9591 (0.8175) on 2000
+more. ONNX Runtime on the 300 test lines (`node tools/eval/ctc_eval.mjs
+--configs W8A8,W4A8,W8A16,bops=0.75,bops=0.6`: each export is `build/native/quantmix quantize
+web/samples/textline_ctc.onnx --calib web/samples/textline_calib.npz --bits W.. | --candidates
+W4A8,W8A8,W8A16 --target bops=X --out /tmp/x.onnx`; SQNR against ORT on the float model):
+    model                         char acc %  line acc %  SQNR dB  rel. BOPs
+    float                         95.16       76.67       -        -
+    W8A8                          94.51       74.33       24.2     1.00
+    W4A8 (per-channel)            91.50       64.67       15.4     0.50
+    W8A16                         94.91       75.00       36.5     2.00
+    mixed, target bops=0.75       93.62       71.00       18.7     0.73
+    mixed, target bops=0.6        92.59       66.67       17.6     0.59
+Per-channel W4 costs 3.7 points of character accuracy and 12 of line accuracy; the mixed search
+with today's candidates misses issue 15's goal (within 1 point of float at <= 0.75x BOPs).
+How the architecture and data were chosen (earlier versions of this script, same seeds; ORT char
+accuracy on each version's 300 test lines, float -> W4A8): a plain Conv/BN/ReLU backbone (3x3 convs
+16-64 wide, dim 64, 2500 steps) on cleaner lines (contrast >= 90, sizes 18-30, noise <= 12, blur
+30%): 99.73 -> 99.47; depthwise-separable 16-96, dim 64 (2200 steps): 99.15 -> 98.30; deeper and
+narrower (these STAGES, dim 48, 3000 steps), cleaner lines: 99.47 -> 97.72; the same on the harder
+lines above (this model): 95.16 -> 91.50. Narrower still (stages 12/24/32, dim 32, 2 heads, 3000
+steps) is more W4-sensitive (92.19 -> 82.16; W8A8 89.67) but stays below 95 % float in the time
+budget.
+The first depthwise conv is the most W4-sensitive layer here (phase-1 W4A8 sensitivity 18.9 dB,
+26 dB for the same architecture on the cleaner lines; the other layers 25-47 dB): plausibly its
+high-pass kernels' rounding error times the large, image-dependent background level, which low
+contrast makes large against the text.
 """
 import argparse
 import os
