@@ -340,7 +340,7 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
     w.key("export").begin_object(true);
     w.key("bytes").value(res.model_bytes.size()).key("weights").value(xst.weights).key("activations").value(xst.activations);
     w.key("clips").value(xst.clips).key("guards").value(xst.guards).key("batchnorms_folded").value(xst.batchnorms_folded);
-    w.key("com_microsoft").value(xst.uses_com_microsoft);
+    w.key("com_microsoft").value(xst.uses_com_microsoft).key("raised_to_opset21").value(xst.raised_to_opset21);
     w.end_object();
   }
   w.key("timing_s").begin_object(true);

@@ -231,6 +231,11 @@ test('quantize: exports of opset 7-21 models load and run in ORT at disabled and
         for (const o of Object.keys(disabled)) ours[o] = readNpy(join(simDir, `${sanitize(o)}.npy`));
         const db = agreement(ours, disabled), dbAll = agreement(ours, all), dbFloat = agreement(float, disabled);
         if (cfg.includes('b16')) assert.equal(readModel(out).opsets[''], 21, `opset ${opset} ${cfg}: blocked scales export at opset 21`);
+        if (cfg.includes('b16')) {
+          const rep = qm(['quantize', model, '--calib', ...calib, ...args, '--out', out, '--report', `${out}.json`, '--threads', '1', '--quiet']);
+          assert.equal(rep.status, 0, describe(rep));
+          assert.equal(JSON.parse(readFileSync(`${out}.json`, 'utf8')).export.raised_to_opset21, opset < 21, `opset ${opset} ${cfg}: report says whether the opset was raised`);
+        }
         t.diagnostic(`opset ${opset} ${cfg}: ORT(disabled) vs sim ${db.toFixed(1)} dB, ORT(all) vs sim ${dbAll.toFixed(1)} dB, ` +
                      `vs float ${dbFloat.toFixed(1)} dB`);
         assert.ok(db >= MIN_AGREEMENT_DB, `opset ${opset} ${cfg}: ORT(disabled) vs simulation ${db.toFixed(1)} dB`);
