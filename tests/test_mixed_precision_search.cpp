@@ -702,3 +702,158 @@ TEST_CASE("mixed_precision/search: labelled top-1 ties fall back to SQNR (start 
 
 }  // namespace
 }  // namespace qm::mp
+
+namespace qm::mp {
+namespace {
+
+// What SearchOptions::on_front saw: each update copied (the pointers live during the call only).
+struct FrontLog {
+  struct Entry {
+    bool built = false;
+    FlipOrder order = FlipOrder::Paper;
+    std::vector<Point> points;
+    std::vector<size_t> measured;
+    std::string json;
+    std::string after_phase;  // the last progress phase reported before it
+  };
+  std::vector<Entry> entries;
+  std::string phase;  // the last progress phase
+  std::vector<std::string> phases_after_first_measured;
+
+  void install(SearchOptions& o) {
+    o.progress = [this](const std::string& p, size_t, size_t) {
+      phase = p;
+      return true;
+    };
+    o.on_front = [this](const FrontUpdate& u) {
+      REQUIRE(u.result);
+      REQUIRE(u.points);
+      entries.push_back({u.built, u.order, *u.points, u.measured, front_update_json(u), phase});
+    };
+  }
+};
+
+// The front's points as the result has them and as an update saw them: the same configuration,
+// cost and prediction; measured ones the same numbers.
+void check_same_point(const Point& seen, const Point& final_point) {
+  CHECK(seen.choice == final_point.choice);
+  CHECK(seen.cost.rel_bops == final_point.cost.rel_bops);
+  CHECK(seen.cost.size_bytes == final_point.cost.size_bytes);
+  CHECK(seen.flip_group == final_point.flip_group);
+  CHECK(seen.predicted_sqnr_db == final_point.predicted_sqnr_db);
+  if (seen.evaluated) {
+    CHECK(final_point.evaluated);
+    CHECK(seen.eval.sqnr_db == final_point.eval.sqnr_db);
+    CHECK(seen.eval.nsr == final_point.eval.nsr);
+  }
+}
+
+TEST_CASE("mixed_precision/search: on_front sees the predicted front after phase 1, then each point as phase 2 measures it") {
+  // 12 convs, three candidates: 24 flips, so phase 2 reports in parts of at least 8 points.
+  Synth s = chain(std::vector<int64_t>(12, 1000));
+  AdditiveNoise noise;
+  noise.k.assign(s.qs.size(), 1.0);
+  for (size_t i = 0; i < s.ls.size(); ++i) noise.k[static_cast<size_t>(s.ls[i].weight_quantizer)] = (1 + (i * 7) % 5) * 1e3;
+  SearchOptions o;
+  o.candidates = parse_candidates("W4A8,W8A8,W8A16");
+  o.target = parse_target("bops=0.5");
+  const auto groups = build_groups(s.qs, s.ls, o.profile, o.candidates);
+
+  Evaluator plain_ev = noise.evaluator();
+  const SearchResult plain = search_groups(groups, s.qs, s.ls, plain_ev, o);
+
+  FrontLog log;
+  log.install(o);
+  Evaluator ev = noise.evaluator();
+  const SearchResult r = search_groups(groups, s.qs, s.ls, ev, o);
+  REQUIRE(r.pareto.size() == 25);
+
+  // The same search as without the callback.
+  REQUIRE(plain.pareto.size() == r.pareto.size());
+  for (size_t i = 0; i < r.pareto.size(); ++i) {
+    CHECK(plain.pareto[i].choice == r.pareto[i].choice);
+    CHECK(plain.pareto[i].eval.sqnr_db == r.pareto[i].eval.sqnr_db);
+    CHECK(plain.pareto[i].dominated == r.pareto[i].dominated);
+  }
+  CHECK(plain.selected.choice == r.selected.choice);
+
+  // First: the whole front, built once phase 1 is over and before phase 2 measured anything,
+  // every point at its phase-1 prediction.
+  REQUIRE(log.entries.size() >= 2);
+  const auto& built = log.entries.front();
+  CHECK(built.built);
+  CHECK(built.order == FlipOrder::Paper);
+  CHECK(built.after_phase == "phase1");
+  CHECK(built.measured.empty());
+  REQUIRE(built.points.size() == r.pareto.size());
+  for (size_t i = 0; i < r.pareto.size(); ++i) {
+    CHECK_FALSE(built.points[i].evaluated);
+    check_same_point(built.points[i], r.pareto[i]);
+  }
+  // Then each point once, in front order, in 3 parts (25 points / 8), with the result's numbers.
+  std::vector<size_t> seen;
+  size_t parts = 0;
+  for (size_t k = 1; k < log.entries.size(); ++k) {
+    const auto& e = log.entries[k];
+    CHECK_FALSE(e.built);
+    CHECK(e.after_phase == "phase2");
+    REQUIRE(e.points.size() == r.pareto.size());
+    for (size_t i : e.measured) {
+      seen.push_back(i);
+      CHECK(e.points[i].evaluated);
+      check_same_point(e.points[i], r.pareto[i]);
+    }
+    // Points not measured yet are still predictions.
+    for (size_t i = seen.size(); i < e.points.size(); ++i) CHECK_FALSE(e.points[i].evaluated);
+    ++parts;
+  }
+  CHECK(parts == 3);
+  std::vector<size_t> all(r.pareto.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  CHECK(seen == all);
+  // The last update's dominated flags are the result's (phase 3 measured nothing more).
+  for (size_t i = 0; i < r.pareto.size(); ++i) CHECK(log.entries.back().points[i].dominated == r.pareto[i].dominated);
+
+  // The JSON form (what the JS API gets): report.json's pareto entries.
+  CHECK(built.json.find("\"event\":\"front\"") != std::string::npos);
+  CHECK(built.json.find("\"order\":\"paper\"") != std::string::npos);
+  CHECK(built.json.find("\"baselines\":") != std::string::npos);
+  CHECK(built.json.find("\"measured\":true") == std::string::npos);
+  CHECK(built.json.find("\"predicted_sqnr_db\":") != std::string::npos);
+  CHECK(built.json.find("\"config\":[\"W8A16\"") != std::string::npos);
+  const std::string& last = log.entries.back().json;
+  CHECK(last.find("\"event\":\"points\"") != std::string::npos);
+  CHECK(last.find("\"dominated\":[") != std::string::npos);
+  CHECK(last.find("\"measured\":false") == std::string::npos);
+  CHECK(last.find("\"index\":24") != std::string::npos);
+
+  // Both orders: each front is announced before it is measured.
+  o.order = FlipOrder::Both;
+  FrontLog both;
+  both.install(o);
+  Evaluator ev2 = noise.evaluator();
+  const SearchResult rb = search_groups(groups, s.qs, s.ls, ev2, o);
+  std::vector<std::pair<bool, FlipOrder>> kinds;
+  for (const auto& e : both.entries)
+    if (kinds.empty() || kinds.back() != std::make_pair(e.built, e.order)) kinds.emplace_back(e.built, e.order);
+  CHECK(kinds == std::vector<std::pair<bool, FlipOrder>>{{true, FlipOrder::Paper}, {false, FlipOrder::Paper},
+                                                         {true, FlipOrder::Ratio}, {false, FlipOrder::Ratio}});
+  const std::vector<Point>& paper_front = rb.order_used == FlipOrder::Paper ? rb.pareto : rb.pareto_other;
+  const std::vector<Point>& ratio_front = rb.order_used == FlipOrder::Paper ? rb.pareto_other : rb.pareto;
+  for (const auto& e : both.entries)
+    for (size_t i : e.measured) check_same_point(e.points[i], (e.order == FlipOrder::Paper ? paper_front : ratio_front)[i]);
+
+  // Cancel still works with the callback (phase 2 is in parts).
+  o.order = FlipOrder::Paper;
+  o.progress = [](const std::string& phase, size_t done, size_t) { return !(phase == "phase2" && done > 10); };
+  Evaluator ev3 = noise.evaluator();
+  CHECK_THROWS_WITH_AS(search_groups(groups, s.qs, s.ls, ev3, o), doctest::Contains("cancelled"), Error);
+  // No callback: nothing changes (one walk).
+  o.on_front = nullptr;
+  o.progress = nullptr;
+  Evaluator ev4 = noise.evaluator();
+  CHECK(search_groups(groups, s.qs, s.ls, ev4, o).pareto.size() == r.pareto.size());
+}
+
+}  // namespace
+}  // namespace qm::mp

@@ -12,6 +12,7 @@
 
 #include "api/session.h"
 #include "mixed_precision/search.h"
+#include "mixed_precision/sim_evaluator.h"
 #include "quant/calibration.h"
 #include "quant/metrics.h"
 #include "quant/quant_model.h"
@@ -175,6 +176,54 @@ TEST_CASE("mixed_precision/sim: phase 1 from cached activations equals full pass
       if (r.groups[gi].sensitivity_db[ci])
         CHECK(*rt.groups[gi].sensitivity_db[ci] == doctest::Approx(*r.groups[gi].sensitivity_db[ci]).epsilon(kSensitivityTolDb));
   CHECK(rt.selected.choice == r.selected.choice);
+}
+
+TEST_CASE("mixed_precision/sim: phase 2 reported in parts (on_front) gives the same front for a little more work") {
+  auto m = mobilenet_like(16, 3);
+  quant::QuantModel qm(m.session->plan());
+  quant::Encodings enc = quant::calibrate(qm, m.session->executor(), m.samples);
+  quant::Simulator sim(qm, enc, m.session->executor());
+  SearchOptions o;
+  o.candidates = parse_candidates("W4A8,W8A8,W8A16");
+  o.target = parse_target("bops=0.5");
+  // One evaluator for both searches: the same step weights count their work.
+  const auto groups = build_groups(qm.quantizers(), qm.layers(), o.profile, o.candidates, layer_traits(qm));
+  prepare_candidates(groups, sim);
+  SimEvaluator ev(qm, sim, m.samples, {}, o.memory_budget_bytes);
+  const SearchResult one_walk = search_groups(groups, qm.quantizers(), qm.layers(), ev.evaluator(), o);
+
+  std::vector<std::vector<size_t>> parts;
+  size_t built = 0;
+  o.on_front = [&](const FrontUpdate& u) {
+    if (u.built) {
+      ++built;
+      for (const Point& p : *u.points) CHECK_FALSE(p.evaluated);
+      return;
+    }
+    parts.push_back(u.measured);
+  };
+  const SearchResult r = search_groups(groups, qm.quantizers(), qm.layers(), ev.evaluator(), o);
+  CHECK(built == 1);
+  REQUIRE(r.pareto.size() == one_walk.pareto.size());
+  REQUIRE(r.pareto.size() >= 40);  // 21 weighted groups, two cheaper candidates each
+  CHECK(parts.size() == std::min<size_t>(o.front_updates, r.pareto.size() / kMinFrontPart));
+  size_t next = 0;
+  for (const auto& part : parts)
+    for (size_t i : part) CHECK(i == next++);
+  CHECK(next == r.pareto.size());
+  // A part's first point runs from the first step instead of resuming: the same numbers.
+  for (size_t i = 0; i < r.pareto.size(); ++i) {
+    CAPTURE(i);
+    CHECK(r.pareto[i].choice == one_walk.pareto[i].choice);
+    CHECK(r.pareto[i].eval.sqnr_db == one_walk.pareto[i].eval.sqnr_db);
+    CHECK(r.pareto[i].dominated == one_walk.pareto[i].dominated);
+  }
+  CHECK(r.selected.choice == one_walk.selected.choice);
+  // ... and at most one more FP pass per extra part.
+  MESSAGE("phase 2: " << one_walk.timing.phase2_fpe << " FPE in one walk, " << r.timing.phase2_fpe << " in "
+                      << parts.size() << " parts");
+  CHECK(r.timing.phase2_fpe >= one_walk.timing.phase2_fpe);
+  CHECK(r.timing.phase2_fpe <= one_walk.timing.phase2_fpe + static_cast<double>(parts.size() - 1) + 1e-9);
 }
 
 }  // namespace

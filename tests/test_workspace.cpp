@@ -3,6 +3,7 @@
 // the workspace must give the same selection, numbers and exported bytes while skipping work.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "api/session.h"
 #include "api/workspace.h"
 #include "core/error.h"
+#include "core/json_reader.h"
 #include "onnx/model_reader.h"
 #include "onnx/model_writer.h"
 #include "test_util.h"
@@ -204,6 +206,88 @@ TEST_CASE("api/workspace: samples spread over threads give the numbers of one th
     const auto strip = [](const std::string& r) { return r.substr(0, r.find("\"export\"")); };
     CHECK(strip(runs[i].report_json) == strip(ref.report_json));
   }
+}
+
+TEST_CASE("api/quantize: on_front gets the predicted front as JSON after phase 1, then every point measured as in the report") {
+  const auto cal = samples(4);
+  auto ws = workspace(cal);
+  QuantizeOptions o = search_options("bops=0.7");
+  std::vector<JsonValue> events;
+  std::vector<std::string> order;  // progress phases and front events, in the order they came
+  o.on_front = [&](const std::string& json) {
+    events.push_back(parse_json(json, "front update"));
+    order.push_back(events.back().get("event")->str);
+  };
+  const QuantizeResult r = quantize(*ws, o, [&](const std::string& phase, size_t, size_t) {
+    if (order.empty() || order.back() != phase) order.push_back(phase);
+    return true;
+  });
+  const mp::SearchResult* sr = ws->search_result();
+  REQUIRE(sr);
+  REQUIRE(events.size() >= 2);
+  // The predicted front comes between phase 1 and phase 2.
+  const auto at = [&](const std::string& what) { return std::find(order.begin(), order.end(), what) - order.begin(); };
+  CHECK(at("phase1") < at("front"));
+  CHECK(at("front") < at("phase2"));
+  CHECK(at("points") > at("phase2"));
+
+  const auto config_of = [&](const mp::Point& p) {
+    std::vector<std::string> names;
+    for (size_t gi = 0; gi < sr->groups.size(); ++gi)
+      names.push_back(mp::candidate_name(sr->groups[gi].group.candidates[static_cast<size_t>(p.choice[gi])]));
+    return names;
+  };
+  const auto names_of = [](const JsonValue& v) {
+    std::vector<std::string> out;
+    for (const JsonValue& x : v.items) out.push_back(x.str);
+    return out;
+  };
+  const JsonValue& front = events[0];
+  CHECK(front.get("order")->str == "paper");
+  CHECK(front.get("baselines")->items.size() == 3);
+  const auto& predicted = front.get("pareto")->items;
+  REQUIRE(predicted.size() == sr->pareto.size());
+  for (size_t i = 0; i < predicted.size(); ++i) {
+    CAPTURE(i);
+    CHECK(predicted[i].get("measured")->b == false);
+    CHECK(predicted[i].get("sqnr_db")->kind == JsonValue::Null);
+    CHECK(predicted[i].get("predicted_sqnr_db")->num == doctest::Approx(sr->pareto[i].predicted_sqnr_db).epsilon(1e-12));
+    CHECK(predicted[i].get("rel_bops")->num == doctest::Approx(sr->pareto[i].cost.rel_bops).epsilon(1e-12));
+    CHECK(names_of(*predicted[i].get("config")) == config_of(sr->pareto[i]));
+  }
+  std::vector<size_t> seen;
+  for (size_t k = 1; k < events.size(); ++k) {
+    CHECK(events[k].get("event")->str == "points");
+    for (const JsonValue& p : events[k].get("points")->items) {
+      const size_t i = static_cast<size_t>(p.get("index")->num);
+      CAPTURE(i);
+      REQUIRE(i < sr->pareto.size());
+      seen.push_back(i);
+      CHECK(p.get("measured")->b);
+      CHECK(p.get("sqnr_db")->num == doctest::Approx(sr->pareto[i].eval.sqnr_db).epsilon(1e-12));
+      CHECK(p.get("rel_bops")->num == doctest::Approx(sr->pareto[i].cost.rel_bops).epsilon(1e-12));
+      CHECK(names_of(*p.get("config")) == config_of(sr->pareto[i]));
+    }
+  }
+  CHECK(seen.size() == sr->pareto.size());
+  for (size_t i = 0; i < seen.size(); ++i) CHECK(seen[i] == i);
+  // The last update's dominated list is the report's (nothing else was measured after it).
+  std::vector<size_t> dominated;
+  for (size_t i = 0; i < sr->pareto.size(); ++i)
+    if (sr->pareto[i].dominated) dominated.push_back(i);
+  std::vector<size_t> last;
+  for (const JsonValue& v : events.back().get("dominated")->items) last.push_back(static_cast<size_t>(v.num));
+  CHECK(last == dominated);
+
+  // The callback changes nothing in the result.
+  const QuantizeResult plain = quantize(conv_net(), cal, search_options("bops=0.7"));
+  CHECK(r.model_bytes == plain.model_bytes);
+  CHECK(r.sqnr_db == plain.sqnr_db);
+  // A reused search (another target) has no front updates: nothing is measured.
+  events.clear();
+  o.target = "bops=0.9";
+  quantize(*ws, o);
+  CHECK(events.empty());
 }
 
 }  // namespace

@@ -149,6 +149,8 @@ mp::SearchOptions search_options(const QuantizeOptions& options, const ProgressF
   so.progress = [progress_fn](const std::string& phase, size_t done, size_t total) {
     return !progress_fn || progress_fn(phase, done, total);
   };
+  if (options.on_front)
+    so.on_front = [on_front = options.on_front](const mp::FrontUpdate& u) { on_front(mp::front_update_json(u)); };
   return so;
 }
 

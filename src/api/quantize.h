@@ -75,6 +75,14 @@ struct QuantizeOptions {
   /// Names `score`: the same id means the same function, so the workspace keeps the search and
   /// evaluations made with it; another id searches again (as other labels do).
   std::string score_id;
+  /// Search only, optional: the fronts while the search runs (mp::SearchOptions::on_front), each
+  /// update as one JSON object (mp::front_update_json): {"event": "front", "order",
+  /// "baselines", "pareto"} when phase 1 has ordered a front (every point at its phase-1
+  /// prediction, "measured": false), then {"event": "points", "order", "points", "dominated"} as
+  /// phase 2 measures them (points are report.json's pareto entries). Called on the calling
+  /// thread; not called when the workspace reuses its search. Phase 2 then measures in parts
+  /// (a little more work, the same numbers); without it nothing changes.
+  std::function<void(const std::string& json)> on_front;
   /// Use at most this many calibration samples (the first ones). 0 = all, capped at 64.
   size_t max_samples = 0;
   /// Weight range setting: "mse" (default) or "minmax".

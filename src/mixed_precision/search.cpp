@@ -133,21 +133,28 @@ class Runner {
   }
 
   // Evaluates a path of choices (consecutive ones differ in few groups) in one walk when the
-  // evaluator can, else one by one.
-  std::vector<Eval> evaluate_path(const std::vector<Choice>& path, const std::string& phase) {
+  // evaluator can, else one by one. The path is points [offset, offset + path.size()) of a
+  // longer one of `all` points: progress counts in that one.
+  std::vector<Eval> evaluate_path(const std::vector<Choice>& path, const std::string& phase, size_t offset = 0,
+                                  size_t all = 0) {
+    all = std::max(all, offset + path.size());
     std::vector<Eval> out;
     if (!ev_.evaluate_path) {
       for (size_t k = 0; k < path.size(); ++k) {
-        progress(phase, k, path.size());
-        stage(phase, k, path.size());
+        progress(phase, offset + k, all);
+        stage(phase, offset + k, all);
         out.push_back(evaluate(path[k]));
       }
-      progress(phase, path.size(), path.size());
+      progress(phase, offset + path.size(), all);
       return out;
     }
     std::vector<quant::QuantConfig> cfgs;
     for (const Choice& c : path) cfgs.push_back(choice_config(groups_, c, nq_));
-    out = ev_.evaluate_path(cfgs, [&](size_t done, size_t total) { return !progress_ || progress_(phase, done, total); });
+    // The evaluator counts (samples x points of this path); per point = total / path.size().
+    out = ev_.evaluate_path(cfgs, [&](size_t done, size_t total) {
+      const size_t per = path.empty() ? 1 : std::max<size_t>(1, total / path.size());
+      return !progress_ || progress_(phase, offset * per + done, all * per);
+    });
     if (out.size() != path.size()) throw Error(ErrorKind::InvalidArgument, "cancelled: search stopped by the caller during " + phase);
     for (size_t k = 0; k < path.size(); ++k) {
       if (cache_.count(path[k])) {
@@ -234,27 +241,6 @@ std::vector<Point> build_front(Runner& run, const std::vector<Group>& groups, co
   return pts;
 }
 
-// Evaluates every point, or `limit` evenly spaced ones (first and last included) when limit > 1
-// and the front is longer, as one path.
-void evaluate_front(Runner& run, std::vector<Point>& pts, const std::string& phase, size_t limit) {
-  std::vector<size_t> idx;
-  if (limit < 2 || pts.size() <= limit) {
-    for (size_t i = 0; i < pts.size(); ++i) idx.push_back(i);
-  } else {
-    for (size_t k = 0; k < limit; ++k) {
-      const size_t i = static_cast<size_t>(std::llround(static_cast<double>(k) * (pts.size() - 1) / (limit - 1)));
-      if (idx.empty() || idx.back() != i) idx.push_back(i);
-    }
-  }
-  std::vector<Choice> path;
-  for (size_t i : idx) path.push_back(pts[i].choice);
-  const std::vector<Eval> evals = run.evaluate_path(path, phase);
-  for (size_t k = 0; k < idx.size(); ++k) {
-    pts[idx[k]].eval = evals[k];
-    pts[idx[k]].evaluated = true;
-  }
-}
-
 // Marks the measured points of `pts` that another measured point or a baseline dominates (at
 // most as costly and at least as accurate, one of them strictly).
 void mark_dominated(std::vector<Point>& pts, const std::vector<Baseline>& baselines, bool size) {
@@ -309,6 +295,53 @@ struct Search {
   SearchResult& r;
   bool size;  // the cost phase 2 lowers: weight size for a size target, else BOPs
 };
+
+// Tells SearchOptions::on_front that the front `pts` of `order` was built (measured empty) or
+// that the points `measured` were just measured.
+void report_front(Search& s, const std::vector<Point>& pts, FlipOrder order, std::vector<size_t> measured, bool built) {
+  if (!s.o.on_front) return;
+  FrontUpdate u;
+  u.built = built;
+  u.order = order;
+  u.result = &s.r;
+  u.points = &pts;
+  u.measured = std::move(measured);
+  s.o.on_front(u);
+}
+
+// Evaluates every point, or `limit` evenly spaced ones (first and last included) when limit > 1
+// and the front is longer, as one path; with on_front, in up to o.front_updates consecutive
+// parts, each reported when measured (a part's first point then runs from the first step: the
+// numbers are the same as in one walk).
+void evaluate_front(Search& s, std::vector<Point>& pts, FlipOrder order, const std::string& phase, size_t limit) {
+  std::vector<size_t> idx;
+  if (limit < 2 || pts.size() <= limit) {
+    for (size_t i = 0; i < pts.size(); ++i) idx.push_back(i);
+  } else {
+    for (size_t k = 0; k < limit; ++k) {
+      const size_t i = static_cast<size_t>(std::llround(static_cast<double>(k) * (pts.size() - 1) / (limit - 1)));
+      if (idx.empty() || idx.back() != i) idx.push_back(i);
+    }
+  }
+  const size_t most = std::max<size_t>(1, s.o.front_updates);
+  const size_t parts = s.o.on_front ? std::clamp<size_t>(idx.size() / kMinFrontPart, 1, most) : 1;
+  for (size_t part = 0; part < parts; ++part) {
+    const size_t begin = idx.size() * part / parts, end = idx.size() * (part + 1) / parts;
+    std::vector<Choice> path;
+    for (size_t k = begin; k < end; ++k) path.push_back(pts[idx[k]].choice);
+    const std::vector<Eval> evals = s.run.evaluate_path(path, phase, begin, idx.size());
+    for (size_t k = begin; k < end; ++k) {
+      pts[idx[k]].eval = evals[k - begin];
+      pts[idx[k]].evaluated = true;
+    }
+    if (s.o.on_front) {
+      mark_dominated(pts, s.r.baselines, s.size);
+      const auto first = idx.begin();
+      report_front(s, pts, order, std::vector<size_t>(first + static_cast<std::ptrdiff_t>(begin), first + static_cast<std::ptrdiff_t>(end)),
+                   false);
+    }
+  }
+}
 
 // Phase 0: the homogeneous baselines; the start point is the most accurate. Returns it.
 Choice phase0_baselines(Search& s) {
@@ -410,11 +443,13 @@ void phase2_fronts(Search& s, const Choice& start, const std::vector<Flip>& flip
   const FlipOrder first = s.o.order == FlipOrder::Ratio ? FlipOrder::Ratio : FlipOrder::Paper;
   r.order_used = first;
   r.pareto = build_front(s.run, s.groups, start, start_nsr, order_flips(flips, first), s.size);
+  report_front(s, r.pareto, first, {}, true);
   // Comparing two orders needs both fronts evaluated.
-  if (s.o.full_front || s.o.order == FlipOrder::Both) evaluate_front(s.run, r.pareto, "phase2", s.o.front_points);
+  if (s.o.full_front || s.o.order == FlipOrder::Both) evaluate_front(s, r.pareto, first, "phase2", s.o.front_points);
   if (s.o.order == FlipOrder::Both) {
     r.pareto_other = build_front(s.run, s.groups, start, start_nsr, order_flips(flips, FlipOrder::Ratio), s.size);
-    evaluate_front(s.run, r.pareto_other, "phase2", s.o.front_points);
+    report_front(s, r.pareto_other, FlipOrder::Ratio, {}, true);
+    evaluate_front(s, r.pareto_other, FlipOrder::Ratio, "phase2", s.o.front_points);
     double lo = 0, hi = rel_cost(r.pareto.front().cost, s.size);
     for (const auto* f : {&r.pareto, &r.pareto_other}) lo = std::max(lo, rel_cost(f->back().cost, s.size));
     r.front_score = front_score(r.pareto, lo, hi, s.size);

@@ -16,6 +16,8 @@
 //            first step its flip changes from the previous point's activations. Each point also
 //            carries the phase-1 additive-noise prediction, and whether another measured point
 //            (or a baseline) dominates it: the path is not a front, its non-dominated subset is.
+//            With SearchOptions::on_front, each front is reported when built (every point at its
+//            prediction) and its points as they are measured, so a chart can be drawn at once.
 //   phase 3  the target picks a point: best metric within a cost budget (bops, size) or the
 //            cheapest point meeting a quality bar (sqnr, sqnr-drop). None feasible: say so, return
 //            the start point. With both flip orders, the union of the two fronts; a homogeneous
@@ -73,6 +75,10 @@ const char* order_name(FlipOrder o);
 /// then throws Error(InvalidArgument) whose message starts with "cancelled").
 using ProgressFn = std::function<bool(const std::string& phase, size_t done, size_t total)>;
 
+/// Phase 2 as it runs (FrontUpdate below; SearchOptions::on_front).
+struct FrontUpdate;
+using FrontFn = std::function<void(const FrontUpdate&)>;
+
 /// A user's metric (AIMET's eval callback; the JS API's score module): the score of one sample's
 /// outputs (in the model's output order), higher is better. Called on the calling thread only.
 using ScoreFn = std::function<double(const std::vector<Tensor>& outputs, size_t sample)>;
@@ -104,7 +110,19 @@ struct SearchOptions {
   /// same id (and the rest unchanged) is reused (sim_evaluator.h, api/workspace.h).
   ScoreFn score;
   std::string score_id;
+  /// Optional, for a chart drawn before the search ends (amp.md section 6): each front as soon
+  /// as phase 1 has ordered its flips (every point at its phase-1 prediction, none measured),
+  /// then its points as phase 2 measures them (FrontUpdate). Called on the calling thread. With
+  /// it, phase 2 measures a front in up to `front_updates` consecutive parts (of at least
+  /// kMinFrontPart points) instead of one walk: the same numbers, but the first point of each
+  /// later part runs from the first step on every sample (about half an FP pass more per part
+  /// than resuming it). Points that phase 3 measures (without the full front) are not reported.
+  FrontFn on_front;
+  size_t front_updates = 8;
 };
+
+/// The fewest points of one part of phase 2 with SearchOptions::on_front.
+constexpr size_t kMinFrontPart = 8;
 
 /// Quality of one configuration on the samples.
 struct Eval {
@@ -235,6 +253,25 @@ struct SearchResult {
   std::vector<Phase1Flip> phase1;      ///< phase 1's per-sample sums per flip (stability.h)
   Stability stability;                 ///< for the target and selection (phase 3 updates it)
 };
+
+/// One step of phase 2 for SearchOptions::on_front. The pointers are valid during the call only.
+struct FrontUpdate {
+  /// true: the front was just built (after phase 1): every point with its cost and phase-1
+  /// prediction (predicted_sqnr_db), none measured yet. false: the points listed in `measured`
+  /// have just been measured (Point::eval), the others are as before.
+  bool built = true;
+  FlipOrder order = FlipOrder::Paper;  ///< the front's flip order (Paper or Ratio)
+  const SearchResult* result = nullptr;       ///< the search so far: groups, baselines, start
+  /// The whole front as it stands; `dominated` among its measured points and the baselines.
+  const std::vector<Point>* points = nullptr;
+  std::vector<size_t> measured;  ///< indices into *points (empty when built)
+};
+
+/// An update as one JSON object, whose points are report.json's pareto entries (cli.md):
+///   built:    {"event": "front", "order": "paper", "baselines": [...], "pareto": [every point]}
+///   measured: {"event": "points", "order": "paper", "points": [the points just measured],
+///              "dominated": [indices of the front's dominated points]}
+std::string front_update_json(const FrontUpdate& u);
 
 /// "W8A8" when the selected configuration is one of the homogeneous baselines (also a front
 /// point equal to one, e.g. the start point), else "mixed".

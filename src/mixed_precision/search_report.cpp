@@ -30,24 +30,27 @@ void write_choice(JsonWriter& w, const SearchResult& r, const Choice& c) {
   w.end_array();
 }
 
-void write_points(JsonWriter& w, const SearchResult& r, const std::vector<Point>& pts) {
-  w.begin_array();
-  for (size_t i = 0; i < pts.size(); ++i) {
-    w.begin_object();
-    w.key("index").value(i);
-    write_eval(w, pts[i]);
-    w.key("measured").value(pts[i].evaluated);
-    w.key("predicted_sqnr_db").value(pts[i].predicted_sqnr_db);
-    w.key("dominated").value(pts[i].dominated);
-    if (pts[i].flip_group >= 0) {
-      w.key("flip").begin_object(true);
-      w.key("group").value(pts[i].flip_group);
-      w.key("to").value(candidate_name(pts[i].flip_to));
-      w.end_object();
-    }
-    write_choice(w, r, pts[i].choice);
+// One front point as report.json's pareto[i] (also front_update_json's points).
+void write_point(JsonWriter& w, const SearchResult& r, const Point& p, size_t index) {
+  w.begin_object();
+  w.key("index").value(index);
+  write_eval(w, p);
+  w.key("measured").value(p.evaluated);
+  w.key("predicted_sqnr_db").value(p.predicted_sqnr_db);
+  w.key("dominated").value(p.dominated);
+  if (p.flip_group >= 0) {
+    w.key("flip").begin_object(true);
+    w.key("group").value(p.flip_group);
+    w.key("to").value(candidate_name(p.flip_to));
     w.end_object();
   }
+  write_choice(w, r, p.choice);
+  w.end_object();
+}
+
+void write_points(JsonWriter& w, const SearchResult& r, const std::vector<Point>& pts) {
+  w.begin_array();
+  for (size_t i = 0; i < pts.size(); ++i) write_point(w, r, pts[i], i);
   w.end_array();
 }
 
@@ -110,6 +113,35 @@ void write_pareto_json(JsonWriter& w, const SearchResult& r) {
     w.key(r.order_used == FlipOrder::Paper ? "ratio" : "paper").value(r.front_score_other);
     w.end_object();
   }
+}
+
+std::string front_update_json(const FrontUpdate& u) {
+  JsonWriter w;
+  w.begin_object();
+  if (!u.result || !u.points) {
+    w.end_object();
+    return w.str();
+  }
+  const SearchResult& r = *u.result;
+  const std::vector<Point>& pts = *u.points;
+  w.key("event").value(u.built ? "front" : "points");
+  w.key("order").value(order_name(u.order));
+  if (u.built) {
+    write_baselines_json(w, r);
+    w.key("pareto");
+    write_points(w, r, pts);
+  } else {
+    w.key("points").begin_array();
+    for (size_t i : u.measured)
+      if (i < pts.size()) write_point(w, r, pts[i], i);
+    w.end_array();
+    w.key("dominated").begin_array(true);
+    for (size_t i = 0; i < pts.size(); ++i)
+      if (pts[i].dominated) w.value(i);
+    w.end_array();
+  }
+  w.end_object();
+  return w.str();
 }
 
 std::string selected_config_name(const SearchResult& r) {
