@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <new>
 #include <optional>
@@ -404,6 +405,13 @@ qm::api::ProgressFn js_progress(const val& on_progress) {
   };
 }
 
+/// onFront(json) from JS: each front update of the search as JSON text (api::QuantizeOptions::
+/// on_front), called synchronously like onProgress.
+std::function<void(const std::string&)> js_front(const val& on_front) {
+  if (on_front.isUndefined() || on_front.isNull()) return {};
+  return [on_front](const std::string& json) { on_front(json); };
+}
+
 // ---- the user's score function (options.score; the JS API's scoreModule) ----
 
 /// A tensor's values as a fresh Float32Array (other numeric types converted element by element;
@@ -642,11 +650,13 @@ Result ws_set_samples(val samples, val options) {
   });
 }
 
-/// wsQuantize(options, onProgress) -> {ok, value: report JSON (no "export" key)}. quantize()'s
-/// options plus config: [candidate per group] and layerBits on top of it (report "final").
-/// Does only what changed since the last call (report timing_s.reused); see api::quantize.
-/// The configuration is kept for wsExport().
-Result ws_quantize(val options, val on_progress) {
+/// wsQuantize(options, onProgress, onFront) -> {ok, value: report JSON (no "export" key)}.
+/// quantize()'s options plus config: [candidate per group] and layerBits on top of it (report
+/// "final"). Does only what changed since the last call (report timing_s.reused); see
+/// api::quantize. onFront (or null): called with the JSON text of each front update while the
+/// search runs (api::QuantizeOptions::on_front: the predicted front after phase 1, then the
+/// points phase 2 measures). The configuration is kept for wsExport().
+Result ws_quantize(val options, val on_progress, val on_front) {
   return guarded([&] {
     qm::api::Workspace& ws = workspace();
     if (ws.samples().empty()) throw qm::Error(qm::ErrorKind::InvalidArgument, "quantize: add at least one calibration sample first");
@@ -656,6 +666,7 @@ Result ws_quantize(val options, val on_progress) {
     opts.model_file = st.file_name;
     opts.export_model = false;
     st.last = opts;
+    opts.on_front = js_front(on_front);  // this call's only (not kept for wsExport)
     const qm::api::QuantizeResult r = qm::api::quantize(ws, opts, js_progress(on_progress));
     return r.report_json;
   });

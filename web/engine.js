@@ -152,12 +152,23 @@ export class Engine {
   /**
    * Calibrates, searches, selects or evaluates, whichever of these the options need (the core
    * reuses the rest). options: as quantize(), plus config ([candidate per group]) and layerBits.
-   * onProgress(phase, done, total) is called synchronously during the call.
+   * onProgress(phase, done, total) is called synchronously during the call; so is onFront(event)
+   * while a search runs: {event: 'front', order, baselines, pareto} when phase 1 has ordered a
+   * front (every point predicted), then {event: 'points', order, points, dominated} as phase 2
+   * measures them (points as report.json's pareto entries; results.js foldFrontEvent). An
+   * exception in onFront is logged, never thrown into the core.
    * Returns {report (object, without "export"), reportJson}.
    */
-  async wsQuantize(options = {}, onProgress = null) {
+  async wsQuantize(options = {}, onProgress = null, onFront = null) {
+    const front = onFront ? (json) => {
+      try {
+        onFront(JSON.parse(json));
+      } catch (e) {
+        console.warn(`quantmix: onFront failed: ${e?.message ?? e}`);
+      }
+    } : null;
     const result = await this.callAsync((m) => m.wsQuantize(options,
-      onProgress ? (phase, done, total) => { onProgress(phase, done, total); return true; } : null));
+      onProgress ? (phase, done, total) => { onProgress(phase, done, total); return true; } : null, front));
     const reportJson = this.unwrap(result);
     return { report: JSON.parse(reportJson), reportJson };
   }

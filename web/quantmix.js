@@ -7,7 +7,8 @@
 //   const qm = await Quantmix.create();
 //   await qm.loadModel(file);                                 // File, Blob, ArrayBuffer or bytes
 //   await qm.setSamples([{ name: 'x0.npy', bytes }]);         // .npy/.npz, or {name, data, shape}
-//   const r = await qm.quantize({ target: 'bops=0.5' }, { onProgress: (p) => console.log(p.phase, p.fraction) });
+//   const r = await qm.quantize({ target: 'bops=0.5' }, { onProgress: (p) => console.log(p.phase, p.fraction),
+//     onFront: (front) => draw(front) });                    // the front while the search runs
 //   console.log(r.report.selected.sqnr_db);
 //   const { model, encodings, report } = qm.exportFiles();    // Blobs
 //
@@ -25,7 +26,7 @@
 // beside the search's report.selected) and export nothing: exportFiles() then has model and
 // encodings null until export() (quantize() exports by itself).
 import { encodeNpy } from './npy.js';
-import { composeOverride } from './results.js';
+import { composeOverride, foldFrontEvent } from './results.js';
 import { WorkerClient, WorkerError } from './worker_protocol.js';
 
 /** Phases the core reports, in order, with the label the UI shows. */
@@ -297,7 +298,13 @@ export class Quantmix {
    * search maximises its mean over the samples instead of SQNR or top-1 in phases 0, 2 and 3; the
    * report's points carry score, search.metric is "score" and search.float_score the float model's;
    * phase 1 stays SQNR; see web/score_module.js)}. opts: {onProgress(p),
-   * signal (AbortSignal)}. p = {phase, label, done, total, fraction, etaSeconds}.
+   * onFront(front, event), signal (AbortSignal)}. p = {phase, label, done, total, fraction,
+   * etaSeconds}. onFront is called while the search runs (not when the worker reuses it): once
+   * phase 1 has ordered the front, with every point at its phase-1 prediction, then as phase 2
+   * measures its points. `front` is report.json-shaped (results.js foldFrontEvent): {baselines,
+   * pareto: [points with measured, sqnr_db (null until measured), predicted_sqnr_db, dominated,
+   * config], pareto_order, measured, total}, so normalizeQuantReport() and the chart draw it as
+   * they draw a finished report; `event` is the core's update ({event: 'front' | 'points', ...}).
    * Resolves {report, model: Uint8Array|null, encodings: string|null, demo}; rejects with
    * CancelledError when cancelled, or an Error with the core's one-line message.
    */
@@ -376,8 +383,8 @@ export class Quantmix {
     this.result = { model: null, encodings: null, samplesUsed: null, ...value, exported: exported || Boolean(value.demo) };
   }
 
-  /** One request that may run long (progress, cancel): quantize, evaluate or export. */
-  async request(type, options, { onProgress = null, signal = null } = {}) {
+  /** One request that may run long (progress, front updates, cancel): quantize, evaluate or export. */
+  async request(type, options, { onProgress = null, onFront = null, signal = null } = {}) {
     await this.ready();
     if (this.running) throw new Error(`${type}: a run is already in progress`);
     if (signal?.aborted) throw new CancelledError();
@@ -386,6 +393,7 @@ export class Quantmix {
     const weights = type === 'quantize' ? phaseWeights({ search, layers: this.inspect?.layers?.length ?? 10,
       candidates: search ? (options?.candidates?.length ?? 4) : 1 }) : null;
     const tracker = new ProgressTracker(undefined, weights);
+    let front = null;  // the front so far, from the core's events
     const onAbort = () => this.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -393,6 +401,7 @@ export class Quantmix {
         this.running = { reject };
         this.client.request(type, { options }, {
           onProgress: (m) => { if (onProgress && m.total !== undefined) onProgress(tracker.update(m.stage, m.done, m.total)); },
+          onFront: onFront ? (event) => { front = foldFrontEvent(front, event); onFront(front, event); } : null,
         }).then(resolve, reject);
       });
       return reply.value;

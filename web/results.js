@@ -183,6 +183,35 @@ export function stabilityVerdict(st) {
   return { cls: 'stability-add', title: `Calibration set: ${more}`, detail };
 }
 
+/**
+ * The search's front while it runs (the JS API's onFront; engine.js wsQuantize): folds one event
+ * of the core into `live` (null at first) and returns the new state, a report.json-shaped object
+ * that normalizeQuantReport() and the chart take as they are: {baselines, pareto (the front of
+ * pareto_order, points as report.json's: measured, sqnr_db (null until measured),
+ * predicted_sqnr_db, dominated, config), pareto_order, fronts: {order: points}, measured, total}.
+ * Events: {event: 'front', order, baselines, pareto} once phase 1 has ordered a front (every
+ * point predicted), then {event: 'points', order, points, dominated} as phase 2 measures them
+ * (the measured points, and the indices of the front's dominated points). Pure.
+ */
+export function foldFrontEvent(live, event) {
+  const fronts = { ...(live?.fronts ?? {}) };
+  let baselines = live?.baselines ?? [];
+  const order = String(event?.order ?? 'paper');
+  if (event?.event === 'front') {
+    fronts[order] = (event.pareto ?? []).map((p) => ({ ...p }));
+    if (Array.isArray(event.baselines)) baselines = event.baselines;
+  } else if (event?.event === 'points') {
+    const pts = (fronts[order] ?? []).slice();
+    for (const p of event.points ?? []) if (Number.isInteger(p?.index) && p.index >= 0) pts[p.index] = { ...p };
+    const dominated = new Set(event.dominated ?? []);
+    fronts[order] = Array.from(pts, (p, i) => (p ? { ...p, dominated: dominated.has(i) } : null)).filter(Boolean);
+  } else {
+    return live;
+  }
+  const pareto = fronts[order];
+  return { baselines, pareto, pareto_order: order, fronts, measured: pareto.filter((p) => p.measured).length, total: pareto.length };
+}
+
 /** A "nice" axis: ticks covering [lo, hi] with about `count` steps. */
 export function niceTicks(lo, hi, count = 5) {
   if (!(hi > lo)) { hi = lo + 1; }

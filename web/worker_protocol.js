@@ -15,6 +15,9 @@
 //                                                -> result {value: {count, used}}
 //   quantize    {options}   search (or reuse) + export
 //                                                -> progress* {stage, done, total, message}
+//                                                   front* {event} while a search runs (engine.js
+//                                                   wsQuantize onFront: the predicted front, then
+//                                                   the points phase 2 measures)
 //                                                   result {value: {report, model, encodings, samplesUsed, demo}}
 //               options.scoreModule: a same-origin module URL exporting score(outputs, sampleIndex);
 //               the worker imports it (web/score_module.js) and the core gets its `score`
@@ -157,7 +160,8 @@ async function handleOne(msg, host, state) {
         let report = null;
         if (msg.type !== 'export' || state.ws.evaluated !== key) {
           state.ws.evaluated = null;
-          ({ report } = await engine.wsQuantize(await withScore(options, host), onProgress));
+          ({ report } = await engine.wsQuantize(await withScore(options, host), onProgress,
+            (event) => host.post({ type: 'front', id, event })));
           state.ws.evaluated = key;
           state.ws.evaluatedOptions = options;
         }
@@ -279,7 +283,8 @@ export class WorkerError extends Error {
 
 /**
  * Page side: request/response over a Worker-like object (postMessage + addEventListener).
- * request(type, payload, {onProgress, transfer}) -> Promise of the 'result'/'ready' message.
+ * request(type, payload, {onProgress, onFront, transfer}) -> Promise of the 'result'/'ready'
+ * message; onProgress gets the 'progress' messages, onFront the 'front' messages' events.
  */
 export class WorkerClient {
   constructor(worker) {
@@ -292,10 +297,10 @@ export class WorkerClient {
       `the engine worker failed: ${event?.message || 'could not start (see the console)'}`));
   }
 
-  request(type, payload = {}, { onProgress = null, transfer = [] } = {}) {
+  request(type, payload = {}, { onProgress = null, onFront = null, transfer = [] } = {}) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress });
+      this.pending.set(id, { resolve, reject, onProgress, onFront });
       this.worker.postMessage({ type, id, ...payload }, transfer);
     });
   }
@@ -305,6 +310,10 @@ export class WorkerClient {
     if (!entry) return;
     if (msg.type === 'progress') {
       if (entry.onProgress) entry.onProgress(msg);
+      return;
+    }
+    if (msg.type === 'front') {
+      if (entry.onFront) entry.onFront(msg.event);
       return;
     }
     this.pending.delete(msg.id);

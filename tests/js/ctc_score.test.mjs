@@ -102,7 +102,7 @@ test('ctc_score: as a scoreModule on the wasm module, the identity recogniser sc
       return import(pathToFileURL(join(ROOT, 'web', new URL(href).pathname)).href);
     },
   };
-  const reply = async (msg) => { posts.length = 0; await handleMessage(msg, host); return posts.find((m) => m.type !== 'progress'); };
+  const reply = async (msg) => { posts.length = 0; await handleMessage(msg, host); return posts.find((m) => m.type !== 'progress' && m.type !== 'front'); };
   assert.equal((await reply({ id: 1, type: 'load_model', file: { name: 'identity_ctc.onnx', bytes: model } })).type, 'result');
   assert.equal((await reply({ id: 2, type: 'set_samples', samples })).type, 'result');
   const r = await reply({ id: 3, type: 'quantize',

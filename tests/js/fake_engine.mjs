@@ -32,13 +32,23 @@ export function fakeEngine({ delayMs = 0 } = {}) {
       if (engine.failSamples) { const e = engine.failSamples; engine.failSamples = null; throw e; }
       return { count: samples.length, used: Math.min(samples.length, options.maxSamples ?? 64) };
     },
-    async wsQuantize(options, onProgress) {
+    async wsQuantize(options, onProgress, onFront) {
       calls.push(['wsQuantize', options]);
+      const report = demoReport(INSPECT, options);
+      delete report.demo;
+      // A search (the first call): the front as the core reports it while phase 2 runs, every
+      // point predicted first, then the measured ones (engine.js wsQuantize onFront).
+      if (onFront && !engine.last && !options.bits) {
+        const predicted = report.pareto.map((p) => ({ ...p, measured: false, sqnr_db: null, dominated: false }));
+        onFront({ event: 'front', order: 'paper', baselines: report.baselines, pareto: predicted });
+        await sleep();
+        const measured = report.pareto.filter((p) => p.measured);
+        onFront({ event: 'points', order: 'paper', points: measured,
+          dominated: report.pareto.filter((p) => p.dominated).map((p) => p.index) });
+      }
       await sleep();
       onProgress?.('evaluate', 1, 1);
       calls.push(['wsQuantize done', options.target]);
-      const report = demoReport(INSPECT, options);
-      delete report.demo;
       // What the core says it reused: nothing the first time, everything after (as a real
       // workspace with the same samples and search options).
       report.timing_s = { ...(report.timing_s ?? {}), reused: engine.last ? ['calibration', 'search'] : [] };

@@ -170,7 +170,7 @@ test('score: scoreModule through the worker protocol: same-origin check, import,
     base: 'http://127.0.0.1:8080/app/worker.js',
     importModule: async (href) => { imported.push(href); return { score: current }; },
   };
-  const reply = async (msg) => { posts.length = 0; await handleMessage(msg, host); return posts.find((m) => m.type !== 'progress'); };
+  const reply = async (msg) => { posts.length = 0; await handleMessage(msg, host); return posts.find((m) => m.type !== 'progress' && m.type !== 'front'); };
   assert.equal((await reply({ id: 1, type: 'load_model', file: { name: 'two.onnx', bytes: MODEL } })).type, 'result');
   assert.equal((await reply({ id: 2, type: 'set_samples', samples: SAMPLES })).type, 'result');
   const r = await reply({ id: 3, type: 'quantize', options: { ...OPTIONS, scoreModule: 'examples/a.mjs' } });

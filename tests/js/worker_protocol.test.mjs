@@ -1,8 +1,8 @@
 // The worker's side of the workspace (web/worker_protocol.js) against a fake engine that records
 // every call: after one quantize, a new target, a front point or an override costs one
 // wsQuantize and nothing else (no reload, no new samples, no export); export happens only on
-// 'export'; a module that crashed gets the model and samples back; demo mode answers every
-// request. The real module is covered by wasm.test.mjs.
+// 'export'; the search's front updates reach the page before the result; a module that crashed
+// gets the model and samples back; demo mode answers every request. The real module is covered by wasm.test.mjs.
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { handleMessage, newState } from '../../web/worker_protocol.js';
@@ -19,7 +19,7 @@ function worker(engine, { demo = false } = {}) {
     await handleMessage({ type, id: mine, ...payload }, host);
     return posts.filter((m) => m.id === mine);
   };
-  const final = async (type, payload) => (await send(type, payload)).find((m) => m.type !== 'progress');
+  const final = async (type, payload) => (await send(type, payload)).find((m) => m.type !== 'progress' && m.type !== 'front');
   return { state, posts, host, send, final, demo: demo ? send('init', { demo: true }) : null };
 }
 
@@ -43,8 +43,12 @@ test('worker: after quantize, a new target / point / override calls only wsQuant
   assert.deepEqual(engine.calls[2].slice(1), [['a.npy', 'b.npy', 'c.npy'], { maxSamples: 2 }]);
 
   engine.calls.length = 0;
-  const q = await w.final('quantize', { options: SEARCH });
+  const sentQ = await w.send('quantize', { options: SEARCH });
+  const q = sentQ.find((m) => m.type !== 'progress' && m.type !== 'front');
   assert.equal(q.type, 'result', q.message);
+  // While the search runs, its front: predicted, then measured, before the one result.
+  assert.deepEqual(sentQ.filter((m) => m.type === 'front').map((m) => m.event.event), ['front', 'points']);
+  assert.equal(sentQ.at(-1), q, 'the result comes last');
   assert.deepEqual(names(engine.calls), ['wsQuantize', 'wsExport'], 'a full run: search + export, model and samples reused');
   assert.deepEqual(q.value.model, new Uint8Array([1, 2, 3]));
   assert.deepEqual(q.value.report.export, { bytes: 3 }, 'the reply carries the exported report');

@@ -63,10 +63,15 @@ export function renderTotals(doc, report, point) {
 }
 
 /**
- * The Pareto chart. opts: {selectedIndex, onSelectPoint(index)}. Points are focusable buttons
- * (Enter selects), so the chart works from the keyboard too.
+ * The Pareto chart. opts: {selectedIndex, onSelectPoint(index), live}. Points are focusable
+ * buttons (Enter selects), so the chart works from the keyboard too. live = {measured, total}:
+ * the front while the search runs (results.js foldFrontEvent), drawn the same way (predicted
+ * points hollow, replaced by measured ones as they come) under its own ids, nothing to click.
  */
 export function renderPareto(doc, report, opts = {}) {
+  const live = opts.live ?? null;
+  const ids = live ? { card: 'live-front-card', chart: 'live-front-chart', legend: 'live-front-legend' }
+    : { card: 'pareto-card', chart: 'pareto-chart', legend: 'pareto-legend' };
   const g = paretoGeometry(report, { width: 640, height: 300 });
   const { pad, width, height } = g;
   const grid = [
@@ -91,10 +96,11 @@ export function renderPareto(doc, report, opts = {}) {
     const quality = p.measured ? fmtDb(p.sqnrDb) : `${fmtDb(p.chartSqnrDb)} predicted (not measured)`;
     const title = `point ${p.index}${p.dominated ? ' (dominated)' : ''}: ${fmtX(p.relBops)} BOPs · ${formatBytes(p.sizeBytes)} · ${quality}`;
     const cls = ['pt', p.dominated ? 'pt-path' : 'pt-front', p.measured ? 'pt-measured' : 'pt-predicted', selected ? 'pt-selected' : ''];
+    const dataset = { index: p.index, relBops: p.relBops, sqnr: p.chartSqnrDb, measured: p.measured, dominated: p.dominated };
+    if (live) return s(doc, 'circle', { class: cls.filter(Boolean).join(' '), cx: p.cx, cy: p.cy, r: p.dominated ? 3.5 : 4.5, dataset }, s(doc, 'title', null, title));
     return s(doc, 'circle', {
       class: cls.filter(Boolean).join(' '), cx: p.cx, cy: p.cy, r: selected ? 6.5 : p.dominated ? 3.5 : 4.5,
-      tabindex: 0, role: 'button', 'aria-label': title,
-      dataset: { index: p.index, relBops: p.relBops, sqnr: p.chartSqnrDb, measured: p.measured, dominated: p.dominated },
+      tabindex: 0, role: 'button', 'aria-label': title, dataset,
       onclick: () => opts.onSelectPoint?.(p.index),
       onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); opts.onSelectPoint?.(p.index); } },
     }, s(doc, 'title', null, title));
@@ -113,25 +119,31 @@ export function renderPareto(doc, report, opts = {}) {
     ? s(doc, 'circle', { class: 'pt pt-override', cx: g.selected.cx, cy: g.selected.cy, r: 6.5 },
       s(doc, 'title', null, `this configuration: ${fmtX(g.selected.relBops)} BOPs · ${fmtDb(g.selected.sqnrDb)}`))
     : null;
-  const svg = s(doc, 'svg', { class: 'chart', id: 'pareto-chart', viewBox: `0 0 ${width} ${height}`,
-    role: 'img', 'aria-label': 'Pareto front: output SQNR against relative BOPs' },
+  const svg = s(doc, 'svg', { class: 'chart', id: ids.chart, viewBox: `0 0 ${width} ${height}`,
+    role: 'img', 'aria-label': `Pareto front${live ? ' (search running)' : ''}: output SQNR against relative BOPs` },
   s(doc, 'g', { class: 'grid-layer' }, grid), labels,
   s(doc, 'path', { class: 'front-line', d: line }), baselines, points, sel);
   const all = [...g.front, ...g.path];
   const predicted = all.filter((p) => !p.measured).length;
-  const legend = h(doc, 'div', { class: 'legend', id: 'pareto-legend' },
-    g.front.length ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-front' }), 'Pareto front (click a point)') : null,
+  const legend = h(doc, 'div', { class: 'legend', id: ids.legend },
+    g.front.length ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-front' }), live ? 'Pareto front so far' : 'Pareto front (click a point)') : null,
     g.path.length ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-path' }), 'dominated path points') : null,
     predicted ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-measured' }), 'measured') : null,
     predicted ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-predicted' }), 'predicted (not measured)') : null,
     g.baselines.length > 1 ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-baseline' }), 'homogeneous baselines') : null,
-    all.length ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-selected' }), 'selected') : null,
+    all.length && !live ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-selected' }), 'selected') : null,
     sel ? h(doc, 'span', null, h(doc, 'i', { class: 'lg lg-override' }),
       !all.length ? 'this configuration' : offFront ? 'current (off the front)' : 'selected point, measured') : null);
+  if (live) {
+    // Measured so far of the front being measured; the rest at the phase-1 prediction.
+    const sub = `${live.measured ?? all.length - predicted} of ${live.total ?? all.length} points measured${predicted ? ' · the rest predicted by phase 1' : ''}`;
+    return card(doc, 'Pareto front — search running', sub,
+      { id: ids.card, dataset: { measured: all.length - predicted, predicted } }, svg, legend);
+  }
   const sub = all.length ? `${g.front.length} on the front${g.path.length ? ` · ${g.path.length} dominated` : ''}${predicted ? ` · ${predicted} predicted` : ''} · ${g.baselines.length} baseline${g.baselines.length === 1 ? '' : 's'}`
     : 'no search: the homogeneous configuration only';
   return card(doc, all.length ? 'Pareto front' : 'Cost and quality', sub,
-    { id: 'pareto-card' }, svg, legend);
+    { id: ids.card }, svg, legend);
 }
 
 /** The strip: one block per weighted layer in network order, width ~ sqrt(MACs), colour = bits. */
