@@ -11,7 +11,7 @@ import { CancelledError, formatEta, PHASES, Quantmix } from './quantmix.js';
 import { composeOverride, normalizeQuantReport, parseCandidateList, targetRange, targetSpec } from './results.js';
 import { clear, h } from './views/dom.js';
 import { normalizeReport, webWording } from './views/report.js';
-import { renderResults } from './views/results_view.js';
+import { renderPareto, renderResults } from './views/results_view.js';
 import { renderSamplePreviews } from './views/samples.js';
 import { renderValidation } from './views/validation.js';
 import { renderSummary } from './views/summary.js';
@@ -41,7 +41,7 @@ const ui = {
   candidates: $('set-candidates'), targetKind: $('set-target-kind'), targetValue: $('set-target-value'),
   targetSlider: $('set-target-slider'), targetSliderField: $('target-slider-field'),
   maxSamples: $('set-max-samples'), runButton: $('run-button'), cancelButton: $('cancel-button'),
-  runStatus: $('run-status'), phases: $('phases'),
+  runStatus: $('run-status'), phases: $('phases'), liveFront: $('live-front'),
   stepResults: $('step-results'), resultsSub: $('results-sub'), resultsTotals: $('results-totals'),
   resultsPareto: $('results-pareto'), resultsSide: $('results-side'), resultsStrip: $('results-strip'),
   resultsTable: $('results-table'), resultsError: $('results-error'), resultsErrorTitle: $('results-error-title'),
@@ -749,6 +749,7 @@ async function runJob(kind, call) {
     return null;
   } finally {
     state.running = null;
+    hideLiveFront();
     ui.cancelButton.hidden = true;
     ui.cancelButton.disabled = false;
     setInputsDisabled(false);
@@ -758,6 +759,27 @@ async function runJob(kind, call) {
       setTimeout(() => reselect(), 0);
     }
   }
+}
+
+/**
+ * The Pareto front while the search runs (the JS API's onFront): drawn once phase 1 has ordered
+ * it, every point hollow at its phase-1 prediction, then each point replaced by its measurement
+ * as phase 2 makes it; the same chart as the results' (renderPareto), under the phases. The
+ * results replace it when the run ends.
+ */
+function showLiveFront(front) {
+  clear(ui.liveFront);
+  ui.liveFront.appendChild(renderPareto(document, normalizeQuantReport(front), { live: { measured: front.measured, total: front.total } }));
+  ui.liveFront.dataset.measured = String(front.measured);
+  ui.liveFront.dataset.total = String(front.total);
+  ui.liveFront.hidden = false;
+}
+
+function hideLiveFront() {
+  ui.liveFront.hidden = true;
+  clear(ui.liveFront);
+  delete ui.liveFront.dataset.measured;
+  delete ui.liveFront.dataset.total;
 }
 
 async function runQuantize() {
@@ -775,7 +797,7 @@ async function runQuantize() {
     field?.focus();
     return;
   }
-  const result = await runJob('quantize', (onProgress) => state.qm.quantize(options, { onProgress }));
+  const result = await runJob('quantize', (onProgress) => state.qm.quantize(options, { onProgress, onFront: showLiveFront }));
   if (!result) return;
   state.pointIndex = null;
   ui.details.open = false;  // the results take the room; the model summary is one click away

@@ -406,14 +406,39 @@ try {
         requestAnimationFrame(() => ok(performance.now() - t0));
       }, { once: true });
     }));
+    // The front is drawn while the search runs (issue 11 item 3): the phase-1 predictions at once
+    // (hollow), the measured points as phase 2 makes them, both before the run ends.
+    const liveFront = page.evaluate(() => new Promise((ok) => {
+      const box = document.getElementById('live-front');
+      const app = document.getElementById('app');
+      const seen = { predicted: 0, measured: 0 };
+      const watch = new MutationObserver(() => {
+        if (app.dataset.run !== 'running') return;
+        seen.predicted = Math.max(seen.predicted, box.querySelectorAll('#live-front-chart circle.pt-predicted').length);
+        seen.measured = Math.max(seen.measured, box.querySelectorAll('#live-front-chart circle.pt-measured').length);
+      });
+      watch.observe(box, { childList: true, subtree: true });
+      const end = new MutationObserver(() => {
+        if (!['done', 'error'].includes(app.dataset.run)) return;
+        watch.disconnect();
+        end.disconnect();
+        ok({ ...seen, hiddenAfter: box.hidden });
+      });
+      end.observe(app, { attributes: true, attributeFilter: ['data-run'] });
+    }));
     const run = await quantize();
     const frameMs = await frame;
     t.ok(frameMs < 1000, `a frame during the run came after ${frameMs.toFixed(0)} ms`);
+    const live = await liveFront;
     if (run.state === 'error') {
       console.log(`  screenshot ${await shot('11-run-error')}`);
       t.ok(false, `the run failed: ${run.banner}`);
       return;
     }
+    console.log(`  during the run the chart showed ${live.predicted} predicted and up to ${live.measured} measured points`);
+    t.ok(live.predicted > 0, `the predicted front is drawn before the run ends (${live.predicted} points)`);
+    t.ok(live.measured > 0, `measured points replace predicted ones before the run ends (${live.measured})`);
+    t.ok(live.hiddenAfter, 'the results\' chart replaces the live one when the run ends');
     let r = await readResults();
     singleThreadRun = { ...r, ms: run.ms };
     console.log(`  1 thread: quantize of the sample took ${run.ms} ms (${r.relBops}x BOPs, ${r.sqnr} dB)`);
