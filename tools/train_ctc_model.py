@@ -42,9 +42,13 @@ Writes (committed) to web/samples/ (--out DIR elsewhere):
   textline_test.npz        N_TEST = 300 held-out labelled lines: `x` uint8 [N, 1, 32, 160] (pixels;
                            the model's input is x / 255), `y` int32 [N, 12] class ids (1..C-1)
                            padded with -1, `len` int32 [N] the label lengths
-  textline_calib.npz       N_CALIB = 32 unlabelled lines: `image` float32 [N, 1, 32, 160]
+  textline_calib.npz       N_CALIB = 32 calibration lines: `image` float32 [N, 1, 32, 160]
                            (= pixels / 255, keyed by the input's name: `quantmix quantize --calib`
                            and the app take it as N samples)
+  textline_calib/          the same lines for the app's text-line sample: NNN.png (grey 160x32,
+                           the pixels of the .npz; the app's `gray` preset gives the same input)
+                           and lines.txt, the text of each line in order (one per line), which
+                           web/samples/textline_score.mjs scores the greedy CTC decode against
   textline_ctc.json        float character and line accuracy measured by torch (on the 300 test
                            lines and on N_VAL = 2000 more held-out lines), parameter count, ops,
                            training settings and time
@@ -170,6 +174,16 @@ def render(text, rng):
 
 def encode(text):
     return [CHARSET.index(c) + 1 for c in text]
+
+
+def write_calib_lines(out_dir, x, y, lens):
+    """The calibration lines as the app's sample: one PNG per line and lines.txt (their text)."""
+    d = os.path.join(out_dir, "textline_calib")
+    os.makedirs(d, exist_ok=True)
+    for i in range(len(x)):
+        Image.fromarray(x[i, 0]).save(os.path.join(d, f"{i:03d}.png"), optimize=True)
+    with open(os.path.join(d, "lines.txt"), "w") as f:
+        f.write("".join("".join(CHARSET[k - 1] for k in y[i, :lens[i]]) + "\n" for i in range(len(x))))
 
 
 def make_set(n, seed):
@@ -334,8 +348,9 @@ def main():
         f.write("".join(c + "\n" for c in CHARSET))
     tx, ty, tl = make_set(N_TEST, TEST_SEED)
     np.savez(os.path.join(args.out, "textline_test.npz"), x=tx, y=ty, len=tl)
-    cx, _, _ = make_set(N_CALIB, CALIB_SEED)
+    cx, cy, cl = make_set(N_CALIB, CALIB_SEED)
     np.savez(os.path.join(args.out, "textline_calib.npz"), image=cx.astype(np.float32) / 255)
+    write_calib_lines(args.out, cx, cy, cl)
     if args.data_only:
         return
     vx, vy, vl = make_set(N_VAL, VAL_SEED)

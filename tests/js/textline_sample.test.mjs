@@ -82,3 +82,33 @@ test(`textline sample: ORT float character accuracy on the first ${N_CHECKED} te
   const acc = characterAccuracy(pairs);
   assert.ok(acc >= MIN_CHAR_ACCURACY, `character accuracy ${acc.toFixed(4)} < ${MIN_CHAR_ACCURACY}`);
 });
+
+test('textline sample in the app: textline_calib/lines.txt is the text of the calibration lines (ORT float model, the score module\'s per-line mean)', async () => {
+  // The app's sample (web/sample_models.js) scores the greedy decode of each calibration line
+  // against lines.txt (web/samples/textline_score.mjs = makeCtcScore over these two files). If
+  // the lines were not the calibration lines' text, the float model would read ~0% of them.
+  const lines = readFileSync(join(SAMPLES, 'textline_calib', 'lines.txt'), 'utf8').split('\n');
+  assert.equal(lines.pop(), '', 'lines.txt ends with a newline');
+  const { image } = readNpz(join(SAMPLES, 'textline_calib.npz'));
+  const [N, ...dims] = image.shape;
+  assert.equal(lines.length, N, 'one line of text per calibration line');
+  for (let k = 0; k < N; ++k) {
+    assert.ok(statSync(join(SAMPLES, 'textline_calib', `${String(k).padStart(3, '0')}.png`)).size > 0, `textline_calib/${k}.png`);
+  }
+  const { makeCtcScore } = await import('../../web/examples/ctc_score.mjs');
+  const score = makeCtcScore({ lines, charset: charset() });
+  const o = await ort();
+  const s = await session(MODEL);
+  const per = dims.reduce((a, b) => a * b, 1);
+  let sum = 0;
+  try {
+    for (let i = 0; i < N; ++i) {
+      const r = await s.run({ image: new o.Tensor('float32', image.data.slice(i * per, (i + 1) * per), [1, ...dims]) });
+      sum += score({ logits: { data: r.logits.data, dims: Array.from(r.logits.dims) } }, i);
+    }
+  } finally {
+    await s.release?.();
+  }
+  // Measured 0.963 (31 of 32 lines read exactly or nearly).
+  assert.ok(sum / N >= MIN_CHAR_ACCURACY, `mean character accuracy ${(sum / N).toFixed(4)} on the calibration lines`);
+});
