@@ -73,7 +73,7 @@ export function makeCtcScore({ lines, charset, blank = BLANK, output = OUTPUT })
 }
 
 /** A same-origin text file's lines (a trailing newline ends the last line). */
-async function fetchLines(url) {
+export async function fetchLines(url) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`ctc_score: ${url} answered ${response.status}`);
   const lines = (await response.text()).split(/\r?\n/);
