@@ -2,7 +2,7 @@
 // API (web/quantmix.js; the wasm core runs in its Web Worker). Views build DOM from pure data
 // (views/*.js, results.js, preprocess.js); this file holds the state and wires the events.
 import { classifyFiles } from './files.js';
-import { BUNDLED_SAMPLES, PANELS, parseEmbedParams } from './embed_params.js';
+import { BUNDLED_SAMPLES, PANELS, parseEmbedParams, sameOriginUrl } from './embed_params.js';
 import { arraysToSamples, classifySampleFiles, imageSizes, imagesToSamples, previewCanvas } from './images.js';
 import { InputShapeError, inputShapeExample, parseInputShapes, sampleShapeProblem } from './input_shapes.js';
 import { isLabelsName, isLabelsNpy, labelsForRun, labelsProblem, LabelsError, parseLabels, removeSampleLabels, sampleOffsets, sampleTotal } from './labels.js';
@@ -15,11 +15,12 @@ import { renderPareto, renderResults } from './views/results_view.js';
 import { renderSamplePreviews } from './views/samples.js';
 import { renderValidation } from './views/validation.js';
 import { renderSummary } from './views/summary.js';
+import { DEFAULT_SAMPLE, SAMPLE_MODELS, sampleModel, scoreMetric } from './sample_models.js';
 
-// The bundled sample model and its calibration images (web/samples/, from tools/).
-const SAMPLE = { name: 'fashion_cnn.onnx', calibCount: 64, calib: (k) => `samples/calib/${String(k).padStart(3, '0')}.png` };
-const SAMPLE_URL = new URL(`./samples/${SAMPLE.name}`, import.meta.url);
-const SAMPLE_NAME = SAMPLE.name;
+// The bundled sample models and their calibration files (web/sample_models.js, web/samples/):
+// paths there are relative to this directory.
+const APP_DIR = new URL('./', import.meta.url).href;
+const appUrl = (path) => new URL(path, APP_DIR).href;
 
 // Each built-in profile's candidates (src/mixed_precision/profile.cpp): picking a profile ticks them.
 const PROFILE_CANDIDATES = { generic: ['W4A8', 'W8A8', 'W8A16', 'W16A16'], npu: ['W4A8', 'W8A8', 'W4A16', 'W8A16'] };
@@ -27,7 +28,7 @@ const PROFILE_CANDIDATES = { generic: ['W4A8', 'W8A8', 'W8A16', 'W16A16'], npu: 
 const $ = (id) => document.getElementById(id);
 const ui = {
   app: $('app'), dropZone: $('drop-zone'), fileInput: $('file-input'), chooseButton: $('choose-button'),
-  sampleButton: $('sample-button'), loadStatus: $('load-status'), banner: $('banner'),
+  sampleButton: $('sample-button'), samplePick: $('sample-pick'), loadStatus: $('load-status'), banner: $('banner'),
   bannerTitle: $('banner-title'), bannerMessage: $('banner-message'), bannerClose: $('banner-close'),
   details: $('model-details'), summary: $('summary'), empty: $('empty-state'), version: $('engine-version'),
   demoNote: $('demo-note'),
@@ -40,7 +41,7 @@ const ui = {
   stepSettings: $('step-settings'), settingsForm: $('settings-form'), profile: $('set-profile'), mode: $('set-mode'),
   candidates: $('set-candidates'), targetKind: $('set-target-kind'), targetValue: $('set-target-value'),
   targetSlider: $('set-target-slider'), targetSliderField: $('target-slider-field'),
-  maxSamples: $('set-max-samples'), runButton: $('run-button'), cancelButton: $('cancel-button'),
+  maxSamples: $('set-max-samples'), scoreModule: $('set-score-module'), scoreStatus: $('score-module-status'), runButton: $('run-button'), cancelButton: $('cancel-button'),
   runStatus: $('run-status'), phases: $('phases'), liveFront: $('live-front'),
   stepResults: $('step-results'), resultsSub: $('results-sub'), resultsTotals: $('results-totals'),
   resultsPareto: $('results-pareto'), resultsSide: $('results-side'), resultsStrip: $('results-strip'),
@@ -62,6 +63,7 @@ const state = {
   qmStarting: null,   // the promise of Quantmix.create() while the engine starts
   demo: params.has('demo'),
   model: null,        // {name, blob}
+  sampleModel: null,  // the bundled sample open (web/sample_models.js), null for the user's model
   external: [],       // [{name, blob}]
   inspect: null,      // normalized inspect report
   shapesText: '',
@@ -89,6 +91,7 @@ function setBusy(busy, message = '') {
   ui.app.setAttribute('aria-busy', String(busy));
   ui.chooseButton.disabled = busy || Boolean(state.running);
   ui.sampleButton.disabled = busy || Boolean(state.running);
+  ui.samplePick.disabled = busy || Boolean(state.running);
   ui.dropZone.classList.toggle('is-busy', busy);
   ui.loadStatus.textContent = message;
   for (const b of ui.summary.querySelectorAll('button')) if (b !== ui.bannerClose) b.disabled = busy;
@@ -212,14 +215,22 @@ function openFiles(fileList) {
   const { model, external, error } = classifyFiles(fileList);
   if (error) { showError('Nothing to open', error); return; }
   state.model = { name: model.name, blob: model };
+  state.sampleModel = null;
   state.external = external.map((f) => ({ name: f.name, blob: f }));
   state.shapesText = '';
   inspectLoaded({ newModel: true });
 }
 
-/** Opens the bundled sample model; resolves true when it is inspected. */
-async function openSample() {
-  return openModelUrl(SAMPLE_URL.href, SAMPLE_NAME, 'the sample model');
+/**
+ * Opens the bundled sample model `id` (the picker's choice; web/sample_models.js) and, for a
+ * sample whose metric needs them (the text-line recogniser's lines), its calibration files and
+ * score module. Resolves true when the model is inspected and those files are in.
+ */
+async function openSample(id = ui.samplePick.value, shapes = '') {
+  const m = sampleModel(id) ?? sampleModel(DEFAULT_SAMPLE);
+  ui.samplePick.value = m.id;
+  const opened = await openModelUrl(appUrl(m.model), undefined, `the sample model (${m.title})`, shapes, m);
+  return opened && m.autoSamples ? useBuiltinSamples() : opened;
 }
 
 /**
@@ -241,14 +252,16 @@ function urlFileName(href) {
 }
 
 /**
- * Opens the model at `href` (same origin; the bundled sample or model= of an embed); resolves
- * true when it is inspected. `what` names it in an error; `shapes` is the input-shape text.
+ * Opens the model at `href` (same origin; a bundled sample or model= of an embed); resolves
+ * true when it is inspected. `what` names it in an error; `shapes` is the input-shape text;
+ * `sample` the bundled sample it is (web/sample_models.js), if it is one.
  */
-async function openModelUrl(href, name = urlFileName(href), what = name, shapes = '') {
+async function openModelUrl(href, name = urlFileName(href), what = name, shapes = '', sample = null) {
   setBusy(true, `Loading ${what}…`);
   try {
     const blob = await fetchSameOrigin(href);
     state.model = { name, blob };
+    state.sampleModel = sample;
     state.external = [];
     state.shapesText = shapes;
   } catch (e) {
@@ -289,14 +302,18 @@ function onModelReady(newModel) {
     }
   }
   state.samples = [];
-  if (newModel) state.labels = null;
+  if (newModel) {
+    state.labels = null;
+    // A bundled sample's score module scores that sample's lines only: not the next model's.
+    if (SAMPLE_MODELS.some((m) => m.scoreModule && m.scoreModule === ui.scoreModule.value.trim())) ui.scoreModule.value = '';
+  }
   resetResults();
   fillPreprocessForm();
   renderSamples();
   renderLabels();
   ui.stepSamples.hidden = false;
   ui.stepSettings.hidden = false;
-  ui.sampleBuiltin.hidden = !(state.model.name === SAMPLE_NAME && SAMPLE.calibCount > 0);
+  ui.sampleBuiltin.hidden = !state.sampleModel?.calib.length;
   if (!state.inspect.layers.length) {
     ui.runStatus.textContent = 'This model has no Conv, Gemm or MatMul layer to quantize.';
   }
@@ -522,12 +539,75 @@ function renderLabels() {
   ui.labelsStatus.setAttribute('role', problem ? 'alert' : 'status');
   ui.labelsStatus.textContent = !l ? 'No labels: the search compares the quantized model with the float one (output SQNR).'
     : problem ?? `${l.name}: ${l.values.length} labels, one per sample — the search and the validation use top-1 on them.`;
+  renderMetricNote();
+}
+
+/** The metric line in the settings: the score module's, top-1 on the labels, or SQNR. */
+function renderMetricNote() {
+  const l = state.labels;
+  const problem = labelsMismatch();
+  const score = scoreSetting();
   const top1 = Boolean(l && !problem);
-  ui.metricNote.dataset.metric = top1 ? 'top1' : 'sqnr';
+  ui.metricNote.dataset.metric = score.href && !score.problem ? 'score' : top1 ? 'top1' : 'sqnr';
+  if (score.href && !score.problem) {
+    const n = Math.min(sampleTotal(state.samples), Number(ui.maxSamples.value) || 32);
+    ui.metricNote.textContent = `Metric: ${score.metric.describe(n)} (${score.metric.path}); output SQNR is shown beside it.`
+      + (top1 ? ` Your labels give top-1 in the validation.` : '');
+    return;
+  }
   ui.metricNote.textContent = top1
     ? `Metric: top-1 accuracy on your ${l.values.length} labelled samples (${l.name}); output SQNR is shown beside it.`
     : l ? `Metric: output SQNR against the float model — ${l.name} does not match the samples (see step 2).`
       : `Metric: output SQNR against the float model${'panelOff' in ui.stepSamples.dataset ? '' : ' (add a labels file in step 2 to use top-1 on your samples)'}.`;
+}
+
+// ---------------------------------------------------------------- the score module
+
+/**
+ * The settings' score module (the JS API's scoreModule): {href: absolute same-origin URL | null,
+ * metric (sample_models.js scoreMetric), problem: one line starting "Score module:" | null}. An
+ * empty field is no module; another origin, javascript:, data: or blob: is refused (as the embed
+ * parameters are); a bundled sample's module is refused when the samples are no longer its lines.
+ */
+function scoreSetting() {
+  const text = ui.scoreModule.value.trim();
+  if (!text) return { href: null, metric: null, problem: null };
+  let href;
+  try {
+    href = sameOriginUrl(text, location.href, 'Score module');
+  } catch (e) {
+    return { href: null, metric: null, problem: e.message };
+  }
+  const metric = scoreMetric(href, APP_DIR, state.sampleModel);
+  return { href, metric, problem: sampleScoreProblem(href, metric) };
+}
+
+/**
+ * A bundled sample's score module scores its own calibration files, by index: why it cannot
+ * score the samples as they are (one changed, removed or added among those used), or null.
+ */
+function sampleScoreProblem(href, metric) {
+  const m = metric?.sample ? sampleModel(metric.sample) : null;
+  if (!m) return null;
+  const names = m.calib.map((p) => p.split('/').pop());
+  const used = Math.min(sampleTotal(state.samples), Number(ui.maxSamples.value) || 32);
+  const same = used <= names.length && state.samples.slice(0, used).every((s, i) => s.source === names[i] && (s.count ?? 1) === 1);
+  if (same) return null;
+  return `Score module: ${metric.path} scores the sample's ${names.length} lines in their order, and the samples used are not those: `
+    + 'use the sample images again, or clear the score module';
+}
+
+/** The line under the score-module field: what it is used for, or why it is refused. */
+function renderScoreStatus() {
+  const score = scoreSetting();
+  ui.scoreStatus.dataset.state = score.problem ? 'error' : score.href ? 'ok' : 'none';
+  ui.scoreStatus.setAttribute('role', score.problem ? 'alert' : 'status');
+  ui.scoreStatus.textContent = score.problem
+    ?? (score.href ? 'The search (phases 0, 2, 3) and the validation use its mean score over the samples.' : '');
+  ui.scoreModule.classList.toggle('is-invalid', Boolean(score.problem));
+  if (score.problem) ui.scoreModule.setAttribute('aria-invalid', 'true');
+  else ui.scoreModule.removeAttribute('aria-invalid');
+  renderMetricNote();
 }
 
 async function loadLabelsChosen(file) {
@@ -563,13 +643,23 @@ async function setSamples(list) {
   state.samples = list;
   renderSamples();
   renderLabels();
+  renderScoreStatus();
   updateRunButton();
 }
 
-/** The bundled sample's calibration images; resolves true when all were added. */
+/**
+ * The bundled sample's calibration files; resolves true when all were added. A sample with its
+ * own metric (the text-line recogniser's character accuracy) sets its score module too.
+ */
 async function useBuiltinSamples() {
-  const names = Array.from({ length: SAMPLE.calibCount }, (_, k) => new URL(`./${SAMPLE.calib(k)}`, import.meta.url).href);
-  return loadSampleUrls(names, 'the sample images');
+  const m = state.sampleModel;
+  if (!m) return false;
+  const ok = await loadSampleUrls(m.calib.map(appUrl), 'the sample images');
+  if (ok && m.scoreModule) {
+    ui.scoreModule.value = m.scoreModule;
+    renderScoreStatus();
+  }
+  return ok;
 }
 
 /**
@@ -645,17 +735,27 @@ function readMaxSamples() {
 
 /**
  * The run's options from the form; with labels, those of the samples used (top-1 becomes the
- * metric). Throws an Error whose message starts with the field (or the labels file) at fault.
+ * metric); with a score module, its URL (its mean score becomes the metric). Throws an Error
+ * whose message starts with the field (or the labels file) at fault.
  */
 function readSettings() {
   const maxSamples = readMaxSamples();
   const problem = labelsMismatch();
   if (problem) throw new Error(problem);
-  const labels = state.labels ? { labels: labelsForRun(state.labels.values, Math.min(maxSamples, sampleTotal(state.samples))) } : {};
-  if (ui.mode.value) return { bits: ui.mode.value, maxSamples, ...labels };
+  const metric = state.labels ? { labels: labelsForRun(state.labels.values, Math.min(maxSamples, sampleTotal(state.samples))) } : {};
+  const score = scoreSetting();
+  if (score.problem) throw new Error(score.problem);
+  if (score.href) metric.scoreModule = score.href;  // its mean replaces SQNR and top-1 in the search
+  if (ui.mode.value) return { bits: ui.mode.value, maxSamples, ...metric };
   const candidates = parseCandidateList([...ui.candidates.querySelectorAll('input:checked')].map((i) => i.value).join(','));
   const target = targetSpec(ui.targetKind.value, ui.targetValue.value);
-  return { profile: ui.profile.value, candidates, target, maxSamples, ...labels };
+  return { profile: ui.profile.value, candidates, target, maxSamples, ...metric };
+}
+
+/** The metric of the run shown: its score module's (sample_models.js scoreMetric), or null. */
+function runMetric() {
+  const href = state.qm?.options?.scoreModule;
+  return href ? scoreMetric(href, APP_DIR, state.sampleModel) : null;
 }
 
 /**
@@ -788,7 +888,8 @@ async function runQuantize() {
   try {
     options = readSettings();
   } catch (e) {
-    const field = /^Target /.test(e.message) ? ui.targetValue : /^Samples used/.test(e.message) ? ui.maxSamples : null;
+    const field = /^Target /.test(e.message) ? ui.targetValue : /^Samples used/.test(e.message) ? ui.maxSamples
+      : /^Score module/.test(e.message) ? ui.scoreModule : null;
     if (field) {
       field.classList.add('is-invalid');
       field.setAttribute('aria-invalid', 'true');
@@ -891,7 +992,7 @@ function renderResultsSection() {
   ui.stepResults.hidden = false;
   ui.stepResults.classList.toggle('is-demo', demo);
   const parts = renderResults(document, r, {
-    point: r.selected, selectedIndex: shownIndex(), overrides: state.overrides, disabled: !canOverride(), tableView: state.tableView,
+    point: r.selected, selectedIndex: shownIndex(), overrides: state.overrides, disabled: !canOverride(), tableView: state.tableView, metric: runMetric(),
     onSelectPoint: (i) => selectPoint(i), onOverride: (name, c) => overrideLayer(name, c),
     onFocusLayer: (name) => document.querySelector(`#quant-table tr[data-layer="${CSS.escape(name)}"]`)?.scrollIntoView({ block: 'center', behavior: 'smooth' }),
   });
@@ -1083,14 +1184,17 @@ async function validate() {
     // With labels that match the samples: each sample file's (first row's) class.
     const offsets = new Map(sampleOffsets(state.samples).map((k, i) => [state.samples[i], k]));
     const labels = state.labels && !labelsMismatch() ? state.labels.values : null;
+    // The run's score module scores ONNX Runtime's outputs too, by the sample's index in the run.
+    const metric = runMetric();
     const v = await validateExport(float, result.model, state.samples, {
       maxSamples: Number(ui.maxSamples.value) || 32,
       labelOf: labels ? (s) => (offsets.has(s) ? labels[offsets.get(s)] ?? null : null) : null,
+      scoreModule: metric?.href ?? null, indexOf: (s) => offsets.get(s),
       onProgress: (done, total) => { status.textContent = `Running both models in ONNX Runtime Web: ${done}/${total}`; },
     });
     const simulated = state.report.selected?.sqnrDb ?? null;
     clear(ui.validateResult);
-    ui.validateResult.appendChild(renderValidation(document, v, simulated));
+    ui.validateResult.appendChild(renderValidation(document, v, simulated, { metric, simulatedScore: state.report.selected?.score ?? null }));
   } catch (e) {
     clear(ui.validateResult);
     ui.validateResult.appendChild(h(document, 'p', { class: 'validate-error', role: 'alert' }, `Validation failed: ${messageOf(e)}`));
@@ -1141,6 +1245,8 @@ function wire() {
     if (ui.fileInput.files.length) openFiles(ui.fileInput.files);
     ui.fileInput.value = '';
   });
+  for (const m of SAMPLE_MODELS) ui.samplePick.appendChild(h(document, 'option', { value: m.id }, m.title));
+  ui.samplePick.value = DEFAULT_SAMPLE;
   ui.sampleButton.addEventListener('click', () => openSample());
   ui.bannerClose.addEventListener('click', hideError);
   wireDrops();
@@ -1192,6 +1298,8 @@ function wire() {
     scheduleReselect(100);
   });
   ui.maxSamples.addEventListener('input', () => { ui.maxSamples.classList.remove('is-invalid'); ui.maxSamples.removeAttribute('aria-invalid'); });
+  ui.maxSamples.addEventListener('change', () => renderScoreStatus());
+  ui.scoreModule.addEventListener('change', () => renderScoreStatus());
   ui.targetValue.addEventListener('change', () => scheduleReselect(0));
   ui.targetSlider.addEventListener('input', () => {
     const range = targetRange(state.report, ui.targetKind.value);
@@ -1287,21 +1395,24 @@ function wireParentMessages() {
  */
 async function startFromUrl() {
   const c = embed.config;
-  // A refused model= opens nothing (not the sample in its place): the message says why.
-  if (c.empty || c.refused.has('model')) {
+  // A refused model= or sample= opens nothing (not the default sample in its place): the message says why.
+  if (c.empty || c.refused.has('model') || c.refused.has('sample')) {
     ui.app.dataset.state = 'idle';
     showEmpty();
     return;
   }
+  const sample = c.model ? null : sampleModel(c.sample ?? DEFAULT_SAMPLE);
+  if (sample) ui.samplePick.value = sample.id;
   const opened = c.model ? await openModelUrl(c.model, undefined, undefined, c.inputShapes ?? '')
-    : await openModelUrl(SAMPLE_URL.href, SAMPLE_NAME, 'the sample model', c.inputShapes ?? '');
+    : await openModelUrl(appUrl(sample.model), undefined, `the sample model (${sample.title})`, c.inputShapes ?? '', sample);
   if (!opened) return;
   if (c.preprocess) {
     state.settings = applyPreset(state.settings, c.preprocess);
     fillPreprocessForm();
   }
   let loaded = true;
-  const bundled = c.samples === BUNDLED_SAMPLES || (c.autorun && !c.model && !c.samples);
+  // The sample's own files: asked for, needed by autorun, or by the sample's metric.
+  const bundled = c.samples === BUNDLED_SAMPLES || (sample && !c.samples && (c.autorun || sample.autoSamples));
   if (Array.isArray(c.samples)) loaded = await loadSampleUrls(c.samples);
   else if (bundled) loaded = await useBuiltinSamples();
   let why = loaded ? '' : 'the samples did not all load (see above)';

@@ -9,9 +9,10 @@
 import { parseInputShapes } from './input_shapes.js';
 import { PRESETS } from './preprocess.js';
 import { parseCandidateList, targetSpec } from './results.js';
+import { SAMPLE_MODELS } from './sample_models.js';
 
 /** The parameters the page understands (anything else is reported, to catch typos). */
-export const KNOWN_PARAMS = ['model', 'samples', 'labels', 'candidates', 'target', 'bits', 'profile', 'max-samples',
+export const KNOWN_PARAMS = ['model', 'sample', 'samples', 'labels', 'candidates', 'target', 'bits', 'profile', 'max-samples',
   'preprocess', 'input-shapes', 'autorun', 'panels', 'embed', 'demo', 'empty'];
 
 /** The page's panels, in order, as `panels=` names them. */
@@ -21,7 +22,7 @@ export const PANELS = ['model', 'samples', 'settings', 'results', 'export'];
 export const BITS = ['W8A8', 'W8A16', 'W4A8', 'W16A16'];
 export const PROFILES = ['generic', 'npu'];
 
-/** `samples=` naming the bundled sample's calibration images. */
+/** `samples=` naming the bundled sample's calibration images (those of `sample=`, else the default sample's). */
 export const BUNDLED_SAMPLES = 'bundled';
 
 /** At most this many sample files from `samples=` (ranges expanded), and characters per value. */
@@ -55,7 +56,7 @@ export function sameOriginUrl(value, base, param) {
     throw new Error(`${param}: ${quoteValue(text)} uses ${url.protocol} — only files on this site (${page.origin}) can be loaded`);
   }
   if (url.origin !== page.origin) {
-    throw new Error(`${param}: ${quoteValue(text)} is on another origin (${url.origin}) — an embed loads files from its own origin only (${page.origin})`);
+    throw new Error(`${param}: ${quoteValue(text)} is on another origin (${url.origin}) — the app loads files from its own origin only (${page.origin})`);
   }
   if (url.username || url.password) throw new Error(`${param}: ${quoteValue(text)} carries credentials`);
   return url.href;
@@ -95,7 +96,7 @@ function flag(params, name, problems) {
 /**
  * Reads the page's URL parameters. `search`: location.search (or a URLSearchParams), `base`:
  * the page's URL. Returns {config, problems}: config = {embed, autorun, demo, empty, model (URL
- * href | null), samples (URL hrefs | 'bundled' | null), labels (href | null), candidates, target
+ * href | null), sample (a bundled sample's id, web/sample_models.js | null), samples (URL hrefs | 'bundled' | null), labels (href | null), candidates, target
  * ('bops=0.6'), targetKind, targetValue, bits, profile, maxSamples, preprocess, inputShapes,
  * panels (Set), refused (Set of parameter names)}, every field null/false when not given or
  * refused; problems: one line each, starting with the parameter's name.
@@ -103,7 +104,7 @@ function flag(params, name, problems) {
 export function parseEmbedParams(search, base) {
   const params = search instanceof URLSearchParams ? search : new URLSearchParams(search);
   const problems = [];
-  const config = { embed: false, autorun: false, demo: false, empty: false, model: null, samples: null, labels: null,
+  const config = { embed: false, autorun: false, demo: false, empty: false, model: null, sample: null, samples: null, labels: null,
     candidates: null, target: null, targetKind: null, targetValue: null, bits: null, profile: null, maxSamples: null,
     preprocess: null, inputShapes: null, panels: new Set(PANELS) };
   const seen = new Set();
@@ -141,6 +142,13 @@ export function parseEmbedParams(search, base) {
   };
   config.model = url('model');
   config.labels = url('labels');
+  const sample = get('sample');
+  if (sample !== null) {
+    const ids = SAMPLE_MODELS.map((m) => m.id);
+    if (!ids.includes(sample.trim())) problems.push(`sample: ${quoteValue(sample)} — expected one of ${ids.join(', ')} (the bundled sample models)`);
+    else if (params.has('model')) problems.push('sample: give either model= (your model) or sample= (a bundled one), not both');
+    else config.sample = sample.trim();
+  }
 
   // samples: repeated, or comma-separated; each may hold one {000..063} range; "bundled".
   const entries = params.getAll('samples').filter((v) => v.length <= MAX_PARAM_LENGTH)

@@ -68,6 +68,8 @@ function normalizePoint(p, index) {
     chartSqnrDb: measured ? sqnrDb : predictedSqnrDb ?? sqnrDb,
     // Top-1 accuracy against the user's labels (report points carry it when labels were given).
     top1: num(p.top1),
+    // The mean of the user's score module over the samples (report points carry it with one).
+    score: num(p.score),
     dominated: p.dominated === true,
     layers: Array.isArray(p.layers) ? p.layers.map(normalizeLayer) : null,
   };
@@ -142,13 +144,23 @@ export function normalizeQuantReport(json) {
     targetMet: r.selected?.target_met ?? r.target_met ?? null,
     message: r.selected?.message ?? r.search?.message ?? null,
     timing: r.timing_s ?? {},
-    // The search's metric: 'top1' with labels (report search.metric), else 'sqnr'. A homogeneous
-    // run has no search section: its points carry top1 when labels were given.
-    metric: r.search?.metric === 'top1' || (!r.search?.metric && num((r.final ?? r.selected)?.top1) !== null) ? 'top1' : 'sqnr',
+    // The search's metric (report search.metric): 'score' with a score module, 'top1' with labels,
+    // else 'sqnr'. A homogeneous run has no search section: its points carry score or top1.
+    metric: reportMetric(r),
+    // The float model's mean score (search.float_score; a homogeneous run's selected.float_score).
+    floatScore: num(r.search?.float_score ?? r.selected?.float_score),
     samples: num(r.samples),
     simulated: r.simulated ?? null,
     stability: normalizeStability(r.stability),
   };
+}
+
+function reportMetric(r) {
+  const m = r.search?.metric;
+  if (m === 'score' || m === 'top1') return m;
+  if (m) return 'sqnr';
+  const p = r.final ?? r.selected;
+  return num(p?.score) !== null ? 'score' : num(p?.top1) !== null ? 'top1' : 'sqnr';
 }
 
 /**

@@ -28,14 +28,15 @@ export function loadOrt(base = new URL('./ort/', import.meta.url).href) {
  * shape}] (single-input models). opts: {maxSamples, onProgress(done, total), labelOf(sample) ->
  * class or null (the user's labels), score (outputs, sampleIndex) -> number or scoreModule (URL of
  * a same-origin module exporting it; web/score_module.js): the user's metric, called on ONNX
- * Runtime's outputs of both models, sampleIndex = the sample's index in `samples`}.
+ * Runtime's outputs of both models, sampleIndex = indexOf(sample) (default: its index in
+ * `samples`; the app gives the row offset, as the core counts a stacked file's rows)}.
  * Returns {sqnrDb, kind, agreement, top1Agreement, stepAgreement, decodedAgreement, rows,
  * samples, ms} (web/metrics.js: the agreement measure follows the first output's kind), and with
  * labels on a classification output {labelled, floatTop1, exportTop1}: top-1 of both models
  * against the labels; with a score {scored, floatScore, exportScore}: its mean on each model.
  */
 export async function validateExport(float, exported, samples,
-  { maxSamples = 32, onProgress = null, labelOf = null, score = null, scoreModule = null } = {}) {
+  { maxSamples = 32, onProgress = null, labelOf = null, score = null, scoreModule = null, indexOf = null } = {}) {
   if (!score && scoreModule) score = await loadScoreModule(scoreModule, globalThis.location?.href);
   const ort = await loadOrt();
   const t0 = performance.now();
@@ -78,7 +79,7 @@ export async function validateExport(float, exported, samples,
         labelled.export += argmax(b[first].data, 0, classes) === label ? 1 : 0;
       }
       if (score) {
-        const index = samples.indexOf(s);
+        const index = indexOf?.(s) ?? samples.indexOf(s);
         scored.n += 1;
         scored.float += scoreOf(score, scoreOutputs(a, ref.outputNames), index, 'the float model');
         scored.export += scoreOf(score, scoreOutputs(b, ref.outputNames), index, 'the exported model');

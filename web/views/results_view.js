@@ -30,8 +30,20 @@ export function renderTargetNote(doc, report, point = report.selected) {
       `Shown: ${shown}, which does not meet it either: relax the target, allow cheaper candidates, or set layers by hand.`));
 }
 
-/** The three headline numbers of the chosen configuration, with the W8A8 baseline beside them. */
-export function renderTotals(doc, report, point) {
+/**
+ * The number a score module gives, as `metric` (sample_models.js scoreMetric: {label, percent,
+ * describe, path}) says: a percentage or the number itself; '—' when missing.
+ */
+export function formatScore(v, metric) {
+  if (v === null || v === undefined) return '—';
+  return metric?.percent ? `${(v * 100).toFixed(1)}%` : String(Number(v.toPrecision(4)));
+}
+
+/**
+ * The three headline numbers of the chosen configuration, with the W8A8 baseline beside them;
+ * the search's metric first when it is top-1 or a score (`metric` names the score module's).
+ */
+export function renderTotals(doc, report, point, metric = null) {
   const w8a8 = report.baselines.find((b) => b.config === 'W8A8') ?? null;
   const items = [
     ['rel_bops', 'Relative BOPs', fmtX(point?.relBops), w8a8 ? 'W8A8 everywhere = 1.00×' : 'BOPs / W8A8 BOPs', point?.relBops],
@@ -46,15 +58,23 @@ export function renderTotals(doc, report, point) {
     items.unshift(['top1', 'Top-1 on your labels (simulated)', fmtPct(point?.top1),
       best ? `${best.config}: ${fmtPct(best.top1)}${report.samples ? ` · ${report.samples} samples` : ''}` : `${report.samples ?? ''} labelled samples`, point?.top1]);
   }
+  // With a score module its mean over the samples is the metric (it replaces top-1 too).
+  const score = report.metric === 'score';
+  const m = metric ?? { label: 'Score', percent: false, path: '', describe: () => 'the mean of your score module over the samples' };
+  if (score) {
+    items.unshift(['score', `${m.label} (simulated)`, formatScore(point?.score, m),
+      `float model: ${formatScore(report.floatScore, m)}${report.samples ? ` · ${report.samples} samples` : ''}`, point?.score]);
+  }
   const metricLine = h(doc, 'p', { class: 'metric-line', id: 'metric-line', dataset: { metric: report.metric ?? 'sqnr' } },
-    top1 ? `Search metric: top-1 accuracy on your ${report.samples ?? ''} labelled samples (the labels file); SQNR is shown beside it.`
-      : 'Search metric: output SQNR against the float model (no labels).');
+    score ? `Search metric: ${m.describe(report.samples)}${m.path ? ` (${m.path})` : ''}; SQNR is shown beside it.`
+      : top1 ? `Search metric: top-1 accuracy on your ${report.samples ?? ''} labelled samples (the labels file); SQNR is shown beside it.`
+        : 'Search metric: output SQNR against the float model (no labels).');
   // Whether the calibration samples were enough (report "stability"), under the numbers.
   const v = stabilityVerdict(report.stability);
   const verdict = v ? h(doc, 'div', { class: `stability-note ${v.cls}`, id: 'stability', role: 'status',
     dataset: { verdict: report.stability.verdict } },
   h(doc, 'strong', null, v.title), v.detail ? h(doc, 'span', { class: 'muted' }, ` — ${v.detail}`) : null) : null;
-  return h(doc, 'div', { class: top1 ? 'stats stats-4' : 'stats stats-3', id: 'totals', dataset: { metric: report.metric ?? 'sqnr' } },
+  return h(doc, 'div', { class: items.length > 3 ? 'stats stats-4' : 'stats stats-3', id: 'totals', dataset: { metric: report.metric ?? 'sqnr' } },
     renderTargetNote(doc, report, report.searchSelected ?? point), metricLine, items.map(([id, label, value, detail, exact]) =>
     h(doc, 'div', { class: 'stat', dataset: { stat: id, value: exact ?? '' } },
       h(doc, 'div', { class: 'stat-label' }, label),
@@ -322,12 +342,15 @@ function activationGroups(doc, report, cands) {
         cands.map((c) => h(doc, 'td', { class: 'num' }, typeof g.sensitivity[c] === 'number' ? g.sensitivity[c].toFixed(1) : '—'))))))));
 }
 
-/** Everything of the results section for a normalized report. */
+/**
+ * Everything of the results section for a normalized report. opts: those of the chart and the
+ * table, point (the configuration shown), metric (the run's score module, for the totals).
+ */
 export function renderResults(doc, report, opts = {}) {
   const point = opts.point ?? report.selected;
   const rows = layerRows(report, point, opts.overrides ?? new Map());
   return {
-    totals: renderTotals(doc, report, point),
+    totals: renderTotals(doc, report, point, opts.metric ?? null),
     pareto: renderPareto(doc, report, opts),
     strip: renderStrip(doc, rows, opts),
     table: renderLayerTable(doc, report, rows, opts),

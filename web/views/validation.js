@@ -3,6 +3,7 @@
 // warning when the export disagrees with the float model on most samples. Stateless; node --test
 // covers it on a fake document (tests/js/app_logic.test.mjs).
 import { h } from './dom.js';
+import { formatScore } from './results_view.js';
 
 /** Below this agreement the page says the export is likely broken for the task. */
 export const MOSTLY_DISAGREES = 0.5;
@@ -23,16 +24,26 @@ export function agreementStat(v) {
   return { label: 'Agreement with FP32', value: '—', detail: 'dense output (no class axis): compare by SQNR' };
 }
 
-/** The grid of the three numbers and, when the export mostly disagrees, a warning. */
-export function renderValidation(doc, v, simulated) {
+/**
+ * The grid of the three numbers and, when the export mostly disagrees, a warning. opts: {metric
+ * (the run's score module, sample_models.js scoreMetric), simulatedScore (the run's)}: with a
+ * score on ONNX Runtime's outputs (v.scored > 0) it leads, beside the float model's.
+ */
+export function renderValidation(doc, v, simulated, { metric = null, simulatedScore = null } = {}) {
   const fmt = (x) => (x === Infinity ? '∞ (identical)' : Number.isNaN(x) ? 'undefined (the FP32 output is all zero)' : `${x.toFixed(1)} dB`);
   const diff = simulated !== null && simulated !== undefined && Number.isFinite(v.sqnrDb) ? v.sqnrDb - simulated : null;
   const a = agreementStat(v);
   // With the user's labels: top-1 of the export and of the float model against them.
   const labelled = v.labelled > 0 && v.exportTop1 !== null && v.exportTop1 !== undefined;
-  const grid = h(doc, 'div', { class: labelled ? 'validate-grid validate-grid-4' : 'validate-grid', id: 'validation',
+  const scored = v.scored > 0 && v.exportScore !== null && v.exportScore !== undefined;
+  const m = metric ?? { label: 'Score', percent: false };
+  const grid = h(doc, 'div', { class: labelled || scored ? 'validate-grid validate-grid-4' : 'validate-grid', id: 'validation',
     dataset: { sqnr: v.sqnrDb, simulated: simulated ?? '', top1: v.top1Agreement ?? '', kind: v.kind ?? 'dense', agreement: v.agreement ?? '',
-      labelTop1: labelled ? v.exportTop1 : '', floatTop1: labelled ? v.floatTop1 : '', labelled: labelled ? v.labelled : '' } },
+      labelTop1: labelled ? v.exportTop1 : '', floatTop1: labelled ? v.floatTop1 : '', labelled: labelled ? v.labelled : '',
+      score: scored ? v.exportScore : '', floatScore: scored ? v.floatScore : '', scored: scored ? v.scored : '' } },
+  scored ? h(doc, 'div', { class: 'stat stat-metric', id: 'validate-score' }, h(doc, 'div', { class: 'stat-label' }, `${m.label} (exported, ONNX Runtime)`),
+    h(doc, 'div', { class: 'stat-value' }, formatScore(v.exportScore, m)),
+    h(doc, 'div', { class: 'stat-detail' }, `float model ${formatScore(v.floatScore, m)}${simulatedScore !== null ? ` · simulated ${formatScore(simulatedScore, m)}` : ''} · ${v.scored} samples`)) : null,
   labelled ? h(doc, 'div', { class: 'stat stat-metric', id: 'label-top1' }, h(doc, 'div', { class: 'stat-label' }, 'Top-1 on your labels (exported)'),
     h(doc, 'div', { class: 'stat-value' }, pct(v.exportTop1)),
     h(doc, 'div', { class: 'stat-detail' }, `float model ${pct(v.floatTop1)} · ${v.labelled} labelled samples, in ONNX Runtime`)) : null,
@@ -46,7 +57,10 @@ export function renderValidation(doc, v, simulated) {
     h(doc, 'div', { class: 'stat-value' }, a.value),
     h(doc, 'div', { class: 'stat-detail' }, a.detail)));
   let warning = null;
-  if (v.agreement !== null && v.agreement !== undefined && v.agreement < MOSTLY_DISAGREES && v.rows > 0) {
+  // The user's own metric outranks the argmax agreement: no alarm when it scores the export at
+  // least as well as the float model (a CTC export can differ at many steps and read as well).
+  const scoreOk = scored && v.floatScore !== null && v.exportScore >= v.floatScore;
+  if (v.agreement !== null && v.agreement !== undefined && v.agreement < MOSTLY_DISAGREES && v.rows > 0 && !scoreOk) {
     const unit = v.kind === 'sequence' ? 'sequences' : 'predictions';
     const wrong = Math.round((1 - v.agreement) * v.rows);
     warning = h(doc, 'div', { class: 'callout callout-danger validate-warning', id: 'validate-warning', role: 'alert' },
