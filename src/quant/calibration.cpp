@@ -58,6 +58,18 @@ WeightRange parse_weight_range(const std::string& text, const std::string& what)
   throw Error(ErrorKind::InvalidArgument, what + ": unknown range setting '" + text + "' (expected mse, weight-mse or minmax)");
 }
 
+WeightRounding parse_weight_rounding(const std::string& text, const std::string& what) {
+  if (text == "nearest" || text.empty()) return WeightRounding::Nearest;
+  if (text == "learned") return WeightRounding::Learned;
+  throw Error(ErrorKind::InvalidArgument, what + ": unknown rounding '" + text + "' (expected nearest or learned)");
+}
+
+size_t CalibrationOptions::rows_per_layer() const {
+  if (output_rows == 0) return 0;
+  if (weight_rounding == WeightRounding::Learned) return std::max(output_rows, kLearnedRoundingRows);
+  return weight_range == WeightRange::Mse ? output_rows : 0;
+}
+
 ActRange parse_act_range(const std::string& text, const std::string& what) {
   ActRange r;
   if (text == "mse" || text.empty()) return r;
@@ -413,6 +425,10 @@ const Encoding& Encodings::get(int q, int bits, int block) {
                                                   " bits: no calibration data reached it");
     e = activation_encoding(*h, bits, options_.act_range);
   }
+  if (r && r->rows() > 0 && bits <= 4 && options_.weight_rounding == WeightRounding::Learned) {
+    const BlockLayout& layout = model_->layers()[static_cast<size_t>(qq.layer)].blocks;
+    e.levels = learned_rounding(model_->plan().constant(qq.value)->data<float>(), layout, block, bits, e.scale, *r, options_.learned_rounding);
+  }
   return table_.emplace(Key{q, bits, block}, std::move(e)).first->second;
 }
 
@@ -456,7 +472,7 @@ Calibrator::Calibrator(const QuantModel& model, graph::Executor& executor, Calib
   macs_pending_.resize(model.layers().size());
   for (size_t l = 0; l < model.layers().size(); ++l) macs_pending_[l] = model.layers()[l].macs <= 0;
   // Output-aware weight ranges: rows of each eligible layer's data input.
-  if (options.output_rows > 0 && options.weight_range == WeightRange::Mse) {
+  if (options.rows_per_layer() > 0) {
     const graph::Plan& plan = model.plan();
     rows_.resize(model.layers().size());
     rows_of_value_.resize(plan.num_values());
@@ -467,7 +483,7 @@ Calibrator::Calibrator(const QuantModel& model, graph::Executor& executor, Calib
       rows_[l] = std::make_shared<LayerRows>();
       rows_of_value_[static_cast<size_t>(x)].push_back(static_cast<int>(l));
     }
-    rows_quota_ = options.output_rows;
+    rows_quota_ = options.rows_per_layer();
   }
 }
 
@@ -502,10 +518,10 @@ void Calibrator::add_sample(const std::vector<Tensor>& inputs, Simulator* sim, c
   else executor_->run(inputs, observe);
   stats_.peak_live_bytes = std::max(stats_.peak_live_bytes, executor_->stats().peak_live_bytes);
   ++stats_.samples;
-  // Rows stay within 2 x output_rows per layer: past it, every other row goes and later samples
-  // give half as many, so the rows kept spread over all the samples seen.
+  // Rows stay within 2 x rows_per_layer() per layer: past it, every other row goes and later
+  // samples give half as many, so the rows kept spread over all the samples seen.
   bool thin = false;
-  for (const auto& r : rows_) thin |= r && r->rows() > 2 * options_.output_rows;
+  for (const auto& r : rows_) thin |= r && r->rows() > 2 * options_.rows_per_layer();
   if (thin) {
     for (const auto& r : rows_) {
       if (!r || r->rows() == 0) continue;

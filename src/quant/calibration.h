@@ -31,6 +31,7 @@
 
 #include "core/tensor.h"
 #include "graph/executor.h"
+#include "quant/learned_rounding.h"
 #include "quant/output_aware.h"
 #include "quant/quant_model.h"
 
@@ -42,6 +43,9 @@ class Simulator;
 /// output on calibration inputs where the layer allows (output_aware.h), else of the weight
 /// itself; WeightMse: the weight's own error at every width; MinMax: max|w|.
 enum class WeightRange { Mse, WeightMse, MinMax };
+/// Nearest: each weight rounds to its nearest level. Learned: at <= 4 bits, where the layer takes
+/// rows (output_aware.h), the integers minimise the layer's output error (learned_rounding.h).
+enum class WeightRounding { Nearest, Learned };
 
 struct ActRange {
   enum Kind { Mse, MinMax, Percentile } kind = Mse;
@@ -50,16 +54,24 @@ struct ActRange {
 
 /// "mse" | "weight-mse" | "minmax"; Error(InvalidArgument) naming `what` otherwise.
 WeightRange parse_weight_range(const std::string& text, const std::string& what = "weight range");
+/// "nearest" | "learned"; Error(InvalidArgument) naming `what` otherwise.
+WeightRounding parse_weight_rounding(const std::string& text, const std::string& what = "weight rounding");
 /// "mse" | "minmax" | "percentile" (99.99) | "percentile=P".
 ActRange parse_act_range(const std::string& text, const std::string& what = "activation range");
 
 struct CalibrationOptions {
   WeightRange weight_range = WeightRange::Mse;
+  WeightRounding weight_rounding = WeightRounding::Nearest;
+  LearnedRoundingOptions learned_rounding;
   ActRange act_range;
   size_t histogram_bins = 2048;  ///< max bins per activation histogram
   /// Rows of each layer's input kept for output-aware weight ranges (WeightRange::Mse at <= 4
-  /// bits), spread over the samples; 0 = none (the weight MSE search everywhere).
+  /// bits) and learned rounding, spread over the samples; 0 = none (the weight MSE search and
+  /// round-to-nearest everywhere). Learned rounding takes at least kLearnedRoundingRows.
   size_t output_rows = 64;
+  static constexpr size_t kLearnedRoundingRows = 128;
+  /// Whether the calibrator keeps rows, and how many per layer.
+  size_t rows_per_layer() const;
 };
 
 /// A histogram over a growing range with a fixed maximum number of bins. Bin k covers

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <vector>
@@ -29,6 +30,15 @@ void write_entry(JsonWriter& j, const Encoding& e, size_t c) {
   j.end_object();
 }
 
+constexpr char kHex[] = "0123456789abcdef";
+
+// Learned levels (Encoding::levels, <= 4 bits) as one hex digit per weight: level - qmin.
+std::string levels_to_hex(const Encoding& e) {
+  std::string s(e.levels.size(), '0');
+  for (size_t i = 0; i < e.levels.size(); ++i) s[i] = kHex[(e.levels[i] - e.qmin()) & 15];
+  return s;
+}
+
 }  // namespace
 
 std::string encodings_to_json(const QuantModel& model, Encodings& enc, const QuantConfig& config) {
@@ -48,6 +58,22 @@ std::string encodings_to_json(const QuantModel& model, Encodings& enc, const Qua
     }
     j.end_object();
   }
+  // Learned rounding: the integers of each such weight (not AIMET; tools that do not know the
+  // key ignore it and round to nearest).
+  bool any_levels = false;
+  for (const Quantizer& q : model.quantizers()) {
+    if (q.kind != QuantizerKind::Weight || static_cast<size_t>(q.id) >= config.bits.size() || config.bits[static_cast<size_t>(q.id)] <= 0)
+      continue;
+    const Encoding& e = enc.get(q.id, config.bits[static_cast<size_t>(q.id)], config.block_of(static_cast<size_t>(q.id)));
+    if (e.levels.empty()) continue;
+    if (!any_levels) j.key("learned_levels").begin_object();
+    any_levels = true;
+    j.key(q.tensor).begin_object(true);
+    j.key("bitwidth").value(e.bits);
+    j.key("levels").value(levels_to_hex(e));
+    j.end_object();
+  }
+  if (any_levels) j.end_object();
   j.end_object();
   return j.str() + "\n";
 }
@@ -165,6 +191,35 @@ QuantConfig encodings_from_json(const std::string& text, const QuantModel& model
       }
       config.bits[static_cast<size_t>(qi)] = e.bits;
       config.set_block(static_cast<size_t>(qi), e.block);
+      enc.set(qi, std::move(e));
+    }
+  }
+  if (const JValue* sec = root.get("learned_levels")) {
+    if (sec->kind != JValue::Object)
+      throw Error(ErrorKind::InvalidArgument, "reading " + source + ": 'learned_levels' must be an object");
+    for (const auto& kv : sec->members) {
+      const std::string where = "reading " + source + ": learned_levels '" + kv.first + "'";
+      const int qi = model.find_tensor(kv.first);
+      if (qi < 0 || model.quantizer(qi).kind != QuantizerKind::Weight || config.bits[static_cast<size_t>(qi)] <= 0)
+        throw Error(ErrorKind::InvalidArgument, where + " — not a weight listed under param_encodings");
+      const int bits = config.bits[static_cast<size_t>(qi)];
+      const JValue* bw = kv.second.kind == JValue::Object ? kv.second.get("bitwidth") : nullptr;
+      const JValue* lv = kv.second.kind == JValue::Object ? kv.second.get("levels") : nullptr;
+      if (!bw || bw->kind != JValue::Number || bw->num != bits || bits > 4)
+        throw Error(ErrorKind::InvalidArgument, where + " — 'bitwidth' must match its param encoding and be at most 4");
+      const int64_t numel = model.plan().constant(model.quantizer(qi).value)->numel();
+      if (!lv || lv->kind != JValue::String || static_cast<int64_t>(lv->str.size()) != numel)
+        throw Error(ErrorKind::InvalidArgument, where + " — 'levels' must be a string of " + std::to_string(numel) + " hex digits");
+      Encoding e = enc.get(qi, bits, config.block_of(static_cast<size_t>(qi)));
+      e.levels.resize(static_cast<size_t>(numel));
+      for (size_t i = 0; i < lv->str.size(); ++i) {
+        const char* at = lv->str[i] ? std::strchr(kHex, lv->str[i]) : nullptr;
+        const int v = at ? static_cast<int>(at - kHex) + e.qmin() : e.qmax() + 1;
+        if (v > e.qmax())
+          throw Error(ErrorKind::InvalidArgument, where + " — character " + std::to_string(i) + " is not a level of " +
+                                                      std::to_string(bits) + " bits (hex digit of level - " + std::to_string(e.qmin()) + ")");
+        e.levels[i] = static_cast<int8_t>(v);
+      }
       enc.set(qi, std::move(e));
     }
   }

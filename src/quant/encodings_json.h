@@ -5,6 +5,9 @@
 //    "param_encodings": {"<weight>": [ one entry per output channel, "is_symmetric": "True" ]}}
 // Keys are Quantizer::tensor names; offset = -zero_point (ONNX zero point). is_symmetric is
 // written as the string "True"/"False" (AIMET) and read as a string or a JSON bool.
+// Weights with learned rounding (Encoding::levels) add a section AIMET does not have:
+//    "learned_levels": {"<weight>": {"bitwidth": 4, "levels": "<hex digit of level - qmin per
+//                                     element, in the weight's order>"}}
 #pragma once
 
 #include <string>

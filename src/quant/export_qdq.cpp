@@ -494,6 +494,17 @@ class Exporter {
 std::vector<int32_t> quantize_weight_values(const Tensor& w, const Encoding& enc) {
   if (w.dtype() != DataType::Float) throw Error(ErrorKind::InvalidArgument, "weight quantization: weight is not float");
   const int32_t qmin = -(1 << (enc.bits - 1)), qmax = (1 << (enc.bits - 1)) - 1;
+  if (!enc.levels.empty()) {  // learned rounding: the integers the simulation used
+    if (static_cast<int64_t>(enc.levels.size()) != w.numel())
+      throw Error(ErrorKind::InvalidArgument, "weight quantization: " + std::to_string(enc.levels.size()) + " learned levels for " +
+                                                  shape_to_string(w.shape()));
+    std::vector<int32_t> q(enc.levels.begin(), enc.levels.end());
+    for (int32_t v : q)
+      if (v < qmin || v > qmax)
+        throw Error(ErrorKind::InvalidArgument, "weight quantization: learned level " + std::to_string(v) + " outside [" + std::to_string(qmin) +
+                                                    ", " + std::to_string(qmax) + "]");
+    return q;
+  }
   if (enc.block > 0) {
     // [outer, K, inner]; element (o, k, i) takes the scale of block k / block.
     int64_t outer = 1, K = 1, inner = 1;

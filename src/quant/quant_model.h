@@ -129,6 +129,10 @@ struct Encoding {
   std::vector<float> scale;
   std::vector<int32_t> zero_point;   ///< ONNX zero points (0 for symmetric)
   std::vector<float> min, max;       ///< represented range per channel: (qmin-zp)*scale, (qmax-zp)*scale
+  /// Weights with learned rounding (learned_rounding.h): the integer of every weight element, in
+  /// the weight's order; the simulation and the export use these instead of round-to-nearest.
+  /// Empty: round to nearest.
+  std::vector<int8_t> levels;
 
   /// Integer range at the TRUE bit-width: symmetric [-2^(b-1), 2^(b-1)-1], else [0, 2^b-1].
   int32_t qmin() const { return symmetric ? -(int32_t{1} << (bits - 1)) : 0; }

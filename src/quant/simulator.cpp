@@ -10,9 +10,47 @@
 
 namespace qm::quant {
 
+namespace {
+
+// Learned rounding (Encoding::levels): y = level * the element's scale, as DequantizeLinear.
+Tensor dequantize_levels(const Tensor& x, const Encoding& enc) {
+  if (static_cast<int64_t>(enc.levels.size()) != x.numel())
+    throw Error(ErrorKind::InvalidArgument, "fake quantization: " + std::to_string(enc.levels.size()) + " learned levels for a tensor of shape " +
+                                                shape_to_string(x.shape()));
+  const Shape& s = x.shape();
+  int64_t outer = 1, mid = 1, inner = 1;  // blocked: mid = K; per channel: mid = channels
+  const int span = enc.block > 0 ? enc.block_k_dims : 1;
+  if (enc.axis < 0 || enc.axis + span > x.rank())
+    throw Error(ErrorKind::InvalidArgument, "fake quantization: learned levels need a weight axis inside shape " + shape_to_string(s));
+  for (int d = 0; d < x.rank(); ++d) {
+    const int64_t n = s[static_cast<size_t>(d)];
+    if (d < enc.axis) outer *= n;
+    else if (d < enc.axis + span) mid *= n;
+    else inner *= n;
+  }
+  const int64_t blocks = enc.block > 0 ? (mid + enc.block - 1) / enc.block : 1;
+  const int64_t scales = enc.block > 0 ? outer * blocks * inner : mid;
+  if (static_cast<int64_t>(enc.scale.size()) != scales)
+    throw Error(ErrorKind::InvalidArgument, "fake quantization: " + std::to_string(enc.scale.size()) + " scales for learned levels of shape " +
+                                                shape_to_string(s) + ", expected " + std::to_string(scales));
+  Tensor y(DataType::Float, s);
+  float* py = y.data<float>();
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t m = 0; m < mid; ++m)
+      for (int64_t i = 0; i < inner; ++i) {
+        const size_t at = static_cast<size_t>((o * mid + m) * inner + i);
+        const size_t si = static_cast<size_t>(enc.block > 0 ? (o * blocks + m / enc.block) * inner + i : m);
+        py[at] = static_cast<float>(enc.levels[at]) * enc.scale[si];
+      }
+  return y;
+}
+
+}  // namespace
+
 Tensor fake_quantize(const Tensor& x, const Encoding& enc) {
   if (x.dtype() != DataType::Float)
     throw Error(ErrorKind::InvalidArgument, "fake quantization: expected a float tensor, got " + std::string(dtype_name(x.dtype())));
+  if (!enc.levels.empty()) return dequantize_levels(x, enc);
   Tensor y(DataType::Float, x.shape());
   if (enc.axis < 0) {
     if (enc.scale.size() != 1)
