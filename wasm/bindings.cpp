@@ -514,6 +514,7 @@ qm::api::QuantizeOptions quantize_options(const val& options) {
   str("profile", opts.profile);
   str("target", opts.target);
   str("weightRange", opts.weight_range);
+  str("weightRounding", opts.weight_rounding);
   str("actRange", opts.act_range);
   str("phase1Aggregate", opts.phase1_aggregate);
   opts.candidates = string_list(options["candidates"]);

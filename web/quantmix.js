@@ -32,6 +32,7 @@ import { WorkerClient, WorkerError } from './worker_protocol.js';
 /** Phases the core reports, in order, with the label the UI shows. */
 export const PHASES = [
   ['calibration', 'Calibration'],
+  ['ranges', 'Learned rounding'],
   ['reference', 'Float reference'],
   ['phase0', 'Baselines'],
   ['phase1', 'Sensitivity'],
@@ -289,7 +290,8 @@ export class Quantmix {
 
   /**
    * Calibration + search + export in the worker (each reused when its inputs did not change).
-   * options: {bits, candidates, profile, target, maxSamples, weightRange, actRange, recalibrate,
+   * options: {bits, candidates, profile, target, maxSamples, weightRange, weightRounding ('nearest' |
+   * 'learned'), actRange, recalibrate,
    * seed, layerBits, config, order ('paper' | 'ratio' | 'both'), phase1Aggregate ('pooled' |
    * 'median' | 'trimmed'), labels (Int32Array or array:
    * one class per sample used, in order; the search then maximises top-1 and report points carry

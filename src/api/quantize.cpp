@@ -181,6 +181,7 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
   const quant::QuantModel& qmodel = ws.model();
   quant::CalibrationOptions copt;
   copt.weight_range = quant::parse_weight_range(options.weight_range, "weight range");
+  copt.weight_rounding = quant::parse_weight_rounding(options.weight_rounding, "weight rounding");
   copt.act_range = quant::parse_act_range(options.act_range, "activation range");
   std::vector<std::string> reused;
   if (!ws.calibrate(copt, progress_fn)) reused.push_back("calibration");

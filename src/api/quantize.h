@@ -85,8 +85,10 @@ struct QuantizeOptions {
   std::function<void(const std::string& json)> on_front;
   /// Use at most this many calibration samples (the first ones). 0 = all, capped at 64.
   size_t max_samples = 0;
-  /// Weight range setting: "mse" (default) or "minmax".
+  /// Weight range setting: "mse" (default), "weight-mse" or "minmax".
   std::string weight_range = "mse";
+  /// Weight rounding at <= 4 bits: "nearest" (default) or "learned" (learned_rounding.h).
+  std::string weight_rounding = "nearest";
   /// Activation range setting: "mse" (default), "minmax" or "percentile=99.99".
   std::string act_range = "mse";
   /// Search: recalibrate activation ranges on the partly quantized model (amp.md section 2).

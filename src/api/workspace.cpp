@@ -19,7 +19,7 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 bool same_options(const quant::CalibrationOptions& a, const quant::CalibrationOptions& b) {
-  return a.weight_range == b.weight_range && a.act_range.kind == b.act_range.kind &&
+  return a.weight_range == b.weight_range && a.weight_rounding == b.weight_rounding && a.act_range.kind == b.act_range.kind &&
          a.act_range.percentile == b.act_range.percentile && a.histogram_bins == b.histogram_bins;
 }
 
@@ -152,7 +152,7 @@ bool Workspace::search(const mp::SearchOptions& options) {
     // Only the target changed (or nothing): phase 3 on the stored fronts.
     mp::reselect(*search_, qmodel_->quantizers(), qmodel_->layers(), eval_->evaluator(), options.target, options.progress);
   } else {
-    const double enc_seconds = mp::prepare_candidates(groups, *sim_);
+    const double enc_seconds = mp::prepare_candidates(groups, *sim_, options.progress);
     mp::SimEvaluator& ev = evaluator(options.labels, options.memory_budget_bytes, options.progress);
     ev.set_memory_budget(options.memory_budget_bytes);
     drop_search();
@@ -186,6 +186,7 @@ mp::Eval Workspace::evaluate(const quant::QuantConfig& config, const ProgressFn&
                                                 " quantizers");
   auto it = evals_.find(config.key());
   if (it != evals_.end()) return it->second;
+  mp::prepare_config(config, *sim_, progress);
   mp::SimEvaluator& ev = evaluator(labels_, size_t{512} << 20, progress);
   const size_t n = samples_.size();
   if (progress && !progress("evaluate", 0, n)) throw Error(ErrorKind::InvalidArgument, "cancelled: stopped during evaluate");

@@ -155,6 +155,9 @@ std::string quantize_help() {
          "  --weight-range M         mse (default: at <= 4 bits the clip that minimises each layer's\n"
          "                           output error on its calibration inputs) | weight-mse (the\n"
          "                           weight's own error at every width) | minmax\n"
+         "  --weight-rounding R      nearest (default) | learned: at <= 4 bits, round each weight up\n"
+         "                           or down to minimise its layer's output error (AdaRound-style,\n"
+         "                           200 iterations per layer and candidate; slower)\n"
          "  --act-range M            mse (default) | minmax | percentile=99.99\n"
          "  --preprocess SPEC        image preprocessing (size=HxW,scale=1/255,mean=a:b:c,... or a preset)\n"
          "  --input-shape NAME=DIMS  fix a dynamic input shape, e.g. x=1x3x224x224\n"
@@ -166,7 +169,7 @@ std::string quantize_help() {
 int run_quantize(const std::vector<std::string>& args) {
   ParsedArgs p = parse_args("quantize", args,
                             {"--calib", "--bits", "--candidates", "--profile", "--target", "--out", "--encodings", "--report",
-                             "--samples", "--threads", "--seed", "--weight-range", "--act-range", "--preprocess", "--input-shape",
+                             "--samples", "--threads", "--seed", "--weight-range", "--weight-rounding", "--act-range", "--preprocess", "--input-shape",
                              "--order", "--labels", "--memory-budget", "--phase1-aggregate"},
                             {"--quiet"});
   if (p.help) {
@@ -218,6 +221,14 @@ int run_quantize(const std::vector<std::string>& args) {
   if (p.has("--threads")) opt.threads = parse_count("--threads", p.get("--threads"), 1);
   if (p.has("--seed")) opt.seed = parse_count("--seed", p.get("--seed"), 0);
   if (p.has("--weight-range")) opt.weight_range = p.get("--weight-range");
+  if (p.has("--weight-rounding")) {
+    opt.weight_rounding = p.get("--weight-rounding");
+    try {
+      quant::parse_weight_rounding(opt.weight_rounding, "--weight-rounding");
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+  }
   if (p.has("--act-range")) opt.act_range = p.get("--act-range");
   for (const std::string& spec : p.all("--input-shape")) {
     std::string name;

@@ -318,15 +318,49 @@ void SimEvaluator::add_timing(Timing& t) const {
   t.phase1_time_fpe = fp_seconds_ > 0 ? t.phase1 / fp_seconds_ : 0;
 }
 
-double prepare_candidates(const std::vector<Group>& groups, quant::Simulator& sim) {
+namespace {
+
+// Progress of range setting: reported only where it takes time (learned rounding).
+struct RangeProgress {
+  const ProgressFn& progress;
+  size_t total;
+  bool on;
+  RangeProgress(const ProgressFn& p, quant::Simulator& sim, size_t n)
+      : progress(p), total(n), on(p && sim.encodings().options().weight_rounding == quant::WeightRounding::Learned) {
+    step(0);
+  }
+  void step(size_t done) const {
+    if (on && !progress("ranges", done, total))
+      throw Error(ErrorKind::InvalidArgument, "cancelled: stopped while setting weight ranges");
+  }
+};
+
+}  // namespace
+
+double prepare_candidates(const std::vector<Group>& groups, quant::Simulator& sim, const ProgressFn& progress) {
   const auto t = Clock::now();
-  for (const auto& g : groups) {
+  const RangeProgress report(progress, sim, groups.size());
+  for (size_t k = 0; k < groups.size(); ++k) {
+    const Group& g = groups[k];
     for (const auto& c : g.candidates) {
       for (int q : g.activations) sim.encodings().get(q, c.a_bits);
       for (int q : g.weights) sim.fake_weight(q, c.w_bits, c.w_block);
     }
+    report.step(k + 1);
   }
   return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+void prepare_config(const quant::QuantConfig& config, quant::Simulator& sim, const ProgressFn& progress) {
+  std::vector<int> weights;
+  for (const quant::Quantizer& q : sim.model().quantizers())
+    if (q.kind == quant::QuantizerKind::Weight && config.bits.at(static_cast<size_t>(q.id)) > 0) weights.push_back(q.id);
+  const RangeProgress report(progress, sim, weights.size());
+  for (size_t k = 0; k < weights.size(); ++k) {
+    const size_t q = static_cast<size_t>(weights[k]);
+    sim.encodings().get(weights[k], config.bits[q], config.block_of(q));
+    report.step(k + 1);
+  }
 }
 
 SearchResult search(const quant::QuantModel& model, quant::Simulator& sim, const std::vector<std::vector<Tensor>>& samples,

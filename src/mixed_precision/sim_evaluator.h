@@ -116,7 +116,11 @@ class SimEvaluator {
 };
 
 /// Computes the encodings and fake-quantized weights of every candidate width of `groups` up
-/// front (range setting, not search work). Returns the seconds it took.
-double prepare_candidates(const std::vector<Group>& groups, quant::Simulator& sim);
+/// front (range setting, not search work). Returns the seconds it took. With learned rounding
+/// (slow: quant/learned_rounding.h) `progress` sees phase "ranges", one step per group;
+/// returning false cancels with Error(InvalidArgument, "cancelled ...").
+double prepare_candidates(const std::vector<Group>& groups, quant::Simulator& sim, const ProgressFn& progress = {});
+/// Computes the weight encodings `config` uses, reporting "ranges" as prepare_candidates does.
+void prepare_config(const quant::QuantConfig& config, quant::Simulator& sim, const ProgressFn& progress = {});
 
 }  // namespace qm::mp

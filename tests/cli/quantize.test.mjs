@@ -196,9 +196,13 @@ const OPSET_MODELS = [7, 8, 9, 10, 11, 13, 17, 21];
 const OPSET_CONFIGS = [['W8A8', ['--bits', 'W8A8']], ['W4A8', ['--bits', 'W4A8']], ['W8A16', ['--bits', 'W8A16']],
                        ['mixed', ['--candidates', 'W4A8,W8A8,W8A16', '--target', 'bops=0.7']],
                        ['W4b16A8', ['--bits', 'W4b16A8']],
-                       ['mixed_blocked', ['--candidates', 'W4b16A8,W4A8,W8A8,W8A16', '--target', 'bops=0.7']]];
+                       ['mixed_blocked', ['--candidates', 'W4b16A8,W4A8,W8A8,W8A16', '--target', 'bops=0.7']],
+                       // Learned rounding: the export stores the learned integers (encodings JSON
+                       // 'learned_levels', which quantmix run reads back).
+                       ['W4A8_learned', ['--bits', 'W4A8', '--weight-rounding', 'learned']],
+                       ['W4b16A8_learned', ['--bits', 'W4b16A8', '--weight-rounding', 'learned']]];
 /** Quantized vs float output (ORT on both files): a floor that an export computing garbage fails. */
-const MIN_VS_FLOAT_DB = { W8A8: 28, W4A8: 8, W8A16: 32, mixed: 8, W4b16A8: 8, mixed_blocked: 8 };
+const MIN_VS_FLOAT_DB = { W8A8: 28, W4A8: 8, W8A16: 32, mixed: 8, W4b16A8: 8, mixed_blocked: 8, W4A8_learned: 8, W4b16A8_learned: 8 };
 
 test('quantize: exports of opset 7-21 models load and run in ORT at disabled and default levels', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'qm-opsets-'));
@@ -214,6 +218,7 @@ test('quantize: exports of opset 7-21 models load and run in ORT at disabled and
     });
     const xf = calib[0];
     const feeds = { x };
+    let learned = 0;  // learned configs whose encodings carry learned integers
     for (const opset of OPSET_MODELS) {
       const model = join(MODELS, 'opsets', `opset_op${opset}.onnx`);
       assert.ok(existsSync(model), `${model} missing: run tools/make_models.py`);
@@ -231,6 +236,7 @@ test('quantize: exports of opset 7-21 models load and run in ORT at disabled and
         for (const o of Object.keys(disabled)) ours[o] = readNpy(join(simDir, `${sanitize(o)}.npy`));
         const db = agreement(ours, disabled), dbAll = agreement(ours, all), dbFloat = agreement(float, disabled);
         if (cfg.includes('b16')) assert.equal(readModel(out).opsets[''], 21, `opset ${opset} ${cfg}: blocked scales export at opset 21`);
+        if (cfg.includes('learned')) learned += /"learned_levels"/.test(readFileSync(enc, 'utf8'));
         if (cfg.includes('b16')) {
           const rep = qm(['quantize', model, '--calib', ...calib, ...args, '--out', out, '--report', `${out}.json`, '--threads', '1', '--quiet']);
           assert.equal(rep.status, 0, describe(rep));
@@ -243,6 +249,8 @@ test('quantize: exports of opset 7-21 models load and run in ORT at disabled and
         assert.ok(dbFloat >= MIN_VS_FLOAT_DB[cfg], `opset ${opset} ${cfg}: export vs float model ${dbFloat.toFixed(1)} dB`);
       }
     }
+    t.diagnostic(`learned rounding kept on ${learned} of ${2 * OPSET_MODELS.length} learned exports`);
+    assert.ok(learned >= OPSET_MODELS.length, 'learned rounding changed the integers of most learned exports');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -491,6 +499,7 @@ test('quantize: the search options refuse bad values with one error line (2 = us
     const base = ['quantize', FASHION, '--calib', file, '--out', out, '--quiet'];
     const cases = [
       [[...base, '--order', 'sideways'], 2, /--order.*sideways/],
+      [[...base, '--bits', 'W4A8', '--weight-rounding', 'sometimes'], 2, /--weight-rounding.*sometimes.*nearest or learned/],
       [[...base, '--memory-budget', 'lots'], 2, /--memory-budget.*lots/],
       [[...base, '--memory-budget', '-5M'], 2, /--memory-budget/],
       [[...base, '--memory-budget', '5X'], 2, /--memory-budget.*5X/],

@@ -40,12 +40,15 @@ const HOMOGENEOUS = [
   ['W4A8 output-aware', ['--bits', 'W4A8']],
   ['W4b32A8', ['--bits', 'W4b32A8']],
   ['W4b64A8', ['--bits', 'W4b64A8']],
+  ['W4A8 learned rounding', ['--bits', 'W4A8', '--weight-rounding', 'learned']],
+  ['W4b32A8 learned rounding', ['--bits', 'W4b32A8', '--weight-rounding', 'learned']],
   ['W8A8', ['--bits', 'W8A8']],
 ];
 const MIXED = [
   ['W4A8,W8A8,W8A16 weight-mse', ['--candidates', 'W4A8,W8A8,W8A16', '--weight-range', 'weight-mse']],
   ['W4A8,W8A8,W8A16 output-aware', ['--candidates', 'W4A8,W8A8,W8A16']],
   ['+ W4b32A8,W4b64A8', ['--candidates', 'W4b32A8,W4b64A8,W4A8,W8A8,W8A16']],
+  ['+ W4b32A8,W4b64A8 learned rounding', ['--candidates', 'W4b32A8,W4b64A8,W4A8,W8A8,W8A16', '--weight-rounding', 'learned']],
 ];
 
 function quantmix(cmdArgs) {
