@@ -38,7 +38,7 @@ const ui = {
   pp: { preset: $('pp-preset'), height: $('pp-height'), width: $('pp-width'), layout: $('pp-layout'),
         scale: $('pp-scale'), order: $('pp-order'), mean: $('pp-mean'), std: $('pp-std'), cli: $('pp-cli'),
         pad: $('pp-pad'), padValue: $('pp-pad-value') },
-  stepSettings: $('step-settings'), settingsForm: $('settings-form'), profile: $('set-profile'), mode: $('set-mode'),
+  stepSettings: $('step-settings'), settingsForm: $('settings-form'), profile: $('set-profile'), mode: $('set-mode'), learnedRounding: $('set-learned-rounding'),
   candidates: $('set-candidates'), targetKind: $('set-target-kind'), targetValue: $('set-target-value'),
   targetSlider: $('set-target-slider'), targetSliderField: $('target-slider-field'),
   maxSamples: $('set-max-samples'), scoreModule: $('set-score-module'), scoreStatus: $('score-module-status'), runButton: $('run-button'), cancelButton: $('cancel-button'),
@@ -746,6 +746,7 @@ function readSettings() {
   const score = scoreSetting();
   if (score.problem) throw new Error(score.problem);
   if (score.href) metric.scoreModule = score.href;  // its mean replaces SQNR and top-1 in the search
+  if (ui.learnedRounding.checked) metric.weightRounding = 'learned';
   if (ui.mode.value) return { bits: ui.mode.value, maxSamples, ...metric };
   const candidates = parseCandidateList([...ui.candidates.querySelectorAll('input:checked')].map((i) => i.value).join(','));
   const target = targetSpec(ui.targetKind.value, ui.targetValue.value);
@@ -766,7 +767,9 @@ function renderPhases(current) {
   clear(ui.phases);
   const known = new Set(PHASES.map(([id]) => id));
   const extra = [...current.phases.keys()].filter((id) => !known.has(id)).map((id) => [id, id]);
-  const rows = current.full ? [...PHASES, ...extra]
+  // Learned rounding is a phase only in runs that ask for it.
+  const phases = PHASES.filter(([id]) => id !== 'ranges' || current.phases.has(id) || ui.learnedRounding.checked);
+  const rows = current.full ? [...phases, ...extra]
     : [...current.phases.keys()].map((id) => [id, PHASES.find(([p]) => p === id)?.[1] ?? id]);
   ui.phases.hidden = rows.length === 0;
   for (const [id, label] of rows) {

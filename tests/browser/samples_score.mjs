@@ -237,6 +237,23 @@ try {
     console.log(`  screenshot ${await shot('samples-02-textline')}`);
   });
 
+  await t.step('learned rounding (issue 15): ticked, a W4A8 run shows its phase and the encodings carry the learned integers', async () => {
+    await page.check('#set-learned-rounding');
+    await page.selectOption('#set-mode', 'W4A8');
+    const run = await quantize();
+    t.equal(run.state, 'done', `the run completes (${run.banner || run.state})`);
+    const seen = await page.evaluate(async () => ({
+      sent: window.quantmix.options.weightRounding ?? null,
+      phase: document.querySelector('#phases li[data-phase="ranges"] .phase-label')?.textContent ?? null,
+      encodings: await window.quantmix.exportFiles().encodings?.text(),
+    }));
+    t.equal(seen.sent, 'learned', 'weightRounding reached the core');
+    t.equal(seen.phase, 'Learned rounding', 'the phase is listed by its label');
+    t.ok(/"learned_levels"/.test(seen.encodings ?? ''), 'the encodings carry learned integers');
+    await page.uncheck('#set-learned-rounding');
+    await page.selectOption('#set-mode', '');
+  });
+
   await t.step('the text-line sample\'s score needs its lines: one removed is refused in one line', async () => {
     await page.click('#sample-previews figure .preview-remove');
     await page.waitForFunction(() => document.getElementById('sample-count').dataset.count === '31');
