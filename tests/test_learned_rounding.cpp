@@ -242,3 +242,67 @@ TEST_CASE("quant/learned rounding: hostile learned_levels in an encodings JSON g
 }
 
 }  // namespace qm
+
+namespace qm {
+
+TEST_CASE("quant/output-aware + learned rounding: a depthwise Conv is one layer per group, each on its own input channel") {
+  // 3 groups (depthwise), K = 4 weights per channel; rows hold all 3 channels' patches (k = 12).
+  // Channel 1's inputs never excite its weight 3, an outlier: only its own columns can tell.
+  const size_t G = 3, K = 4, R = 64;
+  std::vector<float> w = test::pseudo(G * K, 51, 1.0f);
+  w[1 * K + 3] = 3.0f;
+  quant::LayerRows rows;
+  rows.k = static_cast<int64_t>(G * K);
+  rows.groups = static_cast<int64_t>(G);
+  const std::vector<float> x = test::pseudo(R * G * K, 52, 2.0f);
+  for (size_t r = 0; r < R; ++r)
+    for (size_t c = 0; c < G * K; ++c) rows.data.push_back(c == 1 * K + 3 ? 0.0f : x[r * G * K + c]);
+  quant::BlockLayout layout;
+  layout.axis = 1;
+  layout.outer = static_cast<int64_t>(G);
+  layout.k = static_cast<int64_t>(K);
+  const std::vector<float> s = quant::output_aware_scales(w.data(), layout, 0, 4, rows);
+  REQUIRE(s.size() == G);
+  // Oracle, in double: channel g's output error over ITS columns at a scale; no grid scale beats the choice.
+  auto err = [&](size_t g, double scale, const std::vector<double>* q = nullptr) {
+    double e = 0;
+    for (size_t r = 0; r < R; ++r) {
+      double acc = 0;
+      for (size_t k = 0; k < K; ++k) {
+        const double wk = w[g * K + k];
+        const double qk = q ? (*q)[k] : std::min(7.0, std::max(-8.0, std::nearbyint(wk / scale)));
+        acc += rows.data[r * G * K + g * K + k] * (wk - qk * scale);
+      }
+      e += acc * acc;
+    }
+    return e;
+  };
+  for (size_t g = 0; g < G; ++g) {
+    CAPTURE(g);
+    double amax = 0;
+    for (size_t k = 0; k < K; ++k) amax = std::max(amax, std::fabs(static_cast<double>(w[g * K + k])));
+    for (int f = 1; f <= 10; ++f) CHECK(err(g, s[g]) <= err(g, f / 10.0 * amax / 7.0) * (1 + 1e-6) + 1e-12);
+  }
+  // Channel 1 clips its unexcited outlier: its scale is below max|w| / 7.
+  CHECK(s[1] < 3.0f / 7.0f * 0.95f);
+
+  // Learned rounding per group: floor or ceil of each weight, never worse than nearest per channel
+  // on the rows (the guard holds out a quarter of them, so compare on all rows loosely).
+  quant::LearnedRoundingStats st;
+  const std::vector<int8_t> lv = quant::learned_rounding(w.data(), layout, 0, 4, s, rows, {}, &st);
+  if (!lv.empty()) {
+    REQUIRE(lv.size() == G * K);
+    for (size_t i = 0; i < G * K; ++i) {
+      const double t = std::min(7.0, std::max(-8.0, static_cast<double>(w[i] / s[i / K])));
+      CHECK((lv[i] == std::floor(t) || lv[i] == std::ceil(t)));
+    }
+    CHECK(st.learned_train <= st.nearest_train);
+    CHECK(st.learned_heldout <= st.nearest_heldout);
+  }
+  // Rows that do not split into the groups are an error.
+  quant::LayerRows bad = rows;
+  bad.groups = 2;
+  CHECK_THROWS_AS(quant::output_aware_scales(w.data(), layout, 0, 4, bad), Error);
+}
+
+}  // namespace qm

@@ -377,7 +377,7 @@ Encoding output_aware_weight_encoding(const Tensor& w, const BlockLayout& layout
                                      const LayerRows& rows) {
   check_bits(bits, "weight encoding");
   if (w.dtype() != DataType::Float || !layout.ok() || layout.k_dims + layout.axis > w.rank() ||
-      layout.outer * layout.k * layout.inner != w.numel() || rows.k != layout.k || (layout.outer > 1 && layout.inner > 1))
+      layout.outer * layout.k * layout.inner != w.numel() || rows.k != layout.k * rows.groups || (layout.outer > 1 && layout.inner > 1))
     throw Error(ErrorKind::InvalidArgument, "output-aware weight encoding: the layer's rows do not fit its weight " + shape_to_string(w.shape()));
   Encoding e;
   e.bits = bits;

@@ -29,11 +29,10 @@ double output_error(const float* x, size_t r, size_t K, const std::vector<float>
   return s;
 }
 
-}  // namespace
-
-std::vector<int8_t> learned_rounding(const float* w, const BlockLayout& layout, int block, int bits,
-                                     const std::vector<float>& scales, const LayerRows& rows,
-                                     const LearnedRoundingOptions& options, LearnedRoundingStats* stats) {
+// One layer (or one group of a grouped Conv): the learned integers, or empty when not kept.
+std::vector<int8_t> learn_layer(const float* w, const BlockLayout& layout, int block, int bits,
+                                const std::vector<float>& scales, const LayerRows& rows,
+                                const LearnedRoundingOptions& options, LearnedRoundingStats* stats) {
   LearnedRoundingStats local;
   LearnedRoundingStats& st = stats ? *stats : local;
   st = {};
@@ -205,6 +204,50 @@ std::vector<int8_t> learned_rounding(const float* w, const BlockLayout& layout, 
   for (size_t u = 0; u < units; ++u)
     for (size_t k = 0; k < K; ++k) out[((u / inner) * K + k) * inner + u % inner] = levels[u * K + k];
   return out;
+}
+
+}  // namespace
+
+std::vector<int8_t> learned_rounding(const float* w, const BlockLayout& layout, int block, int bits,
+                                     const std::vector<float>& scales, const LayerRows& rows,
+                                     const LearnedRoundingOptions& options, LearnedRoundingStats* stats) {
+  if (rows.groups <= 1) return learn_layer(w, layout, block, bits, scales, rows, options, stats);
+  // A grouped Conv: each group is a layer of its own; a group that keeps round-to-nearest
+  // contributes its nearest integers.
+  LearnedRoundingStats local;
+  LearnedRoundingStats& st = stats ? *stats : local;
+  st = {};
+  std::vector<int8_t> all;
+  all.reserve(static_cast<size_t>(layout.outer * layout.k));
+  size_t first_scale = 0;
+  const int32_t qmax = (int32_t{1} << (bits - 1)) - 1, qmin = -qmax - 1;
+  for_each_group(w, layout, rows, [&](int64_t, const float* wg, const BlockLayout& lg, const LayerRows& rg) {
+    const size_t K = static_cast<size_t>(lg.k), B = block > 0 ? static_cast<size_t>(block) : K, nb = (K + B - 1) / B;
+    const size_t ns = static_cast<size_t>(lg.outer) * nb;
+    if (first_scale + ns > scales.size())
+      throw Error(ErrorKind::InvalidArgument, "learned rounding: " + std::to_string(scales.size()) + " scales for a grouped layer");
+    const std::vector<float> sub(scales.begin() + static_cast<std::ptrdiff_t>(first_scale), scales.begin() + static_cast<std::ptrdiff_t>(first_scale + ns));
+    LearnedRoundingStats gs;
+    std::vector<int8_t> lv = learn_layer(wg, lg, block, bits, sub, rg, options, &gs);
+    if (lv.empty()) {
+      lv.resize(static_cast<size_t>(lg.outer) * K);
+      for (size_t i = 0; i < lv.size(); ++i) {  // round to nearest, as the simulator's QuantizeLinear
+        float t = wg[i] / sub[(i / K) * nb + (i % K) / B];
+        t = std::isnan(t) ? 0.0f : std::min(std::max(t, static_cast<float>(qmin)), static_cast<float>(qmax));
+        lv[i] = static_cast<int8_t>(std::nearbyint(t));
+      }
+    }
+    all.insert(all.end(), lv.begin(), lv.end());
+    first_scale += ns;
+    st.nearest_train += gs.nearest_train;
+    st.nearest_heldout += gs.nearest_heldout;
+    st.learned_train += gs.kept ? gs.learned_train : gs.nearest_train;
+    st.learned_heldout += gs.kept ? gs.learned_heldout : gs.nearest_heldout;
+    st.flipped += gs.kept ? gs.flipped : 0;
+    st.kept |= gs.kept;
+  });
+  if (!st.kept) return {};
+  return all;
 }
 
 }  // namespace qm::quant

@@ -26,7 +26,7 @@ int64_t at_or(const std::vector<int64_t>& v, size_t i, int64_t d) { return i < v
 bool takes_rows(const graph::Plan& plan, const Layer& l) {
   if (l.op == "Conv") {
     const ops::ConvAttrs* a = conv_attrs(plan, l);
-    return a && a->group == 1 && l.weight_shape.size() == 4;
+    return a && a->group >= 1 && l.weight_shape.size() == 4 && l.weight_shape[0] % a->group == 0;
   }
   if (l.op == "Gemm") return l.weight_shape.size() == 2;
   if (l.op == "MatMul") return l.weight_shape.size() == 2;
@@ -39,8 +39,9 @@ void append_rows(const graph::Plan& plan, const Layer& l, const Tensor& x, size_
   const float* px = x.data<float>();
   if (l.op == "Conv") {
     const ops::ConvAttrs& a = *conv_attrs(plan, l);
-    if (x.rank() != 4 || x.shape()[1] != ws[1]) return;
-    const int64_t N = x.shape()[0], C = ws[1], H = x.shape()[2], W = x.shape()[3], kh = ws[2], kw = ws[3];
+    const int64_t groups = a.group;
+    if (x.rank() != 4 || x.shape()[1] != ws[1] * groups) return;
+    const int64_t N = x.shape()[0], C = ws[1] * groups, H = x.shape()[2], W = x.shape()[3], kh = ws[2], kw = ws[3];
     const auto& wa = a.window;
     const int64_t sh = at_or(wa.strides, 0, 1), sw = at_or(wa.strides, 1, 1);
     const int64_t dh = at_or(wa.dilations, 0, 1), dw = at_or(wa.dilations, 1, 1);
@@ -57,6 +58,7 @@ void append_rows(const graph::Plan& plan, const Layer& l, const Tensor& x, size_
     const int64_t K = C * kh * kw, positions = N * OH * OW;
     if (rows.k != 0 && rows.k != K) return;
     rows.k = K;
+    rows.groups = groups;
     const int64_t take = std::min<int64_t>(static_cast<int64_t>(max_rows), positions);
     for (int64_t r = 0; r < take; ++r) {
       const int64_t p = r * positions / take + (positions / take) / 2;  // evenly spaced, centred
@@ -90,7 +92,41 @@ void append_rows(const graph::Plan& plan, const Layer& l, const Tensor& x, size_
   }
 }
 
+LayerRows LayerRows::group(int64_t j) const {
+  LayerRows g;
+  g.k = k / groups;
+  const size_t kg = static_cast<size_t>(g.k), n = rows();
+  g.data.reserve(n * kg);
+  for (size_t r = 0; r < n; ++r) {
+    const auto first = data.begin() + static_cast<std::ptrdiff_t>(r * static_cast<size_t>(k) + static_cast<size_t>(j) * kg);
+    g.data.insert(g.data.end(), first, first + static_cast<std::ptrdiff_t>(kg));
+  }
+  return g;
+}
+
+void for_each_group(const float* w, const BlockLayout& layout, const LayerRows& rows,
+                    const std::function<void(int64_t, const float*, const BlockLayout&, const LayerRows&)>& f) {
+  const int64_t g = std::max<int64_t>(1, rows.groups);
+  if (rows.k != g * layout.k || (g > 1 && (layout.inner != 1 || layout.outer % g != 0)))
+    throw Error(ErrorKind::InvalidArgument, "output-aware range: the layer's rows do not match its weight");
+  if (g == 1) {
+    f(0, w, layout, rows);
+    return;
+  }
+  BlockLayout sub = layout;
+  sub.outer = layout.outer / g;
+  for (int64_t j = 0; j < g; ++j) f(j, w + j * sub.outer * layout.k, sub, rows.group(j));
+}
+
 std::vector<float> output_aware_scales(const float* w, const BlockLayout& layout, int block, int bits, const LayerRows& rows) {
+  if (rows.groups > 1) {  // one layer per group; scales [outer, blocks] stay in order
+    std::vector<float> all;
+    for_each_group(w, layout, rows, [&](int64_t, const float* wg, const BlockLayout& lg, const LayerRows& rg) {
+      const std::vector<float> s = output_aware_scales(wg, lg, block, bits, rg);
+      all.insert(all.end(), s.begin(), s.end());
+    });
+    return all;
+  }
   const int32_t qmax = (int32_t{1} << (bits - 1)) - 1, qmin = -qmax - 1;
   const size_t K = static_cast<size_t>(layout.k), inner = static_cast<size_t>(layout.inner), outer = static_cast<size_t>(layout.outer);
   const size_t R = rows.rows(), B = block > 0 ? static_cast<size_t>(block) : K, nb = (K + B - 1) / B, units = outer * inner;

@@ -15,12 +15,14 @@
 // each other's rounding errors (with ReLU inputs the output error is dominated by the weights'
 // summed error), which is where most of their gain comes from. The simulation and the export use
 // the chosen scales like any other (rounding to nearest is unchanged).
-// Layers without rows (grouped/depthwise Conv, batched MatMul weights, ConvTranspose) keep the
-// weight MSE search.
+// A grouped (or depthwise) Conv is one such layer per group: group j's output channels see the
+// columns of its own input channels only. Layers without rows (batched MatMul weights,
+// ConvTranspose) keep the weight MSE search.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/tensor.h"
@@ -32,12 +34,23 @@ namespace qm::quant {
 /// Rows of a layer's input: rows() x k floats, row-major.
 struct LayerRows {
   int64_t k = 0;
+  /// Grouped Conv: the rows hold every input channel's patches (k = groups x the weight's K),
+  /// group j's output channels (the j-th outer/groups of them) see columns [j K, (j + 1) K).
+  int64_t groups = 1;
   std::vector<float> data;
   size_t rows() const { return k > 0 ? data.size() / static_cast<size_t>(k) : 0; }
+  /// Group j's columns as rows of their own (groups == 1: a copy of this).
+  LayerRows group(int64_t j) const;
 };
 
-/// Whether rows can be taken for `layer` (its step in `plan`): Conv with group 1 and a 2-D
-/// kernel, Gemm, MatMul with a 2-D weight.
+/// Runs `f(j, weights of group j, its layout, its rows)` for each group of a grouped Conv
+/// (rows.groups > 1; the layout's outer = C_out, inner = 1), or once for the whole layer.
+/// Throws Error(InvalidArgument) if the rows do not fit the weight.
+void for_each_group(const float* w, const BlockLayout& layout, const LayerRows& rows,
+                    const std::function<void(int64_t, const float*, const BlockLayout&, const LayerRows&)>& f);
+
+/// Whether rows can be taken for `layer` (its step in `plan`): Conv with a 2-D kernel (any
+/// group), Gemm, MatMul with a 2-D weight.
 bool takes_rows(const graph::Plan& plan, const Layer& layer);
 
 /// Appends up to `max_rows` rows of input `x` of `layer` (evenly spaced over its rows/positions).

@@ -5,7 +5,7 @@
 //     W4A8 with output-aware clips (the default `mse`), W4b32A8 and W4b64A8 (blocked scales);
 //   - mixed precision at bops 0.5 / 0.6 / 0.75 with today's candidates W4A8,W8A8,W8A16 under
 //     weight-mse and under the default, and with the blocked candidates added;
-//   - the search's time (report timing_s: calibration + search) for each.
+//   - the time (report timing_s: calibration + search, or + evaluate for homogeneous bits) for each.
 // Models: the bundled sample and tests/data/trained (Fashion-MNIST, input `image` [1,1,28,28] =
 // pixels/255, top-1 on 1500 test images) and the CTC text-line sample (web/samples/textline_ctc.onnx,
 // calibrated on textline_calib.npz; character accuracy on its 300 test lines, tools/eval/ctc_eval.mjs).
@@ -80,7 +80,7 @@ for (const name of names) {
     const r = JSON.parse(readFileSync(rep, 'utf8'));
     const acc = await accuracy(out);
     const sel = r.final ?? r.selected;
-    const t = (r.timing_s.calibration ?? 0) + (r.timing_s.search ?? 0);
+    const t = (r.timing_s.calibration ?? 0) + (r.timing_s.search ?? 0) + (r.timing_s.evaluate ?? 0);
     console.log(`| ${name} | ${label} | ${budget ?? '-'} | ${sel.rel_bops.toFixed(3)} | ${(sel.size_bytes / 1024).toFixed(1)} | ${pct(acc)} | ` +
                 `${((acc - fpAcc) * 100).toFixed(1)} | ${t.toFixed(2)} |`);
   };
