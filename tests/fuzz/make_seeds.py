@@ -279,6 +279,12 @@ def jsons():
              "param_encodings": {"w": [{"bitwidth": 2, "is_symmetric": True, "scale": 0.1, "offset": -2}], "m": par(5, 0.01, bits=16)}}
     write("json", "enc_mixed.json", json.dumps(mixed).encode())
     write("json", "enc_empty.json", b'{"version": "0.6.1", "activation_encodings": {}, "param_encodings": {}}')
+    # Learned rounding: 4-bit weights with their integers (one hex digit of level + 8 per element).
+    learned = {"version": "0.6.1", "activation_encodings": {"x": act(0.0078431, -127)},
+               "param_encodings": {"w": par(4, 0.05, bits=4), "m": par(5, 0.02, bits=4)},
+               "learned_levels": {"w": {"bitwidth": 4, "levels": "".join("0123456789abcdef"[i % 16] for i in range(108))},
+                                  "m": {"bitwidth": 4, "levels": "8" * 320}}}
+    write("json", "enc_learned.json", json.dumps(learned, indent=1).encode())
 
 
 samples()
