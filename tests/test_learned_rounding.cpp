@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "api/quantize.h"
+#include "api/workspace.h"
 #include "core/error.h"
 #include "graph/executor.h"
 #include "graph/plan.h"
@@ -303,6 +305,42 @@ TEST_CASE("quant/output-aware + learned rounding: a depthwise Conv is one layer 
   quant::LayerRows bad = rows;
   bad.groups = 2;
   CHECK_THROWS_AS(quant::output_aware_scales(w.data(), layout, 0, 4, bad), Error);
+}
+
+}  // namespace qm
+
+namespace qm {
+
+TEST_CASE("api/quantize: input rows are kept only when a weight may get <= 4 bits, and a later 4-bit run recalibrates") {
+  // The oracle is a fresh workspace: W4A8 after W8A8 on one workspace must give its numbers
+  // (output-aware ranges need the rows W8A8 did not keep).
+  LearnedGemm m;
+  auto run = [&](api::Workspace& ws, const char* bits) {
+    api::QuantizeOptions o;
+    o.bits = bits;
+    o.model_sha256 = "x";
+    return api::quantize(ws, o);
+  };
+  auto fresh = [&] {
+    auto ws = std::make_unique<api::Workspace>(std::make_unique<api::Session>(m.b.model()));
+    ws->set_samples(m.samples);
+    return ws;
+  };
+  auto reused_calibration = [](const api::QuantizeResult& r) {
+    return r.report_json.find("\"reused\": [\"calibration\"") != std::string::npos;
+  };
+  auto ws = fresh();
+  const api::QuantizeResult w8 = run(*ws, "W8A8");
+  const api::QuantizeResult w4 = run(*ws, "W4A8");
+  CHECK_FALSE(reused_calibration(w4));  // W8A8 kept no rows: calibrated again
+  auto ws2 = fresh();
+  const api::QuantizeResult w4_fresh = run(*ws2, "W4A8");
+  CHECK(w4.sqnr_db == w4_fresh.sqnr_db);
+  CHECK(w4.model_bytes == w4_fresh.model_bytes);
+  // Rows kept for 4 bits serve 8 bits: no new calibration, and W8A8's numbers.
+  const api::QuantizeResult w8_after = run(*ws2, "W8A8");
+  CHECK(reused_calibration(w8_after));
+  CHECK(w8_after.sqnr_db == w8.sqnr_db);
 }
 
 }  // namespace qm

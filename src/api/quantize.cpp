@@ -184,6 +184,16 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
   copt.weight_range = quant::parse_weight_range(options.weight_range, "weight range");
   copt.weight_rounding = quant::parse_weight_rounding(options.weight_rounding, "weight rounding");
   copt.act_range = quant::parse_act_range(options.act_range, "activation range");
+  // Rows of the layers' inputs (output-aware ranges, learned rounding: tens of MB on large
+  // models) are kept only when some weight may get <= 4 bits.
+  auto low_bits = [](const std::vector<mp::Candidate>& v) {
+    return std::any_of(v.begin(), v.end(), [](const mp::Candidate& c) { return c.w_bits <= 4; });
+  };
+  bool rows_needed = search_mode ? low_bits(so->profile.candidates) : homog.w_bits <= 4;
+  if (search_mode)
+    for (const auto& kv : so->profile.ops) rows_needed |= low_bits(kv.second.candidates);
+  for (const auto& kv : options.layer_bits) rows_needed |= mp::parse_candidate(kv.second, "layer '" + kv.first + "'").w_bits <= 4;
+  if (!rows_needed) copt.output_rows = 0;
   std::vector<std::string> reused;
   if (!ws.calibrate(copt, progress_fn)) reused.push_back("calibration");
 

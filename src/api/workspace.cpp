@@ -19,7 +19,9 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 bool same_options(const quant::CalibrationOptions& a, const quant::CalibrationOptions& b) {
+  // a: the calibration done, b: the one asked for; rows kept for more layers serve fewer.
   return a.weight_range == b.weight_range && a.weight_rounding == b.weight_rounding && a.act_range.kind == b.act_range.kind &&
+         a.rows_per_layer() >= b.rows_per_layer() &&
          a.act_range.percentile == b.act_range.percentile && a.histogram_bins == b.histogram_bins;
 }
 
