@@ -147,7 +147,7 @@ TEST_CASE("api/workspace: a new target, a front point and overrides reuse calibr
   other.candidates = {"W4A8", "W8A8"};
   CHECK(reused(quantize(*ws, other).report_json) == std::vector<std::string>{"calibration"});
   // Another phase-1 aggregation: the search runs again (the sensitivities differ).
-  other.phase1_aggregate = "median";
+  other.phase1_aggregate = mp::Phase1Aggregate::Median;
   CHECK(reused(quantize(*ws, other).report_json) == std::vector<std::string>{"calibration"});
   // Other range options: calibration runs again.
   other.act_range = "minmax";

@@ -508,7 +508,9 @@ qm::api::QuantizeOptions quantize_options(const val& options) {
   qm::api::QuantizeOptions opts;
   auto str = [&](const char* key, std::string& dst) {
     const val v = options[key];
-    if (!v.isUndefined() && !v.isNull()) dst = v.as<std::string>();
+    if (v.isUndefined() || v.isNull()) return false;
+    dst = v.as<std::string>();
+    return true;
   };
   str("bits", opts.bits);
   str("profile", opts.profile);
@@ -516,7 +518,8 @@ qm::api::QuantizeOptions quantize_options(const val& options) {
   str("weightRange", opts.weight_range);
   str("weightRounding", opts.weight_rounding);
   str("actRange", opts.act_range);
-  str("phase1Aggregate", opts.phase1_aggregate);
+  std::string text;
+  if (str("phase1Aggregate", text)) opts.phase1_aggregate = qm::mp::parse_aggregate(text);
   opts.candidates = string_list(options["candidates"]);
   if (options["maxSamples"].isNumber()) opts.max_samples = options["maxSamples"].as<size_t>();
   if (options["seed"].isNumber()) opts.seed = static_cast<uint64_t>(options["seed"].as<double>());
@@ -527,7 +530,7 @@ qm::api::QuantizeOptions quantize_options(const val& options) {
   set_layer_bits(opts, options["layerBits"]);
   // Search options: order ("paper" | "ratio" | "both"), labels (Int32Array or array: one class
   // per sample used, in order; top-1 becomes the metric), memoryBudgetMB (phase-1 cache).
-  str("order", opts.order);
+  if (str("order", text)) opts.order = qm::mp::parse_order(text);
   const val budget = options["memoryBudgetMB"];
   if (!budget.isUndefined() && !budget.isNull()) {
     const double mb = budget.isNumber() ? budget.as<double>() : -1;

@@ -141,12 +141,12 @@ mp::SearchOptions search_options(const QuantizeOptions& options, const ProgressF
     so.profile.description = "generic: the --candidates, for every op";
   }
   so.target = mp::parse_target(options.target);
-  so.order = mp::parse_order(options.order);
+  so.order = options.order;
   so.memory_budget_bytes = options.memory_budget_bytes;
   so.labels = options.labels;
   so.score = options.score;
   so.score_id = options.score_id;
-  so.phase1_aggregate = mp::parse_aggregate(options.phase1_aggregate);
+  so.phase1_aggregate = options.phase1_aggregate;
   so.progress = [progress_fn](const std::string& phase, size_t done, size_t total) {
     return !progress_fn || progress_fn(phase, done, total);
   };

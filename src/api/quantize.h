@@ -48,17 +48,17 @@ struct QuantizeOptions {
   std::string target;
   /// Search: phase-2 flip order, "paper" (least sensitive first; default), "ratio" (least
   /// predicted noise per BOPs saved) or "both" (both fronts; the selection takes the best point
-  /// meeting the target from either). Anything else: Error naming --order.
-  std::string order = "paper";
+  /// meeting the target from either). Front ends parse their text with mp::parse_order.
+  mp::FlipOrder order = mp::FlipOrder::Paper;
   /// Search: memory for phase 1's cache of FP activations (one sample at a time). Above it the
   /// search keeps checkpoints and recomputes from them: same results, more time. The default
   /// (512 MiB) keeps a browser tab within about 1 GiB with the model and encodings.
   size_t memory_budget_bytes = kDefaultMemoryBudget;
   /// Search: how phase 1 aggregates its per-sample noise and signal into a sensitivity:
   /// "pooled" (default; sum of noise / sum of signal, the spec's SQNR), "median" or "trimmed"
-  /// (of the per-sample ratios). Anything else: Error naming --phase1-aggregate. Not part of
-  /// the workspace's reuse check: change it with a fresh workspace (the CLI makes one per run).
-  std::string phase1_aggregate = "pooled";
+  /// (of the per-sample ratios); front ends parse their text with mp::parse_aggregate. Part of
+  /// the workspace's reuse check: another aggregation searches again.
+  mp::Phase1Aggregate phase1_aggregate = mp::Phase1Aggregate::Pooled;
   /// Optional class labels, one per calibration sample USED (after max_samples), in sample
   /// order. With them the search's metric in phases 0, 2 and 3 is top-1 accuracy of output 0
   /// (argmax), and the report's points carry "top1". Error naming --labels when the count

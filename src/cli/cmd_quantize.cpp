@@ -209,10 +209,10 @@ int run_quantize(const std::vector<std::string>& args) {
   opt.target = p.get("--target");
   // Flag values are usage (exit 2); the labels file's content is input (exit 1, read below).
   try {
-    if (p.has("--order")) opt.order = mp::order_name(mp::parse_order(p.get("--order")));
+    if (p.has("--order")) opt.order = mp::parse_order(p.get("--order"));
     if (p.has("--memory-budget")) opt.memory_budget_bytes = api::parse_size(p.get("--memory-budget"), "--memory-budget");
     if (p.has("--phase1-aggregate"))
-      opt.phase1_aggregate = mp::aggregate_name(mp::parse_aggregate(p.get("--phase1-aggregate")));
+      opt.phase1_aggregate = mp::parse_aggregate(p.get("--phase1-aggregate"));
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
