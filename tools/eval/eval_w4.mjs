@@ -3,8 +3,10 @@
 // sample's 64 PNGs), ONNX Runtime measures the exported files on held-out labelled images:
 //   - homogeneous W4A8 with the weight-error clip (`--weight-range weight-mse`, before issue 15),
 //     W4A8 with output-aware clips (the default `mse`), W4b32A8 and W4b64A8 (blocked scales);
+//   - homogeneous W4A8 and W4b32A8 with learned rounding (`--weight-rounding learned`);
 //   - mixed precision at bops 0.5 / 0.6 / 0.75 with today's candidates W4A8,W8A8,W8A16 under
-//     weight-mse and under the default, and with the blocked candidates added;
+//     weight-mse and under the default, with learned rounding (and --order both), and with the
+//     blocked candidates added;
 //   - the time (report timing_s: calibration + search, or + evaluate for homogeneous bits) for each.
 // Models: the bundled sample and tests/data/trained (Fashion-MNIST, input `image` [1,1,28,28] =
 // pixels/255, top-1 on 1500 test images) and the CTC text-line sample (web/samples/textline_ctc.onnx,
@@ -48,6 +50,8 @@ const MIXED = [
   ['W4A8,W8A8,W8A16 weight-mse', ['--candidates', 'W4A8,W8A8,W8A16', '--weight-range', 'weight-mse']],
   ['W4A8,W8A8,W8A16 output-aware', ['--candidates', 'W4A8,W8A8,W8A16']],
   ['+ W4b32A8,W4b64A8', ['--candidates', 'W4b32A8,W4b64A8,W4A8,W8A8,W8A16']],
+  ['W4A8,W8A8,W8A16 learned rounding', ['--candidates', 'W4A8,W8A8,W8A16', '--weight-rounding', 'learned']],
+  ['W4A8,W8A8,W8A16 learned rounding, --order both', ['--candidates', 'W4A8,W8A8,W8A16', '--weight-rounding', 'learned', '--order', 'both']],
   ['+ W4b32A8,W4b64A8 learned rounding', ['--candidates', 'W4b32A8,W4b64A8,W4A8,W8A8,W8A16', '--weight-rounding', 'learned']],
 ];
 
