@@ -4,7 +4,7 @@
 // (web/samples/textline_ctc.onnx) and, when asked for, on the text-recognition-sized random-weight
 // model build/large_models/text_rec.onnx (tools/bench/make_large_models.py), for n = 8, 16, 32:
 //   - PAIRS pairs of DISJOINT calibration sets of n samples, each searched as a user runs it:
-//     `quantmix quantize M --calib set.npy --candidates W4A8,W8A8,W8A16 --target bops=B
+//     `quantmix quantize M --calib set.npy --candidates C (default W4A8,W8A8,W8A16) --target bops=B
 //      --phase1-aggregate A --report R.json`. Samples:
 //       Fashion-MNIST models: images of tests/data/trained/fashion_test_extra.npz (pixels/255);
 //       textline_ctc: the first 300 - HOLDOUT lines of web/samples/textline_test.npz (pixels/255,
@@ -26,7 +26,7 @@
 //   node tools/eval/eval_stability.mjs --bin build/native/quantmix --out build/native/eval_stability
 //        [--models fashion_cnn,resnet_fm,mbv2_fm,vit_fm,textline_ctc[,text_rec]] [--sizes 8,16,32]
 //        [--pairs 4] [--budget 0.75] [--aggregates pooled,median,trimmed] [--holdout 100]
-//        [--rec-test 20] [--json out.json]
+//        [--rec-test 20] [--candidates W4A8,W8A8,W8A16] [--json out.json]
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -44,6 +44,8 @@ const OUT = resolve(opt('--out', join(ROOT, 'build', 'native', 'eval_stability')
 const SIZES = opt('--sizes', '8,16,32').split(',').map(Number);
 const PAIRS = Number(opt('--pairs', '4'));
 const BUDGET = Number(opt('--budget', '0.75'));
+const CANDIDATES = opt('--candidates', 'W4A8,W8A8,W8A16');
+const FIRST = CANDIDATES.split(',')[0];
 const AGGS = opt('--aggregates', 'pooled,median,trimmed').split(',');
 const HOLDOUT = Number(opt('--holdout', '100'));
 const REC_TEST = Number(opt('--rec-test', '20'));
@@ -126,7 +128,7 @@ function calibSet(ds, n, j) {
 function quantize(model, calib, n, agg, tag) {
   const rep = join(OUT, `${tag}.json`), out = join(OUT, `${tag}.onnx`);
   const t = Date.now();
-  const r = spawnSync(BIN, ['quantize', model, '--calib', calib, '--samples', String(n), '--candidates', 'W4A8,W8A8,W8A16',
+  const r = spawnSync(BIN, ['quantize', model, '--calib', calib, '--samples', String(n), '--candidates', CANDIDATES,
     '--target', `bops=${BUDGET}`, '--phase1-aggregate', agg, '--threads', '1', '--out', out, '--report', rep, '--quiet'],
   { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`quantmix ${tag}: exit ${r.status}: ${r.stderr}`);
@@ -184,9 +186,10 @@ for (const name of MODELS) {
         cell.search_s.push(a.seconds, b.seconds);
         const keys = [...a.sens.keys()].filter((k) => b.sens.has(k) && a.sens.get(k) !== null && b.sens.get(k) !== null);
         const rho = spearman(keys.map((k) => a.sens.get(k)), keys.map((k) => b.sens.get(k)));
-        // The same over the W4A8 sensitivities alone: the layers' order within one candidate, without
-        // the spread between candidates (which the every-(group, candidate) Spearman includes).
-        const k4 = keys.filter((k) => k.endsWith(':W4A8'));
+        // The same over the first candidate's sensitivities alone (W4A8 by default): the layers' order
+        // within one candidate, without the spread between candidates (which the every-(group,
+        // candidate) Spearman includes).
+        const k4 = keys.filter((k) => k.endsWith(`:${FIRST}`));
         const rho_w4 = k4.length > 2 ? spearman(k4.map((k) => a.sens.get(k)), k4.map((k) => b.sens.get(k))) : NaN;
         let diff = 0;
         for (const [l, v] of a.bits) if (b.bits.get(l) !== v) diff++;
@@ -217,7 +220,7 @@ for (const name of MODELS) {
       rows.push(c);
       const acc = c.acc_mean === null ? '' : `${d.kind === 'ctc' ? 'char acc' : 'top-1'} ${(100 * c.acc_mean).toFixed(2)}%, `;
       console.log(`${name.padEnd(12)} n=${String(n).padStart(2)} ${agg.padEnd(7)} observed rho ${c.rho.toFixed(3)} ` +
-        `(predicted ${c.pred_rho.toFixed(3)}; min ${c.rho_min.toFixed(3)}, W4A8 only ${c.rho_w4.toFixed(3)}), layers differing ${c.layers_diff.toFixed(2)}/${cell.pairs[0].layers} ` +
+        `(predicted ${c.pred_rho.toFixed(3)}; min ${c.rho_min.toFixed(3)}, ${FIRST} only ${c.rho_w4.toFixed(3)}), layers differing ${c.layers_diff.toFixed(2)}/${cell.pairs[0].layers} ` +
         `(predicted ${c.pred_layers.toFixed(2)}), stable ${c.stable}/${c.verdicts}, ` +
         `${acc}SQNR ${c.sqnr_mean.toFixed(2)} dB, search ${c.search_s_mean.toFixed(1)} s  [${((Date.now() - t0) / 1000).toFixed(0)} s]`);
     }
@@ -255,4 +258,4 @@ for (const p of pooled) {
 console.log(`verdicts (per set) vs its pair's observed stability (rho >= 0.9 and <= 5% layers differ): ` +
   `stable & pair stable ${confusion.stable_ok}, stable & pair not ${confusion.stable_bad}, ` +
   `add samples & pair stable ${confusion.add_ok}, add samples & pair not ${confusion.add_bad}`);
-if (opt('--json')) writeFileSync(opt('--json'), JSON.stringify({ budget: BUDGET, sizes: SIZES, pairs: PAIRS, rows, prediction, confusion }, null, 1));
+if (opt('--json')) writeFileSync(opt('--json'), JSON.stringify({ budget: BUDGET, candidates: CANDIDATES, sizes: SIZES, pairs: PAIRS, rows, prediction, confusion }, null, 1));
