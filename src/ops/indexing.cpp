@@ -1,10 +1,9 @@
 // Indexing and rearranging ops that CNN, OCR, detection and transformer exports use beyond the
-// basic data-movement set: DepthToSpace, SpaceToDepth, GatherND, ScatterND, ScatterElements (and
-// its opset 9-10 name Scatter), TopK, NonZero, OneHot, Trilu, CumSum, NonMaxSuppression, EyeLike,
-// Compress, ReverseSequence.
-// Element-type agnostic where they only move values (copied by element size); TopK, CumSum and
-// the Scatter reductions compute on the numeric types. Index inputs may be negative (counted
-// from the end) where the spec allows it; an index out of range fails naming the node.
+// basic data-movement set: DepthToSpace, SpaceToDepth, TopK, NonZero, OneHot, Trilu, CumSum,
+// NonMaxSuppression, EyeLike, Compress, ReverseSequence. (GatherND and the Scatters:
+// gather_scatter.cpp.)
+// Element-type agnostic where they only move values (copied by element size); TopK and CumSum
+// compute on the numeric types.
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -23,8 +22,6 @@ struct IndexAttrs : OpAttrs {
   int64_t axis = 0;
   int64_t blocksize = 1;     ///< DepthToSpace / SpaceToDepth
   bool crd = false;          ///< DepthToSpace mode CRD (default DCR)
-  int64_t batch_dims = 0;    ///< GatherND
-  std::string reduction = "none";  ///< ScatterND / ScatterElements
   std::optional<int64_t> k;  ///< TopK opset 1 attribute
   bool largest = true, sorted = true;  ///< TopK
   bool upper = true;         ///< Trilu
@@ -48,13 +45,6 @@ Dim dim_div(const InferContext& c, const Dim& d, int64_t k, const char* what) {
   if (*d.value % k != 0)
     c.fail(std::string(what) + " " + std::to_string(*d.value) + " is not divisible by " + std::to_string(k));
   return *d.value / k;
-}
-
-/// Normalises index v into [0, dim) (negative counts from the end), failing through ctx.
-int64_t norm_index(const RunContext& c, int64_t v, int64_t dim, const char* what) {
-  if (v < -dim || v >= dim)
-    c.fail(std::string(what) + " " + std::to_string(v) + " is out of range for a dimension of size " + std::to_string(dim));
-  return v < 0 ? v + dim : v;
 }
 
 /// Copies x viewed as `view` (a reshape of x) permuted by `perm` into y (row-major).
@@ -123,172 +113,6 @@ void run_depth_space(const IndexAttrs& a, RunContext& c, bool to_space) {
     using U = decltype(tag);
     permuted_copy<U>(static_cast<const U*>(x.raw()), static_cast<U*>(y.raw()), view, perm);
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// GatherND
-
-std::vector<TensorInfo> infer_gather_nd(const IndexAttrs& a, const InferContext& c) {
-  const TensorInfo &x = c.in(0), &idx = c.in(1);
-  if (!x.has_rank() || !idx.has_rank() || idx.rank() == 0 || !idx.shape->back().known())
-    return one(unknown_info(x.dtype));
-  const int64_t r = static_cast<int64_t>(x.rank()), q = static_cast<int64_t>(idx.rank());
-  const int64_t m = *idx.shape->back().value, b = a.batch_dims;
-  if (b < 0 || b >= std::min(r, q)) c.fail("batch_dims " + std::to_string(b) + " must be below the ranks of data and indices");
-  if (m < 1 || m > r - b)
-    c.fail("indices' last dimension " + std::to_string(m) + " must be between 1 and " + std::to_string(r - b) + " (data rank - batch_dims)");
-  Dims out(idx.shape->begin(), idx.shape->end() - 1);
-  out.insert(out.end(), x.shape->begin() + b + m, x.shape->end());
-  return one(make_info(x.dtype, std::move(out)));
-}
-
-void run_gather_nd(const IndexAttrs& a, RunContext& c) {
-  const Tensor &x = c.in(0), &idx = c.in(1);
-  const int64_t r = x.rank(), q = idx.rank(), b = a.batch_dims;
-  if (q < 1) c.fail("indices must have rank >= 1");
-  const int64_t m = idx.shape()[static_cast<size_t>(q - 1)];
-  if (b < 0 || b >= std::min(r, q) || m < 1 || m > r - b)
-    c.fail("indices of shape " + shape_to_string(idx.shape()) + " do not fit data of shape " + shape_to_string(x.shape()) +
-           " with batch_dims " + std::to_string(b));
-  for (int64_t i = 0; i < b; ++i)
-    if (x.shape()[static_cast<size_t>(i)] != idx.shape()[static_cast<size_t>(i)])
-      c.fail("batch dimensions of data " + shape_to_string(x.shape()) + " and indices " + shape_to_string(idx.shape()) + " differ");
-  Shape out(idx.shape().begin(), idx.shape().end() - 1);
-  out.insert(out.end(), x.shape().begin() + b + m, x.shape().end());
-  Tensor& y = c.alloc(0, x.dtype(), out);
-  const std::vector<int64_t> ind = ints_of(c, idx, "indices");
-  const std::vector<int64_t> xs = strides_of(x.shape());
-  int64_t batches = 1, slice = 1;
-  for (int64_t i = 0; i < b; ++i) batches *= x.shape()[static_cast<size_t>(i)];
-  for (int64_t i = b + m; i < r; ++i) slice *= x.shape()[static_cast<size_t>(i)];
-  const int64_t batch_stride = b > 0 ? xs[static_cast<size_t>(b - 1)] : x.numel();
-  const int64_t tuples = batches ? static_cast<int64_t>(ind.size()) / m / batches : 0;
-  const size_t es = tensor_element_size(x.dtype());
-  const auto* px = static_cast<const uint8_t*>(x.raw());
-  auto* py = static_cast<uint8_t*>(y.raw());
-  for (int64_t bi = 0; bi < batches; ++bi)
-    for (int64_t t = 0; t < tuples; ++t) {
-      const int64_t tup = bi * tuples + t;
-      int64_t off = bi * batch_stride;
-      for (int64_t k = 0; k < m; ++k)
-        off += norm_index(c, ind[static_cast<size_t>(tup * m + k)], x.shape()[static_cast<size_t>(b + k)], "index") *
-               xs[static_cast<size_t>(b + k)];
-      std::memcpy(py + static_cast<size_t>(tup * slice) * es, px + static_cast<size_t>(off) * es, static_cast<size_t>(slice) * es);
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// ScatterND, ScatterElements
-
-/// dst = combine(dst, v) for a reduction name.
-template <class T>
-void reduce_into(T& dst, T v, const std::string& red) {
-  if (red == "none") dst = v;
-  else if (red == "add") dst = static_cast<T>(dst + v);
-  else if (red == "mul") dst = static_cast<T>(dst * v);
-  else if (red == "max") dst = std::max(dst, v);
-  else dst = std::min(dst, v);
-}
-
-std::string parse_reduction(const ParseContext& p) {
-  std::string r = p.get_string("reduction", "none");
-  const bool ok = r == "none" || (p.opset() >= 16 && (r == "add" || r == "mul")) ||
-                  (p.opset() >= 18 && (r == "max" || r == "min"));
-  if (!ok) p.fail_attr("reduction", "expected none, add, mul (opset 16+) or max, min (opset 18+), got '" + r + "'");
-  return r;
-}
-
-void run_scatter_nd(const IndexAttrs& a, RunContext& c) {
-  const Tensor &x = c.in(0), &idx = c.in(1), &upd = c.in(2);
-  const int64_t r = x.rank(), q = idx.rank();
-  if (q < 1) c.fail("indices must have rank >= 1");
-  const int64_t m = idx.shape()[static_cast<size_t>(q - 1)];
-  if (m < 1 || m > r) c.fail("indices' last dimension " + std::to_string(m) + " must be between 1 and the data rank " + std::to_string(r));
-  Shape want(idx.shape().begin(), idx.shape().end() - 1);
-  want.insert(want.end(), x.shape().begin() + m, x.shape().end());
-  if (upd.shape() != want)
-    c.fail("updates have shape " + shape_to_string(upd.shape()) + ", expected " + shape_to_string(want));
-  if (upd.dtype() != x.dtype()) c.fail("updates and data differ in element type");
-  Tensor y = x.clone();
-  const std::vector<int64_t> ind = ints_of(c, idx, "indices");
-  const std::vector<int64_t> xs = strides_of(x.shape());
-  int64_t slice = 1;
-  for (int64_t i = m; i < r; ++i) slice *= x.shape()[static_cast<size_t>(i)];
-  const int64_t tuples = static_cast<int64_t>(ind.size()) / m;
-  auto offset = [&](int64_t t) {
-    int64_t off = 0;
-    for (int64_t k = 0; k < m; ++k)
-      off += norm_index(c, ind[static_cast<size_t>(t * m + k)], x.shape()[static_cast<size_t>(k)], "index") * xs[static_cast<size_t>(k)];
-    return off;
-  };
-  if (a.reduction == "none") {
-    const size_t es = tensor_element_size(x.dtype());
-    for (int64_t t = 0; t < tuples; ++t)
-      std::memcpy(static_cast<uint8_t*>(y.raw()) + static_cast<size_t>(offset(t)) * es,
-                  static_cast<const uint8_t*>(upd.raw()) + static_cast<size_t>(t * slice) * es, static_cast<size_t>(slice) * es);
-  } else {
-    dispatch_numeric(x.dtype(), c, [&](auto tag) {
-      using T = decltype(tag);
-      T* py = y.data<T>();
-      const T* pu = upd.data<T>();
-      for (int64_t t = 0; t < tuples; ++t) {
-        const int64_t off = offset(t);
-        for (int64_t j = 0; j < slice; ++j) reduce_into(py[off + j], pu[t * slice + j], a.reduction);
-      }
-    });
-  }
-  c.set(0, std::move(y));
-}
-
-void run_scatter_elements(const IndexAttrs& a, RunContext& c) {
-  const Tensor &x = c.in(0), &idx = c.in(1), &upd = c.in(2);
-  const int64_t r = x.rank();
-  if (idx.rank() != r || upd.shape() != idx.shape())
-    c.fail("data " + shape_to_string(x.shape()) + ", indices " + shape_to_string(idx.shape()) + " and updates " +
-           shape_to_string(upd.shape()) + " must have one rank, and indices the shape of updates");
-  if (upd.dtype() != x.dtype()) c.fail("updates and data differ in element type");
-  const int64_t ax = norm_axis(c, a.axis, r);
-  Tensor y = x.clone();
-  const std::vector<int64_t> ind = ints_of(c, idx, "indices");
-  const std::vector<int64_t> xs = strides_of(x.shape());
-  const int64_t dim = x.shape()[static_cast<size_t>(ax)];
-  // Destination offset of each update element.
-  std::vector<int64_t> dst(ind.size());
-  std::vector<int64_t> coord(static_cast<size_t>(r), 0);
-  for (size_t j = 0; j < ind.size(); ++j) {
-    int64_t off = 0;
-    for (int64_t d = 0; d < r; ++d) {
-      int64_t v = coord[static_cast<size_t>(d)];
-      if (d == ax) v = norm_index(c, ind[j], dim, "index");
-      else if (v >= x.shape()[static_cast<size_t>(d)]) c.fail("indices shape " + shape_to_string(idx.shape()) + " exceeds data shape " + shape_to_string(x.shape()));
-      off += v * xs[static_cast<size_t>(d)];
-    }
-    dst[j] = off;
-    for (int64_t d = r - 1; d >= 0; --d) {
-      if (++coord[static_cast<size_t>(d)] < idx.shape()[static_cast<size_t>(d)]) break;
-      coord[static_cast<size_t>(d)] = 0;
-    }
-  }
-  if (a.reduction == "none") {
-    by_size(c, x.dtype(), [&](auto tag) {
-      using U = decltype(tag);
-      U* py = static_cast<U*>(y.raw());
-      const U* pu = static_cast<const U*>(upd.raw());
-      for (size_t j = 0; j < dst.size(); ++j) py[dst[j]] = pu[j];
-    });
-  } else {
-    dispatch_numeric(x.dtype(), c, [&](auto tag) {
-      using T = decltype(tag);
-      T* py = y.data<T>();
-      const T* pu = upd.data<T>();
-      for (size_t j = 0; j < dst.size(); ++j) reduce_into(py[dst[j]], pu[j], a.reduction);
-    });
-  }
-  c.set(0, std::move(y));
-}
-
-std::vector<TensorInfo> infer_like_data(const InferContext& c) {
-  return one(TensorInfo(c.in(0).dtype, c.in(0).shape));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -653,21 +477,11 @@ void run_reverse_sequence(const IndexAttrs& a, RunContext& c) {
   c.set(0, std::move(y));
 }
 
-OpDef make(const char* name, int since, int until, int min_in, int max_in) {
-  OpDef d;
-  d.op_type = name;
-  d.since = since;
-  d.until = until;
-  d.min_inputs = min_in;
-  d.max_inputs = max_in;
-  return d;
-}
-
 }  // namespace
 
 void register_indexing(OpRegistry& reg) {
   for (bool to_space : {true, false}) {
-    OpDef d = make(to_space ? "DepthToSpace" : "SpaceToDepth", 1, kLatestOpset, 1, 1);
+    OpDef d = op_def(to_space ? "DepthToSpace" : "SpaceToDepth", 1, kLatestOpset, 1, 1);
     d.parse = typed_parse<IndexAttrs>([to_space](const ParseContext& p) {
       IndexAttrs a;
       a.blocksize = p.require_int("blocksize");
@@ -686,48 +500,7 @@ void register_indexing(OpRegistry& reg) {
     reg.add(std::move(d));
   }
   {
-    OpDef d = make("GatherND", 11, kLatestOpset, 2, 2);
-    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
-      IndexAttrs a;
-      a.batch_dims = p.get_int("batch_dims", 0);
-      if (a.batch_dims < 0) p.fail_attr("batch_dims", "expected a value >= 0, got " + std::to_string(a.batch_dims));
-      return a;
-    });
-    d.infer = typed_infer<IndexAttrs>(infer_gather_nd);
-    d.run = typed_run<IndexAttrs>(run_gather_nd);
-    reg.add(std::move(d));
-  }
-  {
-    OpDef d = make("ScatterND", 11, kLatestOpset, 3, 3);
-    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
-      IndexAttrs a;
-      a.reduction = parse_reduction(p);
-      return a;
-    });
-    d.infer = [](const OpAttrs*, const InferContext& c) { return infer_like_data(c); };
-    d.run = typed_run<IndexAttrs>(run_scatter_nd);
-    reg.add(std::move(d));
-  }
-  for (const char* name : {"ScatterElements", "Scatter"}) {
-    // Scatter (opsets 9-10) is ScatterElements under its old name.
-    const bool old = std::string(name) == "Scatter";
-    OpDef d = make(name, old ? 9 : 11, old ? 10 : kLatestOpset, 3, 3);
-    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
-      IndexAttrs a;
-      a.axis = p.get_int("axis", 0);
-      a.reduction = parse_reduction(p);
-      return a;
-    });
-    d.infer = typed_infer<IndexAttrs>([](const IndexAttrs& a, const InferContext& c) {
-      const TensorInfo& x = c.in(0);
-      if (x.has_rank() && x.rank() > 0) axis_or_fail(c, a.axis, static_cast<int64_t>(x.rank()));
-      return infer_like_data(c);
-    });
-    d.run = typed_run<IndexAttrs>(run_scatter_elements);
-    reg.add(std::move(d));
-  }
-  {
-    OpDef d = make("TopK", 1, 9, 1, 1);
+    OpDef d = op_def("TopK", 1, 9, 1, 1);
     d.min_outputs = d.max_outputs = 2;
     d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
       IndexAttrs a;
@@ -748,7 +521,7 @@ void register_indexing(OpRegistry& reg) {
     reg.add(std::move(d));
   }
   {
-    OpDef d = make("NonZero", 9, kLatestOpset, 1, 1);
+    OpDef d = op_def("NonZero", 9, kLatestOpset, 1, 1);
     d.infer = [](const OpAttrs*, const InferContext& c) {
       const TensorInfo& x = c.in(0);
       return one(make_info(DataType::Int64, {x.has_rank() ? Dim(static_cast<int64_t>(std::max<size_t>(x.rank(), 1))) : Dim(), Dim()}));
@@ -757,7 +530,7 @@ void register_indexing(OpRegistry& reg) {
     reg.add(std::move(d));
   }
   {
-    OpDef d = make("OneHot", 9, kLatestOpset, 3, 3);
+    OpDef d = op_def("OneHot", 9, kLatestOpset, 3, 3);
     d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
       IndexAttrs a;
       a.axis = p.get_int("axis", -1);
@@ -768,7 +541,7 @@ void register_indexing(OpRegistry& reg) {
     reg.add(std::move(d));
   }
   {
-    OpDef d = make("Trilu", 14, kLatestOpset, 1, 2);
+    OpDef d = op_def("Trilu", 14, kLatestOpset, 1, 2);
     d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
       IndexAttrs a;
       a.upper = p.get_int("upper", 1) != 0;
@@ -776,25 +549,25 @@ void register_indexing(OpRegistry& reg) {
     });
     d.infer = [](const OpAttrs*, const InferContext& c) {
       check_rank(c, c.in(0), std::max<size_t>(c.in(0).rank(), 2), "input");
-      return infer_like_data(c);
+      return same_as_input(c);
     };
     d.run = typed_run<IndexAttrs>(run_trilu);
     reg.add(std::move(d));
   }
   {
-    OpDef d = make("CumSum", 11, kLatestOpset, 2, 2);
+    OpDef d = op_def("CumSum", 11, kLatestOpset, 2, 2);
     d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
       IndexAttrs a;
       a.exclusive = p.get_int("exclusive", 0) != 0;
       a.reverse = p.get_int("reverse", 0) != 0;
       return a;
     });
-    d.infer = [](const OpAttrs*, const InferContext& c) { return infer_like_data(c); };
+    d.infer = [](const OpAttrs*, const InferContext& c) { return same_as_input(c); };
     d.run = typed_run<IndexAttrs>(run_cumsum);
     reg.add(std::move(d));
   }
   {
-    OpDef d = make("NonMaxSuppression", 10, kLatestOpset, 2, 5);
+    OpDef d = op_def("NonMaxSuppression", 10, kLatestOpset, 2, 5);
     d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
       IndexAttrs a;
       const int64_t cpb = p.get_int("center_point_box", 0);
@@ -807,7 +580,7 @@ void register_indexing(OpRegistry& reg) {
     reg.add(std::move(d));
   }
   {
-    OpDef d = make("EyeLike", 9, kLatestOpset, 1, 1);
+    OpDef d = op_def("EyeLike", 9, kLatestOpset, 1, 1);
     d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
       IndexAttrs a;
       a.k_diag = p.get_int("k", 0);
@@ -825,7 +598,7 @@ void register_indexing(OpRegistry& reg) {
     reg.add(std::move(d));
   }
   {
-    OpDef d = make("Compress", 9, kLatestOpset, 2, 2);
+    OpDef d = op_def("Compress", 9, kLatestOpset, 2, 2);
     d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
       IndexAttrs a;
       a.has_axis = p.has("axis");
@@ -844,14 +617,14 @@ void register_indexing(OpRegistry& reg) {
     reg.add(std::move(d));
   }
   {
-    OpDef d = make("ReverseSequence", 10, kLatestOpset, 2, 2);
+    OpDef d = op_def("ReverseSequence", 10, kLatestOpset, 2, 2);
     d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
       IndexAttrs a;
       a.batch_axis = p.get_int("batch_axis", 1);
       a.time_axis = p.get_int("time_axis", 0);
       return a;
     });
-    d.infer = [](const OpAttrs*, const InferContext& c) { return infer_like_data(c); };
+    d.infer = [](const OpAttrs*, const InferContext& c) { return same_as_input(c); };
     d.run = typed_run<IndexAttrs>(run_reverse_sequence);
     reg.add(std::move(d));
   }

@@ -16,6 +16,17 @@ inline std::vector<TensorInfo> one(TensorInfo t) {
   return v;
 }
 
+/// A registry entry for the default domain with its opset range and input count filled in.
+inline OpDef op_def(const char* name, int since, int until, int min_inputs, int max_inputs) {
+  OpDef d;
+  d.op_type = name;
+  d.since = since;
+  d.until = until;
+  d.min_inputs = min_inputs;
+  d.max_inputs = max_inputs;
+  return d;
+}
+
 /// A single output with input i's dtype and shape (no contents).
 inline std::vector<TensorInfo> same_as_input(const InferContext& c, size_t i = 0) {
   const TensorInfo& x = c.in(i);
