@@ -1,6 +1,7 @@
 // api::Session (src/api/session.h): the FP32 run and the run with AIMET-style encodings
 // (`quantmix run --encodings`). Oracle: a quantized Gemm computed here in double from the
-// encodings' scales and offsets, independent of the simulator.
+// encodings' scales and offsets, independent of the simulator. And api/model_file.h, the front
+// ends' model reading: the values python onnx wrote to an external data file.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -8,8 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "api/model_file.h"
 #include "api/session.h"
 #include "core/error.h"
+#include "onnx/tensor_data.h"
 #include "test_util.h"
 
 namespace qm::api {
@@ -83,6 +86,30 @@ TEST_CASE("api/session: run with encodings equals the closed-form quantized Gemm
   });
   CHECK(msg.find("bad.json") != std::string::npos);
   CHECK(msg.find("'nope'") != std::string::npos);
+}
+
+TEST_CASE("api/model_file: a model with external data, from a path or from bytes and given files") {
+  // tests/data/fuzz_seeds/external.onnx and external.bin come from
+  // tests/fuzz/make_seeds.py (onnx.numpy_helper, values [1, -2.5, 3.25, 4]).
+  const std::string folder = std::string(QM_SOURCE_DIR) + "/tests/data/fuzz_seeds";
+  const std::vector<float> values = {1.0f, -2.5f, 3.25f, 4.0f};
+  const onnx::Model from_path = read_model_file(folder + "/external.onnx");
+  REQUIRE(from_path.graph->initializer.size() == 1);
+  CHECK_FALSE(from_path.graph->initializer[0].is_external());
+  CHECK(onnx::tensor_to_floats(from_path.graph->initializer[0]) == values);
+
+  const auto bytes = read_file_bytes(folder + "/external.onnx");
+  const ExternalFiles files = {{"external.bin", read_file_bytes(folder + "/external.bin")}};
+  const onnx::Model from_bytes = read_model_bytes(bytes, "external.onnx", files);
+  CHECK(onnx::tensor_to_floats(from_bytes.graph->initializer[0]) == values);
+
+  // A data file not given: the message names it, and the front end's advice follows.
+  CHECK(test::error_of([&] { read_model_bytes(bytes, "external.onnx", {}); })
+            .find("external data file 'external.bin' was not provided") != std::string::npos);
+  const std::string advised = test::error_of([&] { read_model_bytes(bytes, "external.onnx", {}, "select it too"); });
+  CHECK(advised.find("was not provided: select it too") != std::string::npos);
+  CHECK(test::error_of([&] { read_file_bytes(folder + "/no_such.onnx"); }).find("no_such.onnx: cannot open file") !=
+        std::string::npos);
 }
 
 }  // namespace

@@ -25,11 +25,11 @@
 #include <vector>
 
 #include "api/inspect.h"
+#include "api/model_file.h"
 #include "api/npy.h"
 #include "api/samples.h"
 #include "api/session.h"
 #include "core/error.h"
-#include "onnx/model_reader.h"
 #include "api/quantize.h"
 #include "api/workspace.h"
 
@@ -255,22 +255,7 @@ qm::onnx::Model read_model_with_external(const val& model_bytes, const std::stri
   const auto external = copy_external_files(external_files);
   g_model_bytes = bytes->size();
   for (const auto& file : external) g_model_bytes += file.second ? file.second->size() : 0;
-  qm::onnx::Model model = qm::onnx::read_model(bytes, file_name);
-  if (qm::onnx::has_external_data(model)) {
-    qm::onnx::load_external_data(
-        model,
-        [&](const std::string& location) -> qm::onnx::Bytes {
-          auto it = external.find(location);
-          if (it == external.end() || !it->second) {
-            throw qm::Error(qm::ErrorKind::Io, "external data file '" + location +
-                                                   "' was not provided: select it together "
-                                                   "with the model");
-          }
-          return qm::onnx::Bytes(it->second, std::string_view(*it->second));
-        },
-        file_name);
-  }
-  return model;
+  return qm::api::read_model_bytes(bytes, file_name, external, "select it together with the model");
 }
 
 /// Copies a string's bytes out of the wasm heap into a fresh Uint8Array (the view into the heap

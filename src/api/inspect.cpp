@@ -122,18 +122,7 @@ std::pair<std::string, std::vector<int64_t>> parse_input_shape(const std::string
 InspectReport inspect_model(std::shared_ptr<const std::string> model_bytes,
                             const std::string& file_name, const ExternalFiles& external,
                             const InputShapes& input_shapes) {
-  onnx::Model model = onnx::read_model(std::move(model_bytes), file_name);
-  if (onnx::has_external_data(model)) {
-    onnx::load_external_data(
-        model,
-        [&](const std::string& location) -> onnx::Bytes {
-          auto it = external.find(location);
-          if (it == external.end() || !it->second)
-            throw Error(ErrorKind::Io, "external data file '" + location + "' was not provided");
-          return onnx::Bytes(it->second, std::string_view(*it->second));
-        },
-        file_name);
-  }
+  const onnx::Model model = read_model_bytes(std::move(model_bytes), file_name, external);
   return inspect_loaded_model(model, file_name, input_shapes);
 }
 

@@ -9,12 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "api/model_file.h"
 #include "onnx/model.h"
 
 namespace qm::api {
-
-/// Contents of external data files given with a model, keyed by the location the model names.
-using ExternalFiles = std::map<std::string, std::shared_ptr<const std::string>>;
 
 /// `--input-shape NAME=1x3x224x224` values: input name -> dims (fixes dynamic dimensions).
 using InputShapes = std::map<std::string, std::vector<int64_t>>;

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "api/model_file.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "onnx/model_reader.h"
@@ -100,12 +101,7 @@ void Session::share_initializer_bytes() {
 }
 
 std::unique_ptr<Session> Session::load(const std::string& path, const SessionOptions& options) {
-  onnx::Model model = onnx::read_model_file(path);
-  if (onnx::has_external_data(model)) {
-    const size_t slash = path.find_last_of('/');
-    const std::string folder = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
-    onnx::load_external_data(model, onnx::external_data_from_folder(folder), path);
-  }
+  onnx::Model model = read_model_file(path);
   try {
     return std::make_unique<Session>(std::move(model), options);
   } catch (const Error& e) {

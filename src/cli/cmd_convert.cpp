@@ -1,10 +1,9 @@
 #include <iostream>
 
+#include "api/model_file.h"
 #include "api/opset.h"
 #include "core/error.h"
 #include "cli/commands.h"
-#include "onnx/model_reader.h"
-#include "onnx/model_writer.h"
 
 namespace qm::cli {
 
@@ -34,12 +33,7 @@ int run_convert(const std::vector<std::string>& args) {
   const std::string out = p.get("--out");
   if (out.empty()) throw UsageError("flag '--out' needs a file name");
 
-  onnx::Model model = onnx::read_model_file(path);
-  if (onnx::has_external_data(model)) {
-    const size_t slash = path.find_last_of('/');
-    const std::string folder = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
-    onnx::load_external_data(model, onnx::external_data_from_folder(folder), path);
-  }
+  onnx::Model model = api::read_model_file(path);
   if (p.has("--opset")) {
     const std::string v = p.get("--opset");
     if (v != "10" && v != "21") throw UsageError("flag '--opset' takes 10 or 21, got '" + v + "'");
@@ -49,7 +43,7 @@ int run_convert(const std::vector<std::string>& args) {
       throw qm::Error(e.kind(), path + ": " + e.what());
     }
   }
-  onnx::write_model_file(model, out);
+  api::write_model_file(model, out);
   return 0;
 }
 

@@ -3,7 +3,6 @@
 
 #include "api/inspect.h"
 #include "cli/commands.h"
-#include "onnx/model_reader.h"
 
 namespace qm::cli {
 
@@ -35,12 +34,7 @@ int run_inspect(const std::vector<std::string>& args) {
     auto parsed = api::parse_input_shape(spec);
     shapes[parsed.first] = parsed.second;
   }
-  onnx::Model model = onnx::read_model_file(path);
-  if (onnx::has_external_data(model)) {
-    const size_t slash = path.find_last_of('/');
-    const std::string folder = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
-    onnx::load_external_data(model, onnx::external_data_from_folder(folder), path);
-  }
+  onnx::Model model = api::read_model_file(path);
   const api::InspectReport report = api::inspect_loaded_model(model, path, shapes);
   const std::string out = p.has("--json") ? api::inspect_to_json(report) : api::inspect_to_text(report);
   std::fwrite(out.data(), 1, out.size(), stdout);

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "api/model_file.h"
 #include "api/npy.h"
 #include "api/quantize.h"
 #include "api/samples.h"
@@ -19,7 +20,6 @@
 #include "core/error.h"
 #include "core/sha256.h"
 #include "mixed_precision/search.h"
-#include "onnx/model_reader.h"
 
 namespace qm::cli {
 namespace {
@@ -204,7 +204,7 @@ int run_quantize(const std::vector<std::string>& args) {
     const std::string prof = p.get("--profile");
     struct stat st;
     const bool is_file = prof.find(".json") != std::string::npos || (stat(prof.c_str(), &st) == 0 && S_ISREG(st.st_mode));
-    opt.profile = is_file ? *onnx::read_file_bytes(prof) : prof;
+    opt.profile = is_file ? *api::read_file_bytes(prof) : prof;
   }
   opt.target = p.get("--target");
   // Flag values are usage (exit 2); the labels file's content is input (exit 1, read below).
@@ -255,7 +255,7 @@ int run_quantize(const std::vector<std::string>& args) {
   so.threads = opt.threads;
   so.input_shapes = opt.input_shapes;
   {
-    auto bytes = onnx::read_file_bytes(model_path);
+    auto bytes = api::read_file_bytes(model_path);
     opt.model_sha256 = sha256_hex(*bytes);
   }
   std::unique_ptr<api::Session> session = api::Session::load(model_path, so);
