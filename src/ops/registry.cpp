@@ -181,6 +181,7 @@ void register_all_ops(OpRegistry& reg) {
   register_indexing(reg);
   register_gather_scatter(reg);
   register_selection(reg);
+  register_rearrange(reg);
   register_math_extra(reg);
   register_grid_sample(reg);
   register_einsum(reg);

@@ -254,6 +254,7 @@ void register_quant(OpRegistry& reg);
 void register_indexing(OpRegistry& reg);
 void register_gather_scatter(OpRegistry& reg);
 void register_selection(OpRegistry& reg);
+void register_rearrange(OpRegistry& reg);
 void register_math_extra(OpRegistry& reg);
 void register_grid_sample(OpRegistry& reg);
 void register_einsum(OpRegistry& reg);
