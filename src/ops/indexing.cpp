@@ -1,9 +1,8 @@
 // Indexing ops that CNN, OCR, detection and transformer exports use beyond the basic
-// data-movement set: OneHot, Trilu, CumSum, EyeLike. (GatherND and the Scatters:
+// data-movement set: OneHot, Trilu, EyeLike. (GatherND and the Scatters:
 // gather_scatter.cpp; TopK, NonZero, Compress, NonMaxSuppression: selection.cpp; DepthToSpace,
-// SpaceToDepth, ReverseSequence: rearrange.cpp.)
-// Element-type agnostic where they only move values (copied by element size); CumSum computes on
-// the numeric types.
+// SpaceToDepth, ReverseSequence: rearrange.cpp; CumSum: reduce.cpp.)
+// Element-type agnostic where they only move values (copied by element size).
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
@@ -19,13 +18,12 @@ using namespace detail;
 struct IndexAttrs : OpAttrs {
   int64_t axis = 0;
   bool upper = true;         ///< Trilu
-  bool exclusive = false, reverse = false;  ///< CumSum
   int64_t k_diag = 0;        ///< EyeLike
   DataType dtype = DataType::Undefined;  ///< EyeLike (Undefined: the input's)
 };
 
 // ---------------------------------------------------------------------------------------------
-// OneHot, Trilu, CumSum
+// OneHot, Trilu
 
 std::vector<TensorInfo> infer_onehot(const IndexAttrs& a, const InferContext& c) {
   const TensorInfo &idx = c.in(0), &vals = c.in(2);
@@ -95,40 +93,6 @@ void run_trilu(const IndexAttrs& a, RunContext& c) {
   c.set(0, std::move(y));
 }
 
-void run_cumsum(const IndexAttrs& a, RunContext& c) {
-  const Tensor& x = c.in(0);
-  const std::vector<int64_t> av = ints_of(c, c.in(1), "axis");
-  if (av.size() != 1) c.fail("axis must hold one value (got " + std::to_string(av.size()) + ")");
-  const int64_t r = x.rank();
-  const int64_t ax = norm_axis(c, av[0], std::max<int64_t>(r, 1));
-  Tensor& y = c.alloc(0, x.dtype(), x.shape());
-  int64_t outer = 1, inner = 1;
-  const int64_t dim = r ? x.shape()[static_cast<size_t>(ax)] : 1;
-  for (int64_t i = 0; i < ax; ++i) outer *= x.shape()[static_cast<size_t>(i)];
-  for (int64_t i = ax + 1; i < r; ++i) inner *= x.shape()[static_cast<size_t>(i)];
-  dispatch_numeric(x.dtype(), c, [&](auto tag) {
-    using T = decltype(tag);
-    const T* px = x.data<T>();
-    T* py = y.data<T>();
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t i = 0; i < inner; ++i) {
-        // Sequential sums in T, as ONNX Runtime does.
-        T acc = T(0);
-        for (int64_t s = 0; s < dim; ++s) {
-          const int64_t j = a.reverse ? dim - 1 - s : s;
-          const int64_t off = (o * dim + j) * inner + i;
-          if (a.exclusive) {
-            py[off] = acc;
-            acc = static_cast<T>(acc + px[off]);
-          } else {
-            acc = static_cast<T>(acc + px[off]);
-            py[off] = acc;
-          }
-        }
-      }
-  });
-}
-
 // ---------------------------------------------------------------------------------------------
 // EyeLike
 
@@ -167,18 +131,6 @@ void register_indexing(OpRegistry& reg) {
       return same_as_input(c);
     };
     d.run = typed_run<IndexAttrs>(run_trilu);
-    reg.add(std::move(d));
-  }
-  {
-    OpDef d = op_def("CumSum", 11, kLatestOpset, 2, 2);
-    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
-      IndexAttrs a;
-      a.exclusive = p.get_int("exclusive", 0) != 0;
-      a.reverse = p.get_int("reverse", 0) != 0;
-      return a;
-    });
-    d.infer = [](const OpAttrs*, const InferContext& c) { return same_as_input(c); };
-    d.run = typed_run<IndexAttrs>(run_cumsum);
     reg.add(std::move(d));
   }
   {

@@ -1,5 +1,6 @@
 // Reductions: ReduceMean/Sum/Max/Min/Prod/L1/L2/LogSum/LogSumExp/SumSquare (axes an attribute
-// until opset 12 for ReduceSum and 17 for the others, an input after), ArgMax, ArgMin.
+// until opset 12 for ReduceSum and 17 for the others, an input after), ArgMax, ArgMin, and
+// CumSum, their running form.
 #include <cmath>
 #include <limits>
 #include <set>
@@ -214,6 +215,47 @@ void add_reduce(OpRegistry& reg, const char* name, int input_since) {
   reg.add(std::move(d));
 }
 
+// ---------------------------------------------------------------------------------------------
+// CumSum: the running sum along an axis (the reductions' partial results).
+
+struct CumSumAttrs : OpAttrs {
+  bool exclusive = false, reverse = false;
+};
+
+void run_cumsum(const CumSumAttrs& a, RunContext& c) {
+  const Tensor& x = c.in(0);
+  const std::vector<int64_t> av = ints_of(c, c.in(1), "axis");
+  if (av.size() != 1) c.fail("axis must hold one value (got " + std::to_string(av.size()) + ")");
+  const int64_t r = x.rank();
+  const int64_t ax = norm_axis(c, av[0], std::max<int64_t>(r, 1));
+  Tensor& y = c.alloc(0, x.dtype(), x.shape());
+  int64_t outer = 1, inner = 1;
+  const int64_t dim = r ? x.shape()[static_cast<size_t>(ax)] : 1;
+  for (int64_t i = 0; i < ax; ++i) outer *= x.shape()[static_cast<size_t>(i)];
+  for (int64_t i = ax + 1; i < r; ++i) inner *= x.shape()[static_cast<size_t>(i)];
+  dispatch_numeric(x.dtype(), c, [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        // Sequential sums in T, as ONNX Runtime does.
+        T acc = T(0);
+        for (int64_t s = 0; s < dim; ++s) {
+          const int64_t j = a.reverse ? dim - 1 - s : s;
+          const int64_t off = (o * dim + j) * inner + i;
+          if (a.exclusive) {
+            py[off] = acc;
+            acc = static_cast<T>(acc + px[off]);
+          } else {
+            acc = static_cast<T>(acc + px[off]);
+            py[off] = acc;
+          }
+        }
+      }
+  });
+}
+
 }  // namespace
 
 void register_reduce(OpRegistry& reg) {
@@ -234,6 +276,18 @@ void register_reduce(OpRegistry& reg) {
     });
     d.infer = typed_infer<ReduceAttrs>(infer_reduce);
     d.run = typed_run<ReduceAttrs>(run_reduce);
+    reg.add(std::move(d));
+  }
+  {
+    OpDef d = op_def("CumSum", 11, kLatestOpset, 2, 2);
+    d.parse = typed_parse<CumSumAttrs>([](const ParseContext& p) {
+      CumSumAttrs a;
+      a.exclusive = p.get_int("exclusive", 0) != 0;
+      a.reverse = p.get_int("reverse", 0) != 0;
+      return a;
+    });
+    d.infer = [](const OpAttrs*, const InferContext& c) { return same_as_input(c); };
+    d.run = typed_run<CumSumAttrs>(run_cumsum);
     reg.add(std::move(d));
   }
 }
