@@ -178,7 +178,7 @@ void register_all_ops(OpRegistry& reg) {
   register_constant(reg);
   register_resize(reg);
   register_quant(reg);
-  register_indexing(reg);
+  register_position_masks(reg);
   register_gather_scatter(reg);
   register_selection(reg);
   register_rearrange(reg);

@@ -251,7 +251,7 @@ void register_shape_ops(OpRegistry& reg);
 void register_constant(OpRegistry& reg);
 void register_resize(OpRegistry& reg);
 void register_quant(OpRegistry& reg);
-void register_indexing(OpRegistry& reg);
+void register_position_masks(OpRegistry& reg);
 void register_gather_scatter(OpRegistry& reg);
 void register_selection(OpRegistry& reg);
 void register_rearrange(OpRegistry& reg);

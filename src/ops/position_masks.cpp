@@ -1,8 +1,9 @@
-// Indexing ops that CNN, OCR, detection and transformer exports use beyond the basic
-// data-movement set: OneHot, Trilu, EyeLike. (GatherND and the Scatters:
-// gather_scatter.cpp; TopK, NonZero, Compress, NonMaxSuppression: selection.cpp; DepthToSpace,
-// SpaceToDepth, ReverseSequence: rearrange.cpp; CumSum: reduce.cpp.)
-// Element-type agnostic where they only move values (copied by element size).
+// Ops whose output follows from each element's position: OneHot (on where the position along
+// the new axis equals the index), Trilu (zeros outside a triangle) and EyeLike (ones on a
+// diagonal). OneHot and Trilu move values by element size (any type).
+// The rest of the indexing family: gather_scatter.cpp (GatherND, ScatterND, ScatterElements),
+// selection.cpp (TopK, NonZero, Compress, NonMaxSuppression), rearrange.cpp (DepthToSpace,
+// SpaceToDepth, ReverseSequence), reduce.cpp (CumSum), shape_ops.cpp (Gather, Slice, ...).
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
@@ -15,7 +16,7 @@ namespace qm::ops {
 namespace {
 using namespace detail;
 
-struct IndexAttrs : OpAttrs {
+struct PositionAttrs : OpAttrs {
   int64_t axis = 0;
   bool upper = true;         ///< Trilu
   int64_t k_diag = 0;        ///< EyeLike
@@ -25,7 +26,7 @@ struct IndexAttrs : OpAttrs {
 // ---------------------------------------------------------------------------------------------
 // OneHot, Trilu
 
-std::vector<TensorInfo> infer_onehot(const IndexAttrs& a, const InferContext& c) {
+std::vector<TensorInfo> infer_onehot(const PositionAttrs& a, const InferContext& c) {
   const TensorInfo &idx = c.in(0), &vals = c.in(2);
   if (!idx.has_rank()) return one(unknown_info(vals.dtype));
   const int64_t r = static_cast<int64_t>(idx.rank()) + 1;
@@ -37,7 +38,7 @@ std::vector<TensorInfo> infer_onehot(const IndexAttrs& a, const InferContext& c)
   return one(make_info(vals.dtype, std::move(out)));
 }
 
-void run_onehot(const IndexAttrs& a, RunContext& c) {
+void run_onehot(const PositionAttrs& a, RunContext& c) {
   const Tensor &idx = c.in(0), &dep = c.in(1), &vals = c.in(2);
   const std::vector<double> dv = numbers_of(c, dep, "depth");
   if (dv.size() != 1) c.fail("depth must hold one value (got " + std::to_string(dv.size()) + ")");
@@ -68,7 +69,7 @@ void run_onehot(const IndexAttrs& a, RunContext& c) {
   });
 }
 
-void run_trilu(const IndexAttrs& a, RunContext& c) {
+void run_trilu(const PositionAttrs& a, RunContext& c) {
   const Tensor& x = c.in(0);
   if (x.rank() < 2) c.fail("input must have rank >= 2 (got shape " + shape_to_string(x.shape()) + ")");
   int64_t k = 0;
@@ -96,7 +97,7 @@ void run_trilu(const IndexAttrs& a, RunContext& c) {
 // ---------------------------------------------------------------------------------------------
 // EyeLike
 
-void run_eyelike(const IndexAttrs& a, RunContext& c) {
+void run_eyelike(const PositionAttrs& a, RunContext& c) {
   const Tensor& x = c.in(0);
   if (x.rank() != 2) c.fail("input must have rank 2 (got shape " + shape_to_string(x.shape()) + ")");
   Tensor& y = c.alloc(0, a.dtype == DataType::Undefined ? x.dtype() : a.dtype, x.shape());
@@ -107,22 +108,22 @@ void run_eyelike(const IndexAttrs& a, RunContext& c) {
 
 }  // namespace
 
-void register_indexing(OpRegistry& reg) {
+void register_position_masks(OpRegistry& reg) {
   {
     OpDef d = op_def("OneHot", 9, kLatestOpset, 3, 3);
-    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
-      IndexAttrs a;
+    d.parse = typed_parse<PositionAttrs>([](const ParseContext& p) {
+      PositionAttrs a;
       a.axis = p.get_int("axis", -1);
       return a;
     });
-    d.infer = typed_infer<IndexAttrs>(infer_onehot);
-    d.run = typed_run<IndexAttrs>(run_onehot);
+    d.infer = typed_infer<PositionAttrs>(infer_onehot);
+    d.run = typed_run<PositionAttrs>(run_onehot);
     reg.add(std::move(d));
   }
   {
     OpDef d = op_def("Trilu", 14, kLatestOpset, 1, 2);
-    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
-      IndexAttrs a;
+    d.parse = typed_parse<PositionAttrs>([](const ParseContext& p) {
+      PositionAttrs a;
       a.upper = p.get_int("upper", 1) != 0;
       return a;
     });
@@ -130,13 +131,13 @@ void register_indexing(OpRegistry& reg) {
       check_rank(c, c.in(0), std::max<size_t>(c.in(0).rank(), 2), "input");
       return same_as_input(c);
     };
-    d.run = typed_run<IndexAttrs>(run_trilu);
+    d.run = typed_run<PositionAttrs>(run_trilu);
     reg.add(std::move(d));
   }
   {
     OpDef d = op_def("EyeLike", 9, kLatestOpset, 1, 1);
-    d.parse = typed_parse<IndexAttrs>([](const ParseContext& p) {
-      IndexAttrs a;
+    d.parse = typed_parse<PositionAttrs>([](const ParseContext& p) {
+      PositionAttrs a;
       a.k_diag = p.get_int("k", 0);
       if (p.has("dtype")) {
         const int64_t t = p.get_int("dtype", 0);
@@ -145,10 +146,10 @@ void register_indexing(OpRegistry& reg) {
       }
       return a;
     });
-    d.infer = typed_infer<IndexAttrs>([](const IndexAttrs& a, const InferContext& c) {
+    d.infer = typed_infer<PositionAttrs>([](const PositionAttrs& a, const InferContext& c) {
       return one(TensorInfo(a.dtype == DataType::Undefined ? c.in(0).dtype : a.dtype, c.in(0).shape));
     });
-    d.run = typed_run<IndexAttrs>(run_eyelike);
+    d.run = typed_run<PositionAttrs>(run_eyelike);
     reg.add(std::move(d));
   }
 }
