@@ -123,7 +123,8 @@ TEST_CASE("quant/learned rounding: keeps round-to-nearest when the held-out rows
 
 namespace {
 
-// x[8, 48] -> Gemm(W[6, 48], transB=1) -> y, calibrated on 24 samples of 8 correlated rows.
+// x[8, 48] -> Gemm(W[6, 48], transB=1) -> y, calibrated with learned rounding on 24 samples of 8
+// correlated rows.
 struct LearnedGemm {
   test::ModelBuilder b{13};
   std::unique_ptr<graph::Plan> plan;
@@ -141,18 +142,22 @@ struct LearnedGemm {
       for (size_t i = 0; i < 8 * 48; ++i) x.data<float>()[i] = std::fabs(base[(n * 8 + i / 48) * 4 + i % 48 / 12] + noise[n * 8 * 48 + i]);
       samples.push_back({x});
     }
+    model = std::make_unique<quant::QuantModel>(*plan);
+    graph::Executor exec(*plan);
+    quant::CalibrationOptions opt;
+    opt.weight_rounding = quant::WeightRounding::Learned;
+    encodings = std::make_unique<quant::Encodings>(quant::calibrate(*model, exec, samples, opt));
   }
+  std::unique_ptr<quant::QuantModel> model;
+  std::unique_ptr<quant::Encodings> encodings;
 };
 
 }  // namespace
 
 TEST_CASE("quant/learned rounding: the simulation, the export and the encodings JSON use the learned integers") {
   LearnedGemm m;
-  quant::QuantModel model(*m.plan);
-  graph::Executor exec(*m.plan);
-  quant::CalibrationOptions opt;
-  opt.weight_rounding = quant::WeightRounding::Learned;
-  quant::Encodings enc = quant::calibrate(model, exec, m.samples, opt);
+  quant::QuantModel& model = *m.model;
+  quant::Encodings& enc = *m.encodings;
   const int wq = model.layers()[0].weight_quantizer;
   const Tensor& w = *m.plan->constant(model.quantizer(wq).value);
   for (int block : {0, 16}) {
@@ -209,11 +214,8 @@ TEST_CASE("quant/learned rounding: the simulation, the export and the encodings 
 
 TEST_CASE("quant/learned rounding: hostile learned_levels in an encodings JSON get one clear error") {
   LearnedGemm m;
-  quant::QuantModel model(*m.plan);
-  graph::Executor exec(*m.plan);
-  quant::CalibrationOptions opt;
-  opt.weight_rounding = quant::WeightRounding::Learned;
-  quant::Encodings enc = quant::calibrate(model, exec, m.samples, opt);
+  quant::QuantModel& model = *m.model;
+  quant::Encodings& enc = *m.encodings;
   const std::string json = quant::encodings_to_json(model, enc, model.homogeneous(4, 8));
   const size_t at = json.find("\"levels\": \"");
   REQUIRE(at != std::string::npos);
