@@ -24,11 +24,12 @@ struct ActivationAttrs : OpAttrs {
   float alpha = 0.0f;
   float beta = 0.0f;
   float gamma = 0.0f;
-  std::string approximate;  ///< Gelu: "none" or "tanh"
+  ActivationKind kind = ActivationKind::LeakyRelu;  ///< Gelu: GeluErf or GeluTanh by `approximate`
 };
 
 struct UnaryOp {
   const char* name;
+  UnaryKind kind;
   int since;
   double (*fold_float)(double);   ///< nullptr: float contents are not folded
   int64_t (*fold_int)(int64_t);   ///< nullptr: integer contents are not folded
@@ -53,16 +54,26 @@ int64_t i_not(int64_t x) { return x == 0 ? 1 : 0; }
 int64_t i_sign(int64_t x) { return x > 0 ? 1 : (x < 0 ? -1 : 0); }
 
 const UnaryOp kUnaryOps[] = {
-    {"Neg", 1, f_neg, i_neg, false},        {"Abs", 1, f_abs, i_abs, false},
-    {"Floor", 1, f_floor, nullptr, false},  {"Ceil", 1, f_ceil, nullptr, false},
-    {"Round", 11, f_round, nullptr, false}, {"Sqrt", 1, f_sqrt, nullptr, false},
-    {"Reciprocal", 1, f_recip, nullptr, false}, {"Relu", 1, f_relu, i_relu, false},
-    {"Exp", 1, f_exp, nullptr, false},      {"Log", 1, f_log, nullptr, false},
-    {"Sign", 9, f_sign, i_sign, false},     {"Not", 1, nullptr, i_not, true},
-    {"Erf", 9, nullptr, nullptr, false},    {"Tanh", 1, nullptr, nullptr, false},
-    {"Sigmoid", 1, nullptr, nullptr, false}, {"HardSwish", 14, nullptr, nullptr, false},
-    {"Softplus", 1, nullptr, nullptr, false}, {"Softsign", 1, nullptr, nullptr, false},
-    {"Sin", 7, nullptr, nullptr, false},    {"Cos", 7, nullptr, nullptr, false},
+    {"Neg", UnaryKind::Neg, 1, f_neg, i_neg, false},
+    {"Abs", UnaryKind::Abs, 1, f_abs, i_abs, false},
+    {"Floor", UnaryKind::Floor, 1, f_floor, nullptr, false},
+    {"Ceil", UnaryKind::Ceil, 1, f_ceil, nullptr, false},
+    {"Round", UnaryKind::Round, 11, f_round, nullptr, false},
+    {"Sqrt", UnaryKind::Sqrt, 1, f_sqrt, nullptr, false},
+    {"Reciprocal", UnaryKind::Reciprocal, 1, f_recip, nullptr, false},
+    {"Relu", UnaryKind::Relu, 1, f_relu, i_relu, false},
+    {"Exp", UnaryKind::Exp, 1, f_exp, nullptr, false},
+    {"Log", UnaryKind::Log, 1, f_log, nullptr, false},
+    {"Sign", UnaryKind::Sign, 9, f_sign, i_sign, false},
+    {"Not", UnaryKind::Not, 1, nullptr, i_not, true},
+    {"Erf", UnaryKind::Erf, 9, nullptr, nullptr, false},
+    {"Tanh", UnaryKind::Tanh, 1, nullptr, nullptr, false},
+    {"Sigmoid", UnaryKind::Sigmoid, 1, nullptr, nullptr, false},
+    {"HardSwish", UnaryKind::HardSwish, 14, nullptr, nullptr, false},
+    {"Softplus", UnaryKind::Softplus, 1, nullptr, nullptr, false},
+    {"Softsign", UnaryKind::Softsign, 1, nullptr, nullptr, false},
+    {"Sin", UnaryKind::Sin, 7, nullptr, nullptr, false},
+    {"Cos", UnaryKind::Cos, 7, nullptr, nullptr, false},
 };
 
 std::vector<TensorInfo> infer_unary(const UnaryOp& op, const InferContext& c) {
@@ -85,20 +96,26 @@ void add_unary(OpRegistry& reg, const UnaryOp& op) {
   d.op_type = op.name;
   d.since = op.since;
   d.infer = [&op](const OpAttrs*, const InferContext& c) { return infer_unary(op, c); };
-  d.run = [](const OpAttrs*, RunContext& c) { run_unary(c); };
+  d.run = [k = op.kind](const OpAttrs*, RunContext& c) { run_unary(c, k); };
   reg.add(std::move(d));
 }
 
-/// Activations whose attributes only scale values: shape and dtype pass through.
-void add_activation(OpRegistry& reg, const char* name, int since,
-                    std::function<ActivationAttrs(const ParseContext&)> parse) {
+/// Activations whose attributes only scale values: shape and dtype pass through. `parse` reads
+/// the attributes into attrs whose kind is preset to `kind`.
+void add_activation(OpRegistry& reg, const char* name, int since, ActivationKind kind,
+                    std::function<void(const ParseContext&, ActivationAttrs&)> parse) {
   OpDef d;
   d.op_type = name;
   d.since = since;
-  d.parse = typed_parse<ActivationAttrs>(std::move(parse));
+  d.parse = typed_parse<ActivationAttrs>([kind, parse = std::move(parse)](const ParseContext& p) {
+    ActivationAttrs a;
+    a.kind = kind;
+    parse(p, a);
+    return a;
+  });
   d.infer = [](const OpAttrs*, const InferContext& c) { return same_as_input(c); };
   d.run = typed_run<ActivationAttrs>([](const ActivationAttrs& a, RunContext& c) {
-    run_activation(c, a.alpha, a.beta, a.gamma, a.approximate == "tanh");
+    run_activation(c, a.kind, a.alpha, a.beta, a.gamma);
   });
   reg.add(std::move(d));
 }
@@ -106,15 +123,8 @@ void add_activation(OpRegistry& reg, const char* name, int since,
 // ---------------------------------------------------------------------------------------------
 // Binary and variadic ops
 
-enum class BinKind {
-  Add, Sub, Mul, Div, Pow, Mod, Max, Min, Sum, Mean,
-  Equal, Less, Greater, LessOrEqual, GreaterOrEqual, And, Or, Xor
-};
-
-bool is_predicate(BinKind k) { return k >= BinKind::Equal; }
-
 struct BinaryAttrs : OpAttrs {
-  BinKind kind = BinKind::Add;
+  BinaryKind kind = BinaryKind::Add;
   bool legacy_broadcast = false;  ///< opset < 7: B broadcast onto A from `axis`, output is A
   int64_t axis = 0;
   bool fmod = false;              ///< Mod
@@ -126,73 +136,73 @@ int64_t floor_mod(int64_t a, int64_t b) {
 }
 
 /// Folds one element of integer contents; symbols survive identities such as x*1 and x+0.
-Dim fold_int(BinKind k, const Dim& a, const Dim& b, bool fmod) {
+Dim fold_int(BinaryKind k, const Dim& a, const Dim& b, bool fmod) {
   if (a.known() && b.known()) {
     const int64_t x = *a.value, y = *b.value;
     switch (k) {
-      case BinKind::Add: case BinKind::Sum: {
+      case BinaryKind::Add: case BinaryKind::Sum: {
         auto r = checked_add(x, y);
         return r ? Dim(*r) : Dim();
       }
-      case BinKind::Sub: {
+      case BinaryKind::Sub: {
         int64_t r;
         return __builtin_sub_overflow(x, y, &r) ? Dim() : Dim(r);
       }
-      case BinKind::Mul: {
+      case BinaryKind::Mul: {
         auto r = checked_mul(x, y);
         return r ? Dim(*r) : Dim();
       }
       // C++ truncation, as ONNX Runtime; INT64_MIN / -1 overflows.
-      case BinKind::Div: return y == 0 || (y == -1 && x == INT64_MIN) ? Dim() : Dim(x / y);
-      case BinKind::Mod:
+      case BinaryKind::Div: return y == 0 || (y == -1 && x == INT64_MIN) ? Dim() : Dim(x / y);
+      case BinaryKind::Mod:
         return y == 0 || (y == -1 && x == INT64_MIN) ? Dim() : Dim(fmod ? x % y : floor_mod(x, y));
-      case BinKind::Max: return std::max(x, y);
-      case BinKind::Min: return std::min(x, y);
-      case BinKind::Mean: {
+      case BinaryKind::Max: return std::max(x, y);
+      case BinaryKind::Min: return std::min(x, y);
+      case BinaryKind::Mean: {
         auto r = checked_add(x, y);
         return r ? Dim(*r / 2) : Dim();
       }
-      case BinKind::Pow: {
+      case BinaryKind::Pow: {
         if (y < 0 || y > 62) return Dim();
         std::optional<int64_t> r = 1;
         for (int64_t i = 0; i < y && r; ++i) r = checked_mul(*r, x);
         return r ? Dim(*r) : Dim();
       }
-      case BinKind::Equal: return int64_t{x == y};
-      case BinKind::Less: return int64_t{x < y};
-      case BinKind::Greater: return int64_t{x > y};
-      case BinKind::LessOrEqual: return int64_t{x <= y};
-      case BinKind::GreaterOrEqual: return int64_t{x >= y};
-      case BinKind::And: return int64_t{x && y};
-      case BinKind::Or: return int64_t{x || y};
-      case BinKind::Xor: return int64_t{(x != 0) != (y != 0)};
+      case BinaryKind::Equal: return int64_t{x == y};
+      case BinaryKind::Less: return int64_t{x < y};
+      case BinaryKind::Greater: return int64_t{x > y};
+      case BinaryKind::LessOrEqual: return int64_t{x <= y};
+      case BinaryKind::GreaterOrEqual: return int64_t{x >= y};
+      case BinaryKind::And: return int64_t{x && y};
+      case BinaryKind::Or: return int64_t{x || y};
+      case BinaryKind::Xor: return int64_t{(x != 0) != (y != 0)};
     }
   }
   switch (k) {
-    case BinKind::Add: case BinKind::Sum:
+    case BinaryKind::Add: case BinaryKind::Sum:
       if (a.is(0)) return b;
       if (b.is(0)) return a;
       break;
-    case BinKind::Sub:
+    case BinaryKind::Sub:
       if (b.is(0)) return a;
       if (a.same(b)) return int64_t{0};
       break;
-    case BinKind::Mul:
+    case BinaryKind::Mul:
       if (a.is(1)) return b;
       if (b.is(1)) return a;
       if (a.is(0) || b.is(0)) return int64_t{0};
       break;
-    case BinKind::Div:
+    case BinaryKind::Div:
       if (b.is(1)) return a;
       if (a.same(b)) return int64_t{1};
       break;
-    case BinKind::Max: case BinKind::Min: case BinKind::Mean:
+    case BinaryKind::Max: case BinaryKind::Min: case BinaryKind::Mean:
       if (a.same(b)) return a;
       break;
-    case BinKind::Equal: case BinKind::LessOrEqual: case BinKind::GreaterOrEqual:
+    case BinaryKind::Equal: case BinaryKind::LessOrEqual: case BinaryKind::GreaterOrEqual:
       if (a.same(b)) return int64_t{1};
       break;
-    case BinKind::Less: case BinKind::Greater:
+    case BinaryKind::Less: case BinaryKind::Greater:
       if (a.same(b)) return int64_t{0};
       break;
     default: break;
@@ -200,31 +210,31 @@ Dim fold_int(BinKind k, const Dim& a, const Dim& b, bool fmod) {
   return Dim();
 }
 
-double fold_float(BinKind k, double x, double y, bool fmod) {
+double fold_float(BinaryKind k, double x, double y, bool fmod) {
   switch (k) {
-    case BinKind::Add: case BinKind::Sum: return x + y;
-    case BinKind::Sub: return x - y;
-    case BinKind::Mul: return x * y;
-    case BinKind::Div: return x / y;
-    case BinKind::Pow: return std::pow(x, y);
-    case BinKind::Mod: return fmod ? std::fmod(x, y) : x - std::floor(x / y) * y;
-    case BinKind::Max: return std::max(x, y);
-    case BinKind::Min: return std::min(x, y);
-    case BinKind::Mean: return (x + y) / 2;
-    case BinKind::Equal: return x == y;
-    case BinKind::Less: return x < y;
-    case BinKind::Greater: return x > y;
-    case BinKind::LessOrEqual: return x <= y;
-    case BinKind::GreaterOrEqual: return x >= y;
-    case BinKind::And: return x != 0 && y != 0;
-    case BinKind::Or: return x != 0 || y != 0;
-    case BinKind::Xor: return (x != 0) != (y != 0);
+    case BinaryKind::Add: case BinaryKind::Sum: return x + y;
+    case BinaryKind::Sub: return x - y;
+    case BinaryKind::Mul: return x * y;
+    case BinaryKind::Div: return x / y;
+    case BinaryKind::Pow: return std::pow(x, y);
+    case BinaryKind::Mod: return fmod ? std::fmod(x, y) : x - std::floor(x / y) * y;
+    case BinaryKind::Max: return std::max(x, y);
+    case BinaryKind::Min: return std::min(x, y);
+    case BinaryKind::Mean: return (x + y) / 2;
+    case BinaryKind::Equal: return x == y;
+    case BinaryKind::Less: return x < y;
+    case BinaryKind::Greater: return x > y;
+    case BinaryKind::LessOrEqual: return x <= y;
+    case BinaryKind::GreaterOrEqual: return x >= y;
+    case BinaryKind::And: return x != 0 && y != 0;
+    case BinaryKind::Or: return x != 0 || y != 0;
+    case BinaryKind::Xor: return (x != 0) != (y != 0);
   }
   return 0;
 }
 
 /// Folds the contents of a (broadcasting) elementwise op of two tracked tensors into `out`.
-void fold_binary(BinKind k, bool fmod, const TensorInfo& a, const TensorInfo& b, TensorInfo& out) {
+void fold_binary(BinaryKind k, bool fmod, const TensorInfo& a, const TensorInfo& b, TensorInfo& out) {
   auto sa = a.static_shape(), sb = b.static_shape(), so = out.static_shape();
   if (!sa || !sb || !so) return;
   auto n = out.num_elements();
@@ -272,7 +282,7 @@ std::vector<TensorInfo> infer_binary(const BinaryAttrs& a, const InferContext& c
     out.floats = c.in(0).floats;
   } else if (shape) {
     // Fold left to right; Mean is only folded for two inputs (pairwise averaging is not a mean).
-    if (a.kind == BinKind::Mean && c.num_inputs() != 2) return one(std::move(out));
+    if (a.kind == BinaryKind::Mean && c.num_inputs() != 2) return one(std::move(out));
     TensorInfo acc = c.in(0);
     for (size_t i = 1; i < c.num_inputs(); ++i) {
       auto bs = broadcast_dims(acc.shape.value_or(Dims{}), c.in(i).shape.value_or(Dims{}));
@@ -286,7 +296,7 @@ std::vector<TensorInfo> infer_binary(const BinaryAttrs& a, const InferContext& c
   return one(std::move(out));
 }
 
-void add_binary(OpRegistry& reg, const char* name, BinKind kind, int since, bool variadic,
+void add_binary(OpRegistry& reg, const char* name, BinaryKind kind, int since, bool variadic,
                 int legacy_until) {
   OpDef d;
   d.op_type = name;
@@ -305,7 +315,7 @@ void add_binary(OpRegistry& reg, const char* name, BinKind kind, int since, bool
   });
   d.infer = typed_infer<BinaryAttrs>(infer_binary);
   d.run = typed_run<BinaryAttrs>([](const BinaryAttrs& a, RunContext& c) {
-    run_binary(c, a.legacy_broadcast, a.axis, a.fmod);
+    run_binary(c, a.kind, a.legacy_broadcast, a.axis, a.fmod);
   });
   reg.add(std::move(d));
 }
@@ -439,76 +449,62 @@ void register_elementwise(OpRegistry& reg) {
   using namespace detail;
   for (const UnaryOp& op : kUnaryOps) add_unary(reg, op);
 
-  add_activation(reg, "LeakyRelu", 1, [](const ParseContext& p) {
-    ActivationAttrs a;
+  add_activation(reg, "LeakyRelu", 1, ActivationKind::LeakyRelu, [](const ParseContext& p, ActivationAttrs& a) {
     a.alpha = p.get_float("alpha", 0.01f);
-    return a;
   });
-  add_activation(reg, "Elu", 1, [](const ParseContext& p) {
-    ActivationAttrs a;
+  add_activation(reg, "Elu", 1, ActivationKind::Elu, [](const ParseContext& p, ActivationAttrs& a) {
     a.alpha = p.get_float("alpha", 1.0f);
-    return a;
   });
-  add_activation(reg, "Celu", 12, [](const ParseContext& p) {
-    ActivationAttrs a;
+  add_activation(reg, "Celu", 12, ActivationKind::Celu, [](const ParseContext& p, ActivationAttrs& a) {
     a.alpha = p.get_float("alpha", 1.0f);
-    return a;
   });
-  add_activation(reg, "Selu", 1, [](const ParseContext& p) {
-    ActivationAttrs a;
+  add_activation(reg, "Selu", 1, ActivationKind::Selu, [](const ParseContext& p, ActivationAttrs& a) {
     a.alpha = p.get_float("alpha", 1.67326319217681884765625f);
     a.gamma = p.get_float("gamma", 1.05070102214813232421875f);
-    return a;
   });
-  add_activation(reg, "HardSigmoid", 1, [](const ParseContext& p) {
-    ActivationAttrs a;
+  add_activation(reg, "HardSigmoid", 1, ActivationKind::HardSigmoid, [](const ParseContext& p, ActivationAttrs& a) {
     a.alpha = p.get_float("alpha", 0.2f);
     a.beta = p.get_float("beta", 0.5f);
-    return a;
   });
-  add_activation(reg, "ThresholdedRelu", 10, [](const ParseContext& p) {
-    ActivationAttrs a;
+  add_activation(reg, "ThresholdedRelu", 10, ActivationKind::ThresholdedRelu, [](const ParseContext& p, ActivationAttrs& a) {
     a.alpha = p.get_float("alpha", 1.0f);
-    return a;
   });
-  auto gelu_parse = [](const ParseContext& p) {
-    ActivationAttrs a;
-    a.approximate = p.get_string("approximate", "none");
-    if (a.approximate != "none" && a.approximate != "tanh")
-      p.fail_attr("approximate", "expected \"none\" or \"tanh\", got \"" + a.approximate + "\"");
-    return a;
-  };
-  add_activation(reg, "Gelu", 20, gelu_parse);
+  add_activation(reg, "Gelu", 20, ActivationKind::GeluErf, [](const ParseContext& p, ActivationAttrs& a) {
+    const std::string approximate = p.get_string("approximate", "none");
+    if (approximate != "none" && approximate != "tanh")
+      p.fail_attr("approximate", "expected \"none\" or \"tanh\", got \"" + approximate + "\"");
+    if (approximate == "tanh") a.kind = ActivationKind::GeluTanh;
+  });
   {
     // ONNX Runtime's contrib Gelu (erf form), as older transformer exports use.
     OpDef d;
     d.domain = "com.microsoft";
     d.op_type = "Gelu";
     d.infer = [](const OpAttrs*, const InferContext& c) { return same_as_input(c); };
-    d.run = [](const OpAttrs*, RunContext& c) { run_activation(c, 0, 0, 0, false); };
+    d.run = [](const OpAttrs*, RunContext& c) { run_activation(c, ActivationKind::GeluErf, 0, 0, 0); };
     reg.add(std::move(d));
   }
 
   // Opsets 1-6 of the arithmetic and comparison ops broadcast "legacy" style (attribute
   // `broadcast`, B aligned at `axis`); from opset 7 they follow numpy.
-  add_binary(reg, "Add", BinKind::Add, 1, false, 6);
-  add_binary(reg, "Sub", BinKind::Sub, 1, false, 6);
-  add_binary(reg, "Mul", BinKind::Mul, 1, false, 6);
-  add_binary(reg, "Div", BinKind::Div, 1, false, 6);
-  add_binary(reg, "Pow", BinKind::Pow, 1, false, 6);
-  add_binary(reg, "Mod", BinKind::Mod, 10, false, 0);
-  add_binary(reg, "Equal", BinKind::Equal, 1, false, 6);
-  add_binary(reg, "Less", BinKind::Less, 1, false, 6);
-  add_binary(reg, "Greater", BinKind::Greater, 1, false, 6);
-  add_binary(reg, "LessOrEqual", BinKind::LessOrEqual, 12, false, 0);
-  add_binary(reg, "GreaterOrEqual", BinKind::GreaterOrEqual, 12, false, 0);
-  add_binary(reg, "And", BinKind::And, 1, false, 6);
-  add_binary(reg, "Or", BinKind::Or, 1, false, 6);
-  add_binary(reg, "Xor", BinKind::Xor, 1, false, 6);
-  add_binary(reg, "Max", BinKind::Max, 1, true, 0);
-  add_binary(reg, "Min", BinKind::Min, 1, true, 0);
-  add_binary(reg, "Sum", BinKind::Sum, 1, true, 0);
-  add_binary(reg, "Mean", BinKind::Mean, 1, true, 0);
+  add_binary(reg, "Add", BinaryKind::Add, 1, false, 6);
+  add_binary(reg, "Sub", BinaryKind::Sub, 1, false, 6);
+  add_binary(reg, "Mul", BinaryKind::Mul, 1, false, 6);
+  add_binary(reg, "Div", BinaryKind::Div, 1, false, 6);
+  add_binary(reg, "Pow", BinaryKind::Pow, 1, false, 6);
+  add_binary(reg, "Mod", BinaryKind::Mod, 10, false, 0);
+  add_binary(reg, "Equal", BinaryKind::Equal, 1, false, 6);
+  add_binary(reg, "Less", BinaryKind::Less, 1, false, 6);
+  add_binary(reg, "Greater", BinaryKind::Greater, 1, false, 6);
+  add_binary(reg, "LessOrEqual", BinaryKind::LessOrEqual, 12, false, 0);
+  add_binary(reg, "GreaterOrEqual", BinaryKind::GreaterOrEqual, 12, false, 0);
+  add_binary(reg, "And", BinaryKind::And, 1, false, 6);
+  add_binary(reg, "Or", BinaryKind::Or, 1, false, 6);
+  add_binary(reg, "Xor", BinaryKind::Xor, 1, false, 6);
+  add_binary(reg, "Max", BinaryKind::Max, 1, true, 0);
+  add_binary(reg, "Min", BinaryKind::Min, 1, true, 0);
+  add_binary(reg, "Sum", BinaryKind::Sum, 1, true, 0);
+  add_binary(reg, "Mean", BinaryKind::Mean, 1, true, 0);
 
   {
     OpDef d;
@@ -586,7 +582,7 @@ void register_elementwise(OpRegistry& reg) {
     OpDef d;
     d.op_type = "Identity";
     d.infer = [](const OpAttrs*, const InferContext& c) { return infer_identity(c); };
-    d.run = [](const OpAttrs*, RunContext& c) { run_identity(c); };
+    d.run = [](const OpAttrs*, RunContext& c) { run_identity(c, false); };
     reg.add(std::move(d));
   }
   {
@@ -609,7 +605,7 @@ void register_elementwise(OpRegistry& reg) {
       return out;
     };
     d.infer = infer;
-    d.run = [](const OpAttrs*, RunContext& c) { run_identity(c); };
+    d.run = [](const OpAttrs*, RunContext& c) { run_identity(c, true); };
     reg.add(d);
     d.since = 12;
     d.until = kLatestOpset;

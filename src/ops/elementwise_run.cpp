@@ -1,5 +1,5 @@
-// Elementwise execution. Float ops compute in float32 with libm (the vectorised kernels of
-// kernels/ replace these loops as they land); integer ops exist for the shape arithmetic and
+// Elementwise execution. Float ops with a vectorised kernel in kernels/elementwise.h run it; the
+// rest, and double, compute with libm; integer ops exist for the shape arithmetic and
 // comparisons that exporters emit. Broadcasting is split into contiguous inner blocks
 // (BroadcastIter) and the element range is spread over the thread pool.
 #include "ops/elementwise_run.h"
@@ -50,27 +50,31 @@ void kernel_unary(RunContext& c, kernels::UnaryOp op, const Tensor& x, Tensor& y
   });
 }
 
-/// The kernel for a float unary op name, if there is one.
-bool unary_kernel_of(const std::string& op, kernels::UnaryOp& k) {
+/// The vectorised kernel of a float unary op, if it has one.
+bool unary_kernel_of(UnaryKind op, kernels::UnaryOp& k) {
   using U = kernels::UnaryOp;
-  static const std::pair<const char*, U> kMap[] = {
-      {"Neg", U::Neg}, {"Abs", U::Abs}, {"Sqrt", U::Sqrt}, {"Reciprocal", U::Reciprocal}, {"Relu", U::Relu},
-      {"Exp", U::Exp}, {"Log", U::Log}, {"Erf", U::Erf}, {"Tanh", U::Tanh}, {"Sigmoid", U::Sigmoid},
-      {"HardSwish", U::HardSwish}};
-  for (const auto& kv : kMap)
-    if (op == kv.first) {
-      k = kv.second;
-      return true;
-    }
-  return false;
+  switch (op) {
+    case UnaryKind::Neg: k = U::Neg; return true;
+    case UnaryKind::Abs: k = U::Abs; return true;
+    case UnaryKind::Sqrt: k = U::Sqrt; return true;
+    case UnaryKind::Reciprocal: k = U::Reciprocal; return true;
+    case UnaryKind::Relu: k = U::Relu; return true;
+    case UnaryKind::Exp: k = U::Exp; return true;
+    case UnaryKind::Log: k = U::Log; return true;
+    case UnaryKind::Erf: k = U::Erf; return true;
+    case UnaryKind::Tanh: k = U::Tanh; return true;
+    case UnaryKind::Sigmoid: k = U::Sigmoid; return true;
+    case UnaryKind::HardSwish: k = U::HardSwish; return true;
+    default: return false;
+  }
 }
 
 }  // namespace
 
-void run_unary(RunContext& c) {
+void run_unary(RunContext& c, UnaryKind op) {
+  using K = UnaryKind;
   const Tensor& x = c.in(0);
-  const std::string& op = c.op_type();
-  if (op == "Not") {
+  if (op == K::Not) {
     if (x.dtype() != DataType::Bool) c.fail("input must be bool");
     Tensor& y = c.alloc(0, DataType::Bool, x.shape());
     map_unary<bool>(c, x, y, [](bool v) { return !v; });
@@ -86,29 +90,33 @@ void run_unary(RunContext& c) {
     auto go = [&](auto tag) {
       using T = decltype(tag);
       // Float ops with a vectorised kernel took kernel_unary above; this is double, and the float
-      // ops without one (Erf, rounding, trigonometric, ...).
-      if (op == "Neg") map_unary<T>(c, x, y, [](T v) { return -v; });
-      else if (op == "Abs") map_unary<T>(c, x, y, [](T v) { return std::fabs(v); });
-      else if (op == "Floor") map_unary<T>(c, x, y, [](T v) { return std::floor(v); });
-      else if (op == "Ceil") map_unary<T>(c, x, y, [](T v) { return std::ceil(v); });
-      else if (op == "Round") map_unary<T>(c, x, y, [](T v) { return std::nearbyint(v); });
-      else if (op == "Sqrt") map_unary<T>(c, x, y, [](T v) { return std::sqrt(v); });
-      else if (op == "Reciprocal") map_unary<T>(c, x, y, [](T v) { return T(1) / v; });
-      else if (op == "Relu") map_unary<T>(c, x, y, [](T v) { return v > 0 ? v : T(0); });
-      else if (op == "Exp") map_unary<T>(c, x, y, [](T v) { return std::exp(v); });
-      else if (op == "Log") map_unary<T>(c, x, y, [](T v) { return std::log(v); });
-      else if (op == "Sign") map_unary<T>(c, x, y, [](T v) { return T(v > 0 ? 1 : (v < 0 ? -1 : 0)); });
-      else if (op == "Erf") map_unary<T>(c, x, y, [](T v) { return std::erf(v); });
-      else if (op == "Tanh") map_unary<T>(c, x, y, [](T v) { return std::tanh(v); });
-      else if (op == "Sigmoid") map_unary<T>(c, x, y, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
-      else if (op == "HardSwish")
-        map_unary<T>(c, x, y, [](T v) { return v * std::max(T(0), std::min(T(1), v / T(6) + T(0.5))); });
-      else if (op == "Softplus")
-        map_unary<T>(c, x, y, [](T v) { return v > 0 ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v)); });
-      else if (op == "Softsign") map_unary<T>(c, x, y, [](T v) { return v / (T(1) + std::fabs(v)); });
-      else if (op == "Sin") map_unary<T>(c, x, y, [](T v) { return std::sin(v); });
-      else if (op == "Cos") map_unary<T>(c, x, y, [](T v) { return std::cos(v); });
-      else c.unsupported("unknown unary op");
+      // ops without one (rounding, Sign, Softplus, Softsign, Sin, Cos).
+      switch (op) {
+        case K::Neg: map_unary<T>(c, x, y, [](T v) { return -v; }); break;
+        case K::Abs: map_unary<T>(c, x, y, [](T v) { return std::fabs(v); }); break;
+        case K::Floor: map_unary<T>(c, x, y, [](T v) { return std::floor(v); }); break;
+        case K::Ceil: map_unary<T>(c, x, y, [](T v) { return std::ceil(v); }); break;
+        case K::Round: map_unary<T>(c, x, y, [](T v) { return std::nearbyint(v); }); break;
+        case K::Sqrt: map_unary<T>(c, x, y, [](T v) { return std::sqrt(v); }); break;
+        case K::Reciprocal: map_unary<T>(c, x, y, [](T v) { return T(1) / v; }); break;
+        case K::Relu: map_unary<T>(c, x, y, [](T v) { return v > 0 ? v : T(0); }); break;
+        case K::Exp: map_unary<T>(c, x, y, [](T v) { return std::exp(v); }); break;
+        case K::Log: map_unary<T>(c, x, y, [](T v) { return std::log(v); }); break;
+        case K::Sign: map_unary<T>(c, x, y, [](T v) { return T(v > 0 ? 1 : (v < 0 ? -1 : 0)); }); break;
+        case K::Erf: map_unary<T>(c, x, y, [](T v) { return std::erf(v); }); break;
+        case K::Tanh: map_unary<T>(c, x, y, [](T v) { return std::tanh(v); }); break;
+        case K::Sigmoid: map_unary<T>(c, x, y, [](T v) { return T(1) / (T(1) + std::exp(-v)); }); break;
+        case K::HardSwish:
+          map_unary<T>(c, x, y, [](T v) { return v * std::max(T(0), std::min(T(1), v / T(6) + T(0.5))); });
+          break;
+        case K::Softplus:
+          map_unary<T>(c, x, y, [](T v) { return v > 0 ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v)); });
+          break;
+        case K::Softsign: map_unary<T>(c, x, y, [](T v) { return v / (T(1) + std::fabs(v)); }); break;
+        case K::Sin: map_unary<T>(c, x, y, [](T v) { return std::sin(v); }); break;
+        case K::Cos: map_unary<T>(c, x, y, [](T v) { return std::cos(v); }); break;
+        default: c.unsupported("unknown unary op");
+      }
     };
     if (x.dtype() == DataType::Float) go(float{});
     else go(double{});
@@ -117,45 +125,37 @@ void run_unary(RunContext& c) {
   dispatch_numeric(x.dtype(), c, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_integral_v<T>) {
-      if (op == "Neg") map_unary<T>(c, x, y, [](T v) { return static_cast<T>(-v); });
-      else if (op == "Abs") map_unary<T>(c, x, y, [](T v) { return static_cast<T>(v < 0 ? -v : v); });
-      else if (op == "Relu") map_unary<T>(c, x, y, [](T v) { return static_cast<T>(v > 0 ? v : 0); });
-      else if (op == "Sign") map_unary<T>(c, x, y, [](T v) { return static_cast<T>(v > 0 ? 1 : (v < 0 ? -1 : 0)); });
-      else if (op == "Floor" || op == "Ceil" || op == "Round") map_unary<T>(c, x, y, [](T v) { return v; });
-      else c.unsupported(op + " on " + std::string(dtype_name(x.dtype())) + " tensors is not supported");
+      switch (op) {
+        case K::Neg: map_unary<T>(c, x, y, [](T v) { return static_cast<T>(-v); }); break;
+        case K::Abs: map_unary<T>(c, x, y, [](T v) { return static_cast<T>(v < 0 ? -v : v); }); break;
+        case K::Relu: map_unary<T>(c, x, y, [](T v) { return static_cast<T>(v > 0 ? v : 0); }); break;
+        case K::Sign: map_unary<T>(c, x, y, [](T v) { return static_cast<T>(v > 0 ? 1 : (v < 0 ? -1 : 0)); }); break;
+        case K::Floor: case K::Ceil: case K::Round: map_unary<T>(c, x, y, [](T v) { return v; }); break;
+        default: c.unsupported(c.op_type() + " on " + std::string(dtype_name(x.dtype())) + " tensors is not supported");
+      }
     }
   });
 }
 
-void run_activation(RunContext& c, float alpha, float beta, float gamma, bool tanh_approx) {
+void run_activation(RunContext& c, ActivationKind op, float alpha, float beta, float gamma) {
   const Tensor& x = c.in(0);
   require_float(c, x, "input");
   Tensor& y = c.alloc(0, x.dtype(), x.shape());
-  const std::string& op = c.op_type();
   using T = float;
   using U = kernels::UnaryOp;
-  if (op == "LeakyRelu") kernel_unary(c, U::LeakyRelu, x, y, {alpha, 0.0f});
-  else if (op == "Elu") kernel_unary(c, U::Elu, x, y, {alpha, 0.0f});
-  else if (op == "HardSigmoid") kernel_unary(c, U::HardSigmoid, x, y, {alpha, beta});
-  else if (op == "Gelu") kernel_unary(c, tanh_approx ? U::GeluTanh : U::GeluErf, x, y);
-  else if (op == "LeakyRelu") map_unary<T>(c, x, y, [=](T v) { return v >= 0 ? v : alpha * v; });
-  else if (op == "Elu") map_unary<T>(c, x, y, [=](T v) { return v >= 0 ? v : alpha * (std::exp(v) - 1); });
-  else if (op == "Celu")
-    map_unary<T>(c, x, y, [=](T v) { return std::max(T(0), v) + std::min(T(0), alpha * (std::exp(v / alpha) - 1)); });
-  else if (op == "Selu")
-    map_unary<T>(c, x, y, [=](T v) { return v > 0 ? gamma * v : gamma * (alpha * std::exp(v) - alpha); });
-  else if (op == "HardSigmoid")
-    map_unary<T>(c, x, y, [=](T v) { return std::max(T(0), std::min(T(1), alpha * v + beta)); });
-  else if (op == "ThresholdedRelu") map_unary<T>(c, x, y, [=](T v) { return v > alpha ? v : T(0); });
-  else if (op == "Gelu") {
-    if (tanh_approx) {
-      const T k = std::sqrt(T(2) / T(M_PI));
-      map_unary<T>(c, x, y, [=](T v) { return T(0.5) * v * (T(1) + std::tanh(k * (v + T(0.044715) * v * v * v))); });
-    } else {
-      map_unary<T>(c, x, y, [](T v) { return T(0.5) * v * (T(1) + std::erf(v * T(M_SQRT1_2))); });
-    }
-  } else {
-    c.unsupported("unknown activation");
+  switch (op) {
+    case ActivationKind::LeakyRelu: kernel_unary(c, U::LeakyRelu, x, y, {alpha, 0.0f}); break;
+    case ActivationKind::Elu: kernel_unary(c, U::Elu, x, y, {alpha, 0.0f}); break;
+    case ActivationKind::HardSigmoid: kernel_unary(c, U::HardSigmoid, x, y, {alpha, beta}); break;
+    case ActivationKind::GeluErf: kernel_unary(c, U::GeluErf, x, y); break;
+    case ActivationKind::GeluTanh: kernel_unary(c, U::GeluTanh, x, y); break;
+    case ActivationKind::Celu:
+      map_unary<T>(c, x, y, [=](T v) { return std::max(T(0), v) + std::min(T(0), alpha * (std::exp(v / alpha) - 1)); });
+      break;
+    case ActivationKind::Selu:
+      map_unary<T>(c, x, y, [=](T v) { return v > 0 ? gamma * v : gamma * (alpha * std::exp(v) - alpha); });
+      break;
+    case ActivationKind::ThresholdedRelu: map_unary<T>(c, x, y, [=](T v) { return v > alpha ? v : T(0); }); break;
   }
 }
 
@@ -163,23 +163,6 @@ void run_activation(RunContext& c, float alpha, float beta, float gamma, bool ta
 // Binary
 
 namespace {
-
-enum class Bin { Add, Sub, Mul, Div, Pow, Mod, Max, Min, Sum, Mean, Equal, Less, Greater, LessOrEqual,
-                 GreaterOrEqual, And, Or, Xor };
-
-Bin bin_kind(const RunContext& c) {
-  static const std::pair<const char*, Bin> kNames[] = {
-      {"Add", Bin::Add}, {"Sub", Bin::Sub}, {"Mul", Bin::Mul}, {"Div", Bin::Div}, {"Pow", Bin::Pow},
-      {"Mod", Bin::Mod}, {"Max", Bin::Max}, {"Min", Bin::Min}, {"Sum", Bin::Sum}, {"Mean", Bin::Mean},
-      {"Equal", Bin::Equal}, {"Less", Bin::Less}, {"Greater", Bin::Greater},
-      {"LessOrEqual", Bin::LessOrEqual}, {"GreaterOrEqual", Bin::GreaterOrEqual}, {"And", Bin::And},
-      {"Or", Bin::Or}, {"Xor", Bin::Xor}};
-  for (const auto& kv : kNames)
-    if (c.op_type() == kv.first) return kv.second;
-  c.unsupported("unknown binary op");
-}
-
-bool is_pred(Bin k) { return k >= Bin::Equal; }
 
 /// out[i] = f(a[i], b[i]) over broadcast blocks, parallel over the element range.
 template <class T, class R, class F>
@@ -260,8 +243,8 @@ T floor_mod_t(T a, T b) {
 }
 
 /// One binary step: out = a (op) b, with out's shape the broadcast of both.
-void binary_step(RunContext& c, Bin k, bool fmod, const Tensor& a, const Tensor& b, Tensor& out) {
-  if (k == Bin::Pow && a.dtype() != b.dtype()) {
+void binary_step(RunContext& c, BinaryKind k, bool fmod, const Tensor& a, const Tensor& b, Tensor& out) {
+  if (k == BinaryKind::Pow && a.dtype() != b.dtype()) {
     // Pow(X, Y) with Y of another numeric type: the exponent is converted (ONNX opset 12+).
     const Tensor yb = cast_tensor(c, b, a.dtype());
     binary_step(c, k, fmod, a, yb, out);
@@ -270,32 +253,32 @@ void binary_step(RunContext& c, Bin k, bool fmod, const Tensor& a, const Tensor&
   if (a.dtype() != b.dtype())
     c.fail("inputs have different element types (" + std::string(dtype_name(a.dtype())) + " and " +
            std::string(dtype_name(b.dtype())) + ")");
-  if (!is_pred(k) && (a.dtype() == DataType::Int16 || a.dtype() == DataType::Uint16))
+  if (!is_predicate(k) && (a.dtype() == DataType::Int16 || a.dtype() == DataType::Uint16))
     // 16-bit integers are quantized storage (Q/DQ) here, as in ONNX Runtime, which has no
     // arithmetic kernels for them (the oracle could not check them).
     c.unsupported(std::string("arithmetic on ") + std::string(dtype_name(a.dtype())) + " tensors is not supported");
-  if (k == Bin::And || k == Bin::Or || k == Bin::Xor) {
+  if (k == BinaryKind::And || k == BinaryKind::Or || k == BinaryKind::Xor) {
     if (a.dtype() != DataType::Bool) c.fail("And/Or/Xor need bool inputs");
-    if (k == Bin::And) broadcast_apply<bool, bool>(c, a, b, out, [](bool x, bool y) { return x && y; });
-    else if (k == Bin::Or) broadcast_apply<bool, bool>(c, a, b, out, [](bool x, bool y) { return x || y; });
+    if (k == BinaryKind::And) broadcast_apply<bool, bool>(c, a, b, out, [](bool x, bool y) { return x && y; });
+    else if (k == BinaryKind::Or) broadcast_apply<bool, bool>(c, a, b, out, [](bool x, bool y) { return x || y; });
     else broadcast_apply<bool, bool>(c, a, b, out, [](bool x, bool y) { return x != y; });
     return;
   }
-  if (a.dtype() == DataType::Float && (k == Bin::Add || k == Bin::Sum || k == Bin::Mean || k == Bin::Sub ||
-                                      k == Bin::Mul || k == Bin::Div)) {
+  if (a.dtype() == DataType::Float && (k == BinaryKind::Add || k == BinaryKind::Sum || k == BinaryKind::Mean || k == BinaryKind::Sub ||
+                                      k == BinaryKind::Mul || k == BinaryKind::Div)) {
     using B = kernels::BinaryOp;
-    const B op = k == Bin::Sub ? B::Sub : k == Bin::Mul ? B::Mul : k == Bin::Div ? B::Div : B::Add;
+    const B op = k == BinaryKind::Sub ? B::Sub : k == BinaryKind::Mul ? B::Mul : k == BinaryKind::Div ? B::Div : B::Add;
     broadcast_kernel(c, op, a, b, out);
     return;
   }
   dispatch_all(a.dtype(), c, [&](auto tag) {
     using T = decltype(tag);
-    if (is_pred(k)) {
+    if (is_predicate(k)) {
       switch (k) {
-        case Bin::Equal: broadcast_apply<T, bool>(c, a, b, out, [](T x, T y) { return x == y; }); break;
-        case Bin::Less: broadcast_apply<T, bool>(c, a, b, out, [](T x, T y) { return x < y; }); break;
-        case Bin::Greater: broadcast_apply<T, bool>(c, a, b, out, [](T x, T y) { return x > y; }); break;
-        case Bin::LessOrEqual: broadcast_apply<T, bool>(c, a, b, out, [](T x, T y) { return x <= y; }); break;
+        case BinaryKind::Equal: broadcast_apply<T, bool>(c, a, b, out, [](T x, T y) { return x == y; }); break;
+        case BinaryKind::Less: broadcast_apply<T, bool>(c, a, b, out, [](T x, T y) { return x < y; }); break;
+        case BinaryKind::Greater: broadcast_apply<T, bool>(c, a, b, out, [](T x, T y) { return x > y; }); break;
+        case BinaryKind::LessOrEqual: broadcast_apply<T, bool>(c, a, b, out, [](T x, T y) { return x <= y; }); break;
         default: broadcast_apply<T, bool>(c, a, b, out, [](T x, T y) { return x >= y; }); break;
       }
       return;
@@ -306,11 +289,11 @@ void binary_step(RunContext& c, Bin k, bool fmod, const Tensor& a, const Tensor&
       switch (k) {
         // Integers wrap (two's complement, as ONNX Runtime): computed in the unsigned type of at
         // least int's width, since signed overflow is undefined (int16 * int16 promotes to int).
-        case Bin::Add: case Bin::Sum: case Bin::Mean:
+        case BinaryKind::Add: case BinaryKind::Sum: case BinaryKind::Mean:
           broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(wrap_t<T>(x) + wrap_t<T>(y)); }); break;
-        case Bin::Sub: broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(wrap_t<T>(x) - wrap_t<T>(y)); }); break;
-        case Bin::Mul: broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(wrap_t<T>(x) * wrap_t<T>(y)); }); break;
-        case Bin::Div:
+        case BinaryKind::Sub: broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(wrap_t<T>(x) - wrap_t<T>(y)); }); break;
+        case BinaryKind::Mul: broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return static_cast<T>(wrap_t<T>(x) * wrap_t<T>(y)); }); break;
+        case BinaryKind::Div:
           if constexpr (std::is_integral_v<T>) {
             const T* pb = b.data<T>();
             for (int64_t i = 0; i < b.numel(); ++i)
@@ -324,7 +307,7 @@ void binary_step(RunContext& c, Bin k, bool fmod, const Tensor& a, const Tensor&
             return static_cast<T>(x / y);
           });
           break;
-        case Bin::Pow:
+        case BinaryKind::Pow:
           broadcast_apply<T, T>(c, a, b, out, [](T x, T y) {
             if constexpr (std::is_integral_v<T>)
               return static_cast<T>(trunc_to_int64(std::pow(static_cast<double>(x), static_cast<double>(y))));
@@ -332,7 +315,7 @@ void binary_step(RunContext& c, Bin k, bool fmod, const Tensor& a, const Tensor&
               return static_cast<T>(std::pow(x, y));
           });
           break;
-        case Bin::Mod:
+        case BinaryKind::Mod:
           if constexpr (std::is_integral_v<T>) {
             const T* pb = b.data<T>();
             for (int64_t i = 0; i < b.numel(); ++i)
@@ -344,14 +327,14 @@ void binary_step(RunContext& c, Bin k, bool fmod, const Tensor& a, const Tensor&
             else broadcast_apply<T, T>(c, a, b, out, [](T x, T y) { return floor_mod_t<T>(x, y); });
           }
           break;
-        case Bin::Max:
+        case BinaryKind::Max:
           broadcast_apply<T, T>(c, a, b, out, [](T x, T y) {
             if constexpr (std::is_floating_point_v<T>)
               if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<T>::quiet_NaN();
             return x > y ? x : y;
           });
           break;
-        case Bin::Min:
+        case BinaryKind::Min:
           broadcast_apply<T, T>(c, a, b, out, [](T x, T y) {
             if constexpr (std::is_floating_point_v<T>)
               if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<T>::quiet_NaN();
@@ -366,8 +349,7 @@ void binary_step(RunContext& c, Bin k, bool fmod, const Tensor& a, const Tensor&
 
 }  // namespace
 
-void run_binary(RunContext& c, bool legacy, int64_t axis, bool fmod) {
-  const Bin k = bin_kind(c);
+void run_binary(RunContext& c, BinaryKind k, bool legacy, int64_t axis, bool fmod) {
   if (c.num_inputs() == 1) {
     c.set(0, c.in(0).clone());
     return;
@@ -388,11 +370,11 @@ void run_binary(RunContext& c, bool legacy, int64_t axis, bool fmod) {
       b = b.reshaped(s);
     }
     const Shape out_shape = broadcast_shapes(c, {&acc.shape(), &b.shape()});
-    Tensor out(is_pred(k) ? DataType::Bool : acc.dtype(), out_shape);
+    Tensor out(is_predicate(k) ? DataType::Bool : acc.dtype(), out_shape);
     binary_step(c, k, fmod, acc, b, out);
     acc = std::move(out);
   }
-  if (k == Bin::Mean) {
+  if (k == BinaryKind::Mean) {
     const float n = static_cast<float>(c.num_inputs());
     if (acc.dtype() == DataType::Float) {
       float* p = acc.data<float>();
@@ -508,9 +490,9 @@ Tensor cast_tensor(const RunContext& c, const Tensor& x, DataType to) {
 
 void run_cast(RunContext& c, DataType to) { c.set(0, cast_tensor(c, c.in(0), to)); }
 
-void run_identity(RunContext& c) {
+void run_identity(RunContext& c, bool dropout) {
   const Tensor& x = c.in(0);
-  if (c.op_type() == "Dropout" && c.input(2)) {
+  if (dropout && c.input(2)) {
     const Tensor& t = *c.input(2);
     if (t.numel() == 1 && number_at(t, 0) != 0)
       c.unsupported("training_mode Dropout is not supported (inference only)");
