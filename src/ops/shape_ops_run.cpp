@@ -447,39 +447,62 @@ void run_pad(RunContext& c, const std::string& mode, const std::vector<int64_t>&
   const std::vector<int64_t> xs = strides_of(x.shape());
   Tensor fill(x.dtype(), {1});
   set_number(fill, 0, value);
+  // The mode once, not per element: a padded output can hold hundreds of millions of elements.
+  enum { Constant, Edge, Wrap, Reflect } m = mode == "constant" ? Constant : mode == "edge" ? Edge : mode == "wrap" ? Wrap : Reflect;
+  // Input index of output index v - pb along a dimension of n (-1: outside, constant mode).
+  auto source = [m](int64_t v, int64_t n) -> int64_t {
+    if (v >= 0 && v < n) return v;
+    switch (m) {
+      case Constant: return -1;
+      case Edge: return v < 0 ? 0 : n - 1;
+      case Wrap: return ((v % n) + n) % n;
+      default: {
+        if (n == 1) return 0;
+        const int64_t period = 2 * (n - 1);
+        v = ((v % period) + period) % period;
+        return v >= n ? period - v : v;
+      }
+    }
+  };
   by_size(c, x.dtype(), [&](auto tag) {
     using U = decltype(tag);
     const U* px = static_cast<const U*>(x.raw());
     U* py = static_cast<U*>(y.raw());
     const U fv = *static_cast<const U*>(fill.raw());
-    std::vector<int64_t> coord(static_cast<size_t>(r), 0);
-    for (int64_t j = 0; j < y.numel(); ++j) {
-      int64_t off = 0;
+    if (y.numel() == 0) return;
+    if (r == 0) {
+      py[0] = px[0];
+      return;
+    }
+    // Row by row along the last dimension: the outer dimensions give the row's source (or fill),
+    // the row itself is fill | interior copy | fill (or mapped elements in the other modes).
+    const size_t last = static_cast<size_t>(r - 1);
+    const int64_t width = os[last], n = x.shape()[last], before = pb[last];
+    std::vector<int64_t> coord(last, 0);
+    for (int64_t row = 0; row < y.numel() / width; ++row) {
+      U* out = py + row * width;
+      int64_t base = 0;
       bool outside = false;
-      for (size_t d = 0; d < static_cast<size_t>(r); ++d) {
-        int64_t v = coord[d] - pb[d];
-        const int64_t n = x.shape()[d];
-        if (v < 0 || v >= n) {
-          if (mode == "constant") {
-            outside = true;
-            break;
-          } else if (mode == "edge") {
-            v = v < 0 ? 0 : n - 1;
-          } else if (mode == "wrap") {
-            v = ((v % n) + n) % n;
-          } else {  // reflect
-            if (n == 1) v = 0;
-            else {
-              const int64_t period = 2 * (n - 1);
-              v = ((v % period) + period) % period;
-              if (v >= n) v = period - v;
-            }
-          }
-        }
-        off += v * xs[d];
+      for (size_t d = 0; d < last && !outside; ++d) {
+        const int64_t v = source(coord[d] - pb[d], x.shape()[d]);
+        if (v < 0) outside = true;
+        else base += v * xs[d];
       }
-      py[j] = outside ? fv : px[off];
-      for (int64_t d = r - 1; d >= 0; --d) {
+      if (outside) {
+        std::fill(out, out + width, fv);
+      } else {
+        const int64_t lo = std::max<int64_t>(0, before), hi = std::min<int64_t>(width, before + n);
+        for (int64_t j = 0; j < std::min(lo, width); ++j) {
+          const int64_t v = source(j - before, n);
+          out[j] = v < 0 ? fv : px[base + v];
+        }
+        if (hi > lo) std::copy(px + base + (lo - before), px + base + (hi - before), out + lo);
+        for (int64_t j = std::max(hi, lo); j < width; ++j) {
+          const int64_t v = source(j - before, n);
+          out[j] = v < 0 ? fv : px[base + v];
+        }
+      }
+      for (int64_t d = static_cast<int64_t>(last) - 1; d >= 0; --d) {
         if (++coord[static_cast<size_t>(d)] < os[static_cast<size_t>(d)]) break;
         coord[static_cast<size_t>(d)] = 0;
       }
