@@ -164,6 +164,25 @@ void run_activation(RunContext& c, ActivationKind op, float alpha, float beta, f
 
 namespace {
 
+/// Walks the `n` output elements of a two-input broadcast over the pool, in runs that stay in
+/// one inner block: f(o, i0, i1, offs) for elements [i0, i1) of output block o, with offs[k]
+/// input k's element offset for that block.
+template <class F>
+void for_each_block_run(RunContext& c, const BroadcastIter& it, int64_t n, F&& f) {
+  const int64_t inner = it.inner();
+  par_elems(c, n, [&](int64_t begin, int64_t end) {
+    int64_t offs[2];
+    int64_t pos = begin;
+    while (pos < end) {
+      const int64_t o = pos / inner, i0 = pos % inner;
+      const int64_t i1 = std::min(inner, i0 + (end - pos));
+      it.offsets(o, offs);
+      f(o, i0, i1, offs);
+      pos += i1 - i0;
+    }
+  });
+}
+
 /// out[i] = f(a[i], b[i]) over broadcast blocks, parallel over the element range.
 template <class T, class R, class F>
 void broadcast_apply(RunContext& c, const Tensor& a, const Tensor& b, Tensor& out, F f) {
@@ -173,29 +192,21 @@ void broadcast_apply(RunContext& c, const Tensor& a, const Tensor& b, Tensor& ou
   R* po = out.data<R>();
   const int64_t inner = it.inner();
   const int sa = it.step(0), sb = it.step(1);
-  par_elems(c, out.numel(), [&](int64_t begin, int64_t end) {
-    int64_t offs[2];
-    int64_t pos = begin;
-    while (pos < end) {
-      const int64_t o = pos / inner, i0 = pos % inner;
-      const int64_t i1 = std::min(inner, i0 + (end - pos));
-      it.offsets(o, offs);
-      const T* x = pa + offs[0];
-      const T* y = pb + offs[1];
-      R* z = po + o * inner;
-      if (sa && sb) {
-        for (int64_t i = i0; i < i1; ++i) z[i] = f(x[i], y[i]);
-      } else if (sa) {
-        const T yv = *y;
-        for (int64_t i = i0; i < i1; ++i) z[i] = f(x[i], yv);
-      } else if (sb) {
-        const T xv = *x;
-        for (int64_t i = i0; i < i1; ++i) z[i] = f(xv, y[i]);
-      } else {
-        const R v = f(*x, *y);
-        for (int64_t i = i0; i < i1; ++i) z[i] = v;
-      }
-      pos += i1 - i0;
+  for_each_block_run(c, it, out.numel(), [&](int64_t o, int64_t i0, int64_t i1, const int64_t* offs) {
+    const T* x = pa + offs[0];
+    const T* y = pb + offs[1];
+    R* z = po + o * inner;
+    if (sa && sb) {
+      for (int64_t i = i0; i < i1; ++i) z[i] = f(x[i], y[i]);
+    } else if (sa) {
+      const T yv = *y;
+      for (int64_t i = i0; i < i1; ++i) z[i] = f(x[i], yv);
+    } else if (sb) {
+      const T xv = *x;
+      for (int64_t i = i0; i < i1; ++i) z[i] = f(xv, y[i]);
+    } else {
+      const R v = f(*x, *y);
+      for (int64_t i = i0; i < i1; ++i) z[i] = v;
     }
   });
 }
@@ -208,23 +219,15 @@ void broadcast_kernel(RunContext& c, kernels::BinaryOp op, const Tensor& a, cons
   float* po = out.data<float>();
   const int64_t inner = it.inner();
   const int sa = it.step(0), sb = it.step(1);
-  par_elems(c, out.numel(), [&](int64_t begin, int64_t end) {
-    int64_t offs[2];
-    int64_t pos = begin;
-    while (pos < end) {
-      const int64_t o = pos / inner, i0 = pos % inner;
-      const int64_t i1 = std::min(inner, i0 + (end - pos));
-      const size_t n = static_cast<size_t>(i1 - i0);
-      it.offsets(o, offs);
-      const float* x = pa + offs[0] + (sa ? i0 : 0);
-      const float* y = pb + offs[1] + (sb ? i0 : 0);
-      float* z = po + o * inner + i0;
-      if (sa && sb) kernels::f32_binary(op, x, y, z, n);
-      else if (sa) kernels::f32_binary_scalar_rhs(op, x, *y, z, n);
-      else if (sb) kernels::f32_binary_scalar_lhs(op, *x, y, z, n);
-      else kernels::f32_binary_scalar_rhs(op, x, *y, z, 1), std::fill(z + 1, z + n, z[0]);
-      pos += i1 - i0;
-    }
+  for_each_block_run(c, it, out.numel(), [&](int64_t o, int64_t i0, int64_t i1, const int64_t* offs) {
+    const size_t n = static_cast<size_t>(i1 - i0);
+    const float* x = pa + offs[0] + (sa ? i0 : 0);
+    const float* y = pb + offs[1] + (sb ? i0 : 0);
+    float* z = po + o * inner + i0;
+    if (sa && sb) kernels::f32_binary(op, x, y, z, n);
+    else if (sa) kernels::f32_binary_scalar_rhs(op, x, *y, z, n);
+    else if (sb) kernels::f32_binary_scalar_lhs(op, *x, y, z, n);
+    else kernels::f32_binary_scalar_rhs(op, x, *y, z, 1), std::fill(z + 1, z + n, z[0]);
   });
 }
 

@@ -612,12 +612,7 @@ template <class F>
 void add(OpRegistry& reg, const char* name, int since, int until, int min_in, int max_in,
          F infer, std::function<AxesAttrs(const ParseContext&)> parse = nullptr, int min_out = 1,
          int max_out = 1) {
-  OpDef d;
-  d.op_type = name;
-  d.since = since;
-  d.until = until;
-  d.min_inputs = min_in;
-  d.max_inputs = max_in;
+  OpDef d = op_def(name, since, until, min_in, max_in);
   d.min_outputs = min_out;
   d.max_outputs = max_out;
   if (parse) d.parse = typed_parse<AxesAttrs>(std::move(parse));
