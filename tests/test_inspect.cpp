@@ -98,7 +98,7 @@ TEST_CASE("inspect/macs: a symbolic batch counts as 1; --input-shape with batch 
   CHECK((*r4.inputs[0].shape)[0].value == 4);
 }
 
-TEST_CASE("inspect/macs: unknown spatial dims give null MACs and a warning naming --input-shape") {
+TEST_CASE("inspect/macs: unknown spatial dims give null MACs and a warning with the shapes to give, in the front end's words") {
   ModelBuilder b(13);
   b.input("img", {Dim::sym("N"), 3, Dim::sym("H"), Dim::sym("W")}).weight("w", {8, 3, 3, 3});
   b.node("Conv", {"img", "w"}, {"y"}, "conv");
@@ -108,7 +108,11 @@ TEST_CASE("inspect/macs: unknown spatial dims give null MACs and a warning namin
   CHECK_FALSE(r.layers[0].macs.has_value());
   REQUIRE(r.warnings.size() == 1);
   CHECK(has(r.warnings[0], "'conv'"));
-  CHECK(has(r.warnings[0], "--input-shape img=1x3xHxW"));
+  CHECK(has(r.warnings[0], "input shapes are not fully known; fix them, e.g. img=1x3xHxW with numbers in place of the symbols"));
+  CHECK(!has(r.warnings[0], "--"));
+  const InspectReport cli = inspect_loaded_model(b.model(), "m.onnx", {}, {"--input-shape", "pass", "--input-shape "});
+  REQUIRE(cli.warnings.size() == 1);
+  CHECK(has(cli.warnings[0], "; pass --input-shape img=1x3xHxW with numbers"));
   CHECK(has(r.warnings[0], "batch dimension 'N' is counted as 1"));
   const InspectReport fixed = inspect(b, {{"img", {1, 3, 10, 12}}});
   CHECK(fixed.macs == int64_t{8 * 8 * 10} * 27);
@@ -129,7 +133,7 @@ TEST_CASE("inspect/input-shape: unknown name, wrong rank, malformed values") {
   };
   const auto e1 = err({{"nope", {1, 3, 8, 8}}});
   CHECK(e1.first == ErrorKind::InvalidArgument);
-  CHECK(e1.second == "--input-shape nope=1x3x8x8: 'nope' is not an input of m.onnx (inputs: 'x')");
+  CHECK(e1.second == "input shape 'nope=1x3x8x8': 'nope' is not an input of m.onnx (inputs: 'x')");
   const auto e2 = err({{"x", {1, 3, 8}}});
   CHECK(e2.first == ErrorKind::InvalidArgument);
   CHECK(has(e2.second, "input 'x' has rank 4"));
@@ -144,8 +148,14 @@ TEST_CASE("inspect/input-shape: unknown name, wrong rank, malformed values") {
   for (const char* bad : {"x", "x=", "=1x2", "x=1xAx3", "x=1x-3", "x=1x0", "x=1xx2", "x=99999999999999999"}) {
     CAPTURE(bad);
     std::string msg = qm::test::error_of([&] { qm::api::parse_input_shape(bad); });
-    CHECK(has(msg, "--input-shape '" + std::string(bad) + "'"));
+    CHECK(has(msg, "input shape '" + std::string(bad) + "'"));
+    // A front end names the setting in its own words.
+    const std::string cli = qm::test::error_of([&] { qm::api::parse_input_shape(bad, {"--input-shape", "pass", "--input-shape "}); });
+    CHECK(cli.rfind("--input-shape '" + std::string(bad) + "': ", 0) == 0);
   }
+  const qm::api::ShapeWording flag{"--input-shape", "pass", "--input-shape "};
+  CHECK(qm::test::error_of([&] { inspect_loaded_model(b.model(), "m.onnx", {{"nope", {1, 3, 8, 8}}}, flag); }) ==
+        "--input-shape 'nope=1x3x8x8': 'nope' is not an input of m.onnx (inputs: 'x')");
 }
 
 TEST_CASE("inspect/params: float initializers and float Constant tensors count; integer ones do not") {

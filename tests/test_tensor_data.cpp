@@ -371,9 +371,13 @@ TEST_CASE("onnx/external_data: missing files, bad ranges and path traversal are 
   auto load = [&](Model m) { return error_of([&] { load_external_data(m, source, "m.onnx"); }); };
 
   std::string missing = load(external_model("m.onnx.data", "0", "16"));
-  CHECK(missing.rfind("m.onnx: initializer 'fc.weight' stores its data in 'm.onnx.data', which was not given "
-                      "— put it beside the model",
-                      0) == 0);
+  CHECK(missing.rfind("m.onnx: initializer 'fc.weight' stores its data in 'm.onnx.data', which was not given (", 0) == 0);
+  // The front end's advice, when it gives one, comes before the source's reason.
+  Model advised = external_model("m.onnx.data", "0", "16");
+  CHECK(error_of([&] { load_external_data(advised, source, "m.onnx", "put it beside the model"); })
+            .rfind("m.onnx: initializer 'fc.weight' stores its data in 'm.onnx.data', which was not given "
+                   "— put it beside the model (",
+                   0) == 0);
   CHECK(load(external_model("../secret.bin", "0", "16")) ==
         "m.onnx: initializer 'fc.weight': external data location '../secret.bin' leaves the model's folder "
         "(expected a relative path without '..')");

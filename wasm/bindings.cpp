@@ -191,6 +191,10 @@ qm::api::ExternalFiles copy_external_files(const val& files) {
   return out;
 }
 
+/// The input-shape setting in the app's words (its "Input shapes" field), for the core's input
+/// shape errors and inspect's warning.
+const qm::api::ShapeWording kShapeWording{"Input shape", "set Input shapes to", ""};
+
 /// Input shapes: a string "x=1x3x224x224;y=1x16" (';' or newlines between inputs), or an object
 /// {x: [1, 3, 224, 224]} / {x: "1x3x224x224"}. Empty string / undefined / null = none.
 qm::api::InputShapes parse_input_shapes(const val& shapes) {
@@ -200,7 +204,7 @@ qm::api::InputShapes parse_input_shapes(const val& shapes) {
     const size_t begin = spec.find_first_not_of(" \t\r\n");
     if (begin == std::string::npos) return;
     const size_t end = spec.find_last_not_of(" \t\r\n");
-    auto parsed = qm::api::parse_input_shape(spec.substr(begin, end - begin + 1));
+    auto parsed = qm::api::parse_input_shape(spec.substr(begin, end - begin + 1), kShapeWording);
     out[parsed.first] = std::move(parsed.second);
   };
   if (shapes.isString()) {
@@ -236,19 +240,8 @@ qm::api::InputShapes parse_input_shapes(const val& shapes) {
   return out;
 }
 
-/// inspect(modelBytes, fileName, externalFiles, inputShapes) -> {ok, kind, error, value: JSON}.
-Result inspect(val model_bytes, std::string file_name, val external_files, val input_shapes) {
-  return guarded([&] {
-    auto bytes = copy_bytes(model_bytes, "'" + file_name + "'");
-    const auto external = copy_external_files(external_files);
-    g_model_bytes = bytes->size();
-    for (const auto& file : external) g_model_bytes += file.second ? file.second->size() : 0;
-    const auto shapes = parse_input_shapes(input_shapes);
-    return qm::api::inspect_to_json(qm::api::inspect_model(bytes, file_name, external, shapes));
-  });
-}
-
-/// Reads a model and its external data files (as inspect does).
+/// Reads a model and its external data files (a missing one: "... which was not given — select
+/// it together with the model (...)").
 qm::onnx::Model read_model_with_external(const val& model_bytes, const std::string& file_name,
                                          const val& external_files) {
   auto bytes = copy_bytes(model_bytes, "'" + file_name + "'");
@@ -256,6 +249,15 @@ qm::onnx::Model read_model_with_external(const val& model_bytes, const std::stri
   g_model_bytes = bytes->size();
   for (const auto& file : external) g_model_bytes += file.second ? file.second->size() : 0;
   return qm::api::read_model_bytes(bytes, file_name, external, "select it together with the model");
+}
+
+/// inspect(modelBytes, fileName, externalFiles, inputShapes) -> {ok, kind, error, value: JSON}.
+Result inspect(val model_bytes, std::string file_name, val external_files, val input_shapes) {
+  return guarded([&] {
+    const auto shapes = parse_input_shapes(input_shapes);
+    const qm::onnx::Model model = read_model_with_external(model_bytes, file_name, external_files);
+    return qm::api::inspect_to_json(qm::api::inspect_loaded_model(model, file_name, shapes, kShapeWording));
+  });
 }
 
 /// Copies a string's bytes out of the wasm heap into a fresh Uint8Array (the view into the heap

@@ -10,7 +10,7 @@ import { applyPreset, defaultSettings, imageGeometry, parseScale, parseTriple, P
 import { CancelledError, formatEta, PHASES, Quantmix } from './quantmix.js';
 import { composeOverride, normalizeQuantReport, parseCandidateList, targetRange, targetSpec } from './results.js';
 import { clear, h } from './views/dom.js';
-import { normalizeReport, webWording } from './views/report.js';
+import { normalizeReport } from './views/report.js';
 import { renderPareto, renderResults } from './views/results_view.js';
 import { renderSamplePreviews } from './views/samples.js';
 import { renderValidation } from './views/validation.js';
@@ -146,7 +146,7 @@ function hideJobErrors() {
   ui.exportError.hidden = true;
 }
 
-const messageOf = (e) => webWording(e?.message ?? String(e));
+const messageOf = (e) => e?.message ?? String(e);
 
 // ---------------------------------------------------------------- model
 

@@ -92,10 +92,10 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
 
 }  // namespace
 
-std::pair<std::string, std::vector<int64_t>> parse_input_shape(const std::string& spec) {
+std::pair<std::string, std::vector<int64_t>> parse_input_shape(const std::string& spec, const ShapeWording& wording) {
   auto bad = [&](const std::string& why) -> Error {
     return Error(ErrorKind::InvalidArgument,
-                 "--input-shape '" + spec + "': " + why + " (expected NAME=DIMS, e.g. input=1x3x224x224)");
+                 wording.setting + " '" + spec + "': " + why + " (expected NAME=DIMS, e.g. input=1x3x224x224)");
   };
   const size_t eq = spec.rfind('=');
   if (eq == std::string::npos) throw bad("no '='");
@@ -121,13 +121,13 @@ std::pair<std::string, std::vector<int64_t>> parse_input_shape(const std::string
 
 InspectReport inspect_model(std::shared_ptr<const std::string> model_bytes,
                             const std::string& file_name, const ExternalFiles& external,
-                            const InputShapes& input_shapes) {
+                            const InputShapes& input_shapes, const ShapeWording& wording) {
   const onnx::Model model = read_model_bytes(std::move(model_bytes), file_name, external);
-  return inspect_loaded_model(model, file_name, input_shapes);
+  return inspect_loaded_model(model, file_name, input_shapes, wording);
 }
 
 InspectReport inspect_loaded_model(const onnx::Model& model, const std::string& file_name,
-                                   const InputShapes& input_shapes) {
+                                   const InputShapes& input_shapes, const ShapeWording& wording) {
   std::optional<graph::Graph> g_storage;
   try {
     g_storage.emplace(model);
@@ -143,7 +143,7 @@ InspectReport inspect_loaded_model(const onnx::Model& model, const std::string& 
   if (!model.producer_version.empty())
     r.producer += (r.producer.empty() ? "" : " ") + model.producer_version;
 
-  // --input-shape: names must be model inputs, ranks must match the declared rank.
+  // Input shapes: names must be model inputs, ranks must match the declared rank.
   graph::InputShapeOverrides overrides;
   for (const auto& [name, dims] : input_shapes) {
     auto id = g.find(name);
@@ -151,7 +151,7 @@ InspectReport inspect_loaded_model(const onnx::Model& model, const std::string& 
       std::vector<std::string> names;
       for (ValueId v : g.inputs()) names.push_back("'" + g.value(v).name + "'");
       throw Error(ErrorKind::InvalidArgument,
-                  "--input-shape " + name + "=" + dims_text(dims) + ": '" + name +
+                  wording.setting + " '" + name + "=" + dims_text(dims) + "': '" + name +
                       "' is not an input of " + file_name + " (inputs: " +
                       (names.empty() ? "none" : join(names, ", ")) + ")");
     }
@@ -159,7 +159,7 @@ InspectReport inspect_loaded_model(const onnx::Model& model, const std::string& 
     ops::TensorInfo declared = ops::info_from_type(decl && decl->type ? &*decl->type : nullptr);
     if (declared.shape && declared.shape->size() != dims.size())
       throw Error(ErrorKind::InvalidArgument,
-                  "--input-shape " + name + "=" + dims_text(dims) + ": input '" + name + "' has rank " +
+                  wording.setting + " '" + name + "=" + dims_text(dims) + "': input '" + name + "' has rank " +
                       std::to_string(declared.shape->size()) + " (" + declared.shape_string() +
                       "), got " + std::to_string(dims.size()) + " dimensions");
     overrides[name] = ops::Dims(dims.begin(), dims.end());
@@ -318,7 +318,7 @@ InspectReport inspect_loaded_model(const onnx::Model& model, const std::string& 
       } else {
         spec += "DIMS";
       }
-      open.push_back("--input-shape " + spec);
+      open.push_back(wording.each + spec);
     }
     std::string layers = unknown_layers.size() > 5
                              ? join(std::vector<std::string>(unknown_layers.begin(), unknown_layers.begin() + 5), ", ") +
@@ -326,14 +326,14 @@ InspectReport inspect_loaded_model(const onnx::Model& model, const std::string& 
                              : join(unknown_layers, ", ");
     std::string w = "MACs unknown for " + layers + ": ";
     if (!open.empty()) {
-      w += "input shapes are not fully known; pass " + join(open, " ") + " with numbers in place of the symbols";
+      w += "input shapes are not fully known; " + wording.advice + " " + join(open, " ") + " with numbers in place of the symbols";
       if (batch_dynamic)
         w += " (the batch dimension" + (batch_symbol.empty() ? std::string() : " '" + batch_symbol + "'") +
              " is counted as 1)";
     } else if (!r.unsupported.empty()) {
       w += "their shapes depend on unsupported ops (" + join(r.unsupported, ", ") + ")";
     } else {
-      w += "their shapes depend on values known only at run time (--input-shape cannot fix this)";
+      w += "their shapes depend on values known only at run time (" + wording.setting + " cannot fix this)";
     }
     r.warnings.push_back(w);
   }

@@ -14,11 +14,25 @@
 
 namespace qm::api {
 
-/// `--input-shape NAME=1x3x224x224` values: input name -> dims (fixes dynamic dimensions).
+/// Input shapes given by the user ("NAME=1x3x224x224"): input name -> dims (fixes dynamic dimensions).
 using InputShapes = std::map<std::string, std::vector<int64_t>>;
 
-/// Parses "NAME=1x3x224x224" (Error(InvalidArgument) naming the flag value on failure).
-std::pair<std::string, std::vector<int64_t>> parse_input_shape(const std::string& spec);
+/// The words a front end's users know the input-shape setting by, used in parse_input_shape's
+/// and inspect's errors and in inspect's warning. The defaults are the core's neutral wording;
+/// the CLI names its flag ({"--input-shape", "pass", "--input-shape "}), the app its field.
+struct ShapeWording {
+  /// Errors: "<setting> 'x=1x2': 'x' is not an input of m.onnx (inputs: 'img')".
+  std::string setting = "input shape";
+  /// The warning's advice: "input shapes are not fully known; <advice> <each>x=1x3xHxW
+  /// <each>y=... with numbers in place of the symbols".
+  std::string advice = "fix them, e.g.";
+  std::string each;
+};
+
+/// Parses "NAME=1x3x224x224" (Error(InvalidArgument) "<setting> 'SPEC': <why> (expected
+/// NAME=DIMS, e.g. input=1x3x224x224)" on failure).
+std::pair<std::string, std::vector<int64_t>> parse_input_shape(const std::string& spec,
+                                                               const ShapeWording& wording = {});
 
 /// One dimension as shown to users: a number, or a symbol/`?` where it is unknown.
 struct DimInfo {
@@ -53,18 +67,19 @@ struct InspectReport {
   std::optional<int64_t> macs;       ///< total per sample; nullopt if any layer is unknown
   std::vector<LayerSummary> layers;  ///< Conv, ConvTranspose, Gemm, MatMul in graph order
   std::vector<std::string> unsupported;  ///< op types quantmix cannot run, each once
-  std::vector<std::string> warnings;     ///< e.g. "shape of 'x' unknown: pass --input-shape"
+  std::vector<std::string> warnings;     ///< e.g. "MACs unknown for 'conv': input shapes are not fully known; ..."
 };
 
-/// Reads, validates and shape-infers a model and summarises it. Throws qm::Error on bad input.
+/// Reads, validates and shape-infers a model and summarises it. Throws qm::Error on bad input
+/// (input shapes that name no input or have the wrong rank: in `wording`).
 InspectReport inspect_model(std::shared_ptr<const std::string> model_bytes,
                             const std::string& file_name, const ExternalFiles& external,
-                            const InputShapes& input_shapes);
+                            const InputShapes& input_shapes, const ShapeWording& wording = {});
 
 /// Same, for a model already read (external data, if any, already loaded: tensors still stored
 /// externally only lose their contents, not their shapes). `model` is only read.
 InspectReport inspect_loaded_model(const onnx::Model& model, const std::string& file_name,
-                                   const InputShapes& input_shapes);
+                                   const InputShapes& input_shapes, const ShapeWording& wording = {});
 
 /// The report as JSON with the keys of ../shared/spec/cli.md (`inputs`, `outputs`, `opsets`,
 /// `ops`, `params`, `macs`, `layers` {name, op, weight_shape, macs}, `unsupported`, ...).

@@ -11,7 +11,7 @@ onnx::Model read_model_file(const std::string& path) {
   if (onnx::has_external_data(model)) {
     const size_t slash = path.find_last_of('/');
     const std::string folder = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
-    onnx::load_external_data(model, onnx::external_data_from_folder(folder), path);
+    onnx::load_external_data(model, onnx::external_data_from_folder(folder), path, "put it beside the model");
   }
   return model;
 }
@@ -24,13 +24,11 @@ onnx::Model read_model_bytes(std::shared_ptr<const std::string> bytes, const std
         model,
         [&](const std::string& location) -> onnx::Bytes {
           auto it = external.find(location);
-          if (it == external.end() || !it->second) {
-            throw Error(ErrorKind::Io, "external data file '" + location + "' was not provided" +
-                                           (missing_advice.empty() ? "" : ": " + missing_advice));
-          }
+          if (it == external.end() || !it->second)
+            throw Error(ErrorKind::Io, "external data file '" + location + "' was not provided");
           return onnx::Bytes(it->second, std::string_view(*it->second));
         },
-        file_name);
+        file_name, missing_advice);
   }
   return model;
 }

@@ -15,13 +15,14 @@ namespace qm::api {
 using ExternalFiles = std::map<std::string, std::shared_ptr<const std::string>>;
 
 /// Reads MODEL.onnx and, if it stores tensors externally, their data files from its folder (the
-/// model becomes self-contained). Throws qm::Error naming the path, tensor or data file.
+/// model becomes self-contained). Throws qm::Error naming the path, tensor or data file (a
+/// missing one: "... which was not given — put it beside the model (...)").
 onnx::Model read_model_file(const std::string& path);
 
 /// Parses a model's bytes (`file_name` names it in errors) and loads the external data it names
-/// from `external`. A location missing there is Error(Io) "external data file 'LOC' was not
-/// provided", followed by ": " + `missing_advice` when that is not empty (what the front end's
-/// user should do about it).
+/// from `external`. A location missing there is Error(Io) "FILE: T stores its data in 'LOC',
+/// which was not given — <missing_advice> (external data file 'LOC' was not provided)", without
+/// the advice when it is empty (what the front end's user should do about it).
 onnx::Model read_model_bytes(std::shared_ptr<const std::string> bytes, const std::string& file_name,
                              const ExternalFiles& external, const std::string& missing_advice = "");
 

@@ -5,6 +5,12 @@
 #include "cli/commands.h"
 
 namespace qm::cli {
+namespace {
+
+// The input-shape setting in the CLI's words: its flag.
+const api::ShapeWording kShapeFlag{"--input-shape", "pass", "--input-shape "};
+
+}  // namespace
 
 std::string inspect_help() {
   return "usage: quantmix inspect MODEL.onnx [--json] [--input-shape NAME=DIMS]...\n"
@@ -31,11 +37,11 @@ int run_inspect(const std::vector<std::string>& args) {
 
   api::InputShapes shapes;
   for (const std::string& spec : p.all("--input-shape")) {
-    auto parsed = api::parse_input_shape(spec);
+    auto parsed = api::parse_input_shape(spec, kShapeFlag);
     shapes[parsed.first] = parsed.second;
   }
   onnx::Model model = api::read_model_file(path);
-  const api::InspectReport report = api::inspect_loaded_model(model, path, shapes);
+  const api::InspectReport report = api::inspect_loaded_model(model, path, shapes, kShapeFlag);
   const std::string out = p.has("--json") ? api::inspect_to_json(report) : api::inspect_to_text(report);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;

@@ -70,7 +70,8 @@ bool has_external_data(const Model& model) {
   return any;
 }
 
-void load_external_data(Model& model, const ExternalDataSource& source, const std::string& model_name) {
+void load_external_data(Model& model, const ExternalDataSource& source, const std::string& model_name,
+                        const std::string& missing_advice) {
   if (!model.graph) return;
   std::map<std::string, Bytes> files;  // each file is fetched once
   for_each_tensor(*model.graph, [&](Tensor& t, const std::string& what) {
@@ -103,7 +104,8 @@ void load_external_data(Model& model, const ExternalDataSource& source, const st
       } catch (const Error& e) {
         if (e.kind() != ErrorKind::Io) throw Error(e.kind(), model_name + ": " + what + ": " + e.what());
         throw Error(e.kind(), model_name + ": " + what + " stores its data in '" + location +
-                                  "', which was not given — put it beside the model (" + e.what() + ")");
+                                  "', which was not given" + (missing_advice.empty() ? "" : " — " + missing_advice) + " (" +
+                                  e.what() + ")");
       }
       it = files.emplace(location, std::move(bytes)).first;
     }

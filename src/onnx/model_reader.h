@@ -37,8 +37,11 @@ bool has_external_data(const Model& model);
 
 /// Moves every external tensor's data into raw_data (and clears external_data/data_location),
 /// so the model becomes self-contained. Error(InvalidModel/Io) naming the tensor and the file if
-/// a file is missing or an offset/length is out of range.
-void load_external_data(Model& model, const ExternalDataSource& source, const std::string& model_name);
+/// a file is missing or an offset/length is out of range. A file the source cannot give (an Io
+/// error) reads "M: T stores its data in 'F', which was not given — <missing_advice> (<source's
+/// reason>)", without the advice when it is empty (the front end says what its user should do).
+void load_external_data(Model& model, const ExternalDataSource& source, const std::string& model_name,
+                        const std::string& missing_advice = "");
 
 /// An ExternalDataSource that reads files in `folder` (used by the CLI for files beside the model).
 ExternalDataSource external_data_from_folder(const std::string& folder);

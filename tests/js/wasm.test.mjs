@@ -127,11 +127,20 @@ test('wasm/binding: external data files and input shapes', { skip }, async () =>
   const missing = M.inspect(model, 'external_mlp.onnx', {}, '');
   assert.equal(missing.ok, false);
   assert.match(missing.error, /external_mlp\.onnx\.data/);
+  // The core's messages reach the page in the app's words, never the CLI's flags (issue 16 item 5).
+  assert.match(missing.error, /which was not given — select it together with the model \(/);
+  assert.equal(missing.error.split('select it together').length, 2, `the advice once: ${missing.error}`);
 
   const dyn = expected(join(MODELS, 'dynamic_cnn.expected.json'));
   const dynBytes = bytesOf(join(MODELS, 'dynamic_cnn.onnx'));
   const open = JSON.parse(M.inspect(dynBytes, 'dynamic_cnn.onnx', {}, '').value);
   assert.equal(open.macs, null, 'MACs unknown without an input shape');
+  assert.ok(open.warnings.some((w) => /input shapes are not fully known; set Input shapes to \S+=/.test(w)), open.warnings.join('\n'));
+  assert.ok(!open.warnings.some((w) => w.includes('--')), open.warnings.join('\n'));
+  const badShape = M.inspect(dynBytes, 'dynamic_cnn.onnx', {}, 'image=');
+  assert.match(badShape.error, /^Input shape 'image=': /);
+  const notInput = M.inspect(dynBytes, 'dynamic_cnn.onnx', {}, 'nope=1x2');
+  assert.match(notInput.error, /^Input shape 'nope=1x2': 'nope' is not an input of dynamic_cnn\.onnx/);
   assert.deepEqual(open.inputs[0].shape.slice(0, 2), [1, 3]);
   const [name, dims] = dyn.input_shape.split('=');
   for (const shapes of [dyn.input_shape, `  ${dyn.input_shape} ;`, { [name]: dims.split('x').map(Number) }, { [name]: dims }]) {

@@ -71,19 +71,6 @@ export function normalizeReport(json) {
   };
 }
 
-/**
- * The core's messages are shared with the CLI and speak of its flags; on the page the same
- * advice points at the page's controls instead. Only these known phrases are rewritten.
- */
-export function webWording(message) {
-  return String(message)
-    .replace(/pass --input-shape (\S+)/g, 'set Input shapes to $1')
-    .replace(/pass --input-shape\b/g, 'set Input shapes')
-    .replace(/--input-shape '([^']*)'/g, "Input shape '$1'")
-    .replace(/--input-shape (\S+):/g, "Input shape '$1':")
-    .replace(/put it beside the model/g, 'select it together with the model');
-}
-
 /** "ai.onnx 13 · com.microsoft 1" */
 export function formatOpsets(opsets) {
   return opsets.map((o) => `${o.domain} ${o.version}`).join(' · ');

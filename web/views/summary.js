@@ -3,7 +3,7 @@
 // with the document passed in; holds no state (the app wires the form's events).
 import { formatInteger } from '../format.js';
 import { h } from './dom.js';
-import { hasDynamicInputs, layerRows, modelMeta, opBars, summaryCards, valueRows, webWording } from './report.js';
+import { hasDynamicInputs, layerRows, modelMeta, opBars, summaryCards, valueRows } from './report.js';
 import { inputShapeExample, inputShapeTemplate } from '../input_shapes.js';
 
 function card(doc, title, props, ...children) {
@@ -27,7 +27,7 @@ function callouts(doc, report) {
   if (report.warnings.length) {
     out.push(h(doc, 'div', { class: 'callout callout-warning', role: 'note', dataset: { kind: 'warnings' } },
       h(doc, 'strong', null, report.warnings.length > 1 ? 'Warnings' : 'Warning'),
-      h(doc, 'ul', null, report.warnings.map((w) => h(doc, 'li', null, webWording(w))))));
+      h(doc, 'ul', null, report.warnings.map((w) => h(doc, 'li', null, w)))));
   }
   return out;
 }
