@@ -229,7 +229,10 @@ TEST_CASE("api/quantize: on_front gets the predicted front as JSON after phase 1
   const auto at = [&](const std::string& what) { return std::find(order.begin(), order.end(), what) - order.begin(); };
   CHECK(at("phase1") < at("front"));
   CHECK(at("front") < at("phase2"));
-  CHECK(at("points") > at("phase2"));
+  // Measured points follow the predicted front. (Not necessarily a "phase2" progress event: the
+  // evaluator reports progress from the calling thread only, and worker threads may take every
+  // sample of the first part.)
+  CHECK(at("points") > at("front"));
 
   const auto config_of = [&](const mp::Point& p) {
     std::vector<std::string> names;
