@@ -2,6 +2,7 @@
 // node tests of the worker protocol and the JS API: it records every call and answers with
 // report.json-shaped reports (made up by demo_engine.js: config/layerBits give report.final).
 import { demoReport } from '../../web/demo_engine.js';
+import { handleMessage, newState } from '../../web/worker_protocol.js';
 
 export const INSPECT = {
   file: 'm.onnx', macs: 3000, inputs: [{ name: 'x', dtype: 'float', shape: [1, 1, 4, 4] }],
@@ -65,3 +66,33 @@ export function fakeEngine({ delayMs = 0 } = {}) {
   return engine;
 }
 
+/**
+ * Installs a global Worker whose instances run the real worker protocol (handleMessage) on
+ * `engine`, state per worker; replies arrive after `delayMs`. Returns the workers made.
+ */
+export function installWorker(engine, { delayMs = 0 } = {}) {
+  const workers = [];
+  globalThis.Worker = class {
+    constructor() {
+      this.listeners = { message: [], error: [] };
+      this.state = newState();
+      this.dead = false;
+      workers.push(this);
+    }
+    addEventListener(type, fn) { this.listeners[type].push(fn); }
+    postMessage(msg) {
+      const host = {
+        state: this.state,
+        getEngine: async () => engine,
+        post: (reply) => {
+          if (this.dead) return;
+          const data = structuredClone(reply);
+          setTimeout(() => { if (!this.dead) for (const fn of this.listeners.message) fn({ data }); }, delayMs);
+        },
+      };
+      setTimeout(() => handleMessage(structuredClone(msg), host), 0);
+    }
+    terminate() { this.dead = true; }
+  };
+  return workers;
+}

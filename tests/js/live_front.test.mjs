@@ -15,8 +15,7 @@ import { encodeNpy } from '../../web/npy.js';
 import { CancelledError, Quantmix } from '../../web/quantmix.js';
 import { foldFrontEvent, normalizeQuantReport, paretoGeometry } from '../../web/results.js';
 import { renderPareto } from '../../web/views/results_view.js';
-import { handleMessage, newState } from '../../web/worker_protocol.js';
-import { fakeEngine } from './fake_engine.mjs';
+import { fakeEngine, installWorker } from './fake_engine.mjs';
 import { createDocument } from './fake_dom.mjs';
 import { encodeModel } from './tiny_onnx.mjs';
 
@@ -25,30 +24,6 @@ const WEB_DIR = process.env.QM_WEB_DIR ?? join(ROOT, 'build', 'wasm', 'web');
 const built = existsSync(join(WEB_DIR, 'quantmix.mjs'));
 const skip = !built && !process.env.QM_WEB_DIR && process.env.CI !== 'true' ? 'the wasm module is not built (set QM_WEB_DIR)' : false;
 
-/** Installs a global Worker whose instances run the real worker protocol on `engine`. */
-function installWorker(engine, { delayMs = 0 } = {}) {
-  globalThis.Worker = class {
-    constructor() {
-      this.listeners = { message: [], error: [] };
-      this.state = newState();
-      this.dead = false;
-    }
-    addEventListener(type, fn) { this.listeners[type].push(fn); }
-    postMessage(msg) {
-      const host = {
-        state: this.state,
-        getEngine: async () => engine,
-        post: (reply) => {
-          if (this.dead) return;
-          const data = structuredClone(reply);
-          setTimeout(() => { if (!this.dead) for (const fn of this.listeners.message) fn({ data }); }, delayMs);
-        },
-      };
-      setTimeout(() => handleMessage(structuredClone(msg), host), 0);
-    }
-    terminate() { this.dead = true; }
-  };
-}
 
 const point = (index, relBops, sqnr, predicted, config) => ({ index, rel_bops: relBops, size_bytes: 100 * relBops,
   sqnr_db: sqnr, predicted_sqnr_db: predicted, measured: sqnr !== null, dominated: false, config });

@@ -5,36 +5,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { CancelledError, Quantmix } from '../../web/quantmix.js';
-import { handleMessage, newState } from '../../web/worker_protocol.js';
-import { fakeEngine } from './fake_engine.mjs';
+import { fakeEngine, installWorker } from './fake_engine.mjs';
 
-/** Installs a global Worker whose instances run handleMessage on `engine` (state per worker). */
-function installWorker(engine, { delayMs = 0 } = {}) {
-  const workers = [];
-  globalThis.Worker = class {
-    constructor() {
-      this.listeners = { message: [], error: [] };
-      this.state = newState();
-      this.dead = false;
-      workers.push(this);
-    }
-    addEventListener(type, fn) { this.listeners[type].push(fn); }
-    postMessage(msg) {
-      const host = {
-        state: this.state,
-        getEngine: async () => engine,
-        post: (reply) => {
-          if (this.dead) return;
-          const data = structuredClone(reply);
-          setTimeout(() => { if (!this.dead) for (const fn of this.listeners.message) fn({ data }); }, delayMs);
-        },
-      };
-      setTimeout(() => handleMessage(structuredClone(msg), host), 0);
-    }
-    terminate() { this.dead = true; }
-  };
-  return workers;
-}
 
 const sample = (name) => ({ name, bytes: new Uint8Array([1, 2, 3]) });
 const wsCalls = (engine) => engine.calls.map((c) => c[0]).filter((n) => n.startsWith('ws') && !n.endsWith(' done'));
