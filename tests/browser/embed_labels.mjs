@@ -14,7 +14,7 @@ import { createServer } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../../tools/serve.mjs';
-import { Checker, browserOrSkip, launchChromium } from './helpers.mjs';
+import { Checker, blockOffOrigin, browserOrSkip, launchChromium } from './helpers.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WEB_DIR = resolve(process.argv[2] ?? join(ROOT, 'build', 'wasm', 'web'));
@@ -81,15 +81,7 @@ pages.set('/badvalues.html', { headers: {}, body: article(
   `<iframe id="demo" src="${PLAIN}/?embed&autorun&candidates=W8A8,WXA8&target=abc" title="quantmix demo" width="100%" height="900" style="border:0"></iframe>`) });
 
 const { context, userDataDir } = await launchChromium(chromium, { width: 1200, height: 900 });
-const offOrigin = [];
-await context.route('**/*', (route) => {
-  const url = new URL(route.request().url());
-  if (url.protocol.startsWith('http') && url.hostname !== '127.0.0.1') {
-    offOrigin.push(url.href);
-    return route.abort('blockedbyclient');
-  }
-  return route.continue();
-});
+const offOrigin = await blockOffOrigin(context);  // every request off 127.0.0.1, aborted
 const problems = [];
 const dialogs = [];
 await context.addInitScript(() => {

@@ -99,3 +99,19 @@ export async function launchChromium(chromium, viewport) {
   });
   return { context, userDataDir };
 }
+
+/**
+ * Aborts every request of `context` that leaves 127.0.0.1 (the app must make none beyond its own
+ * static files) and records their URLs in `offOrigin` (returned), as they happen, for the test.
+ */
+export async function blockOffOrigin(context, offOrigin = []) {
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.protocol.startsWith('http') && url.hostname !== '127.0.0.1') {
+      offOrigin.push(url.href);
+      return route.abort('blockedbyclient');
+    }
+    return route.continue();
+  });
+  return offOrigin;
+}

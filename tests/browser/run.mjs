@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../../tools/serve.mjs';
 import { encodeNpy } from '../../web/npy.js';
-import { Checker, browserOrSkip, launchChromium, loadFixture } from './helpers.mjs';
+import { Checker, blockOffOrigin, browserOrSkip, launchChromium, loadFixture } from './helpers.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WEB_DIR = resolve(process.argv[2] ?? join(ROOT, 'build', 'wasm', 'web'));
@@ -43,14 +43,7 @@ const record = (req) => {
   if (new URL(url).hostname !== '127.0.0.1') offOrigin.push(url);
 };
 context.on('request', record);
-await context.route('**/*', (route) => {
-  const url = new URL(route.request().url());
-  if (url.protocol.startsWith('http') && url.hostname !== '127.0.0.1') {
-    offOrigin.push(url.href);
-    return route.abort('blockedbyclient');
-  }
-  return route.continue();
-});
+await blockOffOrigin(context, offOrigin);
 
 const problems = [];  // console errors, page errors, CSP violations
 const page = context.pages()[0] ?? await context.newPage();

@@ -14,7 +14,7 @@ import { createServer, request } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../../tools/serve.mjs';
-import { Checker, browserOrSkip, launchChromium } from './helpers.mjs';
+import { Checker, blockOffOrigin, browserOrSkip, launchChromium } from './helpers.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WEB_DIR = resolve(process.argv[2] ?? join(ROOT, 'build', 'wasm', 'web'));
@@ -54,15 +54,7 @@ const BASE = `http://127.0.0.1:${front.address().port}`;
 const t = new Checker();
 await mkdir(SHOTS, { recursive: true });
 const { context, userDataDir } = await launchChromium(chromium, { width: 1280, height: 900 });
-const offOrigin = [];
-await context.route('**/*', (route) => {
-  const url = new URL(route.request().url());
-  if (url.protocol.startsWith('http') && url.hostname !== '127.0.0.1') {
-    offOrigin.push(url.href);
-    return route.abort('blockedbyclient');
-  }
-  return route.continue();
-});
+const offOrigin = await blockOffOrigin(context);  // every request off 127.0.0.1, aborted
 const problems = [];
 await context.addInitScript(() => {
   document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI}`));
