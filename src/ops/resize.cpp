@@ -259,12 +259,22 @@ void run_resize(const ResizeAttrs& a, RunContext& c) {
     const std::vector<int64_t> st = detail::strides_of(x.shape());
     const float* px = x.data<float>();
     float* py = y.data<float>();
-    std::vector<int64_t> coord(static_cast<size_t>(r), 0);
-    for (int64_t j = 0; j < y.numel(); ++j) {
-      int64_t off = 0;
-      for (size_t d = 0; d < static_cast<size_t>(r); ++d) off += idx[d][static_cast<size_t>(coord[d])] * st[d];
-      py[j] = px[off];
-      for (int64_t d = r - 1; d >= 0; --d) {
+    if (r == 0) {
+      py[0] = px[0];
+      return;
+    }
+    // Row by row along the last axis: the outer axes give the row's source offset once (a large
+    // output went element by element over every axis: 20 s under the fuzzer's sanitizers).
+    const size_t last = static_cast<size_t>(r - 1);
+    const int64_t width = os[last];
+    const std::vector<int64_t>& src = idx[last];
+    std::vector<int64_t> coord(last, 0);
+    for (int64_t row = 0; row < y.numel() / width; ++row) {
+      int64_t base = 0;
+      for (size_t d = 0; d < last; ++d) base += idx[d][static_cast<size_t>(coord[d])] * st[d];
+      float* out = py + row * width;
+      for (int64_t j = 0; j < width; ++j) out[j] = px[base + src[static_cast<size_t>(j)] * st[last]];
+      for (int64_t d = static_cast<int64_t>(last) - 1; d >= 0; --d) {
         if (++coord[static_cast<size_t>(d)] < os[static_cast<size_t>(d)]) break;
         coord[static_cast<size_t>(d)] = 0;
       }
