@@ -157,7 +157,7 @@ std::string quantize_help() {
          "                           weight's own error at every width) | minmax\n"
          "  --weight-rounding R      nearest (default) | learned: at <= 4 bits, round each weight up\n"
          "                           or down to minimise its layer's output error (AdaRound-style,\n"
-         "                           200 iterations per layer and candidate; slower)\n"
+         "                           50-500 iterations per layer and candidate; slower)\n"
          "  --act-range M            mse (default) | minmax | percentile=99.99\n"
          "  --preprocess SPEC        image preprocessing (size=HxW,scale=1/255,mean=a:b:c,... or a preset)\n"
          "  --input-shape NAME=DIMS  fix a dynamic input shape, e.g. x=1x3x224x224\n"
