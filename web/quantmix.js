@@ -27,7 +27,8 @@
 // encodings null until export() (quantize() exports by itself).
 import { encodeNpy } from './npy.js';
 import { composeOverride, foldFrontEvent } from './results.js';
-import { WorkerClient, WorkerError } from './worker_protocol.js';
+import { ModelError } from './engine.js';
+import { WorkerClient } from './worker_protocol.js';
 
 /** Phases the core reports, in order, with the label the UI shows. */
 export const PHASES = [
@@ -457,4 +458,4 @@ export class Quantmix {
   }
 }
 
-export { WorkerError };
+export { ModelError, ModelError as WorkerError };

@@ -30,6 +30,7 @@
 // Replies: exactly one 'result'/'ready' or 'error' {message, kind} per request id. Requests are
 // handled one at a time, in order (they share the workspace).
 import { demoReport, DEMO_PHASES } from './demo_engine.js';
+import { ModelError } from './engine.js';
 import { loadScoreModule } from './score_module.js';
 
 /** A fresh worker state: the model and samples, and what the module's workspace holds. */
@@ -272,14 +273,11 @@ export function nameSamples(message, samples) {
   return out;
 }
 
-/** An error reply from the worker, as a thrown value on the page side. */
-export class WorkerError extends Error {
-  constructor(message, kind = 'error') {
-    super(message);
-    this.name = 'ModelError';
-    this.kind = kind;
-  }
-}
+/**
+ * An error reply from the worker, as a thrown value on the page side: the engine's own
+ * ModelError (one class on both sides of the worker), under the name this module has exported.
+ */
+export const WorkerError = ModelError;
 
 /**
  * Page side: request/response over a Worker-like object (postMessage + addEventListener).
@@ -317,7 +315,7 @@ export class WorkerClient {
       return;
     }
     this.pending.delete(msg.id);
-    if (msg.type === 'error') entry.reject(new WorkerError(msg.message, msg.kind));
+    if (msg.type === 'error') entry.reject(new ModelError(msg.message, msg.kind));
     else entry.resolve(msg);
   }
 
@@ -325,7 +323,7 @@ export class WorkerClient {
   failAll(message, kind = 'internal error') {
     for (const [id, entry] of this.pending) {
       this.pending.delete(id);
-      entry.reject(new WorkerError(message, kind));
+      entry.reject(new ModelError(message, kind));
     }
   }
 

@@ -4,7 +4,8 @@
 // with the configuration shown, and the README's example (exportFiles() right after quantize).
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { CancelledError, Quantmix } from '../../web/quantmix.js';
+import { ModelError as EngineModelError } from '../../web/engine.js';
+import { CancelledError, ModelError, Quantmix, WorkerError } from '../../web/quantmix.js';
 import { fakeEngine, installWorker } from './fake_engine.mjs';
 
 
@@ -139,6 +140,10 @@ test('api: a worker that dies fails its request and is replaced, with the model 
   dead.dead = true;
   for (const fn of dead.listeners.error) fn({ message: 'Uncaught RangeError: Out of memory' });
   await assert.rejects(run, /the engine worker failed: Uncaught RangeError: Out of memory/);
+  // One error class on both sides of the worker: the engine's ModelError, also exported as WorkerError.
+  assert.equal(ModelError, EngineModelError);
+  assert.equal(WorkerError, EngineModelError);
+  await assert.rejects(run, (e) => e instanceof EngineModelError && e.name === 'ModelError' && e.kind === 'internal error');
   await qm.ready();
   assert.equal(workers.length, 2, 'a fresh worker');
   const again = await qm.quantize(SEARCH);
