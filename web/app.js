@@ -870,9 +870,12 @@ async function runJob(kind, call) {
  * as phase 2 makes it; the same chart as the results' (renderPareto), under the phases. The
  * results replace it when the run ends.
  */
-function showLiveFront(front) {
+function showLiveFront(front, options = {}) {
   clear(ui.liveFront);
-  ui.liveFront.appendChild(renderPareto(document, normalizeQuantReport(front), { live: { measured: front.measured, total: front.total } }));
+  // The live front has no search section: its metric is the one the run asked for.
+  const metricKind = options.scoreModule ? 'score' : options.labels ? 'top1' : 'sqnr';
+  const metric = options.scoreModule ? scoreMetric(options.scoreModule, APP_DIR, state.sampleModel) : null;
+  ui.liveFront.appendChild(renderPareto(document, normalizeQuantReport(front), { live: { measured: front.measured, total: front.total }, metricKind, metric }));
   ui.liveFront.dataset.measured = String(front.measured);
   ui.liveFront.dataset.total = String(front.total);
   ui.liveFront.hidden = false;
@@ -901,7 +904,7 @@ async function runQuantize() {
     field?.focus();
     return;
   }
-  const result = await runJob('quantize', (onProgress) => state.qm.quantize(options, { onProgress, onFront: showLiveFront }));
+  const result = await runJob('quantize', (onProgress) => state.qm.quantize(options, { onProgress, onFront: (front) => showLiveFront(front, options) }));
   if (!result) return;
   state.pointIndex = null;
   ui.details.open = false;  // the results take the room; the model summary is one click away

@@ -238,31 +238,53 @@ export function niceTicks(lo, hi, count = 5) {
 }
 
 /**
- * Geometry of the Pareto chart: x = rel. BOPs, y = SQNR dB (a predicted-only point at its
- * prediction). Returns {x: {ticks, map}, y: {...}, front: the non-dominated points sorted by
- * cost (the line), path: the dominated points of the search's path, baselines, selected}, each
- * point with cx, cy. Pure numbers for the SVG view.
+ * What the chart's y-axis shows for a point: the search's metric (report.metric, or `metric` for a
+ * live front, which has no search section). With SQNR a point phase 2 has not measured sits at
+ * its phase-1 prediction; with top-1 or a score only measured points have a value (phase 1
+ * predicts SQNR alone), so a predicted point has none and is not drawn on that axis. top-1 and
+ * a percent score are in %. Returns (point) -> number | null.
  */
-export function paretoGeometry(report, { width = 560, height = 300, pad = { l: 52, r: 16, t: 14, b: 40 } } = {}) {
-  const y = (p) => p.chartSqnrDb ?? p.sqnrDb;
+export function chartValue(metric = 'sqnr', { percent = false } = {}) {
+  if (metric === 'top1') return (p) => (p.measured !== false && p.top1 !== null && p.top1 !== undefined ? p.top1 * 100 : null);
+  if (metric === 'score') {
+    return (p) => (p.measured !== false && p.score !== null && p.score !== undefined ? p.score * (percent ? 100 : 1) : null);
+  }
+  return (p) => p.chartSqnrDb ?? p.sqnrDb;
+}
+
+/**
+ * Geometry of the Pareto chart: x = rel. BOPs, y = the search's metric (`metric`: 'sqnr' (dB,
+ * a predicted-only point at its prediction), 'top1' or 'score' (measured points only); default
+ * report.metric; `percent`: a score in %). Returns {metric, x: {ticks}, y: {ticks}, front: the
+ * non-dominated points sorted by cost (the line), path: the dominated points of the search's
+ * path, unplaced: front points without a value on this axis (predicted only, under top-1 or a
+ * score), baselines, selected}, each point with cx, cy (and y, its value). Pure numbers for the
+ * SVG view.
+ */
+export function paretoGeometry(report, { width = 560, height = 300, pad = { l: 52, r: 16, t: 14, b: 40 },
+  metric = report.metric ?? 'sqnr', percent = false } = {}) {
+  const y = chartValue(metric, { percent });
   const drawable = (p) => p.relBops !== null && y(p) !== null;
   const pts = [...report.pareto, ...report.baselines, ...(report.selected ? [report.selected] : [])].filter(drawable);
   const xs = pts.map((p) => p.relBops);
   const ys = pts.map(y);
   const xTicks = niceTicks(Math.min(0, ...xs), Math.max(1, ...xs), 6);
-  const yTicks = niceTicks(Math.min(...ys, 0), Math.max(...ys, 10), 5);
+  // SQNR from 0 dB; top-1 and scores over the range of their values (they differ by little).
+  const yTicks = metric === 'sqnr' || !ys.length ? niceTicks(Math.min(...ys, 0), Math.max(...ys, 10), 5)
+    : niceTicks(Math.min(...ys), Math.max(...ys), 5);
   const [x0, x1] = [xTicks[0], xTicks[xTicks.length - 1]];
   const [y0, y1] = [yTicks[0], yTicks[yTicks.length - 1]];
   const mx = (v) => pad.l + ((v - x0) / (x1 - x0)) * (width - pad.l - pad.r);
   const my = (v) => height - pad.b - ((v - y0) / (y1 - y0)) * (height - pad.t - pad.b);
-  const place = (p) => ({ ...p, cx: mx(p.relBops), cy: my(y(p)) });
+  const place = (p) => ({ ...p, y: y(p), cx: mx(p.relBops), cy: my(y(p)) });
   const points = report.pareto.filter(drawable).map(place).sort((a, b) => a.relBops - b.relBops);
   return {
-    width, height, pad,
+    width, height, pad, metric,
     x: { ticks: xTicks.map((v) => ({ v, at: mx(v) })) },
     y: { ticks: yTicks.map((v) => ({ v, at: my(v) })) },
     front: points.filter((p) => !p.dominated),
     path: points.filter((p) => p.dominated),
+    unplaced: report.pareto.filter((p) => p.relBops !== null && !drawable(p)).length,
     baselines: report.baselines.filter(drawable).map(place),
     selected: report.selected && drawable(report.selected) ? place(report.selected) : null,
   };

@@ -83,16 +83,38 @@ export function renderTotals(doc, report, point, metric = null) {
 }
 
 /**
- * The Pareto chart. opts: {selectedIndex, onSelectPoint(index), live}. Points are focusable
- * buttons (Enter selects), so the chart works from the keyboard too. live = {measured, total}:
- * the front while the search runs (results.js foldFrontEvent), drawn the same way (predicted
- * points hollow, replaced by measured ones as they come) under its own ids, nothing to click.
+ * The chart's y-axis for the search's metric: {label (the axis), fmt(value on the axis) for a
+ * point's title}. metric: 'sqnr' | 'top1' | 'score'; score: the score module's metric
+ * ({label, percent}, sample_models.js scoreMetric) or null (a plain "score").
+ */
+export function chartAxis(metric, score = null) {
+  if (metric === 'top1') return { label: 'top-1 on your labels (%) →', fmt: (v) => `top-1 ${v.toFixed(1)}%` };
+  if (metric === 'score') {
+    const name = score?.label ? score.label.toLowerCase() : 'score';
+    return { label: `${name}${score?.percent ? ' (%)' : ''} →`,
+      fmt: (v) => `${name} ${score?.percent ? `${v.toFixed(1)}%` : String(Number(v.toPrecision(4)))}` };
+  }
+  return { label: 'output SQNR (dB) →', fmt: fmtDb };
+}
+
+/**
+ * The Pareto chart. opts: {selectedIndex, onSelectPoint(index), live, metricKind, metric}. The
+ * y-axis is the search's metric (report.metric, or metricKind for a live front: 'sqnr', 'top1',
+ * 'score'; metric: the score module's, for its name and unit): with top-1 or a score only
+ * measured points are drawn (phase 1 predicts SQNR alone) and the subtitle counts the others.
+ * Points are focusable buttons (Enter selects), so the chart works from the keyboard too; the
+ * one shown is drawn last, over its neighbours. live = {measured, total}: the front while the
+ * search runs (results.js foldFrontEvent), drawn the same way (predicted points hollow,
+ * replaced by measured ones as they come) under its own ids, nothing to click.
  */
 export function renderPareto(doc, report, opts = {}) {
   const live = opts.live ?? null;
   const ids = live ? { card: 'live-front-card', chart: 'live-front-chart', legend: 'live-front-legend' }
     : { card: 'pareto-card', chart: 'pareto-chart', legend: 'pareto-legend' };
-  const g = paretoGeometry(report, { width: 640, height: 300 });
+  const metric = opts.metricKind ?? report.metric ?? 'sqnr';
+  const axis = chartAxis(metric, opts.metric ?? null);
+  const g = paretoGeometry(report, { width: 640, height: 300, metric, percent: metric === 'top1' || Boolean(opts.metric?.percent) });
+  const onSqnr = metric === 'sqnr';
   const { pad, width, height } = g;
   const grid = [
     ...g.y.ticks.map((t) => s(doc, 'g', { class: 'tick' },
@@ -106,17 +128,20 @@ export function renderPareto(doc, report, opts = {}) {
     s(doc, 'text', { class: 'axis-label', x: (pad.l + width - pad.r) / 2, y: height - 6, 'text-anchor': 'middle' },
       'relative BOPs (W8A8 = 1) →'),
     s(doc, 'text', { class: 'axis-label', x: 14, y: (pad.t + height - pad.b) / 2, 'text-anchor': 'middle',
-      transform: `rotate(-90 14 ${(pad.t + height - pad.b) / 2})` }, 'output SQNR (dB) →'),
+      transform: `rotate(-90 14 ${(pad.t + height - pad.b) / 2})` }, axis.label),
   ];
   const line = g.front.map((p, i) => `${i ? 'L' : 'M'}${p.cx.toFixed(1)},${p.cy.toFixed(1)}`).join(' ');
   // Non-dominated points on the line, the dominated rest of the search's path faint; a point
-  // the core only predicted (not measured) hollow, at its predicted SQNR.
-  const points = [...g.path, ...g.front].map((p) => {
-    const selected = p.index === opts.selectedIndex;
-    const quality = p.measured ? fmtDb(p.sqnrDb) : `${fmtDb(p.chartSqnrDb)} predicted (not measured)`;
+  // the core only predicted (not measured) hollow, at its predicted SQNR. The one shown last.
+  const isShown = (p) => p.index === opts.selectedIndex;
+  const ordered = [...g.path, ...g.front];
+  const points = [...ordered.filter((p) => !isShown(p)), ...ordered.filter(isShown)].map((p) => {
+    const selected = isShown(p);
+    const quality = !p.measured ? `${fmtDb(p.chartSqnrDb)} predicted (not measured)`
+      : onSqnr ? fmtDb(p.sqnrDb) : `${axis.fmt(p.y)} · ${fmtDb(p.sqnrDb)}`;
     const title = `point ${p.index}${p.dominated ? ' (dominated)' : ''}: ${fmtX(p.relBops)} BOPs · ${formatBytes(p.sizeBytes)} · ${quality}`;
     const cls = ['pt', p.dominated ? 'pt-path' : 'pt-front', p.measured ? 'pt-measured' : 'pt-predicted', selected ? 'pt-selected' : ''];
-    const dataset = { index: p.index, relBops: p.relBops, sqnr: p.chartSqnrDb, measured: p.measured, dominated: p.dominated };
+    const dataset = { index: p.index, relBops: p.relBops, sqnr: p.chartSqnrDb, y: p.y, measured: p.measured, dominated: p.dominated };
     if (live) return s(doc, 'circle', { class: cls.filter(Boolean).join(' '), cx: p.cx, cy: p.cy, r: p.dominated ? 3.5 : 4.5, dataset }, s(doc, 'title', null, title));
     return s(doc, 'circle', {
       class: cls.filter(Boolean).join(' '), cx: p.cx, cy: p.cy, r: selected ? 6.5 : p.dominated ? 3.5 : 4.5,
@@ -127,7 +152,7 @@ export function renderPareto(doc, report, opts = {}) {
   });
   const baselines = g.baselines.map((b) => s(doc, 'g', { class: 'baseline', dataset: { config: b.config ?? '' } },
     s(doc, 'rect', { x: b.cx - 5, y: b.cy - 5, width: 10, height: 10, transform: `rotate(45 ${b.cx} ${b.cy})` },
-      s(doc, 'title', null, `${b.config} everywhere: ${fmtX(b.relBops)} BOPs · ${fmtDb(b.sqnrDb)}`)),
+      s(doc, 'title', null, `${b.config} everywhere: ${fmtX(b.relBops)} BOPs · ${onSqnr ? fmtDb(b.sqnrDb) : `${axis.fmt(b.y)} · ${fmtDb(b.sqnrDb)}`}`)),
     b.cx > width * 0.8
       ? s(doc, 'text', { x: b.cx - 9, y: b.cy + 4, class: 'baseline-label', 'text-anchor': 'end' }, b.config ?? '')
       : s(doc, 'text', { x: b.cx + 9, y: b.cy - 7, class: 'baseline-label' }, b.config ?? '')));
@@ -137,10 +162,10 @@ export function renderPareto(doc, report, opts = {}) {
   const chosenPredicted = !offFront && [...g.front, ...g.path].some((p) => p.index === opts.selectedIndex && !p.measured);
   const sel = g.selected && (offFront || chosenPredicted)
     ? s(doc, 'circle', { class: 'pt pt-override', cx: g.selected.cx, cy: g.selected.cy, r: 6.5 },
-      s(doc, 'title', null, `this configuration: ${fmtX(g.selected.relBops)} BOPs · ${fmtDb(g.selected.sqnrDb)}`))
+      s(doc, 'title', null, `this configuration: ${fmtX(g.selected.relBops)} BOPs · ${onSqnr ? fmtDb(g.selected.sqnrDb) : `${axis.fmt(g.selected.y)} · ${fmtDb(g.selected.sqnrDb)}`}`))
     : null;
   const svg = s(doc, 'svg', { class: 'chart', id: ids.chart, viewBox: `0 0 ${width} ${height}`,
-    role: 'img', 'aria-label': `Pareto front${live ? ' (search running)' : ''}: output SQNR against relative BOPs` },
+    role: 'img', 'aria-label': `Pareto front${live ? ' (search running)' : ''}: ${axis.label.replace(' →', '')} against relative BOPs`, dataset: { metric } },
   s(doc, 'g', { class: 'grid-layer' }, grid), labels,
   s(doc, 'path', { class: 'front-line', d: line }), baselines, points, sel);
   const all = [...g.front, ...g.path];
@@ -156,11 +181,12 @@ export function renderPareto(doc, report, opts = {}) {
       !all.length ? 'this configuration' : offFront ? 'current (off the front)' : 'selected point, measured') : null);
   if (live) {
     // Measured so far of the front being measured; the rest at the phase-1 prediction.
-    const sub = `${live.measured ?? all.length - predicted} of ${live.total ?? all.length} points measured${predicted ? ' · the rest predicted by phase 1' : ''}`;
+    const sub = `${live.measured ?? all.length - predicted} of ${live.total ?? all.length} points measured${predicted ? ' · the rest predicted by phase 1' : ''}${g.unplaced ? ' · the rest drawn once measured (phase 1 predicts SQNR only)' : ''}`;
     return card(doc, 'Pareto front — search running', sub,
       { id: ids.card, dataset: { measured: all.length - predicted, predicted } }, svg, legend);
   }
-  const sub = all.length ? `${g.front.length} on the front${g.path.length ? ` · ${g.path.length} dominated` : ''}${predicted ? ` · ${predicted} predicted` : ''} · ${g.baselines.length} baseline${g.baselines.length === 1 ? '' : 's'}`
+  const unplaced = g.unplaced ? ` · ${g.unplaced} predicted, not drawn (phase 1 predicts SQNR only)` : '';
+  const sub = all.length || g.unplaced ? `${g.front.length} on the front${g.path.length ? ` · ${g.path.length} dominated` : ''}${predicted ? ` · ${predicted} predicted` : ''}${unplaced} · ${g.baselines.length} baseline${g.baselines.length === 1 ? '' : 's'}`
     : 'no search: the homogeneous configuration only';
   return card(doc, all.length ? 'Pareto front' : 'Cost and quality', sub,
     { id: ids.card }, svg, legend);
