@@ -1,7 +1,9 @@
 // The result of validating the export in ONNX Runtime Web (web/validate.js): simulated vs ORT
-// SQNR, and the argmax agreement the output's kind calls for (web/metrics.js), with a plain
-// warning when the export disagrees with the float model on most samples. Stateless; node --test
-// covers it on a fake document (tests/js/app_logic.test.mjs).
+// SQNR at ORT's default level and with its optimisations disabled, side by side, how far the two
+// levels' outputs agree, and the argmax agreement the output's kind calls for (web/metrics.js),
+// with a plain warning when the export disagrees with the float model on most samples.
+// Stateless; node --test covers it on a fake document (tests/js/app_logic.test.mjs,
+// tests/js/validation_levels.test.mjs).
 import { h } from './dom.js';
 import { formatScore } from './results_view.js';
 
@@ -31,14 +33,19 @@ export function agreementStat(v) {
  */
 export function renderValidation(doc, v, simulated, { metric = null, simulatedScore = null } = {}) {
   const fmt = (x) => (x === Infinity ? '∞ (identical)' : Number.isNaN(x) ? 'undefined (the FP32 output is all zero)' : `${x.toFixed(1)} dB`);
-  const diff = simulated !== null && simulated !== undefined && Number.isFinite(v.sqnrDb) ? v.sqnrDb - simulated : null;
+  const vsSim = (x) => (simulated !== null && simulated !== undefined && Number.isFinite(x) && Number.isFinite(simulated) ? x - simulated : null);
+  const signed = (d) => `${d >= 0 ? '+' : ''}${d.toFixed(2)} dB vs simulated`;
+  const diff = vsSim(v.sqnrDb);
+  const plain = v.disabledSqnrDb !== null && v.disabledSqnrDb !== undefined;
+  const plainDiff = plain ? vsSim(v.disabledSqnrDb) : null;
   const a = agreementStat(v);
   // With the user's labels: top-1 of the export and of the float model against them.
   const labelled = v.labelled > 0 && v.exportTop1 !== null && v.exportTop1 !== undefined;
   const scored = v.scored > 0 && v.exportScore !== null && v.exportScore !== undefined;
   const m = metric ?? { label: 'Score', percent: false };
-  const grid = h(doc, 'div', { class: labelled || scored ? 'validate-grid validate-grid-4' : 'validate-grid', id: 'validation',
+  const grid = h(doc, 'div', { class: 'validate-grid validate-grid-4', id: 'validation',
     dataset: { sqnr: v.sqnrDb, simulated: simulated ?? '', top1: v.top1Agreement ?? '', kind: v.kind ?? 'dense', agreement: v.agreement ?? '',
+      sqnrDisabled: plain ? v.disabledSqnrDb : '', levelAgreement: plain ? v.levelAgreementDb : '',
       labelTop1: labelled ? v.exportTop1 : '', floatTop1: labelled ? v.floatTop1 : '', labelled: labelled ? v.labelled : '',
       score: scored ? v.exportScore : '', floatScore: scored ? v.floatScore : '', scored: scored ? v.scored : '' } },
   scored ? h(doc, 'div', { class: 'stat stat-metric', id: 'validate-score' }, h(doc, 'div', { class: 'stat-label' }, `${m.label} (exported, ONNX Runtime)`),
@@ -50,9 +57,20 @@ export function renderValidation(doc, v, simulated, { metric = null, simulatedSc
   h(doc, 'div', { class: 'stat' }, h(doc, 'div', { class: 'stat-label' }, 'Simulated SQNR (quantmix)'),
     h(doc, 'div', { class: 'stat-value' }, simulated === null || simulated === undefined ? '—' : fmt(simulated)),
     h(doc, 'div', { class: 'stat-detail' }, 'quantmix’s simulation, on the calibration samples')),
-  h(doc, 'div', { class: 'stat' }, h(doc, 'div', { class: 'stat-label' }, 'Exported model in ONNX Runtime'),
-    h(doc, 'div', { class: 'stat-value' }, fmt(v.sqnrDb)),
-    h(doc, 'div', { class: 'stat-detail' }, diff === null ? `vs FP32 on ${v.samples} samples` : `${diff >= 0 ? '+' : ''}${diff.toFixed(2)} dB vs simulated · ${v.samples} samples`)),
+  // The export at ORT's two levels, side by side: 'disabled' computes each Q/DQ unit as written
+  // (the simulation's arithmetic), the default level fuses them into integer kernels.
+  h(doc, 'div', { class: 'stat', id: 'validate-disabled',
+    title: 'ONNX Runtime with graphOptimizationLevel \'disabled\': every DequantizeLinear -> op -> QuantizeLinear runs as written, in float, which is what quantmix simulates. The search ranks configurations by this arithmetic.' },
+  h(doc, 'div', { class: 'stat-label' }, 'Exported, ONNX Runtime, optimisations off'),
+  h(doc, 'div', { class: 'stat-value' }, plain ? fmt(v.disabledSqnrDb) : '—'),
+  h(doc, 'div', { class: 'stat-detail' }, plain ? (plainDiff === null ? `vs FP32 on ${v.samples} samples` : `${signed(plainDiff)} · the arithmetic the simulation computes`)
+    : (v.disabledError ?? 'not run'))),
+  h(doc, 'div', { class: 'stat', id: 'validate-default',
+    title: 'ONNX Runtime at its default level (\'all\'), as a user\'s runtime loads the file: Q/DQ units fused into QLinearConv/QLinearMatMul integer kernels, which round differently.' },
+  h(doc, 'div', { class: 'stat-label' }, 'Exported, ONNX Runtime, default level'),
+  h(doc, 'div', { class: 'stat-value' }, fmt(v.sqnrDb)),
+  h(doc, 'div', { class: 'stat-detail' }, [diff === null ? `vs FP32 on ${v.samples} samples` : `${signed(diff)} · ${v.samples} samples`,
+    plain ? `outputs agree with optimisations off to ${fmt(v.levelAgreementDb)}` : null].filter(Boolean).join(' · '))),
   h(doc, 'div', { class: 'stat', id: 'agreement', title: a.title ?? null }, h(doc, 'div', { class: 'stat-label' }, a.label),
     h(doc, 'div', { class: 'stat-value' }, a.value),
     h(doc, 'div', { class: 'stat-detail' }, a.detail)));
