@@ -7,11 +7,12 @@ import { arraysToSamples, classifySampleFiles, imageSizes, imagesToSamples, prev
 import { InputShapeError, inputShapeExample, parseInputShapes, sampleShapeProblem } from './input_shapes.js';
 import { isLabelsName, isLabelsNpy, labelsForRun, labelsProblem, LabelsError, parseLabels, removeSampleLabels, sampleOffsets, sampleTotal } from './labels.js';
 import { applyPreset, defaultSettings, imageGeometry, parseScale, parseTriple, PreprocessError, sizeFromImages, toCliSpec, validateSettings } from './preprocess.js';
-import { CancelledError, formatEta, PHASES, Quantmix } from './quantmix.js';
+import { CancelledError, formatEta, Quantmix } from './quantmix.js';
 import { composeOverride, normalizeQuantReport, parseCandidateList, targetRange, targetSpec } from './results.js';
 import { clear, h } from './views/dom.js';
 import { normalizeReport } from './views/report.js';
 import { renderPareto, renderResults } from './views/results_view.js';
+import { renderPhases as renderPhaseList } from './views/phases.js';
 import { renderSamplePreviews } from './views/samples.js';
 import { renderValidation } from './views/validation.js';
 import { renderSummary } from './views/summary.js';
@@ -765,23 +766,9 @@ function runMetric() {
  */
 function renderPhases(current) {
   clear(ui.phases);
-  const known = new Set(PHASES.map(([id]) => id));
-  const extra = [...current.phases.keys()].filter((id) => !known.has(id)).map((id) => [id, id]);
-  // Learned rounding is a phase only in runs that ask for it.
-  const phases = PHASES.filter(([id]) => id !== 'ranges' || current.phases.has(id) || ui.learnedRounding.checked);
-  const rows = current.full ? [...phases, ...extra]
-    : [...current.phases.keys()].map((id) => [id, PHASES.find(([p]) => p === id)?.[1] ?? id]);
-  ui.phases.hidden = rows.length === 0;
-  for (const [id, label] of rows) {
-    const p = current.phases.get(id);
-    if (!p && current.finished) continue;  // a phase this run did not have
-    const status = p ? (p.fraction >= 1 && current.phase !== id ? 'done' : current.phase === id ? 'active' : 'done') : 'todo';
-    const eta = p && status === 'active' ? formatEta(p.etaSeconds) : '';
-    ui.phases.appendChild(h(document, 'li', { class: `phase phase-${status}`, dataset: { phase: id, fraction: p ? p.fraction.toFixed(3) : '0' } },
-      h(document, 'span', { class: 'phase-label' }, label),
-      h(document, 'span', { class: 'phase-track' }, h(document, 'span', { class: 'phase-fill', style: { width: `${((p?.fraction ?? 0) * 100).toFixed(1)}%` } })),
-      h(document, 'span', { class: 'phase-eta' }, status === 'done' ? 'done' : eta ? `${p.done}/${p.total} · ${eta} left` : p ? `${p.done}/${p.total}` : '')));
-  }
+  const items = renderPhaseList(document, current, { learnedRounding: ui.learnedRounding.checked });
+  ui.phases.hidden = items.length === 0;
+  for (const li of items) ui.phases.appendChild(li);
 }
 
 const JOBS = {
