@@ -206,6 +206,7 @@ export class Quantmix {
     this.evaluatedOptions = null;  // the options this.result was evaluated with
     this.maxSamples = undefined;  // the sample cap the worker decodes with (quantize option maxSamples)
     this.running = null;   // {reject} while a request to the worker runs
+    this.cancels = 0;      // cancel() calls so far (a request waiting to start checks it)
     this.restarting = null;  // the promise of start() while the worker (re)starts
   }
 
@@ -388,9 +389,12 @@ export class Quantmix {
 
   /** One request that may run long (progress, front updates, cancel): quantize, evaluate or export. */
   async request(type, options, { onProgress = null, onFront = null, signal = null } = {}) {
+    // A cancel() while this waits for the worker cancels this request too: otherwise it would
+    // go to the restarted worker before the model is back in it ("open a model first").
+    const cancels = this.cancels;
     await this.ready();
     if (this.running) throw new Error(`${type}: a run is already in progress`);
-    if (signal?.aborted) throw new CancelledError();
+    if (signal?.aborted || this.cancels !== cancels) throw new CancelledError();
     if (options?.maxSamples !== undefined) this.maxSamples = options.maxSamples;
     const search = type === 'quantize' && !options?.bits;
     const weights = type === 'quantize' ? phaseWeights({ search, layers: this.inspect?.layers?.length ?? 10,
@@ -420,6 +424,7 @@ export class Quantmix {
    * samples. Resolves when the new worker is ready.
    */
   async cancel() {
+    this.cancels += 1;
     const running = this.running;
     const old = this.client;
     old.worker.terminate();

@@ -149,3 +149,19 @@ test('api: a worker that dies fails its request and is replaced, with the model 
   const again = await qm.quantize(SEARCH);
   assert.ok(again.report.selected.group_config.length === 3, 'the next run works, on the model and samples kept');
 });
+
+test('api: cancel() right after quantize() is called cancels that run (it does not reach the restarted worker)', async () => {
+  const engine = fakeEngine();
+  installWorker(engine, { delayMs: 5 });
+  const qm = await Quantmix.create({ workerUrl: 'fake://worker.js' });
+  await qm.loadModel(new Uint8Array(8), { name: 'm.onnx' });
+  await qm.setSamples([{ name: 'a.npy', bytes: new Uint8Array([1]) }]);
+  const run = qm.quantize({ target: 'bops=0.6' });
+  const outcome = assert.rejects(run, (e) => e instanceof CancelledError, 'the run is cancelled, not sent to the new worker');
+  await qm.cancel();
+  await outcome;
+  assert.ok(!engine.calls.some((c) => c[0] === 'wsQuantize'), 'nothing was quantized');
+  const again = await qm.quantize({ target: 'bops=0.6' });
+  assert.ok(again.report.pareto.length > 1, 'the next run completes on the restarted worker');
+  qm.terminate();
+});
