@@ -231,3 +231,18 @@ TEST_CASE("fuzz/ops: GridSample with NaN or huge grid coordinates samples a defi
   CHECK(out[0].data<float>()[0] == 0.0f);  // pixel (0, 0)
   CHECK(out[0].data<float>()[1] == 2.0f);  // x at the right edge, y at the top edge: (0, 2)
 }
+
+TEST_CASE("fuzz/ops: GatherElements indices wider than the data off the axis are an error naming the node") {
+  // Found by fuzz_model_run (a heap over-read under ASan): indices [2, 5] over data [2, 3] on
+  // axis 0 read data column 3 and 4, which do not exist. ONNX Runtime refuses it as well.
+  ModelBuilder b(13);
+  b.input("x", {Dim::sym("N"), Dim::sym("M")});
+  b.input("i", {Dim::sym("P"), Dim::sym("Q")}, DataType::Int64);
+  b.node("GatherElements", {"x", "i"}, {"y"}, "ge");
+  b.output("y");
+  Tensor idx(DataType::Int64, {2, 5});
+  for (int64_t j = 0; j < idx.numel(); ++j) idx.data<int64_t>()[j] = 0;
+  const std::string err = error_of([&] { run(b, {Tensor(DataType::Float, {2, 3}), idx}); });
+  CHECK(err.find("'ge' (GatherElements)") != std::string::npos);
+  CHECK(err.find("indices dimension 1 (5) is larger than the data's (3)") != std::string::npos);
+}

@@ -325,6 +325,11 @@ void run_gather_elements(RunContext& c, int64_t axis) {
   const int64_t r = x.rank();
   if (idx.rank() != r) c.fail("data and indices differ in rank");
   const int64_t ax = norm_axis(c, axis, r);
+  // Off the axis, an index coordinate is a data coordinate: it must exist in the data.
+  for (int64_t d = 0; d < r; ++d)
+    if (d != ax && idx.shape()[static_cast<size_t>(d)] > x.shape()[static_cast<size_t>(d)])
+      c.fail("indices dimension " + std::to_string(d) + " (" + std::to_string(idx.shape()[static_cast<size_t>(d)]) +
+             ") is larger than the data's (" + std::to_string(x.shape()[static_cast<size_t>(d)]) + ")");
   const std::vector<int64_t> ind = ints_of(c, idx, "indices");
   Tensor& y = c.alloc(0, x.dtype(), idx.shape());
   const std::vector<int64_t> xs = strides_of(x.shape());
