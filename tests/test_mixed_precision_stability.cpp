@@ -285,5 +285,39 @@ TEST_CASE("mixed_precision/stability: re-selection updates it; the report carrie
     for (const auto& ci : g.sensitivity_ci_db) CHECK_FALSE(ci.has_value());
 }
 
+TEST_CASE("mixed_precision/stability: resamples of half the samples stand in for another set (wider, about sqrt 2)") {
+  // Per-sample noise multipliers that vary (log-uniform over 10x): a resample of m samples has a
+  // spread ~ 1/sqrt(m), so resamples of n/2 (the default) give intervals about sqrt(2) wider
+  // than resamples of all n, and the rank correlation they predict is lower.
+  const Chain c(8);
+  PerSampleNoise n = model_noise(c, 32);
+  for (size_t i = 0; i < c.ls.size(); ++i) n.k[static_cast<size_t>(c.ls[i].weight_quantizer)] = 1e3 * std::pow(1.3, static_cast<double>(i));
+  uint64_t x = 777;
+  for (auto& row : n.w)
+    for (double& v : row) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      v = std::pow(10.0, static_cast<double>(x >> 11) / 9007199254740992.0 - 0.5);
+    }
+  const SearchResult half = run(c, n, "bops=0.75");
+  CHECK(half.stability.resample_size == 16);
+  SearchResult all = half;
+  StabilityOptions o;
+  o.set_fraction = 1.0;
+  compute_intervals(all, o);
+  compute_stability(all, o);
+  CHECK(all.stability.resample_size == 32);
+  const double ratio = width(half) / width(all);
+  MESSAGE("interval width n/2 vs n: " << ratio);
+  CHECK(ratio > 1.2);
+  CHECK(ratio < 1.7);
+  CHECK(half.stability.rank_corr < all.stability.rank_corr);
+  // The report says how many each resample draws.
+  JsonWriter w(0);
+  w.begin_object();
+  write_stability_json(w, half.stability);
+  w.end_object();
+  CHECK(w.str().find("\"resample_size\":16") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace qm::mp

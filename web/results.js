@@ -185,7 +185,7 @@ export function normalizeStability(st) {
 /** The verdict in a few words for the results page: {cls, title, detail}. */
 export function stabilityVerdict(st) {
   if (!st || st.verdict === 'unknown') return null;
-  const corr = st.rankCorr === null ? null : `rank correlation ${st.rankCorr.toFixed(2)} between resamples of the ${st.samples} samples`;
+  const corr = st.rankCorr === null ? null : `rank correlation ${st.rankCorr.toFixed(2)} expected between two sets of ${st.samples} samples`;
   const pick = st.layersChanged === null || st.layers === null ? null
     : `the choice differs in ${st.layersChanged.toFixed(1)} of ${st.layers} layers between resamples`;
   const detail = [corr, pick].filter(Boolean).join('; ');

@@ -176,6 +176,11 @@ bool make_table(const SearchResult& r, Table& t) {
   return true;
 }
 
+// How many samples a resample draws to stand in for a calibration set of `set` samples.
+size_t drawn(size_t set, double set_fraction) {
+  return std::max<size_t>(2, static_cast<size_t>(std::llround(static_cast<double>(set) * set_fraction)));
+}
+
 std::vector<uint32_t> draw(Rng& rng, size_t n, size_t m) {
   std::vector<uint32_t> idx(m);
   for (auto& i : idx) i = rng.below(static_cast<uint32_t>(n));
@@ -319,17 +324,19 @@ class Proxy {
   double scale_ = 1, start_abs_ = 0, start_nsr_ = 0;
 };
 
-// Rank correlation and pick differences between pairs of resamples of m samples.
-StabilityAt measure_at(const Table& t, const Proxy& proxy, bool with_target, size_t m, size_t resamples, uint64_t seed,
-                       std::vector<double>* pair_corrs = nullptr) {
-  Rng rng{seed ^ (0xA5A5A5A5ull * (m + 1))};
+// Rank correlation and pick differences between pairs of resamples standing in for two disjoint
+// calibration sets of m samples each.
+StabilityAt measure_at(const Table& t, const Proxy& proxy, bool with_target, size_t m, const StabilityOptions& o,
+                       size_t resamples, std::vector<double>* pair_corrs = nullptr) {
+  Rng rng{o.seed ^ (0xA5A5A5A5ull * (m + 1))};
   StabilityAt at;
   at.samples = m;
+  const size_t k = drawn(m, o.set_fraction);
   double corr_sum = 0, layer_sum = 0;
   size_t corr_n = 0, pairs = 0;
   for (size_t b = 0; b + 1 < resamples; b += 2) {
-    const std::vector<double> x = t.nsr(draw(rng, t.samples, m));
-    const std::vector<double> y = t.nsr(draw(rng, t.samples, m));
+    const std::vector<double> x = t.nsr(draw(rng, t.samples, k));
+    const std::vector<double> y = t.nsr(draw(rng, t.samples, k));
     // Spearman on NSR (dB is monotone in it, so the ranks are those of the sensitivities).
     const double c = spearman(x, y);
     if (!std::isnan(c)) {
@@ -392,8 +399,9 @@ void compute_intervals(SearchResult& r, const StabilityOptions& o) {
   if (!make_table(r, t)) return;
   Rng rng{o.seed};
   std::vector<std::vector<double>> db(t.flips.size());
+  const size_t k = drawn(t.samples, o.set_fraction);
   for (size_t b = 0; b < o.resamples; ++b) {
-    const std::vector<double> nsr = t.nsr(draw(rng, t.samples, t.samples));
+    const std::vector<double> nsr = t.nsr(draw(rng, t.samples, k));
     for (size_t k = 0; k < nsr.size(); ++k) db[k].push_back(to_db(nsr[k]));
   }
   const double tail = (1 - o.interval) / 2;
@@ -420,6 +428,7 @@ void compute_stability(SearchResult& r, const StabilityOptions& o) {
   st.available = true;
   st.samples = t.samples;
   st.resamples = o.resamples;
+  st.resample_size = drawn(t.samples, o.set_fraction);
   st.seed = o.seed;
   st.flips = t.flips.size();
   st.has_target = r.target.kind != TargetKind::None;
@@ -437,13 +446,15 @@ void compute_stability(SearchResult& r, const StabilityOptions& o) {
   st.proxy_matches_selection = ref.choice == r.selected.choice;
   const double ref_nsr = proxy.predicted_nsr(ref.choice, full);
 
-  // Resamples of n against all samples: the pick's changes, cost and predicted loss.
+  // Resamples standing in for another set of n, against all samples: the pick's changes, cost
+  // and predicted loss.
   Rng rng{o.seed};
+  const size_t k = drawn(t.samples, o.set_fraction);
   std::vector<double> costs, full_corrs;
   size_t changed = 0;
   double layers_full = 0, loss = 0;
   for (size_t b = 0; b < o.resamples; ++b) {
-    const std::vector<double> x = t.nsr(draw(rng, t.samples, t.samples));
+    const std::vector<double> x = t.nsr(draw(rng, t.samples, k));
     const double c = spearman(x, full);
     if (!std::isnan(c)) full_corrs.push_back(c);
     if (!st.has_target) continue;
@@ -467,9 +478,9 @@ void compute_stability(SearchResult& r, const StabilityOptions& o) {
     st.cost_mean = st.cost_lo = st.cost_hi = st.cost_full;
   }
 
-  // Pairs of resamples of n: two calibration sets of this size.
+  // Pairs of resamples: two calibration sets of this size.
   std::vector<double> pair_corrs;
-  const StabilityAt now = measure_at(t, proxy, st.has_target, t.samples, o.resamples, o.seed, &pair_corrs);
+  const StabilityAt now = measure_at(t, proxy, st.has_target, t.samples, o, o.resamples, &pair_corrs);
   st.rank_corr = now.rank_corr;
   st.rank_corr_p10 = percentile(pair_corrs, 0.10);
   st.layers_changed = now.layers_changed;
@@ -480,14 +491,14 @@ void compute_stability(SearchResult& r, const StabilityOptions& o) {
   st.verdict = st.stable ? "stable" : "add samples";
   if (!st.stable) {
     for (size_t mult : {2, 4, 8}) {
-      const StabilityAt at = measure_at(t, proxy, st.has_target, t.samples * mult, std::max<size_t>(2, o.resamples / 2), o.seed);
+      const StabilityAt at = measure_at(t, proxy, st.has_target, t.samples * mult, o, std::max<size_t>(2, o.resamples / 2));
       st.projection.push_back(at);
       if (!st.suggested_samples && at.samples >= kMinSamplesToJudge && stable_at(at, st.has_target, st.layers))
         st.suggested_samples = at.samples;
     }
   }
 
-  std::string what = "rank corr " + fmt("%.2f", st.rank_corr) + " between resamples of " + std::to_string(t.samples) +
+  std::string what = "rank corr " + fmt("%.2f", st.rank_corr) + " expected between two sets of " + std::to_string(t.samples) +
                      " samples (" + std::to_string(o.resamples) + " resamples)";
   if (std::isnan(st.rank_corr)) what = "fewer than 3 sensitivities to rank";
   if (st.has_target)
@@ -517,6 +528,7 @@ void write_stability_json(JsonWriter& w, const Stability& s) {
   if (s.available) {
     w.key("samples").value(s.samples);
     w.key("resamples").value(s.resamples);
+    w.key("resample_size").value(s.resample_size);
     w.key("seed").value(s.seed);
     w.key("aggregate").value(s.aggregate);
     w.key("sensitivities").value(s.flips);

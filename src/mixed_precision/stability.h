@@ -2,16 +2,23 @@
 //
 // Phase 1 already computes, per (group, candidate) and per sample, the output's noise and signal
 // sums (SqnrAccumulator). From those alone, without another forward pass:
-//   - an interval per sensitivity: the bootstrap over samples (resample n of the n samples with
+//   - an interval per sensitivity: the bootstrap over samples (resample m of the n samples with
 //     replacement, aggregate, convert to dB), the 5th to 95th percentile;
 //   - the stability of the ranking and of the selection: phase 2's flip order and phase 3's pick
 //     are re-derived on each resample from the phase-1 scores (the front predicted by adding
 //     phase-1 noise, as phase 2's predicted_sqnr_db does, instead of measured), and compared:
-//     Spearman correlation of the sensitivities between pairs of resamples (two resamples of n
+//     Spearman correlation of the sensitivities between pairs of resamples (two resamples of m
 //     stand in for two disjoint calibration sets of n), how often the pick differs from the pick
 //     on all samples, how many layers differ between pairs, the pick's cost;
 //   - a verdict, "stable" or "add samples" with a suggested count: the same measures on
-//     resamples of 2n, 4n, 8n (the samples' empirical distribution standing in for the data).
+//     resamples standing in for 2n, 4n, 8n (the samples' empirical distribution standing in for
+//     the data).
+// m = n x set_fraction (an m-out-of-n bootstrap, m = n / 2 by default): a resample of all n only
+// sees the noise of measuring SQNR on n samples, but another calibration set of n also calibrates
+// other activation ranges and output-aware weight clips, which move the sensitivities too. On the
+// evidence models (tools/eval/stability_results.md) two disjoint sets of n differ in their
+// sensitivities 1.3-1.9x (rms) more than resamples of n say, about what halving the resample
+// gives (variance ~ 1/m).
 // Deterministic: a fixed seed, one thread (after phase 1's sums are merged in sample order).
 #pragma once
 
@@ -63,6 +70,9 @@ struct StabilityOptions {
   size_t resamples = 200;
   uint64_t seed = 17;
   double interval = 0.90;  ///< central coverage of the sensitivity intervals
+  /// Resamples draw round(n x set_fraction) (at least 2) of the n samples to stand in for another
+  /// calibration set of n (see above); 1 is the plain bootstrap.
+  double set_fraction = 0.5;
 };
 
 /// Stable when the expected rank correlation between two sample sets of this size is at least
@@ -72,7 +82,7 @@ constexpr double kStableLayersChanged = 0.05;
 
 /// The measures at one sample count (the given n, or a projection to more).
 struct StabilityAt {
-  size_t samples = 0;
+  size_t samples = 0;  ///< the calibration set size this stands for (resamples draw fewer)
   double rank_corr = std::numeric_limits<double>::quiet_NaN();  ///< mean Spearman between resample pairs
   double layers_changed = 0;  ///< mean number of layers whose bits differ between resample pairs' picks
 };
@@ -80,6 +90,7 @@ struct StabilityAt {
 struct Stability {
   bool available = false;      ///< false: the evaluator gave no per-sample sums (or one sample)
   size_t samples = 0, resamples = 0;
+  size_t resample_size = 0;    ///< samples each resample draws (StabilityOptions::set_fraction)
   uint64_t seed = 0;
   std::string aggregate;       ///< the phase-1 aggregation measured
   size_t flips = 0;            ///< (group, candidate) sensitivities ranked

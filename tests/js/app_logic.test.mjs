@@ -352,7 +352,7 @@ test('views/results: the calibration-set verdict and the sensitivity intervals (
   const note = parts.totals.byClass('stability-note');
   assert.equal(note.length, 1);
   assert.match(note[0].textContent, /add samples: about 64 should make the choice stable/);
-  assert.match(note[0].textContent, /rank correlation 0\.72 between resamples of the 16 samples/);
+  assert.match(note[0].textContent, /rank correlation 0\.72 expected between two sets of 16 samples/);
   assert.match(note[0].textContent, /0\.4 of 2 layers/);
   assert.equal(parts.totals.byClass('stat').length, 3, 'the three numbers stay');
   const cis = parts.table.byClass('sens-ci');

@@ -310,7 +310,7 @@ export function renderLayerTable(doc, report, rows, opts = {}) {
           style: { '--heat': heat.toFixed(2) }, title: v === undefined ? 'not a candidate of this layer' : null },
         v === undefined || v === null ? '—' : v.toFixed(1),
         // The bootstrap interval over the calibration samples, beside the value.
-        ci ? h(doc, 'span', { class: 'sens-ci', title: `90% interval over resamples of the calibration samples: ${ci[0].toFixed(2)} to ${ci[1].toFixed(2)} dB` },
+        ci ? h(doc, 'span', { class: 'sens-ci', title: `90% interval of what another calibration set of this size would give (bootstrap over the samples): ${ci[0].toFixed(2)} to ${ci[1].toFixed(2)} dB` },
           ` ${ci[0].toFixed(1)}–${ci[1].toFixed(1)}`) : null);
       }),
       h(doc, 'td', null, select))];
