@@ -1,7 +1,7 @@
 // quantmix's JavaScript API: mixed-precision quantization of an ONNX model in a Web Worker,
 // with progress, cancellation (the worker is terminated and restarted; the page stays
 // responsive), interactive selection on the search's results and the exported files. Used by
-// the app (web/app.js) and usable on its own (README "JS API"):
+// the app (web/app/) and usable on its own (README "JS API"):
 //
 //   import { Quantmix } from './quantmix.js';
 //   const qm = await Quantmix.create();

@@ -1,6 +1,6 @@
 // The sample models bundled with the app (web/samples/, made by tools/): what the model step's
 // sample picker offers and what the embed parameter `sample=` names. Pure data and lookups (no
-// DOM): app.js opens them, embed_params.js validates `sample=` against the ids.
+// DOM): the app (web/app/model.js) opens them, embed_params.js validates `sample=` against the ids.
 //
 // Paths are relative to the app page's directory (web/). Fields: id (the picker's value and
 // `sample=`), title, model, calib (the calibration files, in order), autoSamples (the calibration
