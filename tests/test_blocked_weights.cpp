@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "api/options.h"
 #include "core/error.h"
 #include "graph/executor.h"
 #include "graph/plan.h"
@@ -24,6 +25,10 @@ namespace qm {
 namespace {
 
 using test::pseudo;
+using api::builtin_profile;
+using api::parse_candidate;
+using api::parse_candidates;
+using api::parse_profile_json;
 
 // x[1, 40] -> Gemm(W[3, 40], transB=1) -> y: K = 40 makes blocks of 16, 16 and 8.
 struct BlockGemm {
@@ -174,13 +179,13 @@ TEST_CASE("quant/blocks: blocked encodings survive the encodings JSON; the size 
 
   // Size: 120 weights at 4 bits + 9 float32 scales.
   mp::Profile profile;
-  profile.candidates = mp::parse_candidates("W4b16A8,W4A8");
+  profile.candidates = api::parse_candidates("W4b16A8,W4A8");
   const std::vector<mp::Group> groups = mp::build_groups(qm.quantizers(), qm.layers(), profile, profile.candidates);
   for (const mp::Group& g : groups) {
     if (g.weights.empty()) continue;
-    CHECK(mp::group_size_bytes(g, mp::parse_candidate("W4b16A8")) == doctest::Approx(60.0 + 36.0));
-    CHECK(mp::group_size_bytes(g, mp::parse_candidate("W4A8")) == doctest::Approx(60.0));
-    CHECK(mp::group_bops(g, mp::parse_candidate("W4b16A8")) == mp::group_bops(g, mp::parse_candidate("W4A8")));
+    CHECK(mp::group_size_bytes(g, api::parse_candidate("W4b16A8")) == doctest::Approx(60.0 + 36.0));
+    CHECK(mp::group_size_bytes(g, api::parse_candidate("W4A8")) == doctest::Approx(60.0));
+    CHECK(mp::group_bops(g, api::parse_candidate("W4b16A8")) == mp::group_bops(g, api::parse_candidate("W4A8")));
   }
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "api/options.h"
 #include "api/quantize.h"
 #include "api/workspace.h"
 #include "core/error.h"
@@ -319,7 +320,7 @@ TEST_CASE("api/quantize: input rows are kept only when a weight may get <= 4 bit
   LearnedGemm m;
   auto run = [&](api::Workspace& ws, const char* bits) {
     api::QuantizeOptions o;
-    o.bits = bits;
+    o.bits = api::parse_candidate(bits);
     o.model_sha256 = "x";
     return api::quantize(ws, o);
   };

@@ -11,12 +11,20 @@
 #include <string>
 #include <vector>
 
+#include "api/options.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "mixed_precision/search.h"
 
 namespace qm::mp {
 namespace {
+
+// The text forms of candidates, targets and profiles are parsed at the api boundary.
+using api::builtin_profile;
+using api::parse_candidate;
+using api::parse_candidates;
+using api::parse_profile_json;
+using api::parse_target;
 
 constexpr double kTol = 1e-9;
 
@@ -130,8 +138,9 @@ TEST_CASE("mixed_precision/profile: built-ins and JSON, with readable errors") {
   CHECK_FALSE(p.supports_output("Softmax", 8));
   CHECK(p.supports_input("Add", 16));
   CHECK_FALSE(p.supports_input("Add", 4));
-  CHECK(resolve_profile("").name == "generic");
-  CHECK(resolve_profile(" {\"candidates\": [\"W4A8\"]}").candidates.size() == 1);
+  CHECK(api::parse_profile("").name == "generic");
+  CHECK(api::parse_profile(" {\"candidates\": [\"W4A8\"]}").candidates.size() == 1);
+  CHECK_THROWS_WITH_AS(api::parse_profile("tpu", "--profile"), doctest::Contains("--profile: unknown profile 'tpu'"), Error);
 
   struct Bad {
     const char* text;
@@ -362,7 +371,9 @@ TEST_CASE("mixed_precision/search: targets, binary search and the no-feasible-po
   CHECK_FALSE(no2.target_met);
   CHECK(no2.selected.choice == no2.pareto[0].choice);
 
-  CHECK_THROWS_WITH_AS(parse_target("bops"), doctest::Contains("--target"), Error);
+  // The option's name as the caller's users know it, neutral by default.
+  CHECK_THROWS_WITH_AS(parse_target("bops"), "target: bad target 'bops' — missing '=' (expected bops=X, size=X, sqnr=DB or sqnr-drop=DB)", Error);
+  CHECK_THROWS_WITH_AS(parse_target("bops", "--target"), doctest::Contains("--target: bad target"), Error);
   CHECK_THROWS_WITH_AS(parse_target("speed=2"), doctest::Contains("unknown kind 'speed'"), Error);
 }
 
@@ -438,14 +449,14 @@ TEST_CASE("mixed_precision/search: re-selection on a stored front equals a new s
   CHECK(partial.selected.eval.sqnr_db >= 40);
   CHECK_THROWS_WITH_AS(reselect(partial, s.qs, s.ls, ev3, Target{}), doctest::Contains("target"), Error);
 
-  // parse_choice: one candidate name per group, each supported.
-  std::vector<std::string> names;
-  for (const auto& gr : stored.groups) names.push_back(candidate_name(gr.group.candidates.back()));
-  const Choice c = parse_choice(stored, names, "config");
+  // choice_of: one candidate per group, each supported.
+  std::vector<Candidate> config;
+  for (const auto& gr : stored.groups) config.push_back(gr.group.candidates.back());
+  const Choice c = choice_of(stored, config, "config");
   for (size_t gi = 0; gi < c.size(); ++gi) CHECK(c[gi] == static_cast<int>(groups[gi].candidates.size()) - 1);
-  CHECK_THROWS_WITH_AS(parse_choice(stored, {"W8A8"}, "config"), doctest::Contains("expected one per group"), Error);
-  names[0] = "W2A2";
-  CHECK_THROWS_WITH_AS(parse_choice(stored, names, "config"), doctest::Contains("group 0 does not support W2A2"), Error);
+  CHECK_THROWS_WITH_AS(choice_of(stored, {Candidate{8, 8}}, "config"), doctest::Contains("config: 1 candidates given"), Error);
+  config[0] = Candidate{2, 2};
+  CHECK_THROWS_WITH_AS(choice_of(stored, config, "config"), doctest::Contains("group 0 does not support W2A2"), Error);
 }
 
 TEST_CASE("mixed_precision/search: ratio order, both orders compared, baselines take the nearest candidate") {

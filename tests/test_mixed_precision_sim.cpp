@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "api/options.h"
 #include "api/session.h"
 #include "mixed_precision/search.h"
 #include "mixed_precision/sim_evaluator.h"
@@ -21,6 +22,10 @@
 
 namespace qm::mp {
 namespace {
+
+using api::builtin_profile;
+using api::parse_candidates;
+using api::parse_target;
 
 constexpr double kSensitivityTolDb = 1e-6;  // same computation, different resume point
 

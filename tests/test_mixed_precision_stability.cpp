@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "api/options.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "mixed_precision/search.h"
@@ -15,6 +16,10 @@
 
 namespace qm::mp {
 namespace {
+
+using api::builtin_profile;
+using api::parse_candidates;
+using api::parse_target;
 
 // A chain input -> conv0 -> ... -> conv{n-1} -> output (quantizer graph only, as QuantModel makes).
 struct Chain {
@@ -134,8 +139,8 @@ TEST_CASE("mixed_precision/stability: aggregations of per-sample sums in closed 
   std::vector<SampleSums> two = {{{1, 4}, {10, 10}}, {{1, 0}, {10, 10}}};
   CHECK(aggregate_nsr(two, {}, Phase1Aggregate::Pooled) == doctest::Approx((2.0 / 20 + 4.0 / 20) / 2));
   CHECK(std::isinf(aggregate_nsr({{{1}, {0}}}, {}, Phase1Aggregate::Pooled)));
-  CHECK(parse_aggregate("median") == Phase1Aggregate::Median);
-  CHECK_THROWS_AS(parse_aggregate("mean"), Error);
+  CHECK(api::parse_aggregate("median") == Phase1Aggregate::Median);
+  CHECK_THROWS_WITH_AS(api::parse_aggregate("mean"), "phase-1 aggregation: unknown aggregation 'mean' (expected pooled, median or trimmed)", Error);
 }
 
 TEST_CASE("mixed_precision/stability: identical samples give zero-width intervals and a stable choice") {

@@ -9,6 +9,7 @@
 #include <limits>
 #include <vector>
 
+#include "api/options.h"
 #include "core/error.h"
 #include "quant/calibration.h"
 #include "quant/simulator.h"
@@ -16,6 +17,9 @@
 
 namespace qm::quant {
 namespace {
+
+using api::parse_act_range;
+using api::parse_weight_range;
 
 // Relative slack allowed for our searched range against the brute-force optimum (our search is
 // on a coarser grid / a histogram, the oracle on the raw values).

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/options.h"
 #include "api/quantize.h"
 #include "api/session.h"
 #include "api/workspace.h"
@@ -92,8 +93,8 @@ mp::ScoreFn minus_error_of(size_t which, const std::vector<std::vector<Tensor>>&
 
 QuantizeOptions options() {
   QuantizeOptions o;
-  o.candidates = {"W8A8", "W4A16"};
-  o.weight_range = "minmax";
+  o.candidates = parse_candidates("W8A8,W4A16");
+  o.weight_range = quant::WeightRange::MinMax;
   o.model_sha256 = "x";
   return o;
 }
@@ -135,7 +136,7 @@ TEST_CASE("api/score: the user's score picks the configuration; SQNR and another
 
   // Homogeneous bits: the configuration's score and the reference, no search.
   QuantizeOptions h = oa;
-  h.bits = "W8A8";
+  h.bits = parse_candidate("W8A8");
   const QuantizeResult hr = quantize(two_branches(), cal, h);
   REQUIRE(hr.score);
   CHECK(*hr.score < *by_a.score);  // W8A8 is worse than W4A16 for output A
@@ -157,7 +158,7 @@ TEST_CASE("api/score: the workspace searches again when the score changes, and o
   // The same function (same id) for another target: phase 3 on the stored front, no call.
   calls_a = 0;
   QuantizeOptions again = oa;
-  again.target = "bops=1.0";
+  again.target = parse_target("bops=1.0");
   const QuantizeResult r2 = quantize(ws, again);
   CHECK(calls_a == 0);
   CHECK(has(r2.report_json, "\"reused\": [\"calibration\", \"search\"]"));
@@ -239,7 +240,7 @@ TEST_CASE("api/score: a score that ties on every configuration falls back to SQN
   // come from the SQNR, not collapse to the cheapest baseline (one front point).
   const auto cal = samples(3);
   QuantizeOptions o = options();
-  o.candidates = {"W8A16", "W8A8", "W4A8"};
+  o.candidates = parse_candidates("W8A16,W8A8,W4A8");
   o.score_id = "constant";
   o.score = [](const std::vector<Tensor>&, size_t) { return 1.0; };
   const QuantizeResult tied = quantize(two_branches(), cal, o);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "api/options.h"
 #include "api/quantize.h"
 #include "api/session.h"
 #include "api/workspace.h"
@@ -56,8 +57,8 @@ std::vector<Sample> samples(size_t n, uint32_t seed = 7) {
 
 QuantizeOptions search_options(const std::string& target) {
   QuantizeOptions o;
-  o.candidates = {"W4A8", "W8A8", "W8A16"};
-  o.target = target;
+  o.candidates = parse_candidates("W4A8,W8A8,W8A16");
+  o.target = parse_target(target);
   o.model_sha256 = "x";
   return o;
 }
@@ -105,11 +106,9 @@ TEST_CASE("api/workspace: a new target, a front point and overrides reuse calibr
 
   // A front point: its measured numbers, no evaluation (the workspace cache answers).
   const mp::Point& pt = sr->pareto[2];
-  std::vector<std::string> names;
-  for (size_t gi = 0; gi < sr->groups.size(); ++gi)
-    names.push_back(mp::candidate_name(sr->groups[gi].group.candidates[static_cast<size_t>(pt.choice[gi])]));
   QuantizeOptions po = search_options("bops=0.8");
-  po.config = names;
+  for (size_t gi = 0; gi < sr->groups.size(); ++gi)
+    po.config.push_back(sr->groups[gi].group.candidates[static_cast<size_t>(pt.choice[gi])]);
   size_t evaluate_ticks = 0;
   const QuantizeResult point = quantize(*ws, po, [&](const std::string& phase, size_t, size_t) {
     if (phase == "evaluate" || phase == "phase1" || phase == "calibration") ++evaluate_ticks;
@@ -122,7 +121,7 @@ TEST_CASE("api/workspace: a new target, a front point and overrides reuse calibr
 
   // Overrides compose with the given configuration: the point's bits plus the override, and the
   // result equals a fresh stateless run with the same config and overrides.
-  po.layer_bits["conv1"] = "W8A16";
+  po.layer_bits["conv1"] = parse_candidate("W8A16");
   const QuantizeResult over = quantize(*ws, po);
   const QuantizeResult fresh_over = quantize(conv_net(), cal, po);
   CHECK(over.model_bytes == fresh_over.model_bytes);
@@ -144,13 +143,13 @@ TEST_CASE("api/workspace: a new target, a front point and overrides reuse calibr
 
   // Other candidates: the search runs again.
   QuantizeOptions other = search_options("bops=0.8");
-  other.candidates = {"W4A8", "W8A8"};
+  other.candidates = parse_candidates("W4A8,W8A8");
   CHECK(reused(quantize(*ws, other).report_json) == std::vector<std::string>{"calibration"});
   // Another phase-1 aggregation: the search runs again (the sensitivities differ).
   other.phase1_aggregate = mp::Phase1Aggregate::Median;
   CHECK(reused(quantize(*ws, other).report_json) == std::vector<std::string>{"calibration"});
   // Other range options: calibration runs again.
-  other.act_range = "minmax";
+  other.act_range.kind = quant::ActRange::MinMax;
   CHECK(reused(quantize(*ws, other).report_json).empty());
 }
 
@@ -174,7 +173,7 @@ TEST_CASE("api/workspace: new samples drop everything; wrong samples are named")
 
   // Homogeneous mode on the same workspace: evaluate + export, no search.
   QuantizeOptions h;
-  h.bits = "W8A8";
+  h.bits = parse_candidate("W8A8");
   const QuantizeResult hw = quantize(*ws, h);
   h.model_sha256 = "x";
   CHECK(hw.sqnr_db == quantize(conv_net(), other, h).sqnr_db);
@@ -193,7 +192,7 @@ TEST_CASE("api/workspace: samples spread over threads give the numbers of one th
     ws.set_samples(cal);
     runs.push_back(quantize(ws, search_options("bops=0.7")));
     QuantizeOptions h;
-    h.bits = "W4A8";
+    h.bits = parse_candidate("W4A8");
     h.model_sha256 = "x";
     runs.push_back(quantize(ws, h));
   }
@@ -288,7 +287,7 @@ TEST_CASE("api/quantize: on_front gets the predicted front as JSON after phase 1
   CHECK(r.sqnr_db == plain.sqnr_db);
   // A reused search (another target) has no front updates: nothing is measured.
   events.clear();
-  o.target = "bops=0.9";
+  o.target = parse_target("bops=0.9");
   quantize(*ws, o);
   CHECK(events.empty());
 }

@@ -27,6 +27,7 @@
 #include "api/inspect.h"
 #include "api/model_file.h"
 #include "api/npy.h"
+#include "api/options.h"
 #include "api/samples.h"
 #include "api/session.h"
 #include "core/error.h"
@@ -380,7 +381,10 @@ void set_layer_bits(qm::api::QuantizeOptions& opts, const val& layer_bits) {
   if (layer_bits.isUndefined() || layer_bits.isNull()) return;
   val entries = val::global("Object").call<val>("entries", layer_bits);
   const size_t n = entries["length"].as<size_t>();
-  for (size_t i = 0; i < n; ++i) opts.layer_bits[entries[i][0].as<std::string>()] = entries[i][1].as<std::string>();
+  for (size_t i = 0; i < n; ++i) {
+    const std::string layer = entries[i][0].as<std::string>();
+    opts.layer_bits[layer] = qm::api::parse_candidate(entries[i][1].as<std::string>(), "layer '" + layer + "'");
+  }
 }
 
 /// onProgress(phase, done, total) from JS as a ProgressFn (false from it cancels).
@@ -499,15 +503,17 @@ qm::api::QuantizeOptions quantize_options(const val& options) {
     dst = v.as<std::string>();
     return true;
   };
-  str("bits", opts.bits);
-  str("profile", opts.profile);
-  str("target", opts.target);
-  str("weightRange", opts.weight_range);
-  str("weightRounding", opts.weight_rounding);
-  str("actRange", opts.act_range);
+  // Each option's text is parsed here, once (api/options.h); an error names the option by its JS
+  // name. An empty string is the option's default, as when it is left out.
   std::string text;
-  if (str("phase1Aggregate", text)) opts.phase1_aggregate = qm::mp::parse_aggregate(text);
-  opts.candidates = string_list(options["candidates"]);
+  if (str("bits", text) && !text.empty()) opts.bits = qm::api::parse_candidate(text, "bits");
+  if (str("profile", text) && !text.empty()) opts.profile = qm::api::parse_profile(text, "profile");
+  if (str("target", text)) opts.target = qm::api::parse_target(text, "target");
+  if (str("weightRange", text)) opts.weight_range = qm::api::parse_weight_range(text, "weightRange");
+  if (str("weightRounding", text)) opts.weight_rounding = qm::api::parse_weight_rounding(text, "weightRounding");
+  if (str("actRange", text)) opts.act_range = qm::api::parse_act_range(text, "actRange");
+  if (str("phase1Aggregate", text)) opts.phase1_aggregate = qm::api::parse_aggregate(text, "phase1Aggregate");
+  for (const std::string& c : string_list(options["candidates"])) opts.candidates.push_back(qm::api::parse_candidate(c, "candidates"));
   if (options["maxSamples"].isNumber()) opts.max_samples = options["maxSamples"].as<size_t>();
   if (options["seed"].isNumber()) opts.seed = static_cast<uint64_t>(options["seed"].as<double>());
   if (options["recalibrate"].isTrue()) opts.recalibrate = true;
@@ -517,7 +523,7 @@ qm::api::QuantizeOptions quantize_options(const val& options) {
   set_layer_bits(opts, options["layerBits"]);
   // Search options: order ("paper" | "ratio" | "both"), labels (Int32Array or array: one class
   // per sample used, in order; top-1 becomes the metric), memoryBudgetMB (phase-1 cache).
-  if (str("order", text)) opts.order = qm::mp::parse_order(text);
+  if (str("order", text)) opts.order = qm::api::parse_order(text, "order");
   const val budget = options["memoryBudgetMB"];
   if (!budget.isUndefined() && !budget.isNull()) {
     const double mb = budget.isNumber() ? budget.as<double>() : -1;
@@ -543,7 +549,7 @@ qm::api::QuantizeOptions quantize_options(const val& options) {
       opts.labels.push_back(static_cast<int64_t>(d));
     }
   }
-  opts.config = string_list(options["config"]);
+  for (const std::string& c : string_list(options["config"])) opts.config.push_back(qm::api::parse_candidate(c, "config"));
   return opts;
 }
 

@@ -3,10 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cctype>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 
 #include "api/session.h"
 #include "api/workspace.h"
@@ -28,34 +25,17 @@ namespace qm::api {
 /// Default cap on calibration samples (cli.md: "default: all, at most 64").
 constexpr size_t kDefaultMaxSamples = 64;
 
-size_t parse_size(const std::string& text, const std::string& what) {
-  auto bad = [&](const std::string& why) {
-    return Error(ErrorKind::InvalidArgument, what + ": bad size '" + text + "' — " + why +
-                                                 " (expected bytes, or a number with K, M or G, e.g. 512M, 1G)");
-  };
-  size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  const std::string num = text.substr(0, i);
-  std::string suffix = text.substr(i);
-  for (char& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (!text.empty() && text[0] == '-') throw bad("negative");
-  if (num.empty() || num == "." || std::count(num.begin(), num.end(), '.') > 1) throw bad("not a number");
-  double scale = 1;
-  const std::string rest = suffix.empty() ? "" : suffix.substr(1);
-  if (suffix.empty() || suffix == "B") {
-    scale = 1;
-  } else if (std::string("KMGT").find(suffix[0]) != std::string::npos &&
-             (rest.empty() || rest == "B" || rest == "I" || rest == "IB")) {
-    for (const char* u = "KMGT"; *u; ++u) {
-      scale *= 1024.0;
-      if (*u == suffix[0]) break;
-    }
-  } else {
-    throw bad("unknown unit '" + text.substr(i) + "'");
-  }
-  const double v = std::strtod(num.c_str(), nullptr) * scale;
-  if (!std::isfinite(v) || v > 9007199254740992.0) throw bad("too large");
-  return static_cast<size_t>(std::llround(v));
+void check_labels(const std::vector<int64_t>& labels, size_t samples_used, const std::string& what,
+                  const std::string& samples_used_words) {
+  if (labels.size() != samples_used)
+    throw Error(ErrorKind::InvalidArgument,
+                what + ": " + std::to_string(labels.size()) + " labels for " + std::to_string(samples_used) +
+                    " calibration samples used (expected one per sample used, in the order given: " + samples_used_words +
+                    ", by default at most " + std::to_string(kDefaultMaxSamples) + ")");
+  for (size_t k = 0; k < labels.size(); ++k)
+    if (labels[k] < 0)
+      throw Error(ErrorKind::InvalidArgument, what + ": label " + std::to_string(k) + " is " + std::to_string(labels[k]) +
+                                                  " (expected a class index >= 0)");
 }
 
 namespace {
@@ -93,10 +73,10 @@ void config_cost(const quant::QuantModel& qmodel, const quant::QuantConfig& cfg,
 
 /// Applies options.layer_bits to `cfg` (homogeneous mode): the layer's weight and input
 /// activation quantizers.
-void apply_layer_bits(const quant::QuantModel& qmodel, const std::map<std::string, std::string>& layer_bits,
+void apply_layer_bits(const quant::QuantModel& qmodel, const std::map<std::string, mp::Candidate>& layer_bits,
                       quant::QuantConfig& cfg) {
   for (const auto& kv : layer_bits) {
-    const mp::Candidate b = mp::parse_candidate(kv.second, "layer '" + kv.first + "'");
+    const mp::Candidate& b = kv.second;
     bool found = false;
     for (const quant::Layer& l : qmodel.layers()) {
       if (l.name != kv.first) continue;
@@ -131,16 +111,16 @@ void write_layers_json(JsonWriter& w, const std::vector<LayerRow>& rows) {
 /// The typed search options of `options` (profile, candidates, target, order, labels, budget).
 mp::SearchOptions search_options(const QuantizeOptions& options, const ProgressFn& progress_fn) {
   mp::SearchOptions so;
-  so.profile = mp::resolve_profile(options.profile);
-  for (const std::string& c : options.candidates) so.candidates.push_back(mp::parse_candidate(c, "candidates"));
+  so.profile = options.profile ? *options.profile : mp::generic_profile();
+  so.candidates = options.candidates;
   // Candidates without a profile: no hardware was named, so the candidates themselves are what
   // it supports (the generic profile lists only W4A8..W16A16, and would otherwise replace a
   // W4A4 by its nearest pair, W4A8, without a word). A named profile still restricts them.
-  if (options.profile.empty() && !so.candidates.empty()) {
+  if (!options.profile && !so.candidates.empty()) {
     so.profile.candidates = so.candidates;
-    so.profile.description = "generic: the --candidates, for every op";
+    so.profile.description = "generic: the candidates given, for every op";
   }
-  so.target = mp::parse_target(options.target);
+  so.target = options.target;
   so.order = options.order;
   so.memory_budget_bytes = options.memory_budget_bytes;
   so.labels = options.labels;
@@ -161,29 +141,20 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
   const Progress progress{progress_fn};
   const size_t n = ws.samples().size();
   if (n == 0) throw Error(ErrorKind::InvalidArgument, "quantize: no calibration sample given (expected at least 1)");
-  const bool search_mode = options.bits.empty();
-  mp::Candidate homog;
-  if (!search_mode) homog = mp::parse_candidate(options.bits, "bits");
+  const bool search_mode = !options.bits;
+  const mp::Candidate homog = options.bits.value_or(mp::Candidate{});
   // Checked before the long computation: options, and labels (one per sample used).
   std::optional<mp::SearchOptions> so;
   if (search_mode) so = search_options(options, progress_fn);
-  if (!options.labels.empty() && options.labels.size() != n)
-    throw Error(ErrorKind::InvalidArgument,
-                "--labels: " + std::to_string(options.labels.size()) + " labels for " + std::to_string(n) +
-                    " calibration samples used (expected one per sample used, in load order; --samples N uses the first N, "
-                    "default at most " + std::to_string(kDefaultMaxSamples) + ")");
-  for (size_t k = 0; k < options.labels.size(); ++k)
-    if (options.labels[k] < 0)
-      throw Error(ErrorKind::InvalidArgument, "--labels: label " + std::to_string(k) + " is " + std::to_string(options.labels[k]) +
-                                                  " (expected a class index >= 0)");
+  if (!options.labels.empty()) check_labels(options.labels, n);
   if (!search_mode && !options.config.empty())
-    throw Error(ErrorKind::InvalidArgument, "config: a per-group configuration needs a search (no --bits)");
+    throw Error(ErrorKind::InvalidArgument, "config: a per-group configuration needs a search (not homogeneous bits)");
 
   const quant::QuantModel& qmodel = ws.model();
   quant::CalibrationOptions copt;
-  copt.weight_range = quant::parse_weight_range(options.weight_range, "weight range");
-  copt.weight_rounding = quant::parse_weight_rounding(options.weight_rounding, "weight rounding");
-  copt.act_range = quant::parse_act_range(options.act_range, "activation range");
+  copt.weight_range = options.weight_range;
+  copt.weight_rounding = options.weight_rounding;
+  copt.act_range = options.act_range;
   // Rows of the layers' inputs (output-aware ranges, learned rounding: tens of MB on large
   // models) are kept only when some weight may get <= 4 bits.
   auto low_bits = [](const std::vector<mp::Candidate>& v) {
@@ -192,7 +163,7 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
   bool rows_needed = search_mode ? low_bits(so->profile.candidates) : homog.w_bits <= 4;
   if (search_mode)
     for (const auto& kv : so->profile.ops) rows_needed |= low_bits(kv.second.candidates);
-  for (const auto& kv : options.layer_bits) rows_needed |= mp::parse_candidate(kv.second, "layer '" + kv.first + "'").w_bits <= 4;
+  for (const auto& kv : options.layer_bits) rows_needed |= kv.second.w_bits <= 4;
   if (!rows_needed) copt.output_rows = 0;
   std::vector<std::string> reused;
   if (!ws.calibrate(copt, progress_fn)) reused.push_back("calibration");
@@ -207,12 +178,9 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
   if (search_mode) {
     if (!ws.search(*so)) reused.push_back("search");
     sr = ws.search_result();
-    choice = options.config.empty() ? sr->selected.choice : mp::parse_choice(*sr, options.config, "config");
-    if (!options.layer_bits.empty()) {
-      std::vector<std::pair<std::string, mp::Candidate>> lb;
-      for (const auto& kv : options.layer_bits) lb.emplace_back(kv.first, mp::parse_candidate(kv.second, "layer '" + kv.first + "'"));
-      choice = mp::override_layers(*sr, qmodel.layers(), choice, lb);
-    }
+    choice = options.config.empty() ? sr->selected.choice : mp::choice_of(*sr, options.config, "config");
+    if (!options.layer_bits.empty())
+      choice = mp::override_layers(*sr, qmodel.layers(), choice, {options.layer_bits.begin(), options.layer_bits.end()});
     cfg = ws.config_of(choice);
     res.config = adjusted ? "mixed" : mp::selected_config_name(*sr);
     if (adjusted)

@@ -4,8 +4,8 @@
 // report.json of cli.md and the per-layer table.
 //
 // Two modes:
-//   - homogeneous: `bits` = "W8A8" (every weight at 8 bits, every activation at 8 bits), no search;
-//   - mixed precision: `bits` empty and candidates/profile/target set: the search of
+//   - homogeneous: `bits` = W8A8 (every weight at 8 bits, every activation at 8 bits), no search;
+//   - mixed precision: no `bits`, candidates/profile/target set: the search of
 //     src/mixed_precision picks bits per quantizer group (amp.md sections 4-6).
 //
 // Errors are qm::Error (one line, naming the option, sample or node at fault). A progress callback
@@ -31,24 +31,26 @@ namespace qm::api {
 /// Default QuantizeOptions::memory_budget_bytes (512 MiB, the search's default).
 constexpr size_t kDefaultMemoryBudget = size_t{512} << 20;
 
-/// A byte size: "1048576", "512K", "512M", "1G", "1.5G" (K/M/G/T are powers of 1024; an "i",
-/// "B" or "iB" after the letter is accepted, case-insensitive). Error(InvalidArgument) naming
-/// `what` otherwise (negative, not a number, unknown suffix, above 2^53 bytes).
-size_t parse_size(const std::string& text, const std::string& what = "--memory-budget");
-
+/// The options as typed values: the front ends parse their text once with api/options.h
+/// (parse_candidate, parse_target, parse_profile, ...), so the errors about a value's text name
+/// the option as their users know it; the errors quantize() itself raises use the neutral names
+/// of the fields below ("labels", "config", "layer bits", "candidates").
 struct QuantizeOptions {
-  /// Homogeneous configuration, e.g. "W8A8". Empty: mixed-precision search (below).
-  std::string bits;
-  /// Search: candidate pairs ("W4A8", ...); empty = the profile's.
-  std::vector<std::string> candidates;
-  /// Search: hardware profile, a built-in name ("generic", ...) or JSON text (the CLI reads a
-  /// FILE.json argument and passes its text). Empty = "generic".
-  std::string profile;
-  /// Search: "bops=0.5" | "size=0.5" | "sqnr=30" | "sqnr-drop=3". Empty = the search's default.
-  std::string target;
+  /// Homogeneous configuration, e.g. W8A8 (every weight and activation at those widths), no
+  /// search. None: the mixed-precision search (below).
+  std::optional<mp::Candidate> bits;
+  /// Search: the candidates; empty = the profile's. Without a profile they are taken as given,
+  /// for every op; with one, intersected with what it supports per op type (a candidate no
+  /// layer can take is an Error naming "candidates").
+  std::vector<mp::Candidate> candidates;
+  /// Search: the hardware profile (parse_profile: a built-in name or JSON text). None: "generic",
+  /// or the candidates as given when there are candidates.
+  std::optional<mp::Profile> profile;
+  /// Search: the selection's target (none: the search's default, the start point).
+  mp::Target target;
   /// Search: phase-2 flip order, "paper" (least sensitive first; default), "ratio" (least
   /// predicted noise per BOPs saved) or "both" (both fronts; the selection takes the best point
-  /// meeting the target from either). Front ends parse their text with mp::parse_order.
+  /// meeting the target from either).
   mp::FlipOrder order = mp::FlipOrder::Paper;
   /// Search: memory for phase 1's cache of FP activations (one sample at a time). Above it the
   /// search keeps checkpoints and recomputes from them: same results, more time. The default
@@ -56,12 +58,12 @@ struct QuantizeOptions {
   size_t memory_budget_bytes = kDefaultMemoryBudget;
   /// Search: how phase 1 aggregates its per-sample noise and signal into a sensitivity:
   /// "pooled" (default; sum of noise / sum of signal, the spec's SQNR), "median" or "trimmed"
-  /// (of the per-sample ratios); front ends parse their text with mp::parse_aggregate. Part of
-  /// the workspace's reuse check: another aggregation searches again.
+  /// (of the per-sample ratios). Part of the workspace's reuse check: another aggregation
+  /// searches again.
   mp::Phase1Aggregate phase1_aggregate = mp::Phase1Aggregate::Pooled;
   /// Optional class labels, one per calibration sample USED (after max_samples), in sample
   /// order. With them the search's metric in phases 0, 2 and 3 is top-1 accuracy of output 0
-  /// (argmax), and the report's points carry "top1". Error naming --labels when the count
+  /// (argmax), and the report's points carry "top1". Error naming "labels" when the count
   /// differs from the samples used or a label is negative.
   std::vector<int64_t> labels;
   /// Optional user metric (AIMET's eval callback; the JS API's score module): the score of one
@@ -85,12 +87,12 @@ struct QuantizeOptions {
   std::function<void(const std::string& json)> on_front;
   /// Use at most this many calibration samples (the first ones). 0 = all, capped at 64.
   size_t max_samples = 0;
-  /// Weight range setting: "mse" (default), "weight-mse" or "minmax".
-  std::string weight_range = "mse";
-  /// Weight rounding at <= 4 bits: "nearest" (default) or "learned" (learned_rounding.h).
-  std::string weight_rounding = "nearest";
-  /// Activation range setting: "mse" (default), "minmax" or "percentile=99.99".
-  std::string act_range = "mse";
+  /// Weight range setting: mse (default), weight-mse or minmax (quant/calibration.h).
+  quant::WeightRange weight_range = quant::WeightRange::Mse;
+  /// Weight rounding at <= 4 bits: nearest (default) or learned (learned_rounding.h).
+  quant::WeightRounding weight_rounding = quant::WeightRounding::Nearest;
+  /// Activation range setting: mse (default), minmax or percentile.
+  quant::ActRange act_range;
   /// Search: recalibrate activation ranges on the partly quantized model (amp.md section 2).
   bool recalibrate = false;
   uint64_t seed = 0;
@@ -100,12 +102,12 @@ struct QuantizeOptions {
   /// report layers[].name) -> "W4A8". Forces that layer's weight bits and its input activation
   /// bits (the whole group after a search). The reported numbers and the export are of the
   /// resulting configuration. An unknown layer name is Error(InvalidArgument) naming it.
-  std::map<std::string, std::string> layer_bits;
-  /// Search only: one candidate per search group ("W8A8", ...; report pareto[i].config or
+  std::map<std::string, mp::Candidate> layer_bits;
+  /// Search only: one candidate per search group (report pareto[i].config or
   /// selected.group_config) instead of the selection; layer_bits then apply on top of it.
   /// Report "final" describes the result. Error naming "config" for a wrong count or a
   /// candidate a group does not support.
-  std::vector<std::string> config;
+  std::vector<mp::Candidate> config;
   /// false: no export (model_bytes and encodings_json stay empty, report.json has no "export"):
   /// the app shows a configuration and exports it only when asked.
   bool export_model = true;
@@ -117,6 +119,13 @@ struct QuantizeOptions {
   /// quantize_bytes, or from the serialised model given to quantize.
   std::string model_sha256;
 };
+
+/// Checks labels against the samples used: one per sample, each a class index >= 0 (quantize()
+/// does, with the defaults). Error(InvalidArgument) "<what>: 3 labels for 4 calibration samples
+/// used (expected one per sample used, in the order given: <samples_used>, ...)"; a front end
+/// checking first passes its own words.
+void check_labels(const std::vector<int64_t>& labels, size_t samples_used, const std::string& what = "labels",
+                  const std::string& samples_used_words = "the first samples up to the maximum number of samples");
 
 // Progress (api::ProgressFn, workspace.h) phases: "calibration", "reference", "phase0".."phase3",
 // "evaluate", "export". A calibration sample (api::Sample) is one tensor per model input,

@@ -12,6 +12,7 @@
 
 #include "api/model_file.h"
 #include "api/npy.h"
+#include "api/options.h"
 #include "api/quantize.h"
 #include "api/samples.h"
 #include "api/session.h"
@@ -19,7 +20,6 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/sha256.h"
-#include "mixed_precision/search.h"
 
 namespace qm::cli {
 namespace {
@@ -189,47 +189,39 @@ int run_quantize(const std::vector<std::string>& args) {
                      "--order/--labels/--memory-budget/--phase1-aggregate");
   if (!p.has("--bits") && !searching) throw UsageError("quantize needs --bits WxAy, or --candidates/--profile/--target for the search");
 
+  // Each flag's text is parsed here, once: a bad value names its flag. Values of --bits, --order,
+  // --memory-budget, --phase1-aggregate and --weight-rounding are usage (exit 2), the others
+  // (and the labels and profile files' contents) input (exit 1).
   api::QuantizeOptions opt;
-  if (p.has("--bits")) {
+  auto usage = [](const auto& parse) {
     try {
-      mp::parse_candidate(p.get("--bits"), "--bits");
+      parse();
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
-    opt.bits = p.get("--bits");
-  }
+  };
+  if (p.has("--bits")) usage([&] { opt.bits = api::parse_candidate(p.get("--bits"), "--bits"); });
   for (const std::string& c : p.all("--candidates"))
-    for (const std::string& s : split_csv(c)) opt.candidates.push_back(s);
+    for (const std::string& s : split_csv(c)) opt.candidates.push_back(api::parse_candidate(s, "--candidates"));
   if (p.has("--profile")) {
     const std::string prof = p.get("--profile");
     struct stat st;
     const bool is_file = prof.find(".json") != std::string::npos || (stat(prof.c_str(), &st) == 0 && S_ISREG(st.st_mode));
-    opt.profile = is_file ? *api::read_file_bytes(prof) : prof;
+    opt.profile = is_file ? api::parse_profile_json(*api::read_file_bytes(prof), prof) : api::builtin_profile(prof, "--profile");
   }
-  opt.target = p.get("--target");
-  // Flag values are usage (exit 2); the labels file's content is input (exit 1, read below).
-  try {
-    if (p.has("--order")) opt.order = mp::parse_order(p.get("--order"));
-    if (p.has("--memory-budget")) opt.memory_budget_bytes = api::parse_size(p.get("--memory-budget"), "--memory-budget");
-    if (p.has("--phase1-aggregate"))
-      opt.phase1_aggregate = mp::parse_aggregate(p.get("--phase1-aggregate"));
-  } catch (const Error& e) {
-    throw UsageError(e.what());
-  }
+  opt.target = api::parse_target(p.get("--target"), "--target");
   if (p.has("--order") && p.get("--order").empty()) throw UsageError("--order needs paper, ratio or both");
+  usage([&] {
+    if (p.has("--order")) opt.order = api::parse_order(p.get("--order"), "--order");
+    if (p.has("--memory-budget")) opt.memory_budget_bytes = api::parse_size(p.get("--memory-budget"), "--memory-budget");
+    if (p.has("--phase1-aggregate")) opt.phase1_aggregate = api::parse_aggregate(p.get("--phase1-aggregate"), "--phase1-aggregate");
+    if (p.has("--weight-rounding")) opt.weight_rounding = api::parse_weight_rounding(p.get("--weight-rounding"), "--weight-rounding");
+  });
+  if (p.has("--weight-range")) opt.weight_range = api::parse_weight_range(p.get("--weight-range"), "--weight-range");
+  if (p.has("--act-range")) opt.act_range = api::parse_act_range(p.get("--act-range"), "--act-range");
   if (p.has("--samples")) opt.max_samples = parse_count("--samples", p.get("--samples"), 1);
   if (p.has("--threads")) opt.threads = parse_count("--threads", p.get("--threads"), 1);
   if (p.has("--seed")) opt.seed = parse_count("--seed", p.get("--seed"), 0);
-  if (p.has("--weight-range")) opt.weight_range = p.get("--weight-range");
-  if (p.has("--weight-rounding")) {
-    opt.weight_rounding = p.get("--weight-rounding");
-    try {
-      quant::parse_weight_rounding(opt.weight_rounding, "--weight-rounding");
-    } catch (const Error& e) {
-      throw UsageError(e.what());
-    }
-  }
-  if (p.has("--act-range")) opt.act_range = p.get("--act-range");
   for (const std::string& spec : p.all("--input-shape")) {
     std::string name;
     ops::Dims d = parse_dims(spec, name);
@@ -265,6 +257,7 @@ int run_quantize(const std::vector<std::string>& args) {
   sopt.split_stacked = true;
   sopt.max_samples = opt.max_samples ? opt.max_samples : 64;
   std::vector<api::Sample> samples = api::load_samples(*session, calib, sopt);
+  if (!opt.labels.empty()) api::check_labels(opt.labels, samples.size(), "--labels", "--samples N uses the first N");
   api::Workspace workspace(std::move(session), opt.input_shapes);
   workspace.set_samples(std::move(samples));
 

@@ -72,7 +72,7 @@ std::vector<Group> build_groups(const std::vector<quant::Quantizer>& quantizers,
                                 const std::vector<quant::Layer>& layers, const Profile& profile,
                                 const std::vector<Candidate>& candidates_in, const LayerTraits& traits) {
   const std::vector<Candidate> user = candidates_in.empty() ? profile.candidates : candidates_in;
-  if (user.empty()) throw Error(ErrorKind::InvalidArgument, "--candidates: no candidate given");
+  if (user.empty()) throw Error(ErrorKind::InvalidArgument, "candidates: none given (and the profile lists none)");
   for (size_t i = 0; i < quantizers.size(); ++i)
     if (quantizers[i].id != static_cast<int>(i))
       throw Error(ErrorKind::InvalidArgument, "Building quantizer groups: quantizer " + std::to_string(i) +

@@ -1,4 +1,5 @@
-// Candidates (weight bits, activation bits) and hardware profiles (spec amp.md section 4).
+// Candidates (weight bits, activation bits) and hardware profiles (spec amp.md section 4). Their
+// text forms ("W4A8", a profile name or JSON file) are parsed at the api boundary (api/options.h).
 //
 // A profile says which candidates the hardware runs, by default and per op type:
 //
@@ -40,13 +41,8 @@ struct Candidate {
   }
 };
 
-/// "W8A16", "W4b64A8".
+/// "W8A16", "W4b64A8" (api/options.h parses this text).
 std::string candidate_name(const Candidate& c);
-/// Parses "W8A16" or "W4b64A8" (case-insensitive, widths 2..16, blocks a power of two in
-/// 16..1024). Error(InvalidArgument) naming `what`.
-Candidate parse_candidate(const std::string& text, const std::string& what = "candidate");
-/// Parses a comma-separated list ("W4A8,W8A8"); duplicates are dropped (first kept).
-std::vector<Candidate> parse_candidates(const std::string& csv, const std::string& what = "--candidates");
 /// Widest first: larger w_bits*a_bits first, then larger a_bits (activations are usually the
 /// more sensitive side), then larger w_bits, then finer weight scales (blocked before per
 /// channel, smaller blocks first). Stable and total.
@@ -78,13 +74,10 @@ struct Profile {
   bool supports_input(const std::string& op, int a_bits) const;
 };
 
-/// Names of the built-in profiles ("generic", "npu").
-std::vector<std::string> builtin_profile_names();
-/// A built-in profile by name; Error(InvalidArgument) listing the names otherwise.
-Profile builtin_profile(const std::string& name);
-/// Parses a profile JSON text (format above). `source` names it in errors (file name).
-Profile parse_profile_json(const std::string& text, const std::string& source = "profile");
-/// `spec` is a built-in name, or JSON text (starts with '{'). Empty = "generic".
-Profile resolve_profile(const std::string& spec);
+/// The built-in profiles, "generic" first (then "npu"). A profile by name or from JSON text is
+/// read at the api boundary (api/options.h: parse_profile).
+const std::vector<Profile>& builtin_profiles();
+/// builtin_profiles().front(): every op runs W4A8, W8A8, W8A16, W16A16 (the search's default).
+const Profile& generic_profile();
 
 }  // namespace qm::mp

@@ -15,30 +15,6 @@ namespace qm::mp {
 
 // ---- targets and orders ----
 
-Target parse_target(const std::string& text) {
-  Target t;
-  if (text.empty()) return t;
-  const size_t eq = text.find('=');
-  auto bad = [&](const std::string& why) {
-    return Error(ErrorKind::InvalidArgument, "--target: bad target '" + text + "' — " + why +
-                                                 " (expected bops=X, size=X, sqnr=DB or sqnr-drop=DB)");
-  };
-  if (eq == std::string::npos) throw bad("missing '='");
-  const std::string kind = text.substr(0, eq), val = text.substr(eq + 1);
-  char* end = nullptr;
-  const double v = std::strtod(val.c_str(), &end);
-  if (val.empty() || end != val.c_str() + val.size() || !std::isfinite(v)) throw bad("'" + val + "' is not a number");
-  if (kind == "bops") t.kind = TargetKind::Bops;
-  else if (kind == "size") t.kind = TargetKind::Size;
-  else if (kind == "sqnr") t.kind = TargetKind::Sqnr;
-  else if (kind == "sqnr-drop") t.kind = TargetKind::SqnrDrop;
-  else throw bad("unknown kind '" + kind + "'");
-  if ((t.kind == TargetKind::Bops || t.kind == TargetKind::Size) && v <= 0) throw bad("a budget must be > 0");
-  if (t.kind == TargetKind::SqnrDrop && v < 0) throw bad("a drop must be >= 0");
-  t.value = v;
-  return t;
-}
-
 std::string target_name(const Target& t) {
   switch (t.kind) {
     case TargetKind::None: return "none";
@@ -48,13 +24,6 @@ std::string target_name(const Target& t) {
     case TargetKind::SqnrDrop: return "sqnr-drop=" + json_number(t.value);
   }
   return "none";
-}
-
-FlipOrder parse_order(const std::string& text) {
-  if (text == "paper" || text.empty()) return FlipOrder::Paper;
-  if (text == "ratio") return FlipOrder::Ratio;
-  if (text == "both") return FlipOrder::Both;
-  throw Error(ErrorKind::InvalidArgument, "--order: unknown order '" + text + "' (expected paper, ratio or both)");
 }
 
 const char* order_name(FlipOrder o) {
@@ -358,9 +327,9 @@ Choice phase0_baselines(Search& s) {
       std::string supported;
       for (const Candidate& p : s.o.profile.candidates) supported += (supported.empty() ? "" : ",") + candidate_name(p);
       throw Error(ErrorKind::InvalidArgument,
-                  "--candidates: " + candidate_name(c) + " is not supported by profile '" + s.o.profile.name +
+                  "candidates: " + candidate_name(c) + " is not supported by profile '" + s.o.profile.name +
                       "' for any layer of this model (it supports " + supported +
-                      "); drop it, or use a profile that allows it (--profile FILE.json)");
+                      "); drop it, or use a profile that allows it (a profile JSON file)");
     }
   }
   for (size_t i = 0; i < cands.size(); ++i) {
@@ -630,7 +599,7 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
   const auto t_all = Clock::now();
   if (groups.empty()) throw Error(ErrorKind::InvalidArgument, "Searching: the model has no quantizer to choose bits for");
   if (o.target.kind == TargetKind::None && !o.full_front)
-    throw Error(ErrorKind::InvalidArgument, "Searching: without the full front a --target is needed");
+    throw Error(ErrorKind::InvalidArgument, "Searching: without the full front a target is needed");
   SearchResult r;
   r.order_requested = o.order;
   r.labelled = !o.labels.empty();
@@ -691,14 +660,14 @@ std::vector<LayerChoice> layer_choices(const SearchResult& r, const std::vector<
   return out;
 }
 
-Choice parse_choice(const SearchResult& r, const std::vector<std::string>& names, const std::string& what) {
-  if (names.size() != r.groups.size())
-    throw Error(ErrorKind::InvalidArgument, what + ": " + std::to_string(names.size()) + " candidates given, the search has " +
+Choice choice_of(const SearchResult& r, const std::vector<Candidate>& config, const std::string& what) {
+  if (config.size() != r.groups.size())
+    throw Error(ErrorKind::InvalidArgument, what + ": " + std::to_string(config.size()) + " candidates given, the search has " +
                                                 std::to_string(r.groups.size()) + " groups (expected one per group)");
-  Choice c(names.size());
-  for (size_t gi = 0; gi < names.size(); ++gi) {
+  Choice c(config.size());
+  for (size_t gi = 0; gi < config.size(); ++gi) {
     const Group& g = r.groups[gi].group;
-    const Candidate cand = parse_candidate(names[gi], what);
+    const Candidate& cand = config[gi];
     auto it = std::find(g.candidates.begin(), g.candidates.end(), cand);
     if (it == g.candidates.end()) {
       std::string list;
@@ -717,7 +686,7 @@ Choice override_layers(const SearchResult& r, const std::vector<quant::Layer>& l
     int li = -1;
     for (size_t i = 0; i < layers.size(); ++i)
       if (layers[i].name == name) li = static_cast<int>(i);
-    if (li < 0) throw Error(ErrorKind::InvalidArgument, "layer_bits: no layer named '" + name + "'");
+    if (li < 0) throw Error(ErrorKind::InvalidArgument, "layer bits: no layer named '" + name + "'");
     for (size_t gi = 0; gi < r.groups.size(); ++gi) {
       const Group& g = r.groups[gi].group;
       if (std::find(g.layers.begin(), g.layers.end(), li) == g.layers.end()) continue;
@@ -725,7 +694,7 @@ Choice override_layers(const SearchResult& r, const std::vector<quant::Layer>& l
       if (it == g.candidates.end()) {
         std::string list;
         for (const auto& c : g.candidates) list += (list.empty() ? "" : ", ") + candidate_name(c);
-        throw Error(ErrorKind::InvalidArgument, "layer_bits: layer '" + name + "' — its group " + std::to_string(g.id) +
+        throw Error(ErrorKind::InvalidArgument, "layer bits: layer '" + name + "' — its group " + std::to_string(g.id) +
                                                     " does not support " + candidate_name(cand) + " (supported: " + list + ")");
       }
       choice[gi] = static_cast<int>(it - g.candidates.begin());

@@ -48,15 +48,14 @@ namespace qm::mp {
 
 enum class TargetKind { None, Bops, Size, Sqnr, SqnrDrop };
 
-/// --target: "bops=0.5" (relative BOPs, 1.0 = W8A8 everywhere), "size=0.5" (weight bytes relative
+/// The selection's target: "bops=0.5" (relative BOPs, 1.0 = W8A8 everywhere), "size=0.5" (weight bytes relative
 /// to 8-bit weights), "sqnr=30" (dB), "sqnr-drop=3" (dB below the start point). None = no
 /// selection constraint: the start point is selected and the whole front is reported.
 struct Target {
   TargetKind kind = TargetKind::None;
   double value = 0;
 };
-/// Parses the --target text; "" = None. Error(InvalidArgument) naming "--target" otherwise.
-Target parse_target(const std::string& text);
+/// "bops=0.5", ..., "none" (api/options.h parses the text).
 std::string target_name(const Target& t);
 
 /// Flip order of phase 2.
@@ -67,8 +66,7 @@ enum class FlipOrder {
   /// phase 3 picks the best point meeting the target from EITHER front (their union).
   Both
 };
-FlipOrder parse_order(const std::string& text);  // "paper" | "ratio" | "both"
-const char* order_name(FlipOrder o);
+const char* order_name(FlipOrder o);  // "paper" | "ratio" | "both"
 
 /// Progress: phase ("reference" = FP reference outputs, then "phase0".."phase3"), done of total
 /// (samples x evaluations); return false to cancel (search
@@ -85,7 +83,7 @@ using ScoreFn = std::function<double(const std::vector<Tensor>& outputs, size_t 
 
 struct SearchOptions {
   std::vector<Candidate> candidates;   ///< empty = the profile's candidates
-  Profile profile = builtin_profile("generic");
+  Profile profile = generic_profile();
   Target target;
   FlipOrder order = FlipOrder::Paper;
   /// Evaluate every point of the front (the UI shows it). false: phase 3 binary-searches the
@@ -303,9 +301,10 @@ void reselect(SearchResult& r, const std::vector<quant::Quantizer>& quantizers,
 std::vector<LayerChoice> layer_choices(const SearchResult& r, const std::vector<quant::Layer>& layers,
                                        const Choice& choice);
 
-/// The choice named by one candidate name per group (report "config"/"group_config"). Error
-/// naming `what` and the group when the count differs or a group does not support the name.
-Choice parse_choice(const SearchResult& r, const std::vector<std::string>& names, const std::string& what);
+/// The choice of one candidate per group (report "config"/"group_config"). Error naming `what`
+/// (the option that gave them) and the group when the count differs or a group does not support
+/// its candidate.
+Choice choice_of(const SearchResult& r, const std::vector<Candidate>& config, const std::string& what);
 
 /// Forces layers to candidates after a search (the UI's manual override / chosen Pareto point):
 /// sets each named layer's group, re-evaluation is up to the caller. Error naming an unknown

@@ -13,13 +13,6 @@
 
 namespace qm::mp {
 
-Phase1Aggregate parse_aggregate(const std::string& text, const std::string& what) {
-  if (text == "pooled" || text.empty()) return Phase1Aggregate::Pooled;
-  if (text == "median") return Phase1Aggregate::Median;
-  if (text == "trimmed") return Phase1Aggregate::Trimmed;
-  throw Error(ErrorKind::InvalidArgument, what + ": unknown aggregation '" + text + "' (expected pooled, median or trimmed)");
-}
-
 const char* aggregate_name(Phase1Aggregate a) {
   switch (a) {
     case Phase1Aggregate::Pooled: return "pooled";

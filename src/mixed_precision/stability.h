@@ -50,9 +50,7 @@ enum class Phase1Aggregate {
   Median,   ///< median over samples of each sample's noise/signal
   Trimmed,  ///< mean of the per-sample noise/signal with the lowest and highest 20% dropped
 };
-/// "pooled" | "median" | "trimmed"; Error(InvalidArgument) naming `what` otherwise.
-Phase1Aggregate parse_aggregate(const std::string& text, const std::string& what = "--phase1-aggregate");
-const char* aggregate_name(Phase1Aggregate a);
+const char* aggregate_name(Phase1Aggregate a);  ///< "pooled" | "median" | "trimmed" (api/options.h parses them)
 
 /// Noise-to-signal ratio of the samples `idx` (indices into `sums`, repeats allowed; empty = all,
 /// in order) under `a`. Pooled over all samples equals SqnrAccumulator::noise_to_signal() of the

@@ -51,53 +51,10 @@ double fq_error(const float* x, size_t n, float scale, int32_t qmin, int32_t qma
 
 }  // namespace
 
-WeightRange parse_weight_range(const std::string& text, const std::string& what) {
-  if (text == "mse" || text.empty()) return WeightRange::Mse;
-  if (text == "weight-mse") return WeightRange::WeightMse;
-  if (text == "minmax") return WeightRange::MinMax;
-  throw Error(ErrorKind::InvalidArgument, what + ": unknown range setting '" + text + "' (expected mse, weight-mse or minmax)");
-}
-
-WeightRounding parse_weight_rounding(const std::string& text, const std::string& what) {
-  if (text == "nearest" || text.empty()) return WeightRounding::Nearest;
-  if (text == "learned") return WeightRounding::Learned;
-  throw Error(ErrorKind::InvalidArgument, what + ": unknown rounding '" + text + "' (expected nearest or learned)");
-}
-
 size_t CalibrationOptions::rows_per_layer() const {
   if (output_rows == 0) return 0;
   if (weight_rounding == WeightRounding::Learned) return std::max(output_rows, kLearnedRoundingRows);
   return weight_range == WeightRange::Mse ? output_rows : 0;
-}
-
-ActRange parse_act_range(const std::string& text, const std::string& what) {
-  ActRange r;
-  if (text == "mse" || text.empty()) return r;
-  if (text == "minmax") {
-    r.kind = ActRange::MinMax;
-    return r;
-  }
-  if (text.rfind("percentile", 0) == 0) {
-    r.kind = ActRange::Percentile;
-    if (text.size() == 10) return r;
-    if (text[10] == '=') {
-      const std::string v = text.substr(11);
-      size_t pos = 0;
-      double p = -1.0;
-      try {
-        p = std::stod(v, &pos);
-      } catch (...) {
-        pos = 0;
-      }
-      if (pos == v.size() && !v.empty() && p > 50.0 && p <= 100.0) {
-        r.percentile = p;
-        return r;
-      }
-      throw Error(ErrorKind::InvalidArgument, what + ": percentile must be in (50, 100], got '" + v + "'");
-    }
-  }
-  throw Error(ErrorKind::InvalidArgument,
-              what + ": unknown range setting '" + text + "' (expected mse, minmax or percentile=P)");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -47,17 +47,11 @@ enum class WeightRange { Mse, WeightMse, MinMax };
 /// rows (output_aware.h), the integers minimise the layer's output error (learned_rounding.h).
 enum class WeightRounding { Nearest, Learned };
 
+/// The activation range setting (api/options.h parses its text, as it does the two above).
 struct ActRange {
   enum Kind { Mse, MinMax, Percentile } kind = Mse;
   double percentile = 99.99;  ///< for Percentile, in (50, 100]
 };
-
-/// "mse" | "weight-mse" | "minmax"; Error(InvalidArgument) naming `what` otherwise.
-WeightRange parse_weight_range(const std::string& text, const std::string& what = "weight range");
-/// "nearest" | "learned"; Error(InvalidArgument) naming `what` otherwise.
-WeightRounding parse_weight_rounding(const std::string& text, const std::string& what = "weight rounding");
-/// "mse" | "minmax" | "percentile" (99.99) | "percentile=P".
-ActRange parse_act_range(const std::string& text, const std::string& what = "activation range");
 
 struct CalibrationOptions {
   WeightRange weight_range = WeightRange::Mse;

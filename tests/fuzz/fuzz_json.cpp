@@ -1,6 +1,6 @@
 // libFuzzer entry: the two JSON readers users feed files to. Every input goes to both, and must
 // end in success or a qm::Error:
-//   - the hardware profile reader (mixed_precision/profile.h, `quantize --profile FILE.json`):
+//   - the hardware profile reader (api/options.h, `quantize --profile FILE.json`):
 //     an accepted profile is queried for a few op types and bit-widths;
 //   - the encodings reader (quant/encodings_json.h, `run --encodings ENC.json`) for a small Conv
 //     -> Relu -> MatMul -> Softmax model (fuzz_util.h): accepted encodings are written back
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "api/options.h"
 #include "core/error.h"
 #include "core/tensor.h"
 #include "fuzz_util.h"
@@ -42,7 +43,7 @@ Fixture& fixture() {
 
 void profile(const std::string& text) {
   try {
-    const qm::mp::Profile p = qm::mp::parse_profile_json(text, "fuzz.json");
+    const qm::mp::Profile p = qm::api::parse_profile_json(text, "fuzz.json");
     for (const char* op : {"Conv", "Conv.depthwise", "MatMul", "Softmax", "Add", ""})
       for (int bits : {2, 4, 8, 16}) {
         (void)p.supports_layer(op, qm::mp::Candidate{bits, 8});
@@ -84,7 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   profile(text);
   encodings(text);
   try {
-    (void)qm::mp::parse_candidates(text);
+    (void)qm::api::parse_candidates(text);
   } catch (const qm::Error&) {
   }
   return 0;

@@ -16,6 +16,7 @@
 
 #include "api/image.h"
 #include "api/npy.h"
+#include "api/options.h"
 #include "api/samples.h"
 #include "api/session.h"
 #include "core/error.h"
@@ -35,15 +36,15 @@ int main(int argc, char** argv) {
   std::string model = argv[1], npy_dir, json_out, labels_file, calib, preprocess, test_npz;
   size_t nsamples = 8, threads = 1;
   mp::SearchOptions so;
-  so.candidates = mp::parse_candidates("W4A8,W8A8,W8A16");
+  so.candidates = api::parse_candidates("W4A8,W8A8,W8A16");
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--samples") nsamples = std::stoul(v);
     else if (k == "--npy-dir") npy_dir = v;
-    else if (k == "--candidates") so.candidates = mp::parse_candidates(v);
-    else if (k == "--profile") so.profile = mp::resolve_profile(v);
-    else if (k == "--target") so.target = mp::parse_target(v);
-    else if (k == "--order") so.order = mp::parse_order(v);
+    else if (k == "--candidates") so.candidates = api::parse_candidates(v);
+    else if (k == "--profile") so.profile = api::parse_profile(v);
+    else if (k == "--target") so.target = api::parse_target(v);
+    else if (k == "--order") so.order = api::parse_order(v);
     else if (k == "--threads") threads = std::stoul(v);
     else if (k == "--json") json_out = v;
     else if (k == "--labels") labels_file = v;
