@@ -26,7 +26,7 @@
 // beside the search's report.selected) and export nothing: exportFiles() then has model and
 // encodings null until export() (quantize() exports by itself).
 import { encodeNpy } from './npy.js';
-import { composeOverride, foldFrontEvent } from './results.js';
+import { composeOverride, foldFrontEvent } from './search_state.js';
 import { ModelError } from './engine.js';
 import { WorkerClient } from './worker_protocol.js';
 

@@ -4,7 +4,7 @@
 // number, higher is better (AIMET's eval callback). The worker imports it and gives `score` to the
 // core, which calls it in phases 0, 2 and 3 and for each evaluation; web/validate.js calls it on
 // ONNX Runtime's outputs. Example: web/examples/ctc_score.mjs.
-import { sameOriginUrl } from './embed_params.js';
+import { sameOriginUrl } from './urls.js';
 
 /**
  * Imports the score module at `url` (resolved against `base`, which must be an http(s) page on the

@@ -1,0 +1,50 @@
+// web/ holds two products (README architecture): the JS API — quantmix.js, its worker and the
+// modules they load — which a page can embed on its own, and the app built on it (web/app/,
+// web/views/ and the app's modules). The API imports nothing of the app; the app's modules and
+// views bind nothing when imported (they take the page they run on), so node imports them all.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import test from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
+
+/** The JS API's modules: the entry points and everything they import, statically or not. */
+const API = ['quantmix.js', 'worker.js', 'worker_protocol.js', 'engine.js', 'npy.js', 'score_module.js',
+  'demo_engine.js', 'search_state.js', 'urls.js'];
+
+/** Relative module specifiers a file imports (static, re-exports and import('...')). */
+function importsOf(file) {
+  const text = readFileSync(file, 'utf8');
+  const out = [];
+  for (const m of text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'|import\('(\.[^']+)'\)/gm)) out.push(m[1] ?? m[2]);
+  return out;
+}
+
+test('web layout: the JS API imports only API modules (nothing of the app)', () => {
+  const seen = new Set();
+  const todo = ['quantmix.js', 'worker.js'];
+  while (todo.length) {
+    const f = todo.pop();
+    if (seen.has(f)) continue;
+    seen.add(f);
+    for (const spec of importsOf(join(WEB, f))) todo.push(relative(WEB, resolve(dirname(join(WEB, f)), spec)));
+  }
+  const outside = [...seen].filter((f) => !API.includes(f));
+  assert.deepEqual(outside, [], `the API reaches app modules: ${outside.join(', ')}`);
+  assert.deepEqual([...seen].sort(), [...API].sort(), 'the API list is what the entry points load');
+});
+
+test('web layout: the app\'s modules and views import under node without a page', async () => {
+  assert.equal(globalThis.document, undefined);
+  const dirs = ['app', 'views'];
+  let n = 0;
+  for (const d of dirs) {
+    for (const f of readdirSync(join(WEB, d)).filter((x) => x.endsWith('.js') && x !== 'main.js')) {
+      await import(pathToFileURL(join(WEB, d, f)).href);
+      n += 1;
+    }
+  }
+  assert.ok(n >= 15, `${n} modules imported`);
+});
