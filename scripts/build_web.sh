@@ -14,7 +14,7 @@ build="${QM_BUILD_DIR:-build/wasm}"
 [ -f "$build/CMakeCache.txt" ] || cmake --preset wasm -B "$build" >/dev/null
 cmake --build "$build" -j2 --target quantmix_wasm quantmix_mt web_site web_ort
 site="$build/web"
-for f in index.html app/main.js quantmix.js worker.js embed.js quantmix.mjs quantmix.wasm \
+for f in index.html app/main.js quantmix.js api/quantmix.js api/worker.js embed.js quantmix.mjs quantmix.wasm \
          quantmix-mt.mjs quantmix-mt.wasm quantmix-mt.worker.js \
          ort/ort.wasm.min.mjs ort/ort-wasm-simd-threaded.mjs ort/ort-wasm-simd-threaded.wasm; do
   [ -f "$site/$f" ] || { echo "error: $site/$f is missing after the build" >&2; exit 1; }

@@ -10,9 +10,9 @@ import { parseInputShapes } from './input_shapes.js';
 import { PRESETS } from './preprocess.js';
 import { parseCandidateList, targetSpec } from './results.js';
 import { SAMPLE_MODELS } from './sample_models.js';
-import { MAX_PARAM_LENGTH, quoteValue, sameOriginUrl } from './urls.js';
+import { MAX_PARAM_LENGTH, quoteValue, sameOriginUrl } from './api/urls.js';
 
-// The same-origin check and the quoting are the JS API's (web/urls.js: score modules use them).
+// The same-origin check and the quoting are the JS API's (web/api/urls.js: score modules use them).
 export { MAX_PARAM_LENGTH, quoteValue, sameOriginUrl };
 
 /** The parameters the page understands (anything else is reported, to catch typos). */

@@ -1,7 +1,7 @@
 // Calibration samples from the files a user drops: images are decoded in the browser
 // (createImageBitmap), resized on an OffscreenCanvas and normalised by web/preprocess.js; .npy
 // and .npz files are passed through as they are (the core parses them). Browser only.
-import { decodeNpy, encodeNpy } from './npy.js';
+import { decodeNpy, encodeNpy } from './api/npy.js';
 import { padRect, pixelsToTensor, tensorShape, tensorToPixels } from './preprocess.js';
 
 const IMAGE = /\.(png|jpe?g|bmp|gif|webp)$/i;

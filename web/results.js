@@ -45,8 +45,8 @@ export function targetSpec(kind, valueText) {
   return `${kind}=${v}`;
 }
 
-// What the JS API keeps of a search (web/search_state.js), re-exported for the app's views.
-export { composeOverride, foldFrontEvent } from './search_state.js';
+// What the JS API keeps of a search (web/api/search_state.js), re-exported for the app's views.
+export { composeOverride, foldFrontEvent } from './api/search_state.js';
 
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 

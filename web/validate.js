@@ -6,7 +6,7 @@
 // and 'disabled' (each DequantizeLinear -> op -> QuantizeLinear as written: the arithmetic the
 // simulation computes), and the two levels' outputs are compared. ORT is loaded on first use.
 import { argmax, conformShape, outputKind, SqnrAccumulator } from './metrics.js';
-import { loadScoreModule, scoreOf } from './score_module.js';
+import { loadScoreModule, scoreOf } from './api/score_module.js';
 
 let ortPromise = null;
 
@@ -30,7 +30,7 @@ export function loadOrt(base = new URL('./ort/', import.meta.url).href) {
  * float: {bytes, externalFiles: [{name, bytes}]}, exported: Uint8Array, samples: [{data,
  * shape}] (single-input models). opts: {maxSamples, onProgress(done, total), labelOf(sample) ->
  * class or null (the user's labels), score (outputs, sampleIndex) -> number or scoreModule (URL of
- * a same-origin module exporting it; web/score_module.js): the user's metric, called on ONNX
+ * a same-origin module exporting it; web/api/score_module.js): the user's metric, called on ONNX
  * Runtime's outputs of both models, sampleIndex = indexOf(sample) (default: its index in
  * `samples`; the app gives the row offset, as the core counts a stacked file's rows), ort (an
  * onnxruntime-web module to use instead of loadOrt()'s: node tests)}.

@@ -7,7 +7,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../../tools/serve.mjs';
-import { encodeNpy } from '../../web/npy.js';
+import { encodeNpy } from '../../web/api/npy.js';
 import { Checker, blockOffOrigin, browserOrSkip, launchChromium, loadFixture } from './helpers.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -686,6 +686,31 @@ try {
     t.equal(await page.getAttribute(`#quant-table tr[data-layer="${layer}"]`, 'data-bits'), 'W16A16', 'demo: the override is shown');
     t.equal(await page.getAttribute('#app', 'data-phases'), 'evaluate', 'demo: a layer override is one evaluation');
     console.log(`  screenshot ${await shot('16-demo-results')}`);
+  });
+
+  // The JS API on its own, as the README's snippet loads it: ./quantmix.js at the site's root
+  // (re-exporting web/api/), its worker and the core found from there, on both kinds of page.
+  await t.step('JS API from the README snippet\'s URL', async () => {
+    const model = (await readFile(join(ROOT, 'web', 'samples', 'fashion_cnn.onnx'))).toString('base64');
+    for (const [label, url] of [['plain', base], ['isolated', isolatedBase]]) {
+      await page.goto(`${url}?empty`);
+      await settled('idle');
+      const out = await page.evaluate(async (b64) => {
+        const { Quantmix } = await import('./quantmix.js');
+        const qm = await Quantmix.create();
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const inspect = await qm.loadModel(bytes, { name: 'fashion_cnn.onnx' });
+        await qm.setSamples(Array.from({ length: 4 }, (_, i) => ({ name: `s${i}`,
+          data: new Float32Array(784).map((_, j) => ((i * 31 + j * 7) % 255) / 255), shape: [1, 1, 28, 28] })));
+        const run = await qm.quantize({ target: 'bops=0.6', candidates: ['W4A8', 'W8A8', 'W8A16'] });
+        const size = qm.exportFiles().model.size;
+        qm.terminate();
+        return { layers: inspect.layers.length, threads: qm.capabilities.threads, relBops: run.report.selected.rel_bops, size };
+      }, model);
+      t.equal(out.layers, sample.layers.length, `${label}: the API inspects the model`);
+      t.ok(out.relBops <= 0.6 && out.size > 0, `${label}: the API quantizes and exports (${JSON.stringify(out)})`);
+      t.ok(label === 'plain' ? out.threads === 1 : out.threads > 1, `${label}: threads ${out.threads}`);
+    }
   });
 
   // (d) No console errors, page errors or CSP violations, and nothing left the origin.

@@ -8,13 +8,13 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { demoReport } from '../../web/demo_engine.js';
+import { demoReport } from '../../web/api/demo_engine.js';
 import { argmax, conformShape, ctcDecode, outputKind, SqnrAccumulator } from '../../web/metrics.js';
 import { renderValidation } from '../../web/views/validation.js';
-import { decodeNpy, encodeNpy } from '../../web/npy.js';
+import { decodeNpy, encodeNpy } from '../../web/api/npy.js';
 import { applyPreset, defaultSettings, imageGeometry, parseScale, parseTriple, pixelsToTensor, PreprocessError,
   padRect, tensorShape, tensorToPixels, toCliSpec, validateSettings } from '../../web/preprocess.js';
-import { formatEta, phaseWeights, PHASES, ProgressTracker } from '../../web/quantmix.js';
+import { formatEta, phaseWeights, PHASES, ProgressTracker } from '../../web/api/quantmix.js';
 import { composeOverride, layerRows, nearestPoint, niceTicks, normalizeQuantReport, paretoGeometry, parseCandidate,
   parseCandidateList, stripSegments, targetRange, targetSpec } from '../../web/results.js';
 import { renderResults } from '../../web/views/results_view.js';

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadEngine, ModelError } from '../../web/engine.js';
-import { encodeNpy } from '../../web/npy.js';
+import { loadEngine, ModelError } from '../../web/api/engine.js';
+import { encodeNpy } from '../../web/api/npy.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WEB_DIR = process.env.QM_WEB_DIR ?? join(ROOT, 'build', 'wasm', 'web');

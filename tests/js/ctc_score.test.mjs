@@ -9,9 +9,9 @@ import { dirname, join, resolve } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CHARSET, LINES, makeCtcScore, score } from '../../web/examples/ctc_score.mjs';
-import { loadEngine } from '../../web/engine.js';
-import { encodeNpy } from '../../web/npy.js';
-import { handleMessage, newState } from '../../web/worker_protocol.js';
+import { loadEngine } from '../../web/api/engine.js';
+import { encodeNpy } from '../../web/api/npy.js';
+import { handleMessage, newState } from '../../web/api/worker_protocol.js';
 import { encodeModel } from './tiny_onnx.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

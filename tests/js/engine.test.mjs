@@ -1,8 +1,8 @@
-// web/engine.js against a fake module (no wasm needed): result unwrapping, byte normalisation,
+// web/api/engine.js against a fake module (no wasm needed): result unwrapping, byte normalisation,
 // and recovery after a trap. The real module is covered by wasm.test.mjs.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { asBytes, Engine, ModelError } from '../../web/engine.js';
+import { asBytes, Engine, ModelError } from '../../web/api/engine.js';
 
 function fakeFactory(behaviour) {
   let instances = 0;

@@ -1,8 +1,8 @@
-// A stand-in for web/engine.js's Engine with the workspace calls (ws_contract.md), for the
+// A stand-in for web/api/engine.js's Engine with the workspace calls (ws_contract.md), for the
 // node tests of the worker protocol and the JS API: it records every call and answers with
 // report.json-shaped reports (made up by demo_engine.js: config/layerBits give report.final).
-import { demoReport } from '../../web/demo_engine.js';
-import { handleMessage, newState } from '../../web/worker_protocol.js';
+import { demoReport } from '../../web/api/demo_engine.js';
+import { handleMessage, newState } from '../../web/api/worker_protocol.js';
 
 export const INSPECT = {
   file: 'm.onnx', macs: 3000, inputs: [{ name: 'x', dtype: 'float', shape: [1, 1, 4, 4] }],
@@ -11,7 +11,7 @@ export const INSPECT = {
     { name: 'fc', op: 'Gemm', weight_shape: [10, 8], macs: 500 }],
 };
 
-/** A stand-in for web/engine.js's Engine: records calls, answers like the contract says. */
+/** A stand-in for web/api/engine.js's Engine: records calls, answers like the contract says. */
 export function fakeEngine({ delayMs = 0 } = {}) {
   const calls = [];
   const sleep = () => new Promise((ok) => setTimeout(ok, delayMs));

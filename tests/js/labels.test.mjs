@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { demoReport } from '../../web/demo_engine.js';
+import { demoReport } from '../../web/api/demo_engine.js';
 import { isLabelsName, isLabelsNpy, labelsForRun, labelsProblem, LabelsError, parseLabels, removeSampleLabels,
   sampleOffsets, sampleTotal } from '../../web/labels.js';
-import { encodeNpy } from '../../web/npy.js';
+import { encodeNpy } from '../../web/api/npy.js';
 import { defaultSettings, sizeFromImages } from '../../web/preprocess.js';
 import { normalizeQuantReport } from '../../web/results.js';
 import { renderTotals } from '../../web/views/results_view.js';

@@ -10,10 +10,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadEngine } from '../../web/engine.js';
+import { loadEngine } from '../../web/api/engine.js';
 import { SqnrAccumulator } from '../../web/metrics.js';
-import { decodeNpy, encodeNpy } from '../../web/npy.js';
-import { handleMessage, newState } from '../../web/worker_protocol.js';
+import { decodeNpy, encodeNpy } from '../../web/api/npy.js';
+import { handleMessage, newState } from '../../web/api/worker_protocol.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WEB_DIR = process.env.QM_WEB_DIR ?? join(ROOT, 'build', 'wasm', 'web');

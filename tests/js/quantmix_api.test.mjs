@@ -1,11 +1,11 @@
 // The JS API (web/quantmix.js) end to end under node: a fake Worker runs the real worker
-// protocol (web/worker_protocol.js) over the recording engine of fake_engine.mjs. Checks what
+// protocol (web/api/worker_protocol.js) over the recording engine of fake_engine.mjs. Checks what
 // reaches the core for quantize / evaluate / select / override / export, that overrides compose
 // with the configuration shown, and the README's example (exportFiles() right after quantize).
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { ModelError as EngineModelError } from '../../web/engine.js';
-import { CancelledError, ModelError, Quantmix, WorkerError } from '../../web/quantmix.js';
+import { ModelError as EngineModelError } from '../../web/api/engine.js';
+import { CancelledError, ModelError, Quantmix, WorkerError } from '../../web/api/quantmix.js';
 import { fakeEngine, installWorker } from './fake_engine.mjs';
 
 

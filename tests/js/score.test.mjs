@@ -12,12 +12,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadEngine } from '../../web/engine.js';
-import { encodeNpy } from '../../web/npy.js';
-import { resolveScoreModule } from '../../web/quantmix.js';
-import { loadScoreModule, scoreOf } from '../../web/score_module.js';
+import { loadEngine } from '../../web/api/engine.js';
+import { encodeNpy } from '../../web/api/npy.js';
+import { resolveScoreModule } from '../../web/api/quantmix.js';
+import { loadScoreModule, scoreOf } from '../../web/api/score_module.js';
 import { scoreOutputs } from '../../web/validate.js';
-import { handleMessage, newState } from '../../web/worker_protocol.js';
+import { handleMessage, newState } from '../../web/api/worker_protocol.js';
 import { fakeEngine } from './fake_engine.mjs';
 import { encodeModel } from './tiny_onnx.mjs';
 

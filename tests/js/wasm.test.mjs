@@ -1,5 +1,5 @@
 // Tests of the browser module (quantmix.mjs + .wasm) under node, through the raw Embind binding
-// and through web/engine.js and the worker protocol. Run by ctest in the wasm build with
+// and through web/api/engine.js and the worker protocol. Run by ctest in the wasm build with
 // QM_WEB_DIR=<build>/web. The oracle is independent of our C++: the parameter count and the
 // per-layer MACs that tools/make_sample_model.py computed with python-onnx and torch.
 import assert from 'node:assert/strict';
@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadEngine, ModelError } from '../../web/engine.js';
-import { handleMessage, WorkerClient } from '../../web/worker_protocol.js';
+import { loadEngine, ModelError } from '../../web/api/engine.js';
+import { handleMessage, WorkerClient } from '../../web/api/worker_protocol.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WEB_DIR = process.env.QM_WEB_DIR ?? join(ROOT, 'build', 'wasm', 'web');

@@ -1,7 +1,8 @@
-// web/ holds two products (README architecture): the JS API — quantmix.js, its worker and the
-// modules they load — which a page can embed on its own, and the app built on it (web/app/,
-// web/views/ and the app's modules). The API imports nothing of the app; the app's modules and
-// views bind nothing when imported (they take the page they run on), so node imports them all.
+// web/ holds two products (README architecture): the JS API in web/api/ — quantmix.js, its
+// worker and the modules they load — which a page can embed on its own (web/quantmix.js at the
+// root re-exports it), and the app built on it (web/app/, web/views/ and the app's modules). The
+// API imports nothing of the app; the app's modules and views bind nothing when imported (they
+// take the page they run on), so node imports them all.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -11,8 +12,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
 
 /** The JS API's modules: the entry points and everything they import, statically or not. */
-const API = ['quantmix.js', 'worker.js', 'worker_protocol.js', 'engine.js', 'npy.js', 'score_module.js',
-  'demo_engine.js', 'search_state.js', 'urls.js'];
+const API = ['quantmix.js', ...['quantmix.js', 'worker.js', 'worker_protocol.js', 'engine.js', 'npy.js', 'score_module.js',
+  'demo_engine.js', 'search_state.js', 'urls.js'].map((f) => `api/${f}`)];
 
 /** Relative module specifiers a file imports (static, re-exports and import('...')). */
 function importsOf(file) {
@@ -24,7 +25,7 @@ function importsOf(file) {
 
 test('web layout: the JS API imports only API modules (nothing of the app)', () => {
   const seen = new Set();
-  const todo = ['quantmix.js', 'worker.js'];
+  const todo = ['quantmix.js', 'api/quantmix.js', 'api/worker.js'];
   while (todo.length) {
     const f = todo.pop();
     if (seen.has(f)) continue;
@@ -34,6 +35,8 @@ test('web layout: the JS API imports only API modules (nothing of the app)', () 
   const outside = [...seen].filter((f) => !API.includes(f));
   assert.deepEqual(outside, [], `the API reaches app modules: ${outside.join(', ')}`);
   assert.deepEqual([...seen].sort(), [...API].sort(), 'the API list is what the entry points load');
+  const api = readdirSync(join(WEB, 'api')).filter((f) => f.endsWith('.js')).map((f) => `api/${f}`);
+  assert.deepEqual(api.sort(), API.filter((f) => f.startsWith('api/')).sort(), 'web/api/ holds the API and only it');
 });
 
 test('web layout: the app\'s modules and views import under node without a page', async () => {

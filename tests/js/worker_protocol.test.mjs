@@ -1,11 +1,11 @@
-// The worker's side of the workspace (web/worker_protocol.js) against a fake engine that records
+// The worker's side of the workspace (web/api/worker_protocol.js) against a fake engine that records
 // every call: after one quantize, a new target, a front point or an override costs one
 // wsQuantize and nothing else (no reload, no new samples, no export); export happens only on
 // 'export'; the search's front updates reach the page before the result; a module that crashed
 // gets the model and samples back; demo mode answers every request. The real module is covered by wasm.test.mjs.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { handleMessage, newState } from '../../web/worker_protocol.js';
+import { handleMessage, newState } from '../../web/api/worker_protocol.js';
 import { fakeEngine, INSPECT } from './fake_engine.mjs';
 
 /** A worker with its own state over `engine`; send(type, payload) -> the final reply. */

@@ -3,7 +3,7 @@
 // bind() once, with the browser's objects or, under node --test, a fake document, location and
 // engine. The other app modules import these live bindings and see them once bound.
 import { parseEmbedParams } from '../embed_params.js';
-import { Quantmix } from '../quantmix.js';
+import { Quantmix } from '../api/quantmix.js';
 
 // The app's directory (where index.html is): paths of the bundled sample models and their
 // calibration files (web/sample_models.js, web/samples/) are relative to it.

@@ -1,6 +1,6 @@
 // The only wrapper around the WebAssembly module (quantmix.mjs, built from wasm/bindings.cpp).
 // It loads the module, turns {ok: false} results into a thrown ModelError, normalises typed
-// arrays, and restarts the module if it ever traps. Runs in the worker (web/worker.js) and in
+// arrays, and restarts the module if it ever traps. Runs in the worker (web/api/worker.js) and in
 // node for the tests (pass wasmBinary there: the ES6 build cannot read files under node).
 
 /** A model or argument the engine rejected; `kind` is e.g. "invalid model" or "unsupported". */
@@ -253,7 +253,7 @@ export class Engine {
  * wasmBinary (bytes of quantmix.wasm; required under node)}.
  */
 export async function loadEngine({ moduleUrl = null, wasmBinary = null } = {}) {
-  const url = moduleUrl ?? new URL('./quantmix.mjs', import.meta.url).href;
+  const url = moduleUrl ?? new URL('../quantmix.mjs', import.meta.url).href;
   const { default: factory } = await import(url);
   const options = wasmBinary ? { wasmBinary } : {};
   // Keep the module's own stdout/stderr out of the page console unless something is wrong.

@@ -1,6 +1,6 @@
 // The module Web Worker that owns the engine, so parsing a large model or searching never
 // blocks the page. It keeps one quantization workspace (the model, samples, calibration and
-// search) between requests. The messages are those of web/worker_protocol.js: init, inspect,
+// search) between requests. The messages are those of web/api/worker_protocol.js: init, inspect,
 // load_model, set_samples, quantize, evaluate, export, run; replies ready/progress/result/error.
 import { loadEngine } from './engine.js';
 import { handleMessage } from './worker_protocol.js';
@@ -18,7 +18,7 @@ const MT_FILES = ['quantmix-mt.mjs', 'quantmix-mt.wasm', 'quantmix-mt.worker.js'
 async function loadBestEngine() {
   if (self.crossOriginIsolated) {
     try {
-      const urls = MT_FILES.map((f) => new URL(`./${f}`, import.meta.url));
+      const urls = MT_FILES.map((f) => new URL(`../${f}`, import.meta.url));
       // A missing worker file would leave the module's thread pool waiting forever: check first.
       const heads = await Promise.all(urls.map((u) => fetch(u, { method: 'HEAD' })));
       if (heads.every((r) => r.ok)) return await loadEngine({ moduleUrl: urls[0].href });

@@ -1,4 +1,4 @@
-// Both ends of the worker protocol (see web/worker.js), without touching `self` or `Worker`, so
+// Both ends of the worker protocol (see web/api/worker.js), without touching `self` or `Worker`, so
 // node --test drives them with a real engine and a fake channel (tests/js/wasm.test.mjs) or a
 // fake engine (tests/js/worker_protocol.test.mjs).
 //
@@ -20,7 +20,7 @@
 //                                                   the points phase 2 measures)
 //                                                   result {value: {report, model, encodings, samplesUsed, demo}}
 //               options.scoreModule: a same-origin module URL exporting score(outputs, sampleIndex);
-//               the worker imports it (web/score_module.js) and the core gets its `score`
+//               the worker imports it (web/api/score_module.js) and the core gets its `score`
 //   evaluate    {options}   options + config/layerBits/target: evaluation only, nothing exported
 //                                                -> progress*, result {value: {report, samplesUsed, demo}}
 //   export      {options?}  exports the configuration of `options` (the last evaluated one when

@@ -1,4 +1,4 @@
-// What the JS API (web/quantmix.js) keeps of a search besides the report: the front folded from
+// What the JS API (web/api/quantmix.js) keeps of a search besides the report: the front folded from
 // the core's events while the search runs (foldFrontEvent, the onFront callback's argument) and
 // the configuration an override is composed with (composeOverride). Pure.
 
