@@ -1,7 +1,7 @@
 // <quantmix-demo>: a live quantmix demo in a documentation page, from one tag (README
 // "Embedding"). It builds an <iframe> of the app page beside this script with the element's
 // attributes as URL parameters (model, samples, labels, candidates, target, bits, profile,
-// max-samples, preprocess, input-shapes, panels, autorun; web/embed_params.js checks them in the
+// max-samples, preprocess, input-shapes, panels, autorun; web/app/embed_params.js checks them in the
 // frame) and sizes the frame to the page inside it. A classic script, not a module, so a page on
 // another origin can load it without CORS:
 //

@@ -13,13 +13,13 @@ import { argmax, conformShape, ctcDecode, outputKind, SqnrAccumulator } from '..
 import { renderValidation } from '../../web/views/validation.js';
 import { decodeNpy, encodeNpy } from '../../web/api/npy.js';
 import { applyPreset, defaultSettings, imageGeometry, parseScale, parseTriple, pixelsToTensor, PreprocessError,
-  padRect, tensorShape, tensorToPixels, toCliSpec, validateSettings } from '../../web/preprocess.js';
+  padRect, tensorShape, tensorToPixels, toCliSpec, validateSettings } from '../../web/app/preprocess.js';
 import { formatEta, phaseWeights, PHASES, ProgressTracker } from '../../web/api/quantmix.js';
 import { composeOverride, layerRows, nearestPoint, niceTicks, normalizeQuantReport, paretoGeometry, parseCandidate,
   parseCandidateList, stripSegments, targetRange, targetSpec } from '../../web/results.js';
 import { renderResults } from '../../web/views/results_view.js';
 import { renderSamplePreviews } from '../../web/views/samples.js';
-import { sampleShapeProblem } from '../../web/input_shapes.js';
+import { sampleShapeProblem } from '../../web/app/input_shapes.js';
 import { createDocument } from './fake_dom.mjs';
 
 const PY = '/usr/bin/python3';

@@ -1,4 +1,4 @@
-// The page's URL parameters (web/embed_params.js) against hostile input, and the URL that the
+// The page's URL parameters (web/app/embed_params.js) against hostile input, and the URL that the
 // <quantmix-demo> element (web/embed.js, a classic script) builds from its attributes. The
 // Chromium side (a foreign page embedding the app) is tests/browser/embed_labels.mjs.
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
-import { BUNDLED_SAMPLES, expandRange, MAX_SAMPLE_URLS, PANELS, parseEmbedParams, sameOriginUrl } from '../../web/embed_params.js';
+import { BUNDLED_SAMPLES, expandRange, MAX_SAMPLE_URLS, PANELS, parseEmbedParams, sameOriginUrl } from '../../web/app/embed_params.js';
 
 const PAGE = 'http://127.0.0.1:8080/quantmix/index.html';
 const parse = (query) => parseEmbedParams(query, PAGE);

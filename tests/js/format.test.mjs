@@ -1,11 +1,11 @@
-// Unit tests of the page's pure helpers: web/format.js, web/input_shapes.js, web/files.js.
+// Unit tests of the page's pure helpers: web/app/format.js, web/app/input_shapes.js, web/app/files.js.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { classifyFiles } from '../../web/files.js';
+import { classifyFiles } from '../../web/app/files.js';
 import { formatBytes, formatCount, formatDim, formatInteger, formatPercent, formatShape, isStaticShape }
-  from '../../web/format.js';
+  from '../../web/app/format.js';
 import { formatInputShapes, InputShapeError, inputShapeTemplate, parseInputShapes }
-  from '../../web/input_shapes.js';
+  from '../../web/app/input_shapes.js';
 
 test('format: formatCount uses K/M/G with three significant digits', () => {
   const cases = [

@@ -1,6 +1,6 @@
-// Labels for the user's samples (web/labels.js: the CLI's --labels format), the metric they make
+// Labels for the user's samples (web/app/labels.js: the CLI's --labels format), the metric they make
 // the page show (results totals, validation), and a dynamic image size taken from the images
-// (web/preprocess.js sizeFromImages). The Chromium side is tests/browser/embed_labels.mjs.
+// (web/app/preprocess.js sizeFromImages). The Chromium side is tests/browser/embed_labels.mjs.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,9 +8,9 @@ import test from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { demoReport } from '../../web/api/demo_engine.js';
 import { isLabelsName, isLabelsNpy, labelsForRun, labelsProblem, LabelsError, parseLabels, removeSampleLabels,
-  sampleOffsets, sampleTotal } from '../../web/labels.js';
+  sampleOffsets, sampleTotal } from '../../web/app/labels.js';
 import { encodeNpy } from '../../web/api/npy.js';
-import { defaultSettings, sizeFromImages } from '../../web/preprocess.js';
+import { defaultSettings, sizeFromImages } from '../../web/app/preprocess.js';
 import { normalizeQuantReport } from '../../web/results.js';
 import { renderTotals } from '../../web/views/results_view.js';
 import { renderValidation } from '../../web/views/validation.js';

@@ -5,7 +5,7 @@ import test from 'node:test';
 import { layerRows, modelMeta, normalizeReport, opBars, summaryCards, valueRows, hasDynamicInputs }
   from '../../web/views/report.js';
 import { renderSummary } from '../../web/views/summary.js';
-import { inputShapeExample, parseInputShapes } from '../../web/input_shapes.js';
+import { inputShapeExample, parseInputShapes } from '../../web/app/input_shapes.js';
 import { createDocument } from './fake_dom.mjs';
 
 // A report written by hand in the JSON layout of api::inspect_to_json (spec/cli.md keys).

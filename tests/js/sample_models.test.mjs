@@ -1,4 +1,4 @@
-// The app's bundled sample models (web/sample_models.js): their files, the embed parameter that
+// The app's bundled sample models (web/app/sample_models.js): their files, the embed parameter that
 // picks one (sample=), and the score-module metric on the page (report search.metric "score":
 // results totals and the validation). The Chromium side is tests/browser/samples_score.mjs; the
 // text-line sample's lines are checked against ONNX Runtime in textline_sample.test.mjs.
@@ -8,9 +8,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseEmbedParams } from '../../web/embed_params.js';
+import { parseEmbedParams } from '../../web/app/embed_params.js';
 import { normalizeQuantReport } from '../../web/results.js';
-import { DEFAULT_SAMPLE, SAMPLE_MODELS, sampleModel, sampleModelByFile, scoreMetric } from '../../web/sample_models.js';
+import { DEFAULT_SAMPLE, SAMPLE_MODELS, sampleModel, sampleModelByFile, scoreMetric } from '../../web/app/sample_models.js';
 import { renderTotals } from '../../web/views/results_view.js';
 import { renderValidation } from '../../web/views/validation.js';
 import { createDocument } from './fake_dom.mjs';

@@ -84,7 +84,7 @@ test(`textline sample: ORT float character accuracy on the first ${N_CHECKED} te
 });
 
 test('textline sample in the app: textline_calib/lines.txt is the text of the calibration lines (ORT float model, the score module\'s per-line mean)', async () => {
-  // The app's sample (web/sample_models.js) scores the greedy decode of each calibration line
+  // The app's sample (web/app/sample_models.js) scores the greedy decode of each calibration line
   // against lines.txt (web/samples/textline_score.mjs = makeCtcScore over these two files). If
   // the lines were not the calibration lines' text, the float model would read ~0% of them.
   const lines = readFileSync(join(SAMPLES, 'textline_calib', 'lines.txt'), 'utf8').split('\n');

@@ -1,5 +1,5 @@
 // Same-origin URLs: what the JS API loads by URL (a score module, README "JS API") and the app's
-// URL parameters (web/embed_params.js) must be files on the page's own origin over http(s). Pure.
+// URL parameters (web/app/embed_params.js) must be files on the page's own origin over http(s). Pure.
 
 /** Characters of a URL at most. */
 export const MAX_PARAM_LENGTH = 4096;

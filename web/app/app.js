@@ -3,10 +3,10 @@
 // (context.js) and wires the events; each step's logic is in its own module (status, model,
 // samples, run, results_page, export_step) and the views build DOM from pure data (web/views/).
 // Importing any of them binds nothing, so node --test drives them on a fake document.
-import { BUNDLED_SAMPLES, PANELS } from '../embed_params.js';
-import { applyPreset } from '../preprocess.js';
+import { BUNDLED_SAMPLES, PANELS } from './embed_params.js';
+import { applyPreset } from './preprocess.js';
 import { targetRange } from '../results.js';
-import { DEFAULT_SAMPLE, SAMPLE_MODELS, sampleModel } from '../sample_models.js';
+import { DEFAULT_SAMPLE, SAMPLE_MODELS, sampleModel } from './sample_models.js';
 import { clear, h } from '../views/dom.js';
 import { bind, doc, loc, win, ui, state, embed, engine, appUrl, PROFILE_CANDIDATES } from './context.js';
 import { hideError, messageOf, nearSamples, showError } from './status.js';

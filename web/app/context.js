@@ -2,11 +2,11 @@
 // state and the URL's configuration (embed). Nothing is bound on import: start() (app.js) calls
 // bind() once, with the browser's objects or, under node --test, a fake document, location and
 // engine. The other app modules import these live bindings and see them once bound.
-import { parseEmbedParams } from '../embed_params.js';
+import { parseEmbedParams } from './embed_params.js';
 import { Quantmix } from '../api/quantmix.js';
 
 // The app's directory (where index.html is): paths of the bundled sample models and their
-// calibration files (web/sample_models.js, web/samples/) are relative to it.
+// calibration files (web/app/sample_models.js, web/samples/) are relative to it.
 export const APP_DIR = new URL('../', import.meta.url).href;
 export const appUrl = (path) => new URL(path, APP_DIR).href;
 
@@ -74,7 +74,7 @@ export function bind({ document, location, window, Quantmix: Q = Quantmix }) {
     qmStarting: null,   // the promise of Quantmix.create() while the engine starts
     demo: params.has('demo'),
     model: null,        // {name, blob}
-    sampleModel: null,  // the bundled sample open (web/sample_models.js), null for the user's model
+    sampleModel: null,  // the bundled sample open (web/app/sample_models.js), null for the user's model
     external: [],       // [{name, blob}]
     inspect: null,      // normalized inspect report
     shapesText: '',

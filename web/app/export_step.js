@@ -1,6 +1,6 @@
 // Step 5, export and validation: the QDQ model, encodings and report as downloads, and the
 // exported model checked in ONNX Runtime Web.
-import { sampleOffsets } from '../labels.js';
+import { sampleOffsets } from './labels.js';
 import { clear, h } from '../views/dom.js';
 import { renderValidation } from '../views/validation.js';
 import { doc, ui, state } from './context.js';

@@ -1,9 +1,9 @@
 // Step 1, the model: open a file, a bundled sample or a URL; inspect it in the worker; input
 // shapes.
-import { classifyFiles } from '../files.js';
-import { InputShapeError, parseInputShapes, sampleShapeProblem } from '../input_shapes.js';
-import { defaultSettings, imageGeometry } from '../preprocess.js';
-import { DEFAULT_SAMPLE, SAMPLE_MODELS, sampleModel } from '../sample_models.js';
+import { classifyFiles } from './files.js';
+import { InputShapeError, parseInputShapes, sampleShapeProblem } from './input_shapes.js';
+import { defaultSettings, imageGeometry } from './preprocess.js';
+import { DEFAULT_SAMPLE, SAMPLE_MODELS, sampleModel } from './sample_models.js';
 import { clear } from '../views/dom.js';
 import { normalizeReport } from '../views/report.js';
 import { renderSummary } from '../views/summary.js';
@@ -85,7 +85,7 @@ export function openFiles(fileList) {
 }
 
 /**
- * Opens the bundled sample model `id` (the picker's choice; web/sample_models.js) and, for a
+ * Opens the bundled sample model `id` (the picker's choice; web/app/sample_models.js) and, for a
  * sample whose metric needs them (the text-line recogniser's lines), its calibration files and
  * score module. Resolves true when the model is inspected and those files are in.
  */
@@ -117,7 +117,7 @@ export function urlFileName(href) {
 /**
  * Opens the model at `href` (same origin; a bundled sample or model= of an embed); resolves
  * true when it is inspected. `what` names it in an error; `shapes` is the input-shape text;
- * `sample` the bundled sample it is (web/sample_models.js), if it is one.
+ * `sample` the bundled sample it is (web/app/sample_models.js), if it is one.
  */
 export async function openModelUrl(href, name = urlFileName(href), what = name, shapes = '', sample = null) {
   setBusy(true, `Loading ${what}…`);

@@ -1,9 +1,9 @@
 // Step 3, the run: the settings read into the JS API's options, one request to the engine at a
 // time (runJob: quantize, evaluate, select, export) with its phases and live front, cancel.
-import { labelsForRun, sampleTotal } from '../labels.js';
+import { labelsForRun, sampleTotal } from './labels.js';
 import { CancelledError, formatEta } from '../api/quantmix.js';
 import { normalizeQuantReport, parseCandidateList, targetSpec } from '../results.js';
-import { scoreMetric } from '../sample_models.js';
+import { scoreMetric } from './sample_models.js';
 import { clear } from '../views/dom.js';
 import { renderPhases as renderPhaseList } from '../views/phases.js';
 import { renderPareto } from '../views/results_view.js';

@@ -1,11 +1,11 @@
 // Step 2, the calibration samples: images (decoded and preprocessed in the tab), .npy/.npz,
 // the preprocessing form, the labels file and the score module setting.
-import { sameOriginUrl } from '../embed_params.js';
-import { arraysToSamples, classifySampleFiles, imageSizes, imagesToSamples, previewCanvas } from '../images.js';
-import { inputShapeExample, sampleShapeProblem } from '../input_shapes.js';
-import { isLabelsName, isLabelsNpy, LabelsError, labelsProblem, parseLabels, removeSampleLabels, sampleTotal } from '../labels.js';
-import { parseScale, parseTriple, PreprocessError, sizeFromImages, toCliSpec, validateSettings } from '../preprocess.js';
-import { sampleModel, scoreMetric } from '../sample_models.js';
+import { sameOriginUrl } from './embed_params.js';
+import { arraysToSamples, classifySampleFiles, imageSizes, imagesToSamples, previewCanvas } from './images.js';
+import { inputShapeExample, sampleShapeProblem } from './input_shapes.js';
+import { isLabelsName, isLabelsNpy, LabelsError, labelsProblem, parseLabels, removeSampleLabels, sampleTotal } from './labels.js';
+import { parseScale, parseTriple, PreprocessError, sizeFromImages, toCliSpec, validateSettings } from './preprocess.js';
+import { sampleModel, scoreMetric } from './sample_models.js';
 import { clear } from '../views/dom.js';
 import { renderSamplePreviews } from '../views/samples.js';
 import { doc, loc, ui, state, APP_DIR, appUrl } from './context.js';

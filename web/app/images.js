@@ -1,7 +1,7 @@
 // Calibration samples from the files a user drops: images are decoded in the browser
-// (createImageBitmap), resized on an OffscreenCanvas and normalised by web/preprocess.js; .npy
+// (createImageBitmap), resized on an OffscreenCanvas and normalised by web/app/preprocess.js; .npy
 // and .npz files are passed through as they are (the core parses them). Browser only.
-import { decodeNpy, encodeNpy } from './api/npy.js';
+import { decodeNpy, encodeNpy } from '../api/npy.js';
 import { padRect, pixelsToTensor, tensorShape, tensorToPixels } from './preprocess.js';
 
 const IMAGE = /\.(png|jpe?g|bmp|gif|webp)$/i;
@@ -63,7 +63,7 @@ export async function imageSizes(files) {
 
 /**
  * Image files -> samples [{name, bytes (.npy), data, shape, preview: RGBA}] with `settings`
- * (web/preprocess.js). Each image becomes one [1, C, H, W] (or NHWC) float32 tensor.
+ * (web/app/preprocess.js). Each image becomes one [1, C, H, W] (or NHWC) float32 tensor.
  */
 export async function imagesToSamples(files, settings) {
   const out = [];

@@ -8,9 +8,9 @@
 // with hostile inputs (tests/js/embed.test.mjs).
 import { parseInputShapes } from './input_shapes.js';
 import { PRESETS } from './preprocess.js';
-import { parseCandidateList, targetSpec } from './results.js';
+import { parseCandidateList, targetSpec } from '../results.js';
 import { SAMPLE_MODELS } from './sample_models.js';
-import { MAX_PARAM_LENGTH, quoteValue, sameOriginUrl } from './api/urls.js';
+import { MAX_PARAM_LENGTH, quoteValue, sameOriginUrl } from '../api/urls.js';
 
 // The same-origin check and the quoting are the JS API's (web/api/urls.js: score modules use them).
 export { MAX_PARAM_LENGTH, quoteValue, sameOriginUrl };
@@ -66,7 +66,7 @@ function flag(params, name, problems) {
 /**
  * Reads the page's URL parameters. `search`: location.search (or a URLSearchParams), `base`:
  * the page's URL. Returns {config, problems}: config = {embed, autorun, demo, empty, model (URL
- * href | null), sample (a bundled sample's id, web/sample_models.js | null), samples (URL hrefs | 'bundled' | null), labels (href | null), candidates, target
+ * href | null), sample (a bundled sample's id, web/app/sample_models.js | null), samples (URL hrefs | 'bundled' | null), labels (href | null), candidates, target
  * ('bops=0.6'), targetKind, targetValue, bits, profile, maxSamples, preprocess, inputShapes,
  * panels (Set), refused (Set of parameter names)}, every field null/false when not given or
  * refused; problems: one line each, starting with the parameter's name.

@@ -1,7 +1,7 @@
 // Image preprocessing for calibration samples: the form's settings (pre-filled from the model's
 // input shape, with the CLI's presets) and the pure pixel -> tensor transform. No DOM here, so
 // node --test covers it (tests/js/preprocess.test.mjs); decoding and resizing live in
-// web/images.js (createImageBitmap + OffscreenCanvas, browser only).
+// web/app/images.js (createImageBitmap + OffscreenCanvas, browser only).
 
 /** A preprocessing setting the form or the API rejects; the message is shown as is. */
 export class PreprocessError extends Error {

@@ -3,7 +3,7 @@
 // '#' skipped) or a 1-D integer .npy. One label per sample, in the order the samples are listed;
 // with them the search's metric and the validation become top-1 on those samples. Pure (no DOM):
 // tests/js/labels.test.mjs.
-import { decodeNpy } from './api/npy.js';
+import { decodeNpy } from '../api/npy.js';
 
 /** A labels file the page refuses; the message names the file (and the line). */
 export class LabelsError extends Error {
