@@ -172,45 +172,17 @@ InspectReport inspect_loaded_model(const onnx::Model& model, const std::string& 
     throw with_context(e, file_name);
   }
 
-  // Per sample: divide by the batch (leading dim of the first input) if it is a number; if it is
-  // symbolic or unknown, infer again with that dimension set to 1 everywhere it appears.
-  graph::ValueInfos batch1;
-  const graph::ValueInfos* mac_infos = &infos;
-  std::string batch_symbol;
-  bool batch_dynamic = false;
-  if (!g.inputs().empty()) {
-    const ops::TensorInfo& first = infos[static_cast<size_t>(g.inputs()[0])];
-    if (first.shape && first.shape->size() >= 2) {
-      const ops::Dim& lead = (*first.shape)[0];
-      if (lead.known()) {
-        if (*lead.value >= 1) r.batch = *lead.value;
-      } else {
-        batch_dynamic = true;
-        batch_symbol = lead.symbol;
-        graph::InputShapeOverrides fixed = overrides;
-        for (ValueId v : g.inputs()) {
-          const ops::TensorInfo& in = infos[static_cast<size_t>(v)];
-          if (!in.shape) continue;
-          ops::Dims dims = *in.shape;
-          bool changed = false;
-          for (size_t i = 0; i < dims.size(); ++i) {
-            const bool is_lead = v == g.inputs()[0] && i == 0;
-            if (is_lead || (!batch_symbol.empty() && dims[i].symbol == batch_symbol)) {
-              dims[i] = int64_t{1};
-              changed = true;
-            }
-          }
-          if (changed) fixed[g.value(v).name] = dims;
-        }
-        try {
-          batch1 = graph::infer_shapes(g, fixed);
-        } catch (const Error& e) {
-          throw with_context(e, file_name + " (with batch size 1)");
-        }
-        mac_infos = &batch1;
-      }
-    }
+  // Per sample (graph::per_sample_shapes): divided by a fixed batch, or inferred at batch 1.
+  graph::PerSampleShapes per_sample;
+  try {
+    per_sample = graph::per_sample_shapes(g, overrides, infos);
+  } catch (const Error& e) {
+    throw with_context(e, file_name + " (with batch size 1)");
   }
+  r.batch = per_sample.batch;
+  const bool batch_dynamic = per_sample.batch_dynamic;
+  const std::string& batch_symbol = per_sample.batch_symbol;
+  const graph::ValueInfos* mac_infos = &per_sample.mac_infos(infos);
   const int64_t divisor = r.batch.value_or(1);
 
   for (ValueId v : g.inputs())

@@ -60,4 +60,35 @@ std::optional<int64_t> layer_macs(const std::string& t, const ops::OpAttrs* attr
   return mul(dims_product(y, 0), x->shape->back().value);
 }
 
+PerSampleShapes per_sample_shapes(const Graph& g, const InputShapeOverrides& overrides, const ValueInfos& infos) {
+  PerSampleShapes r;
+  if (g.inputs().empty()) return r;
+  const ops::TensorInfo& first = infos[static_cast<size_t>(g.inputs()[0])];
+  if (!first.shape || first.shape->size() < 2) return r;
+  const ops::Dim& lead = (*first.shape)[0];
+  if (lead.known()) {
+    if (*lead.value >= 1) r.batch = *lead.value;
+    return r;
+  }
+  r.batch_dynamic = true;
+  r.batch_symbol = lead.symbol;
+  InputShapeOverrides fixed = overrides;
+  for (ValueId v : g.inputs()) {
+    const ops::TensorInfo& in = infos[static_cast<size_t>(v)];
+    if (!in.shape) continue;
+    ops::Dims dims = *in.shape;
+    bool changed = false;
+    for (size_t i = 0; i < dims.size(); ++i) {
+      const bool is_lead = v == g.inputs()[0] && i == 0;
+      if (is_lead || (!r.batch_symbol.empty() && dims[i].symbol == r.batch_symbol)) {
+        dims[i] = int64_t{1};
+        changed = true;
+      }
+    }
+    if (changed) fixed[g.value(v).name] = dims;
+  }
+  r.batch1 = infer_shapes(g, fixed);
+  return r;
+}
+
 }  // namespace qm::graph

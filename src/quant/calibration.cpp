@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "graph/macs.h"
 #include "kernels/fake_quant.h"
 #include "quant/simulator.h"
 
@@ -502,14 +503,10 @@ void Calibrator::add_sample(const std::vector<Tensor>& inputs, Simulator* sim, c
       auto xi = shapes.find(s.inputs[0]);
       auto yi = shapes.find(s.outputs[0]);
       if (xi == shapes.end() || yi == shapes.end()) continue;
-      const Shape& ws = L.weight_shape;
-      int64_t w_inner = 1;
-      for (size_t i = 1; i < ws.size(); ++i) w_inner *= ws[i];
-      int64_t m = 0;
-      if (L.op == "Conv") m = shape_numel(yi->second) * w_inner;
-      else if (L.op == "ConvTranspose") m = shape_numel(xi->second) * w_inner;
-      else if (!xi->second.empty()) m = shape_numel(yi->second) * xi->second.back();  // Gemm, MatMul
-      model_->set_layer_macs(static_cast<int>(l), m / batch);
+      // The shapes seen, counted by graph::layer_macs (the one MACs formula).
+      auto info = [](const Shape& shape) { return ops::TensorInfo(DataType::Float, ops::Dims(shape.begin(), shape.end())); };
+      const ops::TensorInfo x = info(xi->second), w = info(L.weight_shape), y = info(yi->second);
+      if (auto m = graph::layer_macs(L.op, s.attrs.get(), &x, &w, &y)) model_->set_layer_macs(static_cast<int>(l), *m / batch);
       macs_pending_[l] = false;
     }
   }

@@ -38,38 +38,15 @@ std::vector<int64_t> layer_macs(const graph::Graph& g, const graph::InputShapeOv
     *infos_out = graph::ValueInfos(g.values().size());
     return macs;
   }
-  const graph::ValueInfos* mi = &infos;
-  graph::ValueInfos batch1;
-  int64_t divisor = 1;
-  if (!g.inputs().empty()) {
-    const ops::TensorInfo& first = infos[static_cast<size_t>(g.inputs()[0])];
-    if (first.shape && first.shape->size() >= 2) {
-      const ops::Dim& lead = (*first.shape)[0];
-      if (lead.known()) {
-        if (*lead.value >= 1) divisor = *lead.value;
-      } else {
-        graph::InputShapeOverrides fixed = overrides;
-        for (ValueId v : g.inputs()) {
-          const ops::TensorInfo& in = infos[static_cast<size_t>(v)];
-          if (!in.shape) continue;
-          ops::Dims dims = *in.shape;
-          bool changed = false;
-          for (size_t i = 0; i < dims.size(); ++i)
-            if ((v == g.inputs()[0] && i == 0) || (!lead.symbol.empty() && dims[i].symbol == lead.symbol)) {
-              dims[i] = int64_t{1};
-              changed = true;
-            }
-          if (changed) fixed[g.value(v).name] = dims;
-        }
-        try {
-          batch1 = graph::infer_shapes(g, fixed);
-          mi = &batch1;
-        } catch (const Error&) {
-          mi = nullptr;
-        }
-      }
-    }
+  graph::PerSampleShapes per_sample;
+  const graph::ValueInfos* mi = nullptr;
+  try {
+    per_sample = graph::per_sample_shapes(g, overrides, infos);
+    mi = &per_sample.mac_infos(infos);
+  } catch (const Error&) {
+    // No shapes at batch 1: no MACs here either (the calibrator fills them from actual shapes).
   }
+  const int64_t divisor = per_sample.divisor();
   if (mi)
     for (const graph::Node& n : g.nodes())
       if (graph::is_layer_op(n))
