@@ -51,26 +51,6 @@ struct Progress {
 /// Bits a quantizer runs at in `cfg` (0 = off).
 int bits_of(const quant::QuantConfig& cfg, int q) { return q >= 0 ? cfg.bits[static_cast<size_t>(q)] : 0; }
 
-/// BOPs and weight bytes of `cfg` (amp.md section 5) for a configuration outside the search's
-/// groups (homogeneous mode). An unquantized (off) tensor counts as 32 bits; a layer without an
-/// input activation quantizer counts its input as 8 bits, like W8A8.
-void config_cost(const quant::QuantModel& qmodel, const quant::QuantConfig& cfg, double& rel_bops, double& size_bytes) {
-  double bops = 0, ref = 0, bytes = 0;
-  for (const quant::Layer& l : qmodel.layers()) {
-    const int wq = bits_of(cfg, l.weight_quantizer);
-    const int w = wq > 0 ? wq : 32;
-    int a = 8;
-    if (l.input_quantizer >= 0) a = bits_of(cfg, l.input_quantizer) > 0 ? bits_of(cfg, l.input_quantizer) : 32;
-    bops += static_cast<double>(l.macs) * w * a;
-    ref += static_cast<double>(l.macs) * 64.0;
-    bytes += static_cast<double>(l.weight_elements) * w / 8.0;
-    const int block = l.weight_quantizer >= 0 ? cfg.block_of(static_cast<size_t>(l.weight_quantizer)) : 0;
-    if (block > 0 && l.blocks.ok()) bytes += 4.0 * static_cast<double>(l.blocks.scales(block));  // float32 block scales
-  }
-  rel_bops = ref > 0 ? bops / ref : 0.0;
-  size_bytes = bytes;
-}
-
 /// Applies options.layer_bits to `cfg` (homogeneous mode): the layer's weight and input
 /// activation quantizers.
 void apply_layer_bits(const quant::QuantModel& qmodel, const std::map<std::string, mp::Candidate>& layer_bits,
@@ -206,15 +186,16 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
   res.top1 = ev.accuracy;
   res.score = ev.score;
   res.float_score = ws.float_score();
+  mp::Cost cost;
   if (sr) {
     std::vector<mp::Group> groups;
     for (const mp::GroupReport& g : sr->groups) groups.push_back(g.group);
-    const mp::Cost c = mp::choice_cost(groups, choice);
-    res.rel_bops = c.rel_bops;
-    res.size_bytes = c.size_bytes;
+    cost = mp::choice_cost(groups, choice);
   } else {
-    config_cost(qmodel, cfg, res.rel_bops, res.size_bytes);
+    cost = mp::config_cost(qmodel.layers(), cfg);
   }
+  res.rel_bops = cost.rel_bops;
+  res.size_bytes = cost.size_bytes;
 
   Workspace::Export x;
   if (options.export_model) {

@@ -155,16 +155,20 @@ std::vector<Group> build_groups(const std::vector<quant::Quantizer>& quantizers,
   return groups;
 }
 
-double group_bops(const Group& g, const Candidate& c) {
-  return static_cast<double>(g.macs) * c.w_bits * c.a_bits;
+double bops(int64_t macs, int w_bits, int a_bits) { return static_cast<double>(macs) * w_bits * a_bits; }
+
+double weight_bytes(int64_t elements, int w_bits, int w_block, const std::vector<quant::BlockLayout>& layouts) {
+  double bytes = static_cast<double>(elements) * w_bits / 8.0;
+  if (w_block > 0)
+    for (const quant::BlockLayout& b : layouts)
+      if (b.ok()) bytes += 4.0 * static_cast<double>(b.scales(w_block));  // float32 scales, no zero points
+  return bytes;
 }
 
+double group_bops(const Group& g, const Candidate& c) { return bops(g.macs, c.w_bits, c.a_bits); }
+
 double group_size_bytes(const Group& g, const Candidate& c) {
-  double bytes = static_cast<double>(g.weight_elements) * c.w_bits / 8.0;
-  if (c.w_block > 0)
-    for (const quant::BlockLayout& b : g.weight_layouts)
-      if (b.ok()) bytes += 4.0 * static_cast<double>(b.scales(c.w_block));  // float32 scales, no zero points
-  return bytes;
+  return weight_bytes(g.weight_elements, c.w_bits, c.w_block, g.weight_layouts);
 }
 
 Cost choice_cost(const std::vector<Group>& groups, const Choice& choice) {
@@ -176,6 +180,24 @@ Cost choice_cost(const std::vector<Group>& groups, const Choice& choice) {
     cost.size_bytes += group_size_bytes(groups[i], c);
     ref_bops += group_bops(groups[i], Candidate{8, 8});
     ref_size += group_size_bytes(groups[i], Candidate{8, 8});
+  }
+  cost.rel_bops = ref_bops > 0 ? cost.bops / ref_bops : 0;
+  cost.rel_size = ref_size > 0 ? cost.size_bytes / ref_size : 0;
+  return cost;
+}
+
+Cost config_cost(const std::vector<quant::Layer>& layers, const quant::QuantConfig& config) {
+  auto bits_of = [&](int q) { return q >= 0 ? config.bits[static_cast<size_t>(q)] : 0; };
+  Cost cost;
+  double ref_bops = 0, ref_size = 0;
+  for (const quant::Layer& l : layers) {
+    const int w = bits_of(l.weight_quantizer) > 0 ? bits_of(l.weight_quantizer) : 32;
+    const int a = l.input_quantizer < 0 ? 8 : bits_of(l.input_quantizer) > 0 ? bits_of(l.input_quantizer) : 32;
+    const int block = l.weight_quantizer >= 0 ? config.block_of(static_cast<size_t>(l.weight_quantizer)) : 0;
+    cost.bops += bops(l.macs, w, a);
+    cost.size_bytes += weight_bytes(l.weight_elements, w, block, {l.blocks});
+    ref_bops += bops(l.macs, 8, 8);
+    ref_size += weight_bytes(l.weight_elements, 8, 0, {});
   }
   cost.rel_bops = ref_bops > 0 ? cost.bops / ref_bops : 0;
   cost.rel_size = ref_size > 0 ? cost.size_bytes / ref_size : 0;

@@ -50,9 +50,15 @@ LayerTraits layer_traits(const quant::QuantModel& model);
 /// Per-group choice: an index into Group::candidates for every group.
 using Choice = std::vector<int>;
 
-/// BOPs of one group at candidate c (MACs x w_bits x a_bits, summed over its layers).
+// The cost model (spec amp.md section 5), in one place: BOPs = MACs x w_bits x a_bits; weight
+// bytes = elements x w_bits / 8, plus 4 bytes per float32 block scale for blocked weights (no zero
+// points). Relative costs divide by W8A8 everywhere (8-bit weights for size).
+double bops(int64_t macs, int w_bits, int a_bits);
+double weight_bytes(int64_t elements, int w_bits, int w_block, const std::vector<quant::BlockLayout>& layouts);
+
+/// BOPs of one group at candidate c (summed over its layers).
 double group_bops(const Group& g, const Candidate& c);
-/// Weight bytes of one group at c (blocked candidates: plus 4 bytes per float32 block scale).
+/// Weight bytes of one group at c.
 double group_size_bytes(const Group& g, const Candidate& c);
 
 struct Cost {
@@ -60,6 +66,10 @@ struct Cost {
   double size_bytes = 0, rel_size = 0;  ///< rel: / bytes of 8-bit weights everywhere
 };
 Cost choice_cost(const std::vector<Group>& groups, const Choice& choice);
+/// The cost of a configuration outside the search's groups (homogeneous mode), layer by layer:
+/// an unquantized (off) tensor counts as 32 bits; a layer without an input activation quantizer
+/// counts its input as 8 bits, like W8A8.
+Cost config_cost(const std::vector<quant::Layer>& layers, const quant::QuantConfig& config);
 
 /// The quantizer configuration of a choice (every quantizer on; ids of `num_quantizers`).
 quant::QuantConfig choice_config(const std::vector<Group>& groups, const Choice& choice,
