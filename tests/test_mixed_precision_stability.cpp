@@ -106,6 +106,20 @@ PerSampleNoise model_noise(const Chain& c, size_t samples) {
   return n;
 }
 
+// Base noise of conv i 1e3 * ratio^i, and per sample and quantizer a log-uniform multiplier
+// spanning `decades` powers of ten around 1 (a fixed LCG stream from `seed`).
+PerSampleNoise spread_noise(const Chain& c, size_t samples, double ratio, double decades, uint64_t seed) {
+  PerSampleNoise n = model_noise(c, samples);
+  for (size_t i = 0; i < c.ls.size(); ++i) n.k[static_cast<size_t>(c.ls[i].weight_quantizer)] = 1e3 * std::pow(ratio, static_cast<double>(i));
+  uint64_t x = seed;
+  for (auto& row : n.w)
+    for (double& v : row) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      v = std::pow(10.0, decades * (static_cast<double>(x >> 11) / 9007199254740992.0 - 0.5));
+    }
+  return n;
+}
+
 SearchResult run(const Chain& c, const PerSampleNoise& n, const std::string& target, Phase1Aggregate agg = Phase1Aggregate::Pooled) {
   SearchOptions o;
   o.candidates = parse_candidates("W4A8,W8A8");
@@ -191,16 +205,9 @@ TEST_CASE("mixed_precision/stability: identical samples give zero-width interval
 
 TEST_CASE("mixed_precision/stability: samples that disagree give wide intervals, a lower rank correlation, 'add samples'") {
   const Chain c(8);
-  PerSampleNoise n = model_noise(c, 16);
   // Close base noises (ratio 1.1 between neighbours) and, per sample and layer, a multiplier
   // spanning 1000x: which layer is noisier depends on the samples drawn.
-  for (size_t i = 0; i < c.ls.size(); ++i) n.k[static_cast<size_t>(c.ls[i].weight_quantizer)] = 1e3 * std::pow(1.1, static_cast<double>(i));
-  uint64_t x = 12345;
-  for (auto& row : n.w)
-    for (double& v : row) {
-      x = x * 6364136223846793005ull + 1442695040888963407ull;
-      v = std::pow(10.0, 3.0 * static_cast<double>(x >> 11) / 9007199254740992.0 - 1.5);
-    }
+  const PerSampleNoise n = spread_noise(c, 16, 1.1, 3.0, 12345);
   const SearchResult noisy = run(c, n, "bops=0.75");
   const SearchResult steady = run(c, model_noise(c, 16), "bops=0.75");
   const Stability& st = noisy.stability;
@@ -295,14 +302,7 @@ TEST_CASE("mixed_precision/stability: resamples of half the samples stand in for
   // spread ~ 1/sqrt(m), so resamples of n/2 (the default) give intervals about sqrt(2) wider
   // than resamples of all n, and the rank correlation they predict is lower.
   const Chain c(8);
-  PerSampleNoise n = model_noise(c, 32);
-  for (size_t i = 0; i < c.ls.size(); ++i) n.k[static_cast<size_t>(c.ls[i].weight_quantizer)] = 1e3 * std::pow(1.3, static_cast<double>(i));
-  uint64_t x = 777;
-  for (auto& row : n.w)
-    for (double& v : row) {
-      x = x * 6364136223846793005ull + 1442695040888963407ull;
-      v = std::pow(10.0, static_cast<double>(x >> 11) / 9007199254740992.0 - 0.5);
-    }
+  const PerSampleNoise n = spread_noise(c, 32, 1.3, 1.0, 777);
   const SearchResult half = run(c, n, "bops=0.75");
   CHECK(half.stability.resample_size == 16);
   SearchResult all = half;
