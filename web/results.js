@@ -271,8 +271,9 @@ const weightBits = (name) => parseCandidate(name)?.w ?? null;
  * The range a target slider spans for `kind` (bops | size | sqnr | sqnr-drop) along the front
  * of a normalized report: {min, max, step, decimals, values: [per front point], current: the
  * shown configuration (report.selected) in that kind, rounded so that it still meets the
- * target, or null}, or null without a front. size is relative to 8-bit weights (from a
- * homogeneous baseline's size); sqnr-drop is below the best baseline.
+ * target, or null}, or null without a front or when its points all have the same value (a
+ * slider would move nothing). size is relative to 8-bit weights (from a homogeneous baseline's
+ * size); sqnr-drop is below the best baseline.
  */
 export function targetRange(report, kind) {
   const front = (report?.pareto ?? []).filter((p) => p.relBops !== null && (p.chartSqnrDb ?? p.sqnrDb) !== null);
@@ -291,6 +292,9 @@ export function targetRange(report, kind) {
     measure = (p) => { const q = p.chartSqnrDb ?? p.sqnrDb; return q === null ? null : best - q; };
   } else return null;
   const values = front.map(measure);
+  // A front whose points all have the same value of this kind (e.g. one cost): nothing to slide along.
+  const known = values.filter((v) => v !== null && Number.isFinite(v));
+  if (!known.length || Math.max(...known) - Math.min(...known) < 1e-9) return null;
   const bounds = { bops: [0.01, 16], size: [0.01, 4], sqnr: [-50, 200], 'sqnr-drop': [0, 200] }[kind];
   let lo = Math.min(...values);
   let hi = Math.max(...values);

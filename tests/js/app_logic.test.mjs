@@ -317,6 +317,12 @@ test('results: the target slider spans the front, per kind, and starts at the sh
     assert.doesNotThrow(() => targetSpec(kind, String(t.max)), `${kind} max is a valid target`);
   }
   assert.equal(targetRange(normalizeQuantReport({ pareto: [] }), 'bops'), null, 'no front, no slider');
+  // A front at one cost (the embedded labelled demo: top-1 equal along the front, every point
+  // but the cheapest dominated): the bops slider spanned 0.49999 to 0.5, moving nothing.
+  const flat = normalizeQuantReport({ baselines: [], pareto: [0, 1].map((i) => ({ index: i, rel_bops: 0.5, size_bytes: 50,
+    sqnr_db: 20 + i, measured: true, dominated: i === 0, config: ['W4A8'] })) });
+  assert.equal(targetRange(flat, 'bops'), null, 'one cost along the front: no bops slider');
+  assert.deepEqual([targetRange(flat, 'sqnr').min, targetRange(flat, 'sqnr').max], [20, 21], 'its SQNRs still differ');
   assert.equal(targetRange(r, 'latency'), null);
 });
 
