@@ -102,7 +102,7 @@ TEST_CASE("api/image: --preprocess parses presets and keys") {
   CHECK(api::Preprocess::parse("unit").scale == doctest::Approx(1.0 / 255));
 }
 
-TEST_CASE("api/image: bad --preprocess values name the flag and the key") {
+TEST_CASE("api/image: bad preprocessing values name the setting (neutral, or the front end's) and the key") {
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"", "empty"},          {"foo=1", "unknown key 'foo'"}, {"imagenett", "unknown preset"},
       {"size=0", "size="},    {"size=12x", "size="},          {"size=axb", "size="},
@@ -118,10 +118,11 @@ TEST_CASE("api/image: bad --preprocess values name the flag and the key") {
       FAIL("accepted");
     } catch (const Error& e) {
       const std::string msg = e.what();
-      CHECK(msg.rfind("--preprocess: ", 0) == 0);
+      CHECK(msg.rfind("preprocessing: ", 0) == 0);
       CHECK(msg.find(want) != std::string::npos);
       CHECK(msg.find('\n') == std::string::npos);
     }
+    CHECK_THROWS_WITH_AS(api::Preprocess::parse(specv, "--preprocess"), doctest::Contains("--preprocess: "), Error);
   }
 }
 
@@ -302,7 +303,10 @@ TEST_CASE("api/image: pad=right keeps the aspect and pads the right; pad=center 
       for (int64_t x = 0; x < 8; ++x) CHECK(at(box, c, y, x) == (y >= 2 && y < 6 ? at(full, c, y - 2, x) : 0.5f));
   // A padded width must be known.
   CHECK_THROWS_WITH_AS(api::image_to_tensor(img, spec({1, 3, 2, ops::Dim::sym("W")}), api::Preprocess::parse("size=2,pad=right"), "p.bmp"),
-                       doctest::Contains("pad=right needs the padded width"), Error);
+                       doctest::Contains("preprocessing: pad=right needs the padded width"), Error);
+  // The front end's name for the setting, given to parse, starts the image's errors too.
+  CHECK_THROWS_WITH_AS(api::image_to_tensor(img, spec({1, 3, 2, ops::Dim::sym("W")}), api::Preprocess::parse("size=2,pad=right", "--preprocess"), "p.bmp"),
+                       doctest::Contains("--preprocess: pad=right needs"), Error);
   CHECK_THROWS_WITH_AS(api::Preprocess::parse("pad=left"), doctest::Contains("pad=left"), Error);
 }
 
@@ -345,6 +349,8 @@ TEST_CASE("api/samples: .npy, .npz and image samples are conformed; errors name 
   // An image input the image cannot fill.
   auto s5 = relu_session({1, 5, 2, 7});
   CHECK_THROWS_WITH_AS(api::load_sample_bytes(*s5, "p.bmp", bmp), doctest::Contains("p.bmp: input 'image' [1, 5, 2, 7] has 5 channels"), Error);
+  // Its advice names the setting neutrally (no CLI flag in the core's words).
+  CHECK_THROWS_WITH_AS(api::load_sample_bytes(*s5, "p.bmp", bmp), doctest::Contains("(preprocessing layout=nchw|nhwc?)"), Error);
   auto si = relu_session({1, 3, 2, 3}, DataType::Int64);
   CHECK_THROWS_WITH_AS(api::load_sample_bytes(*si, "p.bmp", bmp), doctest::Contains("p.bmp: input 'image' is int64"), Error);
 }
@@ -355,6 +361,12 @@ TEST_CASE("api/samples: multi-input .npz and directories") {
   b.input("b", {1, 2});
   b.node("Add", {"a", "b"}, {"y"});
   b.output("y");
+  {
+    // An input shape for an input the model does not have: named neutrally.
+    api::SessionOptions o;
+    o.input_shapes["nope"] = {1, 2};
+    CHECK_THROWS_WITH_AS(api::Session(b.model(), o), "input shape for 'nope': the model has no input 'nope'", Error);
+  }
   api::Session s(std::move(b.model()));
   Tensor ta(DataType::Float, {1, 2}), tb(DataType::Float, {2});
   ta.data<float>()[1] = 5;
@@ -390,7 +402,7 @@ TEST_CASE("api/samples: multi-input .npz and directories") {
   CHECK(got[0][1].data<float>()[0] == 7.0f);
   CHECK_THROWS_WITH_AS(api::load_sample_bytes(s, "a.npy", api::npy_bytes(ta)), doctest::Contains("a.npy: the model has 2 inputs"), Error);
   const std::string onlya = zip({{"a.npy", api::npy_bytes(ta)}});
-  CHECK_THROWS_WITH_AS(api::load_sample_bytes(s, "a.npz", onlya), doctest::Contains("no tensor for input 'b'"), Error);
+  CHECK_THROWS_WITH_AS(api::load_sample_bytes(s, "a.npz", onlya), doctest::Contains("no tensor for input 'b' (give a file for input 'b', or a .npz with an array 'b')"), Error);
   const std::string extra = zip({{"a.npy", api::npy_bytes(ta)}, {"c.npy", api::npy_bytes(tb)}});
   CHECK_THROWS_WITH_AS(api::load_sample_bytes(s, "c.npz", extra), doctest::Contains("c.npz: array 'c' matches no model input"), Error);
 }

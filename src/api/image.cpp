@@ -20,9 +20,12 @@ constexpr int64_t kMaxSide = 16384;
 // Pixels a compressed file can hold per byte (decode_image): 2048, twice deflate's best.
 constexpr int64_t kMaxPixelsPerByte = 2048;
 
-[[noreturn]] void bad_flag(const std::string& what) {
-  throw Error(ErrorKind::InvalidArgument, "--preprocess: " + what);
-}
+// What is wrong with a preprocessing spec; Preprocess::parse adds the setting's name.
+struct BadSpec {
+  std::string why;
+};
+
+[[noreturn]] void bad_flag(const std::string& why) { throw BadSpec{why}; }
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -145,7 +148,7 @@ Geometry geometry(const IoSpec& in, const Preprocess& pp, const std::string& nam
   if (g.channels != 0 && !is_channels(g.channels))
     throw Error(ErrorKind::InvalidArgument, name + ": input '" + in.name + "' " + dims_text(in) + " has " + std::to_string(g.channels) +
                                                 " channels in " + (g.nhwc ? "nhwc" : "nchw") +
-                                                " layout; an image gives 1, 3 or 4 (pass --preprocess layout=nchw|nhwc?)");
+                                                " layout; an image gives 1, 3 or 4 (" + pp.setting + " layout=nchw|nhwc?)");
   if (g.channels == 0) g.channels = pp.gray == Preprocess::Gray::Yes ? 1 : 3;
   if (g.channels == 1 && pp.gray == Preprocess::Gray::No)
     throw Error(ErrorKind::InvalidArgument, name + ": gray=0 but input '" + in.name + "' " + dims_text(in) + " has 1 channel");
@@ -246,7 +249,17 @@ void check_jpeg_huffman_tables(const std::string& bytes, const std::string& name
 
 }  // namespace
 
-Preprocess Preprocess::parse(const std::string& spec) {
+Preprocess Preprocess::parse(const std::string& spec, const std::string& setting) {
+  try {
+    Preprocess p = parse_spec(spec);
+    p.setting = setting;
+    return p;
+  } catch (const BadSpec& b) {
+    throw Error(ErrorKind::InvalidArgument, setting + ": " + b.why);
+  }
+}
+
+Preprocess Preprocess::parse_spec(const std::string& spec) {
   Preprocess p;
   if (spec.empty()) bad_flag("empty value (expected KEY=VAL[,KEY=VAL...] or a preset imagenet, pm1, unit)");
   bool have_size = false;
@@ -363,7 +376,7 @@ Tensor image_to_tensor(const Image& img, const IoSpec& input, const Preprocess& 
                                                 "; an image gives float32 or uint8");
   for (const auto* list : {&pp.mean, &pp.std})
     if (list->size() > 1 && static_cast<int64_t>(list->size()) != C)
-      throw Error(ErrorKind::InvalidArgument, "--preprocess: " + std::string(list == &pp.mean ? "mean" : "std") + " has " +
+      throw Error(ErrorKind::InvalidArgument, pp.setting + ": " + std::string(list == &pp.mean ? "mean" : "std") + " has " +
                                                   std::to_string(list->size()) + " values but input '" + input.name + "' " +
                                                   dims_text(input) + " has " + std::to_string(C) + " channels (" + name + ")");
   // Target size: the flag, else the input's static dims, else the image's own.
@@ -373,7 +386,7 @@ Tensor image_to_tensor(const Image& img, const IoSpec& input, const Preprocess& 
   if (H > kMaxSide || W > kMaxSide || H * W > kMaxPixels)
     throw Error(ErrorKind::InvalidArgument, name + ": resize target " + std::to_string(H) + "x" + std::to_string(W) + " is too large");
   if (pp.pad != Preprocess::Pad::None && !pp.width && !g.width)
-    throw Error(ErrorKind::InvalidArgument, "--preprocess: pad=" + std::string(pp.pad == Preprocess::Pad::Right ? "right" : "center") +
+    throw Error(ErrorKind::InvalidArgument, pp.setting + ": pad=" + std::string(pp.pad == Preprocess::Pad::Right ? "right" : "center") +
                                                 " needs the padded width: give size=HxW (input '" + input.name + "' " +
                                                 dims_text(input) + " has no static width; " + name + ")");
   // The image's own rectangle inside H x W (the rest is padding).

@@ -41,11 +41,18 @@ struct Preprocess {
   Layout layout = Layout::Auto;
   Gray gray = Gray::Auto;
   Filter filter = Filter::Bilinear;
+  /// The setting's name as the front end's users know it (the CLI: "--preprocess"), starting
+  /// the errors about these settings that images raise later ("<setting>: mean has 2 values
+  /// but input 'x' ... has 3 channels").
+  std::string setting = "preprocessing";
 
-  /// Parses a --preprocess value: "imagenet", "pm1", "unit", or KEY=VAL pairs separated by
-  /// commas, a preset may start the list ("imagenet,size=256"). Throws Error(InvalidArgument)
-  /// "--preprocess: <what> (expected ..., got ...)".
-  static Preprocess parse(const std::string& spec);
+  /// Parses a preprocessing spec: "imagenet", "pm1", "unit", or KEY=VAL pairs separated by
+  /// commas, a preset may start the list ("imagenet,size=256"). `setting` names it (kept in the
+  /// result). Throws Error(InvalidArgument) "<setting>: <what> (expected ..., got ...)".
+  static Preprocess parse(const std::string& spec, const std::string& setting = "preprocessing");
+
+ private:
+  static Preprocess parse_spec(const std::string& spec);
 };
 
 /// Pixels of a decoded image, 8-bit, interleaved (HWC).

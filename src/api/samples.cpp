@@ -108,7 +108,7 @@ std::vector<Sample> finish(const Session& s, Parts p, const SampleOptions& o) {
       for (size_t k = 0; k < specs.size(); ++k)
         if (p.have[k] && given.find(p.source[k]) == std::string::npos) given += (given.empty() ? "" : ", ") + p.source[k];
       throw Error(ErrorKind::InvalidArgument, (given.empty() ? std::string("sample") : given) + ": no tensor for input '" + specs[i].name +
-                                                  "' (give --input " + specs[i].name + "=FILE or a .npz with an array '" + specs[i].name + "')");
+                                                  "' (give a file for input '" + specs[i].name + "', or a .npz with an array '" + specs[i].name + "')");
     }
   int64_t stack = 0;  // rows of a stacked sample, 0: not stacked
   if (o.split_stacked) {
@@ -222,10 +222,10 @@ Sample assemble_sample(const Session& session, const std::vector<std::string>& a
     } else if (eq != std::string::npos && eq > 0) {
       struct stat st;
       if (stat(arg.c_str(), &st) != 0)
-        throw Error(ErrorKind::InvalidArgument, "--input " + arg + ": the model has no input '" + arg.substr(0, eq) + "' (inputs: " +
+        throw Error(ErrorKind::InvalidArgument, "input '" + arg + "': the model has no input '" + arg.substr(0, eq) + "' (inputs: " +
                                                     input_names(session) + ")");
     }
-    if (is_dir(file)) throw Error(ErrorKind::InvalidArgument, "--input " + file + ": run takes one sample per input, not a directory");
+    if (is_dir(file)) throw Error(ErrorKind::InvalidArgument, "input '" + file + "': a directory (a run takes one file per model input)");
     read_parts(session, p, file, read_file(file), options, name);
   }
   std::vector<Sample> s = finish(session, std::move(p), options);

@@ -28,7 +28,7 @@ Session::Session(onnx::Model model, const SessionOptions& options)
     inputs_.push_back(std::move(s));
   }
   for (const auto& kv : options.input_shapes)
-    if (input_index(kv.first) < 0) throw Error(ErrorKind::InvalidArgument, "--input-shape: the model has no input '" + kv.first + "'");
+    if (input_index(kv.first) < 0) throw Error(ErrorKind::InvalidArgument, "input shape for '" + kv.first + "': the model has no input '" + kv.first + "'");
   for (graph::ValueId v : graph_->outputs()) {
     const graph::Value& val = graph_->value(v);
     IoSpec s;

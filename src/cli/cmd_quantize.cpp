@@ -253,7 +253,7 @@ int run_quantize(const std::vector<std::string>& args) {
   std::unique_ptr<api::Session> session = api::Session::load(model_path, so);
 
   api::SampleOptions sopt;
-  if (p.has("--preprocess")) sopt.preprocess = api::Preprocess::parse(p.get("--preprocess"));
+  if (p.has("--preprocess")) sopt.preprocess = api::Preprocess::parse(p.get("--preprocess"), "--preprocess");
   sopt.split_stacked = true;
   sopt.max_samples = opt.max_samples ? opt.max_samples : 64;
   std::vector<api::Sample> samples = api::load_samples(*session, calib, sopt);

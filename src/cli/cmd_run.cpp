@@ -110,7 +110,7 @@ int run_run(const std::vector<std::string>& args) {
 
   // Gather inputs (api/samples.h: .npy, .npz, images through --preprocess).
   api::SampleOptions sample_opt;
-  if (p.has("--preprocess")) sample_opt.preprocess = api::Preprocess::parse(p.get("--preprocess"));
+  if (p.has("--preprocess")) sample_opt.preprocess = api::Preprocess::parse(p.get("--preprocess"), "--preprocess");
   const std::vector<Tensor> inputs = api::assemble_sample(*session, p.all("--input"), sample_opt);
   // --encodings: run the quantization simulation those encodings describe (the one the search
   // uses): quantizers listed in the file on at their bitwidth, every other one off.
