@@ -1,5 +1,5 @@
 // CTC text-line metrics (pure; no DOM, no wasm): greedy decoding of a recogniser's logits and
-// character accuracy against reference labels. Conventions are PaddleOCR's, as in metrics.js:
+// character accuracy against reference labels. Conventions are PaddleOCR's, as in app/metrics.js:
 // class 0 is the blank unless told otherwise. Checked against closed forms by
 // tests/js/ctc.test.mjs; used by tools/eval/ctc_eval.mjs and tests/js/textline_sample.test.mjs.
 

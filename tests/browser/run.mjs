@@ -104,7 +104,7 @@ const SIM_VS_ORT_DB = 0.5;
 // SQNR over the samples): measured 18.2 dB for step (e)'s export (the front's cheapest point,
 // after the typed target) and 20.2 dB for the isolated page's default run; floor set with margin.
 // A finite value is required: an export identical to the float model quantized nothing, and two
-// all-zero outputs are NaN (web/metrics.js).
+// all-zero outputs are NaN (web/app/metrics.js).
 const MIN_EXPORT_VS_FLOAT_DB = 12;
 const RUN_TIMEOUT_MS = 90000;
 // The same search with wasm threads: the kernels split their loops differently per thread count

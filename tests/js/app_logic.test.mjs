@@ -9,16 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { demoReport } from '../../web/api/demo_engine.js';
-import { argmax, conformShape, ctcDecode, outputKind, SqnrAccumulator } from '../../web/metrics.js';
-import { renderValidation } from '../../web/views/validation.js';
+import { argmax, conformShape, ctcDecode, outputKind, SqnrAccumulator } from '../../web/app/metrics.js';
+import { renderValidation } from '../../web/app/views/validation.js';
 import { decodeNpy, encodeNpy } from '../../web/api/npy.js';
 import { applyPreset, defaultSettings, imageGeometry, parseScale, parseTriple, pixelsToTensor, PreprocessError,
   padRect, tensorShape, tensorToPixels, toCliSpec, validateSettings } from '../../web/app/preprocess.js';
 import { formatEta, phaseWeights, PHASES, ProgressTracker } from '../../web/api/quantmix.js';
 import { composeOverride, layerRows, nearestPoint, niceTicks, normalizeQuantReport, paretoGeometry, parseCandidate,
-  parseCandidateList, stripSegments, targetRange, targetSpec } from '../../web/results.js';
-import { renderResults } from '../../web/views/results_view.js';
-import { renderSamplePreviews } from '../../web/views/samples.js';
+  parseCandidateList, stripSegments, targetRange, targetSpec } from '../../web/app/results.js';
+import { renderResults } from '../../web/app/views/results_view.js';
+import { renderSamplePreviews } from '../../web/app/views/samples.js';
 import { sampleShapeProblem } from '../../web/app/input_shapes.js';
 import { createDocument } from './fake_dom.mjs';
 

@@ -9,7 +9,7 @@ import { openFiles } from '../../web/app/model.js';
 import { overrideLayer, selectPoint } from '../../web/app/results_page.js';
 import { cancelRun, runQuantize } from '../../web/app/run.js';
 import { setSamples } from '../../web/app/samples.js';
-import { h } from '../../web/views/dom.js';
+import { h } from '../../web/app/views/dom.js';
 import { createPage } from './fake_dom.mjs';
 import { fakeEngine, installWorker } from './fake_engine.mjs';
 

@@ -1,4 +1,4 @@
-// A minimal document for testing views without a browser: just what web/views/dom.js uses
+// A minimal document for testing views without a browser: just what web/app/views/dom.js uses
 // (createElement, createTextNode, attributes, dataset, style, events) plus query helpers; and
 // createPage(), a document whose getElementById makes any element the app asks for, with what
 // the app's modules use (simple selectors, classList, closest, after, events) to drive them.

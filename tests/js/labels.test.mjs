@@ -11,9 +11,9 @@ import { isLabelsName, isLabelsNpy, labelsForRun, labelsProblem, LabelsError, pa
   sampleOffsets, sampleTotal } from '../../web/app/labels.js';
 import { encodeNpy } from '../../web/api/npy.js';
 import { defaultSettings, sizeFromImages } from '../../web/app/preprocess.js';
-import { normalizeQuantReport } from '../../web/results.js';
-import { renderTotals } from '../../web/views/results_view.js';
-import { renderValidation } from '../../web/views/validation.js';
+import { normalizeQuantReport } from '../../web/app/results.js';
+import { renderTotals } from '../../web/app/views/results_view.js';
+import { renderValidation } from '../../web/app/views/validation.js';
 import { createDocument } from './fake_dom.mjs';
 
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');

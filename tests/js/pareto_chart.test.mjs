@@ -5,8 +5,8 @@
 // neighbours on a dense front.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { normalizeQuantReport, paretoGeometry } from '../../web/results.js';
-import { renderPareto } from '../../web/views/results_view.js';
+import { normalizeQuantReport, paretoGeometry } from '../../web/app/results.js';
+import { renderPareto } from '../../web/app/views/results_view.js';
 import { createDocument } from './fake_dom.mjs';
 
 const pt = (index, relBops, sqnr, extra = {}) => ({ index, rel_bops: relBops, size_bytes: 100 * relBops, sqnr_db: sqnr,

@@ -4,7 +4,7 @@
 // bar kept the fraction of the phase's last progress event.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { phaseRows, renderPhases } from '../../web/views/phases.js';
+import { phaseRows, renderPhases } from '../../web/app/views/phases.js';
 import { createDocument } from './fake_dom.mjs';
 
 const ev = (phase, done, total, etaSeconds = 5) => ({ phase, done, total, fraction: done / total, etaSeconds });

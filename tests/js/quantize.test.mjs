@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadEngine } from '../../web/api/engine.js';
-import { SqnrAccumulator } from '../../web/metrics.js';
+import { SqnrAccumulator } from '../../web/app/metrics.js';
 import { decodeNpy, encodeNpy } from '../../web/api/npy.js';
 import { handleMessage, newState } from '../../web/api/worker_protocol.js';
 

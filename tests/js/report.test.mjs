@@ -1,10 +1,10 @@
-// Unit tests of the summary view: web/views/report.js (report JSON -> rows) and
-// web/views/summary.js rendered into a fake document.
+// Unit tests of the summary view: web/app/views/report.js (report JSON -> rows) and
+// web/app/views/summary.js rendered into a fake document.
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { layerRows, modelMeta, normalizeReport, opBars, summaryCards, valueRows, hasDynamicInputs }
-  from '../../web/views/report.js';
-import { renderSummary } from '../../web/views/summary.js';
+  from '../../web/app/views/report.js';
+import { renderSummary } from '../../web/app/views/summary.js';
 import { inputShapeExample, parseInputShapes } from '../../web/app/input_shapes.js';
 import { createDocument } from './fake_dom.mjs';
 

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseEmbedParams } from '../../web/app/embed_params.js';
-import { normalizeQuantReport } from '../../web/results.js';
+import { normalizeQuantReport } from '../../web/app/results.js';
 import { DEFAULT_SAMPLE, SAMPLE_MODELS, sampleModel, sampleModelByFile, scoreMetric } from '../../web/app/sample_models.js';
-import { renderTotals } from '../../web/views/results_view.js';
-import { renderValidation } from '../../web/views/validation.js';
+import { renderTotals } from '../../web/app/views/results_view.js';
+import { renderValidation } from '../../web/app/views/validation.js';
 import { createDocument } from './fake_dom.mjs';
 
 const WEB = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'web');

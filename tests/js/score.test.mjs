@@ -16,7 +16,7 @@ import { loadEngine } from '../../web/api/engine.js';
 import { encodeNpy } from '../../web/api/npy.js';
 import { resolveScoreModule } from '../../web/api/quantmix.js';
 import { loadScoreModule, scoreOf } from '../../web/api/score_module.js';
-import { scoreOutputs } from '../../web/validate.js';
+import { scoreOutputs } from '../../web/app/validate.js';
 import { handleMessage, newState } from '../../web/api/worker_protocol.js';
 import { fakeEngine } from './fake_engine.mjs';
 import { encodeModel } from './tiny_onnx.mjs';

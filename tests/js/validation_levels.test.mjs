@@ -1,12 +1,12 @@
 // The app's "Validate with ONNX Runtime" at two graph optimisation levels (issue 13 item 2):
-// web/validate.js runs the export at ORT's default level ('all') and with optimisations
+// web/app/validate.js runs the export at ORT's default level ('all') and with optimisations
 // 'disabled' (the arithmetic the simulation computes) and compares the two levels' outputs;
-// web/views/validation.js shows both beside the simulated SQNR. ORT is a stand-in here that
+// web/app/views/validation.js shows both beside the simulated SQNR. ORT is a stand-in here that
 // records the sessions made and answers per level, so the numbers are known exactly.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { validateExport } from '../../web/validate.js';
-import { renderValidation } from '../../web/views/validation.js';
+import { validateExport } from '../../web/app/validate.js';
+import { renderValidation } from '../../web/app/views/validation.js';
 import { createDocument } from './fake_dom.mjs';
 
 globalThis.performance ??= { now: () => Date.now() };

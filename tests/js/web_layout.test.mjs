@@ -1,6 +1,6 @@
 // web/ holds two products (README architecture): the JS API in web/api/ — quantmix.js, its
 // worker and the modules they load — which a page can embed on its own (web/quantmix.js at the
-// root re-exports it), and the app built on it (web/app/, web/views/ and the app's modules). The
+// root re-exports it), and the app built on it (web/app/ with its views in web/app/views/). The
 // API imports nothing of the app; the app's modules and views bind nothing when imported (they
 // take the page they run on), so node imports them all.
 import assert from 'node:assert/strict';
@@ -41,7 +41,7 @@ test('web layout: the JS API imports only API modules (nothing of the app)', () 
 
 test('web layout: the app\'s modules and views import under node without a page', async () => {
   assert.equal(globalThis.document, undefined);
-  const dirs = ['app', 'views'];
+  const dirs = ['app', 'app/views'];
   let n = 0;
   for (const d of dirs) {
     for (const f of readdirSync(join(WEB, d)).filter((x) => x.endsWith('.js') && x !== 'main.js')) {
@@ -50,4 +50,15 @@ test('web layout: the app\'s modules and views import under node without a page'
     }
   }
   assert.ok(n >= 15, `${n} modules imported`);
+});
+
+test('web layout: the root holds the entry points and ctc.js only; the app lives in web/app/', () => {
+  // quantmix.js re-exports the API at the snippets' URL; embed.js is the <quantmix-demo> classic
+  // script; ctc.js stays because web/examples/ctc_score.mjs imports it from there.
+  const root = readdirSync(WEB).filter((f) => /\.m?js$/.test(f)).sort();
+  assert.deepEqual(root, ['ctc.js', 'embed.js', 'quantmix.js']);
+  assert.ok(!readdirSync(WEB).includes('views'), 'views/ is under web/app/');
+  for (const f of ['results.js', 'metrics.js', 'validate.js', 'views/dom.js', 'views/validation.js']) {
+    assert.ok(readdirSync(join(WEB, 'app', dirname(f))).includes(f.split('/').pop()), `web/app/${f}`);
+  }
 });

@@ -155,7 +155,7 @@ export class Engine {
    * onProgress(phase, done, total) is called synchronously during the call; so is onFront(event)
    * while a search runs: {event: 'front', order, baselines, pareto} when phase 1 has ordered a
    * front (every point predicted), then {event: 'points', order, points, dominated} as phase 2
-   * measures them (points as report.json's pareto entries; results.js foldFrontEvent). An
+   * measures them (points as report.json's pareto entries; search_state.js foldFrontEvent). An
    * exception in onFront is logged, never thrown into the core.
    * Returns {report (object, without "export"), reportJson}.
    */

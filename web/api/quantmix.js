@@ -305,7 +305,7 @@ export class Quantmix {
    * onFront(front, event), signal (AbortSignal)}. p = {phase, label, done, total, fraction,
    * etaSeconds}. onFront is called while the search runs (not when the worker reuses it): once
    * phase 1 has ordered the front, with every point at its phase-1 prediction, then as phase 2
-   * measures its points. `front` is report.json-shaped (results.js foldFrontEvent): {baselines,
+   * measures its points. `front` is report.json-shaped (search_state.js foldFrontEvent): {baselines,
    * pareto: [points with measured, sqnr_db (null until measured), predicted_sqnr_db, dominated,
    * config], pareto_order, measured, total}, so normalizeQuantReport() and the chart draw it as
    * they draw a finished report; `event` is the core's update ({event: 'front' | 'points', ...}).
@@ -354,7 +354,7 @@ export class Quantmix {
   /**
    * Forces some layers to a candidate, {layerName: 'W4A8'} (null: back to the configuration's
    * own bits), on top of what is shown: the configuration last evaluated (a chosen front point,
-   * or the search's pick) and the earlier overrides (results.js composeOverride). Resolves
+   * or the search's pick) and the earlier overrides (search_state.js composeOverride). Resolves
    * {report, ...} like evaluate(); report.final holds the forced configuration.
    */
   async override(layerBits, opts = {}) {

@@ -2,7 +2,7 @@
 // module on the app's own origin exporting `score(outputs, sampleIndex)`, where outputs =
 // {outputName: {data: Float32Array, dims: number[]}} of one calibration sample and the result is a
 // number, higher is better (AIMET's eval callback). The worker imports it and gives `score` to the
-// core, which calls it in phases 0, 2 and 3 and for each evaluation; web/validate.js calls it on
+// core, which calls it in phases 0, 2 and 3 and for each evaluation; web/app/validate.js calls it on
 // ONNX Runtime's outputs. Example: web/examples/ctc_score.mjs.
 import { sameOriginUrl } from './urls.js';
 

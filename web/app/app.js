@@ -1,13 +1,13 @@
 // The app (index.html): model -> samples -> settings -> run -> results -> export, over the JS API
 // (web/quantmix.js; the wasm core runs in its Web Worker). start() binds it to a page
 // (context.js) and wires the events; each step's logic is in its own module (status, model,
-// samples, run, results_page, export_step) and the views build DOM from pure data (web/views/).
+// samples, run, results_page, export_step) and the views build DOM from pure data (web/app/views/).
 // Importing any of them binds nothing, so node --test drives them on a fake document.
 import { BUNDLED_SAMPLES, PANELS } from './embed_params.js';
 import { applyPreset } from './preprocess.js';
-import { targetRange } from '../results.js';
+import { targetRange } from './results.js';
 import { DEFAULT_SAMPLE, SAMPLE_MODELS, sampleModel } from './sample_models.js';
-import { clear, h } from '../views/dom.js';
+import { clear, h } from './views/dom.js';
 import { bind, doc, loc, win, ui, state, embed, engine, appUrl, PROFILE_CANDIDATES } from './context.js';
 import { hideError, messageOf, nearSamples, showError } from './status.js';
 import { fetchSameOrigin, openFiles, openModelUrl, openSample, showEmpty, urlFileName } from './model.js';

@@ -8,7 +8,7 @@
 // with hostile inputs (tests/js/embed.test.mjs).
 import { parseInputShapes } from './input_shapes.js';
 import { PRESETS } from './preprocess.js';
-import { parseCandidateList, targetSpec } from '../results.js';
+import { parseCandidateList, targetSpec } from './results.js';
 import { SAMPLE_MODELS } from './sample_models.js';
 import { MAX_PARAM_LENGTH, quoteValue, sameOriginUrl } from '../api/urls.js';
 

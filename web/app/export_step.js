@@ -1,8 +1,8 @@
 // Step 5, export and validation: the QDQ model, encodings and report as downloads, and the
 // exported model checked in ONNX Runtime Web.
 import { sampleOffsets } from './labels.js';
-import { clear, h } from '../views/dom.js';
-import { renderValidation } from '../views/validation.js';
+import { clear, h } from './views/dom.js';
+import { renderValidation } from './views/validation.js';
 import { doc, ui, state } from './context.js';
 import { messageOf } from './status.js';
 import { labelsMismatch } from './samples.js';
@@ -40,7 +40,7 @@ export async function validate() {
   const status = h(doc, 'p', { class: 'muted small' }, 'Loading ONNX Runtime Web…');
   ui.validateResult.appendChild(status);
   try {
-    const { validateExport } = await import('../validate.js');
+    const { validateExport } = await import('./validate.js');
     const float = { bytes: new Uint8Array(await state.model.blob.arrayBuffer()),
       externalFiles: await Promise.all(state.external.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.blob.arrayBuffer()) }))) };
     // With labels that match the samples: each sample file's (first row's) class.

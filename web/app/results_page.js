@@ -1,8 +1,8 @@
 // Step 4, the results: what is shown (a front point, the search's pick, overrides on top of
 // them), re-evaluation of a point or an override, and re-selection for a new target.
-import { composeOverride, normalizeQuantReport, targetRange, targetSpec } from '../results.js';
-import { clear, h } from '../views/dom.js';
-import { renderResults } from '../views/results_view.js';
+import { composeOverride, normalizeQuantReport, targetRange, targetSpec } from './results.js';
+import { clear, h } from './views/dom.js';
+import { renderResults } from './views/results_view.js';
 import { doc, ui, state } from './context.js';
 import { hideJobErrors, showJobError } from './status.js';
 import { runJob, runMetric } from './run.js';

@@ -2,11 +2,11 @@
 // time (runJob: quantize, evaluate, select, export) with its phases and live front, cancel.
 import { labelsForRun, sampleTotal } from './labels.js';
 import { CancelledError, formatEta } from '../api/quantmix.js';
-import { normalizeQuantReport, parseCandidateList, targetSpec } from '../results.js';
+import { normalizeQuantReport, parseCandidateList, targetSpec } from './results.js';
 import { scoreMetric } from './sample_models.js';
-import { clear } from '../views/dom.js';
-import { renderPhases as renderPhaseList } from '../views/phases.js';
-import { renderPareto } from '../views/results_view.js';
+import { clear } from './views/dom.js';
+import { renderPhases as renderPhaseList } from './views/phases.js';
+import { renderPareto } from './views/results_view.js';
 import { doc, ui, state, APP_DIR } from './context.js';
 import { hideError, hideJobErrors, messageOf, showError, showJobError } from './status.js';
 import { labelsMismatch, scoreSetting } from './samples.js';

@@ -1,17 +1,17 @@
 // Validates an exported QDQ model in this tab with ONNX Runtime Web (wasm EP, files served from
 // ./ort/ beside the page; nothing is fetched elsewhere): runs the float model and the exported
-// one on the same samples and reports output SQNR and an argmax agreement (web/metrics.js), to be
+// one on the same samples and reports output SQNR and an argmax agreement (web/app/metrics.js), to be
 // shown beside the number the simulation predicted. The export runs at two graph optimisation
 // levels: ORT's default 'all' (what a user's runtime does: Q/DQ units fused into integer kernels)
 // and 'disabled' (each DequantizeLinear -> op -> QuantizeLinear as written: the arithmetic the
 // simulation computes), and the two levels' outputs are compared. ORT is loaded on first use.
 import { argmax, conformShape, outputKind, SqnrAccumulator } from './metrics.js';
-import { loadScoreModule, scoreOf } from './api/score_module.js';
+import { loadScoreModule, scoreOf } from '../api/score_module.js';
 
 let ortPromise = null;
 
 /** ONNX Runtime Web, wasm only; threads only when the page is cross-origin isolated. */
-export function loadOrt(base = new URL('./ort/', import.meta.url).href) {
+export function loadOrt(base = new URL('../ort/', import.meta.url).href) {
   if (!ortPromise) {
     ortPromise = import(new URL('ort.wasm.min.mjs', base).href).then((ort) => {
       ort.env.wasm.wasmPaths = base;
@@ -35,7 +35,7 @@ export function loadOrt(base = new URL('./ort/', import.meta.url).href) {
  * `samples`; the app gives the row offset, as the core counts a stacked file's rows), ort (an
  * onnxruntime-web module to use instead of loadOrt()'s: node tests)}.
  * Returns {sqnrDb, kind, agreement, top1Agreement, stepAgreement, decodedAgreement, rows,
- * samples, ms} (web/metrics.js: the agreement measure follows the first output's kind; all at
+ * samples, ms} (web/app/metrics.js: the agreement measure follows the first output's kind; all at
  * ORT's default level), {disabledSqnrDb, levelAgreementDb} (the export at level 'disabled' vs the
  * float model, and the default level's outputs vs 'disabled''s; both null with `disabledError`
  * when that session cannot be made or run), and with

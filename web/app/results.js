@@ -46,7 +46,7 @@ export function targetSpec(kind, valueText) {
 }
 
 // What the JS API keeps of a search (web/api/search_state.js), re-exported for the app's views.
-export { composeOverride, foldFrontEvent } from './api/search_state.js';
+export { composeOverride, foldFrontEvent } from '../api/search_state.js';
 
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 

@@ -1,7 +1,7 @@
 // The inspect report (JSON from api::inspect_to_json) turned into what the summary view shows:
 // pure data in, pure data out, so node --test covers it without a browser
 // (tests/js/report.test.mjs). Rendering lives in views/summary.js.
-import { formatBytes, formatCount, formatInteger, formatPercent, formatShape } from '../app/format.js';
+import { formatBytes, formatCount, formatInteger, formatPercent, formatShape } from '../format.js';
 
 const DEFAULT_DOMAIN = 'ai.onnx';
 

@@ -1,7 +1,7 @@
 // The results: totals, the Pareto chart (hand-written SVG) with the homogeneous baselines, the
 // strip along the network coloured by bits, and the per-layer table with sensitivities and a
 // manual override per layer. Stateless: the app passes callbacks (onSelectPoint, onOverride).
-import { formatBytes, formatCount, formatPercent } from '../app/format.js';
+import { formatBytes, formatCount, formatPercent } from '../format.js';
 import { layerRows, paretoGeometry, stabilityVerdict, stripSegments } from '../results.js';
 import { h, s } from './dom.js';
 

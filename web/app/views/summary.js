@@ -1,10 +1,10 @@
 // The inspect summary: model header, headline numbers, inputs/outputs, the input-shape form,
 // the op histogram and the per-layer table. Builds DOM from a normalized report (views/report.js)
 // with the document passed in; holds no state (the app wires the form's events).
-import { formatInteger } from '../app/format.js';
+import { formatInteger } from '../format.js';
 import { h } from './dom.js';
 import { hasDynamicInputs, layerRows, modelMeta, opBars, summaryCards, valueRows } from './report.js';
-import { inputShapeExample, inputShapeTemplate } from '../app/input_shapes.js';
+import { inputShapeExample, inputShapeTemplate } from '../input_shapes.js';
 
 function card(doc, title, props, ...children) {
   const { subtitle, ...rest } = props ?? {};

@@ -1,6 +1,6 @@
-// The result of validating the export in ONNX Runtime Web (web/validate.js): simulated vs ORT
+// The result of validating the export in ONNX Runtime Web (web/app/validate.js): simulated vs ORT
 // SQNR at ORT's default level and with its optimisations disabled, side by side, how far the two
-// levels' outputs agree, and the argmax agreement the output's kind calls for (web/metrics.js),
+// levels' outputs agree, and the argmax agreement the output's kind calls for (web/app/metrics.js),
 // with a plain warning when the export disagrees with the float model on most samples.
 // Stateless; node --test covers it on a fake document (tests/js/app_logic.test.mjs,
 // tests/js/validation_levels.test.mjs).

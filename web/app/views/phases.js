@@ -1,7 +1,7 @@
 // The run's phase list under the Quantize button: one row per phase with its bar, done/total and
 // ETA. Stateless: the app passes the progress it keeps (runJob), so node --test covers it on a
 // fake document.
-import { formatEta, PHASES } from '../api/quantmix.js';
+import { formatEta, PHASES } from '../../api/quantmix.js';
 import { h } from './dom.js';
 
 /**
