@@ -25,11 +25,14 @@ import { readModel } from '../ops/onnx_proto.mjs';
 /** Agreement required between ORT on the QDQ file and the simulation (dB, issue 4). */
 const MIN_AGREEMENT_DB = 50;
 /**
- * Deep 8-bit convnets with random weights: our kernels and ORT's sum in a different order, so a
- * conv output within ~1e-7 (relative) of a rounding boundary lands on the neighbouring integer in
- * one of them (measured on ResNet-18: 5 of 800k first-layer values, relative difference 3e-7),
+ * Deep 8-bit convnets with random weights where our kernels and ORT's still sum in a different
+ * order (ResNet-18's 3x3 convolutions: ORT's SGEMM adds K in blocks of its own): a conv output
+ * within ~1e-7 (relative) of a rounding boundary lands on the neighbouring integer in one of them,
  * and each such 1-LSB flip flips a few values of the next layer: the differences cascade. The
- * outputs then agree to about the 8-bit quantization noise itself. Checked with this looser bound.
+ * outputs then agree to about the 8-bit quantization noise itself; ORT agrees with itself no
+ * better (its input scale one ulp away: 39 dB, tools/eval/ort_agreement_results.md). Checked with
+ * this looser bound. The MobileNets (1x1 and depthwise convolutions) sum in ORT's order since the
+ * kernels stopped fusing multiply-adds (src/kernels/simd/simd.h madd; 35-38 dB before): exact.
  */
 const MIN_CASCADE_DB = 30;
 /**
@@ -65,9 +68,9 @@ const CASES = [
   // [model, configs, min dB at ORT level 'disabled' per config (default MIN_AGREEMENT_DB)]
   ['vit_tiny_op17', ['W8A8', 'W4A8', 'W8A16', 'W16A16'], {}],
   ['shufflenet_v2_x0_5_op12_unfused_bn', ['W8A8', 'W4A8', 'W8A16', 'W16A16'], {}],
-  ['mobilenet_v3_small_op16_constants', ['W8A8', 'W8A16'], { W8A8: MIN_CASCADE_DB }],
+  ['mobilenet_v3_small_op16_constants', ['W8A8', 'W8A16'], {}],
   ['resnet18_op17', ['W8A8', 'W4A8'], { W8A8: MIN_CASCADE_DB, W4A8: MIN_CASCADE_DB }],
-  ['mobilenet_v2_op11', ['W8A8'], { W8A8: MIN_CASCADE_DB }],
+  ['mobilenet_v2_op11', ['W8A8'], {}],
   // Weight axes: ConvTranspose (axis 1, also BN-free decoder), Gemm transB=0/1, grouped/depthwise.
   ['conv_transpose', ['W4A8', 'W8A16'], {}],
   ['autoencoder_op13_convtranspose', ['W8A8', 'W4A4'], {}],

@@ -186,7 +186,7 @@ void dw_tile(const float* row, size_t row_step, const size_t* offsets, const flo
     for (size_t r = 0; r < R; ++r) {
       QM_UNROLL
       for (size_t v = 0; v < V; ++v) {
-        acc[r][v] = xsimd::fma(wv, Batch::load_unaligned(src + r * row_step + v * kLanes), acc[r][v]);
+        acc[r][v] = simd::madd(wv, Batch::load_unaligned(src + r * row_step + v * kLanes), acc[r][v]);
       }
     }
   }

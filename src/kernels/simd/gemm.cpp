@@ -124,7 +124,7 @@ inline void store_tile(Batch (&acc)[MRv][NV], float* c, size_t ldc, size_t n_val
         if (!e.first) {
           x += Batch::load_unaligned(cr + v * kLanes);
         } else if (e.beta != 0.0f) {
-          x = xsimd::fma(beta, Batch::load_unaligned(cr + v * kLanes), x);
+          x = simd::madd(beta, Batch::load_unaligned(cr + v * kLanes), x);
         }
         if (e.last) {
           if (e.row_bias) x += Batch(e.row_bias[r]);
@@ -178,8 +178,8 @@ void micro_kernel(size_t kc, const float* __restrict a, const float* __restrict 
         const Batch a0(a[r]), a1(a[kMR + r]);
         QM_UNROLL
         for (size_t v = 0; v < NV; ++v) {
-          acc[r][v] = xsimd::fma(a0, Batch::load_aligned(b + v * kLanes), acc[r][v]);
-          acc2[r][v] = xsimd::fma(a1, Batch::load_aligned(b + kNR + v * kLanes), acc2[r][v]);
+          acc[r][v] = simd::madd(a0, Batch::load_aligned(b + v * kLanes), acc[r][v]);
+          acc2[r][v] = simd::madd(a1, Batch::load_aligned(b + kNR + v * kLanes), acc2[r][v]);
         }
       }
       a += 2 * kMR;
@@ -191,7 +191,7 @@ void micro_kernel(size_t kc, const float* __restrict a, const float* __restrict 
         const Batch a0(a[r]);
         QM_UNROLL
         for (size_t v = 0; v < NV; ++v) {
-          acc[r][v] = xsimd::fma(a0, Batch::load_aligned(b + v * kLanes), acc[r][v]);
+          acc[r][v] = simd::madd(a0, Batch::load_aligned(b + v * kLanes), acc[r][v]);
         }
       }
     }
@@ -209,7 +209,7 @@ void micro_kernel(size_t kc, const float* __restrict a, const float* __restrict 
       for (size_t r = 0; r < MRv; ++r) {
         const Batch av(a[r]);
         QM_UNROLL
-        for (size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+        for (size_t v = 0; v < NV; ++v) acc[r][v] = simd::madd(av, bv[v], acc[r][v]);
       }
       a += kMR;
       b += kNR;
@@ -421,7 +421,7 @@ void vec_mat(size_t k, size_t n, const float* x, const float* mat, size_t ld, fl
       const float* row = mat + p * ld + j;
       QM_UNROLL
       for (size_t v = 0; v < kV; ++v) {
-        acc[v] = xsimd::fma(xp, Batch::load_unaligned(row + v * kLanes), acc[v]);
+        acc[v] = simd::madd(xp, Batch::load_unaligned(row + v * kLanes), acc[v]);
       }
     }
     QM_UNROLL
@@ -430,7 +430,7 @@ void vec_mat(size_t k, size_t n, const float* x, const float* mat, size_t ld, fl
   for (; j + kLanes <= n; j += kLanes) {
     Batch acc(0.0f);
     for (size_t p = 0; p < k; ++p) {
-      acc = xsimd::fma(Batch(x[p]), Batch::load_unaligned(mat + p * ld + j), acc);
+      acc = simd::madd(Batch(x[p]), Batch::load_unaligned(mat + p * ld + j), acc);
     }
     acc.store_unaligned(out + j);
   }
@@ -446,11 +446,11 @@ inline float dot(size_t k, const float* x, const float* y) {
   Batch a0(0.0f), a1(0.0f);
   size_t p = 0;
   for (; p + 2 * kLanes <= k; p += 2 * kLanes) {
-    a0 = xsimd::fma(Batch::load_unaligned(x + p), Batch::load_unaligned(y + p), a0);
-    a1 = xsimd::fma(Batch::load_unaligned(x + p + kLanes), Batch::load_unaligned(y + p + kLanes), a1);
+    a0 = simd::madd(Batch::load_unaligned(x + p), Batch::load_unaligned(y + p), a0);
+    a1 = simd::madd(Batch::load_unaligned(x + p + kLanes), Batch::load_unaligned(y + p + kLanes), a1);
   }
   for (; p + kLanes <= k; p += kLanes) {
-    a0 = xsimd::fma(Batch::load_unaligned(x + p), Batch::load_unaligned(y + p), a0);
+    a0 = simd::madd(Batch::load_unaligned(x + p), Batch::load_unaligned(y + p), a0);
   }
   float s = xsimd::hadd(a0 + a1);
   for (; p < k; ++p) s += x[p] * y[p];
@@ -471,14 +471,14 @@ void mat_vec(size_t m, size_t k, const float* mat, size_t ld, const float* x, fl
       const Batch x0 = Batch::load_unaligned(x + p), x1 = Batch::load_unaligned(x + p + kLanes);
       QM_UNROLL
       for (size_t j = 0; j < 4; ++j) {
-        a[j] = xsimd::fma(Batch::load_unaligned(r[j] + p), x0, a[j]);
-        b[j] = xsimd::fma(Batch::load_unaligned(r[j] + p + kLanes), x1, b[j]);
+        a[j] = simd::madd(Batch::load_unaligned(r[j] + p), x0, a[j]);
+        b[j] = simd::madd(Batch::load_unaligned(r[j] + p + kLanes), x1, b[j]);
       }
     }
     for (; p + kLanes <= k; p += kLanes) {
       const Batch x0 = Batch::load_unaligned(x + p);
       QM_UNROLL
-      for (size_t j = 0; j < 4; ++j) a[j] = xsimd::fma(Batch::load_unaligned(r[j] + p), x0, a[j]);
+      for (size_t j = 0; j < 4; ++j) a[j] = simd::madd(Batch::load_unaligned(r[j] + p), x0, a[j]);
     }
     for (size_t j = 0; j < 4; ++j) {
       float sum = xsimd::hadd(a[j] + b[j]);
@@ -527,7 +527,7 @@ void packed_b_gemv_strips(const float* base, size_t stride, size_t k, const floa
       for (size_t s = 0; s < S; ++s) {
         QM_UNROLL
         for (size_t v = 0; v < kNV; ++v) {
-          acc[u][s][v] = xsimd::fma(xp, Batch::load_aligned(bp[s] + u * kNR + v * kLanes),
+          acc[u][s][v] = simd::madd(xp, Batch::load_aligned(bp[s] + u * kNR + v * kLanes),
                                     acc[u][s][v]);
         }
       }
@@ -541,7 +541,7 @@ void packed_b_gemv_strips(const float* base, size_t stride, size_t k, const floa
     for (size_t s = 0; s < S; ++s) {
       QM_UNROLL
       for (size_t v = 0; v < kNV; ++v) {
-        acc[0][s][v] = xsimd::fma(xp, Batch::load_aligned(bp[s] + v * kLanes), acc[0][s][v]);
+        acc[0][s][v] = simd::madd(xp, Batch::load_aligned(bp[s] + v * kLanes), acc[0][s][v]);
       }
     }
   }
@@ -631,7 +631,7 @@ void packed_a_gemv_strips(const float* strip0, size_t flat, const float* xr, flo
       const Batch xv = Batch::load_unaligned(xp + v * kLanes);
       QM_UNROLL
       for (size_t s = 0; s < S; ++s) {
-        acc[s][v] = xsimd::fma(Batch::load_unaligned(sp[s] + v * kLanes), xv, acc[s][v]);
+        acc[s][v] = simd::madd(Batch::load_unaligned(sp[s] + v * kLanes), xv, acc[s][v]);
       }
     }
     QM_UNROLL
