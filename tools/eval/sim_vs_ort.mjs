@@ -16,7 +16,8 @@
 //                          moves by one fp32 rounding, as a different summation order moves a sum.
 //                          How far one rounding-sized difference cascades in ORT itself.
 //   sim vs sim(s+1ulp)     the same for the simulation (the input's scale in e.json)
-//   quant noise            sim vs our float model (what quantization itself costs)
+//   quant noise            sim vs our float model (what quantization itself costs), and ORT's
+//                          export at each level vs ORT's float model
 // The first pair is what issue 13 asks >= 40 dB of at W8A8; a disagreement no larger than the
 // floors is fp32 order, not a difference in what is computed.
 //
@@ -300,6 +301,8 @@ const rows = [
   ['ORT vs ORT(s+1ulp), disabled', sqnr(o1.q_dis, oUlp.q_dis)],
   ['sim vs sim(s+1ulp)', sqnr(sim1, simUlp)],
   ['quant noise (sim vs our fp32)', sqnr(fp, sim1)],
+  ['ORT disabled vs ORT fp32', sqnr(o1.f_dis, o1.q_dis)],
+  ['ORT all vs ORT fp32', sqnr(o1.f_dis, o1.q_all)],
 ];
 const fmt = (v) => (v === null ? '-' : v === Infinity ? 'inf' : v.toFixed(1));
 console.log(`${MODEL} ${BITS}, ${N_CALIB} calibration + ${N_EVAL} held-out inputs (${inputInfo}), quantize ${tq.toFixed(0)} s`);
@@ -317,7 +320,7 @@ if (PROBES.length) {
 }
 if (opt('--json')) {
   writeFileSync(opt('--json'), JSON.stringify({ model: MODEL, bits: BITS, calib: N_CALIB, eval: N_EVAL, inputs: inputInfo,
-    rows: Object.fromEntries(rows), probes: probeRows }, null, 1));
+    rows: Object.fromEntries(rows), probes: probeRows }, (k, v) => (v === Infinity ? 'inf' : v), 1));
 }
 if (!opt('--work') && !flag('--keep')) rmSync(WORK, { recursive: true, force: true });
 else console.error(`files kept in ${WORK}`);
