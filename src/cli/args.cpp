@@ -1,6 +1,8 @@
 #include <algorithm>
 
+#include "api/inspect.h"
 #include "cli/commands.h"
+#include "core/error.h"
 
 namespace qm::cli {
 
@@ -83,6 +85,19 @@ size_t parse_count(const std::string& flag, const std::string& v, size_t min) {
   if (pos != v.size() || n < static_cast<long long>(min) || n > 1000000)
     throw UsageError(flag + " needs an integer >= " + std::to_string(min) + ", got '" + v + "'");
   return static_cast<size_t>(n);
+}
+
+std::map<std::string, std::vector<int64_t>> input_shape_flags(const ParsedArgs& p) {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const std::string& spec : p.all("--input-shape")) {
+    try {
+      auto parsed = api::parse_input_shape(spec, api::ShapeWording{"--input-shape"});
+      shapes[parsed.first] = std::move(parsed.second);
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+  }
+  return shapes;
 }
 
 }  // namespace qm::cli

@@ -42,25 +42,6 @@ std::vector<std::string> split_csv(const std::string& s) {
   return out;
 }
 
-ops::Dims parse_dims(const std::string& spec, std::string& name) {
-  const size_t eq = spec.find('=');
-  if (eq == std::string::npos || eq == 0) throw UsageError("--input-shape expects NAME=DIMS (e.g. x=1x3x224x224), got '" + spec + "'");
-  name = spec.substr(0, eq);
-  ops::Dims dims;
-  const std::string rest = spec.substr(eq + 1);
-  size_t q = 0;
-  while (q <= rest.size()) {
-    size_t e = rest.find_first_of("x,", q);
-    if (e == std::string::npos) e = rest.size();
-    const std::string tok = rest.substr(q, e - q);
-    if (tok.empty() || tok.size() > 12 || tok.find_first_not_of("0123456789") != std::string::npos)
-      throw UsageError("--input-shape: bad dimension '" + tok + "' in '" + spec + "'");
-    dims.push_back(static_cast<int64_t>(std::stoll(tok)));
-    q = e + 1;
-  }
-  return dims;
-}
-
 /// --labels FILE: a text file with one integer class per line (blank lines and lines starting
 /// with '#' skipped), or a .npy of integers (int64/int32, also smaller integer types). Errors
 /// (exit 1) name --labels, the file and the line or dtype.
@@ -222,11 +203,7 @@ int run_quantize(const std::vector<std::string>& args) {
   if (p.has("--samples")) opt.max_samples = parse_count("--samples", p.get("--samples"), 1);
   if (p.has("--threads")) opt.threads = parse_count("--threads", p.get("--threads"), 1);
   if (p.has("--seed")) opt.seed = parse_count("--seed", p.get("--seed"), 0);
-  for (const std::string& spec : p.all("--input-shape")) {
-    std::string name;
-    ops::Dims d = parse_dims(spec, name);
-    opt.input_shapes[name] = d;
-  }
+  for (const auto& [name, dims] : input_shape_flags(p)) opt.input_shapes[name] = ops::Dims(dims.begin(), dims.end());
   const std::string& model_path = p.positional[0];
   opt.model_file = base_name(model_path);
   const bool quiet = p.has("--quiet");

@@ -82,23 +82,7 @@ int run_run(const std::vector<std::string>& args) {
   const size_t repeat = p.has("--repeat") ? parse_count("--repeat", p.get("--repeat"), 0) : 0;
   api::SessionOptions opt;
   if (p.has("--threads")) opt.threads = parse_count("--threads", p.get("--threads"), 1);
-  for (const std::string& spec : p.all("--input-shape")) {
-    const size_t eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0) throw UsageError("--input-shape expects NAME=DIMS (e.g. x=1x3x224x224), got '" + spec + "'");
-    ops::Dims dims;
-    std::string rest = spec.substr(eq + 1);
-    size_t q = 0;
-    while (q <= rest.size()) {
-      size_t e = rest.find_first_of("x,", q);
-      if (e == std::string::npos) e = rest.size();
-      const std::string tok = rest.substr(q, e - q);
-      if (tok.empty() || tok.find_first_not_of("0123456789") != std::string::npos)
-        throw UsageError("--input-shape: bad dimension '" + tok + "' in '" + spec + "'");
-      dims.push_back(static_cast<int64_t>(std::stoll(tok)));
-      q = e + 1;
-    }
-    opt.input_shapes[spec.substr(0, eq)] = dims;
-  }
+  for (const auto& [name, dims] : input_shape_flags(p)) opt.input_shapes[name] = ops::Dims(dims.begin(), dims.end());
   const std::string& model_path = p.positional[0];
 #if defined(__GLIBC__)
   // Activations are large, short-lived blocks: keep them in the heap instead of fresh mmaps so

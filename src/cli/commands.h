@@ -2,6 +2,8 @@
 // parser they share. Contract: ../shared/spec/cli.md (exit 0 ok, 1 bad input, 2 bad usage).
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -38,6 +40,10 @@ ParsedArgs parse_args(const std::string& command, const std::vector<std::string>
 
 /// `v` as an integer in [min, 1000000]; UsageError naming `flag` otherwise.
 size_t parse_count(const std::string& flag, const std::string& v, size_t min);
+
+/// Every `--input-shape NAME=DIMS` value in `p`, parsed by api::parse_input_shape (the one
+/// parser, which inspect uses too); a malformed one is a UsageError naming the flag (exit 2).
+std::map<std::string, std::vector<int64_t>> input_shape_flags(const ParsedArgs& p);
 
 /// Sub-commands: each returns the exit status; qm::Error propagates to main().
 int run_inspect(const std::vector<std::string>& args);
