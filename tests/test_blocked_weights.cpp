@@ -176,6 +176,16 @@ TEST_CASE("quant/blocks: blocked encodings survive the encodings JSON; the size 
                            R"({"param_encodings": {"W": [{"bitwidth": 4, "block_size": 16, "is_symmetric": "True", "scale": 0.1, "offset": 0}]}})",
                            qm, bad, "enc.json"),
                        doctest::Contains("'W'"), Error);
+  // block_size on an activation (fuzz_json found it indexing the activation's layer, -1) and a
+  // huge negative one (a float -> int cast out of range) are refused in one line.
+  CHECK_THROWS_WITH_AS(quant::encodings_from_json(
+                           R"({"activation_encodings": {"x": [{"bitwidth": 8, "block_size": -1.0, "is_symmetric": "False", "scale": 0.1, "offset": 0}]}})",
+                           qm, bad, "enc.json"),
+                       doctest::Contains("'block_size' must be a power of two"), Error);
+  CHECK_THROWS_WITH_AS(quant::encodings_from_json(
+                           R"({"param_encodings": {"W": [{"bitwidth": 4, "block_size": -1e300, "is_symmetric": "True", "scale": 0.1, "offset": 0}]}})",
+                           qm, bad, "enc.json"),
+                       doctest::Contains("'block_size' must be a power of two"), Error);
 
   // Size: 120 weights at 4 bits + 9 float32 scales.
   mp::Profile profile;

@@ -114,9 +114,11 @@ QuantConfig encodings_from_json(const std::string& text, const QuantModel& model
           throw Error(ErrorKind::InvalidArgument, where + " — entries disagree on 'block_size'");
       }
       if (block) {
-        const BlockLayout& layout = model.layers()[static_cast<size_t>(q.layer)].blocks;
+        // An activation has no layer (q.layer is -1): check the kind before looking at one.
+        static const BlockLayout kNone{};
+        const BlockLayout& layout = is_weight && q.layer >= 0 ? model.layers()[static_cast<size_t>(q.layer)].blocks : kNone;
         if (!is_weight || block->kind != JValue::Number || block->num != std::floor(block->num) ||
-            !valid_weight_block(static_cast<int>(std::min(block->num, 1e9))) || !layout.ok())
+            !valid_weight_block(static_cast<int>(std::clamp(block->num, -1.0, 1e9))) || !layout.ok())
           throw Error(ErrorKind::InvalidArgument, where + " — 'block_size' must be a power of two in " + std::to_string(kMinWeightBlock) +
                                                       ".." + std::to_string(kMaxWeightBlock) + " on a Conv, Gemm or MatMul weight");
         e.block = static_cast<int>(block->num);
