@@ -340,6 +340,17 @@ TEST_CASE("api/samples: .npy, .npz and image samples are conformed; errors name 
   CHECK(owned.capacity() < 64u);  // not the 300-byte file any more
   so.max_samples = 0;
   CHECK_THROWS_WITH_AS(api::load_sample_bytes(*s, "st.npy", api::npy_bytes(st)), doctest::Contains("st.npy"), Error);
+  // Shown as another name (the app's image preprocessed into a .npy): the kind still comes from
+  // the name, the error names what the user gave.
+  api::SampleOptions shown;
+  shown.shown_as = "photo.png";
+  try {
+    api::load_sample_bytes(*s, "st.npy", api::npy_bytes(st), shown);
+    FAIL("expected an error");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("from photo.png:") != std::string::npos);
+    CHECK(std::string(e.what()).find("st.npy") == std::string::npos);
+  }
   // Images through the same loader.
   const std::string bmp = bmp24(3, 2, pattern(3, 2).pixels);
   so.preprocess = api::Preprocess::parse("unit");

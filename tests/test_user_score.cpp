@@ -203,6 +203,21 @@ TEST_CASE("api/score: a non-finite score is an error naming the calibration samp
     CHECK(std::string(e.what()) == "score: calibration sample 2 scored -Infinity (the score must be a finite number, "
                                    "higher is better)");
   }
+  // Samples set with names (the files the user gave): the message says the name beside the
+  // index the score function got, and a score that throws is wrapped the same way.
+  Workspace ws(std::make_unique<Session>(two_branches()));
+  ws.set_samples(cal, {"a.npy", "b.png", "c.npy"});
+  o.score_id = "throws";
+  o.score = [](const std::vector<Tensor>&, size_t s) -> double {
+    if (s == 1) throw Error(ErrorKind::InvalidArgument, "the score function threw: no label");
+    return 0.5;
+  };
+  try {
+    quantize(ws, o);
+    FAIL("expected an error");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()) == "score: calibration sample 1 ('b.png') of the float model: the score function threw: no label");
+  }
 }
 
 TEST_CASE("api/score: with threads the score runs on the calling thread and gives the one-thread numbers") {

@@ -287,10 +287,15 @@ std::vector<qm::api::Sample> load_samples_js(const qm::api::Session& session, co
   for (size_t i = 0; i < n && out.size() < cap; ++i) {
     const val item = samples[i];
     const std::string name = item["name"].as<std::string>();
+    // `source`: the file the user gave, when the page turned it into `name` (an image it
+    // preprocessed into a .npy); errors and sample names say it.
+    const val source = item["source"];
+    options.shown_as = source.isString() ? source.as<std::string>() : std::string();
+    const std::string& shown = options.shown_as.empty() ? name : options.shown_as;
     options.max_samples = cap - out.size();
-    for (auto& sample : qm::api::load_sample_bytes(session, name, bytes_of(item["bytes"], "sample '" + name + "'"), options)) {
+    for (auto& sample : qm::api::load_sample_bytes(session, name, bytes_of(item["bytes"], "sample '" + shown + "'"), options)) {
       out.push_back(std::move(sample));
-      if (names) names->push_back(name);
+      if (names) names->push_back(shown);
     }
   }
   return out;
@@ -476,8 +481,8 @@ void set_score(qm::api::QuantizeOptions& opts, const val& options, const qm::api
                                                     static_cast<double>(sample)));
     const val error = r["error"];
     if (!error.isUndefined()) {
-      throw qm::Error(qm::ErrorKind::InvalidArgument, "score: calibration sample " + std::to_string(sample) +
-                                                          ": the score function " + error.as<std::string>());
+      // The core says which sample (SimEvaluator::score_of).
+      throw qm::Error(qm::ErrorKind::InvalidArgument, "the score function " + error.as<std::string>());
     }
     return r["value"].as<double>();
   };

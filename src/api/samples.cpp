@@ -70,22 +70,24 @@ int single_input(const Session& s, const std::string& name, const std::string& i
 // Adds the arrays of one file to `p`.
 void read_parts(const Session& s, Parts& p, const std::string& name, const std::string& bytes, const SampleOptions& o,
                 const std::string& input_name) {
+  // `name` decides the kind; errors and sources say what the user knows the file by.
+  const std::string& shown = o.shown_as.empty() ? name : o.shown_as;
   if (has_ext(name, ".npz")) {
     if (!input_name.empty())
-      throw Error(ErrorKind::InvalidArgument, name + ": a .npz holds arrays for the inputs by name; give it without NAME=");
-    for (auto& kv : parse_npz(bytes, name)) {
+      throw Error(ErrorKind::InvalidArgument, shown + ": a .npz holds arrays for the inputs by name; give it without NAME=");
+    for (auto& kv : parse_npz(bytes, shown)) {
       const int idx = s.input_index(kv.first);
       if (idx < 0)
-        throw Error(ErrorKind::InvalidArgument, name + ": array '" + kv.first + "' matches no model input (inputs: " + input_names(s) + ")");
-      put(s, p, idx, std::move(kv.second), name);
+        throw Error(ErrorKind::InvalidArgument, shown + ": array '" + kv.first + "' matches no model input (inputs: " + input_names(s) + ")");
+      put(s, p, idx, std::move(kv.second), shown);
     }
   } else if (is_image_file(name)) {
-    const int idx = single_input(s, name, input_name);
-    put(s, p, idx, load_image_tensor(bytes, name, s.inputs()[static_cast<size_t>(idx)], o.preprocess), name);
+    const int idx = single_input(s, shown, input_name);
+    put(s, p, idx, load_image_tensor(bytes, shown, s.inputs()[static_cast<size_t>(idx)], o.preprocess), shown);
   } else {
     // .npy, and any other name given explicitly: parse_npy rejects what is not one.
-    const int idx = single_input(s, name, input_name);
-    put(s, p, idx, parse_npy(bytes, name), name);
+    const int idx = single_input(s, shown, input_name);
+    put(s, p, idx, parse_npy(bytes, shown), shown);
   }
 }
 

@@ -32,6 +32,10 @@ struct SampleOptions {
   /// off (a dynamic-batch model then runs the N rows as one batch).
   bool split_stacked = false;
   size_t max_samples = 0;  ///< load_samples: stop after this many (0: no limit)
+  /// load_sample_bytes: the name errors give the file (default: the name it is loaded by, whose
+  /// extension decides its kind). The app sends an image it preprocessed itself as a .npy and
+  /// shows the image's own file name here.
+  std::string shown_as;
 };
 
 /// Whether `path` has a sample extension (.npy, .npz or an image).

@@ -64,6 +64,7 @@ void Workspace::set_samples(std::vector<Sample> samples, const std::vector<std::
   }
   drop_calibration();  // everything after the samples depends on them
   samples_ = std::move(samples);
+  sample_names_ = names;
 }
 
 bool Workspace::calibrate(const quant::CalibrationOptions& options, const ProgressFn& progress) {
@@ -88,6 +89,7 @@ mp::SimEvaluator& Workspace::evaluator(const std::vector<int64_t>& labels, size_
     evals_.clear();
     eval_.reset();
     eval_ = std::make_unique<mp::SimEvaluator>(*qmodel_, *sim_, samples_, labels, memory_budget, progress);
+    eval_->set_sample_names(sample_names_);
     labels_ = labels;
     applied_score_.reset();
   }

@@ -117,6 +117,7 @@ class Workspace {
   std::unique_ptr<Session> session_;
   std::unique_ptr<quant::QuantModel> qmodel_;
   std::vector<Sample> samples_;
+  std::vector<std::string> sample_names_;  ///< as set_samples got them (may be empty)
   std::optional<quant::CalibrationOptions> calibrated_with_;
   double calibration_seconds_ = 0;
   std::unique_ptr<quant::Encodings> enc_;

@@ -285,11 +285,19 @@ void SimEvaluator::set_score(ScoreFn score) {
 }
 
 double SimEvaluator::score_of(const std::vector<Tensor>& outputs, size_t sample, const char* what) const {
-  const double v = score_(outputs, sample);
+  // "calibration sample 2 ('line.png')": the index is what the score function was given, the
+  // name what the user knows the sample by.
+  const std::string subject = "score: calibration sample " + std::to_string(sample) +
+                              (sample < sample_names_.size() ? " ('" + sample_names_[sample] + "')" : std::string()) + what;
+  double v = 0;
+  try {
+    v = score_(outputs, sample);
+  } catch (const Error& e) {
+    throw Error(e.kind(), subject + ": " + e.what());
+  }
   if (std::isfinite(v)) return v;
   const char* text = std::isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
-  throw Error(ErrorKind::InvalidArgument, "score: calibration sample " + std::to_string(sample) + what + " scored " + text +
-                                              " (the score must be a finite number, higher is better)");
+  throw Error(ErrorKind::InvalidArgument, subject + " scored " + text + " (the score must be a finite number, higher is better)");
 }
 
 bool SimEvaluator::for_samples(const std::function<void(quant::Simulator&, size_t)>& body,

@@ -25,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -55,6 +56,8 @@ class SimEvaluator {
   /// reference score (float_score). A non-finite score is Error(InvalidArgument) naming the
   /// calibration sample. Evaluations made before do not carry it: drop them (the workspace does).
   void set_score(ScoreFn score);
+  /// What the user calls each sample (e.g. its file), for the score's error messages.
+  void set_sample_names(std::vector<std::string> names) { sample_names_ = std::move(names); }
   /// The FP model's mean score; none without a score.
   std::optional<double> reference_score() const { return reference_score_; }
   /// Memory for phase 1's FP cache and phase 2's path activations (one sample's worth).
@@ -100,6 +103,7 @@ class SimEvaluator {
   const std::vector<std::vector<Tensor>>& samples_;
   std::vector<int64_t> labels_;
   ScoreFn score_;
+  std::vector<std::string> sample_names_;
   std::optional<double> reference_score_;
   size_t budget_;
   std::vector<std::vector<Tensor>> fp_;

@@ -20,6 +20,7 @@ export function fakeEngine({ delayMs = 0 } = {}) {
     generation: 1,
     failLoad: null,      // an Error the next wsLoad throws
     failSamples: null,   // an Error the next wsSetSamples throws
+    lastSources: null,   // the names the last wsSetSamples got its samples by (source, else name)
     version: () => '0.1.0',
     capabilities: () => ({ quantize: true, layerBits: true, run: true, threads: 1, workspace: true }),
     async inspect(bytes, name) { calls.push(['inspect', name]); return INSPECT; },
@@ -30,6 +31,7 @@ export function fakeEngine({ delayMs = 0 } = {}) {
     },
     async wsSetSamples(samples, options) {
       calls.push(['wsSetSamples', samples.map((s) => s.name), options]);
+      engine.lastSources = samples.map((s) => s.source ?? s.name);
       if (engine.failSamples) { const e = engine.failSamples; engine.failSamples = null; throw e; }
       return { count: samples.length, used: Math.min(samples.length, options.maxSamples ?? 64) };
     },

@@ -146,9 +146,9 @@ test('score: it decides the selection, and the workspace searches again only for
 test('score: a throwing, non-numeric or non-finite score is one error naming the sample; the workspace carries on', { skip }, async () => {
   const engine = await engineWithModel();
   const cases = [
-    [() => { throw new Error('boom'); }, /^score: calibration sample 0: the score function threw: boom$/],
-    [() => 'high', /^score: calibration sample 0: the score function returned string \(expected a number\)$/],
-    [(o, i) => (i === 2 ? NaN : 1), /^score: calibration sample 2 of the float model scored NaN \(the score must be a finite number, higher is better\)$/],
+    [() => { throw new Error('boom'); }, /^score: calibration sample 0 \('s0\.npy'\) of the float model: the score function threw: boom$/],
+    [() => 'high', /^score: calibration sample 0 \('s0\.npy'\) of the float model: the score function returned string \(expected a number\)$/],
+    [(o, i) => (i === 2 ? NaN : 1), /^score: calibration sample 2 \('s2\.npy'\) of the float model scored NaN \(the score must be a finite number, higher is better\)$/],
     [3, /^score: expected a function \(outputs, sampleIndex\) => number, got number$/],
   ];
   for (const [score, message] of cases) {
@@ -190,7 +190,7 @@ test('score: scoreModule through the worker protocol: same-origin check, import,
   current = (o, i) => { if (i === 1) throw new Error('no label'); return 0; };
   const e = await reply({ id: 5, type: 'quantize', options: { ...OPTIONS, scoreModule: 'examples/b.mjs' } });
   assert.equal(e.type, 'error');
-  assert.equal(e.message, "score: calibration sample 's1.npy': the score function threw: no label");
+  assert.equal(e.message, "score: calibration sample 1 ('s1.npy') of the float model: the score function threw: no label");
 
   const noScore = { score: undefined };
   host.importModule = async () => noScore;

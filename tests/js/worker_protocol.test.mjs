@@ -110,11 +110,15 @@ test('worker: a module restarted after a crash gets the model and samples back b
 test('worker: a bad sample is refused when set, by the file the user gave; the good ones stay', async () => {
   const engine = fakeEngine();
   const w = await loaded(engine);
-  engine.failSamples = Object.assign(new Error("sample 'photo.npy': expected shape [1, 1, 4, 4], got [1, 3, 4, 4]"), { kind: 'invalid argument' });
+  // The core names the file by its source (the image the .npy was made from): the worker hands
+  // the source on and the message through unchanged.
+  engine.failSamples = Object.assign(new Error("photo.png: expected shape [1, 1, 4, 4], got [1, 3, 4, 4]"), { kind: 'invalid argument' });
+  engine.calls.length = 0;
   const bad = await w.final('set_samples', { samples: [sample('a.npy'), { ...sample('photo.npy'), source: 'photo.png' }] });
   assert.equal(bad.type, 'error');
   assert.equal(bad.kind, 'invalid argument');
-  assert.equal(bad.message, "sample 'photo.png': expected shape [1, 1, 4, 4], got [1, 3, 4, 4]");
+  assert.equal(bad.message, 'photo.png: expected shape [1, 1, 4, 4], got [1, 3, 4, 4]');
+  assert.deepEqual(engine.lastSources, ['a.npy', 'photo.png'], 'each sample goes to the core with the name the user knows it by');
   // The workspace's samples are unknown after the failure: the next run sets the good list again.
   engine.calls.length = 0;
   const q = await w.final('quantize', { options: SEARCH });

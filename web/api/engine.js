@@ -111,7 +111,10 @@ export class Engine {
     const bytes = asBytes(modelBytes, fileName);
     const external = externalMap(externalFiles);
     this.noteModel(bytes, external);
-    const list = (samples ?? []).map((s) => ({ name: String(s.name), bytes: asBytes(s.bytes, s.name) }));
+    // source: the file the user gave when `name` is what the page made of it (an image it
+    // preprocessed into a .npy); the core names that file in its errors.
+    const list = (samples ?? []).map((s) => ({ name: String(s.name), ...(s.source ? { source: String(s.source) } : {}),
+      bytes: asBytes(s.bytes, s.source ?? s.name) }));
     const result = await this.callAsync((m) => m.quantize(bytes, String(fileName), external, list,
       inputNames ?? [], options, onProgress ? (phase, done, total) => { onProgress(phase, done, total); return true; } : null));
     const reportJson = this.unwrap(result);
@@ -142,7 +145,10 @@ export class Engine {
    * the model now (an error names the file). options: {maxSamples}. Returns {count, used}.
    */
   async wsSetSamples(samples, { maxSamples } = {}) {
-    const list = (samples ?? []).map((s) => ({ name: String(s.name), bytes: asBytes(s.bytes, s.name) }));
+    // source: the file the user gave when `name` is what the page made of it (an image it
+    // preprocessed into a .npy); the core names that file in its errors.
+    const list = (samples ?? []).map((s) => ({ name: String(s.name), ...(s.source ? { source: String(s.source) } : {}),
+      bytes: asBytes(s.bytes, s.source ?? s.name) }));
     const options = {};
     if (maxSamples !== undefined && maxSamples !== null) options.maxSamples = maxSamples;
     const result = await this.callAsync((m) => m.wsSetSamples(list, options));

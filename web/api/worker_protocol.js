@@ -85,7 +85,6 @@ async function handleOne(msg, host, state) {
   const id = msg?.id ?? null;
   const progress = (stage, message, extra = {}) => host.post({ type: 'progress', id, stage, message, ...extra });
   const onProgress = (phase, done, total) => progress(phase, `${phase} ${done}/${total}`, { done, total });
-  let samplesForErrors = state.samples;
   try {
     switch (msg?.type) {
       case 'init': {
@@ -125,7 +124,6 @@ async function handleOne(msg, host, state) {
       }
       case 'set_samples': {
         const list = (msg.samples ?? []).map((s) => ({ name: String(s.name), source: String(s.source ?? s.name), bytes: s.bytes }));
-        samplesForErrors = list;
         const maxSamples = msg.maxSamples ?? state.maxSamples;
         let used = Math.min(list.length, maxSamples ?? 64);
         if (!state.demo && list.length && state.ws.generation !== null) {
@@ -191,7 +189,7 @@ async function handleOne(msg, host, state) {
         throw new Error(`unknown request type '${msg?.type}'`);
     }
   } catch (e) {
-    host.post({ type: 'error', id, message: nameSamples(e?.message ?? String(e), samplesForErrors), kind: e?.kind ?? 'error' });
+    host.post({ type: 'error', id, message: e?.message ?? String(e), kind: e?.kind ?? 'error' });
   }
 }
 
@@ -256,21 +254,6 @@ function demoValue(type, state) {
   const report = state.demoLast;
   return type === 'evaluate' ? { report, samplesUsed: null, demo: true }
     : { report, model: null, encodings: null, samplesUsed: null, demo: true };
-}
-
-/**
- * Errors in the user's words: "calibration sample 3" -> "calibration sample 'x.png'", and an
- * image's .npy stand-in name -> the image file it came from.
- */
-export function nameSamples(message, samples) {
-  let out = String(message).replace(/calibration sample (\d+)/g,
-    (m, i) => (samples[Number(i)] ? `calibration sample '${samples[Number(i)].source ?? samples[Number(i)].name}'` : m));
-  for (const s of samples) {
-    if (!s.source || s.source === s.name) continue;
-    const escaped = s.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    out = out.replace(new RegExp(`(^|[^\\w.-])${escaped}(?![\\w.-])`, 'g'), `$1${s.source}`);
-  }
-  return out;
 }
 
 /**
