@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "api/options.h"
 #include "api/quantize.h"
 #include "api/session.h"
 #include "core/error.h"
@@ -157,21 +158,15 @@ val quantize_search(const val& model_js, const val& data, const val& sample_shap
     samples.push_back({std::move(t)});
   }
   qm::api::QuantizeOptions opts;
-  auto str = [&](const char* key, std::string& dst) {
+  // The page's option strings, parsed once as the app's bindings do (api/options.h).
+  auto str = [&](const char* key) -> std::string {
     const val x = options[key];
-    if (!x.isUndefined() && !x.isNull()) dst = x.as<std::string>();
+    return !x.isUndefined() && !x.isNull() ? x.as<std::string>() : std::string();
   };
-  std::string candidates;
-  str("candidates", candidates);
-  for (size_t b = 0; b < candidates.size();) {
-    size_t e = candidates.find(',', b);
-    if (e == std::string::npos) e = candidates.size();
-    if (e > b) opts.candidates.push_back(candidates.substr(b, e - b));
-    b = e + 1;
-  }
-  str("target", opts.target);
-  str("profile", opts.profile);
-  str("bits", opts.bits);
+  if (!str("candidates").empty()) opts.candidates = qm::api::parse_candidates(str("candidates"), "candidates");
+  if (!str("target").empty()) opts.target = qm::api::parse_target(str("target"), "target");
+  if (!str("profile").empty()) opts.profile = qm::api::parse_profile(str("profile"), "profile");
+  if (!str("bits").empty()) opts.bits = qm::api::parse_candidate(str("bits"), "bits");
   opts.threads = options["threads"].isNumber() ? options["threads"].as<size_t>() : 1;
   opts.model_file = "bench.onnx";
   qm::api::ProgressFn progress;

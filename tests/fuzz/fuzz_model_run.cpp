@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "api/options.h"
 #include "api/quantize.h"
 #include "api/session.h"
 #include "api/workspace.h"
@@ -105,9 +106,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     qm::api::Workspace ws(std::move(session));
     ws.set_samples({inputs});
     qm::api::QuantizeOptions q;
-    q.bits = "W8A8";
-    q.weight_range = "minmax";
-    q.act_range = "minmax";
+    q.bits = qm::api::parse_candidate("W8A8");
+    q.weight_range = qm::api::parse_weight_range("minmax");
+    q.act_range = qm::api::parse_act_range("minmax");
     q.threads = 1;
     q.model_sha256 = "0";
     (void)qm::api::quantize(ws, q);
