@@ -246,3 +246,22 @@ TEST_CASE("fuzz/ops: GatherElements indices wider than the data off the axis are
   CHECK(err.find("'ge' (GatherElements)") != std::string::npos);
   CHECK(err.find("indices dimension 1 (5) is larger than the data's (3)") != std::string::npos);
 }
+
+TEST_CASE("fuzz/ops: a depthwise Conv with a stride far above its plane runs without a plane-sized buffer") {
+  // Found by fuzz_model_run's smoke run (CI, 1bdb21d): the direct depthwise kernel pads each plane
+  // into a buffer spanning every output window, 2.3 GB for a tiny model. Such shapes now take the
+  // im2col path; the values are x[c, 0, j * stride] * w[c].
+  constexpr int64_t kStride = 100000, kW = kStride + 1;
+  ModelBuilder b(13);
+  b.input("x", {1, 2, 1, kW});
+  b.floats("w", {2, 1, 1, 1}, {2.0f, 3.0f});
+  b.node("Conv", {"x", "w"}, {"y"}, "dw").i("group", 2).ints("strides", {1, kStride});
+  b.output("y");
+  Tensor x(DataType::Float, {1, 2, 1, kW});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(i % 7) + 0.5f;
+  const std::vector<Tensor> y = run(b, {x});
+  REQUIRE(y[0].shape() == qm::Shape{1, 2, 1, 2});
+  for (int64_t c = 0; c < 2; ++c)
+    for (int64_t j = 0; j < 2; ++j)
+      CHECK(y[0].data<float>()[c * 2 + j] == (c == 0 ? 2.0f : 3.0f) * x.data<float>()[c * kW + j * kStride]);
+}
