@@ -10,6 +10,8 @@
 
 #include "graph/executor.h"
 #include "graph/plan.h"
+#include "kernels/conv.h"
+#include "kernels/pool.h"
 #include "test_util.h"
 
 using qm::DataType;
@@ -249,8 +251,9 @@ TEST_CASE("fuzz/ops: GatherElements indices wider than the data off the axis are
 
 TEST_CASE("fuzz/ops: a depthwise Conv with a stride far above its plane runs without a plane-sized buffer") {
   // Found by fuzz_model_run's smoke run (CI, 1bdb21d): the direct depthwise kernel pads each plane
-  // into a buffer spanning every output window, 2.3 GB for a tiny model. Such shapes now take the
-  // im2col path; the values are x[c, 0, j * stride] * w[c].
+  // into a buffer spanning every output window, 2.3 GB for a tiny model. For such shapes the
+  // kernel runs its scalar reference (kernels/simd/window.h padded_plane_fits); the values are
+  // x[c, 0, j * stride] * w[c].
   constexpr int64_t kStride = 100000, kW = kStride + 1;
   ModelBuilder b(13);
   b.input("x", {1, 2, 1, kW});
@@ -264,4 +267,48 @@ TEST_CASE("fuzz/ops: a depthwise Conv with a stride far above its plane runs wit
   for (int64_t c = 0; c < 2; ++c)
     for (int64_t j = 0; j < 2; ++j)
       CHECK(y[0].data<float>()[c * 2 + j] == (c == 0 ? 2.0f : 3.0f) * x.data<float>()[c * kW + j * kStride]);
+}
+
+TEST_CASE("fuzz/ops: MaxPool and AvgPool with a stride far above the plane run without a plane-sized buffer") {
+  // The pooling kernels pad planes as the depthwise Conv above did (the same unbounded buffer);
+  // they take the same fallback. A 1x1 window picks x[c, 0, j * stride], for max and average.
+  constexpr int64_t kStride = 100000, kW = kStride + 1;
+  for (const char* op : {"MaxPool", "AveragePool"}) {
+    CAPTURE(op);
+    ModelBuilder b(13);
+    b.input("x", {1, 2, 1, kW});
+    b.node(op, {"x"}, {"y"}, "pool").ints("kernel_shape", {1, 1}).ints("strides", {1, kStride});
+    b.output("y");
+    Tensor x(DataType::Float, {1, 2, 1, kW});
+    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(i % 7) - 2.5f;
+    const std::vector<Tensor> y = run(b, {x});
+    REQUIRE(y[0].shape() == qm::Shape{1, 2, 1, 2});
+    for (int64_t c = 0; c < 2; ++c)
+      for (int64_t j = 0; j < 2; ++j) CHECK(y[0].data<float>()[c * 2 + j] == x.data<float>()[c * kW + j * kStride]);
+  }
+}
+
+TEST_CASE("fuzz/kernels: depthwise Conv and pooling windows 2^33 (wasm: 2^30) apart need no buffer of that span") {
+  // Two output columns 2^33 input columns apart (the end padding of a hostile model): the padded
+  // plane the vector kernels build would be that many floats; they must fall back (such a new float[]
+  // throws std::bad_alloc or exhausts memory). The first window sees x[0], the second only padding.
+  qm::kernels::Conv2dShape s;
+  s.in_channels = 1;
+  s.in_h = 1;
+  s.in_w = 1;
+  s.out_h = 1;
+  s.out_w = 2;
+  s.stride_w = size_t{1} << (sizeof(size_t) == 8 ? 33 : 30);  // wasm32: 2^30 floats = 4 GiB
+  const float x = 3.5f, w = 2.0f;
+  float y[2] = {-1.0f, -1.0f};
+  qm::kernels::DepthwiseParams dp;
+  qm::kernels::f32_dwconv2d(s, &x, &w, y, dp);
+  CHECK(y[0] == 7.0f);
+  CHECK(y[1] == 0.0f);
+  qm::kernels::f32_max_pool2d(s, &x, y);
+  CHECK(y[0] == 3.5f);
+  CHECK(y[1] == -std::numeric_limits<float>::infinity());
+  qm::kernels::f32_avg_pool2d(s, &x, y, qm::kernels::AvgPoolParams{});
+  CHECK(y[0] == 3.5f);
+  CHECK(y[1] == 0.0f);
 }

@@ -218,16 +218,9 @@ void run_conv(const ConvAttrs& a, RunContext& c) {
     shape2d.pad_left = static_cast<size_t>(w.pad_begin[o]);
   }
 
-  // Depthwise: the direct kernel over channel ranges of each image. It pads each plane into a
-  // buffer spanning every output window; with strides far above the kernel (a hostile model:
-  // fuzz_model_run asked for 2.3 GB for a tiny plane) that span dwarfs the input and output, and
-  // the im2col path below takes it instead.
-  const double span = static_cast<double>((shape2d.out_h ? shape2d.out_h - 1 : 0) * shape2d.stride_h +
-                                          (shape2d.kernel_h - 1) * shape2d.dilation_h + 1) *
-                      static_cast<double>((shape2d.out_w ? shape2d.out_w - 1 : 0) * shape2d.stride_w +
-                                          (shape2d.kernel_w - 1) * shape2d.dilation_w + 1 + 16 * shape2d.stride_w);
-  const double planes = static_cast<double>(shape2d.in_h * shape2d.in_w + shape2d.out_h * shape2d.out_w);
-  if (cin == 1 && cout == 1 && two_d && span <= 4.0 * planes + 65536.0) {
+  // Depthwise: the direct kernel over channel ranges of each image (for hostile strides it runs
+  // its scalar reference itself: kernels/simd/window.h padded_plane_fits).
+  if (cin == 1 && cout == 1 && two_d) {
     const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(M, ceil_div(M, static_cast<int64_t>(c.pool().size()))));
     const int64_t per_img = ceil_div(M, chunk);
     c.pool().parallel_for(static_cast<size_t>(N * per_img), [&](size_t it) {

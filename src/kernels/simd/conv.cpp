@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/ref/conv.h"
 #include "kernels/simd/gemm_internal.h"
 #include "kernels/simd/simd.h"
 #include "kernels/simd/window.h"
@@ -254,6 +255,7 @@ void f32_conv2d_packed(const Conv2dShape& s, const float* input, const PackedA& 
 void f32_dwconv2d(const Conv2dShape& s, const float* input, const float* weights, float* output,
                   const DepthwiseParams& params) {
   if (s.out_h == 0 || s.out_w == 0) return;
+  if (!simd::padded_plane_fits(s)) return ref::f32_dwconv2d(s, input, weights, output, params);
   thread_local simd::PaddedPlane pp;
   const bool clamp = params.clamp_min > -std::numeric_limits<float>::infinity() ||
                      params.clamp_max < std::numeric_limits<float>::infinity();

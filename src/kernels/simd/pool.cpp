@@ -8,6 +8,7 @@
 
 #include "kernels/aligned_buffer.h"
 #include "kernels/normalize.h"
+#include "kernels/ref/pool.h"
 #include "kernels/simd/simd.h"
 #include "kernels/simd/window.h"
 
@@ -74,6 +75,7 @@ Scratch& scratch() {
 
 void f32_max_pool2d(const Conv2dShape& s, const float* x, float* y) {
   if (s.out_h == 0 || s.out_w == 0) return;
+  if (!simd::padded_plane_fits(s)) return ref::f32_max_pool2d(s, x, y);
   Scratch& sc = scratch();
   const float lowest = -std::numeric_limits<float>::infinity();
   const size_t taps = s.kernel_h * s.kernel_w;
@@ -92,6 +94,7 @@ void f32_max_pool2d(const Conv2dShape& s, const float* x, float* y) {
 
 void f32_avg_pool2d(const Conv2dShape& s, const float* x, float* y, const AvgPoolParams& p) {
   if (s.out_h == 0 || s.out_w == 0) return;
+  if (!simd::padded_plane_fits(s)) return ref::f32_avg_pool2d(s, x, y, p);
   Scratch& sc = scratch();
   const size_t taps = s.kernel_h * s.kernel_w;
   // Divisor of window (oh, ow) = rows(oh) * cols(ow): taps inside the input, or inside the

@@ -104,6 +104,25 @@ struct PaddedPlane {
   }
 };
 
+// Elements of the buffer fill_padded builds for shape s: every row and column the output
+// windows touch, a vector of slack per phase row. In double: a hostile shape overflows size_t.
+inline double padded_plane_elements(const Conv2dShape& s) {
+  if (s.out_h == 0 || s.out_w == 0) return 0.0;
+  const double rows = double(s.out_h - 1) * double(s.stride_h) +
+                      double(s.kernel_h - 1) * double(s.dilation_h) + 1.0;
+  const double cols = double(s.out_w - 1) * double(s.stride_w) +
+                      double(s.kernel_w - 1) * double(s.dilation_w) + 1.0;
+  return rows * (cols + double(s.stride_w) * double(kLanes + 1));
+}
+
+// Whether that buffer is modest next to the input and output planes. With strides far above the
+// kernel it is mostly gaps (a fuzzed model asked for 2.3 GB to pool a tiny plane); the kernels
+// that use it then run their scalar reference instead, which needs no buffer.
+inline bool padded_plane_fits(const Conv2dShape& s) {
+  const double planes = double(s.in_h) * double(s.in_w) + double(s.out_h) * double(s.out_w);
+  return padded_plane_elements(s) <= 4.0 * planes + 65536.0;
+}
+
 // Fills pp with the plane padded by `pad_value` to everything the output windows touch.
 inline void fill_padded(const Conv2dShape& s, const float* plane, PaddedPlane& pp,
                         float pad_value) {
