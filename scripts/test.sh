@@ -15,4 +15,14 @@ for preset in native wasm fuzz; do
   echo "== $preset =="
   cmake --workflow --preset "$preset" || status=1
 done
+# A CI log is long and often shown by its ends: repeat, last, which tests failed and their FAIL lines.
+if [ $status -ne 0 ]; then
+  echo "== failures =="
+  for preset in native wasm fuzz; do
+    dir="build/$preset/Testing/Temporary"
+    [ -s "$dir/LastTestsFailed.log" ] || continue
+    echo "$preset: failed tests: $(cut -d: -f2 "$dir/LastTestsFailed.log" | tr '\n' ' ')"
+    grep -E '^\s*FAIL|^FAILED:|Assertion|ERROR:|error:' "$dir/LastTest.log" | head -40 || true
+  done
+fi
 exit $status

@@ -12,6 +12,7 @@ export class Checker {
   constructor() {
     this.passed = 0;
     this.failed = 0;
+    this.failures = [];  // repeated by report(), so the end of a long log names what failed
   }
 
   ok(cond, label) {
@@ -20,6 +21,7 @@ export class Checker {
       console.log(`  ok   ${label}`);
     } else {
       this.failed += 1;
+      this.failures.push(label);
       console.log(`  FAIL ${label}`);
     }
   }
@@ -41,6 +43,7 @@ export class Checker {
       await fn();
     } catch (e) {
       this.failed += 1;
+      this.failures.push(`${name}: ${e?.message?.split('\n')[0] ?? e}`);
       console.log(`  FAIL ${name}: ${e?.message?.split('\n')[0] ?? e}`);
       if (this.onFail) await this.onFail(name).catch(() => {});
     }
@@ -48,6 +51,7 @@ export class Checker {
 
   /** Prints the totals; returns the exit status. */
   report() {
+    for (const f of this.failures) console.log(`FAILED: ${f}`);
     console.log(`${this.passed} passed, ${this.failed} failed`);
     return this.failed === 0 && this.passed > 0 ? 0 : 1;
   }
