@@ -229,6 +229,26 @@ TEST_CASE("api/image: a JPEG Huffman table of more than 256 codes is an error be
   }
 }
 
+TEST_CASE("api/image: a JPEG scan naming a Huffman table no DHT defined is an error before stb decodes it") {
+  // Found by fuzz_image (ASan, not reproducible on re-run): stb decodes such a scan with its
+  // uninitialised table memory (an index 944 into a 256-entry table). gray.jpg defines DC 0 and
+  // AC 0; its one scan is pointed at AC 1, then at DC 2.
+  std::string jpeg = api::read_file(std::string(QM_SOURCE_DIR) + "/tests/data/fuzz_seeds/image/gray.jpg");
+  jpeg = jpeg.substr(jpeg.find("\xff\xd8"));
+  CHECK(api::decode_image(jpeg, "ok.jpg").width > 0);
+  const size_t sos = jpeg.find("\xff\xda");
+  REQUIRE(sos != std::string::npos);
+  REQUIRE(jpeg[sos + 4] == '\x01');  // one component
+  REQUIRE(jpeg[sos + 6] == '\x00');  // tables DC 0 / AC 0
+  jpeg[sos + 6] = '\x01';
+  CHECK(test::error_of([&] { api::decode_image(jpeg, "bad.jpg"); }) ==
+        "bad.jpg: cannot decode image — corrupt JPEG (the scan at byte " + std::to_string(sos) +
+            " uses Huffman table AC 1, which no DHT segment before it defines)");
+  jpeg[sos + 6] = '\x20';
+  CHECK(test::error_of([&] { api::decode_image(jpeg, "bad.jpg"); }).find("uses Huffman table DC 2,") != std::string::npos);
+  // A progressive file (DC scans, AC scans, refinements) still decodes: checked above with the seeds.
+}
+
 TEST_CASE("api/image: a file much smaller than its declared pixels is refused before decoding") {
   // Found by fuzz_image (a timeout): a ~760-byte JPEG declaring 64 M pixels decoded to zeros and
   // took over 10 s to resize. Here a real seed JPEG gets 8192 x 8192 in its frame header.

@@ -205,9 +205,10 @@ void check_png_chunks(const std::string& bytes, const std::string& name) {
 // stb_image 2.27 (Debian's libstb-dev) builds a JPEG Huffman table from 16 code counts without
 // checking that they add up to at most 256 (fixed upstream in 2.28): larger sums write past the
 // table's arrays inside its decoder state (found by fuzz_image with UBSan). Every DHT segment stb
-// could parse is checked first. stb parses markers where 0xFF (fill 0xFFs skipped) is followed by
-// the marker byte, outside the length-delimited segments it skips; this walk visits every such
-// place (a superset: it keeps going where stb would stop at an error).
+// could parse is checked first, and so is every scan's use of a table never defined. stb parses
+// markers where 0xFF (fill 0xFFs skipped) is followed by the marker byte, outside the
+// length-delimited segments it skips; this walk visits every such place (a superset: it keeps
+// going where stb would stop at an error).
 void check_jpeg_huffman_tables(const std::string& bytes, const std::string& name) {
   const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
   const size_t size = bytes.size();
@@ -216,6 +217,8 @@ void check_jpeg_huffman_tables(const std::string& bytes, const std::string& name
   while (pos < size && u[pos] == 0xff) ++pos;
   if (size < 2 || u[0] != 0xff || pos >= size || u[pos] != 0xd8) return;
   auto at = [&](size_t i) -> unsigned { return i < size ? u[i] : 0u; };  // stb reads 0 past the end
+  bool defined[2][4] = {};  // [DC, AC][table id] defined by a DHT so far
+  bool frame = false, progressive = false;  // an SOF seen; it was SOF2
   ++pos;
   while (pos < size) {
     if (u[pos] != 0xff) {
@@ -232,6 +235,10 @@ void check_jpeg_huffman_tables(const std::string& bytes, const std::string& name
       continue;
     }
     const size_t len = (at(j + 1) << 8) | at(j + 2);
+    if (m == 0xc0 || m == 0xc1 || m == 0xc2) {  // stb's SOF markers
+      frame = true;
+      progressive = m == 0xc2;
+    }
     if (m == 0xc4) {
       size_t q = j + 3, end = j + 1 + len;
       while (q < end) {
@@ -240,7 +247,26 @@ void check_jpeg_huffman_tables(const std::string& bytes, const std::string& name
         if (n > 256)
           throw Error(ErrorKind::InvalidArgument, name + ": cannot decode image — corrupt JPEG (Huffman table of " + std::to_string(n) +
                                                       " codes at byte " + std::to_string(q) + ", at most 256)");
+        const unsigned tc = at(q) >> 4, th = at(q) & 15;
+        if (tc <= 1 && th <= 3) defined[tc][th] = true;
         q += 17 + n;
+      }
+    }
+    const unsigned ns = at(j + 3);  // an SOS segment's component count
+    if (m == 0xda && frame && ns >= 1 && ns <= 4 && len == 6 + 2 * ns) {  // else stb refuses it
+      // A scan decodes with the tables its components name; stb does not check that a DHT
+      // defined them and would decode with its uninitialised table memory (fuzz_image: an index
+      // 944 into a 256-entry table). A progressive DC refinement scan uses no table, other DC
+      // scans the DC one, AC scans the AC one; a baseline scan both.
+      const unsigned ss = at(j + 4 + 2 * ns), ah = at(j + 6 + 2 * ns) >> 4;
+      const bool uses_dc = !progressive || (ss == 0 && ah == 0), uses_ac = !progressive || ss != 0;
+      for (unsigned i = 0; i < ns; ++i) {
+        const unsigned q = at(j + 5 + 2 * i), td = q >> 4, ta = q & 15;
+        if (td > 3 || ta > 3) continue;  // stb refuses these itself
+        if ((uses_dc && !defined[0][td]) || (uses_ac && !defined[1][ta]))
+          throw Error(ErrorKind::InvalidArgument, name + ": cannot decode image — corrupt JPEG (the scan at byte " + std::to_string(j - 1) +
+                                                      " uses Huffman table " + (uses_dc && !defined[0][td] ? "DC " + std::to_string(td) : "AC " + std::to_string(ta)) +
+                                                      ", which no DHT segment before it defines)");
       }
     }
     pos = j + 1 + std::max<size_t>(len, 2);
