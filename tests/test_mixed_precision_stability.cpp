@@ -155,6 +155,12 @@ TEST_CASE("mixed_precision/stability: aggregations of per-sample sums in closed 
   CHECK(std::isinf(aggregate_nsr({{{1}, {0}}}, {}, Phase1Aggregate::Pooled)));
   CHECK(api::parse_aggregate("median") == Phase1Aggregate::Median);
   CHECK_THROWS_WITH_AS(api::parse_aggregate("mean"), "phase-1 aggregation: unknown aggregation 'mean' (expected pooled, median or trimmed)", Error);
+  CHECK(api::parse_front_points("") == 0);
+  CHECK(api::parse_front_points("all") == 0);
+  CHECK(api::parse_front_points("24") == 24);
+  for (const char* bad : {"1", "-3", "2.5", "1234567890", "x"})
+    CHECK_THROWS_WITH_AS(api::parse_front_points(bad, "frontPoints"),
+                         ("frontPoints: bad value '" + std::string(bad) + "' (expected all, or a number of points of at least 2: the first and last are always measured)").c_str(), Error);
 }
 
 TEST_CASE("mixed_precision/stability: identical samples give zero-width intervals and a stable choice") {

@@ -167,6 +167,7 @@ val quantize_search(const val& model_js, const val& data, const val& sample_shap
   if (!str("target").empty()) opts.target = qm::api::parse_target(str("target"), "target");
   if (!str("profile").empty()) opts.profile = qm::api::parse_profile(str("profile"), "profile");
   if (!str("bits").empty()) opts.bits = qm::api::parse_candidate(str("bits"), "bits");
+  if (!str("frontPoints").empty()) opts.front_points = qm::api::parse_front_points(str("frontPoints"), "frontPoints");
   opts.threads = options["threads"].isNumber() ? options["threads"].as<size_t>() : 1;
   opts.model_file = "bench.onnx";
   qm::api::ProgressFn progress;

@@ -518,6 +518,10 @@ qm::api::QuantizeOptions quantize_options(const val& options) {
   if (str("weightRounding", text)) opts.weight_rounding = qm::api::parse_weight_rounding(text, "weightRounding");
   if (str("actRange", text)) opts.act_range = qm::api::parse_act_range(text, "actRange");
   if (str("phase1Aggregate", text)) opts.phase1_aggregate = qm::api::parse_aggregate(text, "phase1Aggregate");
+  // frontPoints: a number (0 = every point) or "all".
+  const val front = options["frontPoints"];
+  if (!front.isUndefined() && !front.isNull())
+    opts.front_points = qm::api::parse_front_points(val::global("String")(front).as<std::string>(), "frontPoints");
   for (const std::string& c : string_list(options["candidates"])) opts.candidates.push_back(qm::api::parse_candidate(c, "candidates"));
   if (options["maxSamples"].isNumber()) opts.max_samples = options["maxSamples"].as<size_t>();
   if (options["seed"].isNumber()) opts.seed = static_cast<uint64_t>(options["seed"].as<double>());

@@ -153,6 +153,18 @@ quant::ActRange parse_act_range(const std::string& text, const std::string& what
               what + ": unknown range setting '" + text + "' (expected mse, minmax or percentile=P)");
 }
 
+size_t parse_front_points(const std::string& text, const std::string& what) {
+  if (text.empty() || text == "all" || text == "0") return 0;
+  size_t n = 0;
+  bool digits = text.size() <= 9;
+  for (char c : text) digits = digits && std::isdigit(static_cast<unsigned char>(c));
+  if (digits) n = static_cast<size_t>(std::stoul(text));
+  if (!digits || n < 2)
+    throw Error(ErrorKind::InvalidArgument, what + ": bad value '" + text +
+                                                "' (expected all, or a number of points of at least 2: the first and last are always measured)");
+  return n;
+}
+
 size_t parse_size(const std::string& text, const std::string& what) {
   auto bad = [&](const std::string& why) {
     return Error(ErrorKind::InvalidArgument, what + ": bad size '" + text + "' — " + why +

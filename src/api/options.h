@@ -41,6 +41,11 @@ quant::WeightRounding parse_weight_rounding(const std::string& text, const std::
 /// "mse" (also "") | "minmax" | "percentile" (99.99) | "percentile=P", P in (50, 100].
 quant::ActRange parse_act_range(const std::string& text, const std::string& what = "activation range");
 
+/// Phase 2's measured points: "all" (also "", "0": every point of the front) or a count N >= 2
+/// (N evenly spaced points, the first and last included; the others keep their phase-1
+/// prediction). Returns 0 for every point.
+size_t parse_front_points(const std::string& text, const std::string& what = "front points");
+
 /// A byte size: "1048576", "512K", "512M", "1G", "1.5G" (K/M/G/T are powers of 1024; an "i",
 /// "B" or "iB" after the letter is accepted, case-insensitive). Error naming `what` otherwise
 /// (negative, not a number, unknown suffix, above 2^53 bytes).

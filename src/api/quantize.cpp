@@ -107,6 +107,7 @@ mp::SearchOptions search_options(const QuantizeOptions& options, const ProgressF
   so.score = options.score;
   so.score_id = options.score_id;
   so.phase1_aggregate = options.phase1_aggregate;
+  so.front_points = options.front_points;
   so.progress = [progress_fn](const std::string& phase, size_t done, size_t total) {
     return !progress_fn || progress_fn(phase, done, total);
   };

@@ -56,6 +56,11 @@ struct QuantizeOptions {
   /// search keeps checkpoints and recomputes from them: same results, more time. The default
   /// (512 MiB) keeps a browser tab within about 1 GiB with the model and encodings.
   size_t memory_budget_bytes = kDefaultMemoryBudget;
+  /// Search: how many points of the front phase 2 measures: 0 = every point (default), N >= 2 =
+  /// N evenly spaced ones (first and last included). The others carry their phase-1 prediction
+  /// ("measured": false); the selection measures what it needs next to the target (amp.md
+  /// section 6, phase 3). Cuts phase 2 to about N / points of its cost on a long front.
+  size_t front_points = 0;
   /// Search: how phase 1 aggregates its per-sample noise and signal into a sensitivity:
   /// "pooled" (default; sum of noise / sum of signal, the spec's SQNR), "median" or "trimmed"
   /// (of the per-sample ratios). Part of the workspace's reuse check: another aggregation

@@ -605,6 +605,7 @@ SearchResult search_groups(const std::vector<Group>& groups, const std::vector<q
   r.labelled = !o.labels.empty();
   r.size_front = size_cost(o);
   r.phase1_aggregate = o.phase1_aggregate;
+  r.front_points = o.full_front ? o.front_points : 0;
   r.groups.resize(groups.size());
   for (size_t gi = 0; gi < groups.size(); ++gi) {
     auto& gr = r.groups[gi];

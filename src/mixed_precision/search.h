@@ -248,6 +248,7 @@ struct SearchResult {
   std::optional<double> float_score;
   bool size_front = false;             ///< the fronts lower weight size (a size target), else BOPs
   Phase1Aggregate phase1_aggregate = Phase1Aggregate::Pooled;
+  size_t front_points = 0;             ///< SearchOptions::front_points, as searched (0 = every point)
   std::vector<Phase1Flip> phase1;      ///< phase 1's per-sample sums per flip (stability.h)
   Stability stability;                 ///< for the target and selection (phase 3 updates it)
 };
@@ -323,7 +324,7 @@ void write_selected_json(JsonWriter& w, const SearchResult& r);
 /// open "timing_s" object, so the caller adds "calibration" and "export".
 void write_timing_fields(JsonWriter& w, const Timing& t);
 /// All of the above: "groups", "baselines", "pareto", "selected", "search" (target, order,
-/// metric, phase1_aggregate), "stability" (stability.h); not "timing_s" (the caller owns that object). Points evaluated with labels carry
+/// metric, phase1_aggregate, front_points), "stability" (stability.h); not "timing_s" (the caller owns that object). Points evaluated with labels carry
 /// "top1" (and, as before, "accuracy"), a fraction in [0, 1]; with a user score, "score" (and
 /// "search" has metric "score" and "float_score").
 void write_search_json(JsonWriter& w, const SearchResult& r);

@@ -215,6 +215,7 @@ void write_search_json(JsonWriter& w, const SearchResult& r) {
   if (r.float_score) w.key("float_score").value(*r.float_score);
   w.key("message").value(r.message);
   w.key("phase1_aggregate").value(aggregate_name(r.phase1_aggregate));
+  w.key("front_points").value(r.front_points);  // phase 2's evenly spaced measured points; 0 = every point
   w.end_object();
   write_groups_json(w, r);
   write_baselines_json(w, r);

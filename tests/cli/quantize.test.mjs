@@ -524,6 +524,9 @@ test('quantize: the search options refuse bad values with one error line (2 = us
       [[...base, '--bits', 'W8A8', '--act-range', 'percentile=20'], 1, /^error: --act-range: percentile must be in \(50, 100\]/],
       [[...base, '--bits', 'W9'], 2, /^error: --bits: bad candidate 'W9'/],
       [[...base, '--phase1-aggregate', 'mode'], 2, /^error: --phase1-aggregate: unknown aggregation 'mode'/],
+      [[...base, '--front-points', '1'], 2, /^error: --front-points: bad value '1' \(expected all, or a number of points of at least 2/],
+      [[...base, '--front-points', 'many'], 2, /^error: --front-points: bad value 'many'/],
+      [[...base, '--bits', 'W8A8', '--front-points', '8'], 2, /^error: --bits \(homogeneous\) cannot be combined .*--front-points/],
     ];
     for (const [args, status, re] of cases) {
       const r = qm(args);
@@ -562,6 +565,43 @@ test('quantize --candidates without --profile: the candidates are used as given;
     // The search's message names the option neutrally (the core has no flag names) and says what to change.
     assert.match(lines[0], /^error: candidates: W4A4 is not supported by profile 'generic' .*drop it, or use a profile that allows it/,
       describe(bad));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('quantize --front-points N: phase 2 measures N evenly spaced points, the rest keep their prediction; the pick meets the target', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qm-front-points-'));
+  try {
+    const run = (extra, name) => {
+      const rep = join(dir, `${name}.json`);
+      const r = qm(['quantize', FASHION, '--calib', FASHION_CALIB, '--preprocess', 'unit', '--samples', '16',
+                    '--candidates', 'W4A4,W4A8,W8A8', '--target', 'bops=0.4', '--out', join(dir, `${name}.onnx`),
+                    '--report', rep, '--threads', '1', '--quiet', ...extra]);
+      assert.equal(r.status, 0, describe(r));
+      return JSON.parse(readFileSync(rep, 'utf8'));
+    };
+    const full = run([], 'full');
+    const part = run(['--front-points', '4'], 'part');
+    assert.equal(full.search.front_points, 0);
+    assert.equal(part.search.front_points, 4);
+    const n = full.pareto.length;
+    assert.ok(n > 8, `a front long enough to subsample (${n} points)`);
+    assert.ok(full.pareto.every((p) => p.measured), 'the full front is all measured');
+    // The same path (phase 1 is the same), fewer measurements: the 4 evenly spaced points, and
+    // at most the probes phase 3 needs next to the target.
+    assert.deepEqual(part.pareto.map((p) => p.config), full.pareto.map((p) => p.config), 'the same flip path');
+    const measured = part.pareto.map((p, i) => (p.measured ? i : -1)).filter((i) => i >= 0);
+    for (const k of [0, 1, 2, 3]) assert.ok(measured.includes(Math.round((k * (n - 1)) / 3)), `even point ${k} measured (${measured})`);
+    assert.ok(measured.length <= 4 + Math.ceil(Math.log2(n + 1)) + 2, `${measured.length} of ${n} points measured`);
+    for (const i of measured) assert.equal(part.pareto[i].sqnr_db, full.pareto[i].sqnr_db, `point ${i}: the same measurement`);
+    for (const p of part.pareto.filter((q) => !q.measured)) assert.equal(p.sqnr_db, null, 'a predicted point has no sqnr_db');
+    // The pick meets the target and is the most accurate measured point within it (here: the
+    // first point within budget, which phase 3 measures).
+    assert.ok(part.selected.target_met && part.selected.rel_bops <= 0.4 + 1e-9, `selected ${part.selected.rel_bops}`);
+    const first = part.pareto.findIndex((p) => p.rel_bops <= 0.4 + 1e-9);
+    assert.ok(part.pareto[first].measured, 'the first point within the budget was measured');
+    assert.ok(part.timing_s.phase2_fpe < full.timing_s.phase2_fpe, `phase 2 cheaper: ${part.timing_s.phase2_fpe} < ${full.timing_s.phase2_fpe} FP passes`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

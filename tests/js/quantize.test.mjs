@@ -201,12 +201,20 @@ test('wasm/quantize: order, labels and memoryBudgetMB reach the search; top-1 ag
   const median = await e.quantize({ ...base, options: { ...options, phase1Aggregate: 'median' } });
   assert.equal(median.report.search.phase1_aggregate, 'median');
   assert.equal(r.report.search.phase1_aggregate, 'pooled');
+  // frontPoints reaches the core (the CLI's --front-points): 3 measured points of the front and
+  // what phase 3 needs next to the target, the rest at their prediction.
+  const few = await e.quantize({ ...base, options: { ...options, order: 'paper', frontPoints: 3 } });
+  assert.equal(few.report.search.front_points, 3);
+  assert.equal(r.report.search.front_points, 0);
+  const n = few.report.pareto.length, measured = few.report.pareto.filter((p) => p.measured).length;
+  assert.ok(n > 3 && measured < n, `${measured} of ${n} points measured`);
   // Bad values: one-line errors naming the option by its JS name (the bindings parse each option's
   // text once; no CLI flag in the core's words).
   for (const [bad, re] of [[{ order: 'sideways' }, /^order: unknown order 'sideways'/],
                            [{ labels: labels.subarray(1) }, /^labels: 7 labels for 8 calibration samples used/],
                            [{ labels: [0, 1, 2, 3, 4, 5, 6, 1.5] }, /labels: entry 7/], [{ memoryBudgetMB: -1 }, /memoryBudgetMB/],
                            [{ phase1Aggregate: 'mode' }, /^phase1Aggregate: unknown aggregation 'mode'/],
+                           [{ frontPoints: 1 }, /^frontPoints: bad value '1'/],
                            [{ target: 'bops' }, /^target: bad target 'bops' — missing '='/],
                            [{ weightRange: 'abs' }, /^weightRange: unknown range setting 'abs'/],
                            [{ actRange: 'percentile=20' }, /^actRange: percentile must be in \(50, 100\]/],

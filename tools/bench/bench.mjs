@@ -13,7 +13,7 @@
 //        [--repeat 10] [--warmup 3] [--batches 1,8] [--only resnet18,...] [--profile] [--no-rss]
 //        [--no-search | --only-search] [--search-model build/bench-native/testdata/models/mobilenet_v2_op11.onnx]
 //        [--search-samples 32] [--search-shape 1x3x224x224] [--search-candidates W4A8,W8A8,W8A16] [--search-target bops=0.75]
-//        [--search-bits W8A8 (homogeneous, for memory)] [--search-native-threads 1,2] [--search-engines wasm,native] [--mt-module PATH/quantmix_bench_mt.js]
+//        [--search-bits W8A8 (homogeneous, for memory)] [--search-front-points N (phase 2 measures N points; default all)] [--search-native-threads 1,2] [--search-engines wasm,native] [--mt-module PATH/quantmix_bench_mt.js]
 //
 // Timing: each iteration runs ours then ORT (interleaved, so machine noise hits both alike),
 // JS wall time around one forward call (`BenchModel.run()` / `await session.run()`), after
@@ -71,6 +71,7 @@ function parseArgs(argv) {
     else if (k === '--search-candidates') a.searchCandidates = v();
     else if (k === '--search-target') a.searchTarget = v();
     else if (k === '--search-bits') a.searchBits = v();  // homogeneous (e.g. W8A8) instead of the search
+    else if (k === '--search-front-points') a.searchFrontPoints = v();
     else if (k === '--search-native-threads') a.searchNativeThreads = v().split(',').filter(Boolean).map(Number);
     else if (k === '--mt-module') a.mtModule = resolve(v());
     else if (k === '--search-engines') a.searchEngines = v().split(',');  // wasm,native
@@ -201,7 +202,8 @@ async function searchChild(a) {
   };
   const c0 = process.cpuUsage();
   const r = M.quantizeSearch(bytes, x, a.searchShape, a.searchSamples,
-    { candidates: a.searchCandidates, target: a.searchTarget, threads, ...(a.searchBits ? { bits: a.searchBits } : {}) }, progress);
+    { candidates: a.searchCandidates, target: a.searchTarget, threads, ...(a.searchBits ? { bits: a.searchBits } : {}),
+      ...(a.searchFrontPoints ? { frontPoints: a.searchFrontPoints } : {}) }, progress);
   const wall = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   if (last) phaseCpu[last] = (phaseCpu[last] || 0) + cpuNow() - lastCpu;
@@ -218,7 +220,7 @@ function wasmSearch(a, modulePath, threads) {
   const args = [...process.execArgv, self, '--module', modulePath, '--search-model', a.searchModel,
     '--search-samples', String(a.searchSamples), '--search-shape', a.searchShape.join('x'),
     '--search-candidates', a.searchCandidates, '--search-target', a.searchTarget, '--search-child', String(threads),
-    ...(a.searchBits ? ['--search-bits', a.searchBits] : [])];
+    ...(a.searchBits ? ['--search-bits', a.searchBits] : []), ...(a.searchFrontPoints ? ['--search-front-points', a.searchFrontPoints] : [])];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 256 << 20 });
   const cmd = `node ${args.map((s) => s.replace(process.cwd() + '/', '')).join(' ')}`;
   try {
@@ -230,7 +232,8 @@ function wasmSearch(a, modulePath, threads) {
 
 function nativeSearch(a, threads, npy, dir) {
   const report = join(dir, `search_report_t${threads}.json`);
-  const mode = a.searchBits ? ['--bits', a.searchBits] : ['--candidates', a.searchCandidates, '--target', a.searchTarget];
+  const mode = a.searchBits ? ['--bits', a.searchBits] : ['--candidates', a.searchCandidates, '--target', a.searchTarget,
+    ...(a.searchFrontPoints ? ['--front-points', a.searchFrontPoints] : [])];
   const qargs = ['quantize', a.searchModel, '--calib', npy, ...mode, '--out', join(dir, 'search_out.onnx'), '--report', report,
     '--threads', String(threads), '--quiet'];
   process.stderr.write(`  [native ${threads}t] quantmix ${qargs.join(' ')}\n`);
@@ -267,7 +270,7 @@ async function searchSection(a) {
   const tmp = mkdtempSync(join(tmpdir(), 'qm-bench-search-'));
   const shape = a.searchShape;
   console.log(`\n## Whole search: ${a.searchModel.replace(process.cwd() + '/', '')}, ${a.searchSamples} random samples ${shape.join('x')} (xorshift, seed ${SEARCH_SEED}), ` +
-    `candidates ${a.searchCandidates}, target ${a.searchTarget}, full Pareto front (as the app runs it)`);
+    `candidates ${a.searchCandidates}, target ${a.searchTarget}, ${a.searchFrontPoints ? `${a.searchFrontPoints} measured points of the Pareto front (--search-front-points)` : 'full Pareto front (as the app runs it)'}`);
   const rows = [];
   const size = readFileSync(a.searchModel).length;
   console.log(`model file: ${mb(size)} MB${a.searchBits ? `; homogeneous ${a.searchBits} (--search-bits), no search` : ''}`);
