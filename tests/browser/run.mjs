@@ -659,6 +659,26 @@ try {
     t.equal(again.state, 'done', `a run after the cancel completes (${again.banner})`);
   });
 
+  // (h2) Fewer front points measured (the CLI's --front-points): the run reports the rest at
+  // their phase-1 prediction, drawn hollow; a predicted point can still be chosen.
+  await t.step('front points measured: 4', async () => {
+    // The models here have fronts of 10-20 points (the select offers 16 and more, for real
+    // models): an option of 4 is added to see the setting reach the search.
+    await page.evaluate(() => document.getElementById('set-front-points').add(new Option('4, evenly spaced', '4')));
+    await page.selectOption('#set-front-points', '4');
+    const run = await quantizeOnce();
+    t.equal(run.state, 'done', `a run measuring 4 front points completes (${run.banner})`);
+    const predicted = await page.$$eval('#pareto-chart circle.pt-predicted', (els) => els.map((c) => Number(c.dataset.index)));
+    const measured = await page.$$eval('#pareto-chart circle.pt-measured', (els) => els.length);
+    t.ok(predicted.length > 0 && measured >= 2, `some points predicted (${predicted.length}), the others measured (${measured})`);
+    console.log(`  screenshot ${await shot('15b-front-points')}`);
+    if (predicted.length) {
+      await timedUpdate(() => page.click(`#pareto-chart circle.pt-predicted[data-index="${predicted[0]}"]`, { force: true }));
+      t.deepEqual((await readResults()).selected, [predicted[0]], `the predicted point ${predicted[0]} is chosen and measured`);
+    }
+    await page.selectOption('#set-front-points', '');
+  });
+
   // (i) Demo mode (?demo): the interface with made-up numbers, always labelled as such.
   await t.step('demo mode: run, cancel, select, override', async () => {
     await page.goto(`${base}?demo`);

@@ -40,7 +40,7 @@ function collectUi(d) {
     stepSettings: $('step-settings'), settingsForm: $('settings-form'), profile: $('set-profile'), mode: $('set-mode'), learnedRounding: $('set-learned-rounding'),
     candidates: $('set-candidates'), targetKind: $('set-target-kind'), targetValue: $('set-target-value'),
     targetSlider: $('set-target-slider'), targetSliderField: $('target-slider-field'),
-    maxSamples: $('set-max-samples'), scoreModule: $('set-score-module'), scoreStatus: $('score-module-status'), runButton: $('run-button'), cancelButton: $('cancel-button'),
+    maxSamples: $('set-max-samples'), frontPoints: $('set-front-points'), scoreModule: $('set-score-module'), scoreStatus: $('score-module-status'), runButton: $('run-button'), cancelButton: $('cancel-button'),
     runStatus: $('run-status'), phases: $('phases'), liveFront: $('live-front'),
     stepResults: $('step-results'), resultsSub: $('results-sub'), resultsTotals: $('results-totals'),
     resultsPareto: $('results-pareto'), resultsSide: $('results-side'), resultsStrip: $('results-strip'),

@@ -55,6 +55,7 @@ function readSettings() {
   if (ui.mode.value) return { bits: ui.mode.value, maxSamples, ...metric };
   const candidates = parseCandidateList([...ui.candidates.querySelectorAll('input:checked')].map((i) => i.value).join(','));
   const target = targetSpec(ui.targetKind.value, ui.targetValue.value);
+  if (ui.frontPoints?.value) metric.frontPoints = Number(ui.frontPoints.value);  // else every point
   return { profile: ui.profile.value, candidates, target, maxSamples, ...metric };
 }
 
@@ -205,7 +206,7 @@ export async function runQuantize() {
 /** Homogeneous bits need no profile, candidates or target. */
 export function syncMode() {
   const homogeneous = Boolean(ui.mode.value);
-  for (const el of [ui.profile, ui.targetKind, ui.targetValue, ui.targetSlider, ...ui.candidates.querySelectorAll('input')]) {
+  for (const el of [ui.profile, ui.targetKind, ui.targetValue, ui.targetSlider, ui.frontPoints, ...ui.candidates.querySelectorAll('input')]) {
     el.disabled = homogeneous || state.running === 'quantize';
   }
   ui.settingsForm.classList.toggle('is-homogeneous', homogeneous);
@@ -221,7 +222,7 @@ function setInputsDisabled(locked) {
   for (const el of [...ui.settingsForm.querySelectorAll('input, select'), ...ui.ppForm.querySelectorAll('input, select'),
     ui.sampleChoose, ui.sampleBuiltin, ui.labelsChoose, ui.labelsRemove]) el.disabled = full;
   if (!full) syncMode();
-  if (locked && !full) for (const el of [ui.mode, ui.maxSamples, ui.sampleChoose, ui.sampleBuiltin, ui.labelsChoose, ui.labelsRemove]) el.disabled = true;
+  if (locked && !full) for (const el of [ui.mode, ui.maxSamples, ui.frontPoints, ui.sampleChoose, ui.sampleBuiltin, ui.labelsChoose, ui.labelsRemove]) el.disabled = true;
   ui.sampleClear.disabled = locked || state.samples.length === 0;
   ui.chooseButton.disabled = locked || state.busy;
   ui.sampleButton.disabled = locked || state.busy;
