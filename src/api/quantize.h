@@ -30,6 +30,10 @@ namespace qm::api {
 
 /// Default QuantizeOptions::memory_budget_bytes (512 MiB, the search's default).
 constexpr size_t kDefaultMemoryBudget = size_t{512} << 20;
+/// Points of the front phase 2 measures by default (QuantizeOptions::front_points): a chart's
+/// worth. Fronts up to this long are measured whole; longer ones (a model with hundreds of layers
+/// has fronts of hundreds of points, each a pass over the samples) at evenly spaced points.
+constexpr size_t kDefaultFrontPoints = 64;
 
 /// The options as typed values: the front ends parse their text once with api/options.h
 /// (parse_candidate, parse_target, parse_profile, ...), so the errors about a value's text name
@@ -56,11 +60,12 @@ struct QuantizeOptions {
   /// search keeps checkpoints and recomputes from them: same results, more time. The default
   /// (512 MiB) keeps a browser tab within about 1 GiB with the model and encodings.
   size_t memory_budget_bytes = kDefaultMemoryBudget;
-  /// Search: how many points of the front phase 2 measures: 0 = every point (default), N >= 2 =
-  /// N evenly spaced ones (first and last included). The others carry their phase-1 prediction
-  /// ("measured": false); the selection measures what it needs next to the target (amp.md
-  /// section 6, phase 3). Cuts phase 2 to about N / points of its cost on a long front.
-  size_t front_points = 0;
+  /// Search: how many points of the front phase 2 measures: N >= 2 = N evenly spaced ones (first
+  /// and last included; default kDefaultFrontPoints), 0 = every point. The others carry their
+  /// phase-1 prediction ("measured": false); the selection measures what it needs next to the
+  /// target (amp.md section 6, phase 3). Cuts phase 2 to about N / points of its cost on a long
+  /// front.
+  size_t front_points = kDefaultFrontPoints;
   /// Search: how phase 1 aggregates its per-sample noise and signal into a sensitivity:
   /// "pooled" (default; sum of noise / sum of signal, the spec's SQNR), "median" or "trimmed"
   /// (of the per-sample ratios). Part of the workspace's reuse check: another aggregation

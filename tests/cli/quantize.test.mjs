@@ -581,9 +581,12 @@ test('quantize --front-points N: phase 2 measures N evenly spaced points, the re
       assert.equal(r.status, 0, describe(r));
       return JSON.parse(readFileSync(rep, 'utf8'));
     };
-    const full = run([], 'full');
+    const full = run(['--front-points', 'all'], 'full');
     const part = run(['--front-points', '4'], 'part');
+    const byDefault = run([], 'default');
     assert.equal(full.search.front_points, 0);
+    assert.equal(byDefault.search.front_points, 64, 'the default measures 64 points');
+    assert.deepEqual(byDefault.pareto, full.pareto, 'a front of up to 64 points is measured whole by default');
     assert.equal(part.search.front_points, 4);
     const n = full.pareto.length;
     assert.ok(n > 8, `a front long enough to subsample (${n} points)`);

@@ -270,7 +270,7 @@ async function searchSection(a) {
   const tmp = mkdtempSync(join(tmpdir(), 'qm-bench-search-'));
   const shape = a.searchShape;
   console.log(`\n## Whole search: ${a.searchModel.replace(process.cwd() + '/', '')}, ${a.searchSamples} random samples ${shape.join('x')} (xorshift, seed ${SEARCH_SEED}), ` +
-    `candidates ${a.searchCandidates}, target ${a.searchTarget}, ${a.searchFrontPoints ? `${a.searchFrontPoints} measured points of the Pareto front (--search-front-points)` : 'full Pareto front (as the app runs it)'}`);
+    `candidates ${a.searchCandidates}, target ${a.searchTarget}, ${a.searchFrontPoints ? `${a.searchFrontPoints} measured points of the Pareto front (--search-front-points)` : 'front points measured: the default, 64 (as the app runs it)'}`);
   const rows = [];
   const size = readFileSync(a.searchModel).length;
   console.log(`model file: ${mb(size)} MB${a.searchBits ? `; homogeneous ${a.searchBits} (--search-bits), no search` : ''}`);

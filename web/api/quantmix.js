@@ -298,7 +298,7 @@ export class Quantmix {
    * 'median' | 'trimmed'), labels (Int32Array or array:
    * one class per sample used, in order; the search then maximises top-1 and report points carry
    * top1), memoryBudgetMB (search's activation cache, default 512), frontPoints (phase 2 measures
-   * this many evenly spaced points of the front, or 'all', the default; the others keep their
+   * this many evenly spaced points of the front, default 64, or 'all'; the others keep their
    * phase-1 prediction), scoreModule (URL or string of
    * a module on this site exporting score(outputs, sampleIndex) -> number, higher is better: the
    * search maximises its mean over the samples instead of SQNR or top-1 in phases 0, 2 and 3; the

@@ -55,7 +55,7 @@ function readSettings() {
   if (ui.mode.value) return { bits: ui.mode.value, maxSamples, ...metric };
   const candidates = parseCandidateList([...ui.candidates.querySelectorAll('input:checked')].map((i) => i.value).join(','));
   const target = targetSpec(ui.targetKind.value, ui.targetValue.value);
-  if (ui.frontPoints?.value) metric.frontPoints = Number(ui.frontPoints.value);  // else every point
+  if (ui.frontPoints?.value) metric.frontPoints = ui.frontPoints.value;  // 'all' or a count; else the core's 64
   return { profile: ui.profile.value, candidates, target, maxSamples, ...metric };
 }
 
