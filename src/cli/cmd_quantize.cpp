@@ -259,7 +259,17 @@ int run_quantize(const std::vector<std::string>& args) {
     std::fflush(stderr);
     return true;
   };
-  api::QuantizeResult r = api::quantize(workspace, opt, progress);
+  // The core names the options neutrally ("candidates: ..."), as the JS API does; a choice it
+  // can only refuse once it knows the model's layers is named here by its flag.
+  api::QuantizeResult r = [&] {
+    try {
+      return api::quantize(workspace, opt, progress);
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      if (what.rfind("candidates: ", 0) == 0) throw Error(e.kind(), "--" + what);
+      throw;
+    }
+  }();
   if (!quiet && tty && !last_phase.empty()) std::fprintf(stderr, "\n");
 
   write_text(p.get("--out"), r.model_bytes, "--out");

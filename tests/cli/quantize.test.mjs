@@ -562,8 +562,8 @@ test('quantize --candidates without --profile: the candidates are used as given;
     assert.equal(bad.status, 1, describe(bad));
     const lines = bad.stderr.trim().split('\n');
     assert.equal(lines.length, 1, describe(bad));
-    // The search's message names the option neutrally (the core has no flag names) and says what to change.
-    assert.match(lines[0], /^error: candidates: W4A4 is not supported by profile 'generic' .*drop it, or use a profile that allows it/,
+    // The core names the option neutrally (no flag names there); the CLI names it by its flag.
+    assert.match(lines[0], /^error: --candidates: W4A4 is not supported by profile 'generic' .*drop it, or use a profile that allows it/,
       describe(bad));
   } finally {
     rmSync(dir, { recursive: true, force: true });
