@@ -298,3 +298,27 @@ test('wasm/workspace: a new target, a front point and an override reuse calibrat
   // ORT on the float model is the reference above: the export's distance to it has a floor.
   assert.ok(got >= MIN_MIXED_VS_FLOAT_DB, `the export is ${got} dB from the float model (floor ${MIN_MIXED_VS_FLOAT_DB} dB)`);
 });
+
+test('wasm/workspace: with 3 front points measured, a new target measures only what its selection needs', { skip }, async () => {
+  const e = await engine();
+  const { samples: ls } = labelledSamples(N_LABELLED);
+  await e.wsLoad(readFileSync(FASHION), 'fashion_cnn.onnx');
+  await e.wsSetSamples(ls);
+  const options = { target: 'bops=0.6', candidates: ['W4A8', 'W8A8', 'W8A16'], frontPoints: 3 };
+  const run = async (o) => { const p = []; const r = await e.wsQuantize(o, (...a) => p.push(a)); return { ...r, phases: phasesOf(p) }; };
+  const first = await run(options);
+  const n = first.report.pareto.length;
+  assert.ok(first.report.pareto.filter((p) => p.measured).length < n, 'some points only predicted');
+  for (const target of ['bops=0.8', 'bops=1.2', 'bops=0.55']) {
+    const sel = await run({ ...options, target });
+    assert.ok(!sel.phases.some((p) => SEARCH_PHASES.includes(p)), `${target}: nothing searched again (${sel.phases})`);
+    assert.deepEqual([...sel.report.timing_s.reused].sort(), ['calibration', 'search']);
+    const budget = Number(target.split('=')[1]);
+    assert.ok(sel.report.selected.rel_bops <= budget + 1e-9, `${target}: selected ${sel.report.selected.rel_bops}`);
+    const i = sel.report.selected.index;
+    if (i >= 0) assert.ok(sel.report.pareto[i].measured, `${target}: the selected point ${i} was measured`);
+    // The first point within the budget is measured (along the front SQNR falls with cost).
+    const within = sel.report.pareto.findIndex((p) => p.rel_bops <= budget + 1e-9);
+    assert.ok(sel.report.pareto[within].measured, `${target}: point ${within}, the first within the budget, measured`);
+  }
+});
