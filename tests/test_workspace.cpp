@@ -153,6 +153,35 @@ TEST_CASE("api/workspace: a new target, a front point and overrides reuse calibr
   CHECK(reused(quantize(*ws, other).report_json).empty());
 }
 
+TEST_CASE("api/workspace: with a subset of the front measured, a point evaluated by a click is not measured again by phase 3") {
+  auto ws = workspace(samples(6));
+  QuantizeOptions o = search_options("bops=0.8");
+  o.front_points = 2;  // the first and last points only
+  quantize(*ws, o);
+  const mp::SearchResult* sr = ws->search_result();
+  REQUIRE(sr);
+  size_t q = 0;
+  for (size_t i = 1; i + 1 < sr->pareto.size() && !q; ++i)
+    if (!sr->pareto[i].evaluated) q = i;
+  REQUIRE(q > 0);
+  const double q_bops = sr->pareto[q].cost.rel_bops;
+  QuantizeOptions click = o;
+  for (size_t gi = 0; gi < sr->groups.size(); ++gi)
+    click.config.push_back(sr->groups[gi].group.candidates[static_cast<size_t>(sr->pareto[q].choice[gi])]);
+  const QuantizeResult clicked = quantize(*ws, click);
+  // A target whose budget makes point q the first within it: phase 3 picks q from the click's
+  // measurement, measuring nothing.
+  QuantizeOptions pick = o;
+  pick.target.value = q_bops;
+  const size_t evaluations = ws->search_result()->timing.evaluations;
+  const QuantizeResult picked = quantize(*ws, pick);
+  REQUIRE(ws->search_result());
+  CHECK(ws->search_result()->timing.evaluations == evaluations);
+  CHECK(ws->search_result()->pareto[q].evaluated);
+  CHECK(ws->search_result()->pareto[q].eval.sqnr_db == clicked.sqnr_db);
+  CHECK(picked.rel_bops <= q_bops + 1e-9);
+}
+
 TEST_CASE("api/workspace: new samples drop everything; wrong samples are named") {
   auto ws = workspace(samples(4));
   const QuantizeResult a = quantize(*ws, search_options("bops=0.8"));

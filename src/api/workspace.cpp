@@ -153,7 +153,17 @@ bool Workspace::search(const mp::SearchOptions& options) {
                     search_full_front_ == options.full_front && search_front_points_ == options.front_points &&
                     search_aggregate_ == options.phase1_aggregate && (search_size_ == size || search_full_front_);
   if (same && eval_) {
-    // Only the target changed (or nothing): phase 3 on the stored fronts.
+    // Only the target changed (or nothing): phase 3 on the stored fronts. A point phase 2 left
+    // predicted that was evaluated since (a click on it) counts as measured: not measured again.
+    for (std::vector<mp::Point>* front : {&search_->pareto, &search_->pareto_other}) {
+      for (mp::Point& p : *front) {
+        if (p.evaluated) continue;
+        const auto it = evals_.find(config_of(p.choice).key());
+        if (it == evals_.end()) continue;
+        p.eval = it->second;
+        p.evaluated = true;
+      }
+    }
     mp::reselect(*search_, qmodel_->quantizers(), qmodel_->layers(), eval_->evaluator(), options.target, options.progress);
   } else {
     const double enc_seconds = mp::prepare_candidates(groups, *sim_, options.progress);

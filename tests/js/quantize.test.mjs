@@ -321,4 +321,16 @@ test('wasm/workspace: with 3 front points measured, a new target measures only w
     const within = sel.report.pareto.findIndex((p) => p.rel_bops <= budget + 1e-9);
     assert.ok(sel.report.pareto[within].measured, `${target}: point ${within}, the first within the budget, measured`);
   }
+  // A predicted point evaluated by a click counts as measured afterwards: a target that picks it
+  // measures nothing more (no phase 3 work), and the front shows it measured with that value.
+  const last = await run({ ...options, target: 'bops=0.55' });
+  const q = last.report.pareto.find((p) => !p.measured && p.index > 0);
+  assert.ok(q, 'a predicted point is left');
+  const clicked = await run({ ...options, target: 'bops=0.55', config: q.config });
+  assert.deepEqual(clicked.phases, ['evaluate']);
+  const picked = await run({ ...options, target: `bops=${q.rel_bops}` });
+  assert.ok(!picked.phases.some((p) => SEARCH_PHASES.includes(p)), `nothing searched again (${picked.phases})`);
+  assert.ok(picked.report.pareto[q.index].measured, `point ${q.index} shown measured`);
+  assert.equal(picked.report.pareto[q.index].sqnr_db, clicked.report.final.sqnr_db);
+  assert.equal(picked.report.timing_s.phase3_fpe, 0, 'phase 3 measured nothing');
 });
