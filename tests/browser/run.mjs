@@ -666,6 +666,9 @@ try {
     // models): an option of 4 is added to see the setting reach the search.
     await page.evaluate(() => document.getElementById('set-front-points').add(new Option('4, evenly spaced', '4')));
     await page.selectOption('#set-front-points', '4');
+    // Fewer samples: a new calibration, so no point is known from the earlier runs' measurements
+    // (the worker reuses those for the same configuration).
+    await page.fill('#set-max-samples', '8');
     const run = await quantizeOnce();
     t.equal(run.state, 'done', `a run measuring 4 front points completes (${run.banner})`);
     const predicted = await page.$$eval('#pareto-chart circle.pt-predicted', (els) => els.map((c) => Number(c.dataset.index)));
@@ -677,6 +680,7 @@ try {
       t.deepEqual((await readResults()).selected, [predicted[0]], `the predicted point ${predicted[0]} is chosen and measured`);
     }
     await page.selectOption('#set-front-points', '');
+    await page.fill('#set-max-samples', '32');
   });
 
   // (i) Demo mode (?demo): the interface with made-up numbers, always labelled as such.
