@@ -312,3 +312,19 @@ TEST_CASE("fuzz/kernels: depthwise Conv and pooling windows 2^33 (wasm: 2^30) ap
   CHECK(y[0] == 3.5f);
   CHECK(y[1] == 0.0f);
 }
+
+TEST_CASE("fuzz/ops: EyeLike with a diagonal offset near INT64_MAX or INT64_MIN sets nothing") {
+  // Found by fuzz_model_run (UBSan, 2 + 9223372036854775806 overflowed): row + k is now only
+  // computed for a diagonal inside the matrix. k = 1 is the superdiagonal, in closed form.
+  for (const int64_t k : {std::numeric_limits<int64_t>::max() - 1, std::numeric_limits<int64_t>::min() + 1, int64_t{5}, int64_t{-5}, int64_t{1}}) {
+    CAPTURE(k);
+    ModelBuilder b(13);
+    b.input("x", {5, 5});
+    b.node("EyeLike", {"x"}, {"y"}, "eye").i("k", k);
+    b.output("y");
+    const std::vector<Tensor> y = run(b, {Tensor(DataType::Float, {5, 5})});
+    REQUIRE(y[0].shape() == qm::Shape{5, 5});
+    for (int64_t i = 0; i < 5; ++i)
+      for (int64_t j = 0; j < 5; ++j) CHECK(y[0].data<float>()[i * 5 + j] == (k == 1 && j == i + 1 ? 1.0f : 0.0f));
+  }
+}

@@ -102,6 +102,8 @@ void run_eyelike(const PositionAttrs& a, RunContext& c) {
   if (x.rank() != 2) c.fail("input must have rank 2 (got shape " + shape_to_string(x.shape()) + ")");
   Tensor& y = c.alloc(0, a.dtype == DataType::Undefined ? x.dtype() : a.dtype, x.shape());
   const int64_t rows = x.shape()[0], cols = x.shape()[1];
+  // A diagonal outside the matrix sets nothing (and i + k could overflow for a hostile k).
+  if (a.k_diag >= cols || a.k_diag <= -rows) return;
   for (int64_t i = 0; i < rows; ++i)
     if (i + a.k_diag >= 0 && i + a.k_diag < cols) set_number(y, i * cols + i + a.k_diag, 1.0);
 }
