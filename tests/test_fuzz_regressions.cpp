@@ -328,3 +328,31 @@ TEST_CASE("fuzz/ops: EyeLike with a diagonal offset near INT64_MAX or INT64_MIN 
       for (int64_t j = 0; j < 5; ++j) CHECK(y[0].data<float>()[i * 5 + j] == (k == 1 && j == i + 1 ? 1.0f : 0.0f));
   }
 }
+
+TEST_CASE("fuzz/ops: OneHot with a float depth or index outside int64's range") {
+  // Found by fuzz_model_run (UBSan: 4.58e27 cast to int64): depth and indices go through
+  // trunc_to_int64 (out of range: INT64_MIN), so such a depth is refused by name and such an index
+  // is out of range (all "off").
+  for (const float depth : {4.58e27f, 3.0f}) {
+    CAPTURE(depth);
+    ModelBuilder b(11);
+    b.input("i", {2});
+    b.floats("depth", {1}, {depth});
+    b.floats("values", {2}, {-1.0f, 2.5f});
+    b.node("OneHot", {"i", "depth", "values"}, {"y"}, "oh").i("axis", -1);
+    b.output("y");
+    Tensor idx(DataType::Float, {2});
+    idx.data<float>()[0] = 1e30f;
+    idx.data<float>()[1] = 1.0f;
+    if (depth > 3.0f) {
+      const std::string err = error_of([&] { run(b, {idx}); });
+      CHECK(err.find("'oh' (OneHot)") != std::string::npos);
+      CHECK(err.find("depth must be >= 1") != std::string::npos);
+      continue;
+    }
+    const std::vector<Tensor> y = run(b, {idx});
+    REQUIRE(y[0].shape() == qm::Shape{2, 3});
+    const std::vector<float> want = {-1, -1, -1, -1, 2.5f, -1};
+    for (size_t k = 0; k < want.size(); ++k) CHECK(y[0].data<float>()[k] == want[k]);
+  }
+}

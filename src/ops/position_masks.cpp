@@ -32,7 +32,10 @@ std::vector<TensorInfo> infer_onehot(const PositionAttrs& a, const InferContext&
   const int64_t r = static_cast<int64_t>(idx.rank()) + 1;
   const size_t ax = static_cast<size_t>(axis_or_fail(c, a.axis, r));
   Dim depth;
-  if (auto v = known_numbers(c.input(1)); v && v->size() == 1) depth = static_cast<int64_t>((*v)[0]);
+  if (auto v = known_numbers(c.input(1)); v && v->size() == 1) {
+    const int64_t d = trunc_to_int64((*v)[0]);  // a float depth out of int64's range: not a size
+    if (d >= 1) depth = d;
+  }
   Dims out = *idx.shape;
   out.insert(out.begin() + static_cast<std::ptrdiff_t>(ax), depth);
   return one(make_info(vals.dtype, std::move(out)));
@@ -42,7 +45,7 @@ void run_onehot(const PositionAttrs& a, RunContext& c) {
   const Tensor &idx = c.in(0), &dep = c.in(1), &vals = c.in(2);
   const std::vector<double> dv = numbers_of(c, dep, "depth");
   if (dv.size() != 1) c.fail("depth must hold one value (got " + std::to_string(dv.size()) + ")");
-  const int64_t depth = static_cast<int64_t>(dv[0]);
+  const int64_t depth = trunc_to_int64(dv[0]);  // out of range (a float depth): INT64_MIN, refused below
   if (depth < 1) c.fail("depth must be >= 1 (got " + std::to_string(depth) + ")");
   if (vals.numel() != 2) c.fail("values must hold 2 elements [off, on] (got " + std::to_string(vals.numel()) + ")");
   const int64_t r = idx.rank() + 1;
@@ -61,7 +64,7 @@ void run_onehot(const PositionAttrs& a, RunContext& c) {
     std::fill(py, py + y.numel(), off);
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t i = 0; i < inner; ++i) {
-        int64_t v = static_cast<int64_t>(iv[static_cast<size_t>(o * inner + i)]);
+        int64_t v = trunc_to_int64(iv[static_cast<size_t>(o * inner + i)]);  // INT64_MIN: out of range
         if (v < 0) v += depth;  // negative indices count from the end (opset 11)
         if (v < 0 || v >= depth) continue;  // out of range: all "off"
         py[(o * depth + v) * inner + i] = on;
