@@ -356,3 +356,27 @@ TEST_CASE("fuzz/ops: OneHot with a float depth or index outside int64's range") 
     for (size_t k = 0; k < want.size(); ++k) CHECK(y[0].data<float>()[k] == want[k]);
   }
 }
+
+TEST_CASE("fuzz/ops: integer ReduceLogSumExp / ReduceLogSum of an empty or zero set gives INT64_MIN, not an undefined cast") {
+  // Found by fuzz_model_run (UBSan: -inf cast to int64, ReduceLogSumExp over an axis of length 0).
+  // log of an empty sum is -inf; for int64 the result is INT64_MIN (trunc_to_int64, what x86
+  // gives), and log(sum) of {1, 2} is trunc(log(3)) = 1.
+  for (const char* op : {"ReduceLogSumExp", "ReduceLogSum"}) {
+    CAPTURE(op);
+    ModelBuilder b(13);
+    b.input("x", {2, 0}, DataType::Int64);
+    b.node(op, {"x"}, {"y"}, "r").ints("axes", {1}).i("keepdims", 0);
+    b.output("y");
+    const std::vector<Tensor> y = run(b, {Tensor(DataType::Int64, {2, 0})});
+    REQUIRE(y[0].shape() == qm::Shape{2});
+    CHECK(y[0].data<int64_t>()[0] == std::numeric_limits<int64_t>::min());
+  }
+  ModelBuilder b(13);
+  b.input("x", {1, 2}, DataType::Int64);
+  b.node("ReduceLogSum", {"x"}, {"y"}, "r").ints("axes", {1}).i("keepdims", 0);
+  b.output("y");
+  Tensor x(DataType::Int64, {1, 2});
+  x.data<int64_t>()[0] = 1;
+  x.data<int64_t>()[1] = 2;
+  CHECK(run(b, {x})[0].data<int64_t>()[0] == 1);
+}

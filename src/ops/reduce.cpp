@@ -123,7 +123,8 @@ void reduce_typed(RunContext& c, const Tensor& x, const std::vector<bool>& red, 
     else if (op == "ReduceLogSumExp") v = std::log(v) + static_cast<double>(mx[static_cast<size_t>(i)]);
     if constexpr (std::is_integral_v<T>) {
       if (op == "ReduceMean") py[i] = static_cast<T>(count ? a / count : 0);
-      else py[i] = static_cast<T>(op == "ReduceL2" || op == "ReduceLogSum" || op == "ReduceLogSumExp" ? static_cast<Acc>(v) : a);
+      // log(0) = -inf and overflowing sums leave int64's range: trunc_to_int64 gives INT64_MIN.
+      else py[i] = static_cast<T>(op == "ReduceL2" || op == "ReduceLogSum" || op == "ReduceLogSumExp" ? trunc_to_int64(v) : a);
     } else {
       py[i] = static_cast<T>(v);
     }
