@@ -1,6 +1,6 @@
 // <quantmix-demo>: a live quantmix demo in a documentation page, from one tag (README
 // "Embedding"). It builds an <iframe> of the app page beside this script with the element's
-// attributes as URL parameters (model, samples, labels, candidates, target, bits, profile,
+// attributes as URL parameters (model, sample, samples, labels, score, candidates, target, bits, profile,
 // max-samples, preprocess, input-shapes, panels, autorun; web/app/embed_params.js checks them in the
 // frame) and sizes the frame to the page inside it. A classic script, not a module, so a page on
 // another origin can load it without CORS:
@@ -8,14 +8,14 @@
 //   <script src="https://example.org/quantmix/embed.js" defer></script>
 //   <quantmix-demo autorun target="bops=0.6" panels="settings,results"></quantmix-demo>
 //
-// File URLs (model, samples, labels) are relative to the app page, on the app's origin. The frame
+// File URLs (model, samples, labels, score) are relative to the app page, on the app's origin. The frame
 // reports only its height and the run's state (postMessage {source: 'quantmix', type: 'size' |
 // 'state'}); the element re-dispatches the state as a `quantmix-state` event and data-state.
 (function () {
   'use strict';
 
   /** Attributes passed on as URL parameters of the same name. */
-  var PARAMS = ['model', 'samples', 'labels', 'candidates', 'target', 'bits', 'profile', 'max-samples',
+  var PARAMS = ['model', 'sample', 'samples', 'labels', 'score', 'candidates', 'target', 'bits', 'profile', 'max-samples',
     'preprocess', 'input-shapes', 'panels'];
   var FLAGS = ['autorun'];
   var MIN_HEIGHT = 160;

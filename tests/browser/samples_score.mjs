@@ -199,6 +199,23 @@ try {
     await page.dispatchEvent('#set-score-module', 'change');
   });
 
+  await t.step('score= in the page URL (an embed) sets the score module; an off-origin one is refused in one line', async () => {
+    await page.goto(`${BASE}/?samples=bundled&score=${FIXTURE_PATH.slice(1)}`);
+    await settled('fashion_cnn.onnx');
+    await page.waitForFunction(() => document.getElementById('sample-count').dataset.count === '64');
+    t.equal(await page.inputValue('#set-score-module'), `${BASE}${FIXTURE_PATH}`, 'the field holds the module');
+    t.equal(await page.getAttribute('#score-module-status', 'data-state'), 'ok', 'the module is accepted');
+    t.equal(await page.getAttribute('#metric-note', 'data-metric'), 'score', 'the metric is the score');
+    t.ok(await page.isHidden('#param-problems'), 'no parameter message');
+    await page.goto(`${BASE}/?score=${encodeURIComponent('https://evil.example/score.mjs')}`);
+    await page.waitForFunction(() => !document.getElementById('param-problems').hidden);
+    const lines = await page.$$eval('#param-problems li', (els) => els.map((e) => e.textContent));
+    t.ok(lines.length === 1 && lines[0].startsWith('score: ') && lines[0].includes('another origin'), `one line naming score= (${lines.join(' | ')})`);
+    t.equal(await page.inputValue('#set-score-module'), '', 'the field stays empty');
+    await page.goto(`${BASE}/`);
+    await settled('fashion_cnn.onnx');
+  });
+
   await t.step('picking "Text-line recogniser (CTC)": its lines, a search on character accuracy, validated in ONNX Runtime', async () => {
     await page.selectOption('#sample-pick', 'textline');
     await page.click('#sample-button');

@@ -27,7 +27,7 @@ test('embed params: a plain visit configures nothing and says nothing', () => {
 
 test('embed params: a full configuration', () => {
   const { config, problems } = parse('?embed&autorun=1&model=models/m.onnx&samples=calib/{000..015}.png,extra/a.npy'
-    + '&labels=calib/labels.txt&candidates=w4a8,W8A8&target=sqnr-drop=1.5&profile=npu&max-samples=16&preprocess=unit'
+    + '&labels=calib/labels.txt&score=metrics/ctc.mjs&candidates=w4a8,W8A8&target=sqnr-drop=1.5&profile=npu&max-samples=16&preprocess=unit'
     + '&input-shapes=x=1x3x48x320&panels=settings,results');
   assert.deepEqual(problems, []);
   assert.equal(config.embed, true);
@@ -38,6 +38,7 @@ test('embed params: a full configuration', () => {
   assert.equal(config.samples[15], 'http://127.0.0.1:8080/quantmix/calib/015.png');
   assert.equal(config.samples[16], 'http://127.0.0.1:8080/quantmix/extra/a.npy');
   assert.equal(config.labels, 'http://127.0.0.1:8080/quantmix/calib/labels.txt');
+  assert.equal(config.score, 'http://127.0.0.1:8080/quantmix/metrics/ctc.mjs');
   assert.deepEqual(config.candidates, ['W4A8', 'W8A8']);
   assert.equal(config.target, 'sqnr-drop=1.5');
   assert.equal(config.targetKind, 'sqnr-drop');
@@ -63,7 +64,7 @@ test('embed params: file URLs must stay on the page\'s origin (hostile values re
     'http://[::1]/x', 'http://%zz', '\u0000', `a${'x'.repeat(5000)}`, '',
   ];
   for (const v of hostile) {
-    for (const param of ['model', 'labels']) {
+    for (const param of ['model', 'labels', 'score']) {
       const { config, problems } = parse(`?${new URLSearchParams({ [param]: v })}`);
       assert.equal(config[param], null, `${param}=${JSON.stringify(v)} must be refused`);
       assert.ok(problems.length >= 1 && problems.every(oneLine), `${param}=${JSON.stringify(v)}: ${JSON.stringify(problems)}`);

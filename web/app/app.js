@@ -11,7 +11,7 @@ import { clear, h } from './views/dom.js';
 import { bind, doc, loc, win, ui, state, embed, engine, appUrl, PROFILE_CANDIDATES } from './context.js';
 import { hideError, messageOf, nearSamples, showError } from './status.js';
 import { fetchSameOrigin, openFiles, openModelUrl, openSample, showEmpty, urlFileName } from './model.js';
-import { addSampleFiles, fillPreprocessForm, labelsMismatch, loadLabelsChosen, loadSampleUrls, readPreprocessForm, renderLabels, renderScoreStatus, reprocessImages, setLabelsFile, setSamples, useBuiltinSamples } from './samples.js';
+import { addSampleFiles, fillPreprocessForm, labelsMismatch, loadLabelsChosen, loadSampleUrls, readPreprocessForm, renderLabels, renderScoreStatus, reprocessImages, scoreSetting, setLabelsFile, setSamples, useBuiltinSamples } from './samples.js';
 import { cancelRun, runQuantize, syncMode } from './run.js';
 import { onTargetKind, scheduleReselect, updateTargetSlider } from './results_page.js';
 import { downloadExported, stem, validate } from './export_step.js';
@@ -222,6 +222,12 @@ async function startFromUrl() {
   if (loaded && c.labels) {
     const problem = await loadLabelsUrl(c.labels);
     if (problem) why = problem;
+  }
+  if (c.score) {  // after the samples: it replaces a bundled sample's own module
+    ui.scoreModule.value = c.score;
+    renderScoreStatus();
+    const problem = scoreSetting().problem;
+    if (problem && !why) why = problem;
   }
   if (!c.autorun || embed.problems.length) return;
   if (!why && !state.samples.length) why = 'there are no samples';

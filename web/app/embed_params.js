@@ -16,7 +16,7 @@ import { MAX_PARAM_LENGTH, quoteValue, sameOriginUrl } from '../api/urls.js';
 export { MAX_PARAM_LENGTH, quoteValue, sameOriginUrl };
 
 /** The parameters the page understands (anything else is reported, to catch typos). */
-export const KNOWN_PARAMS = ['model', 'sample', 'samples', 'labels', 'candidates', 'target', 'bits', 'profile', 'max-samples',
+export const KNOWN_PARAMS = ['model', 'sample', 'samples', 'labels', 'score', 'candidates', 'target', 'bits', 'profile', 'max-samples',
   'preprocess', 'input-shapes', 'autorun', 'panels', 'embed', 'demo', 'empty'];
 
 /** The page's panels, in order, as `panels=` names them. */
@@ -66,7 +66,7 @@ function flag(params, name, problems) {
 /**
  * Reads the page's URL parameters. `search`: location.search (or a URLSearchParams), `base`:
  * the page's URL. Returns {config, problems}: config = {embed, autorun, demo, empty, model (URL
- * href | null), sample (a bundled sample's id, web/app/sample_models.js | null), samples (URL hrefs | 'bundled' | null), labels (href | null), candidates, target
+ * href | null), sample (a bundled sample's id, web/app/sample_models.js | null), samples (URL hrefs | 'bundled' | null), labels (href | null), score (a score module's href | null), candidates, target
  * ('bops=0.6'), targetKind, targetValue, bits, profile, maxSamples, preprocess, inputShapes,
  * panels (Set), refused (Set of parameter names)}, every field null/false when not given or
  * refused; problems: one line each, starting with the parameter's name.
@@ -75,7 +75,7 @@ export function parseEmbedParams(search, base) {
   const params = search instanceof URLSearchParams ? search : new URLSearchParams(search);
   const problems = [];
   const config = { embed: false, autorun: false, demo: false, empty: false, model: null, sample: null, samples: null, labels: null,
-    candidates: null, target: null, targetKind: null, targetValue: null, bits: null, profile: null, maxSamples: null,
+    score: null, candidates: null, target: null, targetKind: null, targetValue: null, bits: null, profile: null, maxSamples: null,
     preprocess: null, inputShapes: null, panels: new Set(PANELS) };
   const seen = new Set();
   // Unknown names are reported only on a page configured by its URL (a tracking parameter on a
@@ -112,6 +112,7 @@ export function parseEmbedParams(search, base) {
   };
   config.model = url('model');
   config.labels = url('labels');
+  config.score = url('score');
   const sample = get('sample');
   if (sample !== null) {
     const ids = SAMPLE_MODELS.map((m) => m.id);
