@@ -103,7 +103,7 @@ std::string quantize_help() {
   return "usage: quantmix quantize MODEL.onnx --calib SAMPLES... --out OUT.onnx\n"
          "                         (--bits WxAy | [--candidates LIST] [--profile NAME|FILE.json] [--target T]\n"
          "                                        [--order O] [--labels FILE] [--memory-budget SIZE]\n"
-         "                                        [--phase1-aggregate A] [--front-points N])\n"
+         "                                        [--phase1-aggregate A] [--front-points N|all])\n"
          "                         [--encodings E.json] [--report R.json] [--samples N] [--threads T] [--quiet]\n"
          "\n"
          "Post-training quantization: calibrates on the samples, picks bit-widths (homogeneous with\n"
