@@ -249,6 +249,25 @@ TEST_CASE("api/image: a JPEG scan naming a Huffman table no DHT defined is an er
   // A progressive file (DC scans, AC scans, refinements) still decodes: checked above with the seeds.
 }
 
+TEST_CASE("api/image: a JPEG cut short is refused, not decoded with zeros for the missing part") {
+  // stb_image fills the entropy-coded bits a truncated file lacks with zeros and reports success.
+  for (const char* f : {"rgb.jpg", "progressive.jpg", "gray.jpg"}) {
+    std::string jpeg = api::read_file(std::string(QM_SOURCE_DIR) + "/tests/data/fuzz_seeds/image/" + f);
+    jpeg = jpeg.substr(jpeg.find("\xff\xd8"));
+    CHECK(api::decode_image(jpeg, f).width > 0);
+    CHECK(api::decode_image(jpeg + "trailing bytes", f).width > 0);  // bytes after the end: still whole
+    const size_t last_scan = jpeg.rfind("\xff\xda");
+    REQUIRE(last_scan != std::string::npos);
+    for (const size_t cut : {jpeg.size() - 2, (last_scan + jpeg.size()) / 2, last_scan + 20}) {
+      CAPTURE(f);
+      CAPTURE(cut);
+      CHECK(test::error_of([&] { api::decode_image(jpeg.substr(0, cut), "cut.jpg"); }) ==
+            "cut.jpg: cannot decode image — truncated JPEG (no end-of-image marker after its last scan; the file was cut short: save or "
+            "download it again)");
+    }
+  }
+}
+
 TEST_CASE("api/image: a file much smaller than its declared pixels is refused before decoding") {
   // Found by fuzz_image (a timeout): a ~760-byte JPEG declaring 64 M pixels decoded to zeros and
   // took over 10 s to resize. Here a real seed JPEG gets 8192 x 8192 in its frame header.

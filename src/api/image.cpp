@@ -209,7 +209,9 @@ void check_png_chunks(const std::string& bytes, const std::string& name) {
 // markers where 0xFF (fill 0xFFs skipped) is followed by the marker byte, outside the
 // length-delimited segments it skips; this walk visits every such place (a superset: it keeps
 // going where stb would stop at an error).
-void check_jpeg_huffman_tables(const std::string& bytes, const std::string& name) {
+// A file cut short is refused too: stb decodes the missing entropy-coded bits as zeros without
+// an error (a grey or smeared lower part), so a scan must be followed by the end-of-image marker.
+void check_jpeg_structure(const std::string& bytes, const std::string& name) {
   const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
   const size_t size = bytes.size();
   // SOI, which stb also finds behind fill bytes (0xFF 0xFF ... 0xD8).
@@ -219,6 +221,7 @@ void check_jpeg_huffman_tables(const std::string& bytes, const std::string& name
   auto at = [&](size_t i) -> unsigned { return i < size ? u[i] : 0u; };  // stb reads 0 past the end
   bool defined[2][4] = {};  // [DC, AC][table id] defined by a DHT so far
   bool frame = false, progressive = false;  // an SOF seen; it was SOF2
+  bool scan = false, ended = false;          // an SOS seen; an EOI after the last one
   ++pos;
   while (pos < size) {
     if (u[pos] != 0xff) {
@@ -231,6 +234,7 @@ void check_jpeg_huffman_tables(const std::string& bytes, const std::string& name
     const unsigned m = u[j];
     // Stuffed 0x00, RSTn, TEM, SOI, EOI: no segment follows.
     if (m == 0x00 || m == 0x01 || (m >= 0xd0 && m <= 0xd9)) {
+      if (m == 0xd9 && scan) ended = true;
       pos = j + 1;
       continue;
     }
@@ -252,6 +256,10 @@ void check_jpeg_huffman_tables(const std::string& bytes, const std::string& name
         q += 17 + n;
       }
     }
+    if (m == 0xda) {
+      scan = true;
+      ended = false;
+    }
     const unsigned ns = at(j + 3);  // an SOS segment's component count
     if (m == 0xda && frame && ns >= 1 && ns <= 4 && len == 6 + 2 * ns) {  // else stb refuses it
       // A scan decodes with the tables its components name; stb does not check that a DHT
@@ -271,6 +279,9 @@ void check_jpeg_huffman_tables(const std::string& bytes, const std::string& name
     }
     pos = j + 1 + std::max<size_t>(len, 2);
   }
+  if (frame && scan && !ended)
+    throw Error(ErrorKind::InvalidArgument, name + ": cannot decode image — truncated JPEG (no end-of-image marker after its last scan; "
+                                                "the file was cut short: save or download it again)");
 }
 
 }  // namespace
@@ -346,7 +357,7 @@ Image decode_image(const std::string& bytes, const std::string& name, int channe
   if (bytes.size() > static_cast<size_t>(INT32_MAX)) throw Error(ErrorKind::InvalidArgument, name + ": image file too large");
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int len = static_cast<int>(bytes.size());
-  check_jpeg_huffman_tables(bytes, name);  // before stb parses any header
+  check_jpeg_structure(bytes, name);  // before stb parses any header
   check_png_chunks(bytes, name);
   int w = 0, h = 0, n = 0;
   if (!stbi_info_from_memory(data, len, &w, &h, &n))
