@@ -273,7 +273,7 @@ PoolAttrs parse_pool(const ParseContext& p, bool max_pool) {
   a.ceil_mode = p.get_int("ceil_mode", 0) != 0;
   a.count_include_pad = p.get_int("count_include_pad", 0) != 0;
   a.storage_order = p.get_int("storage_order", 0);
-  (void)max_pool;
+  a.is_max = max_pool;
   return a;
 }
 
@@ -318,11 +318,11 @@ void register_conv(OpRegistry& reg) {
     d.run = typed_run<PoolAttrs>(run_pool);
     reg.add(std::move(d));
   }
-  for (const char* name : {"GlobalAveragePool", "GlobalMaxPool"}) {
+  for (bool is_max : {false, true}) {
     OpDef d;
-    d.op_type = name;
+    d.op_type = is_max ? "GlobalMaxPool" : "GlobalAveragePool";
     d.infer = [](const OpAttrs*, const InferContext& c) { return infer_global_pool(c); };
-    d.run = [](const OpAttrs*, RunContext& c) { run_global_pool(c); };
+    d.run = [is_max](const OpAttrs*, RunContext& c) { run_global_pool(c, is_max); };
     reg.add(std::move(d));
   }
 }

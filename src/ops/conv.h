@@ -33,6 +33,7 @@ struct PoolAttrs : OpAttrs {
   bool ceil_mode = false;
   bool count_include_pad = false;  ///< AveragePool
   int64_t storage_order = 0;       ///< MaxPool indices
+  bool is_max = false;             ///< MaxPool (else AveragePool)
 };
 
 /// Output size of one spatial dimension of a convolution or pooling window. A symbolic input

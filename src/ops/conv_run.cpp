@@ -426,7 +426,7 @@ void run_conv_transpose(const ConvAttrs& a, RunContext& c) {
 void run_pool(const PoolAttrs& a, RunContext& c) {
   const Tensor& x = c.in(0);
   require_float(c, x, "input X");
-  const bool is_max = c.op_type() == "MaxPool";
+  const bool is_max = a.is_max;
   if (x.rank() != static_cast<int64_t>(a.window.kernel_shape.size()) + 2)
     c.fail("input shape " + shape_to_string(x.shape()) + " does not match kernel_shape");
   if (c.num_outputs() > 1 && is_max) c.unsupported("the Indices output of MaxPool is not supported");
@@ -520,11 +520,10 @@ void run_pool(const PoolAttrs& a, RunContext& c) {
   });
 }
 
-void run_global_pool(RunContext& c) {
+void run_global_pool(RunContext& c, bool is_max) {
   const Tensor& x = c.in(0);
   require_float(c, x, "input X");
   if (x.rank() < 2) c.fail("input must have rank >= 2");
-  const bool is_max = c.op_type() == "GlobalMaxPool";
   Shape ys{x.shape()[0], x.shape()[1]};
   for (int64_t i = 2; i < x.rank(); ++i) ys.push_back(1);
   Tensor& y = c.alloc(0, DataType::Float, ys);

@@ -11,7 +11,7 @@ void run_conv(const ConvAttrs& a, RunContext& c);
 void run_conv_transpose(const ConvAttrs& a, RunContext& c);
 /// MaxPool (Y only) and AveragePool, N-d, ceil_mode, dilations, count_include_pad.
 void run_pool(const PoolAttrs& a, RunContext& c);
-/// GlobalAveragePool, GlobalMaxPool.
-void run_global_pool(RunContext& c);
+/// GlobalAveragePool, or GlobalMaxPool if `is_max`.
+void run_global_pool(RunContext& c, bool is_max);
 
 }  // namespace qm::ops::detail

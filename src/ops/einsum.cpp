@@ -19,19 +19,20 @@ namespace qm::ops {
 namespace {
 using namespace detail;
 
-struct EinsumAttrs : OpAttrs {
-  std::string equation;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Einsum
-
 /// A parsed equation: each operand's letters (ellipsis expanded at run time), and the output.
 struct Equation {
   std::vector<std::string> inputs;  ///< may contain "." runs for "..."
   std::string output;
   bool explicit_output = false;
 };
+
+struct EinsumAttrs : OpAttrs {
+  std::string equation;  ///< as written, for messages
+  Equation parsed;       ///< parsed once when the node is loaded
+};
+
+// ---------------------------------------------------------------------------------------------
+// Einsum
 
 [[noreturn]] void eq_fail(const RunContext& c, const std::string& eq, const std::string& why) {
   c.unsupported("Einsum equation '" + eq + "': " + why);
@@ -201,7 +202,7 @@ Term contract(RunContext& c, const Term& a0, const Term& b0, const std::string& 
 
 void run_einsum(const EinsumAttrs& at, RunContext& c) {
   const std::string& eq = at.equation;
-  Equation e = parse_equation(eq, [&](const std::string& why) { eq_fail(c, eq, why); });
+  Equation e = at.parsed;
   if (e.inputs.size() != c.num_inputs())
     c.fail("equation '" + eq + "' names " + std::to_string(e.inputs.size()) + " operands, the node has " + std::to_string(c.num_inputs()));
   // "..." becomes private dimension names outside [A-Za-z] ('0', '1', ...), aligned from the
@@ -283,8 +284,7 @@ void run_einsum(const EinsumAttrs& at, RunContext& c) {
 
 std::vector<TensorInfo> infer_einsum(const EinsumAttrs& at, const InferContext& c) {
   const DataType dt = c.in(0).dtype;
-  const Equation e =
-      parse_equation(at.equation, [&](const std::string& why) { c.fail("Einsum equation '" + at.equation + "': " + why); });
+  const Equation& e = at.parsed;
   if (!e.explicit_output || e.output.find('.') != std::string::npos) return one(unknown_info(dt));
   // Explicit output without ellipsis: each output letter's size from the first operand having it.
   Dims out;
@@ -314,7 +314,7 @@ void register_einsum(OpRegistry& reg) {
       EinsumAttrs a;
       a.equation = p.get_string("equation", "");
       if (a.equation.empty()) p.fail_attr("equation", "missing required attribute (expected a STRING)");
-      parse_equation(a.equation, [&](const std::string& why) { p.fail_attr("equation", "'" + a.equation + "': " + why); });
+      a.parsed = parse_equation(a.equation, [&](const std::string& why) { p.fail_attr("equation", "'" + a.equation + "': " + why); });
       return a;
     });
     d.infer = typed_infer<EinsumAttrs>(infer_einsum);

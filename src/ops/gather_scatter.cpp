@@ -19,9 +19,12 @@ struct GatherNDAttrs : OpAttrs {
   int64_t batch_dims = 0;
 };
 
+/// How a scattered update combines with the element it lands on (attribute `reduction`).
+enum class Reduction { None, Add, Mul, Max, Min };
+
 struct ScatterAttrs : OpAttrs {
-  int64_t axis = 0;                ///< ScatterElements
-  std::string reduction = "none";  ///< none, add, mul (opset 16+), max, min (opset 18+)
+  int64_t axis = 0;                       ///< ScatterElements
+  Reduction reduction = Reduction::None;  ///< add, mul (opset 16+), max, min (opset 18+)
 };
 
 /// Normalises index v into [0, dim) (negative counts from the end), failing through ctx.
@@ -86,22 +89,33 @@ void run_gather_nd(const GatherNDAttrs& a, RunContext& c) {
 // ---------------------------------------------------------------------------------------------
 // ScatterND, ScatterElements
 
-/// dst = combine(dst, v) for a reduction name.
-template <class T>
-void reduce_into(T& dst, T v, const std::string& red) {
-  if (red == "none") dst = v;
-  else if (red == "add") dst = static_cast<T>(dst + v);
-  else if (red == "mul") dst = static_cast<T>(dst * v);
-  else if (red == "max") dst = std::max(dst, v);
-  else dst = std::min(dst, v);
+/// dst = combine(dst, v) for each update j (dst at offset off(j)), the reduction chosen once
+/// outside the loop over elements.
+template <class T, class Off>
+void reduce_all(T* py, const T* pu, int64_t n, Reduction red, Off off) {
+  auto each = [&](auto combine) {
+    for (int64_t j = 0; j < n; ++j) {
+      T& dst = py[off(j)];
+      dst = combine(dst, pu[j]);
+    }
+  };
+  switch (red) {
+    case Reduction::None: each([](T, T v) { return v; }); break;
+    case Reduction::Add: each([](T d, T v) { return static_cast<T>(d + v); }); break;
+    case Reduction::Mul: each([](T d, T v) { return static_cast<T>(d * v); }); break;
+    case Reduction::Max: each([](T d, T v) { return std::max(d, v); }); break;
+    case Reduction::Min: each([](T d, T v) { return std::min(d, v); }); break;
+  }
 }
 
-std::string parse_reduction(const ParseContext& p) {
-  std::string r = p.get_string("reduction", "none");
-  const bool ok = r == "none" || (p.opset() >= 16 && (r == "add" || r == "mul")) ||
-                  (p.opset() >= 18 && (r == "max" || r == "min"));
-  if (!ok) p.fail_attr("reduction", "expected none, add, mul (opset 16+) or max, min (opset 18+), got '" + r + "'");
-  return r;
+Reduction parse_reduction(const ParseContext& p) {
+  const std::string r = p.get_string("reduction", "none");
+  if (r == "none") return Reduction::None;
+  if (p.opset() >= 16 && r == "add") return Reduction::Add;
+  if (p.opset() >= 16 && r == "mul") return Reduction::Mul;
+  if (p.opset() >= 18 && r == "max") return Reduction::Max;
+  if (p.opset() >= 18 && r == "min") return Reduction::Min;
+  p.fail_attr("reduction", "expected none, add, mul (opset 16+) or max, min (opset 18+), got '" + r + "'");
 }
 
 void run_scatter_nd(const ScatterAttrs& a, RunContext& c) {
@@ -127,7 +141,7 @@ void run_scatter_nd(const ScatterAttrs& a, RunContext& c) {
       off += norm_index(c, ind[static_cast<size_t>(t * m + k)], x.shape()[static_cast<size_t>(k)], "index") * xs[static_cast<size_t>(k)];
     return off;
   };
-  if (a.reduction == "none") {
+  if (a.reduction == Reduction::None) {
     const size_t es = tensor_element_size(x.dtype());
     for (int64_t t = 0; t < tuples; ++t)
       std::memcpy(static_cast<uint8_t*>(y.raw()) + static_cast<size_t>(offset(t)) * es,
@@ -139,7 +153,7 @@ void run_scatter_nd(const ScatterAttrs& a, RunContext& c) {
       const T* pu = upd.data<T>();
       for (int64_t t = 0; t < tuples; ++t) {
         const int64_t off = offset(t);
-        for (int64_t j = 0; j < slice; ++j) reduce_into(py[off + j], pu[t * slice + j], a.reduction);
+        reduce_all(py + off, pu + t * slice, slice, a.reduction, [](int64_t j) { return j; });
       }
     });
   }
@@ -175,7 +189,7 @@ void run_scatter_elements(const ScatterAttrs& a, RunContext& c) {
       coord[static_cast<size_t>(d)] = 0;
     }
   }
-  if (a.reduction == "none") {
+  if (a.reduction == Reduction::None) {
     by_size(c, x.dtype(), [&](auto tag) {
       using U = decltype(tag);
       U* py = static_cast<U*>(y.raw());
@@ -187,7 +201,7 @@ void run_scatter_elements(const ScatterAttrs& a, RunContext& c) {
       using T = decltype(tag);
       T* py = y.data<T>();
       const T* pu = upd.data<T>();
-      for (size_t j = 0; j < dst.size(); ++j) reduce_into(py[dst[j]], pu[j], a.reduction);
+      reduce_all(py, pu, static_cast<int64_t>(dst.size()), a.reduction, [&](int64_t j) { return dst[static_cast<size_t>(j)]; });
     });
   }
   c.set(0, std::move(y));

@@ -13,7 +13,11 @@ namespace qm::ops {
 namespace {
 using namespace detail;
 
+/// The elementwise functions of run_math_unary, resolved from the op type at registration.
+enum class MathKind { Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Shrink };
+
 struct MathAttrs : OpAttrs {
+  MathKind kind = MathKind::Shrink;  ///< run_math_unary
   int64_t axis = -1;
   bool legacy_2d = false;       ///< Hardmax < 13: coerced to 2-D at axis
   bool detect_negative = true;  ///< IsInf
@@ -60,37 +64,39 @@ void run_isnan_isinf(const MathAttrs& a, RunContext& c, bool inf) {
 // ---------------------------------------------------------------------------------------------
 // Trigonometric/hyperbolic functions and Shrink (float and double, computed in double).
 
-double apply_math(const std::string& op, double v, const MathAttrs& a) {
-  if (op == "Tan") return std::tan(v);
-  if (op == "Asin") return std::asin(v);
-  if (op == "Acos") return std::acos(v);
-  if (op == "Atan") return std::atan(v);
-  if (op == "Sinh") return std::sinh(v);
-  if (op == "Cosh") return std::cosh(v);
-  if (op == "Asinh") return std::asinh(v);
-  if (op == "Acosh") return std::acosh(v);
-  if (op == "Atanh") return std::atanh(v);
-  // Shrink
-  if (v < -a.lambd) return v + a.bias;
-  if (v > a.lambd) return v - a.bias;
-  return 0.0;
-}
-
 void run_math_unary(const MathAttrs& a, RunContext& c) {
   const Tensor& x = c.in(0);
   Tensor& y = c.alloc(0, x.dtype(), x.shape());
-  const std::string& op = c.op_type();
-  auto go = [&](auto tag) {
-    using T = decltype(tag);
-    const T* px = x.data<T>();
-    T* py = y.data<T>();
-    parallel_items(c, x.numel(), 16, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) py[i] = static_cast<T>(apply_math(op, static_cast<double>(px[i]), a));
-    });
+  // The function is chosen once; the element loop is instantiated per function.
+  auto with = [&](auto f) {
+    auto go = [&](auto tag) {
+      using T = decltype(tag);
+      const T* px = x.data<T>();
+      T* py = y.data<T>();
+      parallel_items(c, x.numel(), 16, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) py[i] = static_cast<T>(f(static_cast<double>(px[i])));
+      });
+    };
+    if (x.dtype() == DataType::Float) go(float{});
+    else go(double{});
   };
-  if (x.dtype() == DataType::Float) go(float{});
-  else if (x.dtype() == DataType::Double) go(double{});
-  else c.unsupported("input has element type " + std::string(dtype_name(x.dtype())) + " (expected float or double)");
+  if (x.dtype() != DataType::Float && x.dtype() != DataType::Double)
+    c.unsupported("input has element type " + std::string(dtype_name(x.dtype())) + " (expected float or double)");
+  const float lambd = a.lambd, bias = a.bias;
+  switch (a.kind) {
+    case MathKind::Tan: with([](double v) { return std::tan(v); }); break;
+    case MathKind::Asin: with([](double v) { return std::asin(v); }); break;
+    case MathKind::Acos: with([](double v) { return std::acos(v); }); break;
+    case MathKind::Atan: with([](double v) { return std::atan(v); }); break;
+    case MathKind::Sinh: with([](double v) { return std::sinh(v); }); break;
+    case MathKind::Cosh: with([](double v) { return std::cosh(v); }); break;
+    case MathKind::Asinh: with([](double v) { return std::asinh(v); }); break;
+    case MathKind::Acosh: with([](double v) { return std::acosh(v); }); break;
+    case MathKind::Atanh: with([](double v) { return std::atanh(v); }); break;
+    case MathKind::Shrink:
+      with([lambd, bias](double v) { return v < -lambd ? v + bias : (v > lambd ? v - bias : 0.0); });
+      break;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,15 +156,22 @@ void run_hardmax(const MathAttrs& a, RunContext& c) {
 }  // namespace
 
 void register_math_extra(OpRegistry& reg) {
-  const std::pair<const char*, int> kUnary[] = {{"Tan", 7},   {"Asin", 7},  {"Acos", 7},  {"Atan", 7},
-                                                {"Sinh", 9},  {"Cosh", 9},  {"Asinh", 9}, {"Acosh", 9},
-                                                {"Atanh", 9}, {"Shrink", 9}};
-  for (const auto& [name, since] : kUnary) {
+  struct Unary {
+    const char* name;
+    int since;
+    MathKind kind;
+  };
+  const Unary kUnary[] = {{"Tan", 7, MathKind::Tan},     {"Asin", 7, MathKind::Asin},   {"Acos", 7, MathKind::Acos},
+                          {"Atan", 7, MathKind::Atan},   {"Sinh", 9, MathKind::Sinh},   {"Cosh", 9, MathKind::Cosh},
+                          {"Asinh", 9, MathKind::Asinh}, {"Acosh", 9, MathKind::Acosh}, {"Atanh", 9, MathKind::Atanh},
+                          {"Shrink", 9, MathKind::Shrink}};
+  for (const Unary& u : kUnary) {
     OpDef d;
-    d.op_type = name;
-    d.since = since;
-    d.parse = typed_parse<MathAttrs>([](const ParseContext& p) {
+    d.op_type = u.name;
+    d.since = u.since;
+    d.parse = typed_parse<MathAttrs>([kind = u.kind](const ParseContext& p) {
       MathAttrs a;
+      a.kind = kind;
       a.lambd = p.get_float("lambd", 0.5f);
       a.bias = p.get_float("bias", 0.0f);
       return a;

@@ -65,6 +65,7 @@ std::vector<TensorInfo> infer_layer_norm(const NormAttrs& a, const InferContext&
 
 struct SoftmaxAttrs : OpAttrs {
   int64_t axis = -1;
+  bool log = false;  ///< LogSoftmax
 };
 
 std::vector<TensorInfo> infer_softmax(const SoftmaxAttrs& a, const InferContext& c) {
@@ -224,7 +225,7 @@ void run_lrn(const NormAttrs& a, RunContext& c) {
 void run_softmax(const SoftmaxAttrs& a, RunContext& c) {
   const Tensor& x = c.in(0);
   detail::require_float(c, x, "input");
-  const bool log = c.op_type() == "LogSoftmax";
+  const bool log = a.log;
   Tensor& y = c.alloc(0, DataType::Float, x.shape());
   if (x.numel() == 0) return;
   const int64_t r = std::max<int64_t>(1, x.rank());
@@ -327,12 +328,13 @@ void register_normalization(OpRegistry& reg) {
     d.run = typed_run<NormAttrs>(run_lrn);
     reg.add(std::move(d));
   }
-  for (const char* name : {"Softmax", "LogSoftmax"}) {
+  for (bool log : {false, true}) {
     // Before opset 13 the input is coerced to 2-D at `axis` (default 1); from 13, one axis (-1).
     OpDef d;
-    d.op_type = name;
-    d.parse = typed_parse<SoftmaxAttrs>([](const ParseContext& p) {
+    d.op_type = log ? "LogSoftmax" : "Softmax";
+    d.parse = typed_parse<SoftmaxAttrs>([log](const ParseContext& p) {
       SoftmaxAttrs a;
+      a.log = log;
       a.axis = p.get_int("axis", p.opset() >= 13 ? -1 : 1);
       return a;
     });

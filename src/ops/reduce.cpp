@@ -14,7 +14,11 @@ namespace qm::ops {
 namespace {
 using namespace detail;
 
+/// Which reduction a node computes, resolved from its op type at registration.
+enum class ReduceKind { Sum, Mean, Max, Min, Prod, L1, L2, LogSum, LogSumExp, SumSquare, ArgMax, ArgMin };
+
 struct ReduceAttrs : OpAttrs {
+  ReduceKind kind = ReduceKind::Sum;
   std::vector<int64_t> axes;   ///< attribute form (older opsets)
   bool keepdims = true;
   bool noop_with_empty_axes = false;
@@ -58,8 +62,8 @@ std::vector<TensorInfo> infer_reduce(const ReduceAttrs& a, const InferContext& c
 // integer types).
 
 template <class T>
-void reduce_typed(RunContext& c, const Tensor& x, const std::vector<bool>& red, Tensor& y) {
-  const std::string& op = c.op_type();
+void reduce_typed(ReduceKind op, const Tensor& x, const std::vector<bool>& red, Tensor& y) {
+  using K = ReduceKind;
   const int64_t r = x.rank();
   Shape full_out = x.shape();
   for (int64_t i = 0; i < r; ++i)
@@ -70,7 +74,7 @@ void reduce_typed(RunContext& c, const Tensor& x, const std::vector<bool>& red, 
   const int64_t nout = y.numel();
   const int64_t count = nout ? x.numel() / nout : 0;
   using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
-  const bool is_max = op == "ReduceMax", is_min = op == "ReduceMin";
+  const bool is_max = op == K::Max, is_min = op == K::Min;
   const T* px = x.data<T>();
   T* py = y.data<T>();
   auto walk = [&](auto&& f) {
@@ -102,29 +106,29 @@ void reduce_typed(RunContext& c, const Tensor& x, const std::vector<bool>& red, 
     std::copy(acc.begin(), acc.end(), py);
     return;
   }
-  std::vector<Acc> acc(static_cast<size_t>(nout), op == "ReduceProd" ? Acc(1) : Acc(0));
+  std::vector<Acc> acc(static_cast<size_t>(nout), op == K::Prod ? Acc(1) : Acc(0));
   std::vector<T> mx;
-  if (op == "ReduceLogSumExp") {
+  if (op == K::LogSumExp) {
     mx.assign(static_cast<size_t>(nout), std::numeric_limits<T>::lowest());
     walk([&](int64_t o, T v) { mx[static_cast<size_t>(o)] = std::max(mx[static_cast<size_t>(o)], v); });
   }
-  if (op == "ReduceSum" || op == "ReduceMean" || op == "ReduceLogSum") walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] += v; });
-  else if (op == "ReduceProd") walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] *= v; });
-  else if (op == "ReduceL1") walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] += v < 0 ? -v : v; });
-  else if (op == "ReduceL2" || op == "ReduceSumSquare") walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] += static_cast<Acc>(v) * v; });
-  else if (op == "ReduceLogSumExp")
+  if (op == K::Sum || op == K::Mean || op == K::LogSum) walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] += v; });
+  else if (op == K::Prod) walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] *= v; });
+  else if (op == K::L1) walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] += v < 0 ? -v : v; });
+  else if (op == K::L2 || op == K::SumSquare) walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] += static_cast<Acc>(v) * v; });
+  else if (op == K::LogSumExp)
     walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] += static_cast<Acc>(std::exp(static_cast<double>(v - mx[static_cast<size_t>(o)]))); });
   for (int64_t i = 0; i < nout; ++i) {
     Acc a = acc[static_cast<size_t>(i)];
     double v = static_cast<double>(a);
-    if (op == "ReduceMean") v = count ? v / static_cast<double>(count) : std::nan("");
-    else if (op == "ReduceL2") v = std::sqrt(v);
-    else if (op == "ReduceLogSum") v = std::log(v);
-    else if (op == "ReduceLogSumExp") v = std::log(v) + static_cast<double>(mx[static_cast<size_t>(i)]);
+    if (op == K::Mean) v = count ? v / static_cast<double>(count) : std::nan("");
+    else if (op == K::L2) v = std::sqrt(v);
+    else if (op == K::LogSum) v = std::log(v);
+    else if (op == K::LogSumExp) v = std::log(v) + static_cast<double>(mx[static_cast<size_t>(i)]);
     if constexpr (std::is_integral_v<T>) {
-      if (op == "ReduceMean") py[i] = static_cast<T>(count ? a / count : 0);
+      if (op == K::Mean) py[i] = static_cast<T>(count ? a / count : 0);
       // log(0) = -inf and overflowing sums leave int64's range: trunc_to_int64 gives INT64_MIN.
-      else py[i] = static_cast<T>(op == "ReduceL2" || op == "ReduceLogSum" || op == "ReduceLogSumExp" ? trunc_to_int64(v) : a);
+      else py[i] = static_cast<T>(op == K::L2 || op == K::LogSum || op == K::LogSumExp ? trunc_to_int64(v) : a);
     } else {
       py[i] = static_cast<T>(v);
     }
@@ -150,7 +154,7 @@ void run_reduce(const ReduceAttrs& a, RunContext& c) {
       else if (i > axis) inner *= x.shape()[static_cast<size_t>(i)];
     }
     if (d == 0 && y.numel() > 0) c.fail("cannot take ArgMax/ArgMin over an empty axis");
-    const bool is_max = c.op_type() == "ArgMax";
+    const bool is_max = a.kind == ReduceKind::ArgMax;
     int64_t* py = y.data<int64_t>();
     detail::dispatch_numeric(x.dtype(), c, [&](auto tag) {
       using T = decltype(tag);
@@ -186,16 +190,17 @@ void run_reduce(const ReduceAttrs& a, RunContext& c) {
   Tensor& y = c.alloc(0, x.dtype(), ys);
   detail::dispatch_numeric(x.dtype(), c, [&](auto tag) {
     using T = decltype(tag);
-    reduce_typed<T>(c, x, red, y);
+    reduce_typed<T>(a.kind, x, red, y);
   });
 }
 
-void add_reduce(OpRegistry& reg, const char* name, int input_since) {
+void add_reduce(OpRegistry& reg, const char* name, ReduceKind kind, int input_since) {
   OpDef d;
   d.op_type = name;
   d.until = input_since - 1;
-  d.parse = typed_parse<ReduceAttrs>([](const ParseContext& p) {
+  d.parse = typed_parse<ReduceAttrs>([kind](const ParseContext& p) {
     ReduceAttrs a;
+    a.kind = kind;
     a.axes = p.get_ints("axes");
     a.keepdims = p.get_int("keepdims", 1) != 0;
     return a;
@@ -206,8 +211,9 @@ void add_reduce(OpRegistry& reg, const char* name, int input_since) {
   d.since = input_since;
   d.until = kLatestOpset;
   d.max_inputs = 2;
-  d.parse = typed_parse<ReduceAttrs>([](const ParseContext& p) {
+  d.parse = typed_parse<ReduceAttrs>([kind](const ParseContext& p) {
     ReduceAttrs a;
+    a.kind = kind;
     a.axes_from_input = true;
     a.keepdims = p.get_int("keepdims", 1) != 0;
     a.noop_with_empty_axes = p.get_int("noop_with_empty_axes", 0) != 0;
@@ -260,15 +266,19 @@ void run_cumsum(const CumSumAttrs& a, RunContext& c) {
 }  // namespace
 
 void register_reduce(OpRegistry& reg) {
-  add_reduce(reg, "ReduceSum", 13);
-  for (const char* name : {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
-                           "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"})
-    add_reduce(reg, name, 18);
-  for (const char* name : {"ArgMax", "ArgMin"}) {
+  using K = ReduceKind;
+  add_reduce(reg, "ReduceSum", K::Sum, 13);
+  const std::pair<const char*, ReduceKind> kReduce[] = {
+      {"ReduceMean", K::Mean}, {"ReduceMax", K::Max},       {"ReduceMin", K::Min},
+      {"ReduceProd", K::Prod}, {"ReduceL1", K::L1},         {"ReduceL2", K::L2},
+      {"ReduceLogSum", K::LogSum}, {"ReduceLogSumExp", K::LogSumExp}, {"ReduceSumSquare", K::SumSquare}};
+  for (const auto& [name, kind] : kReduce) add_reduce(reg, name, kind, 18);
+  for (const ReduceKind kind : {K::ArgMax, K::ArgMin}) {
     OpDef d;
-    d.op_type = name;
-    d.parse = typed_parse<ReduceAttrs>([](const ParseContext& p) {
+    d.op_type = kind == K::ArgMax ? "ArgMax" : "ArgMin";
+    d.parse = typed_parse<ReduceAttrs>([kind](const ParseContext& p) {
       ReduceAttrs a;
+      a.kind = kind;
       a.arg = true;
       a.axes = {p.get_int("axis", 0)};
       a.keepdims = p.get_int("keepdims", 1) != 0;

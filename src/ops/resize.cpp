@@ -12,11 +12,20 @@ namespace qm::ops {
 namespace {
 using namespace detail;
 
+// The string attributes, resolved to enums when the node is loaded.
+enum class ResizeMode { Nearest, Linear, Cubic };  ///< "bilinear" (Upsample) is Linear
+enum class CoordMode {
+  HalfPixel, PytorchHalfPixel, AlignCorners, Asymmetric, TfHalfPixelForNn, HalfPixelSymmetric, TfCropAndResize
+};
+enum class NearestMode { RoundPreferFloor, RoundPreferCeil, Floor, Ceil, Simple };  ///< Simple: opset < 11
+enum class AspectPolicy { Stretch, NotLarger, NotSmaller };
+
 struct ResizeAttrs : OpAttrs {
-  std::string mode = "nearest";
-  std::string coordinate_transformation_mode = "half_pixel";
-  std::string nearest_mode = "round_prefer_floor";
-  std::string keep_aspect_ratio_policy = "stretch";
+  bool upsample = false;  ///< the node is an Upsample
+  ResizeMode mode = ResizeMode::Nearest;
+  CoordMode coordinate_transformation_mode = CoordMode::HalfPixel;
+  NearestMode nearest_mode = NearestMode::RoundPreferFloor;
+  AspectPolicy keep_aspect_ratio_policy = AspectPolicy::Stretch;
   std::vector<int64_t> axes;
   std::vector<float> scales;  ///< Upsample opset 7-8
   float cubic_coeff_a = -0.75f;
@@ -51,7 +60,7 @@ std::vector<TensorInfo> infer_resize(const ResizeAttrs& a, const InferContext& c
     for (size_t i = 0; i < r; ++i) axes.push_back(static_cast<int64_t>(i));
   const TensorInfo* scales_in = nullptr;
   const TensorInfo* sizes_in = nullptr;
-  if (c.op_type() == "Upsample") {
+  if (a.upsample) {
     if (c.opset() >= 9) scales_in = c.input(1);
   } else if (c.opset() == 10) {
     scales_in = c.input(1);
@@ -68,7 +77,7 @@ std::vector<TensorInfo> infer_resize(const ResizeAttrs& a, const InferContext& c
       c.fail("sizes " + ints_to_string(*sizes) + " has " + std::to_string(sizes->size()) + " values, expected " + std::to_string(axes.size()));
     for (int64_t s : *sizes)
       if (s < 0 || s > kMaxDim) c.fail("sizes " + ints_to_string(*sizes) + " out of range");
-    if (a.keep_aspect_ratio_policy == "stretch") {
+    if (a.keep_aspect_ratio_policy == AspectPolicy::Stretch) {
       for (size_t i = 0; i < axes.size(); ++i) out[static_cast<size_t>(axes[i])] = (*sizes)[i];
     } else {
       // One scale for all axes: the smallest (not_larger) or largest (not_smaller) ratio.
@@ -79,7 +88,7 @@ std::vector<TensorInfo> infer_resize(const ResizeAttrs& a, const InferContext& c
         if (*d.value == 0) return one(make_info(x.dtype, Dims(r)));
         const double s = static_cast<double>((*sizes)[i]) / static_cast<double>(*d.value);
         if (!scale) scale = s;
-        else scale = a.keep_aspect_ratio_policy == "not_larger" ? std::min(*scale, s) : std::max(*scale, s);
+        else scale = a.keep_aspect_ratio_policy == AspectPolicy::NotLarger ? std::min(*scale, s) : std::max(*scale, s);
       }
       for (int64_t ax : axes) {
         const Dim& d = (*x.shape)[static_cast<size_t>(ax)];
@@ -91,7 +100,7 @@ std::vector<TensorInfo> infer_resize(const ResizeAttrs& a, const InferContext& c
     return one(make_info(x.dtype, std::move(out)));
   }
   std::optional<std::vector<double>> scales;
-  if (c.op_type() == "Upsample" && c.opset() < 9) scales = std::vector<double>(a.scales.begin(), a.scales.end());
+  if (a.upsample && c.opset() < 9) scales = std::vector<double>(a.scales.begin(), a.scales.end());
   else if (scales_in) scales = known_numbers(scales_in);
   else c.fail("neither 'scales' nor 'sizes' is given");
   if (!scales) return one(make_info(x.dtype, Dims(r)));
@@ -105,18 +114,37 @@ std::vector<TensorInfo> infer_resize(const ResizeAttrs& a, const InferContext& c
   return one(make_info(x.dtype, std::move(out)));
 }
 
-ResizeAttrs parse_resize(const ParseContext& p) {
+ResizeAttrs parse_resize(const ParseContext& p, bool upsample) {
   ResizeAttrs a;
-  a.mode = p.get_string("mode", "nearest");
-  if (a.mode != "nearest" && a.mode != "linear" && a.mode != "cubic" && a.mode != "bilinear")
-    p.fail_attr("mode", "expected nearest, linear or cubic, got '" + a.mode + "'");
-  a.coordinate_transformation_mode = p.get_string("coordinate_transformation_mode", "half_pixel");
-  a.nearest_mode = p.get_string("nearest_mode", "round_prefer_floor");
-  a.keep_aspect_ratio_policy = p.get_string("keep_aspect_ratio_policy", "stretch");
-  if (a.keep_aspect_ratio_policy != "stretch" && a.keep_aspect_ratio_policy != "not_larger" &&
-      a.keep_aspect_ratio_policy != "not_smaller")
-    p.fail_attr("keep_aspect_ratio_policy", "expected stretch, not_larger or not_smaller, got '" +
-                                                a.keep_aspect_ratio_policy + "'");
+  a.upsample = upsample;
+  const std::string mode = p.get_string("mode", "nearest");
+  if (mode == "nearest") a.mode = ResizeMode::Nearest;
+  else if (mode == "linear" || mode == "bilinear") a.mode = ResizeMode::Linear;
+  else if (mode == "cubic") a.mode = ResizeMode::Cubic;
+  else p.fail_attr("mode", "expected nearest, linear or cubic, got '" + mode + "'");
+  // Spellings other than these have always run as asymmetric (coordinate) and
+  // round_prefer_floor (nearest); they stay accepted.
+  const std::string ctm = p.get_string("coordinate_transformation_mode", "half_pixel");
+  CoordMode& cm = a.coordinate_transformation_mode;
+  if (ctm == "half_pixel") cm = CoordMode::HalfPixel;
+  else if (ctm == "pytorch_half_pixel") cm = CoordMode::PytorchHalfPixel;
+  else if (ctm == "align_corners") cm = CoordMode::AlignCorners;
+  else if (ctm == "tf_half_pixel_for_nn") cm = CoordMode::TfHalfPixelForNn;
+  else if (ctm == "half_pixel_symmetric") cm = CoordMode::HalfPixelSymmetric;
+  else if (ctm == "tf_crop_and_resize") cm = CoordMode::TfCropAndResize;
+  else cm = CoordMode::Asymmetric;
+  const std::string nm = p.get_string("nearest_mode", "round_prefer_floor");
+  NearestMode& n = a.nearest_mode;
+  if (nm == "round_prefer_ceil") n = NearestMode::RoundPreferCeil;
+  else if (nm == "floor") n = NearestMode::Floor;
+  else if (nm == "ceil") n = NearestMode::Ceil;
+  else if (nm == "simple") n = NearestMode::Simple;
+  else n = NearestMode::RoundPreferFloor;
+  const std::string policy = p.get_string("keep_aspect_ratio_policy", "stretch");
+  if (policy == "stretch") a.keep_aspect_ratio_policy = AspectPolicy::Stretch;
+  else if (policy == "not_larger") a.keep_aspect_ratio_policy = AspectPolicy::NotLarger;
+  else if (policy == "not_smaller") a.keep_aspect_ratio_policy = AspectPolicy::NotSmaller;
+  else p.fail_attr("keep_aspect_ratio_policy", "expected stretch, not_larger or not_smaller, got '" + policy + "'");
   a.axes = p.get_ints("axes");
   a.cubic_coeff_a = p.get_float("cubic_coeff_a", -0.75f);
   a.exclude_outside = p.get_int("exclude_outside", 0) != 0;
@@ -131,28 +159,30 @@ ResizeAttrs parse_resize(const ParseContext& p) {
 // interpolate; linear and cubic are applied one axis at a time (separable), nearest in one
 // gather. Float coordinates are computed in float32 as ONNX Runtime does.
 
-float source_coord(const ResizeAttrs& a, const std::string& ctm, int64_t x, float scale, int64_t in, int64_t out) {
+float source_coord(CoordMode ctm, int64_t x, float scale, int64_t in, int64_t out) {
   const float fx = static_cast<float>(x);
-  if (ctm == "half_pixel") return (fx + 0.5f) / scale - 0.5f;
-  if (ctm == "pytorch_half_pixel") return out > 1 ? (fx + 0.5f) / scale - 0.5f : 0.0f;
-  if (ctm == "align_corners") return out == 1 ? 0.0f : fx * static_cast<float>(in - 1) / static_cast<float>(out - 1);
-  if (ctm == "asymmetric") return fx / scale;
-  if (ctm == "tf_half_pixel_for_nn") return (fx + 0.5f) / scale;
-  if (ctm == "half_pixel_symmetric") {
-    const float adj = static_cast<float>(out) / (scale * static_cast<float>(in));
-    const float center = static_cast<float>(in) / 2.0f;
-    return center * (1.0f - adj) + (fx + 0.5f) / scale - 0.5f;
+  switch (ctm) {
+    case CoordMode::HalfPixel: return (fx + 0.5f) / scale - 0.5f;
+    case CoordMode::PytorchHalfPixel: return out > 1 ? (fx + 0.5f) / scale - 0.5f : 0.0f;
+    case CoordMode::AlignCorners: return out == 1 ? 0.0f : fx * static_cast<float>(in - 1) / static_cast<float>(out - 1);
+    case CoordMode::TfHalfPixelForNn: return (fx + 0.5f) / scale;
+    case CoordMode::HalfPixelSymmetric: {
+      const float adj = static_cast<float>(out) / (scale * static_cast<float>(in));
+      const float center = static_cast<float>(in) / 2.0f;
+      return center * (1.0f - adj) + (fx + 0.5f) / scale - 0.5f;
+    }
+    default: return fx / scale;  // asymmetric (tf_crop_and_resize is refused before)
   }
-  (void)a;
-  return fx / scale;
 }
 
-int64_t nearest_index(const std::string& mode, float v, bool downsample) {
-  if (mode == "simple") return downsample ? static_cast<int64_t>(std::ceil(v)) : static_cast<int64_t>(v);
-  if (mode == "floor") return static_cast<int64_t>(std::floor(v));
-  if (mode == "ceil") return static_cast<int64_t>(std::ceil(v));
-  if (mode == "round_prefer_ceil") return static_cast<int64_t>(std::round(v));
-  // round_prefer_floor
+int64_t nearest_index(NearestMode mode, float v, bool downsample) {
+  switch (mode) {
+    case NearestMode::Simple: return downsample ? static_cast<int64_t>(std::ceil(v)) : static_cast<int64_t>(v);
+    case NearestMode::Floor: return static_cast<int64_t>(std::floor(v));
+    case NearestMode::Ceil: return static_cast<int64_t>(std::ceil(v));
+    case NearestMode::RoundPreferCeil: return static_cast<int64_t>(std::round(v));
+    case NearestMode::RoundPreferFloor: break;
+  }
   if (v == std::floor(v) + 0.5f) return static_cast<int64_t>(std::floor(v));
   return static_cast<int64_t>(std::round(v));
 }
@@ -178,35 +208,36 @@ void run_resize(const ResizeAttrs& a, RunContext& c) {
   for (int64_t ax : a.axes) axes.push_back(detail::norm_axis(c, ax, r));
   if (axes.empty())
     for (int64_t i = 0; i < r; ++i) axes.push_back(i);
-  const bool legacy = c.op_type() == "Upsample" || c.opset() < 11;
+  const bool legacy = a.upsample || c.opset() < 11;
   std::vector<float> scales(static_cast<size_t>(r), 1.0f);
   Shape os = x.shape();
   auto given = [](const Tensor* t) { return t && t->numel() > 0; };
   const Tensor* scales_in = nullptr;
   const Tensor* sizes_in = nullptr;
   std::vector<float> attr_scales;
-  if (c.op_type() == "Upsample" && c.opset() < 9) attr_scales = a.scales;
+  if (a.upsample && c.opset() < 9) attr_scales = a.scales;
   else if (legacy) scales_in = c.input(1);
   else {
     scales_in = given(c.input(2)) ? c.input(2) : nullptr;
     sizes_in = given(c.input(3)) ? c.input(3) : nullptr;
   }
-  if (a.coordinate_transformation_mode == "tf_crop_and_resize" && !legacy)
+  if (a.coordinate_transformation_mode == CoordMode::TfCropAndResize && !legacy)
     c.unsupported("coordinate_transformation_mode tf_crop_and_resize is not supported");
   if (sizes_in) {
     const std::vector<int64_t> sizes = detail::ints_of(c, *sizes_in, "sizes");
     if (sizes.size() != axes.size()) c.fail("sizes has " + std::to_string(sizes.size()) + " values, expected " + std::to_string(axes.size()));
-    if (a.keep_aspect_ratio_policy == "stretch") {
+    if (a.keep_aspect_ratio_policy == AspectPolicy::Stretch) {
       for (size_t i = 0; i < axes.size(); ++i) {
         const size_t ax = static_cast<size_t>(axes[i]);
         os[ax] = sizes[i];
         scales[ax] = static_cast<float>(sizes[i]) / static_cast<float>(x.shape()[ax]);
       }
     } else {
-      float s = a.keep_aspect_ratio_policy == "not_larger" ? std::numeric_limits<float>::max() : 0.0f;
+      const bool not_larger = a.keep_aspect_ratio_policy == AspectPolicy::NotLarger;
+      float s = not_larger ? std::numeric_limits<float>::max() : 0.0f;
       for (size_t i = 0; i < axes.size(); ++i) {
         const float q = static_cast<float>(sizes[i]) / static_cast<float>(x.shape()[static_cast<size_t>(axes[i])]);
-        s = a.keep_aspect_ratio_policy == "not_larger" ? std::min(s, q) : std::max(s, q);
+        s = not_larger ? std::min(s, q) : std::max(s, q);
       }
       for (int64_t ax : axes) {
         const float o = std::round(s * static_cast<float>(x.shape()[static_cast<size_t>(ax)]));
@@ -233,11 +264,11 @@ void run_resize(const ResizeAttrs& a, RunContext& c) {
   for (int64_t d = 0; d < r; ++d)
     if (x.shape()[static_cast<size_t>(d)] == 0 && os[static_cast<size_t>(d)] > 0)
       c.fail("cannot resize an empty dimension " + std::to_string(d) + " to " + std::to_string(os[static_cast<size_t>(d)]));
-  std::string mode = a.mode == "bilinear" ? "linear" : a.mode;
-  const std::string ctm = legacy ? "asymmetric" : a.coordinate_transformation_mode;
-  const std::string nmode = legacy ? "simple" : a.nearest_mode;
+  const ResizeMode mode = a.mode;
+  const CoordMode ctm = legacy ? CoordMode::Asymmetric : a.coordinate_transformation_mode;
+  const NearestMode nmode = legacy ? NearestMode::Simple : a.nearest_mode;
 
-  if (mode == "nearest") {
+  if (mode == ResizeMode::Nearest) {
     // The output first: its size is checked there, and an empty one (a zero dim) needs no index
     // tables, which for another dim of 2^31 took 16 GB and minutes (fuzz_model_run).
     Tensor& y = c.alloc(0, DataType::Float, os);
@@ -252,7 +283,7 @@ void run_resize(const ResizeAttrs& a, RunContext& c) {
           idx[u].push_back(j);
           continue;
         }
-        const float v = detail::bounded_coord(source_coord(a, ctm, j, scales[u], in, os[u]));
+        const float v = detail::bounded_coord(source_coord(ctm, j, scales[u], in, os[u]));
         idx[u].push_back(std::min(std::max<int64_t>(nearest_index(nmode, v, scales[u] < 1.0f), 0), in - 1));
       }
     }
@@ -281,12 +312,11 @@ void run_resize(const ResizeAttrs& a, RunContext& c) {
     }
     return;
   }
-  if (mode != "linear" && mode != "cubic") c.unsupported("mode " + a.mode + " is not supported");
   Tensor cur = x;
   for (int64_t d = 0; d < r; ++d) {
     const size_t u = static_cast<size_t>(d);
     const int64_t in = cur.shape()[u], out = os[u];
-    if (in == out && scales[u] == 1.0f && ctm != "tf_half_pixel_for_nn") continue;
+    if (in == out && scales[u] == 1.0f && ctm != CoordMode::TfHalfPixelForNn) continue;
     Shape ns = cur.shape();
     ns[u] = out;
     Tensor next(DataType::Float, ns);
@@ -301,14 +331,14 @@ void run_resize(const ResizeAttrs& a, RunContext& c) {
     std::vector<std::vector<std::pair<int64_t, float>>> taps(static_cast<size_t>(out));
     const bool aa = a.antialias;
     for (int64_t j = 0; j < out; ++j) {
-      float v = detail::bounded_coord(source_coord(a, ctm, j, scales[u], in, out));
+      float v = detail::bounded_coord(source_coord(ctm, j, scales[u], in, out));
       auto& tj = taps[static_cast<size_t>(j)];
       if (aa) {
         // Antialiased resize (Pillow's scheme, as ONNX Runtime): when downsampling the filter is
         // stretched by 1/scale; taps outside the input fold onto the edge (or, with
         // exclude_outside, drop); weights are renormalised.
         const float rscale = scales[u], fscale = 1.0f / rscale;
-        const float half = mode == "linear" ? 1.0f : 2.0f;
+        const float half = mode == ResizeMode::Linear ? 1.0f : 2.0f;
         const float support = fscale >= 1.0f ? half * fscale : half;
         const float inv = fscale >= 1.0f ? 1.0f / fscale : 1.0f;
         const int64_t window = static_cast<int64_t>(std::ceil(support)) * 2 + 1;
@@ -322,14 +352,14 @@ void run_resize(const ResizeAttrs& a, RunContext& c) {
           if (a.exclude_outside && (p < 0 || p >= in)) continue;
           const float t = std::fabs((static_cast<float>(p) - center + 0.5f) * inv);
           float w;
-          if (mode == "linear") w = t < 1.0f ? 1.0f - t : 0.0f;
+          if (mode == ResizeMode::Linear) w = t < 1.0f ? 1.0f - t : 0.0f;
           else w = t < 1.0f ? ((A + 2) * t - (A + 3)) * t * t + 1 : (t < 2.0f ? (((t - 5) * t + 8) * t - 4) * A : 0.0f);
           tj.emplace_back(std::min(std::max<int64_t>(p, 0), in - 1), w);
           total += w;
         }
         const float tinv = total == 0.0f ? 1.0f : 1.0f / total;
         for (auto& pw : tj) pw.second *= tinv;
-      } else if (mode == "linear") {
+      } else if (mode == ResizeMode::Linear) {
         v = std::max(0.0f, std::min(v, static_cast<float>(in - 1)));
         const int64_t i0 = std::min(static_cast<int64_t>(v), in - 1);
         const int64_t i1 = std::min(i0 + 1, in - 1);
@@ -380,7 +410,7 @@ void register_resize(OpRegistry& reg) {
     d.since = 10;
     d.until = 10;
     d.min_inputs = d.max_inputs = 2;
-    d.parse = typed_parse<ResizeAttrs>(parse_resize);
+    d.parse = typed_parse<ResizeAttrs>([](const ParseContext& p) { return parse_resize(p, false); });
     d.infer = typed_infer<ResizeAttrs>(infer_resize);
     d.run = typed_run<ResizeAttrs>(run_resize);
     reg.add(d);
@@ -396,7 +426,7 @@ void register_resize(OpRegistry& reg) {
     d.since = 7;
     d.until = 8;
     d.parse = typed_parse<ResizeAttrs>([](const ParseContext& p) {
-      ResizeAttrs a = parse_resize(p);
+      ResizeAttrs a = parse_resize(p, true);
       const onnx::Attribute* s = p.find("scales");
       if (!s) p.fail_attr("scales", "missing required attribute (expected FLOATS)");
       a.scales = p.get_floats("scales");
@@ -408,7 +438,7 @@ void register_resize(OpRegistry& reg) {
     d.since = 9;
     d.until = 9;
     d.min_inputs = d.max_inputs = 2;
-    d.parse = typed_parse<ResizeAttrs>(parse_resize);
+    d.parse = typed_parse<ResizeAttrs>([](const ParseContext& p) { return parse_resize(p, true); });
     reg.add(std::move(d));
   }
 }

@@ -26,7 +26,7 @@ struct AxesAttrs : OpAttrs {
   std::optional<int64_t> start, end;      ///< Shape (opset 15)
   std::vector<int64_t> starts, ends;      ///< Slice < 10
   std::vector<int64_t> pads;              ///< Pad < 11
-  std::string mode = "constant";          ///< Pad
+  PadMode mode = PadMode::Constant;       ///< Pad
   float value = 0.0f;                     ///< Pad < 11
 };
 
@@ -713,10 +713,12 @@ void register_shape_ops(OpRegistry& reg) {
   add(reg, "Tile", 6, kLatestOpset, 2, 2,
       [](const AxesAttrs&, const InferContext& c) { return infer_tile(c); });
   auto parse_pad_mode = [](const ParseContext& p, AxesAttrs& a) {
-    a.mode = p.get_string("mode", "constant");
-    if (a.mode != "constant" && a.mode != "reflect" && a.mode != "edge" &&
-        !(a.mode == "wrap" && p.opset() >= 19))
-      p.fail_attr("mode", "expected constant, reflect, edge or wrap, got '" + a.mode + "'");
+    const std::string mode = p.get_string("mode", "constant");
+    if (mode == "constant") a.mode = PadMode::Constant;
+    else if (mode == "reflect") a.mode = PadMode::Reflect;
+    else if (mode == "edge") a.mode = PadMode::Edge;
+    else if (mode == "wrap" && p.opset() >= 19) a.mode = PadMode::Wrap;
+    else p.fail_attr("mode", "expected constant, reflect, edge or wrap, got '" + mode + "'");
   };
   add(reg, "Pad", 1, 10, 1, 1, infer_pad, [parse_pad_mode](const ParseContext& p) {
     AxesAttrs a;

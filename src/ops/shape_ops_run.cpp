@@ -420,7 +420,17 @@ void run_tile(RunContext& c) {
   });
 }
 
-void run_pad(RunContext& c, const std::string& mode, const std::vector<int64_t>& attr_pads, float attr_value) {
+const char* pad_mode_name(PadMode m) {
+  switch (m) {
+    case PadMode::Constant: return "constant";
+    case PadMode::Reflect: return "reflect";
+    case PadMode::Edge: return "edge";
+    case PadMode::Wrap: return "wrap";
+  }
+  return "?";
+}
+
+void run_pad(RunContext& c, PadMode m, const std::vector<int64_t>& attr_pads, float attr_value) {
   const Tensor& x = c.in(0);
   const int64_t r = x.rank();
   std::vector<int64_t> pads = c.opset() < 11 ? attr_pads : ints_of(c, c.in(1), "pads");
@@ -446,21 +456,19 @@ void run_pad(RunContext& c, const std::string& mode, const std::vector<int64_t>&
   Tensor& y = c.alloc(0, x.dtype(), os);
   double value = attr_value;
   if (c.opset() >= 11 && c.input(2) && c.input(2)->numel() > 0) value = number_at(*c.input(2), 0);
-  if (mode != "constant")
+  if (m != PadMode::Constant)
     for (size_t d = 0; d < static_cast<size_t>(r); ++d)
-      if (x.shape()[d] == 0 && os[d] > 0) c.fail("cannot pad an empty dimension in " + mode + " mode");
+      if (x.shape()[d] == 0 && os[d] > 0) c.fail("cannot pad an empty dimension in " + std::string(pad_mode_name(m)) + " mode");
   const std::vector<int64_t> xs = strides_of(x.shape());
   Tensor fill(x.dtype(), {1});
   set_number(fill, 0, value);
-  // The mode once, not per element: a padded output can hold hundreds of millions of elements.
-  enum { Constant, Edge, Wrap, Reflect } m = mode == "constant" ? Constant : mode == "edge" ? Edge : mode == "wrap" ? Wrap : Reflect;
   // Input index of output index v - pb along a dimension of n (-1: outside, constant mode).
   auto source = [m](int64_t v, int64_t n) -> int64_t {
     if (v >= 0 && v < n) return v;
     switch (m) {
-      case Constant: return -1;
-      case Edge: return v < 0 ? 0 : n - 1;
-      case Wrap: return ((v % n) + n) % n;
+      case PadMode::Constant: return -1;
+      case PadMode::Edge: return v < 0 ? 0 : n - 1;
+      case PadMode::Wrap: return ((v % n) + n) % n;
       default: {
         if (n == 1) return 0;
         const int64_t period = 2 * (n - 1);

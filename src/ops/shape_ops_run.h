@@ -10,6 +10,11 @@
 
 namespace qm::ops::detail {
 
+/// Pad's `mode`, resolved when the node is loaded.
+enum class PadMode { Constant, Reflect, Edge, Wrap };
+/// The attribute spelling of a mode ("constant", ...), for messages.
+const char* pad_mode_name(PadMode m);
+
 /// Reshape; `attr_shape` is the opset < 5 attribute (else input 1).
 void run_reshape(RunContext& c, bool allowzero, const std::vector<int64_t>* attr_shape);
 void run_flatten(RunContext& c, int64_t axis);
@@ -30,6 +35,6 @@ void run_size(RunContext& c);
 void run_expand(RunContext& c);
 void run_tile(RunContext& c);
 /// Pad; opset < 11 pads and value come from the attributes.
-void run_pad(RunContext& c, const std::string& mode, const std::vector<int64_t>& attr_pads, float attr_value);
+void run_pad(RunContext& c, PadMode mode, const std::vector<int64_t>& attr_pads, float attr_value);
 
 }  // namespace qm::ops::detail
