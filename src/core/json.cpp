@@ -102,43 +102,29 @@ void JsonWriter::before_value() {
   }
 }
 
-JsonWriter& JsonWriter::begin_object(bool inline_container) {
+JsonWriter& JsonWriter::open(char bracket, bool inline_container) {
   before_value();
-  out_ += '{';
+  out_ += bracket;
   first_.push_back(true);
   inline_.push_back(inline_container || (!inline_.empty() && inline_.back()));
   return *this;
 }
 
-JsonWriter& JsonWriter::end_object() {
+JsonWriter& JsonWriter::close(char bracket) {
   assert(!first_.empty());
   const bool empty = first_.back();
   const bool was_inline = inline_.back();
   first_.pop_back();
   inline_.pop_back();
   if (!empty && !was_inline) newline();
-  out_ += '}';
+  out_ += bracket;
   return *this;
 }
 
-JsonWriter& JsonWriter::begin_array(bool inline_container) {
-  before_value();
-  out_ += '[';
-  first_.push_back(true);
-  inline_.push_back(inline_container || (!inline_.empty() && inline_.back()));
-  return *this;
-}
-
-JsonWriter& JsonWriter::end_array() {
-  assert(!first_.empty());
-  const bool empty = first_.back();
-  const bool was_inline = inline_.back();
-  first_.pop_back();
-  inline_.pop_back();
-  if (!empty && !was_inline) newline();
-  out_ += ']';
-  return *this;
-}
+JsonWriter& JsonWriter::begin_object(bool inline_container) { return open('{', inline_container); }
+JsonWriter& JsonWriter::end_object() { return close('}'); }
+JsonWriter& JsonWriter::begin_array(bool inline_container) { return open('[', inline_container); }
+JsonWriter& JsonWriter::end_array() { return close(']'); }
 
 JsonWriter& JsonWriter::key(std::string_view k) {
   before_value();

@@ -47,6 +47,9 @@ class JsonWriter {
   const std::string& str() const { return out_; }
 
  private:
+  // An object's or array's opening and closing bracket ('{' '}', '[' ']').
+  JsonWriter& open(char bracket, bool inline_container);
+  JsonWriter& close(char bracket);
   void before_value();
   void newline();
 
