@@ -11,33 +11,29 @@
 #include "quant/simulator.h"
 
 namespace qm::api {
+namespace {
+
+// A graph input's or output's name, dtype and shape as the file declares them.
+IoSpec declared_spec(const graph::Value& val) {
+  const ops::TensorInfo info = ops::info_from_type(val.declared && val.declared->type ? &*val.declared->type : nullptr);
+  return IoSpec{val.name, info.dtype, info.shape};
+}
+
+}  // namespace
 
 Session::Session(onnx::Model model, const SessionOptions& options)
     : model_(std::make_unique<onnx::Model>(std::move(model))) {
   if (!model_->graph) throw Error(ErrorKind::InvalidModel, "model has no graph");
   graph_ = std::make_unique<graph::Graph>(*model_);
   for (graph::ValueId v : graph_->inputs()) {
-    const graph::Value& val = graph_->value(v);
-    IoSpec s;
-    s.name = val.name;
-    ops::TensorInfo info = ops::info_from_type(val.declared && val.declared->type ? &*val.declared->type : nullptr);
-    s.dtype = info.dtype;
-    s.shape = info.shape;
+    IoSpec s = declared_spec(graph_->value(v));
     auto it = options.input_shapes.find(s.name);
     if (it != options.input_shapes.end()) s.shape = it->second;
     inputs_.push_back(std::move(s));
   }
   for (const auto& kv : options.input_shapes)
     if (input_index(kv.first) < 0) throw Error(ErrorKind::InvalidArgument, "input shape for '" + kv.first + "': the model has no input '" + kv.first + "'");
-  for (graph::ValueId v : graph_->outputs()) {
-    const graph::Value& val = graph_->value(v);
-    IoSpec s;
-    s.name = val.name;
-    ops::TensorInfo info = ops::info_from_type(val.declared && val.declared->type ? &*val.declared->type : nullptr);
-    s.dtype = info.dtype;
-    s.shape = info.shape;
-    outputs_.push_back(std::move(s));
-  }
+  for (graph::ValueId v : graph_->outputs()) outputs_.push_back(declared_spec(graph_->value(v)));
   plan_ = std::make_unique<graph::Plan>(*graph_, options.prepare);
   share_initializer_bytes();
   pool_ = std::make_unique<ThreadPool>(options.threads);
