@@ -143,16 +143,7 @@ std::string Plan::value_name(ValueId v) const {
 }
 
 void Plan::fold_batchnorms() {
-  // Consumers among the steps, and graph outputs, of each value.
-  std::vector<int> uses(constants_.size(), 0);
-  for (const Step& s : steps_)
-    for (ValueId v : s.inputs)
-      if (v != kNoValue) ++uses[static_cast<size_t>(v)];
-  for (ValueId v : outputs_) ++uses[static_cast<size_t>(v)];
-  std::vector<int> prod(constants_.size(), -1);
-  for (size_t i = 0; i < steps_.size(); ++i)
-    for (ValueId v : steps_[i].outputs)
-      if (v != kNoValue) prod[static_cast<size_t>(v)] = static_cast<int>(i);
+  auto [uses, prod] = step_links();
   std::vector<bool> erase(steps_.size(), false);
   for (size_t i = 0; i < steps_.size(); ++i) {
     Step& bn = steps_[i];
@@ -241,22 +232,11 @@ void Plan::fold_batchnorms() {
     erase[i] = true;
     ++folded_bn_;
   }
-  std::vector<Step> kept;
-  for (size_t i = 0; i < steps_.size(); ++i)
-    if (!erase[i]) kept.push_back(std::move(steps_[i]));
-  steps_ = std::move(kept);
+  drop_steps(erase);
 }
 
 void Plan::fuse_activations() {
-  std::vector<int> uses(constants_.size(), 0);
-  for (const Step& s : steps_)
-    for (ValueId v : s.inputs)
-      if (v != kNoValue) ++uses[static_cast<size_t>(v)];
-  for (ValueId v : outputs_) ++uses[static_cast<size_t>(v)];
-  std::vector<int> prod(constants_.size(), -1);
-  for (size_t i = 0; i < steps_.size(); ++i)
-    for (ValueId v : steps_[i].outputs)
-      if (v != kNoValue) prod[static_cast<size_t>(v)] = static_cast<int>(i);
+  auto [uses, prod] = step_links();
   std::vector<bool> erase(steps_.size(), false);
   for (size_t i = 0; i < steps_.size(); ++i) {
     Step& act = steps_[i];
@@ -311,27 +291,40 @@ void Plan::fuse_activations() {
     erase[i] = true;
     ++fused_act_;
   }
-  std::vector<Step> kept;
-  for (size_t i = 0; i < steps_.size(); ++i)
-    if (!erase[i]) kept.push_back(std::move(steps_[i]));
-  steps_ = std::move(kept);
+  drop_steps(erase);
 }
 
 void Plan::drop_dead_steps() {
   std::vector<bool> needed(constants_.size(), false);
   for (ValueId v : outputs_) needed[static_cast<size_t>(v)] = true;
-  std::vector<bool> keep(steps_.size(), false);
+  std::vector<bool> dead(steps_.size(), true);
   for (size_t i = steps_.size(); i-- > 0;) {
     const Step& s = steps_[i];
     for (ValueId v : s.outputs)
-      if (v != kNoValue && needed[static_cast<size_t>(v)]) keep[i] = true;
-    if (!keep[i]) continue;
+      if (v != kNoValue && needed[static_cast<size_t>(v)]) dead[i] = false;
+    if (dead[i]) continue;
     for (ValueId v : s.inputs)
       if (v != kNoValue) needed[static_cast<size_t>(v)] = true;
   }
+  drop_steps(dead);
+}
+
+Plan::StepLinks Plan::step_links() const {
+  StepLinks l{std::vector<int>(constants_.size(), 0), std::vector<int>(constants_.size(), -1)};
+  for (const Step& s : steps_)
+    for (ValueId v : s.inputs)
+      if (v != kNoValue) ++l.uses[static_cast<size_t>(v)];
+  for (ValueId v : outputs_) ++l.uses[static_cast<size_t>(v)];
+  for (size_t i = 0; i < steps_.size(); ++i)
+    for (ValueId v : steps_[i].outputs)
+      if (v != kNoValue) l.producer[static_cast<size_t>(v)] = static_cast<int>(i);
+  return l;
+}
+
+void Plan::drop_steps(const std::vector<bool>& drop) {
   std::vector<Step> kept;
   for (size_t i = 0; i < steps_.size(); ++i)
-    if (keep[i]) kept.push_back(std::move(steps_[i]));
+    if (!drop[i]) kept.push_back(std::move(steps_[i]));
   steps_ = std::move(kept);
 }
 

@@ -81,6 +81,14 @@ class Plan {
   void fuse_activations();
   void drop_dead_steps();
   void plan_memory();
+  /// Per value: how many steps read it (a graph output counts as one more reader), and the
+  /// index of the step that writes it (-1: none). The step-rewriting passes start from these.
+  struct StepLinks {
+    std::vector<int> uses, producer;
+  };
+  StepLinks step_links() const;
+  /// Removes the steps whose `drop` entry is true, keeping the others in order.
+  void drop_steps(const std::vector<bool>& drop);
 
   const Graph* graph_;
   std::vector<Step> steps_;
