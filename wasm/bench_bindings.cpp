@@ -27,12 +27,12 @@
 #include <string>
 #include <vector>
 
+#include "api/model_file.h"
 #include "api/options.h"
 #include "api/quantize.h"
 #include "api/session.h"
 #include "core/error.h"
 #include "core/sha256.h"
-#include "onnx/model_reader.h"
 
 // dlmalloc's peak footprint (bytes obtained from sbrk); defined by Emscripten's dlmalloc.c, not
 // declared in its headers.
@@ -70,7 +70,7 @@ class BenchModel {
     qm::api::SessionOptions opt;
     opt.threads = threads > 0 ? static_cast<size_t>(threads) : 1;
     auto shared = std::make_shared<const std::string>(bytes);
-    session_ = std::make_unique<qm::api::Session>(qm::onnx::read_model(std::move(shared), "bench.onnx"), opt);
+    session_ = std::make_unique<qm::api::Session>(qm::api::read_model_bytes(std::move(shared), "bench.onnx", {}), opt);
     const qm::graph::Plan& p = session_->plan();
     producer_.assign(p.num_values(), -1);
     for (size_t si = 0; si < p.steps().size(); ++si)
@@ -183,7 +183,7 @@ val quantize_search(const val& model_js, const val& data, const val& sample_shap
   const std::string sha = qm::sha256_hex(model_bytes);
   auto shared = std::make_shared<const std::string>(std::move(model_bytes));
   qm::api::Workspace workspace(
-      std::make_unique<qm::api::Session>(qm::onnx::read_model(std::move(shared), "bench.onnx"), so));
+      std::make_unique<qm::api::Session>(qm::api::read_model_bytes(std::move(shared), "bench.onnx", {}), so));
   workspace.set_samples(std::move(samples));
   opts.model_sha256 = sha;
   const qm::api::QuantizeResult r = qm::api::quantize(workspace, opts, progress);
