@@ -380,3 +380,246 @@ TEST_CASE("fuzz/ops: integer ReduceLogSumExp / ReduceLogSum of an empty or zero 
   x.data<int64_t>()[1] = 2;
   CHECK(run(b, {x})[0].data<int64_t>()[0] == 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sweep of src/ops for unchecked float -> int casts and overflowing sums (issue 12): the sites
+// below were undefined behaviour for hostile values; each now has a defined, closed-form result.
+
+namespace {
+
+template <class T>
+Tensor scalar_of(DataType t, T v) {
+  Tensor x(t, {});
+  x.data<T>()[0] = v;
+  return x;
+}
+
+}  // namespace
+
+TEST_CASE("fuzz/ops: Range with a limit far on the wrong side of start is empty (no cast of -1e30 or -inf)") {
+  // count = ceil((limit - start) / delta) was cast to int64 before taking max(0, .): -1e30, -inf
+  // (float) and -1.8e19 (int64 from INT64_MAX down to INT64_MIN) are out of its range.
+  ModelBuilder f(11);
+  f.input("s", {}).input("l", {}).input("d", {});
+  f.node("Range", {"s", "l", "d"}, {"y"}, "range");
+  f.output("y");
+  f.build();
+  const float inf = std::numeric_limits<float>::infinity();
+  for (const float start : {1e30f, inf}) {
+    CAPTURE(start);
+    qm::graph::Plan plan(f.graph());
+    qm::graph::Executor ex(plan);
+    const auto y = ex.run({scalar_of(DataType::Float, start), scalar_of(DataType::Float, 0.0f), scalar_of(DataType::Float, 1.0f)});
+    CHECK(y[0].shape() == qm::Shape{0});
+  }
+  ModelBuilder i(11);
+  i.input("s", {}, DataType::Int64).input("l", {}, DataType::Int64).input("d", {}, DataType::Int64);
+  i.node("Range", {"s", "l", "d"}, {"y"}, "range");
+  i.output("y");
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max(), kMin = std::numeric_limits<int64_t>::min();
+  const auto y = run(i, {scalar_of(DataType::Int64, kMax), scalar_of(DataType::Int64, kMin), scalar_of(DataType::Int64, int64_t{1})});
+  CHECK(y[0].shape() == qm::Shape{0});
+}
+
+TEST_CASE("fuzz/ops: Range of known int64 values near INT64_MAX folds the run's count, without overflow") {
+  // Shape inference took limit - start in doubles: (2^63) - (2^63 - 2048) = 2048 for a true
+  // span of 1599, so 3 values of step 800 instead of 2, and folding the third overflowed.
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  ModelBuilder b(11);
+  b.int64s("s", {kMax - 1599}, true).int64s("l", {kMax}, true).int64s("d", {800}, true);
+  b.node("Range", {"s", "l", "d"}, {"y"}, "range");
+  b.output("y");
+  const qm::ops::TensorInfo info = b.infer("y");
+  CHECK(qm::test::shape_of(info) == "[2]");
+  const auto v = info.known_ints();
+  REQUIRE(v.has_value());
+  CHECK(*v == std::vector<int64_t>{kMax - 1599, kMax - 799});
+  const auto y = run(b, {});
+  REQUIRE(y[0].shape() == qm::Shape{2});
+  CHECK(y[0].data<int64_t>()[1] == kMax - 799);
+}
+
+TEST_CASE("fuzz/ops: Clip's opset-6 float bounds on an integer input saturate to its type") {
+  // min/max attributes of -1e30, 1e30 or 300 cast to int32/int8 were undefined; they bound at
+  // the type's limits (no clipping), NaN bounds nothing, in-range values truncate as before.
+  ModelBuilder b(6);
+  b.input("a", {4}, DataType::Int32).input("c", {2}, DataType::Int8);
+  b.node("Clip", {"a"}, {"y1"}, "clip1").f("min", -1e30f).f("max", 2.5f);
+  b.node("Clip", {"a"}, {"y2"}, "clip2").f("min", -3.0f).f("max", 1e30f);
+  b.node("Clip", {"c"}, {"y3"}, "clip3").f("min", -1e10f).f("max", 300.0f);
+  b.node("Clip", {"c"}, {"y4"}, "clip4").f("min", std::numeric_limits<float>::quiet_NaN()).f("max", 5.0f);
+  b.output("y1").output("y2").output("y3").output("y4");
+  Tensor a(DataType::Int32, {4});
+  const int32_t av[] = {-5, 0, 2, 7};
+  std::copy(av, av + 4, a.data<int32_t>());
+  Tensor c(DataType::Int8, {2});
+  c.data<int8_t>()[0] = -128;
+  c.data<int8_t>()[1] = 127;
+  const auto y = run(b, {a, c});
+  const int32_t w1[] = {-5, 0, 2, 2}, w2[] = {-3, 0, 2, 7};
+  for (int k = 0; k < 4; ++k) {
+    CHECK(y[0].data<int32_t>()[k] == w1[k]);
+    CHECK(y[1].data<int32_t>()[k] == w2[k]);
+  }
+  CHECK(y[2].data<int8_t>()[0] == -128);
+  CHECK(y[2].data<int8_t>()[1] == 127);
+  CHECK(y[3].data<int8_t>()[0] == -128);
+  CHECK(y[3].data<int8_t>()[1] == 5);
+}
+
+TEST_CASE("fuzz/ops: NonMaxSuppression's max_output_boxes_per_class of INT64_MAX, 1e30 or NaN") {
+  // Read through a double: INT64_MAX became 2^63 and a float tensor may hold 1e30 or NaN, all
+  // undefined to cast. Beyond int64 is no limit (both disjoint boxes kept); NaN keeps none.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  struct Case {
+    DataType t;
+    double v;
+    int64_t want;
+  };
+  for (const Case& k : {Case{DataType::Int64, 9223372036854775807.0, 2}, Case{DataType::Float, 1e30, 2},
+                        Case{DataType::Float, static_cast<double>(nan), 0}, Case{DataType::Int64, 1.0, 1}}) {
+    CAPTURE(k.v);
+    ModelBuilder b(11);
+    b.floats("boxes", {1, 2, 4}, {0, 0, 1, 1, 2, 2, 3, 3});
+    b.floats("scores", {1, 1, 2}, {0.9f, 0.8f});
+    b.input("m", {1}, k.t);
+    b.node("NonMaxSuppression", {"boxes", "scores", "m"}, {"sel"}, "nms");
+    b.output("sel");
+    Tensor m(k.t, {1});
+    if (k.t == DataType::Int64) m.data<int64_t>()[0] = k.v >= 9e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(k.v);
+    else m.data<float>()[0] = static_cast<float>(k.v);
+    const auto y = run(b, {m});
+    REQUIRE(y[0].shape() == qm::Shape{k.want, 3});
+    for (int64_t j = 0; j < k.want; ++j) CHECK(y[0].data<int64_t>()[j * 3 + 2] == j);  // box j, by score
+  }
+}
+
+TEST_CASE("fuzz/ops: DequantizeLinear of int32 wraps x - zero point; a float zero point of 1e30 is not cast unchecked") {
+  // INT32_MIN - 1 overflowed int32 (it wraps to INT32_MAX, as ONNX Runtime on x86); a float zero
+  // point of 1e30 (a hostile model) was cast to int32 unchecked: it is out of range, so 0.
+  ModelBuilder b(13);
+  b.input("x", {2}, DataType::Int32).input("zp", {}, DataType::Int32).input("u", {1}, DataType::Uint8).input("fz", {});
+  b.floats("s", {}, {1.0f}).floats("h", {}, {0.5f});
+  b.node("DequantizeLinear", {"x", "s", "zp"}, {"y"}, "dq");
+  b.node("DequantizeLinear", {"u", "h", "fz"}, {"z"}, "dq2");
+  b.output("y").output("z");
+  Tensor x(DataType::Int32, {2});
+  x.data<int32_t>()[0] = std::numeric_limits<int32_t>::min();
+  x.data<int32_t>()[1] = 5;
+  Tensor u(DataType::Uint8, {1});
+  u.data<uint8_t>()[0] = 3;
+  const auto y = run(b, {x, scalar_of(DataType::Int32, int32_t{1}), u, scalar_of(DataType::Float, 1e30f)});
+  CHECK(y[0].data<float>()[0] == 2147483648.0f);  // float(INT32_MAX)
+  CHECK(y[0].data<float>()[1] == 4.0f);
+  CHECK(y[1].data<float>()[0] == 1.5f);
+}
+
+TEST_CASE("fuzz/ops: Split sizes from an input that overflow or are negative are errors naming the node") {
+  // Shape inference checks known sizes; a dynamic one summed {INT64_MAX, 2} with overflow.
+  for (const auto& sizes : {std::vector<int64_t>{std::numeric_limits<int64_t>::max(), 2}, std::vector<int64_t>{-1, 2}}) {
+    ModelBuilder b(13);
+    b.input("x", {Dim::sym("N")}).input("sp", {2}, DataType::Int64);
+    b.node("Split", {"x", "sp"}, {"a", "b"}, "split");
+    b.output("a").output("b");
+    const std::string err = error_of([&] { run(b, {Tensor(DataType::Float, {1}), tensor<int64_t>(DataType::Int64, sizes)}); });
+    CHECK(err.find("'split' (Split)") != std::string::npos);
+    CHECK(err.find(sizes[0] < 0 ? "must not be negative" : "overflow") != std::string::npos);
+  }
+}
+
+TEST_CASE("fuzz/ops: DepthToSpace/SpaceToDepth block sizes whose products overflow are refused") {
+  // blocksize^2 overflowed for 2^32; for a block of 2^24 an empty input may still have a channel
+  // count of 2^40, which times 2^48 overflowed.
+  ModelBuilder p(13);
+  p.input("x", {1, 4, 1, 1});
+  p.node("DepthToSpace", {"x"}, {"y"}, "d2s").i("blocksize", int64_t{1} << 32);
+  p.output("y");
+  const std::string err = error_of([&] { p.build(); });
+  CHECK(err.find("'d2s' (DepthToSpace), attribute 'blocksize'") != std::string::npos);
+  ModelBuilder b(13);
+  b.input("x", {1, Dim::sym("C"), Dim::sym("H"), Dim::sym("W")});
+  b.node("SpaceToDepth", {"x"}, {"y"}, "s2d").i("blocksize", int64_t{1} << 24);
+  b.output("y");
+  const std::string err2 = error_of([&] { run(b, {Tensor(DataType::Float, {1, int64_t{1} << 40, 0, 0})}); });
+  CHECK(err2.find("'s2d' (SpaceToDepth)") != std::string::npos);
+  CHECK(err2.find("out of range") != std::string::npos);
+}
+
+TEST_CASE("fuzz/ops: GridSample of an empty image: zeros padding gives zeros, border and reflection are refused") {
+  // Border and reflection clamped taps into [0, -1] and read before the (empty) image.
+  for (const char* pad : {"zeros", "border", "reflection"}) {
+    CAPTURE(pad);
+    ModelBuilder b(16);
+    b.input("x", {1, 1, Dim::sym("H"), 3});
+    b.input("g", {1, 1, 2, 2});
+    b.node("GridSample", {"x", "g"}, {"y"}, "gs").s("padding_mode", pad);
+    b.output("y");
+    Tensor g(DataType::Float, {1, 1, 2, 2});
+    std::fill(g.data<float>(), g.data<float>() + 4, 0.25f);
+    if (std::string(pad) == "zeros") {
+      const auto y = run(b, {Tensor(DataType::Float, {1, 1, 0, 3}), g});
+      REQUIRE(y[0].shape() == qm::Shape{1, 1, 1, 2});
+      CHECK(y[0].data<float>()[0] == 0.0f);
+      CHECK(y[0].data<float>()[1] == 0.0f);
+    } else {
+      const std::string err = error_of([&] { run(b, {Tensor(DataType::Float, {1, 1, 0, 3}), g}); });
+      CHECK(err.find("'gs' (GridSample)") != std::string::npos);
+      CHECK(err.find("empty image") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("fuzz/ops: integer sums and products that overflow wrap (CumSum, Reduce*, ScatterElements add, PRelu)") {
+  // Each was signed overflow (UBSan in fuzz_model_run on int64 initializers); natively it wrapped
+  // to the same values, which these check. ReduceLogSumExp over int32 differs natively:
+  // INT32_MIN - INT32_MAX wrapped to 1 in int32 arithmetic and gave INT32_MIN; the exact
+  // difference gives log(e^-(2^32-1) + 1) + INT32_MAX = INT32_MAX.
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max(), kMin = std::numeric_limits<int64_t>::min();
+  ModelBuilder b(16);
+  b.input("x", {2}, DataType::Int64).input("i32", {2}, DataType::Int32).input("s", {2}, DataType::Int64);
+  b.int64s("axis", {0}, true);
+  b.node("CumSum", {"x", "axis"}, {"cs"});
+  b.node("ReduceSum", {"x"}, {"sum"}).i("keepdims", 0);
+  b.node("ReduceL1", {"x"}, {"l1"}).i("keepdims", 0);
+  b.node("ReduceLogSumExp", {"i32"}, {"lse"}).i("keepdims", 0);
+  b.node("PRelu", {"s", "x"}, {"pr"});
+  b.output("cs").output("sum").output("l1").output("lse").output("pr");
+  Tensor i32(DataType::Int32, {2});
+  i32.data<int32_t>()[0] = std::numeric_limits<int32_t>::min();
+  i32.data<int32_t>()[1] = std::numeric_limits<int32_t>::max();
+  const auto y = run(b, {tensor<int64_t>(DataType::Int64, {kMax, 1}), i32, tensor<int64_t>(DataType::Int64, {-2, 3})});
+  CHECK(y[0].data<int64_t>()[0] == kMax);
+  CHECK(y[0].data<int64_t>()[1] == kMin);              // INT64_MAX + 1
+  CHECK(y[1].data<int64_t>()[0] == kMin);              // the same sum
+  CHECK(y[2].data<int64_t>()[0] == kMin);              // |INT64_MAX| + |1|
+  CHECK(y[3].data<int32_t>()[0] == std::numeric_limits<int32_t>::max());
+  CHECK(y[4].data<int64_t>()[0] == 2);                 // -2 * INT64_MAX = 2 - 2^64
+  CHECK(y[4].data<int64_t>()[1] == 3);
+  // |INT64_MIN| is itself (its negation wraps), and a scatter-add past INT64_MAX wraps too.
+  ModelBuilder m(16);
+  m.input("x", {2}, DataType::Int64);
+  m.node("ReduceL1", {"x"}, {"l1"}).i("keepdims", 0);
+  m.int64s("at", {1}).int64s("one", {1});
+  m.node("ScatterElements", {"x", "at", "one"}, {"sc"}).s("reduction", "add");
+  m.output("l1").output("sc");
+  const auto z = run(m, {tensor<int64_t>(DataType::Int64, {kMin, kMax})});
+  CHECK(z[0].data<int64_t>()[0] == kMin + kMax);       // INT64_MIN + INT64_MAX = -1, wrapped
+  CHECK(z[1].data<int64_t>()[0] == kMin);
+  CHECK(z[1].data<int64_t>()[1] == kMin);              // INT64_MAX + 1
+}
+
+TEST_CASE("fuzz/ops: Pow of an int64 base with a float exponent folds 10^100 to INT64_MIN, as it runs") {
+  // Shape inference folded the integer result in doubles and cast 1e100 to int64 unchecked; it
+  // goes through trunc_to_int64 like the run (INT64_MIN, what x86 gives).
+  ModelBuilder b(15);
+  b.int64s("a", {10, 10});
+  b.floats("e", {2}, {100.0f, 2.0f});
+  b.node("Pow", {"a", "e"}, {"y"}, "pow");
+  b.output("y");
+  const auto v = b.infer("y").known_ints();
+  REQUIRE(v.has_value());
+  CHECK(*v == std::vector<int64_t>{std::numeric_limits<int64_t>::min(), 100});
+  const auto y = run(b, {});
+  CHECK(y[0].data<int64_t>()[0] == std::numeric_limits<int64_t>::min());
+  CHECK(y[0].data<int64_t>()[1] == 100);
+}

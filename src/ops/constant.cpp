@@ -107,6 +107,13 @@ std::vector<TensorInfo> infer_constant_of_shape(const ConstantAttrs& a, const In
   return one(std::move(t));
 }
 
+/// limit - start of an integer Range, exact in uint64 and then a double (the difference itself
+/// overflowed for start = INT64_MIN, fuzz_model_run).
+double int_span(int64_t start, int64_t limit) {
+  const auto a = static_cast<uint64_t>(start), b = static_cast<uint64_t>(limit);
+  return limit >= start ? static_cast<double>(b - a) : -static_cast<double>(a - b);
+}
+
 std::vector<TensorInfo> infer_range(const InferContext& c) {
   const DataType dtype = c.in(0).dtype;
   for (size_t i = 0; i < 3; ++i) {
@@ -119,15 +126,21 @@ std::vector<TensorInfo> infer_range(const InferContext& c) {
     return one(make_info(dtype, Dims{Dim()}));
   const double s = (*start)[0], l = (*limit)[0], d = (*delta)[0];
   if (d == 0) c.fail("delta must not be 0");
-  const double count = std::max(std::ceil((l - s) / d), 0.0);
+  auto si = c.in(0).known_ints(), li = c.in(1).known_ints(), di = c.in(2).known_ints();
+  const bool exact = tracks_ints(dtype) && si && li && di && si->size() == 1 && li->size() == 1 && di->size() == 1;
+  // Integers: the count as the run computes it (l - s in doubles rounds near INT64_MAX: start =
+  // INT64_MAX - 1599, delta 800 gave 3 values instead of 2, and the third overflowed).
+  const double count = std::max(std::ceil((exact ? int_span((*si)[0], (*li)[0]) : l - s) / d), 0.0);
   if (!(count < 9.0e18)) c.fail("range is too long");
   const int64_t n = static_cast<int64_t>(count);
   TensorInfo t(dtype, Dims{n});
   if (tracks_ints(dtype)) {
-    auto si = c.in(0).known_ints(), di = c.in(2).known_ints();
-    if (si && di && n <= static_cast<int64_t>(kMaxFoldElements)) {
+    if (exact && n <= static_cast<int64_t>(kMaxFoldElements)) {
+      // start + i * delta lies between start and limit, but i * delta alone may not fit (start
+      // INT64_MIN, delta 2^62): computed wrapping, as the run accumulates.
       Dims v;
-      for (int64_t i = 0; i < n; ++i) v.push_back((*si)[0] + i * (*di)[0]);
+      for (int64_t i = 0; i < n; ++i)
+        v.push_back(static_cast<int64_t>(static_cast<uint64_t>((*si)[0]) + static_cast<uint64_t>(i) * static_cast<uint64_t>((*di)[0])));
       set_ints(t, std::move(v));
     }
   } else if (n <= static_cast<int64_t>(kMaxFloatFoldElements)) {
@@ -183,14 +196,15 @@ void run_range(RunContext& c) {
     // start = INT64_MIN, fuzz_model_run).
     double span = 0;
     if constexpr (std::is_integral_v<T>) {
-      const auto a = static_cast<uint64_t>(static_cast<int64_t>(start)), b = static_cast<uint64_t>(static_cast<int64_t>(limit));
-      span = limit >= start ? static_cast<double>(b - a) : -static_cast<double>(a - b);
+      span = int_span(static_cast<int64_t>(start), static_cast<int64_t>(limit));
     } else {
       span = static_cast<double>(limit - start);
     }
     const double count = std::ceil(span / static_cast<double>(delta));
     if (!(count < 1e10)) c.fail("range is too long");
-    const int64_t n = std::max<int64_t>(0, static_cast<int64_t>(count));
+    // A limit far on the wrong side of start gives a count of -1e30 or -inf: empty, and a plain
+    // cast of it is undefined (trunc_to_int64 gives INT64_MIN).
+    const int64_t n = std::max<int64_t>(0, trunc_to_int64(count));
     Tensor& y = c.alloc(0, s.dtype(), {n});
     T* py = y.data<T>();
     // Accumulated like ONNX Runtime (value += delta), which matters for float ranges.

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "ops/elementwise_run.h"
 #include "ops/op_util.h"
+#include "ops/run_util.h"
 
 namespace qm::ops {
 namespace {
@@ -253,7 +254,9 @@ void fold_binary(BinaryKind k, bool fmod, const TensorInfo& a, const TensorInfo&
   for (size_t i = 0; i < ia.size(); ++i) v.push_back(fold_float(k, (*na)[ia[i]], (*nb)[ib[i]], fmod));
   if (int_out) {
     Dims d;
-    for (double x : v) d.push_back(static_cast<int64_t>(x));
+    // An integer result folded in doubles (Pow of an int64 base with a float exponent: 10^100)
+    // may leave int64: INT64_MIN, as the run's trunc_to_int64 (a plain cast is undefined).
+    for (double x : v) d.push_back(trunc_to_int64(x));
     set_ints(out, std::move(d));
   } else {
     set_floats(out, std::move(v));

@@ -14,18 +14,6 @@
 namespace qm::ops::detail {
 namespace {
 
-// An integer operand converted so that + - * on it wrap: unsigned, at least int's width (int16 or
-// uint16 operands promote to int, whose products can overflow). Other types: unchanged.
-template <class T>
-auto wrap_t(T x) {
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    using U = std::conditional_t<(sizeof(T) > sizeof(unsigned)), std::make_unsigned_t<T>, unsigned>;
-    return static_cast<U>(x);
-  } else {
-    return x;
-  }
-}
-
 /// Splits n output elements over the pool (only when large).
 template <class F>
 void par_elems(RunContext& c, int64_t n, F&& f) {
@@ -422,8 +410,18 @@ void run_clip(RunContext& c, std::optional<float> lo_attr, std::optional<float> 
   dispatch_numeric(x.dtype(), c, [&](auto tag) {
     using T = decltype(tag);
     T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
-    if (lo_attr) lo = static_cast<T>(*lo_attr);
-    if (hi_attr) hi = static_cast<T>(*hi_attr);
+    // The opset < 11 attributes are floats: on an integer input one beyond the type's range
+    // saturates (a plain cast of it, or of NaN, is undefined); NaN bounds nothing, as for floats.
+    auto attr_bound = [](float f, T fallback) -> T {
+      if constexpr (std::is_integral_v<T>) {
+        if (std::isnan(f)) return fallback;
+        if (f <= static_cast<float>(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
+        if (f >= static_cast<float>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+      }
+      return static_cast<T>(f);
+    };
+    if (lo_attr) lo = attr_bound(*lo_attr, lo);
+    if (hi_attr) hi = attr_bound(*hi_attr, hi);
     auto bound = [&](size_t i, T& v) {
       const Tensor* t = c.input(i);
       if (!t || t->numel() == 0) return;
@@ -455,7 +453,7 @@ void run_prelu(RunContext& c) {
   dispatch_numeric(x.dtype(), c, [&](auto tag) {
     using T = decltype(tag);
     if (s.dtype() != x.dtype()) c.fail("slope type differs from the input's");
-    broadcast_apply<T, T>(c, x, s, y, [](T v, T a) { return v < 0 ? static_cast<T>(a * v) : v; });
+    broadcast_apply<T, T>(c, x, s, y, [](T v, T a) { return v < 0 ? static_cast<T>(wrap_t<T>(a) * wrap_t<T>(v)) : v; });
   });
 }
 

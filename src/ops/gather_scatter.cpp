@@ -101,8 +101,9 @@ void reduce_all(T* py, const T* pu, int64_t n, Reduction red, Off off) {
   };
   switch (red) {
     case Reduction::None: each([](T, T v) { return v; }); break;
-    case Reduction::Add: each([](T d, T v) { return static_cast<T>(d + v); }); break;
-    case Reduction::Mul: each([](T d, T v) { return static_cast<T>(d * v); }); break;
+    // Integers wrap (two's complement, as x86; signed overflow is undefined).
+    case Reduction::Add: each([](T d, T v) { return static_cast<T>(wrap_t<T>(d) + wrap_t<T>(v)); }); break;
+    case Reduction::Mul: each([](T d, T v) { return static_cast<T>(wrap_t<T>(d) * wrap_t<T>(v)); }); break;
     case Reduction::Max: each([](T d, T v) { return std::max(d, v); }); break;
     case Reduction::Min: each([](T d, T v) { return std::min(d, v); }); break;
   }

@@ -62,6 +62,13 @@ void run_grid_sample(const GridSampleAttrs& a, RunContext& c) {
     c.fail("grid has shape " + shape_to_string(grid.shape()) + ", expected [" + std::to_string(N) + ", H_out, W_out, 2]");
   const int64_t Ho = grid.shape()[1], Wo = grid.shape()[2];
   Tensor& y = c.alloc(0, DataType::Float, {N, C, Ho, Wo});
+  if (y.numel() == 0) return;
+  // An empty image has no pixel to sample: zeros padding reads only zeros (the output as
+  // allocated); border and reflection would clamp into it and read before its start.
+  if (H == 0 || W == 0) {
+    if (a.padding == 0) return;
+    c.fail("cannot sample an empty image (" + shape_to_string(x.shape()) + ") with border or reflection padding");
+  }
   // Pixel-space bounds of the image: centres 0..W-1 with align_corners, edges -0.5..W-0.5 without.
   const float x_lo = a.align_corners ? 0.0f : -0.5f, y_lo = x_lo;
   const float x_hi = a.align_corners ? static_cast<float>(W - 1) : static_cast<float>(W) - 0.5f;

@@ -160,11 +160,16 @@ void run_dequantize(const QuantAttrs& a, RunContext& c) {
   const float* ps = scale.data<float>();
   std::vector<int32_t> zpv(static_cast<size_t>(scale.numel()), 0);
   if (zp)
-    for (int64_t i = 0; i < zp->numel(); ++i) zpv[static_cast<size_t>(i)] = static_cast<int32_t>(detail::number_at(*zp, i));
+    // A zero point of another type (a float 1e30) is not cast unchecked: trunc_to_int64, then
+    // int32's low bits.
+    for (int64_t i = 0; i < zp->numel(); ++i)
+      zpv[static_cast<size_t>(i)] = static_cast<int32_t>(detail::trunc_to_int64(detail::number_at(*zp, i)));
   for (int64_t i = 0; i < x.numel(); ++i) {
     const int64_t p = param_index(q, i);
     const int32_t v = static_cast<int32_t>(detail::number_at(x, i));
-    py[i] = static_cast<float>(v - zpv[static_cast<size_t>(p)]) * ps[p];
+    // int32 x - zero point wraps (as in ONNX Runtime on x86) instead of overflowing.
+    const auto d = static_cast<int32_t>(static_cast<uint32_t>(v) - static_cast<uint32_t>(zpv[static_cast<size_t>(p)]));
+    py[i] = static_cast<float>(d) * ps[p];
   }
 }
 

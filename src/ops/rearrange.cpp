@@ -20,7 +20,10 @@ struct RearrangeAttrs : OpAttrs {
 
 /// d * k for a dim (unknown stays unknown).
 Dim dim_mul(const Dim& d, int64_t k) {
-  if (d.known()) return *d.value * k;
+  if (d.known()) {
+    const auto v = checked_mul(*d.value, k);  // past int64: unknown (the run refuses it)
+    return v ? Dim(*v) : Dim();
+  }
   return k == 1 ? d : Dim();
 }
 
@@ -70,6 +73,14 @@ std::vector<TensorInfo> infer_depth_space(const RearrangeAttrs& a, const InferCo
   return one(make_info(x.dtype, {s[0], dim_mul(s[1], b * b), dim_div(c, s[2], b, "height"), dim_div(c, s[3], b, "width")}));
 }
 
+/// d * k for an output dimension; past int64 fails naming the node (an empty input may have a
+/// dimension of 2^40, which times a block of 2^24 overflowed).
+int64_t scaled_dim(const RunContext& c, int64_t d, int64_t k) {
+  int64_t r = 0;
+  if (__builtin_mul_overflow(d, k, &r)) c.fail("dimension " + std::to_string(d) + " times " + std::to_string(k) + " is out of range");
+  return r;
+}
+
 void run_depth_space(const RearrangeAttrs& a, RunContext& c, bool to_space) {
   const Tensor& x = c.in(0);
   if (x.rank() != 4) c.fail("input must have rank 4 (got shape " + shape_to_string(x.shape()) + ")");
@@ -86,12 +97,12 @@ void run_depth_space(const RearrangeAttrs& a, RunContext& c, bool to_space) {
       view = {n, b, b, oc, h, w};
       perm = {0, 3, 4, 1, 5, 2};
     }
-    out = {n, oc, h * b, w * b};
+    out = {n, oc, scaled_dim(c, h, b), scaled_dim(c, w, b)};
   } else {
     if (h % b || w % b) c.fail("height and width " + std::to_string(h) + "x" + std::to_string(w) + " are not divisible by blocksize " + std::to_string(b));
     view = {n, ch, h / b, b, w / b, b};
     perm = {0, 3, 5, 1, 2, 4};
-    out = {n, ch * b * b, h / b, w / b};
+    out = {n, scaled_dim(c, ch, b * b), h / b, w / b};
   }
   Tensor& y = c.alloc(0, x.dtype(), out);
   by_size(c, x.dtype(), [&](auto tag) {
@@ -135,7 +146,9 @@ void register_rearrange(OpRegistry& reg) {
     d.parse = typed_parse<RearrangeAttrs>([to_space](const ParseContext& p) {
       RearrangeAttrs a;
       a.blocksize = p.require_int("blocksize");
-      if (a.blocksize < 1) p.fail_attr("blocksize", "expected a value >= 1, got " + std::to_string(a.blocksize));
+      // Its square divides or multiplies the channel count: above 2^24 the square overflowed.
+      if (a.blocksize < 1 || a.blocksize > (int64_t{1} << 24))
+        p.fail_attr("blocksize", "expected a value between 1 and 16777216, got " + std::to_string(a.blocksize));
       if (to_space && p.opset() >= 11) {
         const std::string mode = p.get_string("mode", "DCR");
         if (mode != "DCR" && mode != "CRD") p.fail_attr("mode", "expected DCR or CRD, got '" + mode + "'");

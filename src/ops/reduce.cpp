@@ -106,18 +106,35 @@ void reduce_typed(ReduceKind op, const Tensor& x, const std::vector<bool>& red, 
     std::copy(acc.begin(), acc.end(), py);
     return;
   }
+  // Integer sums and products wrap in int64 (what x86 and wasm give; signed overflow is
+  // undefined, UBSan in fuzz_model_run); float ones accumulate in double as before.
+  auto add = [](Acc& a, Acc b) { a = static_cast<Acc>(wrap_t<Acc>(a) + wrap_t<Acc>(b)); };
+  auto mul = [](Acc a, Acc b) { return static_cast<Acc>(wrap_t<Acc>(a) * wrap_t<Acc>(b)); };
+  // v - max for LogSumExp: exact for integers, even where T's own subtraction overflowed
+  // (INT32_MIN - INT32_MAX); beyond int64 the difference is taken in double (exp of it is 0).
+  auto below_max = [](T v, T m) -> double {
+    if constexpr (std::is_integral_v<T>) {
+      int64_t d = 0;
+      if (__builtin_sub_overflow(static_cast<int64_t>(v), static_cast<int64_t>(m), &d))
+        return static_cast<double>(v) - static_cast<double>(m);
+      return static_cast<double>(d);
+    } else {
+      return static_cast<double>(v - m);
+    }
+  };
   std::vector<Acc> acc(static_cast<size_t>(nout), op == K::Prod ? Acc(1) : Acc(0));
   std::vector<T> mx;
   if (op == K::LogSumExp) {
     mx.assign(static_cast<size_t>(nout), std::numeric_limits<T>::lowest());
     walk([&](int64_t o, T v) { mx[static_cast<size_t>(o)] = std::max(mx[static_cast<size_t>(o)], v); });
   }
-  if (op == K::Sum || op == K::Mean || op == K::LogSum) walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] += v; });
-  else if (op == K::Prod) walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] *= v; });
-  else if (op == K::L1) walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] += v < 0 ? -v : v; });
-  else if (op == K::L2 || op == K::SumSquare) walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] += static_cast<Acc>(v) * v; });
+  if (op == K::Sum || op == K::Mean || op == K::LogSum) walk([&](int64_t o, T v) { add(acc[static_cast<size_t>(o)], static_cast<Acc>(v)); });
+  else if (op == K::Prod) walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] = mul(acc[static_cast<size_t>(o)], static_cast<Acc>(v)); });
+  // |INT64_MIN| wraps to itself (as its negation on x86).
+  else if (op == K::L1) walk([&](int64_t o, T v) { add(acc[static_cast<size_t>(o)], v < 0 ? mul(static_cast<Acc>(v), Acc(-1)) : static_cast<Acc>(v)); });
+  else if (op == K::L2 || op == K::SumSquare) walk([&](int64_t o, T v) { add(acc[static_cast<size_t>(o)], mul(static_cast<Acc>(v), static_cast<Acc>(v))); });
   else if (op == K::LogSumExp)
-    walk([&](int64_t o, T v) { acc[static_cast<size_t>(o)] += static_cast<Acc>(std::exp(static_cast<double>(v - mx[static_cast<size_t>(o)]))); });
+    walk([&](int64_t o, T v) { add(acc[static_cast<size_t>(o)], static_cast<Acc>(std::exp(below_max(v, mx[static_cast<size_t>(o)])))); });
   for (int64_t i = 0; i < nout; ++i) {
     Acc a = acc[static_cast<size_t>(i)];
     double v = static_cast<double>(a);
@@ -253,9 +270,9 @@ void run_cumsum(const CumSumAttrs& a, RunContext& c) {
           const int64_t off = (o * dim + j) * inner + i;
           if (a.exclusive) {
             py[off] = acc;
-            acc = static_cast<T>(acc + px[off]);
+            acc = static_cast<T>(wrap_t<T>(acc) + wrap_t<T>(px[off]));  // integers wrap (no UB)
           } else {
-            acc = static_cast<T>(acc + px[off]);
+            acc = static_cast<T>(wrap_t<T>(acc) + wrap_t<T>(px[off]));
             py[off] = acc;
           }
         }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.h"
@@ -82,6 +83,19 @@ void set_number(Tensor& t, int64_t i, double v);
 /// and LLVM's WebAssembly lowering return (a plain cast of them is undefined behaviour).
 inline int64_t trunc_to_int64(double v) {
   return v >= -9223372036854775808.0 && v < 9223372036854775808.0 ? static_cast<int64_t>(v) : INT64_MIN;
+}
+
+/// An integer operand converted so that + - * on it wrap (two's complement, what x86 and wasm
+/// give; signed overflow is undefined): unsigned, at least int's width (int16 or uint16 operands
+/// promote to int, whose products can overflow). Other types: unchanged.
+template <class T>
+auto wrap_t(T x) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    using U = std::conditional_t<(sizeof(T) > sizeof(unsigned)), std::make_unsigned_t<T>, unsigned>;
+    return static_cast<U>(x);
+  } else {
+    return x;
+  }
 }
 
 /// A sampling coordinate computed from the op's inputs (Resize scales/roi, GridSample grids)

@@ -3,6 +3,7 @@
 // values by element size (any type).
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <type_traits>
@@ -219,7 +220,11 @@ void run_nms(bool center, RunContext& c) {
     if (t->numel() != 1) c.fail(std::string(what) + " must hold one value");
     return number_at(*t, 0);
   };
-  const int64_t max_out = std::max<int64_t>(0, static_cast<int64_t>(scalar(2, "max_output_boxes_per_class").value_or(0)));
+  // Through a double: INT64_MAX becomes 2^63 and a float tensor may hold 1e30 or NaN, whose plain
+  // casts are undefined. Beyond int64 means no limit; NaN (INT64_MIN) and negatives select none.
+  const double max_d = scalar(2, "max_output_boxes_per_class").value_or(0);
+  const int64_t max_out = max_d >= 9223372036854775807.0 ? std::numeric_limits<int64_t>::max()
+                                                         : std::max<int64_t>(0, trunc_to_int64(max_d));
   const float iou = static_cast<float>(scalar(3, "iou_threshold").value_or(0));
   if (iou < 0 || iou > 1) c.fail("iou_threshold must be in [0, 1] (got " + std::to_string(iou) + ")");
   const std::optional<double> score_min = scalar(4, "score_threshold");

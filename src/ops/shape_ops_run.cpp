@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ops/op_util.h"
 #include "ops/run_util.h"
 
 namespace qm::ops::detail {
@@ -209,8 +210,13 @@ void run_split(RunContext& c, int64_t axis, const std::optional<std::vector<int6
     for (size_t i = 0; i < n; ++i) sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - chunk * static_cast<int64_t>(i))));
   }
   if (sizes.size() != n) c.fail("split has " + std::to_string(sizes.size()) + " sizes for " + std::to_string(n) + " outputs");
+  // Sizes from a dynamic input are checked here as infer checks known ones: a negative size, or
+  // a sum past int64 ({INT64_MAX, 2} overflowed to dim + 1 - 2^64), is refused.
   int64_t total = 0;
-  for (int64_t s : sizes) total += s;
+  for (int64_t s : sizes) {
+    if (s < 0) c.fail("split sizes " + ints_to_string(sizes) + " must not be negative");
+    if (__builtin_add_overflow(total, s, &total)) c.fail("split sizes " + ints_to_string(sizes) + " overflow");
+  }
   if (total != dim) c.fail("split sizes sum to " + std::to_string(total) + ", not the dimension size " + std::to_string(dim));
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < ax; ++d) outer *= x.shape()[static_cast<size_t>(d)];
