@@ -1,6 +1,5 @@
 #include <algorithm>
 
-#include "api/inspect.h"
 #include "cli/commands.h"
 #include "core/error.h"
 
@@ -91,7 +90,7 @@ std::map<std::string, std::vector<int64_t>> input_shape_flags(const ParsedArgs& 
   std::map<std::string, std::vector<int64_t>> shapes;
   for (const std::string& spec : p.all("--input-shape")) {
     try {
-      auto parsed = api::parse_input_shape(spec, api::ShapeWording{"--input-shape"});
+      auto parsed = api::parse_input_shape(spec, kInputShapeFlag);
       shapes[parsed.first] = std::move(parsed.second);
     } catch (const Error& e) {
       throw UsageError(e.what());

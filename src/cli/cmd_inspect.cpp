@@ -5,12 +5,6 @@
 #include "cli/commands.h"
 
 namespace qm::cli {
-namespace {
-
-// The input-shape setting in the CLI's words: its flag.
-const api::ShapeWording kShapeFlag{"--input-shape", "pass", "--input-shape "};
-
-}  // namespace
 
 std::string inspect_help() {
   return "usage: quantmix inspect MODEL.onnx [--json] [--input-shape NAME=DIMS]...\n"
@@ -37,11 +31,11 @@ int run_inspect(const std::vector<std::string>& args) {
 
   api::InputShapes shapes;
   for (const std::string& spec : p.all("--input-shape")) {
-    auto parsed = api::parse_input_shape(spec, kShapeFlag);
+    auto parsed = api::parse_input_shape(spec, kInputShapeFlag);
     shapes[parsed.first] = parsed.second;
   }
   onnx::Model model = api::read_model_file(path);
-  const api::InspectReport report = api::inspect_loaded_model(model, path, shapes, kShapeFlag);
+  const api::InspectReport report = api::inspect_loaded_model(model, path, shapes, kInputShapeFlag);
   const std::string out = p.has("--json") ? api::inspect_to_json(report) : api::inspect_to_text(report);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "api/inspect.h"
+
 namespace qm::cli {
 
 constexpr const char* kVersion = "0.1.0";
@@ -40,6 +42,10 @@ ParsedArgs parse_args(const std::string& command, const std::vector<std::string>
 
 /// `v` as an integer in [min, 1000000]; UsageError naming `flag` otherwise.
 size_t parse_count(const std::string& flag, const std::string& v, size_t min);
+
+/// The input-shape setting in the CLI's words (its flag), for api::parse_input_shape's and
+/// inspect's errors and inspect's advice ("pass --input-shape x=1x3xHxW").
+inline const api::ShapeWording kInputShapeFlag{"--input-shape", "pass", "--input-shape "};
 
 /// Every `--input-shape NAME=DIMS` value in `p`, parsed by api::parse_input_shape (the one
 /// parser, which inspect uses too); a malformed one is a UsageError naming the flag (exit 2).
