@@ -108,21 +108,28 @@ bool is_out_of_memory(const qm::Error& e) {
   return std::string(e.what()).find("out of memory") != std::string::npos;
 }
 
+/// Runs `fn` and turns every C++ exception into `fail(kind, message)`: the one place where the
+/// core's errors become a failed result's kind and one-line message (guarded, guarded_val).
+template <typename Fn, typename Fail>
+auto catch_errors(Fn&& fn, Fail&& fail) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const qm::Error& e) {
+    if (is_out_of_memory(e)) return fail("out of memory", out_of_memory_message(e.what()));
+    return fail(qm::error_kind_name(e.kind()), e.what());
+  } catch (const std::bad_alloc&) {
+    return fail("out of memory", out_of_memory_message());
+  } catch (const std::exception& e) {
+    return fail("internal error", std::string("internal error: ") + e.what());
+  } catch (...) {
+    return fail("internal error", "internal error: unknown exception");
+  }
+}
+
 /// Runs `fn` (returning the value string) and turns every C++ exception into ok=false.
 template <typename Fn>
 Result guarded(Fn&& fn) {
-  try {
-    return success(fn());
-  } catch (const qm::Error& e) {
-    if (is_out_of_memory(e)) return failure("out of memory", out_of_memory_message(e.what()));
-    return failure(qm::error_kind_name(e.kind()), e.what());
-  } catch (const std::bad_alloc&) {
-    return failure("out of memory", out_of_memory_message());
-  } catch (const std::exception& e) {
-    return failure("internal error", std::string("internal error: ") + e.what());
-  } catch (...) {
-    return failure("internal error", "internal error: unknown exception");
-  }
+  return catch_errors([&] { return success(fn()); }, failure);
 }
 
 /// Threads (the calling one included) for a call that asks for `requested` (0: the browser's core
@@ -318,20 +325,10 @@ val js_failure(const std::string& kind, const std::string& message) {
   return r;
 }
 
+/// guarded() for the calls that return a val (`fn` returns the whole result object).
 template <typename Fn>
 val guarded_val(Fn&& fn) {
-  try {
-    return fn();
-  } catch (const qm::Error& e) {
-    if (is_out_of_memory(e)) return js_failure("out of memory", out_of_memory_message(e.what()));
-    return js_failure(qm::error_kind_name(e.kind()), e.what());
-  } catch (const std::bad_alloc&) {
-    return js_failure("out of memory", out_of_memory_message());
-  } catch (const std::exception& e) {
-    return js_failure("internal error", std::string("internal error: ") + e.what());
-  } catch (...) {
-    return js_failure("internal error", "internal error: unknown exception");
-  }
+  return catch_errors(fn, js_failure);
 }
 
 /// run(modelBytes, fileName, externalFiles, inputs: [{name, bytes(.npy)}]) ->
