@@ -83,7 +83,7 @@ void run_batch_norm(const NormAttrs& a, RunContext& c) {
   detail::require_float(c, x, "input X");
   const int64_t N = x.rank() >= 1 ? x.shape()[0] : 1;
   const int64_t C = x.rank() >= 2 ? x.shape()[1] : 1;
-  const int64_t inner = (N * C) ? x.numel() / (N * C) : 0;
+  const int64_t inner = (N != 0 && C != 0) ? x.numel() / N / C : 0;  // N * C may overflow when a later dimension is 0
   std::vector<std::vector<double>> p(4);
   for (size_t i = 0; i < 4; ++i) p[i] = detail::numbers_of(c, c.in(i + 1), "parameter");
   // Per channel, or (opset < 9, spatial = 0) per element of C x spatial.
