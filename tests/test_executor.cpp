@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 #include "api/npy.h"
@@ -67,6 +68,38 @@ TEST_CASE("graph/executor: the memory plan frees each tensor after its last use"
   CHECK(ex.stats().peak_live_values <= 3);
   CHECK(ex.stats().peak_live_bytes <= 3 * x.nbytes());
   CHECK(ex.stats().steps_run == kChain);
+}
+
+TEST_CASE("core/tensor: the memory limit bounds what all tensors hold at once; the error names the node") {
+  const size_t base = tensor_bytes_held();
+  struct Restore {
+    ~Restore() { set_memory_limit(std::numeric_limits<size_t>::max()); }
+  } restore;
+  {
+    const Tensor a(DataType::Float, {1 << 18});  // 1 MiB (+ one 64-byte vector of slack)
+    CHECK(tensor_bytes_held() == base + a.nbytes() + Tensor::kAlignment);
+    set_memory_limit(base + (size_t{3} << 19));  // 1.5 MiB beyond what was held before
+    const std::string e = test::error_of([] { Tensor(DataType::Float, {1 << 18}); });
+    CHECK(e.find("a tensor of shape [262144] (1 MiB) would take the tensors held at once over the memory limit of ") == 0);
+    CHECK(tensor_bytes_held() == base + a.nbytes() + Tensor::kAlignment);  // the refused one is not counted
+  }
+  CHECK(tensor_bytes_held() == base);  // freed: counted back
+  CHECK(Tensor(DataType::Float, {1 << 18}).numel() == 1 << 18);  // fits again
+
+  // In a run the error names the node whose output does not fit: x -> Tile(x4096) of 1 MiB.
+  test::ModelBuilder b(13);
+  b.input("x", {1, 64});
+  b.int64s("reps", {4096, 1});
+  b.node("Tile", {"x", "reps"}, {"y"}).name("big");
+  b.output("y");
+  b.build();
+  graph::Plan plan(b.graph());
+  graph::Executor ex(plan);
+  const Tensor x = filled({1, 64}, 0.0f, 1.0f);
+  set_memory_limit(tensor_bytes_held() + (size_t{128} << 10));
+  CHECK(test::error_of([&] { ex.run({x}); }).find("node 'big' (Tile): output 0: a tensor of shape [4096, 64] (1 MiB) would take ") == 0);
+  set_memory_limit(std::numeric_limits<size_t>::max());
+  CHECK(ex.run({x})[0].shape() == Shape{4096, 64});
 }
 
 TEST_CASE("graph/executor: a hook sees every value and its replacement changes downstream outputs") {

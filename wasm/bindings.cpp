@@ -76,6 +76,7 @@ Result failure(std::string kind, std::string message) {
 /// Bytes of the model the current call works on (the file and its external data), for the
 /// out-of-memory message. Set where a model is read and by the calls on the workspace's model.
 size_t g_model_bytes = 0;
+size_t g_weight_bytes = 0;  // the last model's stored weights (its memory limit's base)
 
 /// "12.3 MiB" (one decimal; KiB below 0.1 MiB).
 std::string mib_text(double bytes) {
@@ -256,7 +257,12 @@ qm::onnx::Model read_model_with_external(const val& model_bytes, const std::stri
   const auto external = copy_external_files(external_files);
   g_model_bytes = bytes->size();
   for (const auto& file : external) g_model_bytes += file.second ? file.second->size() : 0;
-  return qm::api::read_model_bytes(bytes, file_name, external, "select it together with the model");
+  qm::onnx::Model model = qm::api::read_model_bytes(bytes, file_name, external, "select it together with the model");
+  // The tensors' memory limit, as the CLI's default (api/session.h default_memory_limit): a
+  // hostile file gets one error line instead of growing the heap to the tab's limit.
+  g_weight_bytes = qm::api::stored_weight_bytes(model);
+  qm::set_memory_limit(qm::api::default_memory_limit(g_weight_bytes, qm::api::kDefaultMemoryBudget));
+  return model;
 }
 
 /// inspect(modelBytes, fileName, externalFiles, inputShapes) -> {ok, kind, error, value: JSON}.
@@ -540,6 +546,8 @@ qm::api::QuantizeOptions quantize_options(const val& options) {
     }
     const double bytes = mb * 1048576.0;
     opts.memory_budget_bytes = bytes >= static_cast<double>(SIZE_MAX) ? SIZE_MAX : static_cast<size_t>(bytes);
+    // A larger budget raises the tensors' memory limit with it.
+    qm::set_memory_limit(std::max(qm::memory_limit(), qm::api::default_memory_limit(g_weight_bytes, opts.memory_budget_bytes)));
   }
   const val labels = options["labels"];
   if (!labels.isUndefined() && !labels.isNull()) {

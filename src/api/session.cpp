@@ -1,6 +1,8 @@
 #include "api/session.h"
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "api/model_file.h"
 #include "core/error.h"
@@ -96,8 +98,28 @@ void Session::share_initializer_bytes() {
   own_bytes(*model_->graph, shared);
 }
 
+size_t default_memory_limit(size_t weight_bytes, size_t extra) {
+  const size_t cap = std::numeric_limits<size_t>::max();
+  const size_t scaled = weight_bytes > cap / 4 ? cap : 4 * weight_bytes;
+  const size_t base = std::max(kMinDefaultMemoryLimit, scaled);
+  return base > cap - extra ? cap : base + extra;
+}
+
+size_t stored_weight_bytes(const onnx::Model& model) {
+  size_t n = 0;
+  if (!model.graph) return 0;
+  for (const onnx::Tensor& t : model.graph->initializer)
+    n += t.raw_data.size() + 4 * (t.float_data.size() + t.int32_data.size()) +
+         8 * (t.int64_data.size() + t.double_data.size() + t.uint64_data.size());
+  return n;
+}
+
 std::unique_ptr<Session> Session::load(const std::string& path, const SessionOptions& options) {
   onnx::Model model = read_model_file(path);
+  if (options.memory_limit)
+    set_memory_limit(options.memory_limit == kAutoMemoryLimit
+                         ? default_memory_limit(stored_weight_bytes(model), options.memory_extra)
+                         : options.memory_limit);
   try {
     return std::make_unique<Session>(std::move(model), options);
   } catch (const Error& e) {

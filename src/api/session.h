@@ -26,11 +26,28 @@ struct QuantConfig;
 
 namespace qm::api {
 
+/// SessionOptions::memory_limit: derive the limit from the model (default_memory_limit).
+inline constexpr size_t kAutoMemoryLimit = ~size_t{0};
+/// The least default memory limit, whatever the model's size.
+inline constexpr size_t kMinDefaultMemoryLimit = size_t{512} << 20;
+
 struct SessionOptions {
   size_t threads = 0;                       ///< 0: hardware concurrency (1 in wasm)
   graph::PrepareOptions prepare;
   std::map<std::string, ops::Dims> input_shapes;  ///< overrides of declared input shapes
+  /// Session::load sets the process-wide memory limit for tensors (core/tensor.h
+  /// set_memory_limit) once the file is read, before anything is decoded or folded: 0 leaves it
+  /// alone, kAutoMemoryLimit derives it from the model, any other value is the limit in bytes.
+  size_t memory_limit = 0;
+  size_t memory_extra = 0;  ///< added to a derived limit (e.g. the search's memory budget)
 };
+
+/// The default memory limit for a model whose weights are stored in `weight_bytes`:
+/// max(kMinDefaultMemoryLimit, 4 x weight_bytes) + extra. Bounds what a hostile file can make
+/// the engine allocate by the model's size, with room for real models' activations.
+size_t default_memory_limit(size_t weight_bytes, size_t extra = 0);
+/// The bytes the model's main-graph initializers store (raw and typed payloads).
+size_t stored_weight_bytes(const onnx::Model& model);
 
 /// A model input or output as declared.
 struct IoSpec {

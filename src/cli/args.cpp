@@ -1,6 +1,8 @@
 #include <algorithm>
 
 #include "cli/commands.h"
+#include "api/options.h"
+#include "api/session.h"
 #include "core/error.h"
 
 namespace qm::cli {
@@ -97,6 +99,17 @@ std::map<std::string, std::vector<int64_t>> input_shape_flags(const ParsedArgs& 
     }
   }
   return shapes;
+}
+
+size_t max_memory_flag(const ParsedArgs& p) {
+  if (!p.has("--max-memory")) return api::kAutoMemoryLimit;
+  try {
+    const size_t bytes = api::parse_size(p.get("--max-memory"), "--max-memory");
+    if (bytes == 0 || bytes == api::kAutoMemoryLimit) throw UsageError("--max-memory must be above 0, got '" + p.get("--max-memory") + "'");
+    return bytes;
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
 }
 
 }  // namespace qm::cli

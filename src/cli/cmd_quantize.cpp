@@ -104,7 +104,7 @@ std::string quantize_help() {
          "                         (--bits WxAy | [--candidates LIST] [--profile NAME|FILE.json] [--target T]\n"
          "                                        [--order O] [--labels FILE] [--memory-budget SIZE]\n"
          "                                        [--phase1-aggregate A] [--front-points N|all])\n"
-         "                         [--encodings E.json] [--report R.json] [--samples N] [--threads T] [--quiet]\n"
+         "                         [--encodings E.json] [--report R.json] [--samples N] [--threads T] [--max-memory SIZE] [--quiet]\n"
          "\n"
          "Post-training quantization: calibrates on the samples, picks bit-widths (homogeneous with\n"
          "--bits, else the mixed-precision search) and writes a QDQ ONNX model.\n"
@@ -148,6 +148,9 @@ std::string quantize_help() {
          "  --input-shape NAME=DIMS  fix a dynamic input shape, e.g. x=1x3x224x224\n"
          "  --seed S                 seed (the search is deterministic)\n"
          "  --threads T              kernel threads (default: all cores)\n"
+         "  --max-memory SIZE        most memory the tensors may hold at once, e.g. 1G (default: 4x the\n"
+         "                           model's weights, at least 512M, plus --memory-budget); above it,\n"
+         "                           one error line\n"
          "  --quiet                  no progress on stderr\n";
 }
 
@@ -155,7 +158,7 @@ int run_quantize(const std::vector<std::string>& args) {
   ParsedArgs p = parse_args("quantize", args,
                             {"--calib", "--bits", "--candidates", "--profile", "--target", "--out", "--encodings", "--report",
                              "--samples", "--threads", "--seed", "--weight-range", "--weight-rounding", "--act-range", "--preprocess", "--input-shape",
-                             "--order", "--labels", "--memory-budget", "--phase1-aggregate", "--front-points"},
+                             "--order", "--labels", "--memory-budget", "--phase1-aggregate", "--front-points", "--max-memory"},
                             {"--quiet"});
   if (p.help) {
     std::cout << quantize_help();
@@ -228,6 +231,8 @@ int run_quantize(const std::vector<std::string>& args) {
   api::SessionOptions so;
   so.threads = opt.threads;
   so.input_shapes = opt.input_shapes;
+  so.memory_limit = max_memory_flag(p);
+  so.memory_extra = opt.memory_budget_bytes;  // the search's cache of float activations
   {
     auto bytes = api::read_file_bytes(model_path);
     opt.model_sha256 = sha256_hex(*bytes);

@@ -50,7 +50,7 @@ void make_dirs(const std::string& dir) {
 std::string run_help() {
   return "usage: quantmix run MODEL.onnx --input [NAME=]FILE ... [--output-dir DIR] [--repeat N]\n"
          "                    [--threads T] [--input-shape NAME=DIMS]... [--preprocess SPEC]\n"
-         "                    [--encodings ENC.json]\n"
+         "                    [--encodings ENC.json] [--max-memory SIZE]\n"
          "\n"
          "Runs the model in quantmix's own FP32 engine (with --encodings: its quantization simulation).\n"
          "\n"
@@ -62,6 +62,8 @@ std::string run_help() {
          "                           [A-Za-z0-9._-] replaced by _); without it, print a summary\n"
          "  --repeat N               run N more forward passes and print run_ms=<median ms> on stderr\n"
          "  --threads T              threads for the kernels (default: all cores)\n"
+         "  --max-memory SIZE        most memory the tensors may hold at once, e.g. 512M or 4G (default:\n"
+         "                           4x the model's weights, at least 512M); above it, one error line\n"
          "  --input-shape NAME=DIMS  fix the declared shape of input NAME, e.g. x=4x3x224x224\n"
          "  --encodings ENC.json     run the quantization simulation these AIMET-style encodings\n"
          "                           describe (listed tensors quantized, everything else float)\n"
@@ -72,7 +74,8 @@ std::string run_help() {
 }
 
 int run_run(const std::vector<std::string>& args) {
-  ParsedArgs p = parse_args("run", args, {"--input", "--output-dir", "--repeat", "--threads", "--input-shape", "--preprocess", "--encodings"}, {});
+  ParsedArgs p = parse_args("run", args, {"--input", "--output-dir", "--repeat", "--threads", "--input-shape", "--preprocess", "--encodings",
+                                          "--max-memory"}, {});
   if (p.help) {
     std::cout << run_help();
     return 0;
@@ -82,6 +85,7 @@ int run_run(const std::vector<std::string>& args) {
   const size_t repeat = p.has("--repeat") ? parse_count("--repeat", p.get("--repeat"), 0) : 0;
   api::SessionOptions opt;
   if (p.has("--threads")) opt.threads = parse_count("--threads", p.get("--threads"), 1);
+  opt.memory_limit = max_memory_flag(p);
   for (const auto& [name, dims] : input_shape_flags(p)) opt.input_shapes[name] = ops::Dims(dims.begin(), dims.end());
   const std::string& model_path = p.positional[0];
 #if defined(__GLIBC__)

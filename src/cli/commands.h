@@ -51,6 +51,10 @@ inline const api::ShapeWording kInputShapeFlag{"--input-shape", "pass", "--input
 /// parser, which inspect uses too); a malformed one is a UsageError naming the flag (exit 2).
 std::map<std::string, std::vector<int64_t>> input_shape_flags(const ParsedArgs& p);
 
+/// `--max-memory SIZE` (512M, 4G, bytes) for api::SessionOptions::memory_limit, or
+/// api::kAutoMemoryLimit without it; a malformed one is a UsageError naming the flag (exit 2).
+size_t max_memory_flag(const ParsedArgs& p);
+
 /// Sub-commands: each returns the exit status; qm::Error propagates to main().
 int run_inspect(const std::vector<std::string>& args);
 int run_convert(const std::vector<std::string>& args);

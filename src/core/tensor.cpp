@@ -34,6 +34,21 @@ std::atomic<size_t> g_max_tensor_bytes{size_t{64} << 30};
 size_t max_tensor_bytes() { return g_max_tensor_bytes.load(); }
 void set_max_tensor_bytes(size_t bytes) { g_max_tensor_bytes.store(bytes); }
 
+namespace {
+std::atomic<size_t> g_memory_limit{std::numeric_limits<size_t>::max()};
+std::atomic<size_t> g_tensor_bytes_held{0};
+
+std::string human_bytes(size_t bytes) {
+  if (bytes < (size_t{1} << 10)) return std::to_string(bytes) + " bytes";
+  if (bytes < (size_t{1} << 20)) return std::to_string((bytes + 512) >> 10) + " KiB";
+  return std::to_string((bytes + (size_t{1} << 19)) >> 20) + " MiB";
+}
+}  // namespace
+
+size_t memory_limit() { return g_memory_limit.load(); }
+void set_memory_limit(size_t bytes) { g_memory_limit.store(bytes); }
+size_t tensor_bytes_held() { return g_tensor_bytes_held.load(); }
+
 std::string shape_to_string(const Shape& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -60,11 +75,25 @@ Tensor::Tensor(DataType dtype, Shape shape)
   }
   nbytes_ = static_cast<size_t>(numel_) * elem;
   // Round up so SIMD kernels may read a whole vector past the end of small tensors.
-  size_t alloc = (nbytes_ + kAlignment - 1) / kAlignment * kAlignment + kAlignment;
+  const size_t alloc = (nbytes_ + kAlignment - 1) / kAlignment * kAlignment + kAlignment;
+  const size_t held = g_tensor_bytes_held.fetch_add(alloc) + alloc;
+  if (held > memory_limit()) {
+    g_tensor_bytes_held.fetch_sub(alloc);
+    throw Error(ErrorKind::InvalidArgument, "a tensor of shape " + shape_to_string(shape_) + " (" + human_bytes(nbytes_) +
+                                                ") would take the tensors held at once over the memory limit of " +
+                                                human_bytes(memory_limit()) + " (" + human_bytes(held - alloc) +
+                                                " held already; raise the limit to run this)");
+  }
   void* p = std::aligned_alloc(kAlignment, alloc);
-  if (!p) throw std::bad_alloc();
+  if (!p) {
+    g_tensor_bytes_held.fetch_sub(alloc);
+    throw std::bad_alloc();
+  }
   std::memset(p, 0, alloc);
-  buf_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+  buf_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [alloc](uint8_t* q) {
+    std::free(q);
+    g_tensor_bytes_held.fetch_sub(alloc);
+  });
 }
 
 Tensor Tensor::reshaped(Shape shape) const {

@@ -27,6 +27,15 @@ int64_t shape_numel(const Shape& shape);
 size_t max_tensor_bytes();
 void set_max_tensor_bytes(size_t bytes);
 
+/// The most bytes all tensors may hold at once (process-wide, every Tensor buffer counted as
+/// allocated): a Tensor that would take the total above it is an Error(InvalidArgument) saying
+/// how much the tensors would hold and the limit, before anything is allocated. Default: no
+/// limit beyond max_tensor_bytes(); the front ends set one (the CLI's --max-memory).
+size_t memory_limit();
+void set_memory_limit(size_t bytes);
+/// The bytes all live tensors hold now.
+size_t tensor_bytes_held();
+
 /// "[1, 3, 224, 224]".
 std::string shape_to_string(const Shape& shape);
 

@@ -127,6 +127,33 @@ for (const c of table.cases) {
   });
 }
 
+test('a tensor above the memory limit is one error line naming the node, before it is allocated; --max-memory sets the limit', () => {
+  const tmp = tempDir();
+  try {
+    const model = join(MODELS, 'bad/constant_of_shape_1gib.onnx');  // 1 GiB of floats from 200 bytes
+    const x = join(tmp.dir, 'x.npy');
+    writeNpy(x, makeArray('float32', [1], new Float32Array(1)));
+    const cases = [
+      [['run', model, '--input', x], / over the memory limit of 512 MiB /],  // the default for a tiny model
+      [['quantize', model, '--calib', x, '--bits', 'W8A8', '--out', join(tmp.dir, 'q.onnx'), '--quiet'], / over the memory limit of 1024 MiB /],
+      [['run', model, '--input', x, '--max-memory', '64M'], / over the memory limit of 64 MiB /],
+    ];
+    for (const [args, limit] of cases) {
+      const r = qm(args, { timeout: 60_000 });
+      assert.equal(r.status, 1, describe(r));
+      const line = assertCleanError(r);
+      assert.ok(line.includes("node 'constant_of_shape_1gib' (ConstantOfShape)") && line.includes('(1024 MiB)') && limit.test(line), line);
+    }
+    for (const bad of ['0', 'abc', '-5']) {
+      const r = qm(['run', model, '--input', x, '--max-memory', bad]);
+      assert.equal(r.status, 2, describe(r));
+      assert.match(r.stderr.trim(), /^error: --max-memory/);
+    }
+  } finally {
+    tmp.cleanup();
+  }
+});
+
 test('external data through a link that points out of the model\'s folder is refused (no read outside it)', () => {
   const tmp = tempDir();
   try {

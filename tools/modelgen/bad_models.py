@@ -270,6 +270,13 @@ def robustness(out_dir):
             [node("ConstantOfShape", ["s"], ["c"], name="constant_of_shape_huge"),
              node("Add", ["x", "c"], ["y"], name="add_huge")],
             [_vi("x", [1])], [_vi("y", None)], [i64([1 << 40], "s")]),
+        # 2^28 floats (1 GiB) from a 200-byte file: above the default memory limit for tensors
+        # (4x the model's weights, at least 512 MiB; + the 512 MiB search budget for quantize),
+        # so refused in one line before anything is allocated, natively and in wasm.
+        "constant_of_shape_1gib": _model(
+            [node("ConstantOfShape", ["s"], ["c"], name="constant_of_shape_1gib"),
+             node("Add", ["x", "c"], ["y"], name="add_1gib")],
+            [_vi("x", [1])], [_vi("y", None)], [i64([1 << 28], "s")]),
         "conv_huge_pads": _model(
             [node("Conv", ["x", "w"], ["y"], name="conv_huge_pads", pads=[1 << 62] * 4)],
             [x], [_vi("y", None)],
