@@ -76,7 +76,15 @@ Result failure(std::string kind, std::string message) {
 /// Bytes of the model the current call works on (the file and its external data), for the
 /// out-of-memory message. Set where a model is read and by the calls on the workspace's model.
 size_t g_model_bytes = 0;
-size_t g_weight_bytes = 0;  // the last model's stored weights (its memory limit's base)
+// The tensors' memory limit (core/tensor.h), as the CLI's default (api/session.h
+// default_memory_limit): from the larger of the model being read and the open workspace's model
+// (which stays loaded), plus the largest search memory budget asked for, so a hostile file gets
+// one error line instead of growing the heap to the tab's limit.
+size_t g_ws_weight_bytes = 0;  // the open workspace's model's stored weights (0: none)
+size_t g_memory_budget = qm::api::kDefaultMemoryBudget;
+void set_tensor_memory_limit(size_t weight_bytes) {
+  qm::set_memory_limit(qm::api::default_memory_limit(std::max(weight_bytes, g_ws_weight_bytes), g_memory_budget));
+}
 
 /// "12.3 MiB" (one decimal; KiB below 0.1 MiB).
 std::string mib_text(double bytes) {
@@ -258,10 +266,7 @@ qm::onnx::Model read_model_with_external(const val& model_bytes, const std::stri
   g_model_bytes = bytes->size();
   for (const auto& file : external) g_model_bytes += file.second ? file.second->size() : 0;
   qm::onnx::Model model = qm::api::read_model_bytes(bytes, file_name, external, "select it together with the model");
-  // The tensors' memory limit, as the CLI's default (api/session.h default_memory_limit): a
-  // hostile file gets one error line instead of growing the heap to the tab's limit.
-  g_weight_bytes = qm::api::stored_weight_bytes(model);
-  qm::set_memory_limit(qm::api::default_memory_limit(g_weight_bytes, qm::api::kDefaultMemoryBudget));
+  set_tensor_memory_limit(qm::api::stored_weight_bytes(model));
   return model;
 }
 
@@ -547,7 +552,10 @@ qm::api::QuantizeOptions quantize_options(const val& options) {
     const double bytes = mb * 1048576.0;
     opts.memory_budget_bytes = bytes >= static_cast<double>(SIZE_MAX) ? SIZE_MAX : static_cast<size_t>(bytes);
     // A larger budget raises the tensors' memory limit with it.
-    qm::set_memory_limit(std::max(qm::memory_limit(), qm::api::default_memory_limit(g_weight_bytes, opts.memory_budget_bytes)));
+    if (opts.memory_budget_bytes > g_memory_budget) {
+      g_memory_budget = opts.memory_budget_bytes;
+      set_tensor_memory_limit(0);
+    }
   }
   const val labels = options["labels"];
   if (!labels.isUndefined() && !labels.isNull()) {
@@ -624,11 +632,15 @@ Result ws_load(val model_bytes, std::string file_name, val external_files, val o
   return guarded([&] {
     WorkerWorkspace& st = workspace_state();
     st.ws.reset();  // free the old model before reading the new one
+    g_ws_weight_bytes = 0;
+    g_memory_budget = qm::api::kDefaultMemoryBudget;
     qm::api::SessionOptions so;
     const val shapes = options.isUndefined() || options.isNull() ? val::undefined() : options["inputShapes"];
     for (const auto& [name, dims] : parse_input_shapes(shapes)) so.input_shapes[name] = qm::ops::Dims(dims.begin(), dims.end());
     so.threads = usable_threads(options.isUndefined() || options.isNull() ? 0 : requested_threads(options));
-    auto session = std::make_unique<qm::api::Session>(read_model_with_external(model_bytes, file_name, external_files), so);
+    qm::onnx::Model model = read_model_with_external(model_bytes, file_name, external_files);
+    g_ws_weight_bytes = qm::api::stored_weight_bytes(model);  // its limit holds while it is open
+    auto session = std::make_unique<qm::api::Session>(std::move(model), so);
     st.ws = std::make_unique<qm::api::Workspace>(std::move(session), so.input_shapes);
     st.file_name = file_name;
     st.model_bytes = g_model_bytes;
