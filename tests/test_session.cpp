@@ -113,5 +113,53 @@ TEST_CASE("api/model_file: a model with external data, from a path or from bytes
         std::string::npos);
 }
 
+TEST_CASE("api/session: stored_weight_bytes counts initializers, Constant nodes and subgraphs") {
+  // Byte counts chosen so that each place is seen in the sum: 400 + 1000 + 2000 + 300 + 24.
+  auto raw = [](size_t n) {
+    onnx::Tensor t;
+    t.data_type = 2;  // uint8
+    t.dims = {static_cast<int64_t>(n)};
+    t.raw_data = onnx::Bytes(std::string(n, '\1'));
+    return t;
+  };
+  auto constant = [&](size_t n) {
+    onnx::Node c;
+    c.op_type = "Constant";
+    onnx::Attribute value;
+    value.name = "value";
+    value.type = static_cast<int32_t>(onnx::AttributeType::Tensor);
+    value.t = raw(n);
+    c.attribute.push_back(std::move(value));
+    return c;
+  };
+  onnx::Graph branch;
+  branch.initializer.push_back(raw(2000));
+  branch.node.push_back(constant(300));
+  onnx::Node if_node;
+  if_node.op_type = "If";
+  onnx::Attribute then_branch;
+  then_branch.name = "then_branch";
+  then_branch.type = static_cast<int32_t>(onnx::AttributeType::Graph);
+  then_branch.g = onnx::Box<onnx::Graph>();
+  **then_branch.g = branch;
+  if_node.attribute.push_back(std::move(then_branch));
+
+  onnx::Model model;
+  model.graph.emplace();
+  model.graph->initializer.push_back(raw(400));
+  onnx::Tensor typed;
+  typed.data_type = 7;  // int64, typed payload
+  typed.dims = {3};
+  typed.int64_data = {1, 2, 3};
+  model.graph->initializer.push_back(typed);
+  model.graph->node.push_back(constant(1000));
+  model.graph->node.push_back(std::move(if_node));
+  CHECK(stored_weight_bytes(model) == 400 + 24 + 1000 + 2000 + 300);
+  CHECK(stored_weight_bytes(onnx::Model{}) == 0);
+  // The default limit follows: 4 x the weights, at least the floor.
+  CHECK(default_memory_limit(size_t{1} << 30) == size_t{4} << 30);
+  CHECK(default_memory_limit(10, 5) == kMinDefaultMemoryLimit + 5);
+}
+
 }  // namespace
 }  // namespace qm::api

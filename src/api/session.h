@@ -46,7 +46,8 @@ struct SessionOptions {
 /// max(kMinDefaultMemoryLimit, 4 x weight_bytes) + extra. Bounds what a hostile file can make
 /// the engine allocate by the model's size, with room for real models' activations.
 size_t default_memory_limit(size_t weight_bytes, size_t extra = 0);
-/// The bytes the model's main-graph initializers store (raw and typed payloads).
+/// The bytes the model's tensors store (raw and typed payloads): initializers, Constant nodes'
+/// and other tensor attributes, and the same inside subgraphs (If/Loop/Scan bodies).
 size_t stored_weight_bytes(const onnx::Model& model);
 
 /// A model input or output as declared.
