@@ -271,6 +271,30 @@ TEST_CASE("onnx/writer: file output") {
   }
 }
 
+TEST_CASE("onnx/writer: a large model is written into one buffer, without the string doubling") {
+  // 8 MiB of weights and 3000 Relu nodes (~100 KiB of node messages): reserving only the
+  // payload (+64 KiB, as before) left the string short by the nodes, so it doubled to 16 MiB
+  // while the 8 MiB copy was still held. The capacity of the returned string shows it.
+  Model m;
+  m.ir_version = 8;
+  m.graph.emplace();
+  m.graph->initializer.push_back(make_float_tensor("w", {2 << 20}, std::vector<float>(size_t{2} << 20, 0.5f)));
+  std::string prev = "w";
+  for (int i = 0; i < 3000; ++i) {
+    Node n;
+    n.op_type = "Relu";
+    n.name = "relu_" + std::to_string(i);
+    n.input = {prev};
+    prev = "relu_out_" + std::to_string(i);
+    n.output = {prev};
+    m.graph->node.push_back(std::move(n));
+  }
+  const std::string out = write_model(m);
+  CHECK(out.size() > (size_t{8} << 20) + (size_t{64} << 10));
+  CHECK(out.capacity() < out.size() + (size_t{4} << 20));
+  CHECK(read_model(std::make_shared<const std::string>(out), "big.onnx").graph->node.size() == 3000);
+}
+
 // Numerical equivalence of the upgraded exports is checked by ONNX Runtime in
 // tests/cli/quantize.test.mjs (opset 7-21 models at both optimisation levels); here the rewrite's
 // form and its refusals.

@@ -105,44 +105,8 @@ size_t default_memory_limit(size_t weight_bytes, size_t extra) {
   return base > cap - extra ? cap : base + extra;
 }
 
-namespace {
-
-size_t tensor_payload_bytes(const onnx::Tensor& t) {
-  size_t n = t.raw_data.size() + 4 * (t.float_data.size() + t.int32_data.size()) +
-             8 * (t.int64_data.size() + t.double_data.size() + t.uint64_data.size());
-  for (const std::string& s : t.string_data) n += s.size();
-  return n;
-}
-
-size_t graph_payload_bytes(const onnx::Graph& g);
-
-size_t attribute_payload_bytes(const onnx::Attribute& a) {
-  size_t n = 0;
-  if (a.t) n += tensor_payload_bytes(*a.t);
-  for (const onnx::Tensor& t : a.tensors) n += tensor_payload_bytes(t);
-  if (a.sparse_tensor) n += tensor_payload_bytes(a.sparse_tensor->values) + tensor_payload_bytes(a.sparse_tensor->indices);
-  for (const onnx::SparseTensor& t : a.sparse_tensors)
-    n += tensor_payload_bytes(t.values) + tensor_payload_bytes(t.indices);
-  if (a.g) n += graph_payload_bytes(**a.g);
-  for (const onnx::Graph& g : a.graphs) n += graph_payload_bytes(g);
-  return n;
-}
-
-// Recursion is bounded by the reader's subgraph depth limit.
-size_t graph_payload_bytes(const onnx::Graph& g) {
-  size_t n = 0;
-  for (const onnx::Tensor& t : g.initializer) n += tensor_payload_bytes(t);
-  for (const onnx::SparseTensor& t : g.sparse_initializer)
-    n += tensor_payload_bytes(t.values) + tensor_payload_bytes(t.indices);
-  for (const onnx::Node& node : g.node)
-    for (const onnx::Attribute& a : node.attribute) n += attribute_payload_bytes(a);
-  return n;
-}
-
-}  // namespace
-
 size_t stored_weight_bytes(const onnx::Model& model) {
-  return model.graph ? graph_payload_bytes(*model.graph) : 0;
+  return model.graph ? onnx::payload_bytes(*model.graph) : 0;
 }
 
 std::unique_ptr<Session> Session::load(const std::string& path, const SessionOptions& options) {

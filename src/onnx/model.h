@@ -255,4 +255,11 @@ struct Model {
   int64_t opset_version(std::string_view op_domain) const;
 };
 
+/// Bytes of a tensor's payload (raw_data, the typed fields, strings): what it stores, not its
+/// message's framing.
+size_t payload_bytes(const Tensor& t);
+/// Payload bytes of every tensor in a graph: initializers, sparse initializers, tensor attributes
+/// (Constant nodes' values) and the same inside subgraphs (If/Loop/Scan bodies).
+size_t payload_bytes(const Graph& g);
+
 }  // namespace qm::onnx
