@@ -376,7 +376,13 @@ bool Simulator::run_path(const std::vector<QuantConfig>& path, const std::vector
       } else {
         // Values live into `start` are as the previous config produced them; the ones this config
         // quantizes are fake-quantized again at its bits.
-        out = exec_->run_from(start, resume_values(raw, start, make_hook(cfg, {})), hook);
+        graph::ValueMap in = resume_values(raw, start, make_hook(cfg, {}));
+        // The previous config's values from `start` on are recomputed: drop them first, so that
+        // their buffers are free for the new ones (else both copies are held at once, and in
+        // wasm, where the heap never shrinks, the heap grows by the downstream part's size).
+        for (size_t si = start; si < plan.steps().size(); ++si)
+          for (graph::ValueId v : plan.steps()[si].outputs) raw.erase(v);
+        out = exec_->run_from(start, in, hook);
       }
     }
     if (!on_config(k, std::move(out))) return false;
