@@ -212,4 +212,6 @@ EMSCRIPTEN_BINDINGS(quantmix_bench) {
       .function("steps", &BenchModel::steps)
       .function("profile", &BenchModel::profile);
   emscripten::function("quantizeSearch", &quantize_search);
+  // Bytes malloc has handed out and not taken back now (the heap minus its free space).
+  emscripten::function("mallocLive", +[]() { return static_cast<double>(mallinfo().uordblks); });
 }

@@ -192,12 +192,15 @@ async function searchChild(a) {
   const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
   let lastCpu = 0;
   const t0 = performance.now();
+  // Bytes in use (sampled at every progress call; the heap's growth beyond its peak is fragmentation).
+  let livePeak = 0;
   const progress = (phase) => {
+    if (M.mallocLive) livePeak = Math.max(livePeak, M.mallocLive());
     if (phase === last) return;
     const now = cpuNow();
     if (last) phaseCpu[last] = (phaseCpu[last] || 0) + now - lastCpu;
     lastCpu = now;
-    process.stderr.write(`  [${tag}] ${phase} from ${((performance.now() - t0) / 1000).toFixed(1)} s (wasm heap ${(M.HEAP8.length / 2 ** 20).toFixed(0)} MiB)\n`);
+    process.stderr.write(`  [${tag}] ${phase} from ${((performance.now() - t0) / 1000).toFixed(1)} s (wasm heap ${(M.HEAP8.length / 2 ** 20).toFixed(0)} MiB${M.mallocLive ? `, in use ${(M.mallocLive() / 2 ** 20).toFixed(0)} MiB, sampled peak ${(livePeak / 2 ** 20).toFixed(0)} MiB` : ''})\n`);
     last = phase;
   };
   const c0 = process.cpuUsage();
