@@ -192,7 +192,8 @@ async function searchChild(a) {
   const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
   let lastCpu = 0;
   const t0 = performance.now();
-  // Bytes in use (sampled at every progress call; the heap's growth beyond its peak is fragmentation).
+  // Bytes in use, sampled at every progress call: what the heap holds beyond their peak is
+  // fragmentation (a wasm heap never shrinks).
   let livePeak = 0;
   const progress = (phase) => {
     if (M.mallocLive) livePeak = Math.max(livePeak, M.mallocLive());
