@@ -87,6 +87,161 @@ std::vector<std::vector<Tensor>> samples(size_t n, Shape s, float scale) {
 
 }  // namespace
 
+TEST_CASE("quant/simulator: bias correction is the mean output error of the quantized weights, on the calibration inputs") {
+  GemmModel m;
+  QuantModel qm(*m.plan);
+  REQUIRE(qm.layers().size() == 1);
+  CHECK(qm.layers()[0].bias != graph::kNoValue);
+  graph::Executor ex(*m.plan);
+  const auto cal = samples(6, {1, 8}, 4.0f);
+  const int qw = qm.find_tensor("W");
+  for (const bool on : {true, false}) {
+    CAPTURE(on);
+    CalibrationOptions opt;
+    opt.bias_correction = on;
+    Calibrator c(qm, ex, opt);
+    for (const auto& s : cal) c.add_sample(s);
+    Encodings enc = c.finish();
+    CHECK(enc.get(qw, 8).bias_shift.empty());  // 8 bits: none
+    const Encoding& e4 = enc.get(qw, 4);
+    if (!on) {
+      CHECK(e4.bias_shift.empty());
+      continue;
+    }
+    // Closed form: (1/S) sum over samples of sum_k x[k] (w[o, k] - fq(w[o, k])).
+    REQUIRE(e4.bias_shift.size() == 4);
+    size_t nonzero = 0;
+    for (size_t o = 0; o < 4; ++o) {
+      double want = 0;
+      for (const auto& s : cal)
+        for (size_t k = 0; k < 8; ++k) want += s[0].data<float>()[k] * (m.w[o * 8 + k] - fq(m.w[o * 8 + k], e4, o));
+      want /= static_cast<double>(cal.size());
+      CHECK(e4.bias_shift[o] == doctest::Approx(want).epsilon(1e-5).scale(1e-3));
+      nonzero += std::fabs(want) > 1e-3;
+    }
+    CHECK(nonzero >= 2);  // the check above is not 0 == 0
+
+    // The encodings JSON carries the shifts exactly; hostile ones get one clear error.
+    const std::string json = encodings_to_json(qm, enc, qm.homogeneous(4, 8));
+    REQUIRE(json.find("\"bias_corrections\"") != std::string::npos);
+    Encodings back(qm);
+    encodings_from_json(json, qm, back, "e.json");
+    CHECK(back.get(qw, 4).bias_shift == e4.bias_shift);
+    auto fails_with = [&](std::string text, const std::string& needle) {
+      Encodings b2(qm);
+      try {
+        encodings_from_json(text, qm, b2, "e.json");
+        FAIL("accepted");
+      } catch (const Error& e) {
+        CAPTURE(e.what());
+        CHECK(std::string(e.what()).find(needle) != std::string::npos);
+        CHECK(std::string(e.what()).find("e.json") != std::string::npos);
+      }
+    };
+    const size_t sec = json.find("\"bias_corrections\"");
+    const size_t open = json.find('[', sec), close = json.find(']', sec);
+    std::string bad = json;
+    bad.replace(open, close - open + 1, "[1, 2, 3]");
+    fails_with(bad, "4 numbers");
+    bad = json;
+    bad.replace(open, close - open + 1, "[1, \"x\", 3, 4]");
+    fails_with(bad, "entry 1");
+    bad = json;
+    bad.replace(open, close - open + 1, "[1, 1e300, 3, 4]");
+    fails_with(bad, "entry 1");
+    bad = json;
+    bad.replace(json.find("\"bitwidth\": 4", sec), 13, "\"bitwidth\": 8");
+    fails_with(bad, "bitwidth");
+    bad = json;
+    bad.replace(json.find("\"W\": {", sec), 6, "\"y\": {");
+    fails_with(bad, "not a weight");
+  }
+}
+
+TEST_CASE("quant/simulator: bias correction removes the mean output error of 4-bit Conv (strided, padded, depthwise) and MatMul + Add") {
+  // Oracle: the executor's own float layer. With only the weight quantized (activations off), the
+  // mean of y_fp - y_q per output channel over every sample and position is what the correction
+  // must add; with it added, that mean is ~0.
+  for (int kind = 0; kind < 3; ++kind) {  // 0: Conv, stride 2, uneven pads; 1: depthwise; 2: MatMul + Add
+    CAPTURE(kind);
+    test::ModelBuilder b{13};
+    Shape in;
+    int64_t channels = 0;
+    if (kind == 0) {
+      in = {1, 3, 9, 9};
+      channels = 4;
+      b.input("x", {1, 3, 9, 9});
+      b.floats("W", {4, 3, 3, 3}, pseudo(108, 7, 1.0f));
+      b.floats("B", {4}, {0.1f, -0.2f, 0.3f, 0.0f});
+      b.node("Conv", {"x", "W", "B"}, {"y"}, "conv").ints("pads", {1, 0, 2, 1}).ints("strides", {2, 2});
+    } else if (kind == 1) {
+      in = {1, 3, 6, 6};
+      channels = 3;
+      b.input("x", {1, 3, 6, 6});
+      b.floats("W", {3, 1, 3, 3}, pseudo(27, 8, 1.0f));
+      b.floats("B", {3}, {0.1f, -0.2f, 0.3f});
+      b.node("Conv", {"x", "W", "B"}, {"y"}, "dw").ints("pads", {1, 1, 1, 1}).i("group", 3);
+    } else {
+      in = {1, 5, 8};
+      channels = 4;
+      b.input("x", {1, 5, 8});
+      b.floats("W", {8, 4}, pseudo(32, 9, 1.0f));
+      b.floats("B", {4}, {0.1f, -0.2f, 0.3f, 0.0f});
+      b.node("MatMul", {"x", "W"}, {"m"}, "mm");
+      b.node("Add", {"m", "B"}, {"y"}, "bias");
+    }
+    b.output("y");
+    b.build();
+    graph::Plan plan(b.graph());
+    QuantModel qm(plan);
+    REQUIRE(qm.layers().size() == 1);
+    CHECK(qm.layers()[0].bias != graph::kNoValue);
+    graph::Executor ex(plan);
+    // Inputs with a mean far from 0 (as after a ReLU), where the weights' error has a mean effect.
+    auto cal = samples(5, in, 2.0f);
+    for (auto& s : cal)
+      for (int64_t i = 0; i < s[0].numel(); ++i) s[0].data<float>()[i] += 1.0f;
+    const int qw = qm.find_tensor("W");
+    QuantConfig c = qm.off();
+    c.bits[static_cast<size_t>(qw)] = 4;
+    auto mean_error = [&](Encodings& enc) {  // per output channel: mean of y_fp - y_q
+      Simulator sim(qm, enc, ex);
+      std::vector<double> sum(static_cast<size_t>(channels), 0.0);
+      int64_t per_channel = 0;
+      for (const auto& s : cal) {
+        const Tensor fp = ex.run(s)[0], q = sim.run(c, s)[0];
+        const int64_t n = fp.numel();
+        per_channel += n / channels;
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t ch = kind == 2 ? i % channels : (i / (fp.shape()[2] * fp.shape()[3])) % channels;
+          sum[static_cast<size_t>(ch)] += static_cast<double>(fp.data<float>()[i]) - q.data<float>()[i];
+        }
+      }
+      for (double& v : sum) v /= static_cast<double>(per_channel);
+      return sum;
+    };
+    CalibrationOptions off;
+    off.bias_correction = false;
+    Calibrator c_off(qm, ex, off), c_on(qm, ex, {});
+    for (const auto& s : cal) {
+      c_off.add_sample(s);
+      c_on.add_sample(s);
+    }
+    Encodings enc_off = c_off.finish(), enc_on = c_on.finish();
+    const std::vector<double> err = mean_error(enc_off), left = mean_error(enc_on);
+    const std::vector<float>& shift = enc_on.get(qw, 4).bias_shift;
+    REQUIRE(shift.size() == static_cast<size_t>(channels));
+    double largest = 0;
+    for (int64_t ch = 0; ch < channels; ++ch) {
+      CAPTURE(ch);
+      CHECK(shift[static_cast<size_t>(ch)] == doctest::Approx(err[static_cast<size_t>(ch)]).epsilon(1e-4).scale(1e-2));
+      CHECK(std::fabs(left[static_cast<size_t>(ch)]) < 1e-5);
+      largest = std::max(largest, std::fabs(err[static_cast<size_t>(ch)]));
+    }
+    CHECK(largest > 1e-3);  // there was an error to remove
+  }
+}
+
 TEST_CASE("quant/simulator: a quantized Gemm equals the closed form, at W8A8 and W4A16") {
   GemmModel m;
   QuantModel qm(*m.plan);
@@ -110,7 +265,8 @@ TEST_CASE("quant/simulator: a quantized Gemm equals the closed form, at W8A8 and
       const std::vector<Tensor> out = sim.run(c, cal[s]);
       const float* x = cal[s][0].data<float>();
       for (size_t o = 0; o < 4; ++o) {
-        double acc = m.bias[o];
+        // At <= 4 bits the layer's bias is corrected (checked against its closed form below).
+        double acc = m.bias[o] + (ew.bias_shift.empty() ? 0.0 : ew.bias_shift[o]);
         for (size_t k = 0; k < 8; ++k) acc += fq(x[k], ex_, 0) * fq(m.w[o * 8 + k], ew, o);
         const double want = fq(acc, ey, 0);
         const double d = std::fabs(out[0].data<float>()[o] - want);

@@ -534,6 +534,7 @@ qm::api::QuantizeOptions quantize_options(const val& options) {
   if (options["maxSamples"].isNumber()) opts.max_samples = options["maxSamples"].as<size_t>();
   if (options["seed"].isNumber()) opts.seed = static_cast<uint64_t>(options["seed"].as<double>());
   if (options["recalibrate"].isTrue()) opts.recalibrate = true;
+  if (options["biasCorrection"].isFalse()) opts.bias_correction = false;
   for (const auto& [name, dims] : parse_input_shapes(options["inputShapes"])) {
     opts.input_shapes[name] = qm::ops::Dims(dims.begin(), dims.end());
   }
@@ -578,7 +579,7 @@ qm::api::QuantizeOptions quantize_options(const val& options) {
 /// quantize(modelBytes, fileName, externalFiles, samples, inputNames, options, onProgress) ->
 /// {ok, kind, error, value: report JSON, model: Uint8Array, encodings: JSON text, layers JSON}.
 /// options: {bits, candidates: [..], profile, target, maxSamples, weightRange, actRange,
-/// recalibrate, seed, inputShapes, layerBits: {layer: "W4A8"}, threads (default: capabilities().threads;
+/// biasCorrection (default true), recalibrate, seed, inputShapes, layerBits: {layer: "W4A8"}, threads (default: capabilities().threads;
 /// capped by the thread pool), score: (outputs, sampleIndex) => number (the user's metric, replacing
 /// SQNR and top-1 in phases 0, 2 and 3 and in the report; outputs = {name: {data: Float32Array,
 /// dims}} of one sample; called synchronously, like onProgress)}. onProgress(phase, done, total)

@@ -123,6 +123,10 @@ quant::WeightRounding parse_weight_rounding(const std::string& text, const std::
   return parse_name<quant::WeightRounding>(text, what, "rounding", {{"nearest", quant::WeightRounding::Nearest}, {"learned", quant::WeightRounding::Learned}});
 }
 
+bool parse_on_off(const std::string& text, const std::string& what) {
+  return parse_name<bool>(text, what, "setting", {{"on", true}, {"off", false}});
+}
+
 quant::ActRange parse_act_range(const std::string& text, const std::string& what) {
   quant::ActRange r;
   if (text == "mse" || text.empty()) return r;

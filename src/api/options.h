@@ -38,6 +38,8 @@ mp::Phase1Aggregate parse_aggregate(const std::string& text, const std::string& 
 quant::WeightRange parse_weight_range(const std::string& text, const std::string& what = "weight range");
 /// "nearest" (also "") | "learned".
 quant::WeightRounding parse_weight_rounding(const std::string& text, const std::string& what = "weight rounding");
+/// "on" (also "") -> true | "off" -> false.
+bool parse_on_off(const std::string& text, const std::string& what);
 /// "mse" (also "") | "minmax" | "percentile" (99.99) | "percentile=P", P in (50, 100].
 quant::ActRange parse_act_range(const std::string& text, const std::string& what = "activation range");
 

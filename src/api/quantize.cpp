@@ -135,6 +135,7 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
   quant::CalibrationOptions copt;
   copt.weight_range = options.weight_range;
   copt.weight_rounding = options.weight_rounding;
+  copt.bias_correction = options.bias_correction;
   copt.act_range = options.act_range;
   // Rows of the layers' inputs (output-aware ranges, learned rounding: tens of MB on large
   // models) are kept only when some weight may get <= 4 bits.

@@ -101,6 +101,8 @@ struct QuantizeOptions {
   quant::WeightRange weight_range = quant::WeightRange::Mse;
   /// Weight rounding at <= 4 bits: nearest (default) or learned (learned_rounding.h).
   quant::WeightRounding weight_rounding = quant::WeightRounding::Nearest;
+  /// Bias correction of <= 4-bit weights (quant/calibration.h CalibrationOptions::bias_correction).
+  bool bias_correction = true;
   /// Activation range setting: mse (default), minmax or percentile.
   quant::ActRange act_range;
   /// Search: recalibrate activation ranges on the partly quantized model (amp.md section 2).

@@ -20,7 +20,8 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 bool same_options(const quant::CalibrationOptions& a, const quant::CalibrationOptions& b) {
   // a: the calibration done, b: the one asked for; rows kept for more layers serve fewer.
-  return a.weight_range == b.weight_range && a.weight_rounding == b.weight_rounding && a.act_range.kind == b.act_range.kind &&
+  return a.weight_range == b.weight_range && a.weight_rounding == b.weight_rounding &&
+         a.bias_correction == b.bias_correction && a.act_range.kind == b.act_range.kind &&
          a.rows_per_layer() >= b.rows_per_layer() &&
          a.act_range.percentile == b.act_range.percentile && a.histogram_bins == b.histogram_bins;
 }
@@ -223,8 +224,14 @@ Workspace::Export Workspace::export_config(const quant::QuantConfig& config) {
     quant::ExportQuantizer e;
     e.kind = q.kind;
     e.value = q.value;
-    if (q.kind == quant::QuantizerKind::Weight) e.step = qmodel_->layers()[static_cast<size_t>(q.layer)].step;
     e.encoding = enc_->get(q.id, b, config.block_of(static_cast<size_t>(q.id)));
+    if (q.kind == quant::QuantizerKind::Weight) {
+      const quant::Layer& layer = qmodel_->layers()[static_cast<size_t>(q.layer)];
+      e.step = layer.step;
+      e.bias = layer.bias;
+      e.bias_step = layer.bias_step;
+      e.bias_input = layer.bias_input;
+    }
     eqs.push_back(std::move(e));
   }
   Export x;

@@ -143,6 +143,9 @@ std::string quantize_help() {
          "  --weight-rounding R      nearest (default) | learned: at <= 4 bits, round each weight up\n"
          "                           or down to minimise its layer's output error (AdaRound-style,\n"
          "                           50-500 iterations per layer and candidate; slower)\n"
+         "  --bias-correction B      on (default): at <= 4 bits, add the mean output error of each\n"
+         "                           layer's quantized weights (on its calibration inputs) to its\n"
+         "                           bias | off\n"
          "  --act-range M            mse (default) | minmax | percentile=99.99\n"
          "  --preprocess SPEC        image preprocessing (size=HxW,scale=1/255,mean=a:b:c,... or a preset)\n"
          "  --input-shape NAME=DIMS  fix a dynamic input shape, e.g. x=1x3x224x224\n"
@@ -157,7 +160,7 @@ std::string quantize_help() {
 int run_quantize(const std::vector<std::string>& args) {
   ParsedArgs p = parse_args("quantize", args,
                             {"--calib", "--bits", "--candidates", "--profile", "--target", "--out", "--encodings", "--report",
-                             "--samples", "--threads", "--seed", "--weight-range", "--weight-rounding", "--act-range", "--preprocess", "--input-shape",
+                             "--samples", "--threads", "--seed", "--weight-range", "--weight-rounding", "--bias-correction", "--act-range", "--preprocess", "--input-shape",
                              "--order", "--labels", "--memory-budget", "--phase1-aggregate", "--front-points", "--max-memory"},
                             {"--quiet"});
   if (p.help) {
@@ -205,6 +208,7 @@ int run_quantize(const std::vector<std::string>& args) {
     if (p.has("--front-points")) opt.front_points = api::parse_front_points(p.get("--front-points"), "--front-points");
     if (p.has("--phase1-aggregate")) opt.phase1_aggregate = api::parse_aggregate(p.get("--phase1-aggregate"), "--phase1-aggregate");
     if (p.has("--weight-rounding")) opt.weight_rounding = api::parse_weight_rounding(p.get("--weight-rounding"), "--weight-rounding");
+    if (p.has("--bias-correction")) opt.bias_correction = api::parse_on_off(p.get("--bias-correction"), "--bias-correction");
   });
   if (p.has("--weight-range")) opt.weight_range = api::parse_weight_range(p.get("--weight-range"), "--weight-range");
   if (p.has("--act-range")) opt.act_range = api::parse_act_range(p.get("--act-range"), "--act-range");

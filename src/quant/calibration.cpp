@@ -387,6 +387,11 @@ const Encoding& Encodings::get(int q, int bits, int block) {
     const BlockLayout& layout = model_->layers()[static_cast<size_t>(qq.layer)].blocks;
     e.levels = learned_rounding(model_->plan().constant(qq.value)->data<float>(), layout, block, bits, e.scale, *r, options_.learned_rounding);
   }
+  if (r && r->rows() > 0 && bits <= 4 && options_.bias_correction && model_->layers()[static_cast<size_t>(qq.layer)].bias != graph::kNoValue) {
+    const Tensor& w = *model_->plan().constant(qq.value);
+    const Tensor wq = fake_quantize(w, e);
+    e.bias_shift = bias_shift(w.data<float>(), wq.data<float>(), model_->layers()[static_cast<size_t>(qq.layer)].blocks, *r);
+  }
   return table_.emplace(Key{q, bits, block}, std::move(e)).first->second;
 }
 

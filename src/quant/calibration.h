@@ -58,6 +58,9 @@ struct CalibrationOptions {
   WeightRounding weight_rounding = WeightRounding::Nearest;
   LearnedRoundingOptions learned_rounding;
   ActRange act_range;
+  /// At <= 4 bits, where the layer takes rows and has a bias it alone reads (Layer::bias): add
+  /// the mean output error of its quantized weights to that bias (Encoding::bias_shift).
+  bool bias_correction = true;
   size_t histogram_bins = 2048;  ///< max bins per activation histogram
   /// Rows of each layer's input kept for output-aware weight ranges (WeightRange::Mse at <= 4
   /// bits) and learned rounding, spread over the samples; 0 = none (the weight MSE search and

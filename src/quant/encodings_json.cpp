@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -74,6 +75,24 @@ std::string encodings_to_json(const QuantModel& model, Encodings& enc, const Qua
     j.end_object();
   }
   if (any_levels) j.end_object();
+  // Bias correction: the shift added to each such weight's layer bias (not AIMET either; a tool
+  // that ignores it runs the layer with its uncorrected bias).
+  bool any_shift = false;
+  for (const Quantizer& q : model.quantizers()) {
+    if (q.kind != QuantizerKind::Weight || static_cast<size_t>(q.id) >= config.bits.size() || config.bits[static_cast<size_t>(q.id)] <= 0)
+      continue;
+    const Encoding& e = enc.get(q.id, config.bits[static_cast<size_t>(q.id)], config.block_of(static_cast<size_t>(q.id)));
+    if (e.bias_shift.empty()) continue;
+    if (!any_shift) j.key("bias_corrections").begin_object();
+    any_shift = true;
+    j.key(q.tensor).begin_object(true);
+    j.key("bitwidth").value(e.bits);
+    j.key("shift").begin_array();
+    for (float v : e.bias_shift) j.value(static_cast<double>(v));
+    j.end_array();
+    j.end_object();
+  }
+  if (any_shift) j.end_object();
   j.end_object();
   return j.str() + "\n";
 }
@@ -221,6 +240,35 @@ QuantConfig encodings_from_json(const std::string& text, const QuantModel& model
           throw Error(ErrorKind::InvalidArgument, where + " — character " + std::to_string(i) + " is not a level of " +
                                                       std::to_string(bits) + " bits (hex digit of level - " + std::to_string(e.qmin()) + ")");
         e.levels[i] = static_cast<int8_t>(v);
+      }
+      enc.set(qi, std::move(e));
+    }
+  }
+  if (const JValue* sec = root.get("bias_corrections")) {
+    if (sec->kind != JValue::Object)
+      throw Error(ErrorKind::InvalidArgument, "reading " + source + ": 'bias_corrections' must be an object");
+    for (const auto& kv : sec->members) {
+      const std::string where = "reading " + source + ": bias_corrections '" + kv.first + "'";
+      const int qi = model.find_tensor(kv.first);
+      if (qi < 0 || model.quantizer(qi).kind != QuantizerKind::Weight || config.bits[static_cast<size_t>(qi)] <= 0)
+        throw Error(ErrorKind::InvalidArgument, where + " — not a weight listed under param_encodings");
+      const Layer& layer = model.layers()[static_cast<size_t>(model.quantizer(qi).layer)];
+      if (layer.bias == graph::kNoValue)
+        throw Error(ErrorKind::InvalidArgument, where + " — its layer '" + layer.name + "' has no bias of its own to correct");
+      const int bits = config.bits[static_cast<size_t>(qi)];
+      const JValue* bw = kv.second.kind == JValue::Object ? kv.second.get("bitwidth") : nullptr;
+      const JValue* sh = kv.second.kind == JValue::Object ? kv.second.get("shift") : nullptr;
+      if (!bw || bw->kind != JValue::Number || bw->num != bits)
+        throw Error(ErrorKind::InvalidArgument, where + " — 'bitwidth' must match its param encoding");
+      const int64_t n = model.plan().constant(layer.bias)->numel();
+      if (!sh || sh->kind != JValue::Array || static_cast<int64_t>(sh->items.size()) != n)
+        throw Error(ErrorKind::InvalidArgument, where + " — 'shift' must be an array of " + std::to_string(n) + " numbers (one per output channel)");
+      Encoding e = enc.get(qi, bits, config.block_of(static_cast<size_t>(qi)));
+      e.bias_shift.clear();
+      for (const JValue& v : sh->items) {
+        if (v.kind != JValue::Number || !std::isfinite(v.num) || std::fabs(v.num) > std::numeric_limits<float>::max())
+          throw Error(ErrorKind::InvalidArgument, where + " — 'shift' entry " + std::to_string(e.bias_shift.size()) + " is not a finite float");
+        e.bias_shift.push_back(static_cast<float>(v.num));
       }
       enc.set(qi, std::move(e));
     }

@@ -10,6 +10,7 @@
 #include "graph/shape_inference.h"
 #include "onnx/opset_upgrade.h"
 #include "onnx/tensor_data.h"
+#include "quant/output_aware.h"
 
 namespace qm::quant {
 namespace {
@@ -255,6 +256,14 @@ class Exporter {
       if (per_axis) dq.attribute.push_back(int_attr("axis", e.axis));
       head_.push_back(std::move(dq));
       on.input[static_cast<size_t>(k)] = out;
+    }
+    if (!e.bias_shift.empty()) {
+      const Tensor* b = plan_.constant(q.bias);
+      if (!b || q.bias_step < 0 || static_cast<size_t>(q.bias_step) >= plan_.steps().size() || q.bias_input < 0)
+        throw Error(ErrorKind::InvalidArgument, "QDQ export: weight of node '" + n.name + "' has a bias correction but no bias constant");
+      onnx::Node& bn = og_->node[static_cast<size_t>(plan_.steps()[static_cast<size_t>(q.bias_step)].node)];
+      if (bn.input.size() <= static_cast<size_t>(q.bias_input)) bn.input.resize(static_cast<size_t>(q.bias_input) + 1);
+      bn.input[static_cast<size_t>(q.bias_input)] = float_initializer(base + "_bias_corrected", corrected_bias(*b, e.bias_shift));
     }
     quantized_weight_nodes_[s.node] = e.bits;
     ++st_.weights;

@@ -13,6 +13,8 @@
 //   - BatchNormalization nodes the plan folded are removed; their Conv/ConvTranspose/Gemm gets the
 //     folded weight and bias constants of the plan (Gemm: beta = 1), so the file holds exactly the
 //     weights the simulator quantized;
+//   - a weight with bias correction (Encoding::bias_shift) gets its layer's corrected bias as a
+//     new float initializer (bias stays float);
 //   - each quantized weight becomes an integer initializer + DequantizeLinear (per axis): int8
 //     container for 2..8 bits, int16 for 9..16, packed int4 for <= 4 bits where the opset is >= 21
 //     (standard ops), and in older opsets the `com.microsoft` DequantizeLinear with int4 (by
@@ -47,6 +49,10 @@ struct ExportQuantizer {
   int step = -1;
   /// Bits, symmetry, axis, scale/zero point (one per channel for per-axis weights).
   Encoding encoding;
+  /// Weights with Encoding::bias_shift: their layer's bias (Layer::bias, bias_step, bias_input),
+  /// which the export replaces by the corrected one.
+  graph::ValueId bias = graph::kNoValue;
+  int bias_step = -1, bias_input = -1;
 };
 
 struct ExportOptions {

@@ -59,6 +59,28 @@ void append_rows(const graph::Plan& plan, const Layer& l, const Tensor& x, size_
     if (rows.k != 0 && rows.k != K) return;
     rows.k = K;
     rows.groups = groups;
+    // The mean row over every position: column (c, i, j) sums x over the input positions the
+    // window's (i, j) tap reads (padding reads 0).
+    rows.row_sum.resize(static_cast<size_t>(K), 0.0);
+    rows.row_count += positions;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < C; ++c) {
+        const float* plane = px + (n * C + c) * H * W;
+        for (int64_t i = 0; i < kh; ++i)
+          for (int64_t j = 0; j < kw; ++j) {
+            double sum = 0;
+            for (int64_t oh = 0; oh < OH; ++oh) {
+              const int64_t y = oh * sh - ph[0] + i * dh;
+              if (y < 0 || y >= H) continue;
+              const float* line = plane + y * W;
+              for (int64_t ow = 0; ow < OW; ++ow) {
+                const int64_t xx = ow * sw - pw[0] + j * dw;
+                if (xx >= 0 && xx < W) sum += line[xx];
+              }
+            }
+            rows.row_sum[static_cast<size_t>((c * kh + i) * kw + j)] += sum;
+          }
+      }
     const int64_t take = std::min<int64_t>(static_cast<int64_t>(max_rows), positions);
     for (int64_t r = 0; r < take; ++r) {
       const int64_t p = r * positions / take + (positions / take) / 2;  // evenly spaced, centred
@@ -85,11 +107,45 @@ void append_rows(const graph::Plan& plan, const Layer& l, const Tensor& x, size_
   if (rows.k != 0 && rows.k != K) return;
   rows.k = K;
   const int64_t M = x.numel() / std::max<int64_t>(K, 1);
+  rows.row_sum.resize(static_cast<size_t>(K), 0.0);
+  rows.row_count += M;
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t k = 0; k < K; ++k) rows.row_sum[static_cast<size_t>(k)] += trans_a ? px[k * M + m] : px[m * K + k];
   const int64_t take = std::min<int64_t>(static_cast<int64_t>(max_rows), M);
   for (int64_t r = 0; r < take; ++r) {
     const int64_t m = r * M / take + (M / take) / 2;
     for (int64_t k = 0; k < K; ++k) rows.data.push_back(trans_a ? px[k * M + m] : px[m * K + k]);
   }
+}
+
+std::vector<float> bias_shift(const float* w, const float* wq, const BlockLayout& layout, const LayerRows& rows) {
+  const int64_t g = std::max<int64_t>(1, rows.groups);
+  if (rows.k != g * layout.k || static_cast<int64_t>(rows.row_sum.size()) != rows.k || (g > 1 && (layout.inner != 1 || layout.outer % g != 0)))
+    throw Error(ErrorKind::InvalidArgument, "bias correction: the layer's rows do not match its weight");
+  if (rows.row_count <= 0) return {};
+  const int64_t K = layout.k, inner = layout.inner, per_group = layout.outer / g;
+  std::vector<float> shift(static_cast<size_t>(layout.outer * inner));
+  for (int64_t o = 0; o < layout.outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      const double* mean = rows.row_sum.data() + (o / per_group) * K;  // this channel's group's columns
+      double s = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        const int64_t at = (o * K + k) * inner + i;
+        s += mean[k] * (static_cast<double>(w[at]) - wq[at]);
+      }
+      shift[static_cast<size_t>(o * inner + i)] = static_cast<float>(s / static_cast<double>(rows.row_count));
+    }
+  return shift;
+}
+
+Tensor corrected_bias(const Tensor& bias, const std::vector<float>& shift) {
+  if (bias.dtype() != DataType::Float || bias.numel() != static_cast<int64_t>(shift.size()))
+    throw Error(ErrorKind::InvalidArgument, "bias correction: " + std::to_string(shift.size()) + " shifts for a bias of shape " +
+                                                shape_to_string(bias.shape()));
+  Tensor t = bias.clone();
+  float* p = t.data<float>();
+  for (size_t c = 0; c < shift.size(); ++c) p[c] += shift[c];
+  return t;
 }
 
 LayerRows LayerRows::group(int64_t j) const {

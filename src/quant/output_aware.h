@@ -38,6 +38,10 @@ struct LayerRows {
   /// group j's output channels (the j-th outer/groups of them) see columns [j K, (j + 1) K).
   int64_t groups = 1;
   std::vector<float> data;
+  /// The sum of EVERY row seen (k entries; not only the rows kept) and their number: the layer's
+  /// mean input row, for bias correction (bias_shift).
+  std::vector<double> row_sum;
+  int64_t row_count = 0;
   size_t rows() const { return k > 0 ? data.size() / static_cast<size_t>(k) : 0; }
   /// Group j's columns as rows of their own (groups == 1: a copy of this).
   LayerRows group(int64_t j) const;
@@ -56,6 +60,18 @@ bool takes_rows(const graph::Plan& plan, const Layer& layer);
 /// Appends up to `max_rows` rows of input `x` of `layer` (evenly spaced over its rows/positions).
 /// `x` is the layer's data input as the FP forward produced it.
 void append_rows(const graph::Plan& plan, const Layer& layer, const Tensor& x, size_t max_rows, LayerRows& rows);
+
+/// Empirical bias correction (AIMET's bias correction, on the FP inputs): per output channel c
+/// (the layer's output column: Conv C_out, Gemm/MatMul N), the mean over every input row seen
+/// (rows.row_sum) of the output error sum_k x[k] (w[c, k] - wq[c, k]), where `wq` is `w` as the
+/// quantizer dequantizes it. Adding it to the layer's bias makes the quantized layer's mean output
+/// the float layer's. Empty if no row was seen. Throws Error(InvalidArgument) if the rows do not
+/// fit the weight.
+std::vector<float> bias_shift(const float* w, const float* wq, const BlockLayout& layout, const LayerRows& rows);
+
+/// `bias` (float, one value per output channel) plus `shift`: the layer's corrected bias.
+/// Throws Error(InvalidArgument) if the sizes differ.
+Tensor corrected_bias(const Tensor& bias, const std::vector<float>& shift);
 
 /// The symmetric scales at `bits` of weight `w` (float, laid out as `layout` says) that minimise
 /// the output error over `rows`: one per output channel (`block` 0) or per block, in the

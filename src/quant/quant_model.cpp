@@ -55,6 +55,45 @@ std::vector<int64_t> layer_macs(const graph::Graph& g, const graph::InputShapeOv
   return macs;
 }
 
+// Layer::bias of `l` (see there), from the readers of each value and the graph outputs.
+void find_bias(const graph::Plan& plan, Layer& l, const std::vector<std::vector<int>>& readers, const std::vector<bool>& is_output) {
+  const auto& steps = plan.steps();
+  const graph::Step& s = steps[static_cast<size_t>(l.step)];
+  const Shape& ws = l.weight_shape;
+  auto only_here = [&](graph::ValueId v, int step, int64_t n) {
+    const Tensor* c = plan.constant(v);
+    return c && c->dtype() == DataType::Float && c->numel() == n && readers[static_cast<size_t>(v)].size() == 1 &&
+           readers[static_cast<size_t>(v)][0] == step && !is_output[static_cast<size_t>(v)];
+  };
+  auto set = [&](graph::ValueId v, int step, int input) {
+    l.bias = v;
+    l.bias_step = step;
+    l.bias_input = input;
+  };
+  if ((l.op == "Conv" || l.op == "Gemm") && ws.size() >= 2 && s.inputs.size() > 2 && s.inputs[2] != kNoValue) {
+    int64_t n = ws[0];
+    if (l.op == "Gemm") {
+      const auto* a = static_cast<const ops::GemmAttrs*>(s.attrs.get());
+      if (!a || a->alpha != a->beta || ws.size() != 2) return;
+      n = a->trans_b ? ws[0] : ws[1];
+      const Tensor* c = plan.constant(s.inputs[2]);
+      if (!c || c->shape().empty() || c->shape().back() != n) return;  // one value per output column
+    }
+    if (only_here(s.inputs[2], l.step, n)) set(s.inputs[2], l.step, 2);
+    return;
+  }
+  if (l.op != "MatMul" || ws.size() != 2 || s.outputs.empty() || s.outputs[0] == kNoValue) return;
+  const graph::ValueId y = s.outputs[0];
+  if (is_output[static_cast<size_t>(y)] || readers[static_cast<size_t>(y)].size() != 1) return;
+  const int a = readers[static_cast<size_t>(y)][0];
+  const graph::Step& add = steps[static_cast<size_t>(a)];
+  if (plan.graph().node(add.node).op_type() != "Add" || add.inputs.size() != 2) return;
+  const int k = add.inputs[0] == y ? 1 : 0;
+  if (add.inputs[1 - k] != y || add.inputs[k] == y) return;
+  const Tensor* c = plan.constant(add.inputs[k]);
+  if (c && !c->shape().empty() && c->shape().back() == ws[1] && only_here(add.inputs[k], a, ws[1])) set(add.inputs[k], a, k);
+}
+
 }  // namespace
 
 void QuantConfig::set_block(size_t q, int b) {
@@ -314,6 +353,7 @@ QuantModel::QuantModel(const graph::Plan& plan, const PlacementOptions& options)
         if (!a.outputs.empty() && a.outputs[0] != kNoValue) l.output_quantizer = on_value_[static_cast<size_t>(a.outputs[0])];
       }
     }
+    find_bias(plan, l, readers, is_output);
   }
   quantizers_ = std::move(kept);
   for (const Quantizer& q : quantizers_) by_tensor_.emplace(q.tensor, q.id);

@@ -97,6 +97,12 @@ struct Layer {
   int64_t weight_elements = 0;
   Shape weight_shape;
   BlockLayout blocks;                ///< its weight's blocked form (blocks.ok() false: none)
+  /// Where bias correction goes (Encoding::bias_shift): the float constant added to this layer's
+  /// output channels, read by this step only: a Conv's bias or a Gemm's C (alpha == beta, one
+  /// value per output column: input `bias_input` of the layer's own step), or the constant of the
+  /// Add that alone reads a MatMul's output (`bias_step` is that Add). kNoValue: none.
+  graph::ValueId bias = graph::kNoValue;
+  int bias_step = -1, bias_input = -1;
 };
 
 /// Bits per quantizer; 0 = off (floating point). Indexed by Quantizer::id.
@@ -133,6 +139,9 @@ struct Encoding {
   /// the weight's order; the simulation and the export use these instead of round-to-nearest.
   /// Empty: round to nearest.
   std::vector<int8_t> levels;
+  /// Weights with bias correction (output_aware.h bias_shift): added to the layer's bias
+  /// (Layer::bias), one per output channel, in the simulation and the export. Empty: none.
+  std::vector<float> bias_shift;
 
   /// Integer range at the TRUE bit-width: symmetric [-2^(b-1), 2^(b-1)-1], else [0, 2^b-1].
   int32_t qmin() const { return symmetric ? -(int32_t{1} << (bits - 1)) : 0; }

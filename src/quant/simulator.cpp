@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "kernels/fake_quant.h"
+#include "quant/output_aware.h"
 
 namespace qm::quant {
 
@@ -119,13 +120,15 @@ class Simulator::OverrideGuard {
 struct Simulator::WeightStore {
   explicit WeightStore(size_t quantizers) : quantizers(quantizers) { renew_keys(); }
   /// New executor override keys (the encodings, hence the fake weights, changed).
-  void renew_keys() { key_base = graph::Executor::reserve_override_keys(quantizers * kKeysPerQuantizer); }
+  void renew_keys() { key_base = graph::Executor::reserve_override_keys(2 * quantizers * kKeysPerQuantizer); }
   /// One key per (quantizer, bits 0..16, block: per channel or a power of two 16..1024).
   uint64_t key(int q, int bits, int block) const {
     uint64_t code = 0;  // 0 = per channel, 1 = 16, ..., 7 = 1024
     for (int b = block; b >= kMinWeightBlock; b >>= 1) ++code;
     return key_base + static_cast<uint64_t>(q) * kKeysPerQuantizer + code * kBitsKeys + static_cast<uint64_t>(bits);
   }
+  /// The key of the corrected bias of weight quantizer q's layer at (bits, block).
+  uint64_t bias_key(int q, int bits, int block) const { return key(q, bits, block) + quantizers * kKeysPerQuantizer; }
 
   static constexpr uint64_t kBitsKeys = 17;
   static constexpr uint64_t kKeysPerQuantizer = kBitsKeys * 8;
@@ -198,6 +201,15 @@ void Simulator::apply_weights(const QuantConfig& config) {
     }
     // Made only where a step needs it (not for layers whose packed weights already match).
     exec_->set_constant_override(q.value, key, [this, id = q.id, b, block] { return fake_weight(id, b, block); });
+    const Layer& layer = model_->layers()[static_cast<size_t>(q.layer)];
+    if (layer.bias == graph::kNoValue) continue;
+    std::lock_guard<std::mutex> lock(weights_->mutex);
+    const Encoding& e = enc_->get(q.id, b, block);
+    if (e.bias_shift.empty()) continue;
+    exec_->set_constant_override(layer.bias, weights_->bias_key(q.id, b, block), [this, id = q.id, b, block, v = layer.bias] {
+      std::lock_guard<std::mutex> lock(weights_->mutex);
+      return corrected_bias(*model_->plan().constant(v), enc_->get(id, b, block).bias_shift);
+    });
   }
 }
 

@@ -222,6 +222,7 @@ test('quantize: exports of opset 7-21 models load and run in ORT at disabled and
     const xf = calib[0];
     const feeds = { x };
     let learned = 0;  // learned configs whose encodings carry learned integers
+    let corrected = 0;  // W4A8 exports whose encodings carry bias corrections (run --encodings reads them)
     for (const opset of OPSET_MODELS) {
       const model = join(MODELS, 'opsets', `opset_op${opset}.onnx`);
       assert.ok(existsSync(model), `${model} missing: run tools/make_models.py`);
@@ -240,6 +241,7 @@ test('quantize: exports of opset 7-21 models load and run in ORT at disabled and
         const db = agreement(ours, disabled), dbAll = agreement(ours, all), dbFloat = agreement(float, disabled);
         if (cfg.includes('b16')) assert.equal(readModel(out).opsets[''], 21, `opset ${opset} ${cfg}: blocked scales export at opset 21`);
         if (cfg.includes('learned')) learned += /"learned_levels"/.test(readFileSync(enc, 'utf8'));
+        if (cfg === 'W4A8') corrected += /"bias_corrections"/.test(readFileSync(enc, 'utf8'));
         if (cfg.includes('b16')) {
           const rep = qm(['quantize', model, '--calib', ...calib, ...args, '--out', out, '--report', `${out}.json`, '--threads', '1', '--quiet']);
           assert.equal(rep.status, 0, describe(rep));
@@ -254,6 +256,7 @@ test('quantize: exports of opset 7-21 models load and run in ORT at disabled and
     }
     t.diagnostic(`learned rounding kept on ${learned} of ${2 * OPSET_MODELS.length} learned exports`);
     assert.ok(learned >= OPSET_MODELS.length, 'learned rounding changed the integers of most learned exports');
+    assert.equal(corrected, OPSET_MODELS.length, 'every W4A8 export has bias-corrected layers, checked in ORT like the rest');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -503,6 +506,7 @@ test('quantize: the search options refuse bad values with one error line (2 = us
     const cases = [
       [[...base, '--order', 'sideways'], 2, /--order.*sideways/],
       [[...base, '--bits', 'W4A8', '--weight-rounding', 'sometimes'], 2, /--weight-rounding.*sometimes.*nearest or learned/],
+      [[...base, '--bits', 'W4A8', '--bias-correction', 'yes'], 2, /--bias-correction.*yes.*on or off/],
       [[...base, '--memory-budget', 'lots'], 2, /--memory-budget.*lots/],
       [[...base, '--memory-budget', '-5M'], 2, /--memory-budget/],
       [[...base, '--memory-budget', '5X'], 2, /--memory-budget.*5X/],

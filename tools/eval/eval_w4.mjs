@@ -1,11 +1,13 @@
 // `npm run eval:w4` (issue 15 item 4): what the 4-bit weight candidates buy on trained models.
 // For each model, exactly as a user runs it (`quantmix quantize`, calibration set A = the
 // sample's 64 PNGs), ONNX Runtime measures the exported files on held-out labelled images:
-//   - homogeneous W4A8 with the weight-error clip (`--weight-range weight-mse`, before issue 15),
-//     W4A8 with output-aware clips (the default `mse`), W4b32A8 and W4b64A8 (blocked scales);
+//   - homogeneous W4A8 with the weight-error clip (`--weight-range weight-mse --bias-correction
+//     off`, before issue 15), W4A8 with output-aware clips (the default `mse`) without and with
+//     bias correction (the default), W4b32A8 and W4b64A8 (blocked scales);
+//     every row not marked "no bias correction" (or weight-mse) has the default bias correction;
 //   - homogeneous W4A8 and W4b32A8 with learned rounding (`--weight-rounding learned`);
 //   - mixed precision at bops 0.5 / 0.6 / 0.75 with today's candidates W4A8,W8A8,W8A16 under
-//     weight-mse and under the default, with learned rounding (and --order both), and with the
+//     weight-mse, output-aware without and with bias correction, with learned rounding (and --order both), and with the
 //     blocked candidates added;
 //   - the time (report timing_s: calibration + search, or + evaluate for homogeneous bits) for each.
 // Models: the bundled sample and tests/data/trained (Fashion-MNIST, input `image` [1,1,28,28] =
@@ -37,9 +39,11 @@ const names = opt('--models', [...Object.keys(MODELS), 'textline_ctc'].join(',')
 const CALIB = ['--calib', join(S, 'calib'), '--preprocess', 'unit'];
 const CTC_CALIB = ['--calib', join(S, 'textline_calib.npz')];
 
+const OFF = ['--bias-correction', 'off'];
 const HOMOGENEOUS = [
-  ['W4A8 weight-mse', ['--bits', 'W4A8', '--weight-range', 'weight-mse']],
-  ['W4A8 output-aware', ['--bits', 'W4A8']],
+  ['W4A8 weight-mse', ['--bits', 'W4A8', '--weight-range', 'weight-mse', ...OFF]],
+  ['W4A8 output-aware, no bias correction', ['--bits', 'W4A8', ...OFF]],
+  ['W4A8 output-aware + bias correction', ['--bits', 'W4A8']],
   ['W4b32A8', ['--bits', 'W4b32A8']],
   ['W4b64A8', ['--bits', 'W4b64A8']],
   ['W4A8 learned rounding', ['--bits', 'W4A8', '--weight-rounding', 'learned']],
@@ -47,8 +51,9 @@ const HOMOGENEOUS = [
   ['W8A8', ['--bits', 'W8A8']],
 ];
 const MIXED = [
-  ['W4A8,W8A8,W8A16 weight-mse', ['--candidates', 'W4A8,W8A8,W8A16', '--weight-range', 'weight-mse']],
-  ['W4A8,W8A8,W8A16 output-aware', ['--candidates', 'W4A8,W8A8,W8A16']],
+  ['W4A8,W8A8,W8A16 weight-mse', ['--candidates', 'W4A8,W8A8,W8A16', '--weight-range', 'weight-mse', ...OFF]],
+  ['W4A8,W8A8,W8A16 output-aware, no bias correction', ['--candidates', 'W4A8,W8A8,W8A16', ...OFF]],
+  ['W4A8,W8A8,W8A16 output-aware + bias correction', ['--candidates', 'W4A8,W8A8,W8A16']],
   ['+ W4b32A8,W4b64A8', ['--candidates', 'W4b32A8,W4b64A8,W4A8,W8A8,W8A16']],
   ['W4A8,W8A8,W8A16 learned rounding', ['--candidates', 'W4A8,W8A8,W8A16', '--weight-rounding', 'learned']],
   ['W4A8,W8A8,W8A16 learned rounding, --order both', ['--candidates', 'W4A8,W8A8,W8A16', '--weight-rounding', 'learned', '--order', 'both']],
