@@ -208,6 +208,14 @@ test('wasm/quantize: order, labels and memoryBudgetMB reach the search; top-1 ag
   assert.equal(r.report.search.front_points, 64, 'the default');
   const n = few.report.pareto.length, measured = few.report.pareto.filter((p) => p.measured).length;
   assert.ok(n > 3 && measured < n, `${measured} of ${n} points measured`);
+  // biasCorrection reaches the core (the CLI's --bias-correction): W4A8's encodings carry the
+  // shifts by default and none with false, and the simulated SQNR differs.
+  const w4 = { bits: 'W4A8' };
+  const corrected = await e.quantize({ ...base, options: w4 });
+  const plain = await e.quantize({ ...base, options: { ...w4, biasCorrection: false } });
+  assert.ok(Object.keys(JSON.parse(corrected.encodings).bias_corrections || {}).length > 0, 'default: bias corrected');
+  assert.equal(JSON.parse(plain.encodings).bias_corrections, undefined);
+  assert.notEqual(corrected.report.selected.sqnr_db, plain.report.selected.sqnr_db);
   // Bad values: one-line errors naming the option by its JS name (the bindings parse each option's
   // text once; no CLI flag in the core's words).
   for (const [bad, re] of [[{ order: 'sideways' }, /^order: unknown order 'sideways'/],
