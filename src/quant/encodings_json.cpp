@@ -4,8 +4,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <map>
+#include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -59,40 +60,33 @@ std::string encodings_to_json(const QuantModel& model, Encodings& enc, const Qua
     }
     j.end_object();
   }
-  // Learned rounding: the integers of each such weight (not AIMET; tools that do not know the
-  // key ignore it and round to nearest).
-  bool any_levels = false;
-  for (const Quantizer& q : model.quantizers()) {
-    if (q.kind != QuantizerKind::Weight || static_cast<size_t>(q.id) >= config.bits.size() || config.bits[static_cast<size_t>(q.id)] <= 0)
-      continue;
-    const Encoding& e = enc.get(q.id, config.bits[static_cast<size_t>(q.id)], config.block_of(static_cast<size_t>(q.id)));
-    if (e.levels.empty()) continue;
-    if (!any_levels) j.key("learned_levels").begin_object();
-    any_levels = true;
-    j.key(q.tensor).begin_object(true);
-    j.key("bitwidth").value(e.bits);
-    j.key("levels").value(levels_to_hex(e));
-    j.end_object();
-  }
-  if (any_levels) j.end_object();
-  // Bias correction: the shift added to each such weight's layer bias (not AIMET either; a tool
-  // that ignores it runs the layer with its uncorrected bias).
-  bool any_shift = false;
-  for (const Quantizer& q : model.quantizers()) {
-    if (q.kind != QuantizerKind::Weight || static_cast<size_t>(q.id) >= config.bits.size() || config.bits[static_cast<size_t>(q.id)] <= 0)
-      continue;
-    const Encoding& e = enc.get(q.id, config.bits[static_cast<size_t>(q.id)], config.block_of(static_cast<size_t>(q.id)));
-    if (e.bias_shift.empty()) continue;
-    if (!any_shift) j.key("bias_corrections").begin_object();
-    any_shift = true;
-    j.key(q.tensor).begin_object(true);
-    j.key("bitwidth").value(e.bits);
+  // Sections beyond AIMET's, one entry per switched-on weight whose encoding has the extra:
+  // {tensor: {"bitwidth": b, <what write() adds>}}. Tools that do not know a key ignore it.
+  auto extra_section = [&](const char* name, bool (*has)(const Encoding&), const std::function<void(const Encoding&)>& write) {
+    bool any = false;
+    for (const Quantizer& q : model.quantizers()) {
+      if (q.kind != QuantizerKind::Weight || static_cast<size_t>(q.id) >= config.bits.size() || config.bits[static_cast<size_t>(q.id)] <= 0)
+        continue;
+      const Encoding& e = enc.get(q.id, config.bits[static_cast<size_t>(q.id)], config.block_of(static_cast<size_t>(q.id)));
+      if (!has(e)) continue;
+      if (!any) j.key(name).begin_object();
+      any = true;
+      j.key(q.tensor).begin_object(true);
+      j.key("bitwidth").value(e.bits);
+      write(e);
+      j.end_object();
+    }
+    if (any) j.end_object();
+  };
+  // Learned rounding: the integers of each such weight (a tool that ignores them rounds to nearest).
+  extra_section("learned_levels", [](const Encoding& e) { return !e.levels.empty(); },
+                [&](const Encoding& e) { j.key("levels").value(levels_to_hex(e)); });
+  // Bias correction: the shift added to the layer's bias (ignored: the uncorrected bias runs).
+  extra_section("bias_corrections", [](const Encoding& e) { return !e.bias_shift.empty(); }, [&](const Encoding& e) {
     j.key("shift").begin_array();
     for (float v : e.bias_shift) j.value(static_cast<double>(v));
     j.end_array();
-    j.end_object();
-  }
-  if (any_shift) j.end_object();
+  });
   j.end_object();
   return j.str() + "\n";
 }
@@ -215,64 +209,60 @@ QuantConfig encodings_from_json(const std::string& text, const QuantModel& model
       enc.set(qi, std::move(e));
     }
   }
-  if (const JValue* sec = root.get("learned_levels")) {
+  // The extra sections (encodings_to_json): each entry's weight, checked to be switched on above
+  // with the entry's bitwidth; f(where, quantizer, bits, entry).
+  auto read_extra = [&](const char* name, const std::function<void(const std::string&, int, int, const JValue&)>& f) {
+    const JValue* sec = root.get(name);
+    if (!sec) return;
     if (sec->kind != JValue::Object)
-      throw Error(ErrorKind::InvalidArgument, "reading " + source + ": 'learned_levels' must be an object");
+      throw Error(ErrorKind::InvalidArgument, "reading " + source + ": '" + name + "' must be an object");
     for (const auto& kv : sec->members) {
-      const std::string where = "reading " + source + ": learned_levels '" + kv.first + "'";
+      const std::string where = "reading " + source + ": " + name + " '" + kv.first + "'";
       const int qi = model.find_tensor(kv.first);
       if (qi < 0 || model.quantizer(qi).kind != QuantizerKind::Weight || config.bits[static_cast<size_t>(qi)] <= 0)
         throw Error(ErrorKind::InvalidArgument, where + " — not a weight listed under param_encodings");
       const int bits = config.bits[static_cast<size_t>(qi)];
       const JValue* bw = kv.second.kind == JValue::Object ? kv.second.get("bitwidth") : nullptr;
-      const JValue* lv = kv.second.kind == JValue::Object ? kv.second.get("levels") : nullptr;
-      if (!bw || bw->kind != JValue::Number || bw->num != bits || bits > 4)
-        throw Error(ErrorKind::InvalidArgument, where + " — 'bitwidth' must match its param encoding and be at most 4");
-      const int64_t numel = model.plan().constant(model.quantizer(qi).value)->numel();
-      if (!lv || lv->kind != JValue::String || static_cast<int64_t>(lv->str.size()) != numel)
-        throw Error(ErrorKind::InvalidArgument, where + " — 'levels' must be a string of " + std::to_string(numel) + " hex digits");
-      Encoding e = enc.get(qi, bits, config.block_of(static_cast<size_t>(qi)));
-      e.levels.resize(static_cast<size_t>(numel));
-      for (size_t i = 0; i < lv->str.size(); ++i) {
-        const char* at = lv->str[i] ? std::strchr(kHex, lv->str[i]) : nullptr;
-        const int v = at ? static_cast<int>(at - kHex) + e.qmin() : e.qmax() + 1;
-        if (v > e.qmax())
-          throw Error(ErrorKind::InvalidArgument, where + " — character " + std::to_string(i) + " is not a level of " +
-                                                      std::to_string(bits) + " bits (hex digit of level - " + std::to_string(e.qmin()) + ")");
-        e.levels[i] = static_cast<int8_t>(v);
-      }
-      enc.set(qi, std::move(e));
-    }
-  }
-  if (const JValue* sec = root.get("bias_corrections")) {
-    if (sec->kind != JValue::Object)
-      throw Error(ErrorKind::InvalidArgument, "reading " + source + ": 'bias_corrections' must be an object");
-    for (const auto& kv : sec->members) {
-      const std::string where = "reading " + source + ": bias_corrections '" + kv.first + "'";
-      const int qi = model.find_tensor(kv.first);
-      if (qi < 0 || model.quantizer(qi).kind != QuantizerKind::Weight || config.bits[static_cast<size_t>(qi)] <= 0)
-        throw Error(ErrorKind::InvalidArgument, where + " — not a weight listed under param_encodings");
-      const Layer& layer = model.layers()[static_cast<size_t>(model.quantizer(qi).layer)];
-      if (layer.bias == graph::kNoValue)
-        throw Error(ErrorKind::InvalidArgument, where + " — its layer '" + layer.name + "' has no bias of its own to correct");
-      const int bits = config.bits[static_cast<size_t>(qi)];
-      const JValue* bw = kv.second.kind == JValue::Object ? kv.second.get("bitwidth") : nullptr;
-      const JValue* sh = kv.second.kind == JValue::Object ? kv.second.get("shift") : nullptr;
       if (!bw || bw->kind != JValue::Number || bw->num != bits)
         throw Error(ErrorKind::InvalidArgument, where + " — 'bitwidth' must match its param encoding");
-      const int64_t n = model.plan().constant(layer.bias)->numel();
-      if (!sh || sh->kind != JValue::Array || static_cast<int64_t>(sh->items.size()) != n)
-        throw Error(ErrorKind::InvalidArgument, where + " — 'shift' must be an array of " + std::to_string(n) + " numbers (one per output channel)");
-      Encoding e = enc.get(qi, bits, config.block_of(static_cast<size_t>(qi)));
-      e.bias_shift.clear();
-      for (const JValue& v : sh->items) {
-        if (v.kind != JValue::Number || !std::isfinite(v.num) || std::fabs(v.num) > std::numeric_limits<float>::max())
-          throw Error(ErrorKind::InvalidArgument, where + " — 'shift' entry " + std::to_string(e.bias_shift.size()) + " is not a finite float");
-        e.bias_shift.push_back(static_cast<float>(v.num));
-      }
-      enc.set(qi, std::move(e));
+      f(where, qi, bits, kv.second);
     }
-  }
+  };
+  read_extra("learned_levels", [&](const std::string& where, int qi, int bits, const JValue& entry) {
+    const JValue* lv = entry.get("levels");
+    if (bits > 4) throw Error(ErrorKind::InvalidArgument, where + " — 'bitwidth' must match its param encoding and be at most 4");
+    const int64_t numel = model.plan().constant(model.quantizer(qi).value)->numel();
+    if (!lv || lv->kind != JValue::String || static_cast<int64_t>(lv->str.size()) != numel)
+      throw Error(ErrorKind::InvalidArgument, where + " — 'levels' must be a string of " + std::to_string(numel) + " hex digits");
+    Encoding e = enc.get(qi, bits, config.block_of(static_cast<size_t>(qi)));
+    e.levels.resize(static_cast<size_t>(numel));
+    for (size_t i = 0; i < lv->str.size(); ++i) {
+      const char* at = lv->str[i] ? std::strchr(kHex, lv->str[i]) : nullptr;
+      const int v = at ? static_cast<int>(at - kHex) + e.qmin() : e.qmax() + 1;
+      if (v > e.qmax())
+        throw Error(ErrorKind::InvalidArgument, where + " — character " + std::to_string(i) + " is not a level of " +
+                                                    std::to_string(bits) + " bits (hex digit of level - " + std::to_string(e.qmin()) + ")");
+      e.levels[i] = static_cast<int8_t>(v);
+    }
+    enc.set(qi, std::move(e));
+  });
+  read_extra("bias_corrections", [&](const std::string& where, int qi, int bits, const JValue& entry) {
+    const Layer& layer = model.layers()[static_cast<size_t>(model.quantizer(qi).layer)];
+    if (layer.bias == graph::kNoValue)
+      throw Error(ErrorKind::InvalidArgument, where + " — its layer '" + layer.name + "' has no bias of its own to correct");
+    const JValue* sh = entry.get("shift");
+    const int64_t n = model.plan().constant(layer.bias)->numel();
+    if (!sh || sh->kind != JValue::Array || static_cast<int64_t>(sh->items.size()) != n)
+      throw Error(ErrorKind::InvalidArgument, where + " — 'shift' must be an array of " + std::to_string(n) + " numbers (one per output channel)");
+    Encoding e = enc.get(qi, bits, config.block_of(static_cast<size_t>(qi)));
+    e.bias_shift.clear();
+    for (const JValue& v : sh->items) {
+      if (v.kind != JValue::Number || !std::isfinite(v.num) || std::fabs(v.num) > std::numeric_limits<float>::max())
+        throw Error(ErrorKind::InvalidArgument, where + " — 'shift' entry " + std::to_string(e.bias_shift.size()) + " is not a finite float");
+      e.bias_shift.push_back(static_cast<float>(v.num));
+    }
+    enc.set(qi, std::move(e));
+  });
   return config;
 }
 
