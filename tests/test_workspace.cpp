@@ -341,3 +341,23 @@ TEST_CASE("api/session: the model's weights are held once; the file's buffer is 
 }
 
 }  // namespace qm::api
+
+namespace qm {
+
+TEST_CASE("api/options: sizes parse to bytes; sizes size_t cannot hold are refused, not wrapped") {
+  CHECK(api::parse_size("512M", "--max-memory") == size_t{512} << 20);
+  CHECK(api::parse_size("1.5K", "--max-memory") == 1536);
+  CHECK(api::parse_size("0", "--max-memory") == 0);
+  CHECK_THROWS_WITH_AS(api::parse_size("-5M", "--max-memory"), doctest::Contains("negative"), Error);
+  CHECK_THROWS_WITH_AS(api::parse_size("1e3", "--max-memory"), doctest::Contains("unknown unit"), Error);
+  CHECK_THROWS_WITH_AS(api::parse_size("99999999999999999999", "--max-memory"), doctest::Contains("too large"), Error);
+  // 8 GiB: fine with a 64-bit size_t; in wasm (32 bits) it would wrap to 0, so it is refused.
+  if (sizeof(size_t) >= 8) {
+    CHECK(api::parse_size("8G", "--max-memory") == size_t{8} << 30);
+  } else {
+    CHECK_THROWS_WITH_AS(api::parse_size("8G", "--max-memory"), doctest::Contains("too large"), Error);
+    CHECK_THROWS_WITH_AS(api::parse_size("4G", "--max-memory"), doctest::Contains("too large"), Error);
+  }
+}
+
+}  // namespace qm

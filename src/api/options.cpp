@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <initializer_list>
+#include <limits>
 #include <utility>
 
 #include "core/error.h"
@@ -195,7 +196,9 @@ size_t parse_size(const std::string& text, const std::string& what) {
     throw bad("unknown unit '" + text.substr(i) + "'");
   }
   const double v = std::strtod(num.c_str(), nullptr) * scale;
-  if (!std::isfinite(v) || v > 9007199254740992.0) throw bad("too large");
+  // Exact in a double, and below size_t's largest value (kAutoMemoryLimit; 4 GiB in wasm).
+  if (!std::isfinite(v) || v > 9007199254740992.0 || v >= static_cast<double>(std::numeric_limits<size_t>::max()))
+    throw bad("too large");
   return static_cast<size_t>(std::llround(v));
 }
 

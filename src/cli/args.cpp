@@ -105,7 +105,7 @@ size_t max_memory_flag(const ParsedArgs& p) {
   if (!p.has("--max-memory")) return api::kAutoMemoryLimit;
   try {
     const size_t bytes = api::parse_size(p.get("--max-memory"), "--max-memory");
-    if (bytes == 0 || bytes == api::kAutoMemoryLimit) throw UsageError("--max-memory must be above 0, got '" + p.get("--max-memory") + "'");
+    if (bytes == 0) throw UsageError("--max-memory must be above 0, got '" + p.get("--max-memory") + "'");
     return bytes;
   } catch (const Error& e) {
     throw UsageError(e.what());
