@@ -259,6 +259,19 @@ try {
     t.equal(seen.sent, 'learned', 'weightRounding reached the core');
     t.equal(seen.phase, 'Learned rounding', 'the phase is listed by its label');
     t.ok(/"learned_levels"/.test(seen.encodings ?? ''), 'the encodings carry learned integers');
+    // Bias correction is on by default (nothing sent); unticked, it reaches the core as false.
+    t.equal(await page.isChecked('#set-bias-correction'), true, 'bias correction is ticked by default');
+    t.ok(/"bias_corrections"/.test(seen.encodings ?? ''), 'the encodings carry bias corrections');
+    await page.uncheck('#set-bias-correction');
+    const plain = await quantize();
+    t.equal(plain.state, 'done', `a run without bias correction completes (${plain.banner || plain.state})`);
+    const off = await page.evaluate(async () => ({
+      sent: window.quantmix.options.biasCorrection ?? null,
+      encodings: await window.quantmix.exportFiles().encodings?.text(),
+    }));
+    t.equal(off.sent, false, 'biasCorrection: false reached the core');
+    t.ok(!/"bias_corrections"/.test(off.encodings ?? ''), 'and the encodings carry none');
+    await page.check('#set-bias-correction');
     await page.uncheck('#set-learned-rounding');
     await page.selectOption('#set-mode', '');
   });

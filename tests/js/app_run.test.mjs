@@ -30,7 +30,8 @@ async function openApp(engine) {
   document.body.appendChild(h(document, 'form', { id: 'settings-form' },
     ['set-mode', 'set-profile', 'set-target-kind'].map((id) => h(document, 'select', { id })),
     h(document, 'div', { id: 'set-candidates' }),
-    ['set-target-value', 'set-target-slider', 'set-max-samples', 'set-score-module', 'set-learned-rounding'].map((id) => h(document, 'input', { id }))));
+    ['set-target-value', 'set-target-slider', 'set-max-samples', 'set-score-module', 'set-learned-rounding'].map((id) => h(document, 'input', { id })),
+    Object.assign(h(document, 'input', { id: 'set-bias-correction' }), { checked: true })));  // checked in index.html
   const window = { addEventListener() {} };
   window.parent = window;  // not embedded
   const { ui, state } = await start({ document, location: new URL('http://127.0.0.1/?empty'), window });

@@ -37,7 +37,7 @@ function collectUi(d) {
     pp: { preset: $('pp-preset'), height: $('pp-height'), width: $('pp-width'), layout: $('pp-layout'),
           scale: $('pp-scale'), order: $('pp-order'), mean: $('pp-mean'), std: $('pp-std'), cli: $('pp-cli'),
           pad: $('pp-pad'), padValue: $('pp-pad-value') },
-    stepSettings: $('step-settings'), settingsForm: $('settings-form'), profile: $('set-profile'), mode: $('set-mode'), learnedRounding: $('set-learned-rounding'),
+    stepSettings: $('step-settings'), settingsForm: $('settings-form'), profile: $('set-profile'), mode: $('set-mode'), learnedRounding: $('set-learned-rounding'), biasCorrection: $('set-bias-correction'),
     candidates: $('set-candidates'), targetKind: $('set-target-kind'), targetValue: $('set-target-value'),
     targetSlider: $('set-target-slider'), targetSliderField: $('target-slider-field'),
     maxSamples: $('set-max-samples'), frontPoints: $('set-front-points'), scoreModule: $('set-score-module'), scoreStatus: $('score-module-status'), runButton: $('run-button'), cancelButton: $('cancel-button'),

@@ -52,6 +52,7 @@ function readSettings() {
   if (score.problem) throw new Error(score.problem);
   if (score.href) metric.scoreModule = score.href;  // its mean replaces SQNR and top-1 in the search
   if (ui.learnedRounding.checked) metric.weightRounding = 'learned';
+  if (!ui.biasCorrection.checked) metric.biasCorrection = false;
   if (ui.mode.value) return { bits: ui.mode.value, maxSamples, ...metric };
   const candidates = parseCandidateList([...ui.candidates.querySelectorAll('input:checked')].map((i) => i.value).join(','));
   const target = targetSpec(ui.targetKind.value, ui.targetValue.value);
