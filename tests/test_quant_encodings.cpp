@@ -184,6 +184,25 @@ TEST_CASE("quant/histogram: streaming with range growth equals direct binning at
   CHECK(h.first_bin() <= 0);
 }
 
+TEST_CASE("quant/histogram: an all-zero first batch (a recurrent state's first step) then a real range") {
+  // The first batch sets a tiny width (nothing to span); growing from it to a range of 1 must not
+  // overflow the bin indices (it threw "cannot create std::vector larger than max_size()").
+  StreamingHistogram h(256);
+  const std::vector<float> zeros(8, 0.0f);
+  h.add(zeros.data(), zeros.size());
+  std::vector<float> v = gaussish(500, 5);
+  h.add(v.data(), v.size());
+  CHECK(h.count() == 508);
+  CHECK(h.counts().size() <= 256);
+  double sum = 0;
+  for (double c : h.counts()) sum += c;
+  CHECK(sum == 508);
+  const Encoding e = activation_encoding(h, 8, parse_act_range("minmax"));
+  // minmax covers the data (to within the grid's step, zero being exact).
+  CHECK(e.min[0] == doctest::Approx(*std::min_element(v.begin(), v.end())).epsilon(0.01));
+  CHECK(e.max[0] == doctest::Approx(*std::max_element(v.begin(), v.end())).epsilon(0.01));
+}
+
 TEST_CASE("quant/activations: minmax, percentile and mse range setting from the histogram") {
   // Uniform on [0, 1): percentile 99 gives ~0.99; minmax the exact max.
   std::vector<float> u(20000);

@@ -14,8 +14,8 @@ Writes, deterministically (fixed seeds, torchvision weights=None: nothing is dow
   ort_cases.json + ort_inputs/         libonnx-testdata models with decoded inputs (ort_cases.py)
   opsets/opset_op<N>.onnx              one small Conv/MatMul/Gemm model per opset 7..21, each op in
                                        its opset's form (opset_models.py; exports at every opset)
-  control_flow/*.onnx                  Conv models with an If or a Loop in the middle
-                                       (control_flow_models.py; quantize keeps the subgraphs float)
+  control_flow/*.onnx                  Conv models with an If, a Loop or a Scan in the middle
+                                       (control_flow_models.py; quantized inside the subgraphs too)
   index.json                           what was generated
   .stamp                               hash of these scripts: if it matches, nothing is redone
 """

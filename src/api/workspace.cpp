@@ -224,8 +224,12 @@ Workspace::Export Workspace::export_config(const quant::QuantConfig& config) {
     quant::ExportQuantizer e;
     e.kind = q.kind;
     e.value = q.value;
+    e.scope = q.scope;
+    e.path = q.path;
     e.encoding = enc_->get(q.id, b, config.block_of(static_cast<size_t>(q.id)));
+    if (!e.encoding.calibrated()) continue;  // in a subgraph no sample ran: stays float
     if (q.kind == quant::QuantizerKind::Weight) {
+      if (!q.scope.empty()) e.weight = &qmodel_->weight(q.id);
       const quant::Layer& layer = qmodel_->layers()[static_cast<size_t>(q.layer)];
       e.step = layer.step;
       e.bias = layer.bias;

@@ -176,6 +176,7 @@ std::vector<Tensor> Executor::execute(size_t start, std::vector<Tensor>& slots, 
     }
     outs.assign(s.outputs.size(), Tensor());
     ops::RunContext ctx(n.name, n.op_type(), n.opset, ins, &outs, pool_, &caches_[si], s.constant);
+    if (subgraph_hooks_) ctx.set_subgraph_hooks(subgraph_hooks_, "");
     s.def->run(s.attrs.get(), ctx);
     ++stats_.steps_run;
     for (size_t k = 0; k < s.outputs.size(); ++k) {

@@ -88,6 +88,9 @@ class Executor {
   /// Removes one override (no-op if none) / all overrides.
   void clear_constant_override(ValueId v);
   void clear_constant_overrides();
+  /// Hooks on the values inside If/Loop/Scan subgraphs for the runs that follow (null: none; the
+  /// caller keeps `hooks` alive while it is set).
+  void set_subgraph_hooks(const ops::SubgraphHooks* hooks) { subgraph_hooks_ = hooks; }
   /// The tensor of `v`'s eager override, or nullptr (none, or lazy).
   const Tensor* constant_override(ValueId v) const;
   /// Whether `v` is overridden (eagerly or lazily).
@@ -106,6 +109,7 @@ class Executor {
   };
   // Overrides by value id, and per step the keys of the overrides its cache was built with.
   std::vector<Override> overrides_;
+  const ops::SubgraphHooks* subgraph_hooks_ = nullptr;
   size_t num_overrides_ = 0;
   std::vector<std::vector<uint64_t>> cache_keys_;
   RunStats stats_;

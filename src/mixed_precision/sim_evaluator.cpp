@@ -73,7 +73,7 @@ SimEvaluator::SimEvaluator(const quant::QuantModel& model, quant::Simulator& sim
   bool first_sample = true;
   auto observer = [&](graph::ValueId v, const Tensor& t) -> std::optional<Tensor> {
     const auto now = Clock::now();
-    const int s = plan.producer_step(v);
+    const int s = static_cast<size_t>(v) < plan.num_values() ? plan.producer_step(v) : -1;  // else inside a subgraph
     if (s >= 0) {
       weight[static_cast<size_t>(s)] += std::chrono::duration<double>(now - last).count();
       if (first_sample) weight_ops[static_cast<size_t>(s)] += static_cast<double>(t.numel());

@@ -108,22 +108,13 @@ std::shared_ptr<const Subgraph> compile(const onnx::Graph& g, const std::string&
     }
   }
   // Nodes: names as graph::Graph gives them, registry entries, attributes.
-  std::set<std::string> taken;
-  for (const onnx::Node& n : g.node)
-    if (!n.name.empty()) taken.insert(n.name);
+  const std::vector<std::string> names = subgraph_node_names(g);
   std::vector<SubNode> nodes(g.node.size());
   std::map<std::string, int> producer;
   for (size_t i = 0; i < g.node.size(); ++i) {
     SubNode& s = nodes[i];
     s.proto = &g.node[i];
-    s.name = s.proto->name;
-    if (s.name.empty()) {
-      const std::string base = s.proto->op_type + "_" + std::to_string(i);
-      std::string name = base;
-      for (int k = 1; taken.count(name); ++k) name = base + "_" + std::to_string(k);
-      taken.insert(name);
-      s.name = name;
-    }
+    s.name = names[i];
     s.opset = p.opset();
     s.def = find_def(*s.proto, s.opset);
     s.inputs = s.proto->input;
@@ -317,7 +308,8 @@ std::vector<std::unique_ptr<OpCache>>* sub_caches(RunContext& ctx, const Control
 
 /// Runs `sg` with its declared inputs bound to `args` and `outer` as the enclosing scope.
 std::vector<Tensor> run_subgraph(const Subgraph& sg, std::vector<Tensor> args, const Scope& outer, ThreadPool* pool,
-                                 std::vector<std::unique_ptr<OpCache>>* caches) {
+                                 std::vector<std::unique_ptr<OpCache>>* caches, const SubgraphHooks* hooks,
+                                 const std::string& scope) {
   std::unordered_map<std::string, Tensor> env;
   for (size_t i = 0; i < sg.inputs.size() && i < args.size(); ++i) env[sg.inputs[i]] = std::move(args[i]);
   auto lookup = [&](const std::string& name, bool& constant) -> const Tensor* {
@@ -341,6 +333,7 @@ std::vector<Tensor> run_subgraph(const Subgraph& sg, std::vector<Tensor> args, c
   std::vector<const Tensor*> ins;
   std::vector<bool> constant;
   std::vector<Tensor> outs;
+  std::vector<Tensor> replaced;  // constant inputs the hooks replaced, for this node
   for (size_t ni = 0; ni < sg.nodes.size(); ++ni) {
     const SubNode& s = sg.nodes[ni];
     if (!s.def || !s.def->run)
@@ -362,7 +355,20 @@ std::vector<Tensor> run_subgraph(const Subgraph& sg, std::vector<Tensor> args, c
     }
     outs.assign(s.outputs.size(), Tensor());
     std::unique_ptr<OpCache>* slot = caches && ni < caches->size() ? &(*caches)[ni] : nullptr;
+    if (hooks) {
+      replaced.clear();
+      replaced.reserve(ins.size());  // ins points into it: no reallocation
+      const std::string path = scope + s.name;
+      for (size_t k = 0; k < ins.size(); ++k)
+        if (ins[k] && constant[k])
+          if (auto r = hooks->constant(path, k, *ins[k])) {
+            replaced.push_back(std::move(*r));
+            ins[k] = &replaced.back();
+            slot = nullptr;  // the cache was built from the original constant
+          }
+    }
     RunContext ctx(s.name, s.proto->op_type, s.opset, ins, &outs, pool, slot, constant);
+    if (hooks) ctx.set_subgraph_hooks(hooks, scope);
     try {
       s.def->run(s.attrs.get(), ctx);
     } catch (const Error& e) {
@@ -372,6 +378,8 @@ std::vector<Tensor> run_subgraph(const Subgraph& sg, std::vector<Tensor> args, c
       if (s.outputs[k].empty()) continue;
       if (outs[k].dtype() == DataType::Undefined)
         throw Error(ErrorKind::Unsupported, sg.where + ": " + node_ref(s.name, s.proto->op_type) + ": output " + std::to_string(k) + " was not computed");
+      if (hooks)
+        if (auto r = hooks->value(scope + s.outputs[k], outs[k])) outs[k] = std::move(*r);
       env[s.outputs[k]] = std::move(outs[k]);
     }
     for (const std::string& name : s.free_after) env.erase(name);
@@ -384,6 +392,11 @@ std::vector<Tensor> run_subgraph(const Subgraph& sg, std::vector<Tensor> args, c
     result.push_back(*t);
   }
   return result;
+}
+
+/// The path prefix of the values inside subgraph `sg` of the node being run (SubgraphHooks).
+std::string inner_scope(const RunContext& ctx, const Subgraph& sg) {
+  return ctx.subgraph_hooks() ? subgraph_scope(ctx.scope(), ctx.node_name(), sg.attr) : std::string();
 }
 
 bool scalar_bool(const Tensor& t, const RunContext& ctx, const std::string& what) {
@@ -442,7 +455,8 @@ Tensor stack(const std::vector<Tensor>& parts, int64_t axis, bool reverse, const
 void run_if(const ControlFlowAttrs& a, RunContext& ctx) {
   const bool cond = scalar_bool(ctx.in(0), ctx, "the condition");
   const size_t which = cond ? 0 : 1;
-  std::vector<Tensor> outs = run_subgraph(*a.subs[which], {}, outer_scope(a, ctx), &ctx.pool(), sub_caches(ctx, a, which));
+  std::vector<Tensor> outs = run_subgraph(*a.subs[which], {}, outer_scope(a, ctx), &ctx.pool(), sub_caches(ctx, a, which),
+                                          ctx.subgraph_hooks(), inner_scope(ctx, *a.subs[which]));
   for (size_t k = 0; k < ctx.num_outputs() && k < outs.size(); ++k) ctx.set(k, std::move(outs[k]));
 }
 
@@ -498,7 +512,7 @@ void run_loop(const ControlFlowAttrs& a, RunContext& ctx) {
     for (Tensor& t : carried) args.push_back(std::move(t));
     std::vector<Tensor> outs;
     try {
-      outs = run_subgraph(body, std::move(args), outer, &ctx.pool(), caches);
+      outs = run_subgraph(body, std::move(args), outer, &ctx.pool(), caches, ctx.subgraph_hooks(), inner_scope(ctx, body));
     } catch (const Error& e) {
       throw with_context(e, node_ref(ctx.node_name(), ctx.op_type()) + ", iteration " + std::to_string(i));
     }
@@ -542,7 +556,7 @@ void run_scan(const ControlFlowAttrs& a, RunContext& ctx) {
       args.push_back(take(ctx.in(n + j), axes[j], a.in_dirs[j] ? len - 1 - t : t));
     std::vector<Tensor> outs;
     try {
-      outs = run_subgraph(body, std::move(args), outer, &ctx.pool(), caches);
+      outs = run_subgraph(body, std::move(args), outer, &ctx.pool(), caches, ctx.subgraph_hooks(), inner_scope(ctx, body));
     } catch (const Error& e) {
       throw with_context(e, node_ref(ctx.node_name(), ctx.op_type()) + ", iteration " + std::to_string(t));
     }
@@ -731,60 +745,137 @@ bool is_layer(const onnx::Node& n) {
   return t == "Conv" || t == "ConvTranspose" || t == "Gemm" || t == "MatMul";
 }
 
-/// Appends the layers of `sg` (and of subgraphs nested in it) to `out`.
-void collect_layers(const Subgraph& sg, std::vector<TensorInfo> args, const InfoScope& outer, const std::string& prefix,
-                    std::optional<int64_t> repeat, const std::string& branch_of, const std::string& branch,
-                    const std::set<std::string>& outer_constants, std::vector<SubgraphLayer>& out) {
-  std::set<std::string> consts = outer_constants;
-  for (const onnx::Tensor& t : sg.proto->initializer) consts.insert(t.name);
+using InitScope = std::unordered_map<std::string, const Tensor*>;
+
+void collect_node_subgraphs(const onnx::Node& node, const std::string& name, const OpAttrs* attrs,
+                            const std::vector<const TensorInfo*>& inputs, const std::string& scope, std::optional<int64_t> repeat, const std::string& branch_of,
+                            const std::string& branch, const InitScope& outer_inits, std::vector<SubgraphNode>& out);
+
+/// Appends the nodes of `sg` (prefix `prefix`), then those of subgraphs nested in it, to `out`.
+void collect_nodes(const Subgraph& sg, std::vector<TensorInfo> args, const InfoScope& outer, const std::string& prefix,
+                   std::optional<int64_t> repeat, const std::string& branch_of, const std::string& branch,
+                   const InitScope& outer_inits, std::vector<SubgraphNode>& out) {
+  InitScope inits = outer_inits;
+  for (const auto& [name, t] : sg.inits) inits[name] = &t;
+  for (const auto& [name, why] : sg.bad_inits) inits.erase(name);
   std::vector<std::function<void()>> nested;  // run after the walk, once `env` is complete
   std::unordered_map<std::string, TensorInfo> env;
   auto visit = [&](const SubNode& s, const std::vector<const TensorInfo*>& ins, const std::vector<TensorInfo>& outs) {
-    if (is_layer(*s.proto) && s.def) {
-      SubgraphLayer l;
-      l.name = prefix + s.name;
-      l.node = s.proto;
-      l.attrs = s.attrs;
-      if (ins.size() > 0 && ins[0]) l.x = *ins[0];
-      if (ins.size() > 1 && ins[1]) l.w = *ins[1];
-      if (!outs.empty()) l.y = outs[0];
-      l.weight_constant = s.proto->input.size() > 1 && consts.count(s.proto->input[1]);
-      l.repeat = repeat;
-      l.branch_of = branch_of;
-      l.branch = branch;
-      out.push_back(std::move(l));
+    SubgraphNode f;
+    f.scope = prefix;
+    f.graph = sg.proto;
+    f.name = s.name;
+    f.node = s.proto;
+    f.supported = s.def != nullptr;
+    f.attrs = s.attrs;
+    f.inputs = s.inputs;
+    f.outputs = s.outputs;
+    for (size_t k = 0; k < s.inputs.size(); ++k) {
+      f.in.push_back(k < ins.size() && ins[k] ? *ins[k] : TensorInfo());
+      const bool local = env.count(s.inputs[k]) > 0;  // a value computed in this subgraph shadows nothing
+      auto it = inits.find(s.inputs[k]);
+      f.init.push_back(!local && it != inits.end() ? it->second : nullptr);
     }
+    f.out = outs;
+    f.repeat = repeat;
+    f.branch_of = branch_of;
+    f.branch = branch;
     if (has_subgraphs(*s.proto) && s.attrs) {
-      std::vector<TensorInfo> in_copy;
-      for (const TensorInfo* t : ins) in_copy.push_back(t ? *t : TensorInfo());
+      std::vector<TensorInfo> in_copy = f.in;
       const SubNode* sp = &s;
       nested.push_back([&, sp, in_copy]() {
         std::vector<const TensorInfo*> ptrs;
         for (const TensorInfo& t : in_copy) ptrs.push_back(&t);
-        std::vector<SubgraphLayer> inner = subgraph_layers(*sp->proto, sp->attrs.get(), ptrs);
-        for (SubgraphLayer& l : inner) {
-          l.name = prefix + l.name;
-          if (l.repeat && repeat) l.repeat = checked_mul(*l.repeat, *repeat);
-          else l.repeat = std::nullopt;
-          l.weight_constant = l.weight_constant || (l.node->input.size() > 1 && consts.count(l.node->input[1]));
-          if (l.branch_of.empty()) {
-            l.branch_of = branch_of;
-            l.branch = branch;
-          }
-          out.push_back(std::move(l));
-        }
+        collect_node_subgraphs(*sp->proto, sp->name, sp->attrs.get(), ptrs, prefix, repeat, branch_of, branch, inits, out);
       });
     }
+    out.push_back(std::move(f));
   };
   try {
     infer_subgraph(sg, std::move(args), outer, &env, visit);
   } catch (const Error&) {
-    // Layers found before the inconsistency keep their facts; the rest are not listed.
+    // Nodes found before the inconsistency keep their facts; the rest are not listed.
   }
   for (auto& f : nested) f();
 }
 
+/// The nodes inside the subgraphs of control-flow node `node` (named `name` in the engine), which
+/// sits in the graph of prefix `scope` and runs `repeat` times per model run.
+void collect_node_subgraphs(const onnx::Node& node, const std::string& name, const OpAttrs* attrs,
+                            const std::vector<const TensorInfo*>& inputs, const std::string& scope, std::optional<int64_t> repeat, const std::string& branch_of,
+                            const std::string& branch, const InitScope& outer_inits, std::vector<SubgraphNode>& out) {
+  const auto* a = dynamic_cast<const ControlFlowAttrs*>(attrs);
+  if (!a) return;
+  const InfoScope outer = outer_infos(*a, inputs);
+  auto in = [&](size_t i) -> TensorInfo { return i < inputs.size() && inputs[i] ? *inputs[i] : TensorInfo(); };
+  auto times = [&](std::optional<int64_t> n) -> std::optional<int64_t> {
+    if (!n || !repeat) return std::nullopt;
+    return checked_mul(*n, *repeat);
+  };
+  try {
+    if (node.op_type == "If") {
+      for (const auto& s : a->subs)
+        collect_nodes(*s, {}, outer, subgraph_scope(scope, name, s->attr), repeat, branch_of.empty() ? name : branch_of,
+                      branch_of.empty() ? s->attr : branch, outer_inits, out);
+    } else if (node.op_type == "Loop") {
+      std::optional<int64_t> trips;
+      const TensorInfo m = in(0);
+      if (inputs.size() > 0 && inputs[0] && node.input[0] != "") {
+        if (auto v = m.known_ints(); v && v->size() == 1 && (*v)[0] >= 0) trips = (*v)[0];
+      }
+      // With a condition the loop may stop earlier: the trip count is then an upper bound.
+      std::vector<TensorInfo> args{make_info(DataType::Int64, {}), make_info(DataType::Bool, {})};
+      for (size_t i = 2; i < a->num_inputs; ++i) args.push_back(shape_only(in(i)));
+      collect_nodes(*a->subs[0], std::move(args), outer, subgraph_scope(scope, name, "body"), times(trips), branch_of, branch,
+                    outer_inits, out);
+    } else if (node.op_type == "Scan") {
+      const size_t m = static_cast<size_t>(a->num_scan_inputs), n = a->num_inputs - m;
+      std::vector<TensorInfo> args;
+      for (size_t i = 0; i < n; ++i) args.push_back(shape_only(in(i)));
+      std::optional<int64_t> len;
+      for (size_t j = 0; j < m; ++j) {
+        const TensorInfo x = in(n + j);
+        TensorInfo s(x.dtype, std::nullopt);
+        if (x.shape && !x.shape->empty())
+          if (auto ax = normalize_axis(a->in_axes[j], static_cast<int64_t>(x.shape->size()))) {
+            Dims d = *x.shape;
+            if (j == 0) len = d[static_cast<size_t>(*ax)].value;
+            d.erase(d.begin() + *ax);
+            s.shape = std::move(d);
+          }
+        args.push_back(std::move(s));
+      }
+      collect_nodes(*a->subs[0], std::move(args), outer, subgraph_scope(scope, name, "body"), times(len), branch_of, branch,
+                    outer_inits, out);
+    }
+  } catch (const Error&) {
+    // inspect must not fail on an odd subgraph: what was found so far is kept.
+  }
+}
+
 }  // namespace
+
+std::vector<std::string> subgraph_node_names(const onnx::Graph& g) {
+  std::set<std::string> taken;
+  for (const onnx::Node& n : g.node)
+    if (!n.name.empty()) taken.insert(n.name);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < g.node.size(); ++i) {
+    std::string name = g.node[i].name;
+    if (name.empty()) {
+      const std::string base = g.node[i].op_type + "_" + std::to_string(i);
+      name = base;
+      for (int k = 1; taken.count(name); ++k) name = base + "_" + std::to_string(k);
+      taken.insert(name);
+    }
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+std::string subgraph_scope(const std::string& scope, const std::string& node, const std::string& attr) {
+  return scope + node + "/" + attr + "/";
+}
 
 bool has_subgraphs(const onnx::Node& node) {
   for (const auto& a : node.attribute)
@@ -811,49 +902,30 @@ std::vector<std::string> subgraph_unsupported_ops(const onnx::Node& node, int64_
   return out;
 }
 
+std::vector<SubgraphNode> subgraph_nodes(const onnx::Node& node, const std::string& name, const OpAttrs* attrs,
+                                         const std::vector<const TensorInfo*>& inputs) {
+  std::vector<SubgraphNode> out;
+  collect_node_subgraphs(node, name, attrs, inputs, "", int64_t{1}, "", "", {}, out);
+  return out;
+}
+
 std::vector<SubgraphLayer> subgraph_layers(const onnx::Node& node, const OpAttrs* attrs,
                                            const std::vector<const TensorInfo*>& inputs) {
   std::vector<SubgraphLayer> out;
-  const auto* a = dynamic_cast<const ControlFlowAttrs*>(attrs);
-  if (!a) return out;
-  const InfoScope outer = outer_infos(*a, inputs);
-  auto in = [&](size_t i) -> TensorInfo { return i < inputs.size() && inputs[i] ? *inputs[i] : TensorInfo(); };
-  const std::string name = node.name;
-  try {
-    if (node.op_type == "If") {
-      for (const auto& s : a->subs)
-        collect_layers(*s, {}, outer, name + "/" + s->attr + "/", int64_t{1}, name, s->attr, {}, out);
-    } else if (node.op_type == "Loop") {
-      std::optional<int64_t> trips;
-      const TensorInfo m = in(0);
-      if (inputs.size() > 0 && inputs[0] && node.input[0] != "") {
-        if (auto v = m.known_ints(); v && v->size() == 1 && (*v)[0] >= 0) trips = (*v)[0];
-      }
-      // With a condition the loop may stop earlier: the trip count is then an upper bound.
-      std::vector<TensorInfo> args{make_info(DataType::Int64, {}), make_info(DataType::Bool, {})};
-      for (size_t i = 2; i < a->num_inputs; ++i) args.push_back(shape_only(in(i)));
-      collect_layers(*a->subs[0], std::move(args), outer, name + "/body/", trips, "", "", {}, out);
-    } else if (node.op_type == "Scan") {
-      const size_t m = static_cast<size_t>(a->num_scan_inputs), n = a->num_inputs - m;
-      std::vector<TensorInfo> args;
-      for (size_t i = 0; i < n; ++i) args.push_back(shape_only(in(i)));
-      std::optional<int64_t> len;
-      for (size_t j = 0; j < m; ++j) {
-        const TensorInfo x = in(n + j);
-        TensorInfo s(x.dtype, std::nullopt);
-        if (x.shape && !x.shape->empty())
-          if (auto ax = normalize_axis(a->in_axes[j], static_cast<int64_t>(x.shape->size()))) {
-            Dims d = *x.shape;
-            if (j == 0) len = d[static_cast<size_t>(*ax)].value;
-            d.erase(d.begin() + *ax);
-            s.shape = std::move(d);
-          }
-        args.push_back(std::move(s));
-      }
-      collect_layers(*a->subs[0], std::move(args), outer, name + "/body/", len, "", "", {}, out);
-    }
-  } catch (const Error&) {
-    // inspect must not fail on an odd subgraph: what was found so far is kept.
+  for (SubgraphNode& f : subgraph_nodes(node, node.name, attrs, inputs)) {
+    if (!is_layer(*f.node) || !f.supported) continue;
+    SubgraphLayer l;
+    l.name = f.scope + f.name;
+    l.node = f.node;
+    l.attrs = f.attrs;
+    if (f.in.size() > 0) l.x = f.in[0];
+    if (f.in.size() > 1) l.w = f.in[1];
+    if (!f.out.empty()) l.y = f.out[0];
+    l.weight_constant = f.init.size() > 1 && f.init[1];
+    l.repeat = f.repeat;
+    l.branch_of = f.branch_of;
+    l.branch = f.branch;
+    out.push_back(std::move(l));
   }
   return out;
 }

@@ -9,9 +9,10 @@
 // implicit inputs the same way from the subgraph it sits in.
 //
 // Subgraphs are compiled when the node is parsed (nodes indexed, attributes parsed, a
-// topological order, a memory plan) and interpreted by run_subgraph() inside the op's run. Their
-// values are not offered to executor hooks, so the quantization simulation leaves layers inside
-// subgraphs in float. Per-node caches of subgraph nodes (packed weights of constant initializers)
+// topological order, a memory plan) and interpreted by run_subgraph() inside the op's run. The
+// values they compute and the constants their nodes read are offered to the SubgraphHooks the
+// caller set on the node's RunContext (ops/registry.h), by path: that is how the quantization
+// simulation calibrates and fake-quantizes layers inside subgraphs. Per-node caches of subgraph nodes (packed weights of constant initializers)
 // live in the control-flow node's own cache slot.
 #pragma once
 
@@ -29,6 +30,14 @@ namespace qm::ops {
 /// The engine's limit on Loop iterations (and scan lengths): beyond it a Loop is an error naming
 /// the node instead of a run that never ends.
 constexpr int64_t kMaxLoopIterations = int64_t{1} << 20;
+
+/// The names of `g`'s nodes as the engine uses them: the node's own, or for an unnamed node
+/// "<op>_<index>" (made unique), as graph::Graph names the main graph's.
+std::vector<std::string> subgraph_node_names(const onnx::Graph& g);
+
+/// The path prefix of the values and nodes inside subgraph attribute `attr` of node `node`,
+/// which sits in the graph of prefix `scope` ("" for the main graph): "<scope><node>/<attr>/".
+std::string subgraph_scope(const std::string& scope, const std::string& node, const std::string& attr);
 
 /// True if the node has a GRAPH or GRAPHS attribute.
 bool has_subgraphs(const onnx::Node& node);
@@ -56,6 +65,31 @@ struct SubgraphLayer {
   std::string branch_of;  ///< the If node whose branch holds the layer ("" if none)
   std::string branch;     ///< "then_branch" / "else_branch" of that If
 };
+
+/// A node inside the subgraphs of a control-flow node, with the facts shape inference gives
+/// about it: what quantizer placement needs (quant/quant_model.h).
+struct SubgraphNode {
+  std::string scope;     ///< path prefix of the graph it sits in (subgraph_scope)
+  const onnx::Graph* graph = nullptr;  ///< that graph (in the model the node was parsed from)
+  std::string name;      ///< its name (subgraph_node_names): its path is scope + name
+  const onnx::Node* node = nullptr;
+  bool supported = false;                ///< the engine has the op (it may run it)
+  std::shared_ptr<const OpAttrs> attrs;  ///< parsed attributes (null for ops that have none)
+  std::vector<std::string> inputs;       ///< declared, then implicit (nested subgraphs' outer names)
+  std::vector<std::string> outputs;      ///< "" for omitted outputs
+  std::vector<TensorInfo> in, out;       ///< facts per input (unknown where omitted) and output
+  /// Per input: the initializer it reads (of its subgraph or an enclosing one), else null. The
+  /// tensors live in the control-flow node's parsed attributes.
+  std::vector<const Tensor*> init;
+  std::optional<int64_t> repeat;         ///< as SubgraphLayer::repeat
+  std::string branch_of, branch;         ///< as SubgraphLayer
+};
+
+/// Every node inside the subgraphs of control-flow node `node`, named `name` by the engine (its
+/// graph::Node name; other arguments as subgraph_layers): each subgraph's nodes in the order they
+/// run, a nested subgraph's after its enclosing one's.
+std::vector<SubgraphNode> subgraph_nodes(const onnx::Node& node, const std::string& name, const OpAttrs* attrs,
+                                         const std::vector<const TensorInfo*>& inputs);
 
 /// The layers inside the subgraphs of control-flow node `node` (parsed attributes `attrs`, which
 /// must come from this registry's If/Loop/Scan parse), with `inputs` the facts about its inputs

@@ -27,6 +27,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -127,6 +128,21 @@ struct OpCache {
   virtual bool covers_input(size_t k) const { return false; }
 };
 
+/// Observes and may replace values inside If/Loop/Scan subgraphs (the quantization simulation
+/// sets one on the executor; see control_flow.h). Paths name a value or node by the scopes it
+/// sits in: "<control-flow node>/<attribute>/" per level (nested levels joined), then its name,
+/// as inspect names subgraph layers.
+struct SubgraphHooks {
+  virtual ~SubgraphHooks() = default;
+  /// Called for constant input `input` (an initializer of the subgraph or of an enclosing one,
+  /// or a constant of the model) of node `node_path` before the node runs: a replacement, or
+  /// nullopt to keep `t`. A replaced input bypasses the node's cache for that run.
+  virtual std::optional<Tensor> constant(const std::string& node_path, size_t input, const Tensor& t) const = 0;
+  /// Called for every output `value_path` a subgraph node computes, before anything reads it: a
+  /// replacement (same dtype and shape), or nullopt to keep `t`.
+  virtual std::optional<Tensor> value(const std::string& value_path, const Tensor& t) const = 0;
+};
+
 /// What run() sees: the input tensors (nullptr for omitted optional inputs), which of them are
 /// constant (fixed for the life of the prepared graph, so derived data may be cached), the output
 /// slots to fill, the thread pool, and the node's identity for error messages.
@@ -164,6 +180,15 @@ class RunContext {
   /// Throws Error(Unsupported): "node '<name>' (<op>): <reason>" (a case the engine lacks).
   [[noreturn]] void unsupported(const std::string& reason) const;
 
+  /// Hooks for the values inside this node's subgraphs (control flow only; null: none), and the
+  /// path prefix of the graph this node sits in ("" in the main graph).
+  void set_subgraph_hooks(const SubgraphHooks* hooks, std::string scope) {
+    hooks_ = hooks;
+    scope_ = std::move(scope);
+  }
+  const SubgraphHooks* subgraph_hooks() const { return hooks_; }
+  const std::string& scope() const { return scope_; }
+
  private:
   const std::string& node_name_;
   const std::string& op_type_;
@@ -173,6 +198,8 @@ class RunContext {
   ThreadPool* pool_;
   std::unique_ptr<OpCache>* cache_;
   std::vector<bool> constant_;
+  const SubgraphHooks* hooks_ = nullptr;
+  std::string scope_;
 };
 
 using ParseFn = std::function<std::shared_ptr<const OpAttrs>(const ParseContext&)>;

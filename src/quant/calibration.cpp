@@ -87,9 +87,13 @@ void StreamingHistogram::cover(double lo, double hi) {
   double w = width_;
   int64_t nf = 0, nl = 0;
   for (;; ++d, w *= 2.0) {
-    nf = static_cast<int64_t>(std::floor(lo / w));
-    nl = static_cast<int64_t>(std::floor(hi / w));
-    if (nl - nf + 1 <= static_cast<int64_t>(max_bins_)) break;
+    // In double first: after an all-zero start the width is tiny (kMinRange) and lo / w may not
+    // fit an int64.
+    const double f = std::floor(lo / w), l = std::floor(hi / w);
+    if (l - f + 1 > static_cast<double>(max_bins_)) continue;
+    nf = static_cast<int64_t>(f);
+    nl = static_cast<int64_t>(l);
+    break;
   }
   std::vector<double> nc(static_cast<size_t>(nl - nf + 1), 0.0);
   nc.reserve(max_bins_);
@@ -367,17 +371,23 @@ const Encoding& Encodings::get(int q, int bits, int block) {
   const LayerRows* r = qq.kind == QuantizerKind::Weight ? rows(q) : nullptr;
   if (r && r->rows() > 0 && bits <= 4 && options_.weight_range == WeightRange::Mse) {
     const BlockLayout& layout = model_->layers()[static_cast<size_t>(qq.layer)].blocks;
-    e = output_aware_weight_encoding(*model_->plan().constant(qq.value), layout, qq.axis, block, bits, *r);
+    e = output_aware_weight_encoding(model_->weight(q), layout, qq.axis, block, bits, *r);
   } else if (qq.kind == QuantizerKind::Weight && block > 0) {
     const BlockLayout& layout = model_->layers()[static_cast<size_t>(qq.layer)].blocks;
     if (!layout.ok())
       throw Error(ErrorKind::InvalidArgument, "encoding of " + where + ": its layer (" + model_->layers()[static_cast<size_t>(qq.layer)].op +
                                                   ") has no blocked form");
-    e = blocked_weight_encoding(*model_->plan().constant(qq.value), layout, block, bits, options_.weight_range);
+    e = blocked_weight_encoding(model_->weight(q), layout, block, bits, options_.weight_range);
   } else if (qq.kind == QuantizerKind::Weight) {
-    e = weight_encoding(*model_->plan().constant(qq.value), qq.axis, bits, options_.weight_range);
+    e = weight_encoding(model_->weight(q), qq.axis, bits, options_.weight_range);
   } else {
     const StreamingHistogram* h = histogram(q);
+    if ((!h || h->count() == 0) && !qq.scope.empty()) {
+      // Inside a branch or loop body no calibration sample ran: no range to give it, so it stays
+      // float (an encoding without scales), in the simulation and the export alike.
+      e.bits = bits;
+      return table_.emplace(Key{q, bits, block}, std::move(e)).first->second;
+    }
     if (!h || h->count() == 0)
       throw Error(ErrorKind::InvalidArgument, "encoding of " + where + " at " + std::to_string(bits) +
                                                   " bits: no calibration data reached it");
@@ -385,10 +395,10 @@ const Encoding& Encodings::get(int q, int bits, int block) {
   }
   if (r && r->rows() > 0 && bits <= 4 && options_.weight_rounding == WeightRounding::Learned) {
     const BlockLayout& layout = model_->layers()[static_cast<size_t>(qq.layer)].blocks;
-    e.levels = learned_rounding(model_->plan().constant(qq.value)->data<float>(), layout, block, bits, e.scale, *r, options_.learned_rounding);
+    e.levels = learned_rounding(model_->weight(q).data<float>(), layout, block, bits, e.scale, *r, options_.learned_rounding);
   }
   if (r && r->rows() > 0 && bits <= 4 && options_.bias_correction && model_->layers()[static_cast<size_t>(qq.layer)].bias != graph::kNoValue) {
-    const Tensor& w = *model_->plan().constant(qq.value);
+    const Tensor& w = model_->weight(q);
     const Tensor wq = fake_quantize(w, e);
     e.bias_shift = bias_shift(w.data<float>(), wq.data<float>(), model_->layers()[static_cast<size_t>(qq.layer)].blocks, *r);
   }
@@ -433,7 +443,8 @@ Calibrator::Calibrator(const QuantModel& model, graph::Executor& executor, Calib
     if (q.kind == QuantizerKind::Activation)
       hist_[static_cast<size_t>(q.id)] = std::make_shared<StreamingHistogram>(options.histogram_bins);
   macs_pending_.resize(model.layers().size());
-  for (size_t l = 0; l < model.layers().size(); ++l) macs_pending_[l] = model.layers()[l].macs <= 0;
+  // (Layers inside subgraphs keep what inference found: their step is the control-flow node's.)
+  for (size_t l = 0; l < model.layers().size(); ++l) macs_pending_[l] = model.layers()[l].macs <= 0 && model.layers()[l].scope.empty();
   // Output-aware weight ranges: rows of each eligible layer's data input.
   if (options.rows_per_layer() > 0) {
     const graph::Plan& plan = model.plan();
@@ -441,6 +452,7 @@ Calibrator::Calibrator(const QuantModel& model, graph::Executor& executor, Calib
     rows_of_value_.resize(plan.num_values());
     for (size_t l = 0; l < model.layers().size(); ++l) {
       const Layer& L = model.layers()[l];
+      if (!L.scope.empty()) continue;  // inside a subgraph: plain weight ranges
       const graph::ValueId x = plan.steps()[static_cast<size_t>(L.step)].inputs[0];
       if (L.weight_quantizer < 0 || x == graph::kNoValue || !takes_rows(plan, L)) continue;
       rows_[l] = std::make_shared<LayerRows>();
@@ -468,7 +480,7 @@ void Calibrator::add_sample(const std::vector<Tensor>& inputs, Simulator* sim, c
     }
   }
   graph::ValueHook observe = [&](graph::ValueId v, const Tensor& t) -> std::optional<Tensor> {
-    if (want_shapes && shape_wanted[static_cast<size_t>(v)]) shapes[v] = t.shape();
+    if (want_shapes && static_cast<size_t>(v) < shape_wanted.size() && shape_wanted[static_cast<size_t>(v)]) shapes[v] = t.shape();
     if (static_cast<size_t>(v) < rows_of_value_.size())
       for (int l : rows_of_value_[static_cast<size_t>(v)])
         append_rows(plan, model_->layers()[static_cast<size_t>(l)], t, rows_quota_, *rows_[static_cast<size_t>(l)]);
@@ -477,8 +489,12 @@ void Calibrator::add_sample(const std::vector<Tensor>& inputs, Simulator* sim, c
       hist_[static_cast<size_t>(q)]->add(t.data<float>(), static_cast<size_t>(t.numel()));
     return std::nullopt;
   };
-  if (sim && config) sim->run(*config, inputs, observe);
-  else executor_->run(inputs, observe);
+  if (sim && config) {
+    sim->run(*config, inputs, observe);
+  } else {
+    const SubgraphView view(*model_, *executor_, observe);  // the values inside subgraphs too
+    executor_->run(inputs, observe);
+  }
   stats_.peak_live_bytes = std::max(stats_.peak_live_bytes, executor_->stats().peak_live_bytes);
   ++stats_.samples;
   // Rows stay within 2 x rows_per_layer() per layer: past it, every other row goes and later

@@ -54,6 +54,7 @@ std::string encodings_to_json(const QuantModel& model, Encodings& enc, const Qua
       if (q.kind != kind || static_cast<size_t>(q.id) >= config.bits.size() || config.bits[static_cast<size_t>(q.id)] <= 0)
         continue;
       const Encoding& e = enc.get(q.id, config.bits[static_cast<size_t>(q.id)], config.block_of(static_cast<size_t>(q.id)));
+      if (!e.calibrated()) continue;  // in a subgraph no calibration sample ran: float
       j.key(q.tensor).begin_array();
       for (size_t c = 0; c < e.scale.size(); ++c) write_entry(j, e, c);
       j.end_array();
@@ -141,7 +142,7 @@ QuantConfig encodings_from_json(const std::string& text, const QuantModel& model
           throw Error(ErrorKind::InvalidArgument, where + " — expected " + std::to_string(layout.scales(e.block)) +
                                                       " block encodings, got " + std::to_string(entries.size()));
       } else if (is_weight) {
-        const int64_t channels = model.plan().constant(q.value)->shape()[static_cast<size_t>(q.axis)];
+        const int64_t channels = model.weight(q.id).shape()[static_cast<size_t>(q.axis)];
         if (static_cast<int64_t>(entries.size()) != channels && entries.size() != 1)
           throw Error(ErrorKind::InvalidArgument, where + " — expected " + std::to_string(channels) +
                                                       " per-channel encodings (or 1), got " + std::to_string(entries.size()));
@@ -195,7 +196,7 @@ QuantConfig encodings_from_json(const std::string& text, const QuantModel& model
       }
       if (is_weight && !e.block && entries.size() == 1) {
         // One encoding for every channel.
-        const int64_t channels = model.plan().constant(q.value)->shape()[static_cast<size_t>(q.axis)];
+        const int64_t channels = model.weight(q.id).shape()[static_cast<size_t>(q.axis)];
         // Copies first: assign(n, v) with v inside the vector itself is undefined (libc++ frees first).
         const float sc = e.scale[0], mn = e.min[0], mx = e.max[0];
         const int32_t zp = e.zero_point[0];
@@ -231,7 +232,7 @@ QuantConfig encodings_from_json(const std::string& text, const QuantModel& model
   read_extra("learned_levels", [&](const std::string& where, int qi, int bits, const JValue& entry) {
     const JValue* lv = entry.get("levels");
     if (bits > 4) throw Error(ErrorKind::InvalidArgument, where + " — 'bitwidth' must match its param encoding and be at most 4");
-    const int64_t numel = model.plan().constant(model.quantizer(qi).value)->numel();
+    const int64_t numel = model.weight(qi).numel();
     if (!lv || lv->kind != JValue::String || static_cast<int64_t>(lv->str.size()) != numel)
       throw Error(ErrorKind::InvalidArgument, where + " — 'levels' must be a string of " + std::to_string(numel) + " hex digits");
     Encoding e = enc.get(qi, bits, config.block_of(static_cast<size_t>(qi)));

@@ -10,6 +10,7 @@
 #include "graph/shape_inference.h"
 #include "onnx/opset_upgrade.h"
 #include "onnx/tensor_data.h"
+#include "ops/control_flow.h"
 #include "quant/output_aware.h"
 
 namespace qm::quant {
@@ -122,6 +123,8 @@ class Exporter {
       for (const std::string& s : n.output) names_.insert(s);
     }
     for (const onnx::Tensor& t : og_->initializer) names_.insert(t.name);
+    for (const onnx::Node& n : og_->node) collect_subgraph_names(n);
+    into_ = og_;
     post_.resize(og_->node.size());
     removed_.assign(og_->node.size(), false);
   }
@@ -129,10 +132,12 @@ class Exporter {
   onnx::Model run(const std::vector<ExportQuantizer>& qs) {
     fold_batchnorms();
     for (const ExportQuantizer& q : qs)
-      if (q.kind == QuantizerKind::Weight) add_weight(q);
+      if (!q.scope.empty()) add_in_subgraph(q);
+    for (const ExportQuantizer& q : qs)
+      if (q.kind == QuantizerKind::Weight && q.scope.empty()) add_weight(q);
     index_producers();
     for (const ExportQuantizer& q : qs)
-      if (q.kind == QuantizerKind::Activation) add_activation(q);
+      if (q.kind == QuantizerKind::Activation && q.scope.empty()) add_activation(q);
     add_guards();
     assemble();
     remove_dead();
@@ -160,8 +165,93 @@ class Exporter {
 
   std::string add_initializer(onnx::Tensor t) {
     const std::string name = t.name;
-    og_->initializer.push_back(std::move(t));
+    into_->initializer.push_back(std::move(t));
     return name;
+  }
+
+  void collect_subgraph_names(const onnx::Node& n) {
+    for (const onnx::Attribute& a : n.attribute) {
+      std::vector<const onnx::Graph*> gs;
+      if (a.g) gs.push_back(&**a.g);
+      for (const onnx::Graph& g : a.graphs) gs.push_back(&g);
+      for (const onnx::Graph* g : gs) {
+        for (const onnx::Tensor& t : g->initializer) names_.insert(t.name);
+        for (const onnx::ValueInfo& v : g->input) names_.insert(v.name);
+        for (const std::string& nm : ops::subgraph_node_names(*g)) names_.insert(nm);
+        for (const onnx::Node& m : g->node) {
+          for (const std::string& o : m.output) names_.insert(o);
+          collect_subgraph_names(m);
+        }
+      }
+    }
+  }
+
+  // The subgraph of path prefix `scope` (ops::subgraph_scope) inside `g`, whose own prefix is
+  // `prefix` and whose nodes are named `names`; null if none. Node names may hold '/', so the
+  // path is matched against each candidate prefix rather than split.
+  onnx::Graph* find_subgraph(onnx::Graph& g, const std::vector<std::string>& names, const std::string& prefix,
+                             const std::string& scope) {
+    for (size_t i = 0; i < g.node.size(); ++i)
+      for (onnx::Attribute& a : g.node[i].attribute) {
+        if (!a.g) continue;
+        const std::string p = ops::subgraph_scope(prefix, names[i], a.name);
+        if (scope.compare(0, p.size(), p) != 0) continue;
+        if (p == scope) return &**a.g;
+        if (onnx::Graph* r = find_subgraph(**a.g, ops::subgraph_node_names(**a.g), p, scope)) return r;
+      }
+    return nullptr;
+  }
+
+  // A quantizer inside a subgraph: written into that subgraph as add_weight / add_activation
+  // write the main graph's (weights: integer initializer + DequantizeLinear before the layer;
+  // activations: (Clip ->) Q -> DQ right after the producer, which now writes `<name>_float`).
+  void add_in_subgraph(const ExportQuantizer& q) {
+    std::vector<std::string> main_names;
+    for (size_t i = 0; i < og_->node.size(); ++i) main_names.push_back(g_.node(static_cast<int>(i)).name);
+    onnx::Graph* sg = find_subgraph(*og_, main_names, "", q.scope);
+    const std::string name = q.path.size() > q.scope.size() ? q.path.substr(q.scope.size()) : std::string();
+    if (!sg || name.empty()) throw Error(ErrorKind::InvalidArgument, "QDQ export: no subgraph holds '" + q.path + "'");
+    const std::vector<std::string> names = ops::subgraph_node_names(*sg);
+    into_ = sg;
+    struct Restore {
+      onnx::Graph*& p;
+      onnx::Graph* to;
+      ~Restore() { p = to; }
+    } restore{into_, og_};
+    std::vector<onnx::Node> head;
+    if (q.kind == QuantizerKind::Weight) {
+      size_t j = 0;
+      while (j < names.size() && names[j] != name) ++j;
+      if (j == names.size() || !q.weight || sg->node[j].input.size() < 2)
+        throw Error(ErrorKind::InvalidArgument, "QDQ export: layer '" + q.path + "' is not in its subgraph");
+      onnx::Node& on = sg->node[j];
+      const std::string old = on.input[1];
+      write_weight(on, 1, *q.weight, q.encoding, q.path, head);
+      sg->node.insert(sg->node.begin(), std::make_move_iterator(head.begin()), std::make_move_iterator(head.end()));
+      drop_unread_initializer(*sg, old);
+      ++st_.weights;
+      return;
+    }
+    size_t j = 0;
+    while (j < sg->node.size() && std::find(sg->node[j].output.begin(), sg->node[j].output.end(), name) == sg->node[j].output.end()) ++j;
+    if (j == sg->node.size()) throw Error(ErrorKind::InvalidArgument, "QDQ export: no node in its subgraph computes '" + q.path + "'");
+    const std::string x = fresh(name + "_float");
+    for (std::string& o : sg->node[j].output)
+      if (o == name) o = x;
+    std::vector<onnx::Node> chain = qdq_chain(name, x, name, q.encoding);
+    sg->node.insert(sg->node.begin() + static_cast<std::ptrdiff_t>(j) + 1, std::make_move_iterator(chain.begin()),
+                    std::make_move_iterator(chain.end()));
+    ++st_.activations;
+  }
+
+  // Removes initializer `name` from `g` if nothing in `g` (nested subgraphs included) reads it.
+  static void drop_unread_initializer(onnx::Graph& g, const std::string& name) {
+    std::set<std::string> used;
+    collect_reads(g, used);
+    for (const onnx::ValueInfo& v : g.output) used.insert(v.name);
+    if (used.count(name)) return;
+    g.initializer.erase(std::remove_if(g.initializer.begin(), g.initializer.end(), [&](const onnx::Tensor& t) { return t.name == name; }),
+                        g.initializer.end());
   }
 
   std::string float_initializer(const std::string& base, const Tensor& t) {
@@ -236,27 +326,8 @@ class Exporter {
     if (k < 0 || !w) throw Error(ErrorKind::Unsupported, "QDQ export: node '" + n.name + "' (" + n.op_type() + ") does not read the quantized weight as a constant");
     if (w->dtype() != DataType::Float) throw Error(ErrorKind::Unsupported, "QDQ export: weight of node '" + n.name + "' (" + n.op_type() + ") is not float");
     const Encoding& e = q.encoding;
-    if (e.bits < 2 || e.bits > 16) throw Error(ErrorKind::InvalidArgument, "QDQ export: weight of node '" + n.name + "': bits must be 2..16, got " + std::to_string(e.bits));
-    const std::vector<int32_t> vals = quantize_weight_values(*w, e);
-    DataType dt = e.bits <= 8 ? DataType::Int8 : DataType::Int16;
-    if (e.bits <= 4 && (opset_ >= 21 || opt_.legacy_int4)) dt = DataType::Int4;
-    const bool per_axis = e.axis >= 0;
     onnx::Node& on = og_->node[static_cast<size_t>(s.node)];
-    const std::string base = on.input[static_cast<size_t>(k)].empty() ? n.name + ".weight" : on.input[static_cast<size_t>(k)];
-    const std::vector<int64_t> dims(w->shape().begin(), w->shape().end());
-    if (e.block > 0) {
-      add_blocked_weight(on, static_cast<size_t>(k), base, dims, vals, e, dt, n);
-    } else {
-      const std::string qname = add_initializer(onnx::make_integer_tensor(fresh(base + "_quantized"), dt, dims, vals));
-      std::string sname;
-      if (per_axis) sname = add_initializer(onnx::make_float_tensor(fresh(base + "_scale"), {static_cast<int64_t>(e.scale.size())}, e.scale));
-      else sname = add_initializer(onnx::make_float_tensor(fresh(base + "_scale"), {}, {e.scale.at(0)}));
-      const std::string out = fresh(base + "_dequantized");
-      onnx::Node dq = make_node("DequantizeLinear", {qname, sname}, {out}, fresh(base + "_DequantizeLinear"), qdq_domain(dt, per_axis));
-      if (per_axis) dq.attribute.push_back(int_attr("axis", e.axis));
-      head_.push_back(std::move(dq));
-      on.input[static_cast<size_t>(k)] = out;
-    }
+    const std::string base = write_weight(on, static_cast<size_t>(k), *w, e, n.name, head_);
     if (!e.bias_shift.empty()) {
       const Tensor* b = plan_.constant(q.bias);
       if (!b || q.bias_step < 0 || static_cast<size_t>(q.bias_step) >= plan_.steps().size() || q.bias_input < 0)
@@ -269,14 +340,43 @@ class Exporter {
     ++st_.weights;
   }
 
+  // Input k of `on` (node `node` in messages), float weight `w`, becomes its integers + a
+  // DequantizeLinear (added to `head`, whose initializers go to into_). Returns the base name of
+  // the added tensors.
+  std::string write_weight(onnx::Node& on, size_t k, const Tensor& w, const Encoding& e, const std::string& node,
+                           std::vector<onnx::Node>& head) {
+    if (e.bits < 2 || e.bits > 16) throw Error(ErrorKind::InvalidArgument, "QDQ export: weight of node '" + node + "': bits must be 2..16, got " + std::to_string(e.bits));
+    const std::vector<int32_t> vals = quantize_weight_values(w, e);
+    DataType dt = e.bits <= 8 ? DataType::Int8 : DataType::Int16;
+    if (e.bits <= 4 && (opset_ >= 21 || opt_.legacy_int4)) dt = DataType::Int4;
+    const bool per_axis = e.axis >= 0;
+    const std::string base = on.input[k].empty() ? node + ".weight" : on.input[k];
+    const std::vector<int64_t> dims(w.shape().begin(), w.shape().end());
+    if (e.block > 0) {
+      add_blocked_weight(on, k, base, dims, vals, e, dt, node, head);
+      return base;
+    }
+    const std::string qname = add_initializer(onnx::make_integer_tensor(fresh(base + "_quantized"), dt, dims, vals));
+    std::string sname;
+    if (per_axis) sname = add_initializer(onnx::make_float_tensor(fresh(base + "_scale"), {static_cast<int64_t>(e.scale.size())}, e.scale));
+    else sname = add_initializer(onnx::make_float_tensor(fresh(base + "_scale"), {}, {e.scale.at(0)}));
+    const std::string out = fresh(base + "_dequantized");
+    onnx::Node dq = make_node("DequantizeLinear", {qname, sname}, {out}, fresh(base + "_DequantizeLinear"), qdq_domain(dt, per_axis));
+    if (per_axis) dq.attribute.push_back(int_attr("axis", e.axis));
+    head.push_back(std::move(dq));
+    on.input[k] = out;
+    return base;
+  }
+
   // Blocked scales (opset 21): the integers stored as [outer, K, inner] (a Conv weight as
   // [C_out, K], reshaped back after DequantizeLinear), scales [outer, blocks, inner], and
   // DequantizeLinear with `axis` at K and `block_size`. No zero point: symmetric, 0.
   void add_blocked_weight(onnx::Node& on, size_t k, const std::string& base, const std::vector<int64_t>& dims,
-                          const std::vector<int32_t>& vals, const Encoding& e, DataType dt, const graph::Node& n) {
-    if (opset_ < 21) throw Error(ErrorKind::Unsupported, "QDQ export: blocked weight of node '" + n.name + "' needs opset 21");
+                          const std::vector<int32_t>& vals, const Encoding& e, DataType dt, const std::string& node,
+                          std::vector<onnx::Node>& head) {
+    if (opset_ < 21) throw Error(ErrorKind::Unsupported, "QDQ export: blocked weight of node '" + node + "' needs opset 21");
     const size_t axis = static_cast<size_t>(e.axis), kd = static_cast<size_t>(e.block_k_dims);
-    if (axis + kd > dims.size()) throw Error(ErrorKind::InvalidArgument, "QDQ export: blocked weight of node '" + n.name + "' does not fit its shape");
+    if (axis + kd > dims.size()) throw Error(ErrorKind::InvalidArgument, "QDQ export: blocked weight of node '" + node + "' does not fit its shape");
     std::vector<int64_t> stored(dims.begin(), dims.begin() + static_cast<std::ptrdiff_t>(axis));
     int64_t K = 1;
     for (size_t d = axis; d < axis + kd; ++d) K *= dims[d];
@@ -290,12 +390,12 @@ class Exporter {
     onnx::Node dq = make_node("DequantizeLinear", {qname, sname}, {dq_out}, fresh(base + "_DequantizeLinear"), "");
     dq.attribute.push_back(int_attr("axis", e.axis));
     dq.attribute.push_back(int_attr("block_size", e.block));
-    head_.push_back(std::move(dq));
+    head.push_back(std::move(dq));
     std::string out = dq_out;
     if (kd > 1) {
       const std::string shape = add_initializer(onnx::make_int64_tensor(fresh(base + "_shape"), {static_cast<int64_t>(dims.size())}, dims));
       out = fresh(base + "_dequantized_reshaped");
-      head_.push_back(make_node("Reshape", {dq_out, shape}, {out}, fresh(base + "_Reshape"), ""));
+      head.push_back(make_node("Reshape", {dq_out, shape}, {out}, fresh(base + "_Reshape"), ""));
     }
     on.input[k] = out;
   }
@@ -313,22 +413,9 @@ class Exporter {
     if (q.value < 0 || static_cast<size_t>(q.value) >= g_.values().size())
       throw Error(ErrorKind::InvalidArgument, "QDQ export: activation quantizer on an unknown value");
     const std::string name = g_.value(q.value).name;
-    const Encoding& e = q.encoding;
-    if (e.bits < 2 || e.bits > 16) throw Error(ErrorKind::InvalidArgument, "QDQ export: activation '" + name + "': bits must be 2..16, got " + std::to_string(e.bits));
-    if (e.scale.size() != 1 || e.zero_point.size() != 1) throw Error(ErrorKind::InvalidArgument, "QDQ export: activation '" + name + "' needs one scale and zero point");
-    const float scale = e.scale[0];
-    const int32_t zp = e.zero_point[0];
-    const int container = e.bits <= 8 ? 8 : 16;
-    const DataType dt = container == 8 ? DataType::Uint8 : DataType::Uint16;
-    const int32_t qmax = (1 << e.bits) - 1;
-    if (!(scale > 0.0f) || !std::isfinite(scale) || zp < 0 || zp > qmax)
-      throw Error(ErrorKind::InvalidArgument, "QDQ export: activation '" + name + "': bad encoding (scale " + std::to_string(scale) + ", zero point " + std::to_string(zp) + ")");
-    const std::string domain = qdq_domain(dt, false);
-
-    std::vector<onnx::Node> chain;
-    std::string x = name;
     const auto it = producer_.find(name);
     const bool from_node = it != producer_.end();
+    std::string x = name;
     if (from_node) {
       // Rename the producer's output so that the dequantized tensor keeps the original name:
       // every consumer (including graph outputs and subgraphs) then reads the quantized value.
@@ -336,22 +423,8 @@ class Exporter {
       for (std::string& s : og_->node[static_cast<size_t>(it->second)].output)
         if (s == name) s = x;
     }
-    if (e.bits < container) {
-      const float lo = static_cast<float>(0 - zp) * scale;
-      const float hi = static_cast<float>(qmax - zp) * scale;
-      const std::string c = fresh(name + "_clipped");
-      onnx::Node clip = clip_node(x, c, lo, hi, name + "_clip");
-      chain.push_back(std::move(clip));
-      x = c;
-      ++st_.clips;
-    }
-    const std::string s_n = add_initializer(onnx::make_float_tensor(fresh(name + "_scale"), {}, {scale}));
-    const std::string z_n = add_initializer(onnx::make_integer_tensor(fresh(name + "_zero_point"), dt, {}, {zp}));
-    const std::string qv = fresh(name + "_quantized");
-    chain.push_back(make_node("QuantizeLinear", {x, s_n, z_n}, {qv}, fresh(name + "_QuantizeLinear"), domain));
     const std::string out = from_node ? name : fresh(name + "_dequantized");
-    chain.push_back(make_node("DequantizeLinear", {qv, s_n, z_n}, {out}, fresh(name + "_DequantizeLinear"), domain));
-    grid_[out] = GridRange{static_cast<float>(0 - zp) * scale, static_cast<float>(qmax - zp) * scale, e.bits};
+    std::vector<onnx::Node> chain = qdq_chain(name, x, out, q.encoding);
     if (from_node) {
       auto& post = post_[static_cast<size_t>(it->second)];
       post.insert(post.end(), chain.begin(), chain.end());
@@ -365,6 +438,38 @@ class Exporter {
       head_.insert(head_.end(), chain.begin(), chain.end());
     }
     ++st_.activations;
+  }
+
+  // (Clip ->) QuantizeLinear -> DequantizeLinear from float `x_in` to `out` for the encoding `e`
+  // of activation `name` (the base of added names; initializers into into_).
+  std::vector<onnx::Node> qdq_chain(const std::string& name, const std::string& x_in, const std::string& out, const Encoding& e) {
+    if (e.bits < 2 || e.bits > 16) throw Error(ErrorKind::InvalidArgument, "QDQ export: activation '" + name + "': bits must be 2..16, got " + std::to_string(e.bits));
+    if (e.scale.size() != 1 || e.zero_point.size() != 1) throw Error(ErrorKind::InvalidArgument, "QDQ export: activation '" + name + "' needs one scale and zero point");
+    const float scale = e.scale[0];
+    const int32_t zp = e.zero_point[0];
+    const int container = e.bits <= 8 ? 8 : 16;
+    const DataType dt = container == 8 ? DataType::Uint8 : DataType::Uint16;
+    const int32_t qmax = (1 << e.bits) - 1;
+    if (!(scale > 0.0f) || !std::isfinite(scale) || zp < 0 || zp > qmax)
+      throw Error(ErrorKind::InvalidArgument, "QDQ export: activation '" + name + "': bad encoding (scale " + std::to_string(scale) + ", zero point " + std::to_string(zp) + ")");
+    const std::string domain = qdq_domain(dt, false);
+    std::vector<onnx::Node> chain;
+    std::string x = x_in;
+    if (e.bits < container) {
+      const float lo = static_cast<float>(0 - zp) * scale;
+      const float hi = static_cast<float>(qmax - zp) * scale;
+      const std::string c = fresh(name + "_clipped");
+      chain.push_back(clip_node(x, c, lo, hi, name + "_clip"));
+      x = c;
+      ++st_.clips;
+    }
+    const std::string s_n = add_initializer(onnx::make_float_tensor(fresh(name + "_scale"), {}, {scale}));
+    const std::string z_n = add_initializer(onnx::make_integer_tensor(fresh(name + "_zero_point"), dt, {}, {zp}));
+    const std::string qv = fresh(name + "_quantized");
+    chain.push_back(make_node("QuantizeLinear", {x, s_n, z_n}, {qv}, fresh(name + "_QuantizeLinear"), domain));
+    chain.push_back(make_node("DequantizeLinear", {qv, s_n, z_n}, {out}, fresh(name + "_DequantizeLinear"), domain));
+    grid_[out] = GridRange{static_cast<float>(0 - zp) * scale, static_cast<float>(qmax - zp) * scale, e.bits};
+    return chain;
   }
 
   // ONNX Runtime's WeightBiasQuantization (graph optimization level >= basic, after its QDQ
@@ -482,6 +587,7 @@ class Exporter {
   ExportStats& st_;
   onnx::Model model_;
   onnx::Graph* og_ = nullptr;
+  onnx::Graph* into_ = nullptr;  // the graph add_initializer writes to (og_, or a subgraph being written)
   int64_t opset_ = 0;
   bool uses_ms_ = false;
   std::set<std::string> names_;

@@ -27,6 +27,10 @@
 //   - an identity Clip (the input grid's own range) goes before a Conv/ConvTranspose/Gemm where
 //     ONNX Runtime's WeightBiasQuantization pass would otherwise change the model (float weight,
 //     > 8-bit weight or input, opset < 13: see export_qdq.cpp);
+//   - inside If/Loop/Scan subgraphs the same is written into the subgraph that holds the
+//     quantizer (ExportQuantizer::scope): the integer weight and its DequantizeLinear, the
+//     activations' (Clip ->) Q -> DQ right after their producer, initializers in that subgraph;
+//     the subgraph structure is kept;
 //   - nodes and initializers nothing reads any more (the float weights, folded constant chains)
 //     are dropped, so narrower weights give a smaller file.
 #pragma once
@@ -53,6 +57,12 @@ struct ExportQuantizer {
   /// which the export replaces by the corrected one.
   graph::ValueId bias = graph::kNoValue;
   int bias_step = -1, bias_input = -1;
+  /// Inside an If/Loop/Scan subgraph (Quantizer::scope and Quantizer::path; "" in the main
+  /// graph, where `value` and `step` say where): the graph's path prefix, and the activation's
+  /// value path or the weight's layer node path. `weight` is then the float weight (the
+  /// subgraph's initializer; QuantModel::weight).
+  std::string scope, path;
+  const Tensor* weight = nullptr;
 };
 
 struct ExportOptions {

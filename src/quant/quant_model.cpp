@@ -1,9 +1,12 @@
 #include "quant/quant_model.h"
 
 #include <algorithm>
+#include <set>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "graph/macs.h"
+#include "ops/control_flow.h"
 #include "ops/gemm.h"
 
 namespace qm::quant {
@@ -19,18 +22,15 @@ bool is_op(const graph::Node& n, std::initializer_list<const char*> names) {
   return false;
 }
 
-const onnx::Attribute* find_attr(const graph::Node& n, const char* name) {
-  for (const onnx::Attribute& a : n.proto->attribute)
-    if (a.name == name) return &a;
-  return nullptr;
-}
-
 // Per-sample MACs of every layer node: shapes inferred with the (dynamic) batch set to 1, or
 // divided by a fixed batch.
+// Also gives the facts inference found (`infos_out`), and those MACs are counted from
+// (`mac_infos_out`, empty when none) with their batch divisor.
 std::vector<int64_t> layer_macs(const graph::Graph& g, const graph::InputShapeOverrides& overrides,
-                                graph::ValueInfos* infos_out) {
+                                graph::ValueInfos* infos_out, graph::ValueInfos* mac_infos_out, int64_t* divisor_out) {
   std::vector<int64_t> macs(g.nodes().size(), 0);
   graph::ValueInfos infos;
+  *divisor_out = 1;
   try {
     infos = graph::infer_shapes(g, overrides);
   } catch (const Error&) {
@@ -47,12 +47,38 @@ std::vector<int64_t> layer_macs(const graph::Graph& g, const graph::InputShapeOv
     // No shapes at batch 1: no MACs here either (the calibrator fills them from actual shapes).
   }
   const int64_t divisor = per_sample.divisor();
-  if (mi)
+  if (mi) {
     for (const graph::Node& n : g.nodes())
       if (graph::is_layer_op(n))
         if (auto m = graph::node_macs(g, n, *mi)) macs[static_cast<size_t>(n.index)] = *m / divisor;
+    *mac_infos_out = *mi;
+    *divisor_out = divisor;
+  }
   *infos_out = std::move(infos);
   return macs;
+}
+
+// The per-channel axis of a layer's weight `w` (spec section 1); fails naming the node where the
+// weight has no such axis.
+int weight_axis(const std::string& node, const std::string& op, const ops::OpAttrs* attrs, const Tensor& w) {
+  int axis = static_cast<int>(w.rank()) - 1;  // MatMul
+  if (op == "Conv") {
+    axis = 0;
+  } else if (op == "ConvTranspose") {
+    axis = 1;
+  } else if (op == "Gemm") {
+    const auto* a = static_cast<const ops::GemmAttrs*>(attrs);
+    axis = a && a->trans_b ? 0 : 1;
+  }
+  if (axis < 0 || axis >= w.rank())
+    throw Error(ErrorKind::Unsupported, "quantizer placement: node '" + node + "' (" + op + "): weight of shape " +
+                                            shape_to_string(w.shape()) + " has no channel axis " + std::to_string(axis));
+  return axis;
+}
+
+bool is_fused_activation(const onnx::Node& n) {
+  return ops::normalize_domain(n.domain).empty() &&
+         (n.op_type == "Relu" || n.op_type == "Clip" || n.op_type == "LeakyRelu" || n.op_type == "HardSwish");
 }
 
 // Layer::bias of `l` (see there), from the readers of each value and the graph outputs.
@@ -145,40 +171,55 @@ bool QuantConfig::any() const {
   return false;
 }
 
-bool is_data_movement(const graph::Plan& plan, const graph::Step& step) {
-  const graph::Node& n = plan.graph().node(step.node);
-  if (!n.domain.empty()) return false;
-  if (is_op(n, {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Slice", "Gather", "Split", "Identity",
-                "Dropout", "MaxPool"}))
-    return true;
-  // Rearranging and selecting ops: their float outputs are input values (TopK's indices and other
-  // integer outputs are never quantized).
-  if (is_op(n, {"DepthToSpace", "SpaceToDepth", "GatherElements", "GatherND", "TopK"})) return true;
-  if (n.op_type() == "Pad") {
-    if (const onnx::Attribute* m = find_attr(n, "mode"))
+namespace {
+
+// is_data_movement's rule for a node `n` at `opset`; `pad_value` is Pad's input 2 where it is a
+// constant, `pad_value_given` whether that input is there at all.
+bool moves_values(const onnx::Node& n, int64_t opset, bool pad_value_given, const Tensor* pad_value) {
+  if (!ops::normalize_domain(n.domain).empty()) return false;
+  static const std::set<std::string> moves = {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Slice", "Gather",
+                                              "Split", "Identity", "Dropout", "MaxPool",
+                                              // Rearranging and selecting ops: their float outputs are input values
+                                              // (TopK's indices and other integer outputs are never quantized).
+                                              "DepthToSpace", "SpaceToDepth", "GatherElements", "GatherND", "TopK"};
+  if (moves.count(n.op_type)) return true;
+  auto attr = [&](const char* name) -> const onnx::Attribute* {
+    for (const onnx::Attribute& a : n.attribute)
+      if (a.name == name) return &a;
+    return nullptr;
+  };
+  if (n.op_type == "Pad") {
+    if (const onnx::Attribute* m = attr("mode"))
       if (m->s != "constant") return false;
-    if (n.opset < 11) {
-      const onnx::Attribute* v = find_attr(n, "value");
+    if (opset < 11) {
+      const onnx::Attribute* v = attr("value");
       return !v || v->f == 0.0f;
     }
-    if (step.inputs.size() > 2 && step.inputs[2] != kNoValue) {
-      const Tensor* c = plan.constant(step.inputs[2]);
-      if (!c || c->dtype() != DataType::Float || c->numel() != 1 || c->data<float>()[0] != 0.0f) return false;
-    }
+    if (pad_value_given)
+      return pad_value && pad_value->dtype() == DataType::Float && pad_value->numel() == 1 && pad_value->data<float>()[0] == 0.0f;
     return true;
   }
-  if (n.op_type() == "Resize" || n.op_type() == "Upsample") {
-    const onnx::Attribute* m = find_attr(n, "mode");
+  if (n.op_type == "Resize" || n.op_type == "Upsample") {
+    const onnx::Attribute* m = attr("mode");
     return !m || m->s == "nearest";
   }
   return false;
 }
 
+}  // namespace
+
+bool is_data_movement(const graph::Plan& plan, const graph::Step& step) {
+  const graph::Node& n = plan.graph().node(step.node);
+  const bool given = step.inputs.size() > 2 && step.inputs[2] != kNoValue;
+  return moves_values(*n.proto, n.opset, given, given ? plan.constant(step.inputs[2]) : nullptr);
+}
+
 QuantModel::QuantModel(const graph::Plan& plan, const PlacementOptions& options) : plan_(&plan) {
   const graph::Graph& g = plan.graph();
   const size_t nv = plan.num_values();
-  graph::ValueInfos infos;
-  const std::vector<int64_t> macs = layer_macs(g, options.input_shapes, &infos);
+  graph::ValueInfos infos, mac_infos;
+  int64_t divisor = 1;
+  const std::vector<int64_t> macs = layer_macs(g, options.input_shapes, &infos, &mac_infos, &divisor);
   auto is_float = [&](ValueId v) {
     if (v == kNoValue) return false;
     if (const Tensor* c = plan.constant(v)) return c->dtype() == DataType::Float;
@@ -278,20 +319,7 @@ QuantModel::QuantModel(const graph::Plan& plan, const PlacementOptions& options)
       q.value = s.inputs[1];
       q.tensor = n.inputs.size() > 1 && n.inputs[1] != kNoValue ? g.value(n.inputs[1]).name : plan.value_name(s.inputs[1]);
       q.layer = static_cast<int>(layers_.size());
-      if (l.op == "Conv") {
-        q.axis = 0;
-      } else if (l.op == "ConvTranspose") {
-        q.axis = 1;
-      } else if (l.op == "Gemm") {
-        const auto* a = static_cast<const ops::GemmAttrs*>(s.attrs.get());
-        q.axis = a && a->trans_b ? 0 : 1;
-      } else {
-        q.axis = static_cast<int>(w.rank()) - 1;
-      }
-      if (q.axis < 0 || q.axis >= w.rank())
-        throw Error(ErrorKind::Unsupported, "quantizer placement: node '" + n.name + "' (" + n.op_type() +
-                                                "): weight of shape " + shape_to_string(w.shape()) +
-                                                " has no channel axis " + std::to_string(q.axis));
+      q.axis = weight_axis(l.name, l.op, s.attrs.get(), w);
       l.blocks = block_layout(l.op, w.shape(), q.axis);
       l.weight_quantizer = q.id;
       if (l.input_quantizer >= 0) qs[static_cast<size_t>(l.input_quantizer)].consumer_layers.push_back(q.layer);
@@ -324,6 +352,8 @@ QuantModel::QuantModel(const graph::Plan& plan, const PlacementOptions& options)
     }
   }
 
+  place_in_subgraphs(infos, mac_infos, divisor, data, qs);
+
   // Drop model-input quantizers that feed no computing op (e.g. only a Shape) and are no graph
   // output; renumber.
   std::vector<int> remap(qs.size(), -1);
@@ -343,6 +373,10 @@ QuantModel::QuantModel(const graph::Plan& plan, const PlacementOptions& options)
   for (Layer& l : layers_) {
     l.weight_quantizer = remap[static_cast<size_t>(l.weight_quantizer)];
     if (l.input_quantizer >= 0) l.input_quantizer = remap[static_cast<size_t>(l.input_quantizer)];
+    if (!l.scope.empty()) {  // inside a subgraph: the quantizer on the path place_in_subgraphs noted
+      l.output_quantizer = quantizer_on(inner_value(l.output_path));
+      continue;
+    }
     // Output grid: the layer's output, or its fused activation's output.
     const graph::Step& s = steps[static_cast<size_t>(l.step)];
     if (!s.outputs.empty() && s.outputs[0] != kNoValue) {
@@ -357,6 +391,214 @@ QuantModel::QuantModel(const graph::Plan& plan, const PlacementOptions& options)
   }
   quantizers_ = std::move(kept);
   for (const Quantizer& q : quantizers_) by_tensor_.emplace(q.tensor, q.id);
+}
+
+void QuantModel::place_in_subgraphs(const graph::ValueInfos& infos, const graph::ValueInfos& mac_infos, int64_t divisor,
+                                    const std::vector<bool>& data, std::vector<Quantizer>& qs) {
+  const graph::Plan& plan = *plan_;
+  const graph::Graph& g = plan.graph();
+  const auto& steps = plan.steps();
+  const size_t nv = plan.num_values();
+  // What placement knows of a value inside a subgraph: the grid it carries, whether it depends on
+  // the model's data (shape computations and constants do not).
+  struct Fact {
+    int grid = -1;
+    bool data = true;
+  };
+  std::unordered_map<std::string, Fact> facts;  // by path
+  std::set<std::string> taken;                  // Quantizer::tensor names in use
+  for (const Quantizer& q : qs) taken.insert(q.tensor);
+  auto tensor_name = [&](const std::string& scope, const std::string& name) {
+    std::string t = taken.count(name) ? scope + name : name;  // sibling branches may reuse a name
+    taken.insert(t);
+    return t;
+  };
+  auto add_consumer = [&](int q, size_t si, const std::string& op, bool computes) {
+    Quantizer& qq = qs[static_cast<size_t>(q)];
+    auto it = std::lower_bound(qq.consumer_steps.begin(), qq.consumer_steps.end(), static_cast<int>(si));
+    if (it == qq.consumer_steps.end() || *it != static_cast<int>(si)) qq.consumer_steps.insert(it, static_cast<int>(si));
+    if (computes && std::find(qq.consumer_ops.begin(), qq.consumer_ops.end(), op) == qq.consumer_ops.end())
+      qq.consumer_ops.push_back(op);
+  };
+  auto new_value = [&](const Tensor* constant) {
+    inner_constants_.push_back(constant);
+    return static_cast<ValueId>(nv + inner_constants_.size() - 1);
+  };
+
+  for (size_t si = 0; si < steps.size(); ++si) {
+    const graph::Step& s = steps[si];
+    const graph::Node& n = g.node(s.node);
+    if (!s.attrs || !ops::has_subgraphs(*n.proto)) continue;
+    const graph::ValueInfos& fi = mac_infos.empty() ? infos : mac_infos;
+    std::vector<const ops::TensorInfo*> ins;
+    std::unordered_map<std::string, size_t> outer;  // main-graph names the subgraphs read -> input index
+    for (size_t k = 0; k < s.inputs.size(); ++k) {
+      const ValueId v = s.inputs[k];
+      ins.push_back(v != kNoValue && static_cast<size_t>(v) < fi.size() ? &fi[static_cast<size_t>(v)] : nullptr);
+      if (k < n.inputs.size() && n.inputs[k] != kNoValue) outer.emplace(g.value(n.inputs[k]).name, k);
+    }
+    const std::vector<ops::SubgraphNode> nodes = ops::subgraph_nodes(*n.proto, n.name, s.attrs.get(), ins);
+    // Scopes: each subgraph's enclosing one; readers of each value within its own subgraph.
+    std::unordered_map<std::string, std::string> parent;
+    std::unordered_map<std::string, std::vector<size_t>> readers;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const ops::SubgraphNode& f = nodes[i];
+      for (const onnx::Attribute& a : f.node->attribute)
+        if (a.g) parent[ops::subgraph_scope(f.scope, f.name, a.name)] = f.scope;
+      for (const std::string& in : f.inputs)
+        if (!in.empty()) readers[f.scope + in].push_back(i);
+    }
+    auto resolve = [&](const std::string& scope, const std::string& name) {
+      for (std::string sc = scope;;) {
+        auto it = facts.find(sc + name);
+        if (it != facts.end()) return it->second;
+        auto p = parent.find(sc);
+        if (p == parent.end()) break;
+        sc = p->second;
+      }
+      Fact f;  // a subgraph input (Loop/Scan state, scan slices): data, on no grid
+      auto o = outer.find(name);
+      if (o != outer.end()) {
+        const ValueId v = s.inputs[o->second];
+        f.data = v != kNoValue && !s.constant[o->second] && data[static_cast<size_t>(v)];
+        f.grid = f.data ? grid_[static_cast<size_t>(v)] : -1;
+      }
+      return f;
+    };
+    // The constant a subgraph node's input reads: an initializer of its subgraph (or an enclosing
+    // one), or a constant of the main graph read through the scopes.
+    auto constant_input = [&](const ops::SubgraphNode& f, size_t k) -> const Tensor* {
+      if (k >= f.inputs.size() || f.inputs[k].empty()) return nullptr;
+      if (f.init[k]) return f.init[k];
+      for (std::string sc = f.scope;;) {
+        if (facts.count(sc + f.inputs[k])) return nullptr;  // computed inside
+        auto p = parent.find(sc);
+        if (p == parent.end()) break;
+        sc = p->second;
+      }
+      auto o = outer.find(f.inputs[k]);
+      return o != outer.end() && s.constant[o->second] ? plan.constant(s.inputs[o->second]) : nullptr;
+    };
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const ops::SubgraphNode& f = nodes[i];
+      const onnx::Node& p = *f.node;
+      const std::string& op = p.op_type;
+      const bool std_domain = ops::normalize_domain(p.domain).empty();
+      const bool pad_given = f.inputs.size() > 2 && !f.inputs[2].empty();
+      const bool dm = moves_values(p, n.opset, pad_given, pad_given ? f.init[2] : nullptr);
+      std::vector<Fact> in(f.inputs.size());
+      bool d = false;
+      for (size_t k = 0; k < f.inputs.size(); ++k) {
+        if (f.inputs[k].empty() || f.init[k]) {
+          in[k].data = false;
+          continue;
+        }
+        in[k] = resolve(f.scope, f.inputs[k]);
+        d = d || in[k].data;
+        if (in[k].grid >= 0) add_consumer(in[k].grid, si, op, !dm);
+      }
+      if (std_domain && (op == "Shape" || op == "Size")) d = false;
+      // A weighted layer.
+      const bool layer = std_domain && (op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul");
+      const Tensor* weight = layer ? constant_input(f, 1) : nullptr;
+      if (layer && f.supported && weight && weight->dtype() == DataType::Float && !f.out.empty()) {
+        const Tensor& w = *weight;
+        Layer l;
+        l.name = f.scope + f.name;
+        l.scope = f.scope;
+        l.op = op;
+        l.node = s.node;
+        l.step = static_cast<int>(si);
+        if (auto m = graph::layer_macs(op, f.attrs.get(), &f.in[0], &f.in[1], &f.out[0]))
+          l.macs = ops::checked_mul(*m / divisor, f.repeat.value_or(1)).value_or(INT64_MAX);
+        l.weight_elements = w.numel();
+        l.weight_shape = w.shape();
+        l.input_quantizer = in.empty() ? -1 : in[0].grid;
+        Quantizer q;
+        q.id = static_cast<int>(qs.size());
+        q.kind = QuantizerKind::Weight;
+        q.value = new_value(&w);
+        q.scope = f.scope;
+        q.path = l.name;
+        q.tensor = tensor_name(f.scope, f.inputs[1]);
+        q.layer = static_cast<int>(layers_.size());
+        q.axis = weight_axis(l.name, op, f.attrs.get(), w);
+        q.producer_step = -1;
+        l.blocks = block_layout(op, w.shape(), q.axis);
+        l.weight_quantizer = q.id;
+        l.output_path = f.scope + f.outputs[0];
+        if (l.input_quantizer >= 0) qs[static_cast<size_t>(l.input_quantizer)].consumer_layers.push_back(q.layer);
+        inner_layers_.emplace(q.path, q.value);
+        qs.push_back(std::move(q));
+        layers_.push_back(std::move(l));
+      }
+      // Outputs.
+      std::set<std::string> graph_outputs;
+      for (const onnx::ValueInfo& v : f.graph->output) graph_outputs.insert(v.name);
+      for (size_t k = 0; k < f.outputs.size(); ++k) {
+        const std::string& name = f.outputs[k];
+        if (name.empty()) continue;
+        const std::string path = f.scope + name;
+        Fact out;
+        out.data = d;
+        const bool is_float = k < f.out.size() && f.out[k].dtype == DataType::Float;
+        if (dm && !(in.size() > 0 && f.init.size() > 0 && f.init[0])) {
+          out.grid = in.empty() ? -1 : in[0].grid;  // keeps its input's grid
+        } else if (is_float && d) {
+          // Fused unit: the pre-activation output read only by a Relu/Clip/LeakyRelu/HardSwish.
+          const auto r = readers.find(path);
+          bool fused = false;
+          if (f.outputs.size() == 1 && std_domain &&
+              (op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul" || op == "Add") &&
+              !graph_outputs.count(name) && r != readers.end() && r->second.size() == 1) {
+            const ops::SubgraphNode& a = nodes[r->second[0]];
+            fused = is_fused_activation(*a.node) && !a.inputs.empty() && a.inputs[0] == name && !a.outputs.empty();
+            if (fused && !layers_.empty() && layers_.back().output_path == path) layers_.back().output_path = a.scope + a.outputs[0];
+          }
+          if (!fused) {
+            Quantizer q;
+            q.id = static_cast<int>(qs.size());
+            q.kind = QuantizerKind::Activation;
+            q.value = new_value(nullptr);
+            q.scope = f.scope;
+            q.path = path;
+            q.tensor = tensor_name(f.scope, name);
+            q.axis = -1;
+            q.producer_step = static_cast<int>(si);
+            q.producer_op = op;
+            out.grid = q.id;
+            inner_paths_.emplace(path, q.value);
+            qs.push_back(std::move(q));
+          }
+        }
+        facts[path] = out;
+      }
+    }
+  }
+  on_value_.resize(nv + inner_constants_.size(), -1);
+  grid_.resize(nv + inner_constants_.size(), -1);
+  for (const Quantizer& q : qs)
+    if (static_cast<size_t>(q.value) >= nv) on_value_[static_cast<size_t>(q.value)] = grid_[static_cast<size_t>(q.value)] = q.id;
+}
+
+graph::ValueId QuantModel::inner_value(const std::string& path) const {
+  auto it = inner_paths_.find(path);
+  return it == inner_paths_.end() ? kNoValue : it->second;
+}
+
+int QuantModel::inner_weight(const std::string& node_path) const {
+  auto it = inner_layers_.find(node_path);
+  return it == inner_layers_.end() ? -1 : quantizer_on(it->second);
+}
+
+const Tensor& QuantModel::weight(int q) const {
+  const Quantizer& qq = quantizer(q);
+  const size_t nv = plan_->num_values();
+  const Tensor* w = static_cast<size_t>(qq.value) >= nv ? inner_constants_[static_cast<size_t>(qq.value) - nv]
+                                                         : plan_->constant(qq.value);
+  if (qq.kind != QuantizerKind::Weight || !w)
+    throw Error(ErrorKind::InvalidArgument, "quantizer '" + qq.tensor + "' is not a weight quantizer");
+  return *w;
 }
 
 int QuantModel::quantizer_on(graph::ValueId v) const {

@@ -23,7 +23,14 @@
 //     is a float constant (e.g. an embedding table read by Gather) computes new values for the
 //     quantized graph and gets a quantizer on its output;
 //   - integer/bool tensors, constants (other than layer weights) and shape computations (values
-//     that depend on the model inputs only through Shape/Size, even when float) are never quantized.
+//     that depend on the model inputs only through Shape/Size, even when float) are never quantized;
+//   - inside If/Loop/Scan subgraphs (nested ones too) the same rules place quantizers on the
+//     subgraph's nodes: layers whose weight is an initializer of the subgraph (or of an enclosing
+//     one) or a constant of the main graph, activations on what its nodes compute. Their plan step is the control-flow node's
+//     (switching one on recomputes that node); their values are not plan values, so each gets a
+//     virtual id past the plan's (num_values()) and a path (Quantizer::path), by which the
+//     simulator finds it (ops::SubgraphHooks). A layer reading a grid of the enclosing graph joins
+//     that grid's group; a layer reading a Loop/Scan state or scan slice has no input quantizer.
 #pragma once
 
 #include <cstdint>
@@ -61,6 +68,12 @@ struct Quantizer {
   int producer_step = -1;            ///< activations: plan step producing it (-1 = model input)
   /// Activations: plan steps that read this grid, directly or through data movement (sorted).
   std::vector<int> consumer_steps;
+  /// Inside an If/Loop/Scan subgraph: the path prefix of the graph it sits in
+  /// (ops::subgraph_scope: "<node>/<attribute>/" per level); "" in the main graph.
+  std::string scope;
+  /// Inside a subgraph: activations, scope + the value's name; weights, scope + the layer node's
+  /// name (its Layer::name). `value` is then a virtual id past the plan's values (see QuantModel).
+  std::string path;
 };
 
 /// Blocked weight scales: the weight viewed as [outer, K, inner], K = the layer's reduction
@@ -103,6 +116,12 @@ struct Layer {
   /// Add that alone reads a MatMul's output (`bias_step` is that Add). kNoValue: none.
   graph::ValueId bias = graph::kNoValue;
   int bias_step = -1, bias_input = -1;
+  /// Inside an If/Loop/Scan subgraph (see Quantizer::scope; "" in the main graph). Then `name` is
+  /// its path (as inspect lists it), `node` and `step` are the control-flow node's in the main
+  /// graph, and `output_path` is the path of its output grid's value (a fused activation's where
+  /// fused). Layers inside subgraphs get no bias correction.
+  std::string scope;
+  std::string output_path;
 };
 
 /// Bits per quantizer; 0 = off (floating point). Indexed by Quantizer::id.
@@ -143,6 +162,11 @@ struct Encoding {
   /// (Layer::bias), one per output channel, in the simulation and the export. Empty: none.
   std::vector<float> bias_shift;
 
+  /// False for an activation inside a subgraph that no calibration sample ran (a branch never
+  /// taken, a loop body never entered): it has no scales and stays float, in the simulation, the
+  /// export and the encodings JSON.
+  bool calibrated() const { return !scale.empty(); }
+
   /// Integer range at the TRUE bit-width: symmetric [-2^(b-1), 2^(b-1)-1], else [0, 2^b-1].
   int32_t qmin() const { return symmetric ? -(int32_t{1} << (bits - 1)) : 0; }
   int32_t qmax() const { return symmetric ? (int32_t{1} << (bits - 1)) - 1 : (int32_t{1} << bits) - 1; }
@@ -176,6 +200,20 @@ class QuantModel {
   /// The quantizer whose Quantizer::tensor is `name` (weights and activations), or -1.
   int find_tensor(const std::string& name) const;
 
+  /// The float tensor weight quantizer `q` quantizes (the plan constant, or the initializer of
+  /// the subgraph its layer sits in). Throws for an activation quantizer.
+  const Tensor& weight(int q) const;
+  /// The virtual value id of the activation quantizer on subgraph value `path` (Quantizer::path),
+  /// or kNoValue. The simulator offers the values inside subgraphs to value hooks by these ids.
+  graph::ValueId inner_value(const std::string& path) const;
+  /// The weight quantizer of the layer at subgraph node path `node_path` (Layer::name), or -1.
+  int inner_weight(const std::string& node_path) const;
+  /// True if some quantizer sits inside a subgraph.
+  bool has_subgraph_quantizers() const { return !inner_constants_.empty(); }
+  /// Plan values plus the virtual ones of quantizers inside subgraphs: every ValueId a value
+  /// hook of the simulation may see is below this.
+  size_t num_values() const { return plan_->num_values() + inner_constants_.size(); }
+
   /// A config with every weight quantizer at `w_bits` (with blocked scales of `w_block` where the
   /// layer has a blocked form, else per channel) and every activation quantizer at `a_bits`.
   QuantConfig homogeneous(int w_bits, int a_bits, int w_block = 0) const;
@@ -194,12 +232,19 @@ class QuantModel {
   void set_layer_macs(int layer, int64_t macs) const { layers_[static_cast<size_t>(layer)].macs = macs; }
 
  private:
+  // Quantizers and layers inside If/Loop/Scan subgraphs (spec section 1 as in the main graph).
+  void place_in_subgraphs(const graph::ValueInfos& infos, const graph::ValueInfos& mac_infos, int64_t divisor,
+                          const std::vector<bool>& data, std::vector<Quantizer>& qs);
+
   const graph::Plan* plan_;
   std::vector<Quantizer> quantizers_;
   mutable std::vector<Layer> layers_;
   std::vector<int> on_value_;    // per plan value: quantizer on it or -1
   std::vector<int> grid_;        // per plan value: grid quantizer or -1
   std::map<std::string, int> by_tensor_;
+  std::map<std::string, graph::ValueId> inner_paths_;  // activations: Quantizer::path -> virtual value id
+  std::map<std::string, graph::ValueId> inner_layers_;  // weights: Quantizer::path -> virtual value id
+  std::vector<const Tensor*> inner_constants_;         // per virtual id - plan values: a weight, or null
 };
 
 }  // namespace qm::quant

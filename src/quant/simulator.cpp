@@ -140,6 +140,32 @@ struct Simulator::WeightStore {
   uint64_t key_base = 0;
 };
 
+SubgraphView::SubgraphView(const QuantModel& model, graph::Executor& executor, const graph::ValueHook& hook, Simulator* sim,
+                           const QuantConfig* config)
+    : model_(model), executor_(executor), hook_(hook), sim_(sim), config_(config) {
+  if (model.has_subgraph_quantizers()) executor.set_subgraph_hooks(this);
+}
+
+SubgraphView::~SubgraphView() {
+  if (model_.has_subgraph_quantizers()) executor_.set_subgraph_hooks(nullptr);
+}
+
+std::optional<Tensor> SubgraphView::constant(const std::string& node_path, size_t input, const Tensor&) const {
+  if (input != 1 || !sim_ || !config_) return std::nullopt;
+  const int q = model_.inner_weight(node_path);
+  if (q < 0) return std::nullopt;
+  const int b = config_->bits[static_cast<size_t>(q)];
+  if (b <= 0) return std::nullopt;
+  return sim_->fake_weight(q, b, config_->block_of(static_cast<size_t>(q)));
+}
+
+std::optional<Tensor> SubgraphView::value(const std::string& value_path, const Tensor& t) const {
+  if (!hook_) return std::nullopt;
+  const graph::ValueId v = model_.inner_value(value_path);
+  if (v == graph::kNoValue) return std::nullopt;
+  return hook_(v, t);
+}
+
 Simulator::Simulator(const QuantModel& model, Encodings& encodings, graph::Executor& executor)
     : model_(&model), enc_(&encodings), exec_(&executor), weights_(std::make_shared<WeightStore>(model.quantizers().size())) {}
 
@@ -173,7 +199,7 @@ Tensor Simulator::fake_weight(int q, int bits, int block) {
   const Quantizer& qq = model_->quantizer(q);
   if (qq.kind != QuantizerKind::Weight)
     throw Error(ErrorKind::InvalidArgument, "fake_weight: quantizer '" + qq.tensor + "' is not a weight quantizer");
-  Tensor w = fake_quantize(*model_->plan().constant(qq.value), enc_->get(q, bits, block));
+  Tensor w = fake_quantize(model_->weight(q), enc_->get(q, bits, block));
   if (st.bytes + w.nbytes() > st.budget) {
     st.map.clear();
     st.bytes = 0;
@@ -194,6 +220,7 @@ void Simulator::apply_weights(const QuantConfig& config) {
     const int block = config.block_of(static_cast<size_t>(q.id));
     if (block != 0 && !valid_weight_block(block))
       throw Error(ErrorKind::InvalidArgument, "simulation: weight '" + q.tensor + "' has block size " + std::to_string(block));
+    if (!q.scope.empty()) continue;  // inside a subgraph: SubgraphView
     uint64_t key = 0;
     {
       std::lock_guard<std::mutex> lock(weights_->mutex);
@@ -222,7 +249,9 @@ graph::ValueHook Simulator::make_hook(const QuantConfig& config, const graph::Va
   for (const Quantizer& q : model_->quantizers()) {
     const int b = config.bits[static_cast<size_t>(q.id)];
     if (q.kind == QuantizerKind::Activation && b > 0) {
-      act[static_cast<size_t>(q.id)] = &enc_->get(q.id, b);
+      const Encoding& e = enc_->get(q.id, b);
+      if (!e.calibrated()) continue;  // stays float
+      act[static_cast<size_t>(q.id)] = &e;
       any = true;
     }
   }
@@ -240,7 +269,9 @@ std::vector<Tensor> Simulator::run(const QuantConfig& config, const std::vector<
                                    const graph::ValueHook& observer) {
   OverrideGuard guard(*exec_);
   apply_weights(config);
-  return exec_->run(inputs, make_hook(config, observer));
+  const graph::ValueHook hook = make_hook(config, observer);
+  const SubgraphView view(*model_, *exec_, hook, this, &config);
+  return exec_->run(inputs, hook);
 }
 
 void Simulator::clear_cache() {
@@ -341,6 +372,7 @@ std::vector<Tensor> Simulator::run_cached(const QuantConfig& config, size_t samp
   OverrideGuard guard(*exec_);
   apply_weights(config);
   const graph::ValueHook hook = make_hook(config, {});
+  const SubgraphView view(*model_, *exec_, hook, this, &config);
   // Values resuming at cp that the config quantizes were cached in floating point.
   return exec_->run_from(cp, resume_values(cached, cp, hook), hook);
 }
@@ -354,7 +386,7 @@ bool Simulator::run_path(const std::vector<QuantConfig>& path, const std::vector
   graph::ValueMap raw;
   bool keep = true;
   const graph::ValueHook record = [&](graph::ValueId v, const Tensor& t) {
-    if (keep) raw[v] = t;
+    if (keep && static_cast<size_t>(v) < plan.num_values()) raw[v] = t;  // (not values inside subgraphs)
     return std::optional<Tensor>{};
   };
   for (size_t k = 0; k < path.size(); ++k) {
@@ -372,6 +404,7 @@ bool Simulator::run_path(const std::vector<QuantConfig>& path, const std::vector
       OverrideGuard guard(*exec_);
       apply_weights(cfg);
       const graph::ValueHook hook = make_hook(cfg, record);
+      const SubgraphView view(*model_, *exec_, hook, this, &cfg);
       if (start == 0) {
         raw.clear();
         out = exec_->run(inputs, hook);

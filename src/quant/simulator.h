@@ -37,6 +37,32 @@ void fake_quantize_inplace(float* x, size_t n, const Encoding& enc);
 /// weights of layers a search switches back and forth.
 inline constexpr size_t kDefaultWeightCacheBudget = size_t{64} << 20;
 
+class Simulator;
+
+/// The values inside If/Loop/Scan subgraphs, for one run (ops::SubgraphHooks): each quantizer's
+/// value there is offered to `hook` under its virtual id (QuantModel::inner_value), as the
+/// executor offers plan values; with a simulator and a config, the layers there read their
+/// fake-quantized weights. Set on `executor` while it lives, where the model has quantizers
+/// inside subgraphs. `hook`, `sim` and `config` must outlive it.
+class SubgraphView final : public ops::SubgraphHooks {
+ public:
+  SubgraphView(const QuantModel& model, graph::Executor& executor, const graph::ValueHook& hook, Simulator* sim = nullptr,
+               const QuantConfig* config = nullptr);
+  ~SubgraphView() override;
+  SubgraphView(const SubgraphView&) = delete;
+  SubgraphView& operator=(const SubgraphView&) = delete;
+
+  std::optional<Tensor> constant(const std::string& node_path, size_t input, const Tensor& t) const override;
+  std::optional<Tensor> value(const std::string& value_path, const Tensor& t) const override;
+
+ private:
+  const QuantModel& model_;
+  graph::Executor& executor_;
+  const graph::ValueHook& hook_;
+  Simulator* sim_;
+  const QuantConfig* config_;
+};
+
 class Simulator {
  public:
   /// `model`, `encodings` and `executor` (on model.plan()) must outlive the simulator. The

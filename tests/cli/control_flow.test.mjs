@@ -1,7 +1,8 @@
 // Models with If / Loop in the middle (a branch reading the graph input too) (tools/modelgen/control_flow_models.py): `run` matches ONNX
 // Runtime on the float model (both branches of a data-dependent If), `inspect` lists the layers
-// inside the subgraphs, and `quantize --bits W8A8` quantizes the main graph's layers (layers
-// inside subgraphs stay float) into an export that keeps the subgraphs as they are and that ORT
+// inside the subgraphs, and `quantize --bits W8A8` quantizes the layers of the main graph and of
+// the subgraphs alike into an export that keeps the control-flow node, with the subgraph layer's
+// integer weight + DequantizeLinear and the activations' Q/DQ inside the subgraph, and that ORT
 // loads and runs at its 'disabled' and default levels, agreeing with the simulation.
 //
 //   QUANTMIX_BIN=build/native/quantmix QM_BUILD_DIR=build/native node --test tests/cli/control_flow.test.mjs
@@ -67,16 +68,25 @@ function runOurs(dir, tag, model, xFile, extra = []) {
   return readNpy(join(out, 'y.npy'));
 }
 
+const CONV = (w) => 8 * 8 * w.reduce((a, b) => a * b, 1);
 const CASES = [
   { name: 'if_const_cond', layer: 'branch/then_branch/branch_conv', weight: [4, 4, 3, 3] },
   { name: 'if_data_cond', layer: 'branch/then_branch/branch_conv', weight: [4, 4, 3, 3] },
   // The branch reads the graph input x: the export's subgraph must read x's quantized copy.
   { name: 'if_reads_input', layer: 'branch/then_branch/branch_conv', weight: [4, 3, 3, 3] },
   { name: 'loop_conv', layer: 'loop/body/body_conv', weight: [4, 4, 3, 3] },
+  // A layer two subgraphs deep (an If inside the Loop's body), its weight in the inner branch.
+  { name: 'loop_if_nested', layer: 'loop/body/parity/then_branch/nested_conv', weight: [4, 4, 3, 3] },
+  // An RNN step in a Scan body: MatMul layers whose weights are the body's initializers.
+  { name: 'scan_rnn', layer: 'rnn/body/rnn_in', weight: [4, 8], macs: 32 },
+  // Opset 11: per-channel weights need com.microsoft DequantizeLinear, inside the branch too.
+  { name: 'if_data_cond_op11', layer: 'branch/then_branch/branch_conv', weight: [4, 4, 3, 3] },
 ];
+/** Configurations exported for every model; the summary shows the subgraph layer at these bits. */
+const BITS = [['W8A8', 8, 8], ['W4A8', 4, 8], ['W8A16', 8, 16]];
 
-for (const { name, layer, weight } of CASES) {
-  test(`control flow ${name}: run matches ORT, inspect sees the subgraph layer, W8A8 export runs in ORT`, async (t) => {
+for (const { name, layer, weight, macs } of CASES) {
+  test(`control flow ${name}: run matches ORT, inspect sees the subgraph layer, W8A8/W4A8/W8A16 exports run in ORT`, async (t) => {
     const model = join(MODELS, 'control_flow', `${name}.onnx`);
     assert.ok(existsSync(model), `${model} missing: run tools/make_models.py`);
     const dir = mkdtempSync(join(tmpdir(), `qm-cf-${name}-`));
@@ -99,34 +109,47 @@ for (const { name, layer, weight } of CASES) {
       const info = inspectJson(model).json;
       const sub = info.layers.find((l) => l.name === layer);
       assert.ok(sub, `inspect lists ${layer}: ${JSON.stringify(info.layers.map((l) => l.name))}`);
-      assert.equal(sub.macs, 8 * 8 * weight.reduce((a, b) => a * b, 1), `${layer} MACs`);
+      assert.equal(sub.macs, macs ?? CONV(weight), `${layer} MACs`);
       assert.deepEqual(sub.weight_shape, weight);
 
-      const out = join(dir, 'q.onnx'), enc = join(dir, 'enc.json');
-      const r = qm(['quantize', model, '--calib', ...files, '--bits', 'W8A8', '--out', out, '--encodings', enc,
-                    '--threads', '1', '--quiet']);
-      assert.equal(r.status, 0, describe(r));
-      assert.match(r.stdout, /config=W8A8 /);
-      // Only main-graph layers are quantized; the subgraph keeps its float nodes unchanged.
-      assert.match(r.stdout, /conv1/);
-      assert.doesNotMatch(r.stdout, new RegExp(layer.split('/').pop()));
-      const before = readModel(model), after = readModel(out);
-      const cf = (m) => m.graph.nodes.filter((n) => n.opType === 'If' || n.opType === 'Loop');
-      assert.equal(cf(after).length, 1, 'the export keeps the control-flow node');
-      const inner = (m) => cf(m)[0].subgraphs.flatMap(allNodes).map((n) => n.opType).join(',');
-      assert.equal(inner(after), inner(before), 'subgraph nodes unchanged');
-      assert.ok(after.graph.nodes.some((n) => n.opType === 'QuantizeLinear'), 'main graph quantized');
+      for (const [bits, wBits, aBits] of BITS) {
+        const out = join(dir, `q_${bits}.onnx`), enc = join(dir, `enc_${bits}.json`);
+        const r = qm(['quantize', model, '--calib', ...files, '--bits', bits, '--out', out, '--encodings', enc,
+                      '--threads', '1', '--quiet']);
+        assert.equal(r.status, 0, describe(r));
+        assert.match(r.stdout, new RegExp(`config=${bits} `));
+        // The subgraph's layer is quantized like the main graph's, at the configuration's weight bits.
+        assert.match(r.stdout, /conv1/);
+        assert.match(r.stdout, new RegExp(`${layer}\\s+\\w+\\s+[0-9.]+%\\s+${wBits}\\s`), r.stdout);
+        const before = readModel(model), after = readModel(out);
+        const cf = (m) => m.graph.nodes.filter((n) => ['If', 'Loop', 'Scan'].includes(n.opType));
+        assert.equal(cf(after).length, 1, 'the export keeps the control-flow node');
+        const inner = (m) => cf(m)[0].subgraphs.flatMap(allNodes);
+        const layerName = layer.split('/').pop();
+        const lq = inner(after).find((n) => n.name === layerName);
+        assert.ok(lq, `the subgraph keeps ${layerName}`);
+        const dq = inner(after).find((n) => n.opType === 'DequantizeLinear' && n.outputs[0] === lq.inputs[1]);
+        assert.ok(dq, `${layerName} reads its weight from a DequantizeLinear in the subgraph: ${JSON.stringify(lq.inputs)}`);
+        assert.ok(inner(after).some((n) => n.opType === 'QuantizeLinear'), 'an activation inside the subgraph is quantized');
+        assert.equal(inner(before).filter((n) => n.opType === 'QuantizeLinear').length, 0);
+        assert.ok(after.graph.nodes.some((n) => n.opType === 'QuantizeLinear'), 'main graph quantized');
+        const weightName = inner(before).find((n) => n.name === layerName).inputs[1];
+        const encJson = JSON.parse(readFileSync(enc, 'utf8'));
+        assert.equal(encJson.param_encodings[weightName]?.[0]?.bitwidth, wBits, `the encodings JSON holds ${weightName}`);
+        assert.ok(Object.values(encJson.activation_encodings).every((e) => e[0].bitwidth === aBits));
 
-      for (let i = 0; i < xs.length; i++) {
-        const sim = runOurs(dir, `sim${i}`, model, files[i], ['--encodings', enc]);
-        const disabled = await runOrt(out, xs[i], 'disabled');
-        const all = await runOrt(out, xs[i], 'all');
-        const dSim = db(sim, disabled), dAll = db(sim, all), dFloat = db(floats[i], disabled);
-        t.diagnostic(`${name} input ${i}: ORT(disabled) vs sim ${dSim.toFixed(1)} dB, ORT(all) vs sim ${dAll.toFixed(1)} dB, ` +
-                     `vs float ${dFloat.toFixed(1)} dB`);
-        assert.ok(dSim >= MIN_AGREEMENT_DB, `${name} input ${i}: ORT(disabled) vs simulation ${dSim.toFixed(1)} dB`);
-        assert.ok(dAll >= MIN_ORT_DEFAULT_DB, `${name} input ${i}: ORT(all) vs simulation ${dAll.toFixed(1)} dB`);
-        assert.ok(dFloat >= MIN_VS_FLOAT_DB, `${name} input ${i}: export vs float ${dFloat.toFixed(1)} dB`);
+        for (let i = 0; i < xs.length; i++) {
+          const sim = runOurs(dir, `sim${bits}_${i}`, model, files[i], ['--encodings', enc]);
+          const disabled = await runOrt(out, xs[i], 'disabled');
+          const all = await runOrt(out, xs[i], 'all');
+          const dSim = db(sim, disabled), dAll = db(sim, all), dFloat = db(floats[i], disabled);
+          t.diagnostic(`${name} ${bits} input ${i}: ORT(disabled) vs sim ${dSim.toFixed(1)} dB, ORT(all) vs sim ${dAll.toFixed(1)} dB, ` +
+                       `vs float ${dFloat.toFixed(1)} dB`);
+          assert.ok(dSim >= MIN_AGREEMENT_DB, `${name} ${bits} input ${i}: ORT(disabled) vs simulation ${dSim.toFixed(1)} dB`);
+          assert.ok(dAll >= MIN_ORT_DEFAULT_DB, `${name} ${bits} input ${i}: ORT(all) vs simulation ${dAll.toFixed(1)} dB`);
+          if (bits !== 'W4A8')
+            assert.ok(dFloat >= MIN_VS_FLOAT_DB, `${name} ${bits} input ${i}: export vs float ${dFloat.toFixed(1)} dB`);
+        }
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -144,10 +144,11 @@ function decodeValueInfo(bytes) {
 }
 
 function decodeNode(bytes) {
-  const n = { opType: '', domain: '', inputs: [], outputs: [], attributes: [], subgraphs: [] };
+  const n = { name: '', opType: '', domain: '', inputs: [], outputs: [], attributes: [], subgraphs: [] };
   for (const [f, , v] of new Reader(bytes, 'NodeProto').fields()) {
     if (f === 1) n.inputs.push(utf8(v));
     else if (f === 2) n.outputs.push(utf8(v));
+    else if (f === 3) n.name = utf8(v);
     else if (f === 4) n.opType = utf8(v);
     else if (f === 7) n.domain = utf8(v);
     else if (f === 5) {

@@ -1,6 +1,6 @@
 """Small Conv models whose middle sits inside control flow, for the quantize test of If/Loop/Scan
-(tests/cli/control_flow.test.mjs). The main graph's layers are quantized; layers inside the
-subgraphs stay float, and the export keeps the subgraphs as they are.
+(tests/cli/control_flow.test.mjs). Layers inside the subgraphs are quantized like the main
+graph's, and the export keeps the subgraphs with their Q/DQ inside.
 
   if_const_cond.onnx   Conv -> Relu -> If(constant true: Conv with the branch's own weight,
                        else AveragePool) -> Conv
@@ -9,6 +9,12 @@ subgraphs stay float, and the export keeps the subgraphs as they are.
   if_reads_input.onnx  Conv -> Relu -> If(constant true: Conv of the graph input x plus h) -> Conv:
                        the export's subgraph must read x's dequantized copy, as the simulation does
   loop_conv.onnx       Conv -> Loop (M = 2: v = Relu(Conv(v)) with the main graph's weight) -> Conv
+  loop_if_nested.onnx  Conv -> Loop (M = 3: v = If(i even: Relu(Conv(v)) with the nested branch's
+                       weight, else Sigmoid(v))) -> Conv: a layer two subgraphs deep
+  scan_rnn.onnx        Conv -> the 64 pixels as a sequence -> Scan (an Elman RNN step:
+                       s = Tanh(x_t Wx + s Wh + b), weights in the body) -> back to 8x8 -> Conv
+  if_data_cond_op11.onnx  if_data_cond at opset 11 (per-channel DequantizeLinear needs the
+                       com.microsoft op there, and ORT's default level rewrites more below 13)
 
 Written to <out>/control_flow/. ONNX Runtime computes the float outputs; no quantmix code is
 involved in making them.
@@ -32,10 +38,10 @@ def _vi(name, shape, elem=TensorProto.FLOAT):
     return helper.make_tensor_value_info(name, elem, shape)
 
 
-def _model(nodes, inits, name):
+def _model(nodes, inits, name, opset=OPSET):
     g = helper.make_graph(nodes, name, [_vi("x", INPUT_SHAPE)], [_vi("y", [1, 2, 8, 8])], initializer=inits)
     m = helper.make_model(g, producer_name="quantmix control_flow_models",
-                          opset_imports=[helper.make_opsetid("", OPSET)])
+                          opset_imports=[helper.make_opsetid("", opset)])
     m.ir_version = 7
     m = onnx.shape_inference.infer_shapes(m, check_type=True, strict_mode=True)
     onnx.checker.check_model(m)
@@ -61,7 +67,7 @@ def if_const_cond():
     return _model(head + mid + tail, inits, "if_const_cond")
 
 
-def if_data_cond():
+def if_data_cond(opset=OPSET):
     r = np.random.RandomState(301)
     head, tail, inits = _head_tail(r)
     then_g = helper.make_graph([N("Conv", ["h", "w2"], ["t"], name="branch_conv", pads=[1, 1, 1, 1])], "then", [],
@@ -70,7 +76,7 @@ def if_data_cond():
     mid = [N("ReduceMean", ["x"], ["mean"], keepdims=0), N("Greater", ["mean", "zero"], ["cond"]),
            N("If", ["cond"], ["m"], name="branch", then_branch=then_g, else_branch=else_g)]
     inits += [_w(r, "w2", [4, 4, 3, 3]), numpy_helper.from_array(np.array(0.0, np.float32), "zero")]
-    return _model(head + mid + tail, inits, "if_data_cond")
+    return _model(head + mid + tail, inits, "if_data_cond", opset)
 
 
 def if_reads_input():
@@ -97,8 +103,48 @@ def loop_conv():
     return _model(head + mid + tail, inits, "loop_conv")
 
 
+def loop_if_nested():
+    r = np.random.RandomState(304)
+    head, tail, inits = _head_tail(r)
+    then_g = helper.make_graph([N("Conv", ["v", "wt"], ["ct"], name="nested_conv", pads=[1, 1, 1, 1]),
+                                N("Relu", ["ct"], ["t"])], "then", [], [_vi("t", [1, 4, 8, 8])],
+                               initializer=[_w(r, "wt", [4, 4, 3, 3], 0.2)])
+    else_g = helper.make_graph([N("Sigmoid", ["v"], ["e"])], "else", [], [_vi("e", [1, 4, 8, 8])])
+    body = helper.make_graph([N("Mod", ["i", "two"], ["odd"]), N("Equal", ["odd", "zero_i"], ["even"]),
+                              N("If", ["even"], ["v2"], name="parity", then_branch=then_g, else_branch=else_g),
+                              N("Identity", ["cin"], ["cout"])], "body",
+                             [_vi("i", [], TensorProto.INT64), _vi("cin", [], TensorProto.BOOL), _vi("v", [1, 4, 8, 8])],
+                             [_vi("cout", [], TensorProto.BOOL), _vi("v2", [1, 4, 8, 8])],
+                             initializer=[numpy_helper.from_array(np.array(2, np.int64), "two"),
+                                          numpy_helper.from_array(np.array(0, np.int64), "zero_i")])
+    mid = [N("Loop", ["M", "", "h"], ["m"], name="loop", body=body)]
+    inits.append(numpy_helper.from_array(np.array(3, np.int64), "M"))
+    return _model(head + mid + tail, inits, "loop_if_nested")
+
+
+def scan_rnn():
+    r = np.random.RandomState(305)
+    head, _, inits = _head_tail(r)
+    inits = [t for t in inits if t.name not in ("w3", "b3")]
+    body = helper.make_graph([N("MatMul", ["xt", "wx"], ["a"], name="rnn_in"), N("MatMul", ["s", "wh"], ["b"], name="rnn_rec"),
+                              N("Add", ["a", "b"], ["c"]), N("Add", ["c", "bh"], ["d"]), N("Tanh", ["d"], ["s2"]),
+                              N("Identity", ["s2"], ["o"])], "body",
+                             [_vi("s", [1, 8]), _vi("xt", [1, 4])], [_vi("s2", [1, 8]), _vi("o", [1, 8])],
+                             initializer=[_w(r, "wx", [4, 8], 0.5), _w(r, "wh", [8, 8], 0.3), _w(r, "bh", [8], 0.1)])
+    mid = [N("Reshape", ["h", "flat"], ["hf"]), N("Transpose", ["hf"], ["seq"], perm=[2, 0, 1]),
+           N("Scan", ["s0", "seq"], ["s_last", "outs"], name="rnn", num_scan_inputs=1, body=body),
+           N("Transpose", ["outs"], ["ot"], perm=[1, 2, 0]), N("Reshape", ["ot", "grid"], ["m"])]
+    tail = [N("Conv", ["m", "w3", "b3"], ["y"], name="conv3", pads=[1, 1, 1, 1])]
+    inits += [numpy_helper.from_array(np.array([1, 4, 64], np.int64), "flat"),
+              numpy_helper.from_array(np.zeros([1, 8], np.float32), "s0"),
+              numpy_helper.from_array(np.array([1, 8, 8, 8], np.int64), "grid"),
+              _w(r, "w3", [2, 8, 3, 3]), _w(r, "b3", [2], 0.1)]
+    return _model(head + mid + tail, inits, "scan_rnn")
+
+
 MODELS = {"if_const_cond": if_const_cond, "if_data_cond": if_data_cond, "if_reads_input": if_reads_input,
-          "loop_conv": loop_conv}
+          "loop_conv": loop_conv, "loop_if_nested": loop_if_nested, "scan_rnn": scan_rnn,
+          "if_data_cond_op11": lambda: if_data_cond(11)}
 
 
 def make_all(out_dir, log):

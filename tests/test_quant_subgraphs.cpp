@@ -1,0 +1,216 @@
+// Quantizers inside If subgraphs (spec amp.md section 1 applies to subgraph nodes too): where they
+// sit, and what the simulation computes there. Oracle: the closed form of each branch computed
+// here in double from the encodings (as the Gemm test in test_quant_simulator.cpp); ONNX Runtime
+// on the exported file is checked by tests/cli/control_flow.test.mjs.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "graph/executor.h"
+#include "graph/plan.h"
+#include "quant/calibration.h"
+#include "quant/encodings_json.h"
+#include "quant/quant_model.h"
+#include "quant/simulator.h"
+#include "test_util.h"
+
+namespace qm::quant {
+namespace {
+
+using test::pseudo;
+
+onnx::Node node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out, const std::string& name) {
+  onnx::Node n;
+  n.op_type = op;
+  n.input = std::move(in);
+  n.output = std::move(out);
+  n.name = name;
+  return n;
+}
+
+void add_graph_attr(onnx::Node& n, const std::string& name, onnx::Graph g) {
+  onnx::Attribute a;
+  a.name = name;
+  a.type = static_cast<int32_t>(onnx::AttributeType::Graph);
+  a.g.emplace();
+  **a.g = std::move(g);
+  n.attribute.push_back(std::move(a));
+}
+
+double fq(double x, const Encoding& e, size_t c) {
+  double q = std::nearbyint(x / e.scale[c]) + e.zero_point[c];
+  q = std::min<double>(std::max<double>(q, e.qmin()), e.qmax());
+  return (q - e.zero_point[c]) * e.scale[c];
+}
+
+// y = If(c): then  t = MatMul(x, W)          (W an initializer of the branch)
+//            else  e = MatMul(x, V); f = Sigmoid(e)   (V a constant of the main graph)
+struct IfModel {
+  test::ModelBuilder b{13};
+  std::vector<float> w = pseudo(32, 11, 1.0f), v = pseudo(32, 12, 1.0f);
+  std::unique_ptr<graph::Plan> plan;
+  IfModel() {
+    b.input("c", {}, DataType::Bool).input("x", {1, 8});
+    b.floats("V", {8, 4}, v);
+    onnx::Graph then_g, else_g;
+    then_g.initializer.push_back(onnx::make_float_tensor("W", {8, 4}, w));
+    then_g.node.push_back(node("MatMul", {"x", "W"}, {"t"}, "mm_t"));
+    then_g.output.push_back(test::ModelBuilder::value_info("t", {1, 4}, DataType::Float));
+    else_g.node.push_back(node("MatMul", {"x", "V"}, {"e"}, "mm_e"));
+    else_g.node.push_back(node("Sigmoid", {"e"}, {"f"}, "sig"));
+    else_g.output.push_back(test::ModelBuilder::value_info("f", {1, 4}, DataType::Float));
+    b.node("If", {"c"}, {"y"}, "cond");
+    add_graph_attr(b.model().graph->node.back(), "then_branch", then_g);
+    add_graph_attr(b.model().graph->node.back(), "else_branch", else_g);
+    b.output("y");
+    b.build();
+    plan = std::make_unique<graph::Plan>(b.graph());
+  }
+};
+
+Tensor flag(bool v) {
+  Tensor t(DataType::Bool, {});
+  t.data<bool>()[0] = v;
+  return t;
+}
+
+std::vector<std::vector<Tensor>> samples(size_t n, bool both_branches) {
+  std::vector<std::vector<Tensor>> out;
+  for (size_t i = 0; i < n; ++i) {
+    Tensor x(DataType::Float, {1, 8});
+    const std::vector<float> v = pseudo(8, static_cast<uint32_t>(100 + i), 2.0f);
+    std::copy(v.begin(), v.end(), x.data<float>());
+    out.push_back({flag(!both_branches || i % 2 == 0), std::move(x)});
+  }
+  return out;
+}
+
+// The branch's closed form at a config: then fq_t(fq_x(x) . fq_W(W)), else fq_f(sigmoid(fq_e(fq_x(x) . fq_V(V))));
+// an encoding that is null or not calibrated leaves its value float.
+double branch_out(const IfModel& m, const float* x, size_t o, bool then, const Encoding& ex, const Encoding& ew,
+                  const Encoding* e_mid, const Encoding* e_out) {
+  const std::vector<float>& w = then ? m.w : m.v;
+  double acc = 0;
+  for (size_t k = 0; k < 8; ++k) acc += fq(x[k], ex, 0) * fq(w[k * 4 + o], ew, o);
+  auto q = [](double v, const Encoding* e) { return e && e->calibrated() ? fq(v, *e, 0) : v; };
+  if (then) return q(acc, e_out);
+  return q(1.0 / (1.0 + std::exp(-q(acc, e_mid))), e_out);
+}
+
+TEST_CASE("quant/subgraphs: layers and activations inside If branches are placed, with the If's step") {
+  IfModel m;
+  QuantModel qm(*m.plan);
+  REQUIRE(qm.has_subgraph_quantizers());
+  REQUIRE(qm.layers().size() == 2);
+  const Layer& lt = qm.layers()[0];
+  const Layer& le = qm.layers()[1];
+  CHECK(lt.name == "cond/then_branch/mm_t");
+  CHECK(lt.scope == "cond/then_branch/");
+  CHECK(le.name == "cond/else_branch/mm_e");
+  CHECK(lt.macs == 32);
+  CHECK(lt.weight_shape == Shape{8, 4});
+  CHECK(lt.bias == graph::kNoValue);  // no bias correction inside subgraphs
+  const int qx = qm.find_tensor("x");
+  REQUIRE(qx >= 0);
+  // Both layers read the model input's grid: one group decision with it.
+  CHECK(lt.input_quantizer == qx);
+  CHECK(le.input_quantizer == qx);
+  CHECK(qm.quantizer(qx).consumer_layers == std::vector<int>{0, 1});
+  const int qw = qm.find_tensor("W"), qv = qm.find_tensor("V");
+  REQUIRE(qw >= 0);
+  REQUIRE(qv >= 0);
+  CHECK(qm.quantizer(qw).axis == 1);
+  CHECK(qm.weight(qw).numel() == 32);
+  CHECK(qm.weight(qv).data<float>()[5] == m.v[5]);
+  CHECK(qm.inner_weight("cond/then_branch/mm_t") == qw);
+  // Activations: t (the branch's output), e (MatMul -> Sigmoid is no fused unit) and f; y on the If.
+  for (const char* a : {"t", "e", "f", "y"}) {
+    CAPTURE(a);
+    CHECK(qm.find_tensor(a) >= 0);
+  }
+  const int qt = qm.find_tensor("t");
+  CHECK(qm.quantizer(qt).path == "cond/then_branch/t");
+  CHECK(qm.quantizer_on(qm.inner_value("cond/then_branch/t")) == qt);
+  CHECK(lt.output_quantizer == qt);
+  // Switching any of them on recomputes the If step.
+  const size_t if_step = static_cast<size_t>(lt.step);
+  CHECK(qm.first_affected_step(qt) == if_step);
+  CHECK(qm.first_affected_step(qw) == if_step);
+}
+
+TEST_CASE("quant/subgraphs: the simulation inside both If branches equals the closed form") {
+  IfModel m;
+  QuantModel qm(*m.plan);
+  graph::Executor ex(*m.plan);
+  const auto cal = samples(6, true);
+  Encodings enc = calibrate(qm, ex, cal);
+  Simulator sim(qm, enc, ex);
+  const int qx = qm.find_tensor("x"), qw = qm.find_tensor("W"), qv = qm.find_tensor("V");
+  const int qt = qm.find_tensor("t"), qe = qm.find_tensor("e"), qf = qm.find_tensor("f"), qy = qm.find_tensor("y");
+  for (int wb : {8, 4}) {
+    CAPTURE(wb);
+    const QuantConfig c = qm.homogeneous(wb, 8);
+    size_t off_grid = 0;
+    for (const auto& s : cal) {
+      const bool then = s[0].data<bool>()[0];
+      const std::vector<Tensor> out = sim.run(c, s);
+      for (size_t o = 0; o < 4; ++o) {
+        const double inner = then ? branch_out(m, s[1].data<float>(), o, true, enc.get(qx, 8), enc.get(qw, wb), nullptr, &enc.get(qt, 8))
+                                  : branch_out(m, s[1].data<float>(), o, false, enc.get(qx, 8), enc.get(qv, wb), &enc.get(qe, 8), &enc.get(qf, 8));
+        const double want = fq(inner, enc.get(qy, 8), 0);
+        const double d = std::fabs(out[0].data<float>()[o] - want);
+        CHECK(d <= enc.get(qy, 8).scale[0] * 1.0001 + 1e-5);  // one step where float rounding differs
+        if (d > 1e-5) ++off_grid;
+      }
+    }
+    CHECK(off_grid <= 1);
+  }
+  // Off: the float model; and run_cached (resuming at the If step) equals a full run.
+  const QuantConfig c = qm.homogeneous(8, 8);
+  sim.cache_fp(cal);
+  for (size_t i = 0; i < cal.size(); ++i) {
+    const std::vector<Tensor> full = sim.run(c, cal[i]), cached = sim.run_cached(c, i);
+    for (int64_t k = 0; k < full[0].numel(); ++k) CHECK(full[0].data<float>()[k] == cached[0].data<float>()[k]);
+    const std::vector<Tensor> fp = ex.run(cal[i]), off = sim.run(qm.off(), cal[i]);
+    for (int64_t k = 0; k < fp[0].numel(); ++k) CHECK(fp[0].data<float>()[k] == off[0].data<float>()[k]);
+  }
+}
+
+TEST_CASE("quant/subgraphs: a branch no calibration sample took keeps its activations float") {
+  IfModel m;
+  QuantModel qm(*m.plan);
+  graph::Executor ex(*m.plan);
+  Encodings enc = calibrate(qm, ex, samples(4, false));  // always the then branch
+  const int qx = qm.find_tensor("x"), qv = qm.find_tensor("V"), qe = qm.find_tensor("e"), qf = qm.find_tensor("f");
+  const int qy = qm.find_tensor("y"), qt = qm.find_tensor("t");
+  CHECK(enc.get(qt, 8).calibrated());
+  CHECK_FALSE(enc.get(qe, 8).calibrated());
+  CHECK_FALSE(enc.get(qf, 8).calibrated());
+  CHECK(enc.get(qv, 8).calibrated());  // weights need no samples
+  const QuantConfig c = qm.homogeneous(8, 8);
+  const std::string json = encodings_to_json(qm, enc, c);
+  CHECK(json.find("\"t\"") != std::string::npos);
+  CHECK(json.find("\"e\"") == std::string::npos);
+  CHECK(json.find("\"f\"") == std::string::npos);
+  CHECK(json.find("\"V\"") != std::string::npos);
+  // Run later on the other branch: its weight is quantized, its activations float.
+  Simulator sim(qm, enc, ex);
+  std::vector<std::vector<Tensor>> other = samples(1, false);
+  other[0][0] = flag(false);
+  const std::vector<Tensor> out = sim.run(c, other[0]);
+  for (size_t o = 0; o < 4; ++o) {
+    const double want = fq(branch_out(m, other[0][1].data<float>(), o, false, enc.get(qx, 8), enc.get(qv, 8), nullptr, nullptr),
+                           enc.get(qy, 8), 0);
+    CHECK(std::fabs(out[0].data<float>()[o] - want) <= enc.get(qy, 8).scale[0] * 1.0001 + 1e-5);
+  }
+  // The JSON reads back to the same configuration minus the float activations.
+  Encodings back(qm, {});
+  const QuantConfig read = encodings_from_json(json, qm, back, "enc.json");
+  CHECK(read.bits[static_cast<size_t>(qt)] == 8);
+  CHECK(read.bits[static_cast<size_t>(qe)] == 0);
+}
+
+}  // namespace
+}  // namespace qm::quant
