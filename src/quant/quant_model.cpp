@@ -1,6 +1,7 @@
 #include "quant/quant_model.h"
 
 #include <algorithm>
+#include <functional>
 #include <set>
 #include <unordered_map>
 
@@ -438,25 +439,45 @@ void QuantModel::place_in_subgraphs(const graph::ValueInfos& infos, const graph:
       if (k < n.inputs.size() && n.inputs[k] != kNoValue) outer.emplace(g.value(n.inputs[k]).name, k);
     }
     const std::vector<ops::SubgraphNode> nodes = ops::subgraph_nodes(*n.proto, n.name, s.attrs.get(), ins);
-    // Scopes: each subgraph's enclosing one; readers of each value within its own subgraph.
+    // Scopes: each subgraph's enclosing one; readers of each value within its own subgraph; a
+    // Scan body's scan-input slices, which keep the grid of the tensor they slice: by path, that
+    // tensor's (scope, name) in the graph holding the Scan.
     std::unordered_map<std::string, std::string> parent;
     std::unordered_map<std::string, std::vector<size_t>> readers;
+    std::unordered_map<std::string, std::pair<std::string, std::string>> slice_of;
+    auto note_scan = [&](const onnx::Node& node, const std::string& scope, const std::string& name) {
+      if (!ops::normalize_domain(node.domain).empty() || node.op_type != "Scan") return;
+      int64_t m = 0;
+      const onnx::Graph* body = nullptr;
+      for (const onnx::Attribute& a : node.attribute) {
+        if (a.name == "num_scan_inputs") m = a.i;
+        if (a.name == "body" && a.g) body = &**a.g;
+      }
+      const int64_t declared = static_cast<int64_t>(node.input.size());
+      if (!body || m < 1 || m > declared || static_cast<int64_t>(body->input.size()) != declared) return;
+      for (int64_t i = declared - m; i < declared; ++i)
+        slice_of[ops::subgraph_scope(scope, name, "body") + body->input[static_cast<size_t>(i)].name] = {scope, node.input[static_cast<size_t>(i)]};
+    };
+    note_scan(*n.proto, "", n.name);
     for (size_t i = 0; i < nodes.size(); ++i) {
       const ops::SubgraphNode& f = nodes[i];
       for (const onnx::Attribute& a : f.node->attribute)
         if (a.g) parent[ops::subgraph_scope(f.scope, f.name, a.name)] = f.scope;
       for (const std::string& in : f.inputs)
         if (!in.empty()) readers[f.scope + in].push_back(i);
+      note_scan(*f.node, f.scope, f.name);
     }
-    auto resolve = [&](const std::string& scope, const std::string& name) {
+    std::function<Fact(const std::string&, const std::string&)> resolve = [&](const std::string& scope, const std::string& name) {
       for (std::string sc = scope;;) {
         auto it = facts.find(sc + name);
         if (it != facts.end()) return it->second;
+        auto sl = slice_of.find(sc + name);
+        if (sl != slice_of.end()) return resolve(sl->second.first, sl->second.second);
         auto p = parent.find(sc);
         if (p == parent.end()) break;
         sc = p->second;
       }
-      Fact f;  // a subgraph input (Loop/Scan state, scan slices): data, on no grid
+      Fact f;  // a subgraph input (Loop state, Scan state): data, on no one grid
       auto o = outer.find(name);
       if (o != outer.end()) {
         const ValueId v = s.inputs[o->second];

@@ -29,8 +29,9 @@
 //     one) or a constant of the main graph, activations on what its nodes compute. Their plan step is the control-flow node's
 //     (switching one on recomputes that node); their values are not plan values, so each gets a
 //     virtual id past the plan's (num_values()) and a path (Quantizer::path), by which the
-//     simulator finds it (ops::SubgraphHooks). A layer reading a grid of the enclosing graph joins
-//     that grid's group; a layer reading a Loop/Scan state or scan slice has no input quantizer.
+//     simulator finds it (ops::SubgraphHooks). A layer reading a grid of an enclosing graph, or a
+//     Scan body's slice of one, joins that grid's group; a layer reading a Loop or Scan state
+//     (the enclosing value at the first iteration, the body's output after) has no input quantizer.
 #pragma once
 
 #include <cstdint>

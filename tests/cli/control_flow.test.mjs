@@ -74,10 +74,12 @@ const CASES = [
   { name: 'if_data_cond', layer: 'branch/then_branch/branch_conv', weight: [4, 4, 3, 3] },
   // The branch reads the graph input x: the export's subgraph must read x's quantized copy.
   { name: 'if_reads_input', layer: 'branch/then_branch/branch_conv', weight: [4, 3, 3, 3] },
-  { name: 'loop_conv', layer: 'loop/body/body_conv', weight: [4, 4, 3, 3] },
+  // Its input is the Loop's state (h, then the body's output): no one grid, so no input quantizer.
+  { name: 'loop_conv', layer: 'loop/body/body_conv', weight: [4, 4, 3, 3], noInputGrid: true },
   // A layer two subgraphs deep (an If inside the Loop's body), its weight in the inner branch.
-  { name: 'loop_if_nested', layer: 'loop/body/parity/then_branch/nested_conv', weight: [4, 4, 3, 3] },
-  // An RNN step in a Scan body: MatMul layers whose weights are the body's initializers.
+  { name: 'loop_if_nested', layer: 'loop/body/parity/then_branch/nested_conv', weight: [4, 4, 3, 3], noInputGrid: true },
+  // An RNN step in a Scan body: MatMul layers whose weights are the body's initializers; rnn_in
+  // reads the scanned tensor's slices, which keep its grid.
   { name: 'scan_rnn', layer: 'rnn/body/rnn_in', weight: [4, 8], macs: 32 },
   // Opset 11: per-channel weights need com.microsoft DequantizeLinear, inside the branch too.
   { name: 'if_data_cond_op11', layer: 'branch/then_branch/branch_conv', weight: [4, 4, 3, 3] },
@@ -85,7 +87,7 @@ const CASES = [
 /** Configurations exported for every model; the summary shows the subgraph layer at these bits. */
 const BITS = [['W8A8', 8, 8], ['W4A8', 4, 8], ['W8A16', 8, 16]];
 
-for (const { name, layer, weight, macs } of CASES) {
+for (const { name, layer, weight, macs, noInputGrid } of CASES) {
   test(`control flow ${name}: run matches ORT, inspect sees the subgraph layer, W8A8/W4A8/W8A16 exports run in ORT`, async (t) => {
     const model = join(MODELS, 'control_flow', `${name}.onnx`);
     assert.ok(existsSync(model), `${model} missing: run tools/make_models.py`);
@@ -120,7 +122,7 @@ for (const { name, layer, weight, macs } of CASES) {
         assert.match(r.stdout, new RegExp(`config=${bits} `));
         // The subgraph's layer is quantized like the main graph's, at the configuration's weight bits.
         assert.match(r.stdout, /conv1/);
-        assert.match(r.stdout, new RegExp(`${layer}\\s+\\w+\\s+[0-9.]+%\\s+${wBits}\\s`), r.stdout);
+        assert.match(r.stdout, new RegExp(`${layer}\\s+\\w+\\s+[0-9.]+%\\s+${wBits}\\s+${noInputGrid ? 0 : aBits}\\s`), r.stdout);
         const before = readModel(model), after = readModel(out);
         const cf = (m) => m.graph.nodes.filter((n) => ['If', 'Loop', 'Scan'].includes(n.opType));
         assert.equal(cf(after).length, 1, 'the export keeps the control-flow node');
@@ -149,6 +151,42 @@ for (const { name, layer, weight, macs } of CASES) {
           assert.ok(dAll >= MIN_ORT_DEFAULT_DB, `${name} ${bits} input ${i}: ORT(all) vs simulation ${dAll.toFixed(1)} dB`);
           if (bits !== 'W4A8')
             assert.ok(dFloat >= MIN_VS_FLOAT_DB, `${name} ${bits} input ${i}: export vs float ${dFloat.toFixed(1)} dB`);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+// The mixed-precision search over groups that include subgraph layers: the selection exports, ORT
+// loads it at both levels and agrees with the simulation.
+for (const name of ['loop_if_nested', 'scan_rnn']) {
+  test(`control flow ${name}: the search mixes bits inside the subgraph and the export matches ORT`, async (t) => {
+    const model = join(MODELS, 'control_flow', `${name}.onnx`);
+    const dir = mkdtempSync(join(tmpdir(), `qm-cfs-${name}-`));
+    try {
+      const xs = [input(710, 1), input(711, -1), input(712)];
+      const files = xs.map((x, i) => {
+        const f = join(dir, `x${i}.npy`);
+        writeNpy(f, x);
+        return f;
+      });
+      const out = join(dir, 'q.onnx'), enc = join(dir, 'enc.json'), rep = join(dir, 'r.json');
+      const r = qm(['quantize', model, '--calib', ...files, '--candidates', 'W4A8,W8A8,W8A16', '--target', 'bops=0.7',
+                    '--out', out, '--encodings', enc, '--report', rep, '--threads', '1', '--quiet']);
+      assert.equal(r.status, 0, describe(r));
+      const report = JSON.parse(readFileSync(rep, 'utf8'));
+      const inner = report.groups.filter((g) => g.layers.some((l) => l.includes('/body/')));
+      assert.ok(inner.length >= 1, `a search group holds a subgraph layer: ${JSON.stringify(report.groups.map((g) => g.layers))}`);
+      assert.ok(inner.every((g) => g.sensitivity_db && Object.keys(g.sensitivity_db).length >= 1), 'phase 1 measured them');
+      assert.ok(report.selected.rel_bops <= 0.7 + 1e-9);
+      for (let i = 0; i < xs.length; i++) {
+        const sim = runOurs(dir, `sim${i}`, model, files[i], ['--encodings', enc]);
+        for (const level of ['disabled', 'all']) {
+          const d = db(sim, await runOrt(out, xs[i], level));
+          t.diagnostic(`${name} input ${i}: ORT(${level}) vs sim ${d.toFixed(1)} dB`);
+          assert.ok(d >= (level === 'disabled' ? MIN_AGREEMENT_DB : MIN_ORT_DEFAULT_DB), `${name} input ${i}: ORT(${level}) vs simulation ${d.toFixed(1)} dB`);
         }
       }
     } finally {
