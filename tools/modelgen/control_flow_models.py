@@ -15,6 +15,11 @@ graph's, and the export keeps the subgraphs with their Q/DQ inside.
                        s = Tanh(x_t Wx + s Wh + b), weights in the body) -> back to 8x8 -> Conv
   if_data_cond_op11.onnx  if_data_cond at opset 11 (per-channel DequantizeLinear needs the
                        com.microsoft op there, and ORT's default level rewrites more below 13)
+  vad_if_lstm.onnx     a real export: a voice-activity-detector-like torch module (Conv1d -> LSTM ->
+                       `if last.mean() > 0: speech head else: noise head(relu)`) compiled with
+                       torch.jit.script and exported by torch.onnx at opset 13: the heads' Linear
+                       layers are Gemms inside the If branches reading the main graph's weights,
+                       node names hold '/' ("/If"); input x [1, 1, 400], output y [1, 2]
 
 Written to <out>/control_flow/. ONNX Runtime computes the float outputs; no quantmix code is
 involved in making them.
@@ -142,9 +147,41 @@ def scan_rnn():
     return _model(head + mid + tail, inits, "scan_rnn")
 
 
+def vad_if_lstm():
+    import io
+
+    import torch
+
+    class Vad(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv1d(1, 16, 5, stride=2)
+            self.lstm = torch.nn.LSTM(16, 32, batch_first=True)
+            self.speech = torch.nn.Linear(32, 2)
+            self.noise = torch.nn.Linear(32, 2)
+
+        def forward(self, x):
+            h = torch.relu(self.conv(x)).transpose(1, 2)
+            o, _ = self.lstm(h)
+            last = o[:, -1]
+            if bool(last.mean() > 0):
+                y = self.speech(last)
+            else:
+                y = self.noise(torch.relu(last))
+            return y
+
+    torch.manual_seed(0)
+    module = torch.jit.script(Vad().eval())
+    buf = io.BytesIO()
+    torch.onnx.export(module, (torch.randn(1, 1, 400),), buf, opset_version=13, input_names=["x"], output_names=["y"])
+    m = onnx.load_from_string(buf.getvalue())
+    onnx.checker.check_model(m)
+    return m
+
+
 MODELS = {"if_const_cond": if_const_cond, "if_data_cond": if_data_cond, "if_reads_input": if_reads_input,
           "loop_conv": loop_conv, "loop_if_nested": loop_if_nested, "scan_rnn": scan_rnn,
-          "if_data_cond_op11": lambda: if_data_cond(11)}
+          "if_data_cond_op11": lambda: if_data_cond(11), "vad_if_lstm": vad_if_lstm}
 
 
 def make_all(out_dir, log):
