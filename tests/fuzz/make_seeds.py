@@ -20,7 +20,7 @@ The seeds of the other fuzz targets (tests/fuzz/CMakeLists.txt), one folder each
   json/       hardware profiles and AIMET encodings for fuzz_util.h's model
   model_run/  not written here: `make_seeds.py --model-run-candidates DIR` copies candidate models
               into DIR (the op-oracle corpus build/native/testdata/ops/cases/*/model.onnx, the
-              tools/make_models.py bad/, opsets/ and small models in build/native/testdata/models,
+              tools/make_models.py bad/, opsets/, control_flow/ and small models in build/native/testdata/models,
               and /usr/share/libonnx-testdata node models), all under 8 KB; the committed folder is
               the libFuzzer merge of them:
                 build/fuzz/tests/fuzz/fuzz_model_run -set_cover_merge=1 -use_counters=0 \
@@ -47,6 +47,7 @@ if len(sys.argv) > 2 and sys.argv[1] == "--model-run-candidates":
                + glob.glob(os.path.join(repo, "build/native/testdata/models/*.onnx"))
                + glob.glob(os.path.join(repo, "build/native/testdata/models/bad/*.onnx"))
                + glob.glob(os.path.join(repo, "build/native/testdata/models/opsets/*.onnx"))
+               + glob.glob(os.path.join(repo, "build/native/testdata/models/control_flow/*.onnx"))
                + glob.glob("/usr/share/libonnx-testdata/data/node/*/model.onnx"))
     n = 0
     for src in sorted(sources):
