@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "api/options.h"
+#include "api/quantize.h"
+#include "api/session.h"
+#include "api/workspace.h"
 #include "graph/executor.h"
 #include "graph/plan.h"
 #include "quant/calibration.h"
@@ -210,6 +214,22 @@ TEST_CASE("quant/subgraphs: a branch no calibration sample took keeps its activa
   const QuantConfig read = encodings_from_json(json, qm, back, "enc.json");
   CHECK(read.bits[static_cast<size_t>(qt)] == 8);
   CHECK(read.bits[static_cast<size_t>(qe)] == 0);
+}
+
+TEST_CASE("api/quantize: a layer in a branch no calibration sample took is listed as not run") {
+  IfModel m;
+  api::Workspace ws(std::make_unique<api::Session>(m.b.model(), api::SessionOptions{}));
+  api::QuantizeOptions o;
+  o.bits = api::parse_candidate("W8A8");
+  o.model_sha256 = "x";
+  ws.set_samples(samples(3, false));  // the then branch only
+  api::QuantizeResult r = api::quantize(ws, o);
+  CHECK(r.layers_not_run == std::vector<std::string>{"cond/else_branch/mm_e"});
+  CHECK(r.report_json.find("\"layers_not_run\": [\"cond/else_branch/mm_e\"]") != std::string::npos);
+  ws.set_samples(samples(4, true));  // both
+  r = api::quantize(ws, o);
+  CHECK(r.layers_not_run.empty());
+  CHECK(r.report_json.find("layers_not_run") == std::string::npos);
 }
 
 }  // namespace

@@ -230,6 +230,8 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
     res.layers.push_back(std::move(r));
   }
 
+  for (int i : ws.layers_not_run()) res.layers_not_run.push_back(qmodel.layers()[static_cast<size_t>(i)].name);
+
   // report.json (cli.md).
   JsonWriter w(2);
   w.begin_object();
@@ -301,6 +303,11 @@ QuantizeResult quantize(Workspace& ws, const QuantizeOptions& options, const Pro
     if (res.float_score) w.key("float_score").value(*res.float_score);
     write_layers_json(w, res.layers);
     w.end_object();
+  }
+  if (!res.layers_not_run.empty()) {
+    w.key("layers_not_run").begin_array(true);
+    for (const std::string& name : res.layers_not_run) w.value(name);
+    w.end_array();
   }
   if (options.export_model) {
     const quant::ExportStats& xst = x.stats;

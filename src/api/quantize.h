@@ -179,6 +179,9 @@ struct QuantizeResult {
   /// Search only: how stable the choice is on these samples (report "stability"): "stable",
   /// "add samples" or "unknown", and its one-line message (CLI summary).
   std::string stability_verdict, stability_message;
+  /// Layers inside subgraphs no calibration sample ran (Workspace::layers_not_run; report
+  /// "layers_not_run"): their activations stay float and their bits were chosen blind.
+  std::vector<std::string> layers_not_run;
 };
 
 /// Quantizes the workspace's model with its samples (at least one; options.max_samples is the

@@ -214,6 +214,18 @@ mp::Eval Workspace::evaluate(const quant::QuantConfig& config, const ProgressFn&
   return evals_.emplace(config.key(), e).first->second;
 }
 
+std::vector<int> Workspace::layers_not_run() const {
+  std::vector<int> out;
+  if (!enc_) return out;
+  for (size_t i = 0; i < qmodel_->layers().size(); ++i) {
+    const quant::Layer& l = qmodel_->layers()[i];
+    if (l.scope.empty() || l.output_quantizer < 0 || qmodel_->quantizer(l.output_quantizer).scope.empty()) continue;
+    const quant::StreamingHistogram* h = enc_->histogram(l.output_quantizer);
+    if (!h || h->count() == 0) out.push_back(static_cast<int>(i));
+  }
+  return out;
+}
+
 Workspace::Export Workspace::export_config(const quant::QuantConfig& config) {
   if (!enc_) throw Error(ErrorKind::InvalidArgument, "export: calibrate first");
   const auto t0 = Clock::now();

@@ -72,6 +72,11 @@ class Workspace {
   bool calibrate(const quant::CalibrationOptions& options, const ProgressFn& progress = {});
   /// Seconds the last calibration took.
   double calibration_seconds() const { return calibration_seconds_; }
+  /// Layers inside If/Loop/Scan subgraphs that no calibration sample ran (a branch never taken, a
+  /// body never entered: their output grid saw no values), by index into model().layers(). Their
+  /// activations stay float, and the search chose their weight bits without seeing them work.
+  /// Empty before calibrate().
+  std::vector<int> layers_not_run() const;
 
   /// The mixed-precision search (phases 0-3, options.progress sees them). Runs unless the stored
   /// search was made with the same groups (candidates x profile), flip order, front settings,

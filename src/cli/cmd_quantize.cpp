@@ -311,6 +311,13 @@ int run_quantize(const std::vector<std::string>& args) {
   }
   // How much the choice depends on the calibration samples (report "stability").
   if (!r.stability_message.empty()) std::printf("%s\n", r.stability_message.c_str());
+  if (!r.layers_not_run.empty()) {
+    std::string names;
+    for (const std::string& n : r.layers_not_run) names += (names.empty() ? "'" : ", '") + n + "'";
+    std::printf("not run: %zu layer%s in a branch or loop body no calibration sample took (%s): activations there stay "
+                "float (no ranges) and nothing measured what their bits do; add samples that take it\n",
+                r.layers_not_run.size(), r.layers_not_run.size() == 1 ? "" : "s", names.c_str());
+  }
   std::string config = r.config;
   if (r.baseline_selected) config += " (homogeneous baseline beat the front at this target)";
   std::printf("config=%s sqnr_db=%.2f", config.c_str(), r.sqnr_db);

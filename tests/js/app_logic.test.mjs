@@ -161,6 +161,19 @@ test('views/results: renders totals, an SVG front with clickable points, the str
   assert.equal(parts.totals.byClass('stat').length, 3);
 });
 
+test('results: a layer the calibration samples never ran (report layers_not_run) is marked in the table', () => {
+  const raw = demoReport(INSPECT, { target: 'bops=0.7' });
+  const plain = normalizeQuantReport(raw);
+  assert.deepEqual(layerRows(plain).map((x) => x.ran), [true, true]);
+  const r = normalizeQuantReport({ ...raw, layers_not_run: ['fc'] });
+  assert.deepEqual(layerRows(r).map((x) => x.ran), [true, false]);
+  const parts = renderResults(createDocument(), r, { selectedIndex: 1 });
+  const marks = parts.table.byClass('not-run');
+  assert.equal(marks.length, 1);
+  assert.match(marks[0].textContent, /not run on your samples/);
+  assert.equal(normalizeQuantReport({ ...raw, layers_not_run: 'fc' }).notRun.size, 0, 'a malformed entry is ignored');
+});
+
 test('metrics: SQNR and top-1 agreement against closed forms', () => {
   const acc = new SqnrAccumulator();
   // signal energy 1+4+9+16 = 30, noise 0.01*4 = 0.04 -> 10 log10(750)

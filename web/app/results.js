@@ -155,6 +155,8 @@ export function normalizeQuantReport(json) {
     samples: num(r.samples),
     simulated: r.simulated ?? null,
     stability: normalizeStability(r.stability),
+    // Layers inside If/Loop/Scan subgraphs no calibration sample ran (report layers_not_run).
+    notRun: new Set((Array.isArray(r.layers_not_run) ? r.layers_not_run : []).map(String)),
   };
 }
 
@@ -322,7 +324,8 @@ export function bitsClass(wBits) {
 
 /**
  * Per-layer rows of the chosen configuration: name, op, bits, MACs share, the group's
- * sensitivity per candidate (dB; higher = less sensitive) and its allowed candidates.
+ * sensitivity per candidate (dB; higher = less sensitive), its allowed candidates, and whether
+ * the calibration samples ran it (`ran`: false for a layer in a branch none of them took).
  * `overrides`: Map(layer name -> candidate) shown as pending.
  */
 export function layerRows(report, point = report.selected, overrides = new Map()) {
@@ -346,6 +349,7 @@ export function layerRows(report, point = report.selected, overrides = new Map()
       sensitivity: g ? g.sensitivity : {},
       sensitivityCi: g ? g.sensitivityCi ?? {} : {},
       bitsClass: bitsClass(l.wBits),
+      ran: !report.notRun?.has(l.name),
     };
   });
 }

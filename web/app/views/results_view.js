@@ -297,7 +297,8 @@ export function renderLayerTable(doc, report, rows, opts = {}) {
     select.addEventListener('change', () => opts.onOverride?.(r.name, select.value || null));
     return [r, h(doc, 'tr', { dataset: { layer: r.name, bits: r.config ?? '' }, class: r.override ? 'row-override' : null },
       h(doc, 'td', { class: 'num muted' }, String(r.index)),
-      h(doc, 'td', { class: 'mono ellipsis', title: r.name }, r.name),
+      h(doc, 'td', { class: 'mono ellipsis', title: r.ran ? r.name : `${r.name}: in a branch or loop body none of your samples took, so its activations stay float and nothing measured its bits; add samples that take it` },
+        r.name, r.ran ? null : h(doc, 'span', { class: 'not-run' }, ' · not run on your samples')),
       h(doc, 'td', null, h(doc, 'span', { class: 'pill' }, r.op)),
       h(doc, 'td', { class: 'num', title: `${formatPercent(r.share)} of MACs` }, formatCount(r.macs)),
       h(doc, 'td', null, h(doc, 'span', { class: `bits-chip ${r.bitsClass}` }, r.config ?? '—')),
