@@ -11,32 +11,15 @@
 namespace qm::test {
 namespace {
 
-onnx::Node make(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
-  onnx::Node n;
-  n.op_type = op;
-  n.input = std::move(in);
-  n.output = std::move(out);
-  return n;
-}
-
 onnx::ValueInfo vi(const std::string& name, ops::Dims dims, DataType t = DataType::Float) {
   return ModelBuilder::value_info(name, dims, t);
-}
-
-void add_graph_attr(onnx::Node& n, const std::string& name, onnx::Graph g) {
-  onnx::Attribute a;
-  a.name = name;
-  a.type = static_cast<int32_t>(onnx::AttributeType::Graph);
-  a.g.emplace();
-  **a.g = std::move(g);
-  n.attribute.push_back(std::move(a));
 }
 
 /// A branch computing `op(x, operand)` into output `out`.
 onnx::Graph branch(const std::string& op, const std::string& operand, const std::string& out) {
   onnx::Graph g;
   g.name = out;
-  g.node.push_back(make(op, {"x", operand}, {out}));
+  g.node.push_back(make_node(op, {"x", operand}, {out}));
   g.output.push_back(vi(out, {2}));
   return g;
 }
@@ -70,11 +53,11 @@ void build_loop(ModelBuilder& b, const std::string& m, const std::string& cond, 
   b.input("v0", {2}).input("x", {2});
   onnx::Graph body;
   body.input = {vi("i", {}, DataType::Int64), vi("cin", {}, DataType::Bool), vi("v", {2})};
-  body.node.push_back(make("Add", {"v", "x"}, {"v2"}));
-  body.node.push_back(make("Identity", {"cin"}, {"cout"}));
+  body.node.push_back(make_node("Add", {"v", "x"}, {"v2"}));
+  body.node.push_back(make_node("Identity", {"cin"}, {"cout"}));
   body.output = {vi("cout", {}, DataType::Bool), vi("v2", {2})};
   if (scan) {
-    body.node.push_back(make("Identity", {"v2"}, {"snap"}));
+    body.node.push_back(make_node("Identity", {"v2"}, {"snap"}));
     body.output.push_back(vi("snap", {2}));
   }
   b.node("Loop", {m, cond, "v0"}, scan ? std::vector<std::string>{"v", "hist"} : std::vector<std::string>{"v"}, "loop");
@@ -236,8 +219,8 @@ TEST_CASE("control_flow/Scan: reverse direction along axis 1, stacked along axis
   b.input("s0", {2}).input("x", {2, 3});
   onnx::Graph body;
   body.input = {vi("s", {2}), vi("xi", {2})};
-  body.node.push_back(make("Add", {"s", "xi"}, {"s2"}));
-  body.node.push_back(make("Identity", {"s2"}, {"o"}));
+  body.node.push_back(make_node("Add", {"s", "xi"}, {"s2"}));
+  body.node.push_back(make_node("Identity", {"s2"}, {"o"}));
   body.output = {vi("s2", {2}), vi("o", {2})};
   b.node("Scan", {"s0", "x"}, {"s", "y"}, "scan").i("num_scan_inputs", 1).ints("scan_input_axes", {1}).ints(
       "scan_input_directions", {1});
@@ -258,10 +241,10 @@ TEST_CASE("control_flow/inspect: parameters and MACs of layers inside subgraphs"
   b.input("c", {}, DataType::Bool).input("x", {1, 4});
   onnx::Graph then_g;
   then_g.initializer.push_back(onnx::make_float_tensor("w", {4, 3}, std::vector<float>(12, 0.5f)));
-  then_g.node.push_back(make("MatMul", {"x", "w"}, {"t"}));
+  then_g.node.push_back(make_node("MatMul", {"x", "w"}, {"t"}));
   then_g.output.push_back(vi("t", {1, 3}));
   onnx::Graph else_g;
-  else_g.node.push_back(make("Slice", {"x", "st", "en", "ax"}, {"e"}));
+  else_g.node.push_back(make_node("Slice", {"x", "st", "en", "ax"}, {"e"}));
   else_g.output.push_back(vi("e", {1, 3}));
   b.int64s("st", {0}).int64s("en", {3}).int64s("ax", {1});
   b.node("If", {"c"}, {"y"}, "cond");

@@ -16,6 +16,7 @@
 #include "quant/metrics.h"
 #include "quant/quant_model.h"
 #include "quant/simulator.h"
+#include "quant_reference.h"
 #include "test_util.h"
 
 namespace qm::quant {
@@ -24,6 +25,7 @@ namespace {
 // float32 accumulation order differs from the double oracle.
 constexpr double kFloatTol = 1e-5;
 
+using test::fq;
 using test::pseudo;
 
 Tensor tensor(Shape s, const std::vector<float>& v) {
@@ -32,11 +34,6 @@ Tensor tensor(Shape s, const std::vector<float>& v) {
   return t;
 }
 
-double fq(double x, const Encoding& e, size_t c) {
-  double q = std::nearbyint(x / e.scale[c]) + e.zero_point[c];
-  q = std::min<double>(std::max<double>(q, e.qmin()), e.qmax());
-  return (q - e.zero_point[c]) * e.scale[c];
-}
 
 // x[1, 8] -> Gemm(W[4, 8], transB=1, bias) -> y: one layer, quantizers x, W, y.
 struct GemmModel {

@@ -18,36 +18,15 @@
 #include "quant/encodings_json.h"
 #include "quant/quant_model.h"
 #include "quant/simulator.h"
+#include "quant_reference.h"
 #include "test_util.h"
 
 namespace qm::quant {
 namespace {
 
+using test::fq;
 using test::pseudo;
 
-onnx::Node node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out, const std::string& name) {
-  onnx::Node n;
-  n.op_type = op;
-  n.input = std::move(in);
-  n.output = std::move(out);
-  n.name = name;
-  return n;
-}
-
-void add_graph_attr(onnx::Node& n, const std::string& name, onnx::Graph g) {
-  onnx::Attribute a;
-  a.name = name;
-  a.type = static_cast<int32_t>(onnx::AttributeType::Graph);
-  a.g.emplace();
-  **a.g = std::move(g);
-  n.attribute.push_back(std::move(a));
-}
-
-double fq(double x, const Encoding& e, size_t c) {
-  double q = std::nearbyint(x / e.scale[c]) + e.zero_point[c];
-  q = std::min<double>(std::max<double>(q, e.qmin()), e.qmax());
-  return (q - e.zero_point[c]) * e.scale[c];
-}
 
 // y = If(c): then  t = MatMul(x, W)          (W an initializer of the branch)
 //            else  e = MatMul(x, V); f = Sigmoid(e)   (V a constant of the main graph)
@@ -60,14 +39,14 @@ struct IfModel {
     b.floats("V", {8, 4}, v);
     onnx::Graph then_g, else_g;
     then_g.initializer.push_back(onnx::make_float_tensor("W", {8, 4}, w));
-    then_g.node.push_back(node("MatMul", {"x", "W"}, {"t"}, "mm_t"));
+    then_g.node.push_back(test::make_node("MatMul", {"x", "W"}, {"t"}, "mm_t"));
     then_g.output.push_back(test::ModelBuilder::value_info("t", {1, 4}, DataType::Float));
-    else_g.node.push_back(node("MatMul", {"x", "V"}, {"e"}, "mm_e"));
-    else_g.node.push_back(node("Sigmoid", {"e"}, {"f"}, "sig"));
+    else_g.node.push_back(test::make_node("MatMul", {"x", "V"}, {"e"}, "mm_e"));
+    else_g.node.push_back(test::make_node("Sigmoid", {"e"}, {"f"}, "sig"));
     else_g.output.push_back(test::ModelBuilder::value_info("f", {1, 4}, DataType::Float));
     b.node("If", {"c"}, {"y"}, "cond");
-    add_graph_attr(b.model().graph->node.back(), "then_branch", then_g);
-    add_graph_attr(b.model().graph->node.back(), "else_branch", else_g);
+    test::add_graph_attr(b.model().graph->node.back(), "then_branch", then_g);
+    test::add_graph_attr(b.model().graph->node.back(), "else_branch", else_g);
     b.output("y");
     b.build();
     plan = std::make_unique<graph::Plan>(b.graph());
