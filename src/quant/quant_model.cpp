@@ -500,6 +500,7 @@ void QuantModel::place_in_subgraphs(const graph::ValueInfos& infos, const graph:
       auto o = outer.find(f.inputs[k]);
       return o != outer.end() && s.constant[o->second] ? plan.constant(s.inputs[o->second]) : nullptr;
     };
+    std::map<const onnx::Graph*, std::set<std::string>> outputs_of;  // each subgraph's output names
     for (size_t i = 0; i < nodes.size(); ++i) {
       const ops::SubgraphNode& f = nodes[i];
       const onnx::Node& p = *f.node;
@@ -554,8 +555,9 @@ void QuantModel::place_in_subgraphs(const graph::ValueInfos& infos, const graph:
         layers_.push_back(std::move(l));
       }
       // Outputs.
-      std::set<std::string> graph_outputs;
-      for (const onnx::ValueInfo& v : f.graph->output) graph_outputs.insert(v.name);
+      std::set<std::string>& graph_outputs = outputs_of[f.graph];
+      if (graph_outputs.empty())
+        for (const onnx::ValueInfo& v : f.graph->output) graph_outputs.insert(v.name);
       for (size_t k = 0; k < f.outputs.size(); ++k) {
         const std::string& name = f.outputs[k];
         if (name.empty()) continue;
