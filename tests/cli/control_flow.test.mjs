@@ -83,6 +83,10 @@ const CASES = [
   { name: 'scan_rnn', layer: 'rnn/body/rnn_in', weight: [4, 8], macs: 32 },
   // Opset 11: per-channel weights need com.microsoft DequantizeLinear, inside the branch too.
   { name: 'if_data_cond_op11', layer: 'branch/then_branch/branch_conv', weight: [4, 4, 3, 3] },
+  // Both branches name their weight 'wt', their layer 'branch_conv' and their output 't': the
+  // encodings JSON keeps both, the second under its path.
+  { name: 'if_same_names', layer: 'branch/else_branch/branch_conv', weight: [4, 4, 3, 3],
+    jsonKeys: ['wt', 'branch/else_branch/wt', 't', 'branch/else_branch/t'] },
   // A torch.jit.script export (Conv1d -> LSTM -> If with a Linear head in each branch): node names
   // hold '/', the heads' weights are main-graph initializers read inside the branches.
   { name: 'vad_if_lstm', layer: '/If/then_branch//speech/Gemm', weight: [2, 32], macs: 64, shape: [1, 1, 400], main: '/conv/Conv',
@@ -91,7 +95,7 @@ const CASES = [
 /** Configurations exported for every model; the summary shows the subgraph layer at these bits. */
 const BITS = [['W8A8', 8, 8], ['W4A8', 4, 8], ['W8A16', 8, 16], ['W4b16A8', 4, 8, '4b16']];
 
-for (const { name, layer, weight, macs, noInputGrid, shape = SHAPE, main = 'conv1', node } of CASES) {
+for (const { name, layer, weight, macs, noInputGrid, shape = SHAPE, main = 'conv1', node, jsonKeys = [] } of CASES) {
   test(`control flow ${name}: run matches ORT, inspect sees the subgraph layer, W8A8/W4A8/W8A16/W4b16A8 exports run in ORT`, async (t) => {
     const model = join(MODELS, 'control_flow', `${name}.onnx`);
     assert.ok(existsSync(model), `${model} missing: run tools/make_models.py`);
@@ -148,6 +152,8 @@ for (const { name, layer, weight, macs, noInputGrid, shape = SHAPE, main = 'conv
         const encJson = JSON.parse(readFileSync(enc, 'utf8'));
         assert.equal(encJson.param_encodings[weightName]?.[0]?.bitwidth, wBits, `the encodings JSON holds ${weightName}`);
         assert.ok(Object.values(encJson.activation_encodings).every((e) => e[0].bitwidth === aBits));
+        for (const k of jsonKeys)
+          assert.ok(encJson.param_encodings[k] || encJson.activation_encodings[k], `the encodings JSON has '${k}'`);
 
         for (let i = 0; i < xs.length; i++) {
           const sim = runOurs(dir, `sim${bits}_${i}`, model, files[i], ['--encodings', enc]);

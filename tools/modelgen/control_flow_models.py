@@ -15,6 +15,8 @@ graph's, and the export keeps the subgraphs with their Q/DQ inside.
                        s = Tanh(x_t Wx + s Wh + b), weights in the body) -> back to 8x8 -> Conv
   if_data_cond_op11.onnx  if_data_cond at opset 11 (per-channel DequantizeLinear needs the
                        com.microsoft op there, and ORT's default level rewrites more below 13)
+  if_same_names.onnx   if_data_cond with a Conv in both branches, each branch naming its weight "wt",
+                       its layer "branch_conv" and its output "t"
   vad_if_lstm.onnx     a real export: a voice-activity-detector-like torch module (Conv1d -> LSTM ->
                        `if last.mean() > 0: speech head else: noise head(relu)`) compiled with
                        torch.jit.script and exported by torch.onnx at opset 13: the heads' Linear
@@ -108,6 +110,20 @@ def loop_conv():
     return _model(head + mid + tail, inits, "loop_conv")
 
 
+def if_same_names():
+    r = np.random.RandomState(306)
+    head, tail, inits = _head_tail(r)
+    # Both branches name their weight "wt", their layer "branch_conv" and their output "t": names
+    # need only be unique within a branch and its enclosing graphs.
+    def branch(name, scale):
+        return helper.make_graph([N("Conv", ["h", "wt"], ["t"], name="branch_conv", pads=[1, 1, 1, 1])], name, [],
+                                 [_vi("t", [1, 4, 8, 8])], initializer=[_w(r, "wt", [4, 4, 3, 3], scale)])
+    mid = [N("ReduceMean", ["x"], ["mean"], keepdims=0), N("Greater", ["mean", "zero"], ["cond"]),
+           N("If", ["cond"], ["m"], name="branch", then_branch=branch("then", 0.3), else_branch=branch("else", 0.1))]
+    inits.append(numpy_helper.from_array(np.array(0.0, np.float32), "zero"))
+    return _model(head + mid + tail, inits, "if_same_names")
+
+
 def loop_if_nested():
     r = np.random.RandomState(304)
     head, tail, inits = _head_tail(r)
@@ -181,7 +197,7 @@ def vad_if_lstm():
 
 MODELS = {"if_const_cond": if_const_cond, "if_data_cond": if_data_cond, "if_reads_input": if_reads_input,
           "loop_conv": loop_conv, "loop_if_nested": loop_if_nested, "scan_rnn": scan_rnn,
-          "if_data_cond_op11": lambda: if_data_cond(11), "vad_if_lstm": vad_if_lstm}
+          "if_data_cond_op11": lambda: if_data_cond(11), "if_same_names": if_same_names, "vad_if_lstm": vad_if_lstm}
 
 
 def make_all(out_dir, log):
