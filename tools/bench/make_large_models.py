@@ -8,6 +8,9 @@ weights inline:
             (1x3x48x320 -> 256 x 3 x 80), a 2-layer transformer encoder over the 80 columns
             (d=256, 8 heads, FF 1024) and a per-column classifier (97 classes, CTC-style
             output [1, 80, 97]); ~0.9 GMAC, ~16 MiB.
+  resnet18_if  control flow at real size: torchvision's ResNet-18 up to layer3, then
+            `if x.mean() > 0: layer4 else another layer4` (two 8.4 M-parameter branches inside an
+            If), average pool and fc; compiled with torch.jit.script; 1x3x224x224, ~76 MiB.
 
 Usage: /usr/bin/python3 tools/bench/make_large_models.py --out DIR [--only NAME]
 
@@ -19,7 +22,7 @@ import os
 import sys
 import warnings
 
-MODELS = ("resnet50", "vit_b_16", "text_rec")
+MODELS = ("resnet50", "vit_b_16", "text_rec", "resnet18_if")
 
 
 def text_rec():
@@ -48,6 +51,30 @@ def text_rec():
     return TextRec(), (1, 3, 48, 320)
 
 
+def resnet18_if():
+    import torch
+    import torchvision
+
+    class ResNet18If(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            r = torchvision.models.resnet18(weights=None)
+            self.stem = torch.nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool, r.layer1, r.layer2, r.layer3)
+            self.layer4a = r.layer4
+            self.layer4b = torchvision.models.resnet18(weights=None).layer4
+            self.fc = r.fc
+
+        def forward(self, x):
+            h = self.stem(x)
+            if bool(x.mean() > 0):
+                h = self.layer4a(h)
+            else:
+                h = self.layer4b(h)
+            return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(h, 1), 1))
+
+    return torch.jit.script(ResNet18If().eval())
+
+
 def export(name, dst):
     import torch
     import torchvision
@@ -58,6 +85,11 @@ def export(name, dst):
         net = net.eval()
         warnings.filterwarnings("ignore")
         torch.onnx.export(net, (torch.randn(*shape),), dst, opset_version=17, input_names=["input"], output_names=["logits"])
+        return
+    if name == "resnet18_if":
+        warnings.filterwarnings("ignore")
+        torch.onnx.export(resnet18_if(), (torch.randn(1, 3, 224, 224),), dst, opset_version=17, input_names=["input"],
+                          output_names=["logits"])
         return
     net = getattr(torchvision.models, name)(weights=None).eval()
     if name == "vit_b_16":
