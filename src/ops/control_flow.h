@@ -12,8 +12,9 @@
 // topological order, a memory plan) and interpreted by run_subgraph() inside the op's run. The
 // values they compute and the constants their nodes read are offered to the SubgraphHooks the
 // caller set on the node's RunContext (ops/registry.h), by path: that is how the quantization
-// simulation calibrates and fake-quantizes layers inside subgraphs. Per-node caches of subgraph nodes (packed weights of constant initializers)
-// live in the control-flow node's own cache slot.
+// simulation calibrates and fake-quantizes layers inside subgraphs. Per-node caches of subgraph
+// nodes (packed weights of constant initializers) live in the control-flow node's own cache slot;
+// a node whose constant a hook replaced runs without its cache.
 #pragma once
 
 #include <cstdint>
