@@ -195,6 +195,43 @@ TEST_CASE("quant/subgraphs: a branch no calibration sample took keeps its activa
   CHECK(read.bits[static_cast<size_t>(qe)] == 0);
 }
 
+TEST_CASE("quant/subgraphs: two branch nodes with one name get distinct paths and their own weights") {
+  // then: u = MatMul(x, W1 [8, 8]) and t = MatMul(u, W2 [8, 4]), both nodes named "dup".
+  test::ModelBuilder b{13};
+  b.input("c", {}, DataType::Bool).input("x", {1, 8});
+  onnx::Graph then_g, else_g;
+  then_g.initializer.push_back(onnx::make_float_tensor("W1", {8, 8}, pseudo(64, 21, 1.0f)));
+  then_g.initializer.push_back(onnx::make_float_tensor("W2", {8, 4}, pseudo(32, 22, 1.0f)));
+  then_g.node.push_back(test::make_node("MatMul", {"x", "W1"}, {"u"}, "dup"));
+  then_g.node.push_back(test::make_node("MatMul", {"u", "W2"}, {"t"}, "dup"));
+  then_g.output.push_back(test::ModelBuilder::value_info("t", {1, 4}, DataType::Float));
+  else_g.node.push_back(test::make_node("Slice", {"x", "st", "en", "ax"}, {"e"}, "s"));
+  else_g.output.push_back(test::ModelBuilder::value_info("e", {1, 4}, DataType::Float));
+  b.int64s("st", {0}).int64s("en", {4}).int64s("ax", {1});
+  b.node("If", {"c"}, {"y"}, "cond");
+  test::add_graph_attr(b.model().graph->node.back(), "then_branch", then_g);
+  test::add_graph_attr(b.model().graph->node.back(), "else_branch", else_g);
+  b.output("y");
+  b.build();
+  graph::Plan plan(b.graph());
+  QuantModel qm(plan);
+  REQUIRE(qm.layers().size() == 2);
+  CHECK(qm.layers()[0].name == "cond/then_branch/dup");
+  CHECK(qm.layers()[1].name == "cond/then_branch/dup_1");
+  const int q0 = qm.inner_weight("cond/then_branch/dup"), q1 = qm.inner_weight("cond/then_branch/dup_1");
+  REQUIRE(q0 >= 0);
+  REQUIRE(q1 >= 0);
+  CHECK(qm.weight(q0).shape() == Shape{8, 8});
+  CHECK(qm.weight(q1).shape() == Shape{8, 4});
+  // Simulated: each layer reads its own fake weight (the other's would not fit the MatMul).
+  graph::Executor ex(plan);
+  const auto cal = samples(2, false);
+  Encodings enc = calibrate(qm, ex, cal);
+  Simulator sim(qm, enc, ex);
+  const std::vector<Tensor> out = sim.run(qm.homogeneous(8, 8), cal[0]);
+  CHECK(out[0].shape() == Shape{1, 4});
+}
+
 TEST_CASE("api/quantize: a layer in a branch no calibration sample took is listed as not run") {
   IfModel m;
   api::Workspace ws(std::make_unique<api::Session>(m.b.model(), api::SessionOptions{}));

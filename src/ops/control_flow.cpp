@@ -859,11 +859,14 @@ std::vector<std::string> subgraph_node_names(const onnx::Graph& g) {
   std::set<std::string> taken;
   for (const onnx::Node& n : g.node)
     if (!n.name.empty()) taken.insert(n.name);
+  std::set<std::string> given;  // names already given to an earlier node
   std::vector<std::string> names;
   for (size_t i = 0; i < g.node.size(); ++i) {
     std::string name = g.node[i].name;
-    if (name.empty()) {
-      const std::string base = g.node[i].op_type + "_" + std::to_string(i);
+    // Unnamed: "<op>_<index>"; a name an earlier node has: "<name>_<k>" (paths must be unique).
+    const bool repeated = !name.empty() && !given.insert(name).second;
+    if (name.empty() || repeated) {
+      const std::string base = repeated ? name : g.node[i].op_type + "_" + std::to_string(i);
       name = base;
       for (int k = 1; taken.count(name); ++k) name = base + "_" + std::to_string(k);
       taken.insert(name);

@@ -32,8 +32,9 @@ namespace qm::ops {
 /// the node instead of a run that never ends.
 constexpr int64_t kMaxLoopIterations = int64_t{1} << 20;
 
-/// The names of `g`'s nodes as the engine uses them: the node's own, or for an unnamed node
-/// "<op>_<index>" (made unique), as graph::Graph names the main graph's.
+/// The names of `g`'s nodes as the engine uses them, unique within `g`: the node's own; for an
+/// unnamed node "<op>_<index>", as graph::Graph names the main graph's; for a node whose name an
+/// earlier node has, "<name>_<k>". Depends only on the node list (op types, names, order).
 std::vector<std::string> subgraph_node_names(const onnx::Graph& g);
 
 /// The path prefix of the values and nodes inside subgraph attribute `attr` of node `node`,

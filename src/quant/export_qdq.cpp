@@ -133,6 +133,7 @@ class Exporter {
     fold_batchnorms();
     for (const ExportQuantizer& q : qs)
       if (!q.scope.empty()) add_in_subgraph(q);
+    insert_pending();
     for (const ExportQuantizer& q : qs)
       if (q.kind == QuantizerKind::Weight && q.scope.empty()) add_weight(q);
     index_producers();
@@ -227,7 +228,7 @@ class Exporter {
       onnx::Node& on = sg->node[j];
       const std::string old = on.input[1];
       write_weight(on, 1, *q.weight, q.encoding, q.path, head);
-      sg->node.insert(sg->node.begin(), std::make_move_iterator(head.begin()), std::make_move_iterator(head.end()));
+      pending_[sg].emplace_back(0, std::move(head));
       drop_unread_initializer(*sg, old);
       ++st_.weights;
       return;
@@ -238,10 +239,21 @@ class Exporter {
     const std::string x = fresh(name + "_float");
     for (std::string& o : sg->node[j].output)
       if (o == name) o = x;
-    std::vector<onnx::Node> chain = qdq_chain(name, x, name, q.encoding);
-    sg->node.insert(sg->node.begin() + static_cast<std::ptrdiff_t>(j) + 1, std::make_move_iterator(chain.begin()),
-                    std::make_move_iterator(chain.end()));
+    pending_[sg].emplace_back(j + 1, qdq_chain(name, x, name, q.encoding));
     ++st_.activations;
+  }
+
+  // The nodes add_in_subgraph added, put in place once every subgraph quantizer is written: until
+  // then the node lists keep their order, so the names of unnamed nodes ("<op>_<index>"), by
+  // which later quantizers find their layers, stay what the engine called them.
+  void insert_pending() {
+    for (auto& [g, list] : pending_) {
+      std::stable_sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+      for (auto& [at, nodes] : list)
+        g->node.insert(g->node.begin() + static_cast<std::ptrdiff_t>(at), std::make_move_iterator(nodes.begin()),
+                       std::make_move_iterator(nodes.end()));
+    }
+    pending_.clear();
   }
 
   // Removes initializer `name` from `g` if nothing in `g` (nested subgraphs included) reads it.
@@ -588,6 +600,8 @@ class Exporter {
   onnx::Model model_;
   onnx::Graph* og_ = nullptr;
   onnx::Graph* into_ = nullptr;  // the graph add_initializer writes to (og_, or a subgraph being written)
+  // Per subgraph: nodes to insert before position `first` of its node list (insert_pending).
+  std::map<onnx::Graph*, std::vector<std::pair<size_t, std::vector<onnx::Node>>>> pending_;
   int64_t opset_ = 0;
   bool uses_ms_ = false;
   std::set<std::string> names_;

@@ -87,6 +87,9 @@ const CASES = [
   // encodings JSON keeps both, the second under its path.
   { name: 'if_same_names', layer: 'branch/else_branch/branch_conv', weight: [4, 4, 3, 3],
     jsonKeys: ['wt', 'branch/else_branch/wt', 't', 'branch/else_branch/t'] },
+  // Three unnamed Convs in a branch: the engine names them Conv_0, Conv_2, Conv_3 (op, index).
+  // (The file has no names to find it by: the test finds it as the Conv reading 't3'.)
+  { name: 'if_unnamed_nodes', layer: 'branch/then_branch/Conv_3', weight: [4, 4, 3, 3], reads: 't3' },
   // A torch.jit.script export (Conv1d -> LSTM -> If with a Linear head in each branch): node names
   // hold '/', the heads' weights are main-graph initializers read inside the branches.
   { name: 'vad_if_lstm', layer: '/If/then_branch//speech/Gemm', weight: [2, 32], macs: 64, shape: [1, 1, 400], main: '/conv/Conv',
@@ -95,7 +98,7 @@ const CASES = [
 /** Configurations exported for every model; the summary shows the subgraph layer at these bits. */
 const BITS = [['W8A8', 8, 8], ['W4A8', 4, 8], ['W8A16', 8, 16], ['W4b16A8', 4, 8, '4b16']];
 
-for (const { name, layer, weight, macs, noInputGrid, shape = SHAPE, main = 'conv1', node, jsonKeys = [] } of CASES) {
+for (const { name, layer, weight, macs, noInputGrid, shape = SHAPE, main = 'conv1', node, reads, jsonKeys = [] } of CASES) {
   test(`control flow ${name}: run matches ORT, inspect sees the subgraph layer, W8A8/W4A8/W8A16/W4b16A8 exports run in ORT`, async (t) => {
     const model = join(MODELS, 'control_flow', `${name}.onnx`);
     assert.ok(existsSync(model), `${model} missing: run tools/make_models.py`);
@@ -136,7 +139,8 @@ for (const { name, layer, weight, macs, noInputGrid, shape = SHAPE, main = 'conv
         assert.equal(cf(after).length, 1, 'the export keeps the control-flow node');
         const inner = (m) => cf(m)[0].subgraphs.flatMap(allNodes);
         const layerName = node ?? layer.split('/').pop();
-        const lq = inner(after).find((n) => n.name === layerName);
+        const isLayer = (n) => (reads ? n.opType === 'Conv' && n.inputs[0] === reads : n.name === layerName);
+        const lq = inner(after).find(isLayer);
         assert.ok(lq, `the subgraph keeps ${layerName}`);
         // (Blocked scales: DequantizeLinear with block_size, then a Reshape back to the Conv's shape.)
         const producer = (v) => inner(after).find((n) => n.outputs.includes(v));
@@ -148,7 +152,7 @@ for (const { name, layer, weight, macs, noInputGrid, shape = SHAPE, main = 'conv
         assert.ok(inner(after).some((n) => n.opType === 'QuantizeLinear'), 'an activation inside the subgraph is quantized');
         assert.equal(inner(before).filter((n) => n.opType === 'QuantizeLinear').length, 0);
         assert.ok(after.graph.nodes.some((n) => n.opType === 'QuantizeLinear'), 'main graph quantized');
-        const weightName = inner(before).find((n) => n.name === layerName).inputs[1];
+        const weightName = inner(before).find(isLayer).inputs[1];
         const encJson = JSON.parse(readFileSync(enc, 'utf8'));
         assert.equal(encJson.param_encodings[weightName]?.[0]?.bitwidth, wBits, `the encodings JSON holds ${weightName}`);
         assert.ok(Object.values(encJson.activation_encodings).every((e) => e[0].bitwidth === aBits));

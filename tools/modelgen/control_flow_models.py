@@ -17,6 +17,7 @@ graph's, and the export keeps the subgraphs with their Q/DQ inside.
                        com.microsoft op there, and ORT's default level rewrites more below 13)
   if_same_names.onnx   if_data_cond with a Conv in both branches, each branch naming its weight "wt",
                        its layer "branch_conv" and its output "t"
+  if_unnamed_nodes.onnx  a branch whose three Convs have no names
   vad_if_lstm.onnx     a real export: a voice-activity-detector-like torch module (Conv1d -> LSTM ->
                        `if last.mean() > 0: speech head else: noise head(relu)`) compiled with
                        torch.jit.script and exported by torch.onnx at opset 13: the heads' Linear
@@ -124,6 +125,24 @@ def if_same_names():
     return _model(head + mid + tail, inits, "if_same_names")
 
 
+def if_unnamed_nodes():
+    r = np.random.RandomState(307)
+    head, tail, inits = _head_tail(r)
+    # The then branch's layers are unnamed: the engine calls them "Conv_0", "Conv_2", "Conv_3"
+    # (op and index), and the export must find each by that name after adding nodes to the branch.
+    then_g = helper.make_graph([N("Conv", ["h", "wa"], ["t1"], pads=[1, 1, 1, 1]), N("Relu", ["t1"], ["t2"]),
+                                N("Conv", ["t2", "wb"], ["t3"], pads=[1, 1, 1, 1]),
+                                N("Conv", ["t3", "wc"], ["t"], pads=[1, 1, 1, 1])], "then", [],
+                               [_vi("t", [1, 4, 8, 8])],
+                               initializer=[_w(r, "wa", [4, 4, 3, 3], 0.2), _w(r, "wb", [4, 4, 3, 3], 0.2),
+                                            _w(r, "wc", [4, 4, 3, 3], 0.2)])
+    else_g = helper.make_graph([N("Sigmoid", ["h"], ["e"])], "else", [], [_vi("e", [1, 4, 8, 8])])
+    mid = [N("ReduceMean", ["x"], ["mean"], keepdims=0), N("Greater", ["mean", "zero"], ["cond"]),
+           N("If", ["cond"], ["m"], name="branch", then_branch=then_g, else_branch=else_g)]
+    inits.append(numpy_helper.from_array(np.array(0.0, np.float32), "zero"))
+    return _model(head + mid + tail, inits, "if_unnamed_nodes")
+
+
 def loop_if_nested():
     r = np.random.RandomState(304)
     head, tail, inits = _head_tail(r)
@@ -197,7 +216,8 @@ def vad_if_lstm():
 
 MODELS = {"if_const_cond": if_const_cond, "if_data_cond": if_data_cond, "if_reads_input": if_reads_input,
           "loop_conv": loop_conv, "loop_if_nested": loop_if_nested, "scan_rnn": scan_rnn,
-          "if_data_cond_op11": lambda: if_data_cond(11), "if_same_names": if_same_names, "vad_if_lstm": vad_if_lstm}
+          "if_data_cond_op11": lambda: if_data_cond(11), "if_same_names": if_same_names,
+          "if_unnamed_nodes": if_unnamed_nodes, "vad_if_lstm": vad_if_lstm}
 
 
 def make_all(out_dir, log):
