@@ -77,6 +77,7 @@ struct SubNode {
   std::vector<std::string> inputs;   ///< declared, then implicit (nested subgraphs' outer names)
   std::vector<std::string> outputs;  ///< "" for omitted outputs
   std::vector<std::string> free_after;  ///< local values last read here
+  bool folded = false;  ///< a Constant node whose output is in Subgraph::inits: nothing to run
 };
 
 struct Subgraph {
@@ -84,7 +85,8 @@ struct Subgraph {
   std::string where;  ///< "node 'x' (If), then_branch" for messages
   const onnx::Graph* proto = nullptr;
   std::vector<std::string> inputs, outputs;
-  std::map<std::string, Tensor> inits;          ///< usable initializers
+  std::map<std::string, Tensor> inits;          ///< usable initializers, and the outputs of
+                                                ///< Constant nodes (computed once, at compile)
   std::map<std::string, std::string> bad_inits;  ///< initializers the engine cannot read: why
   std::vector<SubNode> nodes;                   ///< topological order
 };
@@ -134,6 +136,22 @@ std::shared_ptr<const Subgraph> compile(const onnx::Graph& g, const std::string&
       if (s.def->parse) s.attrs = s.def->parse(ParseContext(*s.proto, s.name, s.opset));
     } catch (const Error& e) {
       throw with_context(e, sg->where);
+    }
+    // A Constant node's value is fixed: computed here, it is read like an initializer (a
+    // constant to the op and to SubgraphHooks, e.g. a layer weight stored this way).
+    if (s.proto->op_type == "Constant" && normalize_domain(s.proto->domain).empty() && s.def->run && nout == 1 &&
+        !s.outputs[0].empty() && !sg->inits.count(s.outputs[0])) {
+      try {
+        std::vector<Tensor> out(1);
+        RunContext ctx(s.name, s.proto->op_type, s.opset, {}, &out, nullptr);
+        s.def->run(s.attrs.get(), ctx);
+        if (out[0].dtype() != DataType::Undefined) {
+          sg->inits.emplace(s.outputs[0], std::move(out[0]));
+          s.folded = true;
+        }
+      } catch (const Error&) {
+        // Left to run (and to report its error) with the subgraph.
+      }
     }
   }
   // Topological order (Kahn, smallest index first).
@@ -336,6 +354,7 @@ std::vector<Tensor> run_subgraph(const Subgraph& sg, std::vector<Tensor> args, c
   std::vector<Tensor> replaced;  // constant inputs the hooks replaced, for this node
   for (size_t ni = 0; ni < sg.nodes.size(); ++ni) {
     const SubNode& s = sg.nodes[ni];
+    if (s.folded) continue;
     if (!s.def || !s.def->run)
       throw Error(ErrorKind::Unsupported, sg.where + ": " + node_ref(s.name, qualified(*s.proto)) + ": op not supported by the engine");
     ins.clear();
@@ -772,9 +791,8 @@ void collect_nodes(const Subgraph& sg, std::vector<TensorInfo> args, const InfoS
     f.outputs = s.outputs;
     for (size_t k = 0; k < s.inputs.size(); ++k) {
       f.in.push_back(k < ins.size() && ins[k] ? *ins[k] : TensorInfo());
-      const bool local = env.count(s.inputs[k]) > 0;  // a value computed in this subgraph shadows nothing
       auto it = inits.find(s.inputs[k]);
-      f.init.push_back(!local && it != inits.end() ? it->second : nullptr);
+      f.init.push_back(it != inits.end() ? it->second : nullptr);
     }
     f.out = outs;
     f.repeat = repeat;

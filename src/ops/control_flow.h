@@ -8,8 +8,9 @@
 // their tensors after its declared inputs. A nested control-flow node inside a subgraph gets its
 // implicit inputs the same way from the subgraph it sits in.
 //
-// Subgraphs are compiled when the node is parsed (nodes indexed, attributes parsed, a
-// topological order, a memory plan) and interpreted by run_subgraph() inside the op's run. The
+// Subgraphs are compiled when the node is parsed (nodes indexed, attributes parsed, Constant
+// nodes computed into the subgraph's constants, a topological order, a memory plan) and
+// interpreted by run_subgraph() inside the op's run. The
 // values they compute and the constants their nodes read are offered to the SubgraphHooks the
 // caller set on the node's RunContext (ops/registry.h), by path: that is how the quantization
 // simulation calibrates and fake-quantizes layers inside subgraphs. Per-node caches of subgraph

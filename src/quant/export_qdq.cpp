@@ -246,12 +246,23 @@ class Exporter {
   // The nodes add_in_subgraph added, put in place once every subgraph quantizer is written: until
   // then the node lists keep their order, so the names of unnamed nodes ("<op>_<index>"), by
   // which later quantizers find their layers, stay what the engine called them.
+  // Also drops the Constant nodes nothing reads any more (a weight stored in one, now read as
+  // integers through a DequantizeLinear).
   void insert_pending() {
     for (auto& [g, list] : pending_) {
       std::stable_sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
       for (auto& [at, nodes] : list)
         g->node.insert(g->node.begin() + static_cast<std::ptrdiff_t>(at), std::make_move_iterator(nodes.begin()),
                        std::make_move_iterator(nodes.end()));
+      std::set<std::string> used;
+      collect_reads(*g, used);
+      for (const onnx::ValueInfo& v : g->output) used.insert(v.name);
+      const auto dead = [&](const onnx::Node& n) {
+        return n.op_type == "Constant" && n.domain.empty() && n.output.size() == 1 && !used.count(n.output[0]);
+      };
+      const size_t before = g->node.size();
+      g->node.erase(std::remove_if(g->node.begin(), g->node.end(), dead), g->node.end());
+      st_.nodes_removed += static_cast<int>(before - g->node.size());
     }
     pending_.clear();
   }

@@ -90,6 +90,8 @@ const CASES = [
   // Three unnamed Convs in a branch: the engine names them Conv_0, Conv_2, Conv_3 (op, index).
   // (The file has no names to find it by: the test finds it as the Conv reading 't3'.)
   { name: 'if_unnamed_nodes', layer: 'branch/then_branch/Conv_3', weight: [4, 4, 3, 3], reads: 't3' },
+  // The branch's Conv weight comes from a Constant node: quantized, and the Constant dropped.
+  { name: 'if_constant_weight', layer: 'branch/then_branch/branch_conv', weight: [4, 4, 3, 3] },
   // A torch.jit.script export (Conv1d -> LSTM -> If with a Linear head in each branch): node names
   // hold '/', the heads' weights are main-graph initializers read inside the branches.
   { name: 'vad_if_lstm', layer: '/If/then_branch//speech/Gemm', weight: [2, 32], macs: 64, shape: [1, 1, 400], main: '/conv/Conv',
@@ -141,6 +143,7 @@ for (const { name, layer, weight, macs, noInputGrid, shape = SHAPE, main = 'conv
         const layerName = node ?? layer.split('/').pop();
         const isLayer = (n) => (reads ? n.opType === 'Conv' && n.inputs[0] === reads : n.name === layerName);
         const lq = inner(after).find(isLayer);
+        const weightName = inner(before).find(isLayer).inputs[1];
         assert.ok(lq, `the subgraph keeps ${layerName}`);
         // (Blocked scales: DequantizeLinear with block_size, then a Reshape back to the Conv's shape.)
         const producer = (v) => inner(after).find((n) => n.outputs.includes(v));
@@ -151,8 +154,9 @@ for (const { name, layer, weight, macs, noInputGrid, shape = SHAPE, main = 'conv
         assert.ok(dq, `${layerName} reads its weight from a DequantizeLinear in the subgraph: ${JSON.stringify(lq.inputs)}`);
         assert.ok(inner(after).some((n) => n.opType === 'QuantizeLinear'), 'an activation inside the subgraph is quantized');
         assert.equal(inner(before).filter((n) => n.opType === 'QuantizeLinear').length, 0);
+        assert.ok(!inner(after).some((n) => n.opType === 'Constant' && n.outputs[0] === weightName),
+                  'a Constant that held the weight is gone');
         assert.ok(after.graph.nodes.some((n) => n.opType === 'QuantizeLinear'), 'main graph quantized');
-        const weightName = inner(before).find(isLayer).inputs[1];
         const encJson = JSON.parse(readFileSync(enc, 'utf8'));
         assert.equal(encJson.param_encodings[weightName]?.[0]?.bitwidth, wBits, `the encodings JSON holds ${weightName}`);
         assert.ok(Object.values(encJson.activation_encodings).every((e) => e[0].bitwidth === aBits));

@@ -18,6 +18,7 @@ graph's, and the export keeps the subgraphs with their Q/DQ inside.
   if_same_names.onnx   if_data_cond with a Conv in both branches, each branch naming its weight "wt",
                        its layer "branch_conv" and its output "t"
   if_unnamed_nodes.onnx  a branch whose three Convs have no names
+  if_constant_weight.onnx  the branch's Conv weight comes from a Constant node
   vad_if_lstm.onnx     a real export: a voice-activity-detector-like torch module (Conv1d -> LSTM ->
                        `if last.mean() > 0: speech head else: noise head(relu)`) compiled with
                        torch.jit.script and exported by torch.onnx at opset 13: the heads' Linear
@@ -143,6 +144,20 @@ def if_unnamed_nodes():
     return _model(head + mid + tail, inits, "if_unnamed_nodes")
 
 
+def if_constant_weight():
+    r = np.random.RandomState(308)
+    head, tail, inits = _head_tail(r)
+    # The branch's Conv weight is the output of a Constant node (how some exporters store it).
+    then_g = helper.make_graph([N("Constant", [], ["wk"], name="wk_const", value=_w(r, "wk_value", [4, 4, 3, 3], 0.3)),
+                                N("Conv", ["h", "wk"], ["t"], name="branch_conv", pads=[1, 1, 1, 1])], "then", [],
+                               [_vi("t", [1, 4, 8, 8])])
+    else_g = helper.make_graph([N("Sigmoid", ["h"], ["e"])], "else", [], [_vi("e", [1, 4, 8, 8])])
+    mid = [N("ReduceMean", ["x"], ["mean"], keepdims=0), N("Greater", ["mean", "zero"], ["cond"]),
+           N("If", ["cond"], ["m"], name="branch", then_branch=then_g, else_branch=else_g)]
+    inits.append(numpy_helper.from_array(np.array(0.0, np.float32), "zero"))
+    return _model(head + mid + tail, inits, "if_constant_weight")
+
+
 def loop_if_nested():
     r = np.random.RandomState(304)
     head, tail, inits = _head_tail(r)
@@ -217,7 +232,7 @@ def vad_if_lstm():
 MODELS = {"if_const_cond": if_const_cond, "if_data_cond": if_data_cond, "if_reads_input": if_reads_input,
           "loop_conv": loop_conv, "loop_if_nested": loop_if_nested, "scan_rnn": scan_rnn,
           "if_data_cond_op11": lambda: if_data_cond(11), "if_same_names": if_same_names,
-          "if_unnamed_nodes": if_unnamed_nodes, "vad_if_lstm": vad_if_lstm}
+          "if_unnamed_nodes": if_unnamed_nodes, "if_constant_weight": if_constant_weight, "vad_if_lstm": vad_if_lstm}
 
 
 def make_all(out_dir, log):
