@@ -64,6 +64,14 @@ def _head_tail(r):
     return head, tail, inits
 
 
+def _data_cond_if(head, tail, inits, then_g, else_g, name, opset=OPSET):
+    """head -> If(mean(x) > 0: then_g, else else_g) named 'branch' -> tail."""
+    mid = [N("ReduceMean", ["x"], ["mean"], keepdims=0), N("Greater", ["mean", "zero"], ["cond"]),
+           N("If", ["cond"], ["m"], name="branch", then_branch=then_g, else_branch=else_g)]
+    inits.append(numpy_helper.from_array(np.array(0.0, np.float32), "zero"))
+    return _model(head + mid + tail, inits, name, opset)
+
+
 def if_const_cond():
     r = np.random.RandomState(300)
     head, tail, inits = _head_tail(r)
@@ -82,10 +90,8 @@ def if_data_cond(opset=OPSET):
     then_g = helper.make_graph([N("Conv", ["h", "w2"], ["t"], name="branch_conv", pads=[1, 1, 1, 1])], "then", [],
                                [_vi("t", [1, 4, 8, 8])])
     else_g = helper.make_graph([N("Sigmoid", ["h"], ["e"])], "else", [], [_vi("e", [1, 4, 8, 8])])
-    mid = [N("ReduceMean", ["x"], ["mean"], keepdims=0), N("Greater", ["mean", "zero"], ["cond"]),
-           N("If", ["cond"], ["m"], name="branch", then_branch=then_g, else_branch=else_g)]
-    inits += [_w(r, "w2", [4, 4, 3, 3]), numpy_helper.from_array(np.array(0.0, np.float32), "zero")]
-    return _model(head + mid + tail, inits, "if_data_cond", opset)
+    inits.append(_w(r, "w2", [4, 4, 3, 3]))
+    return _data_cond_if(head, tail, inits, then_g, else_g, "if_data_cond", opset)
 
 
 def if_reads_input():
@@ -120,10 +126,7 @@ def if_same_names():
     def branch(name, scale):
         return helper.make_graph([N("Conv", ["h", "wt"], ["t"], name="branch_conv", pads=[1, 1, 1, 1])], name, [],
                                  [_vi("t", [1, 4, 8, 8])], initializer=[_w(r, "wt", [4, 4, 3, 3], scale)])
-    mid = [N("ReduceMean", ["x"], ["mean"], keepdims=0), N("Greater", ["mean", "zero"], ["cond"]),
-           N("If", ["cond"], ["m"], name="branch", then_branch=branch("then", 0.3), else_branch=branch("else", 0.1))]
-    inits.append(numpy_helper.from_array(np.array(0.0, np.float32), "zero"))
-    return _model(head + mid + tail, inits, "if_same_names")
+    return _data_cond_if(head, tail, inits, branch("then", 0.3), branch("else", 0.1), "if_same_names")
 
 
 def if_unnamed_nodes():
@@ -138,10 +141,7 @@ def if_unnamed_nodes():
                                initializer=[_w(r, "wa", [4, 4, 3, 3], 0.2), _w(r, "wb", [4, 4, 3, 3], 0.2),
                                             _w(r, "wc", [4, 4, 3, 3], 0.2)])
     else_g = helper.make_graph([N("Sigmoid", ["h"], ["e"])], "else", [], [_vi("e", [1, 4, 8, 8])])
-    mid = [N("ReduceMean", ["x"], ["mean"], keepdims=0), N("Greater", ["mean", "zero"], ["cond"]),
-           N("If", ["cond"], ["m"], name="branch", then_branch=then_g, else_branch=else_g)]
-    inits.append(numpy_helper.from_array(np.array(0.0, np.float32), "zero"))
-    return _model(head + mid + tail, inits, "if_unnamed_nodes")
+    return _data_cond_if(head, tail, inits, then_g, else_g, "if_unnamed_nodes")
 
 
 def if_constant_weight():
@@ -152,10 +152,7 @@ def if_constant_weight():
                                 N("Conv", ["h", "wk"], ["t"], name="branch_conv", pads=[1, 1, 1, 1])], "then", [],
                                [_vi("t", [1, 4, 8, 8])])
     else_g = helper.make_graph([N("Sigmoid", ["h"], ["e"])], "else", [], [_vi("e", [1, 4, 8, 8])])
-    mid = [N("ReduceMean", ["x"], ["mean"], keepdims=0), N("Greater", ["mean", "zero"], ["cond"]),
-           N("If", ["cond"], ["m"], name="branch", then_branch=then_g, else_branch=else_g)]
-    inits.append(numpy_helper.from_array(np.array(0.0, np.float32), "zero"))
-    return _model(head + mid + tail, inits, "if_constant_weight")
+    return _data_cond_if(head, tail, inits, then_g, else_g, "if_constant_weight")
 
 
 def loop_if_nested():
