@@ -19,6 +19,7 @@
 #include "graph/shape_inference.h"
 #include "onnx/model.h"
 #include "onnx/tensor_data.h"
+#include "onnx_build.h"
 #include "ops/tensor_info.h"
 
 namespace qm::test {
@@ -190,27 +191,6 @@ class ModelBuilder {
   std::unique_ptr<graph::Graph> graph_;
   graph::ValueInfos infos_;
 };
-
-/// A node for a subgraph built by hand (ModelBuilder builds the main graph's).
-inline onnx::Node make_node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
-                            const std::string& name = "") {
-  onnx::Node n;
-  n.op_type = op;
-  n.input = std::move(in);
-  n.output = std::move(out);
-  n.name = name;
-  return n;
-}
-
-/// Gives node `n` the GRAPH attribute `name` (an If branch, a Loop/Scan body).
-inline void add_graph_attr(onnx::Node& n, const std::string& name, onnx::Graph g) {
-  onnx::Attribute a;
-  a.name = name;
-  a.type = static_cast<int32_t>(onnx::AttributeType::Graph);
-  a.g.emplace();
-  **a.g = std::move(g);
-  n.attribute.push_back(std::move(a));
-}
 
 /// Shape as text for CHECK messages and comparisons: "[1, 3, N, ?]" or "?".
 inline std::string shape_of(const ops::TensorInfo& t) { return t.shape_string(); }

@@ -767,8 +767,9 @@ bool is_layer(const onnx::Node& n) {
 using InitScope = std::unordered_map<std::string, const Tensor*>;
 
 void collect_node_subgraphs(const onnx::Node& node, const std::string& name, const OpAttrs* attrs,
-                            const std::vector<const TensorInfo*>& inputs, const std::string& scope, std::optional<int64_t> repeat, const std::string& branch_of,
-                            const std::string& branch, const InitScope& outer_inits, std::vector<SubgraphNode>& out);
+                            const std::vector<const TensorInfo*>& inputs, const std::string& scope,
+                            std::optional<int64_t> repeat, const std::string& branch_of, const std::string& branch,
+                            const InitScope& outer_inits, std::vector<SubgraphNode>& out);
 
 /// Appends the nodes of `sg` (prefix `prefix`), then those of subgraphs nested in it, to `out`.
 void collect_nodes(const Subgraph& sg, std::vector<TensorInfo> args, const InfoScope& outer, const std::string& prefix,
@@ -820,8 +821,9 @@ void collect_nodes(const Subgraph& sg, std::vector<TensorInfo> args, const InfoS
 /// The nodes inside the subgraphs of control-flow node `node` (named `name` in the engine), which
 /// sits in the graph of prefix `scope` and runs `repeat` times per model run.
 void collect_node_subgraphs(const onnx::Node& node, const std::string& name, const OpAttrs* attrs,
-                            const std::vector<const TensorInfo*>& inputs, const std::string& scope, std::optional<int64_t> repeat, const std::string& branch_of,
-                            const std::string& branch, const InitScope& outer_inits, std::vector<SubgraphNode>& out) {
+                            const std::vector<const TensorInfo*>& inputs, const std::string& scope,
+                            std::optional<int64_t> repeat, const std::string& branch_of, const std::string& branch,
+                            const InitScope& outer_inits, std::vector<SubgraphNode>& out) {
   const auto* a = dynamic_cast<const ControlFlowAttrs*>(attrs);
   if (!a) return;
   const InfoScope outer = outer_infos(*a, inputs);
@@ -942,7 +944,10 @@ std::vector<SubgraphLayer> subgraph_layers(const onnx::Node& node, const OpAttrs
     if (f.in.size() > 0) l.x = f.in[0];
     if (f.in.size() > 1) l.w = f.in[1];
     if (!f.out.empty()) l.y = f.out[0];
+    // (An initializer the engine cannot read still makes the weight constant for inspect.)
     l.weight_constant = f.init.size() > 1 && f.init[1];
+    for (const onnx::Tensor& t : f.graph->initializer)
+      l.weight_constant = l.weight_constant || (f.node->input.size() > 1 && t.name == f.node->input[1]);
     l.repeat = f.repeat;
     l.branch_of = f.branch_of;
     l.branch = f.branch;

@@ -10,6 +10,7 @@
 #include "api/session.h"
 #include "onnx/model.h"
 #include "onnx/tensor_data.h"
+#include "../onnx_build.h"
 
 namespace qm::fuzz {
 
@@ -30,16 +31,6 @@ inline onnx::ValueInfo value_info(const std::string& name, const std::vector<int
   tp.shape = s;
   v.type = tp;
   return v;
-}
-
-inline onnx::Node node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
-                       const std::string& name) {
-  onnx::Node n;
-  n.op_type = op;
-  n.input = std::move(in);
-  n.output = std::move(out);
-  n.name = name;
-  return n;
 }
 
 inline onnx::Model empty_model() {
@@ -72,22 +63,22 @@ inline std::unique_ptr<api::Session> small_session(bool two_inputs = true) {
   g.initializer.push_back(onnx::make_float_tensor("b", {4}, ramp(4, 0.5f)));
   g.initializer.push_back(onnx::make_int64_tensor("shape", {2}, {-1, 64}));
   g.initializer.push_back(onnx::make_float_tensor("m", {64, 5}, ramp(320, 0.05f)));
-  onnx::Node conv = node("Conv", {"x", "w", "b"}, {"c"}, "conv");
+  onnx::Node conv = test::make_node("Conv", {"x", "w", "b"}, {"c"}, "conv");
   onnx::Attribute pads;
   pads.name = "pads";
   pads.type = static_cast<int32_t>(onnx::AttributeType::Ints);
   pads.ints = {1, 1, 1, 1};
   conv.attribute.push_back(pads);
   g.node.push_back(conv);
-  g.node.push_back(node("Relu", {"c"}, {"r"}, "relu"));
-  g.node.push_back(node("Reshape", {"r", "shape"}, {"flat"}, "flatten"));
-  g.node.push_back(node("MatMul", {"flat", "m"}, {"logits"}, "fc"));
-  g.node.push_back(node("Softmax", {"logits"}, {"y"}, "softmax"));
+  g.node.push_back(test::make_node("Relu", {"c"}, {"r"}, "relu"));
+  g.node.push_back(test::make_node("Reshape", {"r", "shape"}, {"flat"}, "flatten"));
+  g.node.push_back(test::make_node("MatMul", {"flat", "m"}, {"logits"}, "fc"));
+  g.node.push_back(test::make_node("Softmax", {"logits"}, {"y"}, "softmax"));
   onnx::ValueInfo y;
   y.name = "y";
   g.output.push_back(y);
   if (two_inputs) {
-    g.node.push_back(node("Identity", {"t"}, {"t_out"}, "copy"));
+    g.node.push_back(test::make_node("Identity", {"t"}, {"t_out"}, "copy"));
     onnx::ValueInfo t_out;
     t_out.name = "t_out";
     g.output.push_back(t_out);
